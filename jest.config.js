@@ -1,0 +1,24 @@
+// Two projects: `unit` (no network, fakes allowed) and `integration` (real Mosquitto and Kafka,
+// brought up by the global setup, which fails loudly when a broker cannot start).
+const shared = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json', isolatedModules: true }] },
+  moduleNameMapper: {
+    '^@sluice/core/testing$': '<rootDir>/packages/core/src/testing/index.ts',
+    '^@sluice/(core|sql|mqtt|kafka|cli)$': '<rootDir>/packages/$1/src/index.ts',
+  },
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/packages/*/src/**/*.spec.ts'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/packages/*/test/integration/**/*.int.spec.ts', '<rootDir>/examples/*/test/**/*.int.spec.ts'],
+      globalSetup: '<rootDir>/scripts/testkit/global-setup.js',
+      testTimeout: 60000,
+    },
+  ],
+};

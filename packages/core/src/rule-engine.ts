@@ -1,0 +1,45 @@
+/**
+ * The columns a rule reads for one message: EMQX's `message.publish` fields (`topic`, `payload`,
+ * `qos`, `clientid`, `username`, `peerhost`, `timestamp`, `publish_received_at`, `id`, `flags`,
+ * `pub_props`, `node`, ...). `payload` is a string or the raw Buffer. Rule engines never mutate it.
+ */
+export type RuleInput = Readonly<Record<string, unknown>>;
+
+/** One output of a rule: the map its SELECT (or FOREACH ... DO) built. Handed to every action of the rule. */
+export type RuleOutput = Readonly<Record<string, unknown>>;
+
+/** A rule compiled once; evaluate() runs per message without parsing or walking a syntax tree. */
+export interface CompiledRule {
+  /** The topic filters of FROM, e.g. ['temp_hum/emqx']. */
+  readonly topics: readonly string[];
+  /**
+   * Outputs for one message: [] when FROM or WHERE filter it out, one map for SELECT, one per element
+   * for FOREACH. Throws RuleEvaluationError when evaluation fails (a function error and the like).
+   */
+  evaluate(input: RuleInput): RuleOutput[];
+}
+
+/** An action setting with `${path}` placeholders, compiled once and rendered per message. */
+export interface Template {
+  /** The text the template was compiled from. */
+  readonly source: string;
+  /** True when the template has no placeholder (it renders to the same string every time). */
+  readonly isConstant: boolean;
+  render(output: RuleOutput): string;
+}
+
+export interface TemplateOptions {
+  /**
+   * How a missing (undefined) value renders: '' (what EMQX's Kafka producer does) or 'undefined' (what
+   * its generic renderer does). Default ''.
+   */
+  readonly missing?: 'empty' | 'undefined';
+}
+
+/** Compiles rules and action templates. `@sluice/sql` provides the implementation (sqlModule()). */
+export interface RuleEngine {
+  /** Throws RuleSyntaxError with line and column when the SQL does not parse. */
+  compileRule(sql: string): CompiledRule;
+  compileTemplate(text: string, options?: TemplateOptions): Template;
+}
+export const RuleEngine = Symbol.for('@sluice/core/RuleEngine');

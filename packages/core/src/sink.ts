@@ -1,0 +1,71 @@
+import type { Logger } from './logger';
+import type { Message } from './message';
+import type { RuleEngine, RuleOutput } from './rule-engine';
+import type { ConnectorStatus } from './source';
+
+/** What a sink receives when the runtime asks it for an action. */
+export interface ActionContext {
+  /** Unique action id, e.g. 'temp_hum:kafka_emqx'. Used in metrics and logs. */
+  readonly id: string;
+  /** The rule the action belongs to. */
+  readonly ruleId: string;
+  /** Compiles `${...}` templates of the action's settings (key, value, topic, headers). */
+  readonly templates: Pick<RuleEngine, 'compileTemplate'>;
+  readonly logger: Logger;
+  /** Counts records the action dropped on purpose (buffer overflow, expiry), for the action's `dropped` metric. */
+  readonly dropped: (count: number, reason: 'queue_full' | 'expired' | 'other') => void;
+}
+
+/**
+ * Sends one rule's outputs through a sink with settings of its own (topic, templates).
+ * send() is called once per output, possibly many times before earlier calls resolve.
+ */
+export interface SinkAction {
+  readonly id: string;
+  /**
+   * Resolves once the record is stored (acknowledged by the external system as the action's settings
+   * require, or written to a durable buffer). Rejects with SinkWriteError: `retriable: false` when trying
+   * again cannot help (the message is counted failed and acknowledged), `retriable: true` when the
+   * sink gave up for now (the message is not acknowledged, so the broker delivers it again).
+   */
+  send(output: RuleOutput, message: Message): Promise<void>;
+  /** Records accepted but not yet stored (buffered); the action's `queuing` gauge. */
+  queued?(): number;
+  /** Flushes what is buffered and waits for it; called when the action is removed or the runtime stops. */
+  close?(): Promise<void>;
+}
+
+/** Result of one stage of a connection test: TCP, TLS, SASL, metadata, topic ... */
+export interface ConnectionTestStage {
+  readonly stage: string;
+  readonly ok: boolean;
+  /** What was checked, or what failed and how to fix it. Never contains secrets. */
+  readonly detail: string;
+}
+
+export interface ConnectionTestReport {
+  readonly connectorId: string;
+  readonly ok: boolean;
+  /** Stages in the order they ran; the run stops at the first failing stage. */
+  readonly stages: readonly ConnectionTestStage[];
+}
+
+/**
+ * A connector to an external system that actions write through (a Kafka cluster, a webhook).
+ * The runtime calls createAction() for each action that names this sink, then start() once, then the
+ * actions' send(), then stop(). A plain class or object will do: no decorators.
+ */
+export interface Sink {
+  /** Unique in the application, e.g. 'upstash'. Actions name it as their `connector`. */
+  readonly id: string;
+  /** Validates the action's settings (throws ConfigError) and compiles its templates. */
+  createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): SinkAction;
+  /** Connects. Rejects when the connection cannot be made; the message says which stage failed. */
+  start(signal: AbortSignal): Promise<void>;
+  /** Closes the connection after the actions were closed. */
+  stop(): Promise<void>;
+  /** Staged connection test (see ConnectionTestReport); does not need start(). */
+  test?(): Promise<ConnectionTestReport>;
+  status?(): ConnectorStatus;
+}
+export const Sink = Symbol.for('@sluice/core/Sink');

@@ -1,0 +1,49 @@
+import type { Message } from './message';
+
+/**
+ * Called by the runtime exactly once per delivered message, when it is done with it.
+ * - no argument: every action that had to store the message did so (or failed for good and was
+ *   counted); the source may acknowledge it to the broker.
+ * - an error: the message could not be stored yet; the source must not acknowledge it, so the broker
+ *   keeps it and delivers it again (at-least-once sources drop and re-open the session to get it back).
+ */
+export type Settle = (error?: Error) => void;
+
+/** What a source hands its messages to. */
+export interface MessageReceiver {
+  /**
+   * Takes one message. Never throws and never blocks: the work continues asynchronously and ends with
+   * one call of `settle`. Sources call it in arrival order.
+   */
+  receive(message: Message, settle: Settle): void;
+}
+
+/** Connection state of a source or sink, as shown by health endpoints and metrics. */
+export type ConnectorState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+export interface ConnectorStatus {
+  readonly state: ConnectorState;
+  /** Why the connector is not connected, in words an operator can act on. */
+  readonly reason?: string;
+}
+
+/**
+ * Receives messages from outside (an MQTT broker, an embedded broker, a test).
+ * The runtime calls start() once with the topic filters of the rules that read from this source,
+ * pause() when it begins to stop (no new messages from then on), and stop() after in-flight messages
+ * have settled. A plain class or object will do: no decorators needed.
+ */
+export interface Source {
+  /** Unique in the application, e.g. 'plant'. */
+  readonly id: string;
+  /** Connects and subscribes to `filters`. Resolves once subscribed; rejects with a clear error if it cannot. */
+  start(receiver: MessageReceiver, filters: readonly string[], signal: AbortSignal): Promise<void>;
+  /** Subscribes to the filters added and unsubscribes from those removed (rules changed at run time). */
+  updateFilters?(filters: readonly string[]): Promise<void>;
+  /** Stops taking new messages; settle() calls for messages already received are still honoured. */
+  pause(): void;
+  /** Releases the connection. Messages never settled are left to the broker. */
+  stop(): Promise<void>;
+  status?(): ConnectorStatus;
+}
+export const Source = Symbol.for('@sluice/core/Source');
