@@ -57,21 +57,184 @@ export function isMap(v: unknown): v is SqlMap {
 }
 
 /**
- * EMQX's float text: at most 10 decimals, trailing zeros dropped but one kept (`2.0`, `3.1415926536`,
- * `0.300000004`). Very large or small magnitudes use exponent notation as Erlang's short form does.
+ * EMQX's float text, Erlang's `float_to_binary(F, [{decimals, 10}, compact])`: fixed notation (never an
+ * exponent), at most 10 decimals, trailing zeros dropped but one kept (`2.0`, `3.1415926536`,
+ * `0.300000004`, `1.0e-11` prints `0.0`).
  */
 export function formatFloat(n: number): string {
+  return formatFixed(n, 10);
+}
+
+/**
+ * `float_to_binary(F, [{decimals, D}, compact])`: the exact decimal value of F rounded to D decimals,
+ * trailing zeros removed but one digit kept after the point. toFixed is exact up to 1e21; beyond that the
+ * double is an integer whose exact digits BigInt gives.
+ */
+export function formatFixed(n: number, decimals: number): string {
   if (!Number.isFinite(n)) return String(n);
-  const abs = Math.abs(n);
-  if (abs !== 0 && (abs >= 1e16 || abs < 1e-10)) {
-    // Outside fixed notation's useful range: shortest round-trip digits with an exponent.
-    const text = n.toExponential();
+  let text: string;
+  if (n >= 1e21 || n <= -1e21) {
+    text = `${BigInt(n).toString()}.0`;
+  } else {
+    text = n.toFixed(decimals);
+    if (Object.is(n, -0)) text = `-${text}`;
+    if (decimals === 0) return text;
+    let end = text.length;
+    while (text.charCodeAt(end - 1) === 48 /* 0 */) end--;
+    if (text.charCodeAt(end - 1) === 46 /* . */) end++;
+    if (end !== text.length) text = text.slice(0, end);
+  }
+  return text;
+}
+
+/** Kind names used in error messages ("expected an integer, got string"). */
+export function typeName(v: SqlValue): string {
+  if (v === undefined) return 'undefined';
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'boolean':
+      return 'boolean';
+    case 'number':
+      return Number.isInteger(v) ? 'integer' : 'float';
+    case 'string':
+      return 'string';
+    default:
+      if (v instanceof SqlFloat) return 'float';
+      if (Array.isArray(v)) return 'array';
+      if (Buffer.isBuffer(v)) return 'binary';
+      return 'map';
+  }
+}
+
+/** A string or a Buffer: what Erlang calls a binary (is_str is true for both). */
+export function isText(v: unknown): v is string | Buffer {
+  return typeof v === 'string' || Buffer.isBuffer(v);
+}
+
+/** Integer text in decimal; beyond 1e21 String() would switch to exponent form, Erlang never does. */
+export function formatInteger(n: number): string {
+  return n < 1e21 && n > -1e21 ? String(n) : BigInt(n).toString();
+}
+
+/**
+ * EMQX's `str()` (emqx_utils_conv:bin): strings unchanged, integers in decimal, floats via formatFloat,
+ * atoms (booleans, null, undefined) by name, maps as JSON, lists as JSON unless they are a printable
+ * Latin-1 character list (Erlang's charlist rule: `[104, 105]` is `'hi'`, `[]` is `''`), Buffers as the
+ * UTF-8 text of their bytes.
+ */
+export function toText(v: SqlValue): string {
+  switch (typeof v) {
+    case 'string':
+      return v;
+    case 'number':
+      return Number.isInteger(v) ? formatInteger(v) : formatFloat(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'undefined':
+      return 'undefined';
+    default:
+      if (v === null) return 'null';
+      if (v instanceof SqlFloat) return formatFloat(v.value);
+      if (Buffer.isBuffer(v)) return v.toString('utf8');
+      if (Array.isArray(v) && isPrintableList(v)) return String.fromCharCode(...(v as number[]));
+      return encodeJsonValue(v);
+  }
+}
+
+/**
+ * JSON text of a value with jiffy's rules (EMQX's encoder): undefined (an atom) becomes the string
+ * "undefined", null stays null, floats keep a fractional part (`2.0`), Buffers are written as their
+ * UTF-8 text. json.ts exports it as encodeJson; it lives here because toText needs it for maps and lists.
+ */
+export function encodeJsonValue(v: SqlValue): string {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+      return Number.isInteger(v) ? formatInteger(v) : jsonFloat(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'undefined':
+      return '"undefined"';
+    default:
+      if (v === null) return 'null';
+      if (v instanceof SqlFloat) return jsonFloat(v.value);
+      if (Buffer.isBuffer(v)) return JSON.stringify(v.toString('utf8'));
+      if (Array.isArray(v)) {
+        let out = '[';
+        for (let i = 0; i < v.length; i++) {
+          if (i > 0) out += ',';
+          out += encodeJsonValue(v[i]);
+        }
+        return `${out}]`;
+      }
+      return encodeMap(v);
+  }
+}
+
+function encodeMap(m: SqlMap): string {
+  let out = '{';
+  let first = true;
+  for (const key in m) {
+    if (!Object.prototype.hasOwnProperty.call(m, key)) continue;
+    if (!first) out += ',';
+    first = false;
+    out += `${JSON.stringify(key)}:${encodeJsonValue(m[key])}`;
+  }
+  return `${out}}`;
+}
+
+/** Shortest round-trip digits as jiffy prints them: always a fraction or an exponent (`2.0`, `1.0e21`). */
+function jsonFloat(n: number): string {
+  if (!Number.isFinite(n)) throw new RangeError(`${n} cannot be written as JSON`);
+  const text = String(n);
+  if (text.includes('e')) {
     const [mantissa = '', exponent = ''] = text.split('e');
     return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}e${exponent.replace('+', '')}`;
   }
-  let text = n.toFixed(10);
-  text = text.replace(/0+$/, '');
-  if (text.endsWith('.')) text += '0';
-  if (text === '-0.0') text = '-0.0';
-  return text;
+  return text.includes('.') ? text : `${text}.0`;
+}
+
+/**
+ * io_lib:printable_list/1 with the default Latin-1 printable range: every element an integer in
+ * 32..126 or 160..255, or one of \n \r \t \v \b \f \e. The empty list is printable.
+ */
+export function isPrintableList(list: readonly SqlValue[]): boolean {
+  for (const c of list) {
+    if (typeof c !== 'number' || !Number.isInteger(c)) return false;
+    if ((c >= 32 && c <= 126) || (c >= 160 && c <= 255)) continue;
+    if (c === 10 || c === 13 || c === 9 || c === 11 || c === 8 || c === 12 || c === 27) continue;
+    return false;
+  }
+  return true;
+}
+
+/** A short rendering of a value for error messages: `'abc' (string)`, `2.0 (float)`; long text is cut. */
+export function describeValue(v: SqlValue): string {
+  const kind = typeName(v);
+  if (v === undefined || v === null || typeof v === 'boolean') return kind;
+  let text = typeof v === 'string' ? `'${v}'` : Buffer.isBuffer(v) ? `<<${v.length} bytes>>` : toText(v);
+  if (text.length > 40) text = `${text.slice(0, 37)}...`;
+  return `${text} (${kind})`;
+}
+
+/**
+ * Compares two strings by their UTF-8 bytes (Erlang binaries compare byte-wise), without encoding them:
+ * UTF-8 byte order is code-point order, which differs from UTF-16 unit order only between surrogates
+ * and U+E000..U+FFFF.
+ */
+export function compareStrings(a: string, b: string): -1 | 0 | 1 {
+  if (a === b) return 0;
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    let ca = a.charCodeAt(i);
+    let cb = b.charCodeAt(i);
+    if (ca === cb) continue;
+    if (ca >= 0xd800 && cb >= 0xd800) {
+      ca = ca >= 0xe000 ? ca - 0x800 : ca + 0x2000;
+      cb = cb >= 0xe000 ? cb - 0x800 : cb + 0x2000;
+    }
+    return ca < cb ? -1 : 1;
+  }
+  return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
 }

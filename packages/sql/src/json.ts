@@ -1,0 +1,207 @@
+import { SqlFloat, encodeJsonValue, type SqlMap, type SqlValue } from './values';
+
+/** JSON text of a value with jiffy's rules (see encodeJsonValue): `undefined` → `"undefined"`, `2.0` stays `2.0`. */
+export const encodeJson: (v: SqlValue) => string = encodeJsonValue;
+
+/**
+ * A number literal whose double value may be integral although it is written as a float: an exponent
+ * (`1e3`, `1.5e3`), a fraction ending in 0 (`2.0`, `2.50`), or 16+ significant digits around a point
+ * (then one side has 8+ digits), which can round to an integer. Strings may trigger it too; that only
+ * costs the slower parse.
+ */
+const MAYBE_INTEGRAL_FLOAT = /\d[eE]|\.\d*0(?!\d)|\d{8}\.|\.\d{8}/;
+
+/**
+ * Parses JSON as EMQX does: objects → plain objects, arrays, numbers keep their integer/float kind
+ * (`2.0` → SqlFloat(2), `1e3` → float), `null` → null. Throws SyntaxError on invalid JSON.
+ * Hot path (every `payload.x` rule): JSON.parse does the work unless the text may hold a float with an
+ * integral value, which JSON.parse would turn into an integer.
+ */
+export function decodeJson(text: string): SqlValue {
+  if (!MAYBE_INTEGRAL_FLOAT.test(text)) return JSON.parse(text) as SqlValue;
+  return new KindPreservingParser(text).parseDocument();
+}
+
+const WS = new Uint8Array(128);
+WS[0x20] = 1;
+WS[0x09] = 1;
+WS[0x0a] = 1;
+WS[0x0d] = 1;
+
+/** A small recursive-descent JSON parser that boxes integral floats; strings are delegated to JSON.parse. */
+class KindPreservingParser {
+  private pos = 0;
+
+  constructor(private readonly text: string) {}
+
+  parseDocument(): SqlValue {
+    const value = this.parseValue();
+    this.skipWs();
+    if (this.pos !== this.text.length) this.fail();
+    return value;
+  }
+
+  private fail(): never {
+    throw new SyntaxError(`Unexpected token in JSON at position ${this.pos}`);
+  }
+
+  private skipWs(): void {
+    const t = this.text;
+    while (this.pos < t.length) {
+      const c = t.charCodeAt(this.pos);
+      if (c < 128 && WS[c] === 1) this.pos++;
+      else break;
+    }
+  }
+
+  private parseValue(): SqlValue {
+    this.skipWs();
+    const t = this.text;
+    const c = t.charCodeAt(this.pos);
+    switch (c) {
+      case 0x7b /* { */:
+        return this.parseObject();
+      case 0x5b /* [ */:
+        return this.parseArray();
+      case 0x22 /* " */:
+        return this.parseString();
+      case 0x74 /* t */:
+        return this.literal('true', true);
+      case 0x66 /* f */:
+        return this.literal('false', false);
+      case 0x6e /* n */:
+        return this.literal('null', null);
+      default:
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.parseNumber();
+        return this.fail();
+    }
+  }
+
+  private literal<T extends SqlValue>(word: string, value: T): T {
+    if (!this.text.startsWith(word, this.pos)) this.fail();
+    this.pos += word.length;
+    return value;
+  }
+
+  private parseObject(): SqlMap {
+    const out: SqlMap = {};
+    this.pos++;
+    this.skipWs();
+    if (this.text.charCodeAt(this.pos) === 0x7d /* } */) {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.skipWs();
+      if (this.text.charCodeAt(this.pos) !== 0x22) this.fail();
+      const key = this.parseString();
+      this.skipWs();
+      if (this.text.charCodeAt(this.pos) !== 0x3a /* : */) this.fail();
+      this.pos++;
+      const value = this.parseValue();
+      // defineProperty-free assignment is safe: __proto__ as a JSON key must become an own property.
+      if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+      else out[key] = value;
+      this.skipWs();
+      const c = this.text.charCodeAt(this.pos++);
+      if (c === 0x7d) return out;
+      if (c !== 0x2c /* , */) {
+        this.pos--;
+        this.fail();
+      }
+    }
+  }
+
+  private parseArray(): SqlValue[] {
+    const out: SqlValue[] = [];
+    this.pos++;
+    this.skipWs();
+    if (this.text.charCodeAt(this.pos) === 0x5d /* ] */) {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(this.parseValue());
+      this.skipWs();
+      const c = this.text.charCodeAt(this.pos++);
+      if (c === 0x5d) return out;
+      if (c !== 0x2c) {
+        this.pos--;
+        this.fail();
+      }
+    }
+  }
+
+  private parseString(): string {
+    const t = this.text;
+    const start = this.pos;
+    let i = start + 1;
+    let escaped = false;
+    for (;;) {
+      if (i >= t.length) {
+        this.pos = i;
+        this.fail();
+      }
+      const c = t.charCodeAt(i);
+      if (c === 0x22) break;
+      if (c === 0x5c /* \ */) {
+        escaped = true;
+        i += 2;
+        continue;
+      }
+      if (c < 0x20) {
+        this.pos = i;
+        this.fail();
+      }
+      i++;
+    }
+    this.pos = i + 1;
+    // JSON.parse validates and decodes escapes exactly as the fast path would.
+    return escaped ? (JSON.parse(t.slice(start, i + 1)) as string) : t.slice(start + 1, i);
+  }
+
+  private parseNumber(): number | SqlFloat {
+    const t = this.text;
+    const start = this.pos;
+    let i = start;
+    if (t.charCodeAt(i) === 0x2d) i++;
+    const intStart = i;
+    while (isDigit(t.charCodeAt(i))) i++;
+    if (i === intStart || (t.charCodeAt(intStart) === 0x30 && i - intStart > 1)) {
+      this.pos = i;
+      this.fail();
+    }
+    let isFloat = false;
+    if (t.charCodeAt(i) === 0x2e /* . */) {
+      isFloat = true;
+      i++;
+      const fracStart = i;
+      while (isDigit(t.charCodeAt(i))) i++;
+      if (i === fracStart) {
+        this.pos = i;
+        this.fail();
+      }
+    }
+    const e = t.charCodeAt(i);
+    if (e === 0x65 || e === 0x45) {
+      isFloat = true;
+      i++;
+      const s = t.charCodeAt(i);
+      if (s === 0x2b || s === 0x2d) i++;
+      const expStart = i;
+      while (isDigit(t.charCodeAt(i))) i++;
+      if (i === expStart) {
+        this.pos = i;
+        this.fail();
+      }
+    }
+    this.pos = i;
+    const n = Number(t.slice(start, i));
+    if (isFloat && Number.isInteger(n)) return new SqlFloat(n);
+    return n;
+  }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
