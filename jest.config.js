@@ -2,7 +2,7 @@
 // brought up by the global setup, which fails loudly when a broker cannot start).
 const shared = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json', isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
   moduleNameMapper: {
     '^@sluice/core/testing$': '<rootDir>/packages/core/src/testing/index.ts',
     '^@sluice/(core|sql|mqtt|kafka|cli)$': '<rootDir>/packages/$1/src/index.ts',

@@ -1,0 +1,156 @@
+import { RateMeter } from './rate-meter';
+
+/**
+ * Per-rule counters, named after EMQX's rule metrics. Plain numeric fields: the runtime increments them
+ * on the hot path, readers take snapshots.
+ */
+export class RuleCounters {
+  /** Messages whose topic matched the rule's FROM. */
+  matched = 0;
+  /** Messages that produced at least one output (WHERE passed). */
+  passed = 0;
+  /** failed.exception + failed.no_result. */
+  failed = 0;
+  /** Evaluation threw (a function error, a payload that is not JSON under payload.x ...). */
+  failedException = 0;
+  /** FROM matched but WHERE (or FOREACH/INCASE) left no output. */
+  failedNoResult = 0;
+  /** One per output per action. */
+  actionsTotal = 0;
+  actionsSuccess = 0;
+  actionsFailed = 0;
+  readonly matchedRate: RateMeter;
+
+  constructor(rateIntervalMs: number) {
+    this.matchedRate = new RateMeter(rateIntervalMs);
+  }
+
+  reset(): void {
+    this.matched = this.passed = this.failed = this.failedException = this.failedNoResult = 0;
+    this.actionsTotal = this.actionsSuccess = this.actionsFailed = 0;
+    this.matchedRate.reset();
+  }
+}
+
+/** Per-action counters and gauges, named after EMQX's action metrics. */
+export class ActionCounters {
+  /** Outputs handed to the action. */
+  matched = 0;
+  /** Stored by the external system. */
+  success = 0;
+  /** Refused for good (or given up on); counted once per output. */
+  failed = 0;
+  /** Of `failed`: the sink gave up for now (the message was left to the MQTT broker to redeliver). */
+  failedRetriable = 0;
+  /** Dropped on purpose by the sink (buffer overflow, expiry). */
+  dropped = 0;
+  droppedQueueFull = 0;
+  droppedExpired = 0;
+  droppedOther = 0;
+  /** Sends started and not yet finished. */
+  inflight = 0;
+  readonly matchedRate: RateMeter;
+
+  constructor(rateIntervalMs: number) {
+    this.matchedRate = new RateMeter(rateIntervalMs);
+  }
+
+  reset(): void {
+    this.matched = this.success = this.failed = this.failedRetriable = 0;
+    this.dropped = this.droppedQueueFull = this.droppedExpired = this.droppedOther = 0;
+    this.matchedRate.reset();
+  }
+}
+
+export interface RateSnapshot {
+  readonly current: number;
+  readonly max: number;
+  readonly last5m: number;
+}
+
+/** A rule's metrics with EMQX's names (`failed.exception`, `actions.total`, ...). */
+export interface RuleMetrics {
+  readonly matched: number;
+  readonly passed: number;
+  readonly failed: number;
+  readonly 'failed.exception': number;
+  readonly 'failed.no_result': number;
+  readonly 'actions.total': number;
+  readonly 'actions.success': number;
+  readonly 'actions.failed': number;
+  readonly 'matched.rate': RateSnapshot;
+}
+
+/** An action's metrics with EMQX's names. */
+export interface ActionMetrics {
+  readonly matched: number;
+  readonly success: number;
+  readonly failed: number;
+  readonly 'failed.retriable': number;
+  readonly dropped: number;
+  readonly 'dropped.queue_full': number;
+  readonly 'dropped.expired': number;
+  readonly 'dropped.other': number;
+  readonly inflight: number;
+  /** Buffered in the sink, not yet stored. */
+  readonly queuing: number;
+  readonly rate: RateSnapshot;
+}
+
+/** Per-source counters. */
+export class SourceCounters {
+  received = 0;
+  /** Redeliveries seen (the MQTT DUP flag): expected after a reconnect in at-least-once mode. */
+  duplicates = 0;
+  /** Messages that matched no rule (acknowledged at once). */
+  unrouted = 0;
+  /** Received and not yet settled. */
+  pending = 0;
+
+  reset(): void {
+    this.received = this.duplicates = this.unrouted = 0;
+  }
+}
+
+export interface SourceMetrics {
+  readonly received: number;
+  readonly duplicates: number;
+  readonly unrouted: number;
+  readonly pending: number;
+}
+
+const snapshotRate = (meter: RateMeter): RateSnapshot => ({ current: meter.current, max: meter.max, last5m: meter.last5m });
+
+export function snapshotRule(c: RuleCounters): RuleMetrics {
+  return {
+    matched: c.matched,
+    passed: c.passed,
+    failed: c.failed,
+    'failed.exception': c.failedException,
+    'failed.no_result': c.failedNoResult,
+    'actions.total': c.actionsTotal,
+    'actions.success': c.actionsSuccess,
+    'actions.failed': c.actionsFailed,
+    'matched.rate': snapshotRate(c.matchedRate),
+  };
+}
+
+export function snapshotAction(c: ActionCounters, queuing: number): ActionMetrics {
+  return {
+    matched: c.matched,
+    success: c.success,
+    failed: c.failed,
+    'failed.retriable': c.failedRetriable,
+    dropped: c.dropped,
+    'dropped.queue_full': c.droppedQueueFull,
+    'dropped.expired': c.droppedExpired,
+    'dropped.other': c.droppedOther,
+    inflight: c.inflight,
+    queuing,
+    rate: snapshotRate(c.matchedRate),
+  };
+}
+
+export function snapshotSource(c: SourceCounters): SourceMetrics {
+  return { received: c.received, duplicates: c.duplicates, unrouted: c.unrouted, pending: c.pending };
+}

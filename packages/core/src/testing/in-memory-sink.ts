@@ -1,0 +1,67 @@
+import type { Message } from '../message';
+import type { RuleOutput } from '../rule-engine';
+import type { ActionContext, Sink, SinkAction } from '../sink';
+
+/** One record an InMemorySink stored. */
+export interface StoredRecord {
+  readonly actionId: string;
+  readonly output: RuleOutput;
+  readonly message: Message;
+  /** The action's `template` setting rendered with the output, when the action has one. */
+  readonly rendered: string | undefined;
+}
+
+/**
+ * A Sink for tests and examples. Stores what it is sent in `records`. `behaviour` decides per send: resolve
+ * at once (default), fail, or hold until release() — to test draining and in-flight metrics.
+ */
+export class InMemorySink implements Sink {
+  readonly records: StoredRecord[] = [];
+  started = false;
+  behaviour: (output: RuleOutput, message: Message) => 'store' | 'hold' | Error = () => 'store';
+  private readonly held: Array<() => void> = [];
+
+  constructor(readonly id = 'memory') {}
+
+  createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): SinkAction {
+    const template = typeof settings['template'] === 'string' ? context.templates.compileTemplate(settings['template']) : undefined;
+    const store = (output: RuleOutput, message: Message): void => {
+      this.records.push({ actionId: context.id, output, message, rendered: template?.render(output) });
+    };
+    return {
+      id: context.id,
+      send: (output, message) => {
+        const decision = this.behaviour(output, message);
+        if (decision instanceof Error) return Promise.reject(decision);
+        if (decision === 'store') {
+          store(output, message);
+          return Promise.resolve();
+        }
+        return new Promise<void>((resolve) => {
+          this.held.push(() => {
+            store(output, message);
+            resolve();
+          });
+        });
+      },
+      queued: () => this.held.length,
+    };
+  }
+
+  /** Stores every held record and resolves their sends. */
+  release(): void {
+    for (const finish of this.held.splice(0)) finish();
+  }
+
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  async start(): Promise<void> {
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+  }
+}
