@@ -1,0 +1,170 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import mqtt from 'mqtt';
+import { createIntegration, silentLogger, type Integration } from '@sluice/core';
+import { kafkaModule } from '@sluice/kafka';
+import { mqttBrokerModule } from '@sluice/mqtt';
+import { sqlModule } from '@sluice/sql';
+import { CliError, ExitCode } from '../exit-codes';
+import type { CommandIo } from './io';
+
+export const demoHelp = `Usage: sluice demo [options]
+
+Runs the temperature/humidity flow end to end on this machine: an embedded MQTT broker, a local Kafka
+broker (started from Maven Central jars by the project's scripts, unless --kafka is given), three
+simulated devices, the rule
+
+  SELECT timestamp, clientid, payload.temp as temp, payload.hum as hum FROM "temp_hum/emqx"
+
+with a Kafka action (topic emqx, key \${clientid}, value {"temp": \${temp}, "hum": \${hum}}), a live
+consumer printing what lands in topic emqx, and the rule/action statistics. Ctrl-C stops everything.
+
+Options:
+  --kafka <host:port>   use this Kafka (PLAINTEXT) instead of starting the local one
+  --mqtt-port <port>    port of the embedded MQTT broker (default 1884; 1883 is usually Mosquitto)
+  --duration <seconds>  stop by itself after this long (exit 1 if no record came back from Kafka)
+  --interval <ms>       how often each device publishes (default 1000)
+  -h, --help            this help`;
+
+const RULE_SQL = 'SELECT timestamp, clientid, payload.temp as temp, payload.hum as hum FROM "temp_hum/emqx"';
+const DEVICES = ['sensor-1', 'sensor-2', 'sensor-3'];
+
+export async function demo(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      kafka: { type: 'string' },
+      'mqtt-port': { type: 'string', default: '1884' },
+      duration: { type: 'string' },
+      interval: { type: 'string', default: '1000' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    io.out(demoHelp);
+    return ExitCode.ok;
+  }
+  const mqttPort = positiveInt('--mqtt-port', values['mqtt-port']);
+  const intervalMs = positiveInt('--interval', values.interval);
+  const durationMs = values.duration === undefined ? undefined : positiveInt('--duration', values.duration) * 1000;
+
+  const bootstrap = values.kafka ?? startLocalKafka(io);
+  const kafka = new Kafka({ clientId: 'sluice-demo', brokers: [bootstrap], logLevel: logLevel.NOTHING });
+  await ensureTopic(kafka, 'emqx');
+
+  const app = await createIntegration({
+    modules: [
+      mqttBrokerModule({ id: 'demo-broker', host: '127.0.0.1', port: mqttPort }),
+      sqlModule(),
+      kafkaModule({ id: 'local-kafka', bootstrapHosts: [bootstrap] }),
+    ],
+    rules: [{
+      id: 'temp_hum',
+      sql: RULE_SQL,
+      actions: [{ connector: 'local-kafka', id: 'kafka_emqx', topic: 'emqx', key: '${clientid}', value: '{"temp": ${temp}, "hum": ${hum}}' }],
+    }],
+    logger: silentLogger,
+    rateIntervalMs: 1000,
+  });
+
+  const consumer = kafka.consumer({ groupId: `sluice-demo-${process.pid}-${Date.now()}` });
+  let consumed = 0;
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'emqx', fromBeginning: false });
+  await consumer.run({
+    eachMessage: async ({ message, partition }) => {
+      consumed++;
+      io.out(`kafka  emqx[${partition}]  key=${message.key?.toString() ?? 'null'}  value=${message.value?.toString() ?? 'null'}`);
+    },
+  });
+  // A new consumer group only reads what arrives after it joined: wait for the assignment first.
+  await new Promise<void>((resolveJoin) => {
+    const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
+      remove();
+      resolveJoin();
+    });
+  });
+
+  await app.start();
+  io.out(`sluice demo: embedded MQTT broker on mqtt://127.0.0.1:${mqttPort}, Kafka at ${bootstrap}`);
+  io.out(`rule temp_hum: ${RULE_SQL}`);
+  io.out('devices sensor-1..3 publish to temp_hum/emqx; Ctrl-C to stop\n');
+
+  const devices = DEVICES.map((clientId) => mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId, protocolVersion: 5 }));
+  const publisher = setInterval(() => {
+    for (const device of devices) {
+      const reading = { temp: (20 + Math.random() * 10).toFixed(1), hum: (35 + Math.random() * 20).toFixed(1) };
+      device.publish('temp_hum/emqx', JSON.stringify(reading), { qos: 1 });
+    }
+  }, intervalMs);
+  const stats = setInterval(() => io.out(statsLine(app)), 5000);
+
+  await new Promise<void>((done) => {
+    const finish = (): void => {
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      done();
+    };
+    process.on('SIGINT', finish);
+    process.on('SIGTERM', finish);
+    if (durationMs !== undefined) setTimeout(finish, durationMs).unref();
+  });
+
+  clearInterval(publisher);
+  clearInterval(stats);
+  await Promise.all(devices.map((device) => device.endAsync()));
+  await app.stop();
+  // Give the consumer a moment to print the last records before it leaves.
+  await new Promise((r) => setTimeout(r, 1000));
+  await consumer.disconnect();
+  io.out(statsLine(app));
+  io.out(`\n${consumed} record(s) read back from Kafka topic emqx`);
+  return consumed > 0 || durationMs === undefined ? ExitCode.ok : ExitCode.failed;
+}
+
+function statsLine(app: Integration): string {
+  const rule = app.metrics.rule('temp_hum');
+  const action = app.metrics.action('kafka_emqx');
+  if (rule === undefined || action === undefined) return '';
+  return (
+    `stats  rule temp_hum: matched=${rule.matched} passed=${rule.passed} failed=${rule.failed} rate=${rule['matched.rate'].current.toFixed(1)}/s` +
+    ` | action kafka_emqx: success=${action.success} failed=${action.failed} dropped=${action.dropped} inflight=${action.inflight} queuing=${action.queuing}`
+  );
+}
+
+/** Starts (or reuses) the project's local Kafka broker and returns its PLAINTEXT bootstrap address. */
+function startLocalKafka(io: CommandIo): string {
+  const repoRoot = resolve(__dirname, '..', '..', '..', '..');
+  const script = join(repoRoot, 'scripts', 'kafka.js');
+  if (!existsSync(script)) {
+    throw new CliError('no local Kafka script found (scripts/kafka.js is part of the Sluice repository): pass --kafka host:port', ExitCode.invalid);
+  }
+  io.out('starting the local Kafka broker (the first run downloads it from Maven Central; about a minute)...');
+  try {
+    execFileSync(process.execPath, [script, 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch {
+    throw new CliError('the local Kafka broker did not start (see the messages above); or pass --kafka host:port', ExitCode.startFailed);
+  }
+  const state = JSON.parse(readFileSync(join(repoRoot, '.sluice', 'kafka', 'broker.json'), 'utf8')) as { bootstrap: string };
+  return state.bootstrap;
+}
+
+async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = await admin.listTopics();
+    if (!topics.includes(topic)) await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function positiveInt(flag: string, text: string | undefined): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag} expects a positive integer, got "${String(text)}"`, ExitCode.invalid);
+  return n;
+}

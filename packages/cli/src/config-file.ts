@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, RuleDefinition, parseConfig, type ConfigIssue } from '@sluice/core';
+import { resolveSecrets } from './secrets';
+
+/** One source or connector entry: `type` picks the plugin, every other key is that plugin's options. */
+const PluginEntry = z.looseObject({ type: z.string().min(1) });
+
+/** The HTTP endpoint of `sluice run`: metrics, health, and the REST API. */
+export const HttpConfig = z.strictObject({
+  enabled: z.boolean().default(true),
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8081),
+  /** Bearer token required by the write endpoints (PUT/POST/DELETE); none = write endpoints open on the bound address. */
+  token: z.string().min(1).optional(),
+});
+
+export const LogConfig = z.strictObject({
+  level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** json (default) or pretty (human-readable; the default when stderr is a terminal). */
+  format: z.enum(['json', 'pretty']).optional(),
+});
+
+/** The shape of a config file. It mirrors the code API: sources, connectors, rules with their actions. */
+export const ConfigFile = z.strictObject({
+  sources: z.array(PluginEntry).min(1, 'at least one source is needed, e.g. { type: mqtt, id: plant, url: mqtt://127.0.0.1:1883 }'),
+  connectors: z.array(PluginEntry).default([]),
+  rules: z.array(RuleDefinition).min(1, 'at least one rule is needed'),
+  node: z.string().min(1).optional(),
+  stopTimeoutMs: z.number().int().nonnegative().optional(),
+  rateIntervalMs: z.number().int().positive().optional(),
+  http: HttpConfig.default({ enabled: true, host: '127.0.0.1', port: 8081 }),
+  log: LogConfig.default({ level: 'info' }),
+});
+export type ConfigFile = z.output<typeof ConfigFile>;
+
+export interface LoadedConfig {
+  readonly file: string;
+  readonly config: ConfigFile;
+  /** Line and column (1-based) of a config path such as `rules[2].actions[0].topic`, when known. */
+  locate(path: string): { line: number; column: number } | undefined;
+}
+
+/** Reads, parses (YAML or JSON), resolves secret references and validates a config file. */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError('config file', [{ path: '', message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})` }]);
+  }
+  const lineCounter = new LineCounter();
+  // YAML is a superset of JSON, so one parser serves both; .json files are still parsed strictly.
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (extname(file) === '.json') {
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError('config file', [{ path: '', message: `${file} is not valid JSON: ${(error as Error).message}` }]);
+    }
+  }
+  if (document.errors.length > 0) {
+    const issues: ConfigIssue[] = document.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      return { path: '', message: `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${e.message.split('\n')[0] ?? ''}` };
+    });
+    throw new ConfigError('config file', issues);
+  }
+  const locate = (path: string): { line: number; column: number } | undefined => {
+    const segments = parsePath(path);
+    for (let n = segments.length; n > 0; n--) {
+      const node = document.getIn(segments.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      if (node?.range !== undefined) {
+        const pos = lineCounter.linePos(node.range[0]);
+        return { line: pos.line, column: pos.col };
+      }
+    }
+    return undefined;
+  };
+  const located = { file, locate };
+  const config = withLocations(located, () => parseConfig('config file', ConfigFile, resolveSecrets(document.toJS(), env)));
+  return { ...located, config };
+}
+
+/**
+ * A ConfigError whose message points into the config file: `file:line:col: path: message` per issue.
+ * The issues keep their config paths, so tools can still read them.
+ */
+export class ConfigFileError extends ConfigError {
+  constructor(error: ConfigError, readonly file: string, locate: LoadedConfig['locate']) {
+    super(error.plugin, error.issues, { cause: error });
+    this.message = formatConfigError(error, { file, locate });
+  }
+}
+
+/** Runs `build`; a ConfigError it throws is rethrown as a ConfigFileError pointing into the file. */
+export function withLocations<T>(loaded: Pick<LoadedConfig, 'file' | 'locate'>, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof ConfigError && !(error instanceof ConfigFileError)) throw new ConfigFileError(error, loaded.file, loaded.locate);
+    throw error;
+  }
+}
+
+/** `rules[2].actions[0].topic` → ['rules', 2, 'actions', 0, 'topic']. */
+export function parsePath(path: string): Array<string | number> {
+  const segments: Array<string | number> = [];
+  for (const match of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    if (match[2] !== undefined) segments.push(Number(match[2]));
+    else if (match[1] !== undefined) segments.push(match[1]);
+  }
+  return segments;
+}
+
+/** Formats a ConfigError for a terminal: `file:line:col: path: message` per issue. */
+export function formatConfigError(error: ConfigError, loaded: Pick<LoadedConfig, 'file' | 'locate'>): string {
+  const lines = error.issues.map((issue) => {
+    const where = loaded.locate(issue.path);
+    const prefix = where === undefined ? `${loaded.file}: ` : `${loaded.file}:${where.line}:${where.column}: `;
+    return `  ${prefix}${issue.path === '' ? '' : `${issue.path}: `}${issue.message}`;
+  });
+  return `invalid configuration (${error.plugin}):\n${lines.join('\n')}`;
+}

@@ -1,0 +1,97 @@
+import { Registry, Gauge } from 'prom-client';
+import type { Integration } from '@sluice/core';
+
+/**
+ * Prometheus exposition of an integration's metrics, with EMQX-like names: sluice_rule_matched_total
+ * {rule=...}, sluice_action_success_total{action=...}, ... Values are read from the runtime's counters at
+ * scrape time (collect callbacks), so nothing is done per message.
+ */
+export function prometheusRegistry(app: Integration): Registry {
+  const registry = new Registry();
+  const ruleCounters: Array<[string, string]> = [
+    ['matched', 'messages whose topic matched the rule'],
+    ['passed', 'messages that produced output'],
+    ['failed', 'messages that failed (exception or no result)'],
+    ['failed.exception', 'evaluations that raised an error'],
+    ['failed.no_result', 'messages filtered out by WHERE / FOREACH'],
+    ['actions.total', 'outputs handed to actions'],
+    ['actions.success', 'action sends that were stored'],
+    ['actions.failed', 'action sends that failed'],
+  ];
+  const actionCounters: Array<[string, string]> = [
+    ['matched', 'outputs handed to the action'],
+    ['success', 'records stored'],
+    ['failed', 'records that failed'],
+    ['dropped', 'records dropped on purpose'],
+    ['dropped.queue_full', 'records dropped because the buffer was full'],
+    ['dropped.expired', 'records dropped because they expired'],
+  ];
+  const metricName = (kind: string, name: string, suffix: string): string => `sluice_${kind}_${name.replace(/\./g, '_')}${suffix}`;
+
+  for (const [name, help] of ruleCounters) {
+    new Gauge({
+      name: metricName('rule', name, '_total'),
+      help: `Rule: ${help}`,
+      labelNames: ['rule'],
+      registers: [registry],
+      collect() {
+        for (const rule of app.rules()) {
+          const metrics = app.metrics.rule(rule.id) as unknown as Record<string, number> | undefined;
+          if (metrics !== undefined) this.set({ rule: rule.id }, metrics[name] ?? 0);
+        }
+      },
+    });
+  }
+  new Gauge({
+    name: 'sluice_rule_enabled',
+    help: 'Rule: 1 when enabled',
+    labelNames: ['rule'],
+    registers: [registry],
+    collect() {
+      for (const rule of app.rules()) this.set({ rule: rule.id }, rule.enabled ? 1 : 0);
+    },
+  });
+  const eachAction = (fn: (id: string, metrics: Record<string, number>) => void): void => {
+    for (const rule of app.rules()) {
+      for (const action of rule.actions) {
+        const metrics = app.metrics.action(action.id) as unknown as Record<string, number> | undefined;
+        if (metrics !== undefined) fn(action.id, metrics);
+      }
+    }
+  };
+  for (const [name, help] of actionCounters) {
+    new Gauge({
+      name: metricName('action', name, '_total'),
+      help: `Action: ${help}`,
+      labelNames: ['action'],
+      registers: [registry],
+      collect() {
+        eachAction((id, metrics) => this.set({ action: id }, metrics[name] ?? 0));
+      },
+    });
+  }
+  for (const name of ['inflight', 'queuing']) {
+    new Gauge({
+      name: metricName('action', name, ''),
+      help: `Action: ${name === 'inflight' ? 'sends not yet finished' : 'records buffered, not yet stored'}`,
+      labelNames: ['action'],
+      registers: [registry],
+      collect() {
+        eachAction((id, metrics) => this.set({ action: id }, metrics[name] ?? 0));
+      },
+    });
+  }
+  for (const [name, help] of [['received', 'messages received'], ['duplicates', 'redelivered messages (DUP flag)'], ['unrouted', 'messages no rule matched']] as const) {
+    new Gauge({
+      name: `sluice_source_${name}_total`,
+      help: `Source: ${help}`,
+      labelNames: ['source'],
+      registers: [registry],
+      collect() {
+        const { sources } = app.metrics.snapshot();
+        for (const [id, metrics] of Object.entries(sources)) this.set({ source: id }, metrics[name]);
+      },
+    });
+  }
+  return registry;
+}

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, type ConfigIssue } from '@sluice/core';
+
+const SECRET_REFERENCE = /\$\{(env|file):([^}]+)\}/g;
+
+/**
+ * Replaces `${env:NAME}` and `${file:/path}` references in every string of a parsed config file, so
+ * secrets stay out of the file. Other `${...}` placeholders (action templates such as `${clientid}`) are
+ * left alone. A reference that cannot be resolved is a ConfigError naming the path and the reference,
+ * never the value.
+ */
+export function resolveSecrets(value: unknown, env: NodeJS.ProcessEnv, path = ''): unknown {
+  const issues: ConfigIssue[] = [];
+  const resolved = walk(value, path, env, issues);
+  if (issues.length > 0) throw new ConfigError('config file', issues);
+  return resolved;
+}
+
+function walk(value: unknown, path: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
+  if (typeof value === 'string') return substitute(value, path, env, issues);
+  if (Array.isArray(value)) return value.map((item, i) => walk(item, `${path}[${i}]`, env, issues));
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(value)) out[key] = walk(child, path === '' ? key : `${path}.${key}`, env, issues);
+    return out;
+  }
+  return value;
+}
+
+function substitute(text: string, path: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): string {
+  return text.replace(SECRET_REFERENCE, (reference: string, kind: string, name: string) => {
+    if (kind === 'env') {
+      const found = env[name];
+      if (found === undefined) issues.push({ path, message: `environment variable ${name} is not set (referenced as ${reference})` });
+      return found ?? '';
+    }
+    try {
+      // A trailing newline is almost always an accident of `echo secret > file`.
+      return readFileSync(name, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      issues.push({ path, message: `cannot read secret file ${name} (${code}); referenced as ${reference}` });
+      return '';
+    }
+  });
+}
