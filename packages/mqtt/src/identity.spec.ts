@@ -51,7 +51,7 @@ describe(identityReader.name, () => {
   });
 
   it('reads a topic segment', () => {
-    expect(identityReader({ topicSegment: 'u/{username}/#' }, 'username')('u/bob/x')).toBe('bob');
+    expect(identityReader({ topicSegment: 'u/{username}/#' }, 'username')('u/bob/x', undefined)).toBe('bob');
   });
 
   it('gives nothing when not configured', () => {
