@@ -1,0 +1,104 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, IntegrationError } from '@sluice/core';
+import { kafkaModule } from './kafka-module';
+import { parseKafkaActionSettings, parseKafkaSinkConfig } from './kafka-sink-config';
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    expect(IntegrationError.is(error)).toBe(true);
+    expect((error as IntegrationError).code).toBe('ERR_CONFIG_INVALID');
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseKafkaSinkConfig', () => {
+  it('fills the defaults of the schema', () => {
+    const config = parseKafkaSinkConfig({ id: 'k', bootstrapHosts: ['127.0.0.1:9092'] });
+    expect(config).toEqual({
+      id: 'k', bootstrapHosts: ['127.0.0.1:9092'], clientId: 'sluice', authentication: 'none', ssl: false,
+      connectTimeout: 5000, requestTimeout: 30000, metadataRequestTimeout: 5000, partitionCountRefreshInterval: 60000,
+      allowAutoTopicCreation: false, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30000 },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('accepts a comma-separated host list and adds the default port 9092', () => {
+    const config = parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a.example.com, b.example.com:19092,[::1]' });
+    expect(config.bootstrapHosts).toEqual(['a.example.com:9092', 'b.example.com:19092', '[::1]:9092']);
+  });
+
+  it('parses EMQX-style durations', () => {
+    const config = parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a', connectTimeout: '10s', requestTimeout: '1m', metadataRequestTimeout: 750 });
+    expect([config.connectTimeout, config.requestTimeout, config.metadataRequestTimeout]).toEqual([10_000, 60_000, 750]);
+  });
+
+  it('keeps a TLS object with verification on by default', () => {
+    const config = parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a', ssl: { ca: 'PEM' } });
+    expect(config.ssl).toEqual({ enable: true, ca: 'PEM', verify: true });
+  });
+
+  describe('when the options are wrong', () => {
+    it('names every bad path and never echoes a secret', () => {
+      const error = configError(() => parseKafkaSinkConfig({
+        id: '', bootstrapHosts: 'broker:99999',
+        authentication: { mechanism: 'scram-sha-265', username: 'u', password: 'hunter2-secret' } as never,
+        connectTimeout: 'soon' as never,
+      }));
+      const paths = error.issues.map((issue) => issue.path);
+      expect(paths).toEqual(expect.arrayContaining(['id', 'bootstrapHosts', 'authentication', 'connectTimeout']));
+      expect(error.message).not.toContain('hunter2-secret');
+      expect(error.message).toContain('"broker:99999" is not host:port');
+    });
+
+    it('refuses an unknown key (a typo) at once', () => {
+      const error = configError(() => parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a', clientid: 'x' } as never));
+      expect(error.issues[0]?.message).toMatch(/clientid/);
+    });
+
+    it('refuses both ca and caFile, and a certificate without its key', () => {
+      const error = configError(() => parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a', ssl: { ca: 'x', caFile: '/x', cert: 'c' } }));
+      expect(error.issues.map((issue) => issue.path).sort()).toEqual(['ssl.caFile', 'ssl.key']);
+    });
+
+    it('kafkaModule throws ConfigError for an unreadable CA file before connecting', () => {
+      const error = configError(() => kafkaModule({ id: 'k', bootstrapHosts: 'a', ssl: { caFile: '/nonexistent/ca.pem' } }));
+      expect(error.issues).toEqual([{ path: 'ssl.caFile', message: 'cannot read "/nonexistent/ca.pem" (ENOENT)' }]);
+    });
+
+    it('requires a function as OAUTHBEARER token provider', () => {
+      const error = configError(() => parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a', authentication: { mechanism: 'oauthbearer', tokenProvider: 'x' } as never }));
+      expect(error.issues[0]?.path).toMatch(/^authentication/);
+    });
+  });
+});
+
+describe('parseKafkaActionSettings', () => {
+  it('uses EMQX defaults: key ${clientid}, value ${.}, timestamp ${timestamp}, acks all', () => {
+    expect(parseKafkaActionSettings({ topic: 'emqx' }, 'r:k')).toEqual({
+      topic: 'emqx', key: '${clientid}', value: '${.}', timestamp: '${timestamp}', extHeaders: [],
+      headerValueEncodeMode: 'none', userPropertiesAsHeaders: true, requiredAcks: 'all', compression: 'none',
+      partitionStrategy: 'random', maxBatchBytes: 896 * 1024, maxLingerTime: 0, maxInflight: 10,
+    });
+  });
+
+  it('parses sizes and durations', () => {
+    const settings = parseKafkaActionSettings({ topic: 't', maxBatchBytes: '1MB', maxLingerTime: '5ms' }, 'r:k');
+    expect([settings.maxBatchBytes, settings.maxLingerTime]).toEqual([1024 * 1024, 5]);
+  });
+
+  it('names the action and each bad setting', () => {
+    const error = configError(() => parseKafkaActionSettings({
+      topic: '', requiredAcks: 'all_isr', headers: 'x-${a}', extHeaders: [{ key: 'k' }], maxInflight: 0,
+    }, 'temp_hum:kafka'));
+    expect(error.message).toContain('kafka action "temp_hum:kafka"');
+    expect(error.issues.map((issue) => issue.path).sort()).toEqual(['extHeaders[0].value', 'headers', 'maxInflight', 'requiredAcks', 'topic']);
+  });
+
+  it('refuses key_dispatch without a key template', () => {
+    const error = configError(() => parseKafkaActionSettings({ topic: 't', partitionStrategy: 'key_dispatch', key: '' }, 'r:k'));
+    expect(error.issues).toEqual([{ path: 'key', message: 'key_dispatch needs a key template' }]);
+  });
+});

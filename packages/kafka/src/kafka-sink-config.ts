@@ -1,0 +1,171 @@
+import { parseConfig } from '@sluice/core';
+import { z } from 'zod';
+import { byteSize, duration } from './units';
+
+const DEFAULT_PORT = 9092;
+
+/** 'a:9093, b' or ['a:9093', 'b'] → ['a:9093', 'b:9092']; EMQX accepts the comma-separated form. */
+const bootstrapHosts = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value, ctx) => {
+    const items = (Array.isArray(value) ? value : value.split(','))
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    if (items.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'give at least one host:port' });
+      return z.NEVER;
+    }
+    const hosts: string[] = [];
+    for (const item of items) {
+      const host = withDefaultPort(item);
+      if (host === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port (the port must be 1-65535)` });
+        return z.NEVER;
+      }
+      hosts.push(host);
+    }
+    return hosts;
+  });
+
+function withDefaultPort(item: string): string | undefined {
+  // [::1]:9092, host:9092, host; a bare IPv6 address without brackets is ambiguous and refused
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+)(?::(\d+))?$/.exec(item);
+  if (match === null) return undefined;
+  const port = match[2] === undefined ? DEFAULT_PORT : Number(match[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return `${match[1] as string}:${port}`;
+}
+
+const secret = z.string().min(1);
+const pem = z.union([z.string().min(1), z.instanceof(Buffer)]);
+
+/** Returns a token for SASL OAUTHBEARER; called by kafkajs whenever it (re)authenticates. */
+export type OauthTokenProvider = () => Promise<{ value: string }>;
+
+const authentication = z.union([
+  z.literal('none'),
+  z.strictObject({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    username: z.string().min(1),
+    password: secret,
+  }),
+  z.strictObject({
+    mechanism: z.literal('oauthbearer'),
+    tokenProvider: z.custom<OauthTokenProvider>((value) => typeof value === 'function', {
+      message: 'must be a function returning a promise of { value: token }',
+    }),
+  }),
+], { error: 'must be "none", { mechanism: "plain" | "scram-sha-256" | "scram-sha-512", username, password } or { mechanism: "oauthbearer", tokenProvider }' });
+
+const sslOptions = z
+  .strictObject({
+    enable: z.boolean().default(true),
+    /** PEM of the CA(s) that signed the broker certificate; without it, Node's bundled public CAs are used. */
+    ca: pem.optional(),
+    caFile: z.string().min(1).optional(),
+    /** Client certificate and key, for brokers that authenticate clients by certificate (mTLS). */
+    cert: pem.optional(),
+    certFile: z.string().min(1).optional(),
+    key: pem.optional(),
+    keyFile: z.string().min(1).optional(),
+    passphrase: secret.optional(),
+    /** SNI and the name the certificate must carry; defaults to the host name of each broker. */
+    serverName: z.string().min(1).optional(),
+    /** Verify the broker certificate. EMQX defaults to verify_none; Sluice does not. */
+    verify: z.boolean().default(true),
+  })
+  .superRefine((ssl, ctx) => {
+    for (const [inline, file] of [['ca', 'caFile'], ['cert', 'certFile'], ['key', 'keyFile']] as const) {
+      if (ssl[inline] !== undefined && ssl[file] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [file], message: `give ${inline} or ${file}, not both` });
+      }
+    }
+    const hasCert = ssl.cert !== undefined || ssl.certFile !== undefined;
+    const hasKey = ssl.key !== undefined || ssl.keyFile !== undefined;
+    if (hasCert !== hasKey) {
+      ctx.addIssue({ code: 'custom', path: [hasCert ? 'key' : 'cert'], message: 'a client certificate needs both cert and key' });
+    }
+  });
+
+const retry = z.strictObject({
+  /** Attempts kafkajs makes on a retriable error before the record fails as retriable. */
+  retries: z.number().int().nonnegative().default(5),
+  initialRetryTime: duration.default(300),
+  maxRetryTime: duration.default(30_000),
+});
+
+/** A Kafka connector: one cluster connection shared by every action that names it. */
+export const KafkaSinkConfig = z.strictObject({
+  id: z.string().min(1),
+  bootstrapHosts,
+  clientId: z.string().min(1).default('sluice'),
+  authentication: authentication.default('none'),
+  ssl: z.union([z.boolean(), sslOptions]).default(false),
+  /** TCP connect (kafkajs connectionTimeout); SASL gets the same budget (authenticationTimeout). */
+  connectTimeout: duration.default(5_000),
+  /** How long a request may wait for its reply before kafkajs treats it as timed out. */
+  requestTimeout: duration.default(30_000),
+  /** Budget of the metadata and topic checks in the connection test. */
+  metadataRequestTimeout: duration.default(5_000),
+  /** Metadata (partition counts, leaders) is refreshed at least this often (kafkajs metadataMaxAge). */
+  partitionCountRefreshInterval: duration.default(60_000),
+  /** Let a produce to an unknown topic create it with the broker's defaults. Off, as in EMQX. */
+  allowAutoTopicCreation: z.boolean().default(false),
+  retry: retry.default({ retries: 5, initialRetryTime: 300, maxRetryTime: 30_000 }),
+});
+export type KafkaSinkOptions = z.input<typeof KafkaSinkConfig>;
+export type KafkaSinkConfig = z.output<typeof KafkaSinkConfig>;
+export type KafkaAuthentication = KafkaSinkConfig['authentication'];
+export type KafkaSslOptions = Exclude<KafkaSinkConfig['ssl'], boolean>;
+
+export function parseKafkaSinkConfig(input: KafkaSinkOptions): KafkaSinkConfig {
+  return parseConfig('kafka', KafkaSinkConfig, input);
+}
+
+const SINGLE_PLACEHOLDER = /^\$\{[^${}]+\}$/;
+
+/** The settings of one action (what EMQX calls the action's `parameters`). */
+export const KafkaActionSettings = z
+  .strictObject({
+    /** The connector the action names; the runtime has already routed on it. */
+    connector: z.string().optional(),
+    /** Kafka topic; a template such as `t-${payload.site}`. A placeholder without a value fails that record. */
+    topic: z.string().min(1),
+    /** Record key; renders to a null key when empty. */
+    key: z.string().default('${clientid}'),
+    /** Record value; `${.}` is the whole rule output as JSON. */
+    value: z.string().default('${.}'),
+    /** Milliseconds since the epoch; anything that is not an integer falls back to the time of sending. */
+    timestamp: z.string().default('${timestamp}'),
+    /** One placeholder yielding a map, a [{key, value}] list, or their JSON text, e.g. `${pub_props}`. */
+    headers: z.string().regex(SINGLE_PLACEHOLDER, 'must be a single placeholder such as "${pub_props}"').optional(),
+    /** Extra headers; key and value are templates. */
+    extHeaders: z.array(z.strictObject({ key: z.string().min(1), value: z.string() })).default([]),
+    /** How non-string header values of `headers` are written: as text (none) or as JSON (json, strings quoted). */
+    headerValueEncodeMode: z.enum(['none', 'json']).default('none'),
+    /** Copy the MQTT 5 user properties of the message into record headers (repeated keys stay repeated). */
+    userPropertiesAsHeaders: z.boolean().default(true),
+    requiredAcks: z.enum(['all', 'leader', 'none']).default('all'),
+    compression: z.enum(['none', 'gzip']).default('none'),
+    partitionStrategy: z.enum(['random', 'key_dispatch', 'round_robin']).default('random'),
+    /** Produce only to the first N partitions of the topic; all partitions when absent. */
+    partitionsLimit: z.number().int().positive().optional(),
+    /** Upper bound of one produce request (estimated from key, value and header sizes). */
+    maxBatchBytes: byteSize.default(896 * 1024),
+    /** Wait this long for more records before sending; 0 sends on the next turn of the event loop. */
+    maxLingerTime: duration.default(0),
+    /** Produce requests of this action awaiting their acknowledgement; 1 keeps the order per partition. */
+    maxInflight: z.number().int().positive().default(10),
+  })
+  .superRefine((settings, ctx) => {
+    if (settings.partitionStrategy === 'key_dispatch' && settings.key.trim() === '') {
+      ctx.addIssue({ code: 'custom', path: ['key'], message: 'key_dispatch needs a key template' });
+    }
+  });
+export type KafkaActionOptions = z.input<typeof KafkaActionSettings>;
+export type KafkaActionSettings = z.output<typeof KafkaActionSettings>;
+
+/** Throws ConfigError naming the action and each bad setting's path. */
+export function parseKafkaActionSettings(input: unknown, actionId: string): KafkaActionSettings {
+  return parseConfig(`kafka action "${actionId}"`, KafkaActionSettings, input);
+}

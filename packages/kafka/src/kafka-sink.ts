@@ -1,0 +1,128 @@
+import {
+  type ActionContext, type ConnectionTestReport, type ConnectorStatus, type Logger, NotConnectedError, type Sink, type SinkWriteError,
+} from '@sluice/core';
+import { CompressionTypes, Kafka, type Producer } from 'kafkajs';
+import { testKafkaConnection } from './connection-test';
+import { KafkaAction } from './kafka-action';
+import { toKafkaConfig } from './kafka-client-config';
+import { type KafkaActionSettings, type KafkaSinkConfig, parseKafkaActionSettings } from './kafka-sink-config';
+import { createPicker, routingPartitioner } from './partitioning';
+import { type ProducerClient, RecordBatcher } from './record-batcher';
+import { RecordRenderer } from './record-renderer';
+
+const ACKS = { all: -1, leader: 1, none: 0 } as const;
+const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP } as const;
+
+/** Runs the staged connection test for the given topics. */
+export type ConnectionTester = (topics: readonly string[]) => Promise<ConnectionTestReport>;
+
+/**
+ * A Kafka connector: one kafkajs producer shared by every action that names it. Each action renders
+ * its records and batches them on its own (its acks and compression go with its requests); the
+ * producer's partitioner applies each record's own partition strategy.
+ */
+export class KafkaSink implements Sink {
+  readonly id: string;
+  private readonly actions = new Map<string, KafkaAction>();
+  private current: ConnectorStatus = { state: 'disconnected', reason: 'not started' };
+  private readonly tester: ConnectionTester;
+
+  constructor(
+    private readonly config: KafkaSinkConfig,
+    private readonly producer: ProducerClient,
+    private readonly logger: Logger,
+    tester?: ConnectionTester,
+  ) {
+    this.id = config.id;
+    this.tester = tester ?? ((topics) => testKafkaConnection(config, { topics, logger }));
+  }
+
+  createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): KafkaAction {
+    const parsed: KafkaActionSettings = parseKafkaActionSettings(settings, context.id);
+    const renderer = new RecordRenderer(this.id, parsed, context.templates, createPicker(parsed.partitionStrategy, parsed.partitionsLimit));
+    const batcher = new RecordBatcher(this.id, this.producer, {
+      acks: ACKS[parsed.requiredAcks],
+      compression: COMPRESSION[parsed.compression],
+      timeout: this.config.requestTimeout,
+      maxBatchBytes: parsed.maxBatchBytes,
+      maxLingerTime: parsed.maxLingerTime,
+      maxInflight: parsed.maxInflight,
+      onResult: (error) => this.onResult(error),
+    });
+    const action = new KafkaAction(context.id, parsed, renderer, batcher);
+    this.actions.set(context.id, action);
+    return action;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    this.current = { state: 'connecting' };
+    try {
+      await this.producer.connect();
+    } catch (error) {
+      const reason = await this.diagnose(error);
+      this.current = { state: 'disconnected', reason };
+      throw new NotConnectedError(this.id, `cannot connect to Kafka connector "${this.id}": ${reason}`, { cause: error });
+    }
+    if (signal.aborted) {
+      await this.producer.disconnect();
+      this.current = { state: 'stopped' };
+      return;
+    }
+    this.current = { state: 'connected' };
+    this.logger.info('connected to Kafka', { bootstrapHosts: this.config.bootstrapHosts });
+  }
+
+  async stop(): Promise<void> {
+    // the runtime closes actions first; closing again is harmless and flushes anything left
+    await Promise.all([...this.actions.values()].map((action) => action.close()));
+    this.actions.clear();
+    await this.producer.disconnect();
+    this.current = { state: 'stopped' };
+  }
+
+  test(): Promise<ConnectionTestReport> {
+    const topics = new Set<string>();
+    for (const action of this.actions.values()) {
+      if (action.constantTopic !== undefined) topics.add(action.constantTopic);
+    }
+    return this.tester([...topics]);
+  }
+
+  status(): ConnectorStatus {
+    return this.current;
+  }
+
+  /** Once started, a transient failure shows as connecting with its reason, never as a teardown. */
+  private onResult(error: SinkWriteError | undefined): void {
+    if (this.current.state === 'stopped' || this.current.state === 'disconnected') return;
+    if (error === undefined) {
+      if (this.current.state !== 'connected') this.current = { state: 'connected' };
+    } else if (error.retriable) {
+      this.current = { state: 'connecting', reason: error.message };
+    }
+  }
+
+  /** Names the failing stage of a connect that failed, by running the staged test. */
+  private async diagnose(error: unknown): Promise<string> {
+    try {
+      const report = await this.tester([]);
+      const failed = report.stages.find((stage) => !stage.ok);
+      if (failed !== undefined) return `${failed.stage} stage failed: ${failed.detail}`;
+    } catch {
+      // the test itself failed; fall back to kafkajs's own words
+    }
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** The kafkajs producer of a connector: our partitioner, our logger, no auto-created topics unless asked. */
+export function createKafkaProducer(config: KafkaSinkConfig, logger: Logger): Producer {
+  const kafka = new Kafka(toKafkaConfig(config, logger));
+  return kafka.producer({
+    createPartitioner: routingPartitioner,
+    allowAutoTopicCreation: config.allowAutoTopicCreation,
+    metadataMaxAge: config.partitionCountRefreshInterval,
+    retry: { ...config.retry },
+    idempotent: false,
+  });
+}
