@@ -49,7 +49,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConf
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError('config file', [{ path: '', message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})` }]);
+    throw new ConfigError('sluice', [{ path: '', message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})` }]);
   }
   const lineCounter = new LineCounter();
   // YAML is a superset of JSON, so one parser serves both; .json files are still parsed strictly.
@@ -58,15 +58,15 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConf
     try {
       JSON.parse(text);
     } catch (error) {
-      throw new ConfigError('config file', [{ path: '', message: `${file} is not valid JSON: ${(error as Error).message}` }]);
+      throw new ConfigError('sluice', [{ path: '', message: `${file} is not valid JSON: ${(error as Error).message}` }]);
     }
   }
   if (document.errors.length > 0) {
     const issues: ConfigIssue[] = document.errors.map((e) => {
-      const pos = e.linePos?.[0];
-      return { path: '', message: `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${e.message.split('\n')[0] ?? ''}` };
+      const pos = lineCounter.linePos(e.pos[0]);
+      return { path: '', message: `line ${pos.line}, column ${pos.col}: ${e.message.split('\n')[0] ?? ''}` };
     });
-    throw new ConfigError('config file', issues);
+    throw new ConfigError('sluice', issues);
   }
   const locate = (path: string): { line: number; column: number } | undefined => {
     const segments = parsePath(path);
@@ -80,7 +80,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConf
     return undefined;
   };
   const located = { file, locate };
-  const config = withLocations(located, () => parseConfig('config file', ConfigFile, resolveSecrets(document.toJS(), env)));
+  const config = withLocations(located, () => parseConfig('sluice', ConfigFile, resolveSecrets(document.toJS(), env)));
   return { ...located, config };
 }
 

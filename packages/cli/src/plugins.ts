@@ -30,7 +30,7 @@ export function buildPluginModule(
   const { type, ...options } = entry;
   const factory = plugins[type];
   if (factory === undefined) {
-    throw new ConfigError('config file', [{ path: `${path}.type`, message: `unknown ${kind === 'sources' ? 'source' : 'connector'} type "${type}" (known: ${Object.keys(plugins).join(', ')})` }]);
+    throw new ConfigError('sluice', [{ path: `${path}.type`, message: `unknown ${kind === 'sources' ? 'source' : 'connector'} type "${type}" (known: ${Object.keys(plugins).join(', ')})` }]);
   }
   try {
     return factory(options);

@@ -12,7 +12,7 @@ const SECRET_REFERENCE = /\$\{(env|file):([^}]+)\}/g;
 export function resolveSecrets(value: unknown, env: NodeJS.ProcessEnv, path = ''): unknown {
   const issues: ConfigIssue[] = [];
   const resolved = walk(value, path, env, issues);
-  if (issues.length > 0) throw new ConfigError('config file', issues);
+  if (issues.length > 0) throw new ConfigError('sluice', issues);
   return resolved;
 }
 

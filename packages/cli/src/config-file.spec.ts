@@ -1,0 +1,74 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { ConfigFileError, loadConfigFile, parsePath } from './config-file';
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
+function write(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const valid = `# the seed flow
+sources:
+  - type: mqtt
+    id: plant
+    url: mqtt://127.0.0.1:1883
+connectors:
+  - type: kafka
+    id: local
+    bootstrapHosts: [127.0.0.1:19092]
+rules:
+  - id: temp_hum
+    sql: SELECT timestamp, clientid, payload.temp as temp, payload.hum as hum FROM "temp_hum/emqx"
+    actions:
+      - connector: local
+        topic: emqx
+        value: '{"temp": \${temp}, "hum": \${hum}}'
+`;
+
+describe(loadConfigFile.name, () => {
+  it('reads YAML with defaults from the schema', () => {
+    const loaded = loadConfigFile(write('ok.yaml', valid), {});
+    expect(loaded.config.rules[0]).toMatchObject({ id: 'temp_hum', enabled: true });
+    expect(loaded.config.http).toEqual({ enabled: true, host: '127.0.0.1', port: 8081 });
+    expect(loaded.locate('rules[0].actions[0].topic')).toEqual({ line: 15, column: 16 });
+  });
+
+  it('reads the same config as JSON', () => {
+    const loaded = loadConfigFile(write('ok.json', JSON.stringify({ sources: [{ type: 'mqtt', id: 'p', url: 'mqtt://x' }], rules: [{ id: 'r', sql: 'SELECT * FROM "t"' }] })), {});
+    expect(loaded.config.rules).toHaveLength(1);
+  });
+
+  it('points an unknown key at its line', () => {
+    const file = write('typo.yaml', valid.replace('    actions:', '    actoins:'));
+    expect(() => loadConfigFile(file, {})).toThrow(ConfigFileError);
+    expect(() => loadConfigFile(file, {})).toThrow(`${file}:11:5: rules[0]: Unrecognized key: "actoins"`);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const file = write('broken.yaml', 'sources:\n  - type: mqtt\n   id: x\n');
+    expect(() => loadConfigFile(file, {})).toThrow(/line 3/);
+  });
+
+  it('refuses a config without rules and says what a rule looks like', () => {
+    const file = write('norules.yaml', 'sources:\n  - type: mqtt\nrules: []\n');
+    expect(() => loadConfigFile(file, {})).toThrow('rules: at least one rule is needed');
+  });
+
+  it('says which file it cannot read', () => {
+    expect(() => loadConfigFile(join(dir, 'absent.yaml'), {})).toThrow('cannot read');
+  });
+});
+
+describe(parsePath.name, () => {
+  it.each([
+    ['rules[2].actions[0].topic', ['rules', 2, 'actions', 0, 'topic']],
+    ['sources[0]', ['sources', 0]],
+    ['http.port', ['http', 'port']],
+  ])('%s', (path, expected) => {
+    expect(parsePath(path)).toEqual(expected);
+  });
+});
