@@ -14,7 +14,7 @@ const REDACTED_PATHS = ['password', '*.password', 'token', '*.token', 'authoriza
 export function createLogger(options: LoggerOptions): Logger {
   const destination = pino.destination({ dest: 2, sync: true });
   const base = pino(
-    { level: options.level, base: undefined, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    { level: options.level, base: null, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
     options.format === 'pretty'
       ? // eslint-disable-next-line @typescript-eslint/no-require-imports
         (require('pino-pretty') as (o: object) => NodeJS.WritableStream)({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: 'namespace', messageFormat: '{if namespace}[{namespace}] {end}{msg}' })
