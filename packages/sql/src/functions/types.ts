@@ -1,5 +1,6 @@
 import type { RuleInput } from '@sluice/core';
 import type { SqlValue } from '../values';
+import type { FunctionState } from './state';
 
 /** What a built-in function may read besides its arguments. */
 export interface FunctionContext {
@@ -7,6 +8,11 @@ export interface FunctionContext {
   readonly input: RuleInput;
   /** True inside WHERE / INCASE, where EMQX's context functions return undefined (RULE-SQL.md §4.11). */
   readonly inCondition: boolean;
+  /**
+   * Per-engine state for kv_store_*, proc_dict_* and getenv (see createFunctionState). Optional: without
+   * it those functions share one process-wide default state.
+   */
+  readonly state?: FunctionState;
 }
 
 /** A built-in function. Throws RuleEvaluationError (from @sluice/core) on bad arguments. */

@@ -1,0 +1,148 @@
+import { isUtf8 } from 'node:buffer';
+import { parseErlangNumber } from '../operators';
+import { SqlFloat, formatFixed, isMap, makeFloat, toText, type SqlValue } from '../values';
+import { badArg, bytes, bytesValue, fnError, integer, text, type FunctionDef } from './args';
+import { toMap } from './maps';
+
+/** Type tests and conversions (RULE-SQL.md §8.3). */
+
+function predicate(name: string, test: (v: SqlValue) => boolean): FunctionDef {
+  return [name, 1, 1, (args) => test(args[0])];
+}
+
+const isFloatValue = (v: SqlValue): boolean => (typeof v === 'number' && !Number.isInteger(v)) || v instanceof SqlFloat;
+
+/** emqx_utils_conv:int/1. */
+export function toInt(name: string, v: SqlValue): number {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : Math.floor(v);
+  if (v instanceof SqlFloat) return v.value;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string' || Buffer.isBuffer(v)) {
+    const n = parseErlangNumber(typeof v === 'string' ? v : v.toString('utf8'));
+    if (n !== undefined) return typeof n === 'number' ? Math.floor(n) : n.value;
+  }
+  return badArg(name, 1, 'a number, a boolean or a numeric string', v);
+}
+
+/** emqx_utils_conv:float/1, as a JS number (the caller boxes it). */
+export function toFloatNumber(name: string, v: SqlValue): number {
+  if (typeof v === 'number') return v;
+  if (v instanceof SqlFloat) return v.value;
+  if (typeof v === 'string' || Buffer.isBuffer(v)) {
+    const n = parseErlangNumber(typeof v === 'string' ? v : v.toString('utf8'));
+    if (n !== undefined) return typeof n === 'number' ? n : n.value;
+  }
+  return badArg(name, 1, 'a number or a numeric string', v);
+}
+
+function toBool(v: SqlValue): boolean {
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  if (typeof v === 'number' || v instanceof SqlFloat) {
+    const n = typeof v === 'number' ? v : v.value;
+    if (n === 1) return true;
+    if (n === 0) return false;
+  }
+  if (Buffer.isBuffer(v)) return toBool(v.toString('utf8'));
+  return badArg('bool', 1, "true, false, 'true', 'false', 1 or 0", v);
+}
+
+function hexOf(buf: Buffer, prefix: string): string {
+  return prefix + buf.toString('hex').toUpperCase();
+}
+
+const HEX = /^[0-9a-fA-F]*$/;
+
+function hexToBytes(name: string, args: readonly SqlValue[]): SqlValue {
+  let hex = text(name, 1, args[0]);
+  if (args.length === 2) {
+    const prefix = text(name, 2, args[1]);
+    if (!hex.startsWith(prefix)) throw fnError(name, `the hex string does not start with the prefix '${prefix}'`);
+    hex = hex.slice(prefix.length);
+  }
+  if (!HEX.test(hex)) throw fnError(name, 'argument 1 is not a hex string');
+  if (hex.length % 2 === 1) hex = `0${hex}`;
+  return bytesValue(Buffer.from(hex, 'hex'));
+}
+
+function strUtf8(v: SqlValue): SqlValue {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) {
+    if (!isUtf8(v)) throw fnError('str_utf8', 'argument 1 is not valid UTF-8');
+    return v.toString('utf8');
+  }
+  if (Array.isArray(v)) {
+    // unicode:characters_to_binary/1 on a list of code points.
+    let out = '';
+    for (const c of v) {
+      if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+        throw fnError('str_utf8', 'argument 1 is not a list of Unicode code points');
+      }
+      out += String.fromCodePoint(c);
+    }
+    return out;
+  }
+  return toText(v);
+}
+
+function isEmpty(v: SqlValue): boolean {
+  if (v === '') return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (isMap(v)) return Object.keys(v).length === 0;
+  return Object.keys(toMap('is_empty', 1, v)).length === 0;
+}
+
+export const CONVERSION_FUNCTIONS: readonly FunctionDef[] = [
+  predicate('is_null', (v) => v === undefined),
+  predicate('is_not_null', (v) => v !== undefined),
+  predicate('is_null_var', (v) => v === undefined || v === null),
+  predicate('is_not_null_var', (v) => v !== undefined && v !== null),
+  predicate('is_str', (v) => typeof v === 'string' || Buffer.isBuffer(v)),
+  predicate('is_bool', (v) => typeof v === 'boolean'),
+  predicate('is_int', (v) => typeof v === 'number' && Number.isInteger(v)),
+  predicate('is_float', isFloatValue),
+  predicate('is_num', (v) => typeof v === 'number' || v instanceof SqlFloat),
+  predicate('is_map', (v) => isMap(v)),
+  predicate('is_array', (v) => Array.isArray(v)),
+  ['is_empty', 1, 1, (args) => isEmpty(args[0])],
+  ['str', 1, 1, (args) => toText(args[0])],
+  ['str_utf8', 1, 1, (args) => strUtf8(args[0])],
+  ['str_utf16_le', 1, 1, (args) => Buffer.from(toText(args[0]), 'utf16le')],
+  ['int', 1, 1, (args) => toInt('int', args[0])],
+  [
+    'float',
+    1,
+    2,
+    (args) => {
+      const n = toFloatNumber('float', args[0]);
+      if (args.length === 1) return makeFloat(n);
+      const decimals = integer('float', 2, args[1]);
+      if (decimals <= 0) return badArg('float', 2, 'a positive integer', args[1]);
+      // float_to_list(F, [{decimals, D}]) then list_to_float: round to D decimals.
+      return makeFloat(Number(n.toFixed(Math.min(decimals, 100))));
+    },
+  ],
+  [
+    'float2str',
+    2,
+    2,
+    (args) => {
+      const f = args[0];
+      const decimals = integer('float2str', 2, args[1]);
+      if (decimals < 0 || decimals > 253) return badArg('float2str', 2, 'an integer in 0..253', args[1]);
+      if (!isFloatValue(f)) return badArg('float2str', 1, 'a float', f);
+      const n = typeof f === 'number' ? f : (f as SqlFloat).value;
+      return formatFixed(n, Math.min(decimals, 100));
+    },
+  ],
+  ['bool', 1, 1, (args) => toBool(args[0])],
+  ['map', 1, 1, (args) => toMap('map', 1, args[0])],
+  [
+    'bin2hexstr',
+    1,
+    2,
+    (args) => hexOf(bytes('bin2hexstr', 1, args[0]), args.length === 2 ? text('bin2hexstr', 2, args[1]) : ''),
+  ],
+  ['sqlserver_bin2hexstr', 1, 1, (args) => hexOf(bytes('sqlserver_bin2hexstr', 1, args[0]), '0x')],
+  ['hexstr2bin', 1, 2, (args) => hexToBytes('hexstr2bin', args)],
+];

@@ -1,0 +1,41 @@
+import { encodeJsonValue, type SqlValue } from '../values';
+
+/** Reads one environment variable; the default reads process.env (libraries take the environment by injection). */
+export type EnvironmentReader = (name: string) => string | undefined;
+
+/**
+ * The mutable state some built-ins keep between messages: `kv_store_*` (EMQX: a node-wide table),
+ * `proc_dict_*` (EMQX: the connection process's dictionary; here one per state, i.e. per engine) and
+ * `getenv` (cached on first read, as EMQX caches it in persistent_term).
+ */
+export interface FunctionState {
+  readonly kvStore: Map<string, SqlValue>;
+  readonly procDict: Map<string, SqlValue>;
+  readonly envCache: Map<string, string>;
+  readonly readEnv: EnvironmentReader;
+}
+
+export interface FunctionStateOptions {
+  /** How getenv(Name) reads `EMQXVAR_<Name>`. Default: process.env, read by the host-facing seam below. */
+  readonly readEnv?: EnvironmentReader;
+}
+
+// The one place this library touches process.env, as an overridable default: STYLE.md keeps libraries
+// from reading the environment on their own, so hosts can pass their own reader.
+const processEnvReader: EnvironmentReader = (name) => process.env[name];
+
+/** Fresh state for one rule engine. */
+export function createFunctionState(options: FunctionStateOptions = {}): FunctionState {
+  return { kvStore: new Map(), procDict: new Map(), envCache: new Map(), readEnv: options.readEnv ?? processEnvReader };
+}
+
+/** Used when the caller passes no state in the FunctionContext: one shared state per process. */
+export const defaultFunctionState: FunctionState = createFunctionState();
+
+/** Map key for any value (EMQX keys are arbitrary terms): strings stay as they are, others are tagged. */
+export function stateKey(v: SqlValue): string {
+  if (typeof v === 'string') return `s${v}`;
+  if (Buffer.isBuffer(v)) return `s${v.toString('latin1')}`;
+  if (typeof v === 'number') return `${Number.isInteger(v) ? 'i' : 'f'}${v}`;
+  return `t${encodeJsonValue(v)}${v === undefined ? 'u' : ''}`;
+}
