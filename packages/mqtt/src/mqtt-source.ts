@@ -189,7 +189,14 @@ export class MqttSource implements Source {
     if (client === undefined || filters.length === 0) return;
     const request: Record<string, IClientSubscribeOptions> = {};
     for (const filter of filters) request[this.subscriptionTopic(filter)] = { qos: this.config.qos };
-    const granted = await client.subscribeAsync(request);
+    let granted: Awaited<ReturnType<MqttClient['subscribeAsync']>>;
+    try {
+      granted = await client.subscribeAsync(request);
+    } catch (error) {
+      // MQTT 5: mqtt.js rejects with the SUBACK's reason string (e.g. "Subscribe error: Not authorized").
+      const topics = Object.keys(request).join(', ');
+      throw new NotConnectedError(this.id, `mqtt source "${this.id}": ${this.where} refused the subscription to ${topics}: ${(error as Error).message}`, { cause: error });
+    }
     const refused = granted.filter((grant) => grant.qos >= 0x80);
     if (refused.length > 0) {
       const list = refused.map((grant) => `${grant.topic} (reason code ${grant.qos})`).join(', ');
@@ -325,7 +332,13 @@ export class MqttSource implements Source {
     this.logger.warn('a message could not be stored; reconnecting so the broker delivers it again', { source: this.id, reason: error.message });
     this.lastError = `reconnecting after a message could not be stored: ${error.message}`;
     this.state = { state: 'connecting', reason: this.lastError };
-    this.client?.stream?.destroy();
+    // end(), not destroy(): mqtt-packet corks the socket until the next tick, and a destroy would
+    // discard acknowledgements released just before the failure (they would come back as duplicates).
+    const stream = this.client?.stream;
+    if (stream !== undefined) {
+      stream.end();
+      setTimeout(() => stream.destroy(), 2_000).unref();
+    }
   }
 
   private dropLink(): void {

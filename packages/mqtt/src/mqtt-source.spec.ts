@@ -1,0 +1,216 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { type Message, type Settle, silentLogger } from '@sluice/core';
+import type { IPublishPacket, Packet } from 'mqtt';
+import { FakeWire } from '../test/fake-wire';
+import { MqttSource } from './mqtt-source';
+import { type MqttSourceOptions, parseMqttSourceConfig } from './mqtt-source-config';
+
+interface Received {
+  readonly message: Message;
+  readonly settle: Settle;
+}
+
+const sources: MqttSource[] = [];
+
+async function started(options: Partial<MqttSourceOptions> = {}, wire = new FakeWire()) {
+  wire.autoAnswer();
+  const config = parseMqttSourceConfig({ id: 'unit', url: 'mqtt://fake:1883', reconnectPeriod: 100, ...options });
+  const source = new MqttSource(config, wire.clientFactory, silentLogger);
+  sources.push(source);
+  const received: Received[] = [];
+  await source.start({ receive: (message, settle) => received.push({ message, settle }) }, ['t/#'], new AbortController().signal);
+  return { source, wire, received };
+}
+
+function publish(wire: FakeWire, messageId: number, extra: Partial<IPublishPacket> = {}): void {
+  wire.push({ cmd: 'publish', topic: 't/x', payload: Buffer.from(`m${messageId}`), qos: 1, dup: false, retain: false, messageId, ...extra });
+}
+
+const acksOf = (wire: FakeWire, cmd: 'puback' | 'pubrec' = 'puback'): number[] =>
+  wire.sentOf(cmd).map((packet) => (packet as Packet & { messageId: number }).messageId);
+
+/** Lets mqtt.js work through what the wire pushed (it handles one packet per tick). */
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+afterEach(async () => {
+  await Promise.all(sources.splice(0).map((source) => source.stop()));
+});
+
+describe(MqttSource.name, () => {
+  describe('.start', () => {
+    it('connects with a persistent session and Receive Maximum = maxInflight, then subscribes', async () => {
+      const { wire, source } = await started({ maxInflight: 7, shareGroup: 'g' });
+      const connect = wire.sentOf('connect')[0] as Packet & { clean: boolean; clientId: string; properties: Record<string, unknown> };
+      expect(connect.clean).toBe(false);
+      expect(connect.clientId).toBe('sluice-unit');
+      expect(connect.properties).toEqual({ receiveMaximum: 7, sessionExpiryInterval: 86_400 });
+      const subscribe = wire.sentOf('subscribe')[0] as Packet & { subscriptions: { topic: string; qos: number }[] };
+      expect(subscribe.subscriptions).toEqual([expect.objectContaining({ topic: '$share/g/t/#', qos: 1 })]);
+      expect(source.status()).toEqual({ state: 'connected' });
+    });
+
+    it('rejects with ERR_NOT_CONNECTED when the broker refuses the subscription', async () => {
+      const wire = new FakeWire();
+      wire.on('packet', (packet: Packet) => {
+        if (packet.cmd === 'connect') wire.push({ cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: false });
+        if (packet.cmd === 'subscribe') wire.push({ cmd: 'suback', messageId: packet.messageId as number, granted: [0x87] });
+      });
+      const source = new MqttSource(parseMqttSourceConfig({ id: 'unit', url: 'mqtt://fake' }), wire.clientFactory, silentLogger);
+      await expect(source.start({ receive: () => {} }, ['t/#'], new AbortController().signal)).rejects.toMatchObject({
+        code: 'ERR_NOT_CONNECTED',
+        message: expect.stringMatching(/refused the subscription to t\/#.*Not authorized/),
+      });
+    });
+  });
+
+  describe('messages', () => {
+    it('arrive with their fields, MQTT 5 properties and the identity read from a user property', async () => {
+      const { wire, received } = await started({ identity: { clientid: { userProperty: 'clientid' }, username: { topicSegment: 't/{username}' } } });
+      publish(wire, 1, {
+        dup: true,
+        retain: true,
+        properties: { userProperties: { clientid: 'dev-1', tag: ['a', 'b'] }, contentType: 'application/json', correlationData: Buffer.from('c') },
+      });
+      await flush();
+      expect(received).toHaveLength(1);
+      const { message } = received[0]!;
+      expect(message).toMatchObject({ sourceId: 'unit', topic: 't/x', qos: 1, dup: true, retain: true, clientId: 'dev-1', username: 'x', peerHost: undefined });
+      expect(message.payload.toString()).toBe('m1');
+      expect(message.properties).toEqual({ userProperties: { clientid: 'dev-1', tag: ['a', 'b'] }, contentType: 'application/json', correlationData: Buffer.from('c') });
+      expect(typeof message.receivedAt).toBe('number');
+    });
+  });
+
+  describe('at-least-once', () => {
+    it('keeps taking messages while their PUBACKs are held, and releases them in arrival order', async () => {
+      const { wire, received } = await started({ maxInflight: 100 });
+      for (let id = 1; id <= 50; id++) publish(wire, id);
+      await flush();
+      expect(received).toHaveLength(50); // all in flight at once: intake did not wait for settle
+      expect(acksOf(wire)).toEqual([]);
+      const order = received.map((_, i) => i).sort(() => Math.random() - 0.5);
+      for (const i of order.slice(0, 25)) received[i]!.settle();
+      for (const i of order) received[i]!.settle(); // settling twice changes nothing
+      await flush();
+      expect(acksOf(wire)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    });
+
+    it('still answers the broker (PINGRESP, SUBACK) while messages wait for settle', async () => {
+      const { wire, received, source } = await started();
+      publish(wire, 1);
+      await flush();
+      wire.push({ cmd: 'pingresp' });
+      const subscribed = source.updateFilters(['t/#', 'u/#']);
+      await expect(subscribed).resolves.toBeUndefined();
+      expect(received).toHaveLength(1);
+      expect(acksOf(wire)).toEqual([]);
+    });
+
+    it('hands over no more than maxInflight unacknowledged messages; the rest wait their turn', async () => {
+      const { wire, received } = await started({ maxInflight: 2 });
+      for (let id = 1; id <= 5; id++) publish(wire, id);
+      await flush();
+      expect(received.map((r) => r.message.payload.toString())).toEqual(['m1', 'm2']);
+      received[1]!.settle();
+      await flush();
+      expect(received).toHaveLength(2); // message 2 settled but 1 holds the window
+      received[0]!.settle();
+      await flush();
+      expect(acksOf(wire)).toEqual([1, 2]);
+      expect(received.map((r) => r.message.payload.toString())).toEqual(['m1', 'm2', 'm3', 'm4']);
+    });
+
+    it('holds the PUBREC of a QoS 2 message until settle', async () => {
+      const { wire, received } = await started({ qos: 2 });
+      publish(wire, 9, { qos: 2 });
+      await flush();
+      expect(received).toHaveLength(1);
+      expect(acksOf(wire, 'pubrec')).toEqual([]);
+      received[0]!.settle();
+      await flush();
+      expect(acksOf(wire, 'pubrec')).toEqual([9]);
+      wire.push({ cmd: 'pubrel', messageId: 9 });
+      await flush();
+      expect(acksOf(wire, 'pubcomp')).toEqual([9]);
+      expect(received).toHaveLength(1); // PUBREL does not hand the message over a second time
+    });
+
+    it('on settle(error) acknowledges nothing from that message on and reconnects with the same session', async () => {
+      const { wire, received, source } = await started({ maxInflight: 10 });
+      for (let id = 1; id <= 4; id++) publish(wire, id);
+      await flush();
+      received[0]!.settle();
+      received[2]!.settle();
+      received[1]!.settle(new Error('kafka is away'));
+      received[3]!.settle();
+      await flush();
+      expect(acksOf(wire)).toEqual([1]);
+      expect(source.status().state).not.toBe('connected');
+      await wire.next((packet) => packet.cmd === 'connect');
+      await flush();
+      expect(wire.connections).toBe(2);
+      const reconnect = wire.sentOf('connect')[1] as Packet & { clean: boolean; clientId: string };
+      expect(reconnect).toMatchObject({ clean: false, clientId: 'sluice-unit' });
+      publish(wire, 2, { dup: true }); // the broker redelivers; the same id now means the new delivery
+      await flush();
+      expect(received[4]!.message.dup).toBe(true);
+      received[4]!.settle();
+      await flush();
+      expect(acksOf(wire)).toEqual([1, 2]);
+    });
+
+    it('never sends on a new connection an acknowledgement of a message received on the old one', async () => {
+      const { wire, received } = await started();
+      publish(wire, 1);
+      await flush();
+      wire.cut();
+      await wire.next((packet) => packet.cmd === 'connect');
+      await flush();
+      received[0]!.settle();
+      await flush();
+      expect(acksOf(wire)).toEqual([]);
+    });
+  });
+
+  describe('at-most-once', () => {
+    it('acknowledges on receipt', async () => {
+      const { wire, received } = await started({ delivery: 'at-most-once' });
+      for (let id = 1; id <= 3; id++) publish(wire, id);
+      await flush();
+      expect(received).toHaveLength(3);
+      expect(acksOf(wire)).toEqual([1, 2, 3]);
+    });
+  });
+
+  describe('.pause', () => {
+    it('hands nothing over and acknowledges nothing new', async () => {
+      const { wire, received, source } = await started({ delivery: 'at-most-once' });
+      publish(wire, 1);
+      await flush();
+      source.pause();
+      publish(wire, 2);
+      await flush();
+      expect(received).toHaveLength(1);
+      expect(acksOf(wire)).toEqual([1]);
+    });
+  });
+
+  describe('.stop', () => {
+    it('sends the acknowledgements of settled messages, then DISCONNECT, and leaves the unsettled ones to the broker', async () => {
+      const { wire, received, source } = await started();
+      for (let id = 1; id <= 3; id++) publish(wire, id);
+      await flush();
+      received[0]!.settle();
+      received[2]!.settle();
+      source.pause();
+      await source.stop();
+      received[1]!.settle();
+      await flush();
+      expect(wire.sent.map((p) => p.cmd).slice(-2)).toEqual(['puback', 'disconnect']);
+      expect(acksOf(wire)).toEqual([1]);
+      expect(source.status()).toEqual({ state: 'stopped' });
+    });
+  });
+});
