@@ -1,1 +1,11 @@
-export {};
+export { RuleEvaluationError, RuleSyntaxError } from '@sluice/core';
+export type { CompiledRule, RuleInput, RuleOutput, Template, TemplateOptions } from '@sluice/core';
+export { compileRule } from './rule';
+export type { CompileOptions } from './compile';
+export { compileTemplate } from './template';
+export { parseRule } from './parser';
+export type * as Ast from './ast';
+export { SqlRuleEngine } from './sql-rule-engine';
+export { sqlModule } from './sql-module';
+export type { FunctionStateOptions } from './functions';
+export { SqlFloat, type SqlValue, type SqlMap } from './values';

@@ -13,7 +13,7 @@ const compiledGrammar = nearley.Grammar.fromCompiled(grammar);
  */
 export function parseRule(text: string): Statement {
   const source = prepare(text);
-  if (source.text === '') throw syntaxError(text, source.originalOffset(0), 'empty rule: expected SELECT or FOREACH');
+  if (source.text === '') throw syntaxError(text, 0, 'empty rule: expected SELECT or FOREACH');
 
   const parser = new nearley.Parser(compiledGrammar);
   // nearley's own report walks the whole parse table; we build a shorter message from the last column.

@@ -1,0 +1,276 @@
+import type { CompiledRule, RuleInput, RuleOutput } from '@sluice/core';
+import type { Expr, ExprField, Field, ForeachStatement, PathSegment, SelectStatement, Statement } from './ast';
+import {
+  type Getter,
+  type Predicate,
+  type Scope,
+  asEvaluationError,
+  compileCondition,
+  compileExpr,
+  compileRefIn,
+} from './compile-expr';
+import { Env, columnValue, tryDecode } from './env';
+import { defaultFunctionState, type FunctionState } from './functions/state';
+import { matchTopicText } from './operators';
+import { type PutStep, putPath, setKey } from './paths';
+import type { SqlMap, SqlValue } from './values';
+
+export interface CompileOptions {
+  /** State of the stateful built-ins (kv_store_*, proc_dict_*, getenv); default: one per process. */
+  readonly functionState?: FunctionState;
+}
+
+/**
+ * Turns a parsed rule into closures, once. evaluate() then runs them per message: no syntax tree walk,
+ * no parsing, one Env and the output maps allocated per call.
+ */
+export function compileStatement(statement: Statement, options: CompileOptions = {}): CompiledRule {
+  const state = options.functionState ?? defaultFunctionState;
+  const matches = compileFrom(statement.from);
+  const run = statement.type === 'select' ? compileSelect(statement) : compileForeach(statement);
+  return {
+    topics: Object.freeze([...statement.from]),
+    evaluate(input: RuleInput): RuleOutput[] {
+      const topic = input['topic'];
+      if (typeof topic !== 'string' || !matches(topic)) return [];
+      const env = new Env(input, state);
+      try {
+        return run(env);
+      } catch (error) {
+        throw asEvaluationError(error);
+      }
+    },
+  };
+}
+
+/** FROM: filters without wildcards compare as strings; the others go through the MQTT matcher (§5.1, §6). */
+function compileFrom(filters: readonly string[]): (topic: string) => boolean {
+  const exact = new Set(filters.filter((f) => !f.includes('+') && !f.includes('#')));
+  const wild = filters.filter((f) => !exact.has(f));
+  if (wild.length === 0) {
+    if (exact.size === 1) {
+      const only = filters[0] as string;
+      return (topic) => topic === only;
+    }
+    return (topic) => exact.has(topic);
+  }
+  return (topic) => exact.has(topic) || wild.some((filter) => matchTopicText(topic, filter));
+}
+
+type Run = (env: Env) => SqlMap[];
+
+function compileSelect(statement: SelectStatement): Run {
+  const fields = compileFields(statement.fields, { localKeys: new Set(), itemName: undefined });
+  const where = statement.where === undefined
+    ? undefined
+    : compileCondition(statement.where, { outputKeys: fields.keys, localKeys: new Set(), itemName: undefined }, true);
+  const runFields = fields.run;
+  if (where === undefined) {
+    return (env) => {
+      runFields(env);
+      return [env.output];
+    };
+  }
+  return (env) => {
+    runFields(env);
+    env.inCondition = true;
+    return where(env) ? [env.output] : [];
+  };
+}
+
+function compileForeach(statement: ForeachStatement): Run {
+  const items = compileFields(statement.items, { localKeys: new Set(), itemName: undefined });
+  const collection = items.last;
+  const last = statement.items[statement.items.length - 1] as Field;
+  const itemName = last.type === 'field' && last.alias?.length === 1 ? (last.alias[0] as { key: string }).key : 'item';
+  const localKeys = items.keys;
+  const whereScope: Scope = { outputKeys: new Set(), localKeys, itemName: undefined };
+  const where = statement.where === undefined ? undefined : compileCondition(statement.where, whereScope, true);
+  const itemScope = { localKeys, itemName };
+  const incase = statement.incase === undefined
+    ? undefined
+    : compileCondition(statement.incase, { ...itemScope, outputKeys: new Set() }, true);
+  const doFields = statement.do === undefined ? undefined : compileFields(statement.do, itemScope).run;
+
+  return (env) => {
+    items.run(env);
+    const list = collection.value;
+    collection.value = undefined;
+    env.locals = env.output;
+    env.output = {};
+    if (where !== undefined) {
+      env.inCondition = true;
+      const pass = where(env);
+      env.inCondition = false;
+      if (!pass) return [];
+    }
+    const outputs: SqlMap[] = [];
+    if (!Array.isArray(list)) return outputs; // a non-list collection: zero items, a successful empty result
+    for (const element of list) {
+      env.item = element;
+      if (incase !== undefined) {
+        env.inCondition = true;
+        const keep = incase(env);
+        env.inCondition = false;
+        if (!keep) continue;
+      }
+      if (doFields === undefined) {
+        // No DO: the columns, the FOREACH aliases and the element under its name (§1.5).
+        const output: SqlMap = {};
+        mergeColumns(output, env);
+        Object.assign(output, env.locals);
+        setKey(output, itemName, element);
+        outputs.push(output);
+      } else {
+        env.output = {};
+        doFields(env);
+        outputs.push(env.output);
+      }
+    }
+    return outputs;
+  };
+}
+
+interface CompiledFields {
+  readonly run: (env: Env) => void;
+  /** Top-level keys the fields may write ('all' after `*`). */
+  readonly keys: ReadonlySet<string> | 'all';
+  /** The value of the last field, kept by run() for FOREACH (the collection). */
+  readonly last: { value: SqlValue };
+}
+
+/** `*` merges the columns (and, in DO, the FOREACH aliases and item) into the map being built (§4.4). */
+function mergeColumns(output: SqlMap, env: Env): void {
+  const input = env.input;
+  for (const key in input) {
+    if (Object.prototype.hasOwnProperty.call(input, key)) setKey(output, key, columnValue(input, key));
+  }
+}
+
+function compileFields(fields: readonly Field[], base: Pick<Scope, 'localKeys' | 'itemName'>): CompiledFields {
+  let keys: Set<string> | 'all' = new Set();
+  const runners: ((env: Env) => void)[] = [];
+  const last = { value: undefined as SqlValue };
+  fields.forEach((field, i) => {
+    const isLast = i === fields.length - 1;
+    if (field.type === 'all') {
+      const inForeachBody = base.itemName !== undefined;
+      const itemName = base.itemName;
+      runners.push((env) => {
+        mergeColumns(env.output, env);
+        if (inForeachBody) {
+          Object.assign(env.output, env.locals);
+          setKey(env.output, itemName as string, env.item);
+        }
+        if (isLast) last.value = undefined;
+      });
+      keys = 'all';
+      return;
+    }
+    const scope: Scope = { ...base, outputKeys: keys === 'all' ? 'all' : new Set(keys) };
+    const starBefore = keys === 'all';
+    let getter = compileExpr(field.expr, scope);
+    if (isLast && isBarePayload(field.expr)) getter = decodingPayload(getter);
+    const target = targetOf(field, i + 1, starBefore);
+    // An un-aliased path (`payload.a.b`) writes a partial copy of its root; later fields must still read
+    // the root from the columns, or `SELECT payload.a, payload.b` would lose b. So it does not shadow.
+    const shadows = field.alias !== undefined || (field.expr.type !== 'path' && field.expr.type !== 'slice');
+    if (keys !== 'all' && shadows) keys.add(target.key);
+    const write = target.write;
+    runners.push(
+      isLast
+        ? (env) => {
+            const value = getter(env);
+            last.value = value;
+            write(env, value);
+          }
+        : (env) => write(env, getter(env)),
+    );
+  });
+  const run = runnersInOrder(runners);
+  return { run, keys, last };
+}
+
+function runnersInOrder(runners: readonly ((env: Env) => void)[]): (env: Env) => void {
+  if (runners.length === 1) return runners[0] as (env: Env) => void;
+  if (runners.length === 2) {
+    const [a, b] = runners as [(env: Env) => void, (env: Env) => void];
+    return (env) => {
+      a(env);
+      b(env);
+    };
+  }
+  return (env) => {
+    for (let i = 0; i < runners.length; i++) (runners[i] as (env: Env) => void)(env);
+  };
+}
+
+const isBarePayload = (expr: Expr): boolean => expr.type === 'var' && expr.name === 'payload';
+
+/** `FOREACH payload` reads a JSON-array payload as its list (EMQX 5.9+); a non-JSON payload gives no items. */
+function decodingPayload(getter: Getter): Getter {
+  return (env) => {
+    const value = getter(env);
+    return typeof value === 'string' || Buffer.isBuffer(value) ? tryDecode(value) : value;
+  };
+}
+
+interface Target {
+  /** The top-level output key written. */
+  readonly key: string;
+  readonly write: (env: Env, value: SqlValue) => void;
+}
+
+/**
+ * Where a field's value goes (§4.4): its AS target, or the key derived from the expression: a name, the
+ * same nested path, a slice's ref, a string literal's text, else a generated `_v_<kind>_<position>` key.
+ */
+function targetOf(field: ExprField, position: number, starBefore: boolean): Target {
+  if (field.alias !== undefined) return compileTarget(field.alias, field.alias[0]?.type === 'key' && field.alias[0].key === 'payload');
+  const expr = field.expr;
+  switch (expr.type) {
+    case 'var':
+      return compileTarget([{ type: 'key', key: expr.name }], false);
+    case 'path':
+      // An implicit payload.x decodes an output payload string only after `*` (§4.4, §11.14).
+      return compileTarget(expr.segments, starBefore);
+    case 'slice':
+      return compileTarget(expr.ref.type === 'var' ? [{ type: 'key', key: expr.ref.name }] : expr.ref.segments, starBefore);
+    case 'const':
+      if (expr.kind === 'string') return compileTarget([{ type: 'key', key: expr.value as string }], false);
+      return compileTarget([{ type: 'key', key: `_v_const_${position}` }], false);
+    case 'call':
+      return compileTarget([{ type: 'key', key: `_v_fun_${expr.name}_${position}` }], false);
+    default:
+      return compileTarget([{ type: 'key', key: `_v_${expr.type}_${position}` }], false);
+  }
+}
+
+function compileTarget(segments: readonly PathSegment[], decodeFirstString: boolean): Target {
+  const key = (segments[0] as { key: string }).key;
+  if (segments.length === 1) return { key, write: (env, value) => setKey(env.output, key, value) };
+  const dynamic = segments.some((s) => s.type === 'index' && typeof s.index === 'object');
+  if (!dynamic) {
+    const steps: PutStep[] = segments.map((s) => (s.type === 'key' ? { key: s.key } : { index: s.index as number | 'head' | 'tail' }));
+    return { key, write: (env, value) => putPath(env.output, steps, value, decodeFirstString) };
+  }
+  // An index ref in a target is resolved against the output map being built (§4.2).
+  const stepMakers = segments.map((s): ((env: Env) => PutStep) => {
+    if (s.type === 'key') {
+      const step = { key: s.key };
+      return () => step;
+    }
+    if (typeof s.index !== 'object') {
+      const step = { index: s.index };
+      return () => step;
+    }
+    const index = compileRefIn(s.index, (env) => env.output);
+    return (env) => ({ index: index(env) });
+  });
+  return {
+    key,
+    write: (env, value) => putPath(env.output, stepMakers.map((make) => make(env)), value, decodeFirstString),
+  };
+}
+
+export type { Predicate };

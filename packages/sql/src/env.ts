@@ -1,0 +1,90 @@
+import { isUtf8 } from 'node:buffer';
+import { RuleEvaluationError, type RuleInput } from '@sluice/core';
+import type { FunctionContext } from './functions';
+import type { FunctionState } from './functions/state';
+import { decodeJson } from './json';
+import type { SqlMap, SqlValue } from './values';
+
+/**
+ * Everything one evaluation of one rule reads and writes. One Env is allocated per evaluate() call; the
+ * compiled closures take it as their only argument. It doubles as the built-ins' FunctionContext.
+ */
+export class Env implements FunctionContext {
+  /** The map being built: the SELECT/DO output, or the FOREACH aliases while the FOREACH list runs. */
+  output: SqlMap = {};
+  /** FOREACH aliases (the FOREACH list's output), visible to WHERE, INCASE and DO. */
+  locals: SqlMap = EMPTY;
+  /** The current FOREACH element. */
+  item: SqlValue = undefined;
+  /** True while WHERE / INCASE run: context functions then return undefined, as in EMQX. */
+  inCondition = false;
+  private payload: SqlValue = undefined;
+
+  constructor(
+    readonly input: RuleInput,
+    readonly state: FunctionState,
+  ) {}
+
+  /** The payload decoded from JSON (RULE-SQL.md §4.3); raises when it is not JSON. Decoded once per input. */
+  decodedPayload(): SqlValue {
+    if (this.payload !== undefined) return this.payload;
+    this.payload = decodedPayloadOf(this.input);
+    return this.payload;
+  }
+}
+
+const EMPTY: SqlMap = Object.freeze({}) as SqlMap;
+
+/** Marks a payload that failed to decode, so a second rule on the same message fails without re-parsing. */
+const NOT_JSON = Symbol('not JSON');
+
+/**
+ * Decoded payloads by input object: several rules evaluating the same message decode its payload once.
+ * A WeakMap, so the cache lives exactly as long as the message.
+ */
+const decodedPayloads = new WeakMap<object, SqlValue | typeof NOT_JSON>();
+
+function decodedPayloadOf(input: RuleInput): SqlValue {
+  const cached = decodedPayloads.get(input);
+  if (cached !== undefined) {
+    if (cached === NOT_JSON) throw notJson();
+    return cached;
+  }
+  const raw = input['payload'];
+  let decoded: SqlValue;
+  try {
+    decoded = decodeJson(typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw));
+  } catch (error) {
+    decodedPayloads.set(input, NOT_JSON);
+    throw notJson(error);
+  }
+  decodedPayloads.set(input, decoded);
+  return decoded;
+}
+
+function notJson(cause?: unknown): RuleEvaluationError {
+  return new RuleEvaluationError('decode_json_failed: the payload is not valid JSON', cause === undefined ? {} : { cause });
+}
+
+/**
+ * A column of the input. `payload` given as a Buffer reads as its UTF-8 text when it is valid UTF-8
+ * (EMQX payloads are bytes, and nearly always text); other bytes stay a Buffer.
+ */
+export function columnValue(input: RuleInput, name: string): SqlValue {
+  const value = Object.prototype.hasOwnProperty.call(input, name) ? (input[name] as SqlValue) : undefined;
+  if (Buffer.isBuffer(value) && name === 'payload') return bufferText(value);
+  return value;
+}
+
+export function bufferText(value: Buffer): string | Buffer {
+  return isUtf8(value) ? value.toString('utf8') : value;
+}
+
+/** Tries to read a string met while walking a path as JSON; undefined when it is not JSON (§4.2). */
+export function tryDecode(text: string | Buffer): SqlValue {
+  try {
+    return decodeJson(typeof text === 'string' ? text : text.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
