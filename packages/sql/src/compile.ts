@@ -79,7 +79,7 @@ function compileSelect(statement: SelectStatement): Run {
 }
 
 function compileForeach(statement: ForeachStatement): Run {
-  const items = compileFields(statement.items, { localKeys: new Set(), itemName: undefined });
+  const items = compileFields(statement.items, { localKeys: new Set(), itemName: undefined }, true);
   const collection = items.last;
   const last = statement.items[statement.items.length - 1] as Field;
   const itemName = last.type === 'field' && last.alias?.length === 1 ? (last.alias[0] as { key: string }).key : 'item';
@@ -147,7 +147,11 @@ function mergeColumns(output: SqlMap, env: Env): void {
   }
 }
 
-function compileFields(fields: readonly Field[], base: Pick<Scope, 'localKeys' | 'itemName'>): CompiledFields {
+function compileFields(
+  fields: readonly Field[],
+  base: Pick<Scope, 'localKeys' | 'itemName'>,
+  isForeachList = false,
+): CompiledFields {
   let keys: Set<string> | 'all' = new Set();
   const runners: ((env: Env) => void)[] = [];
   const last = { value: undefined as SqlValue };
@@ -170,7 +174,7 @@ function compileFields(fields: readonly Field[], base: Pick<Scope, 'localKeys' |
     const scope: Scope = { ...base, outputKeys: keys === 'all' ? 'all' : new Set(keys) };
     const starBefore = keys === 'all';
     let getter = compileExpr(field.expr, scope);
-    if (isLast && isBarePayload(field.expr)) getter = decodingPayload(getter);
+    if (isForeachList && isLast && isBarePayload(field.expr)) getter = decodingPayload(getter);
     const target = targetOf(field, i + 1, starBefore);
     // An un-aliased path (`payload.a.b`) writes a partial copy of its root; later fields must still read
     // the root from the columns, or `SELECT payload.a, payload.b` would lose b. So it does not shadow.

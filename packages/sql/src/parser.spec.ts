@@ -186,8 +186,8 @@ describe('parseRule', () => {
       ['payload."c d"', path('payload', 'c d')],
       ['"topic"', v('topic')],
       ['a . b', path('a', 'b')],
-      ['a[1..3]', { type: 'slice', ref: v('a'), from: 1, to: 3 }],
-      ['a.b[-2..-1]', { type: 'slice', ref: path('a', 'b'), from: -2, to: -1 }],
+      ['a[1..3]', { type: 'slice', ref: v('a') as never, from: 1, to: 3 }],
+      ['a.b[-2..-1]', { type: 'slice', ref: path('a', 'b') as never, from: -2, to: -1 }],
       ['x~y@z$w', v('x~y@z$w')],
     ])('%s', (text, expr) => {
       expect(exprOf(text)).toEqual(expr);
