@@ -26,7 +26,7 @@ function publish(wire: FakeWire, messageId: number, extra: Partial<IPublishPacke
   wire.push({ cmd: 'publish', topic: 't/x', payload: Buffer.from(`m${messageId}`), qos: 1, dup: false, retain: false, messageId, ...extra });
 }
 
-const acksOf = (wire: FakeWire, cmd: 'puback' | 'pubrec' = 'puback'): number[] =>
+const acksOf = (wire: FakeWire, cmd: 'puback' | 'pubrec' | 'pubcomp' = 'puback'): number[] =>
   wire.sentOf(cmd).map((packet) => (packet as Packet & { messageId: number }).messageId);
 
 /** Lets mqtt.js work through what the wire pushed (it handles one packet per tick). */

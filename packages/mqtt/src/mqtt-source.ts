@@ -353,6 +353,9 @@ export class MqttSource implements Source {
   private async closeClient(force: boolean): Promise<void> {
     const client = this.client;
     if (client === undefined) return;
+    // end() during a connection attempt completes before the socket's 'close' arrives, and that late
+    // 'close' would schedule a reconnection of the ended client: switch reconnecting off first.
+    client.options.reconnectPeriod = 0;
     await client.endAsync(force || !client.connected);
   }
 }
