@@ -158,7 +158,7 @@ function logSays(line) {
   return false;
 }
 
-async function adminAnswers(bootstrap) {
+async function adminAnswers(bootstrap, opts = {}) {
   const { Kafka, logLevel } = require('kafkajs');
   const kafka = new Kafka({
     clientId: 'sluice-kafka-script',
@@ -172,7 +172,14 @@ async function adminAnswers(bootstrap) {
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0;
+    if (cluster.brokers.length === 0) return false;
+    if (opts.groupCoordinator) {
+      // The first group request creates __consumer_offsets and the coordinator then loads it; until
+      // it has, joins fail with COORDINATOR_LOAD_IN_PROGRESS. Tests should not meet that.
+      const { groups } = await admin.describeGroups(['sluice-readiness-probe']);
+      return groups.length === 1 && groups[0].errorCode === 0;
+    }
+    return true;
   } catch {
     return false;
   } finally {
@@ -188,9 +195,9 @@ async function waitReady(pid, bootstrap, timeoutMs) {
     if (Date.now() > deadline) throw fail(`no "${READY_LINE}" in the log after ${timeoutMs} ms`);
     await sleep(100);
   }
-  while (!(await adminAnswers(bootstrap))) {
+  while (!(await adminAnswers(bootstrap, { groupCoordinator: true }))) {
     if (!isOurBroker(pid)) throw fail(`the broker process (pid ${pid}) exited`);
-    if (Date.now() > deadline) throw fail(`an admin client could not describe the cluster at ${bootstrap} within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw fail(`an admin client could not describe the cluster and a group at ${bootstrap} within ${timeoutMs} ms`);
     await sleep(200);
   }
 }

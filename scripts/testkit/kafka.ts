@@ -161,7 +161,10 @@ export async function consumeRecords(topic: string, count: number, timeoutMs = 2
         const got = records.map((r) => `${r.partition}@${r.offset} key=${r.key}`).join(', ');
         reject(new Error(`consumeRecords(${topic}): ${records.length} of ${count} records within ${timeoutMs} ms: [${got}]`));
       }, timeoutMs);
-      consumer.on(consumer.events.CRASH, (event) => reject(event.payload.error));
+      // kafkajs reports retriable failures (e.g. a coordinator still loading) as a crash it restarts from.
+      consumer.on(consumer.events.CRASH, (event) => {
+        if (!event.payload.restart) reject(event.payload.error);
+      });
       consumer
         .run({
           eachMessage: async ({ partition, message }) => {
