@@ -252,7 +252,15 @@ function targetOf(field: ExprField, position: number, starBefore: boolean): Targ
 
 function compileTarget(segments: readonly PathSegment[], decodeFirstString: boolean): Target {
   const key = (segments[0] as { key: string }).key;
-  if (segments.length === 1) return { key, write: (env, value) => setKey(env.output, key, value) };
+  if (segments.length === 1) {
+    if (key === '__proto__') return { key, write: (env, value) => setKey(env.output, key, value) };
+    return {
+      key,
+      write: (env, value) => {
+        env.output[key] = value;
+      },
+    };
+  }
   const dynamic = segments.some((s) => s.type === 'index' && typeof s.index === 'object');
   if (!dynamic) {
     const steps: PutStep[] = segments.map((s) => (s.type === 'key' ? { key: s.key } : { index: s.index as number | 'head' | 'tail' }));

@@ -1,0 +1,135 @@
+// Rule SQL benchmarks: evaluations per second of compiled rules beside hand-written JavaScript doing the
+// same work, and parse time against rule length. Run with `npm run bench:sql` (it builds first).
+// Plain JavaScript over the built package, so it measures what users run. Figures only, no assertions.
+'use strict';
+const { compileRule, parseRule } = require('../dist/index.js');
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
+
+/** Runs fn repeatedly for about SECONDS (after a warm-up) and returns calls per second. */
+function opsPerSecond(fn) {
+  const warmUntil = process.hrtime.bigint() + 200_000_000n;
+  while (process.hrtime.bigint() < warmUntil) for (let i = 0; i < 1000; i++) fn(i);
+  let calls = 0;
+  const start = process.hrtime.bigint();
+  const end = start + BigInt(Math.round(SECONDS * 1e9));
+  let now = start;
+  while (now < end) {
+    for (let i = 0; i < 1000; i++) fn(i);
+    calls += 1000;
+    now = process.hrtime.bigint();
+  }
+  return calls / (Number(now - start) / 1e9);
+}
+
+let sink = 0; // consumes results so nothing is optimised away
+const consume = (outputs) => {
+  sink += outputs.length;
+};
+
+// Each iteration builds a fresh input, as every MQTT message is a new object (so the per-input payload
+// cache does not carry over between iterations); both sides pay for it.
+const items = JSON.stringify({ items: Array.from({ length: 10 }, (_, i) => ({ id: `s${i}`, v: i })) });
+const cases = [
+  {
+    name: 'seed rule (payload JSON decoded)',
+    sql: 'SELECT timestamp, clientid, payload.temp as temp, payload.hum as hum FROM "temp_hum/emqx"',
+    input: (i) => ({ topic: 'temp_hum/emqx', clientid: 'c1', timestamp: i, qos: 1, payload: '{"temp": "27.5", "hum": "41.8"}' }),
+    js: (input) => {
+      if (input.topic !== 'temp_hum/emqx') return [];
+      const p = JSON.parse(input.payload);
+      return [{ timestamp: input.timestamp, clientid: input.clientid, temp: p.temp, hum: p.hum }];
+    },
+  },
+  {
+    name: 'WHERE filter',
+    sql: 'SELECT clientid, payload.temp AS t FROM "sensors/#" WHERE payload.temp > 25 AND qos = 1',
+    input: (i) => ({ topic: 'sensors/a/b', clientid: 'c1', qos: 1, payload: `{"temp": ${20 + (i % 10)}, "hum": 41.8}` }),
+    js: (input) => {
+      if (input.topic !== 'sensors' && !input.topic.startsWith('sensors/')) return [];
+      const p = JSON.parse(input.payload);
+      return p.temp > 25 && input.qos === 1 ? [{ clientid: input.clientid, t: p.temp }] : [];
+    },
+  },
+  {
+    name: 'FOREACH over 10 elements',
+    sql: 'FOREACH payload.items AS it DO it.id AS id, it.v AS v, clientid INCASE it.v >= 3 FROM "t/1"',
+    input: () => ({ topic: 't/1', clientid: 'c1', payload: items }),
+    js: (input) => {
+      if (input.topic !== 't/1') return [];
+      const out = [];
+      for (const it of JSON.parse(input.payload).items) if (it.v >= 3) out.push({ id: it.id, v: it.v, clientid: input.clientid });
+      return out;
+    },
+  },
+  {
+    name: 'string functions',
+    sql: "SELECT upper(clientid) AS c, concat(topic, '/x') AS t, substr(username, 0, 3) AS u, lower(username) AS l FROM \"t/1\"",
+    input: () => ({ topic: 't/1', clientid: 'client-1', username: 'UserName' }),
+    js: (input) => {
+      if (input.topic !== 't/1') return [];
+      return [{ c: input.clientid.toUpperCase(), t: `${input.topic}/x`, u: input.username.slice(0, 3), l: input.username.toLowerCase() }];
+    },
+  },
+  {
+    name: 'CASE',
+    sql: "SELECT CASE WHEN payload.temp > 30 THEN 'hot' WHEN payload.temp > 10 THEN 'warm' ELSE 'cold' END AS level, clientid FROM \"t/1\"",
+    input: (i) => ({ topic: 't/1', clientid: 'c1', payload: `{"temp": ${i % 40}}` }),
+    js: (input) => {
+      if (input.topic !== 't/1') return [];
+      const t = JSON.parse(input.payload).temp;
+      return [{ level: t > 30 ? 'hot' : t > 10 ? 'warm' : 'cold', clientid: input.clientid }];
+    },
+  },
+];
+
+const rows = [];
+for (const c of cases) {
+  const rule = compileRule(c.sql);
+  // Same outputs, or the comparison means nothing.
+  const probe = c.input(7);
+  const a = JSON.stringify(rule.evaluate(probe));
+  const b = JSON.stringify(c.js(c.input(7)));
+  if (a !== b) throw new Error(`${c.name}: SQL gives ${a}, JS gives ${b}`);
+  const sql = opsPerSecond((i) => consume(rule.evaluate(c.input(i))));
+  const js = opsPerSecond((i) => consume(c.js(c.input(i))));
+  rows.push({ name: c.name, sql, js });
+}
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+console.log('| rule | SQL evaluations/s | hand-written JS/s | ratio |');
+console.log('|---|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.name} | ${fmt(r.sql)} | ${fmt(r.js)} | ${(r.sql / r.js).toFixed(2)} |`);
+
+/** A rule of about `lines` lines: one field per line, then FROM and a WHERE. */
+function ruleOfLines(lines) {
+  const fields = [];
+  for (let i = 0; i < lines - 3; i++) {
+    const kind = i % 4;
+    fields.push(
+      kind === 0 ? `  payload.a${i}.b[1] AS f${i}` : kind === 1 ? `  upper(clientid) AS f${i}` : kind === 2 ? `  (qos + ${i}) * 2 AS f${i}` : `  CASE WHEN qos > ${i} THEN 'x' ELSE 'y' END AS f${i}`,
+    );
+  }
+  return `SELECT\n${fields.join(',\n')}\nFROM "t/#"\nWHERE qos = 1 AND payload.x > 2`;
+}
+
+function parseMs(text) {
+  const runs = [];
+  for (let i = 0; i < 15; i++) {
+    const start = process.hrtime.bigint();
+    parseRule(text);
+    runs.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  runs.sort((x, y) => x - y);
+  return runs[Math.floor(runs.length / 2)];
+}
+
+console.log('');
+console.log('| rule length (lines) | characters | median parse time (ms) | ms per line |');
+console.log('|---:|---:|---:|---:|');
+for (const lines of [10, 25, 50, 100, 200, 400]) {
+  const text = ruleOfLines(lines);
+  const ms = parseMs(text);
+  console.log(`| ${lines} | ${text.length} | ${ms.toFixed(2)} | ${(ms / lines).toFixed(3)} |`);
+}
+if (sink === 0) console.log('');
