@@ -116,6 +116,9 @@ export class AedesSource implements Source {
   /** Closes the listener and every device connection; unsettled publishes were never acknowledged. */
   async stop(): Promise<void> {
     this.paused = true;
+    // A PUBACK released by a settle just before stop() is corked until the next tick (mqtt-packet);
+    // closing the connections now would discard it and the device would send the message again.
+    await new Promise((resolve) => setImmediate(resolve));
     await this.close();
     this.state = { state: 'stopped' };
   }
