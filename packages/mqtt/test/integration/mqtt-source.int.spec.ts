@@ -150,6 +150,23 @@ describe('MqttSource against Mosquitto', () => {
     expect(b.deliveries.length).toBeGreaterThan(0);
   });
 
+  it('keeps the connection alive (PINGREQ/PINGRESP) while a message waits for its settle longer than the keepalive', async () => {
+    const collector = new Collector();
+    const source = closer.source(mqttSource({ ...base(), keepalive: 1 }));
+    await source.start(collector.receiver, [topic], new AbortController().signal);
+    const pub = closer.client(await publisher(url));
+    await pub.publishAsync(topic, 'held', { qos: 1 });
+    const [held] = await collector.waitFor(1);
+    const states = new Set<string>();
+    for (let i = 0; i < 35; i++) {
+      states.add(source.status().state);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect([...states]).toEqual(['connected']);
+    expect(collector.deliveries).toHaveLength(1); // no reconnection, so no redelivery
+    held!.settle();
+  });
+
   it('refuses to start, naming the broker, when nothing listens', async () => {
     const source = mqttSource({ ...base(), url: 'mqtt://127.0.0.1:1' });
     await expect(source.start(new Collector().receiver, [topic], new AbortController().signal)).rejects.toMatchObject({
