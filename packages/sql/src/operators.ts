@@ -35,7 +35,7 @@ function checkedFloat(op: string, n: number): number | SqlFloat {
 export function add(a: SqlValue, b: SqlValue): SqlValue {
   if (typeof a === 'number' && typeof b === 'number') {
     const sum = a + b;
-    if (Number.isInteger(a) && Number.isInteger(b)) return sum;
+    if (Number.isInteger(a) && Number.isInteger(b)) return Number.isFinite(sum) ? sum : fail('+', 'arithmetic overflow');
     return checkedFloat('+', sum);
   }
   if (typeof a === 'string' || typeof b === 'string' || Buffer.isBuffer(a) || Buffer.isBuffer(b)) {
@@ -48,7 +48,7 @@ export function add(a: SqlValue, b: SqlValue): SqlValue {
 export function subtract(a: SqlValue, b: SqlValue): SqlValue {
   if (typeof a === 'number' && typeof b === 'number') {
     const diff = a - b;
-    if (Number.isInteger(a) && Number.isInteger(b)) return diff;
+    if (Number.isInteger(a) && Number.isInteger(b)) return Number.isFinite(diff) ? diff : fail('-', 'arithmetic overflow');
     return checkedFloat('-', diff);
   }
   if (isNum(a) && isNum(b)) return checkedFloat('-', num(a) - num(b));
@@ -58,7 +58,11 @@ export function subtract(a: SqlValue, b: SqlValue): SqlValue {
 export function multiply(a: SqlValue, b: SqlValue): SqlValue {
   if (typeof a === 'number' && typeof b === 'number') {
     const product = a * b;
-    if (Number.isInteger(a) && Number.isInteger(b)) return product === 0 ? 0 : product;
+    if (Number.isInteger(a) && Number.isInteger(b)) {
+      // Erlang integers are unbounded; past the double range a JS number cannot follow.
+      if (!Number.isFinite(product)) fail('*', 'arithmetic overflow');
+      return product === 0 ? 0 : product;
+    }
     return checkedFloat('*', product);
   }
   if (isNum(a) && isNum(b)) return checkedFloat('*', num(a) * num(b));
@@ -267,8 +271,11 @@ function compareMaps(a: SqlMap, b: SqlMap): -1 | 0 | 1 {
  * `'1'`; maps and lists compared structurally.
  */
 export function exactEquals(a: SqlValue, b: SqlValue): boolean {
-  if (a === b) return typeof a !== 'number' || Number.isInteger(a) === Number.isInteger(b);
+  if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    // A string and a Buffer holding the same bytes are the same Erlang binary.
+    if (typeof a === 'string' && Buffer.isBuffer(b)) return b.equals(Buffer.from(a, 'utf8'));
+    if (typeof b === 'string' && Buffer.isBuffer(a)) return a.equals(Buffer.from(b, 'utf8'));
     return false;
   }
   if (a instanceof SqlFloat) return b instanceof SqlFloat && a.value === b.value;
