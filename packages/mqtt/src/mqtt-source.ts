@@ -92,6 +92,9 @@ export class MqttSource implements Source {
     client.on('reconnect', () => {
       this.state = { state: 'connecting', reason: this.lastError ?? 'reconnecting' };
     });
+    if (this.atLeastOnce && this.config.qos > 0 && !this.config.session.persistent) {
+      this.logger.warn('at-least-once without a persistent session: what is unacknowledged when the connection drops is lost', { source: this.id });
+    }
     this.state = { state: 'connecting' };
     client.connect();
     try {
