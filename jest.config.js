@@ -6,6 +6,7 @@ const shared = {
   moduleNameMapper: {
     '^@sluice/core/testing$': '<rootDir>/packages/core/src/testing/index.ts',
     '^@sluice/(core|sql|mqtt|kafka|cli)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@sluice/testkit$': '<rootDir>/scripts/testkit/index.ts',
   },
 };
 
@@ -18,7 +19,8 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/packages/*/test/integration/**/*.int.spec.ts', '<rootDir>/examples/*/test/**/*.int.spec.ts'],
       globalSetup: '<rootDir>/scripts/testkit/global-setup.js',
-      testTimeout: 60000,
     },
   ],
+  // A global option (jest ignores it inside a project): integration tests talk to real brokers.
+  testTimeout: 60000,
 };

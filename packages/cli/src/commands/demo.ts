@@ -70,8 +70,15 @@ export async function demo(args: readonly string[], io: CommandIo): Promise<numb
     rateIntervalMs: 1000,
   });
 
-  const consumer = kafka.consumer({ groupId: `sluice-demo-${process.pid}-${Date.now()}` });
+  const consumer = kafka.consumer({ groupId: `sluice-demo-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 200 });
   let consumed = 0;
+  // A new consumer group only reads what arrives after it joined: wait for the assignment first.
+  const joined = new Promise<void>((resolveJoin) => {
+    const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
+      remove();
+      resolveJoin();
+    });
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: 'emqx', fromBeginning: false });
   await consumer.run({
@@ -80,20 +87,15 @@ export async function demo(args: readonly string[], io: CommandIo): Promise<numb
       io.out(`kafka  emqx[${partition}]  key=${message.key?.toString() ?? 'null'}  value=${message.value?.toString() ?? 'null'}`);
     },
   });
-  // A new consumer group only reads what arrives after it joined: wait for the assignment first.
-  await new Promise<void>((resolveJoin) => {
-    const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
-      remove();
-      resolveJoin();
-    });
-  });
+  await joined;
 
   await app.start();
   io.out(`sluice demo: embedded MQTT broker on mqtt://127.0.0.1:${mqttPort}, Kafka at ${bootstrap}`);
   io.out(`rule temp_hum: ${RULE_SQL}`);
   io.out('devices sensor-1..3 publish to temp_hum/emqx; Ctrl-C to stop\n');
 
-  const devices = DEVICES.map((clientId) => mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId, protocolVersion: 5 }));
+  // The embedded broker (Aedes) speaks MQTT 3.1.1.
+  const devices = DEVICES.map((clientId) => mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId, protocolVersion: 4 }));
   const publisher = setInterval(() => {
     for (const device of devices) {
       const reading = { temp: (20 + Math.random() * 10).toFixed(1), hum: (35 + Math.random() * 20).toFixed(1) };
