@@ -1,5 +1,5 @@
 import { SqlFloat, type SqlValue } from '../values';
-import { badArg, bytes, fnError, integer, option, type FunctionDef } from './args';
+import { badArg, bytes, bytesValue, fnError, integer, option, type FunctionDef } from './args';
 
 /** Bit operations (RULE-SQL.md §8.8). Erlang integers are unbounded: BigInt inside, numbers outside. */
 
@@ -101,7 +101,11 @@ function subbits(args: readonly SqlValue[]): SqlValue {
     return Number.isInteger(f) ? makeFloatValue(f) : f;
   }
   const n = fits ? len : rest;
-  if (type === 'bits') return bitsToBuffer(buf, begin, n);
+  if (type === 'bits') {
+    // Whole bytes are an ordinary binary; a partial byte is kept left-aligned in a Buffer (JS has no bitstrings).
+    const out = bitsToBuffer(buf, begin, n);
+    return n % 8 === 0 ? bytesValue(out) : out;
+  }
   if (n === 0) return 0;
   let value = little ? readLittle(buf, begin, n) : readBits(buf, begin, n);
   if (signed && value >> BigInt(n - 1) === 1n) value -= 1n << BigInt(n);

@@ -1,5 +1,6 @@
 import type { SqlValue } from '../values';
 import { badArg, fnError, integer, option, text, type FunctionDef } from './args';
+import { stateOf, type LocalOffset } from './state';
 
 /**
  * Date and time functions (RULE-SQL.md §8.9). Epoch values are integers in a unit; 'nanosecond' epochs
@@ -36,21 +37,16 @@ function floorDiv(a: bigint, b: bigint): bigint {
   return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
 
-/** Offset of the process's local time zone, in seconds east of UTC, at the given instant. */
-export function localOffsetSeconds(epochSeconds: number): number {
-  const offset = -new Date(epochSeconds * 1000).getTimezoneOffset() * 60;
-  return offset === 0 ? 0 : offset;
-}
 
 const OFFSET_TEXT = /^([+-])(\d{2}):?(\d{2})(?::(\d{2}))?$/;
 
 /** emqx_utils_calendar:offset_second/1. */
-export function offsetSeconds(name: string, v: SqlValue, atEpochSeconds?: number): number {
+export function offsetSeconds(name: string, local: LocalOffset, v: SqlValue, atEpochSeconds?: number): number {
   if (v === undefined) return 0;
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   const s = typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
   if (s === 'Z' || s === 'z') return 0;
-  if (s === 'local') return localOffsetSeconds(atEpochSeconds ?? Date.now() / 1000);
+  if (s === 'local') return local(Math.floor(atEpochSeconds ?? Date.now() / 1000));
   const m = s === undefined ? null : OFFSET_TEXT.exec(s);
   if (m === null) return badArg(name, 2, "a time offset ('Z', '+08:00', '-0330', 'local' or seconds)", v);
   const hours = Number(m[2]);
@@ -107,14 +103,17 @@ function split(epoch: bigint, u: Unit): { seconds: number; nanos: bigint } {
 }
 
 /** RFC 3339 text of an epoch at an offset, with as many fraction digits as the unit has. */
-function rfc3339(epoch: bigint, u: Unit, offset: number | 'local'): string {
+function rfc3339(epoch: bigint, u: Unit, local: LocalOffset): string {
   const { seconds, nanos } = split(epoch, u);
-  const off = offset === 'local' ? localOffsetSeconds(seconds) : offset;
+  const off = local(seconds);
   const f = utcFields(seconds + off);
   const digits = FRACTION_DIGITS[u];
   const fraction = digits === 0 ? '' : `.${nanos.toString().padStart(9, '0').slice(0, digits)}`;
   return `${pad(f.year, 4)}-${pad(f.month, 2)}-${pad(f.day, 2)}T${pad(f.hour, 2)}:${pad(f.minute, 2)}:${pad(f.second, 2)}${fraction}${offsetText(off, ':z')}`;
 }
+
+// Offsets read from an input text never say 'local'.
+const noLocal: LocalOffset = () => 0;
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
@@ -189,9 +188,9 @@ function parseFormat(fmt: string): FormatPart[] {
   return parts;
 }
 
-function formatDate(name: string, u: Unit, offsetArg: SqlValue, fmt: string, epoch: bigint): string {
+function formatDate(name: string, local: LocalOffset, u: Unit, offsetArg: SqlValue, fmt: string, epoch: bigint): string {
   const { seconds, nanos } = split(epoch, u);
-  const offset = offsetSeconds(name, offsetArg, seconds);
+  const offset = offsetSeconds(name, local, offsetArg, seconds);
   const f = utcFields(seconds + offset);
   let out = '';
   for (const part of parseFormat(fmt)) {
@@ -288,7 +287,7 @@ function parseDate(name: string, u: Unit, fmt: string, s: string): bigint {
   let seconds = BigInt(fieldsToEpoch(name, fields));
   for (const d of ['%z', '%:z', '%::z'] as const) {
     const t = values.get(d);
-    if (t !== undefined) seconds -= BigInt(offsetSeconds(name, t));
+    if (t !== undefined) seconds -= BigInt(offsetSeconds(name, noLocal, t));
   }
   let nanos = 0n;
   const fraction = values.get('%N') ?? values.get('%6N') ?? values.get('%3N');
@@ -318,18 +317,18 @@ export const DATETIME_FUNCTIONS: readonly FunctionDef[] = [
     'now_rfc3339',
     0,
     1,
-    (args) => {
+    (args, ctx) => {
       const u = args.length === 1 ? unit('now_rfc3339', 1, args[0]) : 'second';
-      return rfc3339(nowIn(u), u, 'local');
+      return rfc3339(nowIn(u), u, stateOf(ctx).localOffset);
     },
   ],
   [
     'unix_ts_to_rfc3339',
     1,
     2,
-    (args) => {
+    (args, ctx) => {
       const u = args.length === 2 ? unit('unix_ts_to_rfc3339', 2, args[1]) : 'second';
-      return rfc3339(epochArg('unix_ts_to_rfc3339', 1, args[0]), u, 'local');
+      return rfc3339(epochArg('unix_ts_to_rfc3339', 1, args[0]), u, stateOf(ctx).localOffset);
     },
   ],
   [
@@ -345,29 +344,29 @@ export const DATETIME_FUNCTIONS: readonly FunctionDef[] = [
     'format_date',
     3,
     4,
-    (args) => {
+    (args, ctx) => {
       const u = unit('format_date', 1, args[0]);
       const fmt = text('format_date', 3, args[2]);
       const epoch = args.length === 4 ? epochArg('format_date', 4, args[3]) : nowIn(u);
-      return formatDate('format_date', u, args[1], fmt, epoch);
+      return formatDate('format_date', stateOf(ctx).localOffset, u, args[1], fmt, epoch);
     },
   ],
   [
     'date_to_unix_ts',
     3,
     4,
-    (args) => {
+    (args, ctx) => {
       const u = unit('date_to_unix_ts', 1, args[0]);
       if (args.length === 3) {
         return toNumber(parseDate('date_to_unix_ts', u, text('date_to_unix_ts', 2, args[1]), text('date_to_unix_ts', 3, args[2])));
       }
       const epoch = parseDate('date_to_unix_ts', u, text('date_to_unix_ts', 3, args[2]), text('date_to_unix_ts', 4, args[3]));
-      const offset = BigInt(offsetSeconds('date_to_unix_ts', args[1], Number(epoch / PER_SECOND[u])));
+      const offset = BigInt(offsetSeconds('date_to_unix_ts', stateOf(ctx).localOffset, args[1], Number(epoch / PER_SECOND[u])));
       return toNumber(epoch - offset * PER_SECOND[u]);
     },
   ],
-  ['timezone_to_offset_seconds', 1, 1, (args) => offsetSeconds('timezone_to_offset_seconds', args[0])],
-  ['timezone_to_second', 1, 1, (args) => offsetSeconds('timezone_to_second', args[0])],
+  ['timezone_to_offset_seconds', 1, 1, (args, ctx) => offsetSeconds('timezone_to_offset_seconds', stateOf(ctx).localOffset, args[0])],
+  ['timezone_to_second', 1, 1, (args, ctx) => offsetSeconds('timezone_to_second', stateOf(ctx).localOffset, args[0])],
   [
     'mongo_date',
     0,

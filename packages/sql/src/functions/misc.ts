@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlValue } from '../values';
 import { fnError, text, type FunctionContext, type FunctionDef } from './args';
-import { defaultFunctionState, stateKey, type FunctionState } from './state';
+import { stateKey, stateOf } from './state';
 
 /** UUIDs, environment and state (RULE-SQL.md §8.10), and jq (left out). */
 
-function state(ctx: FunctionContext): FunctionState {
-  return ctx.state ?? defaultFunctionState;
-}
+const state = stateOf;
 
 /** getenv(Name): OS variable EMQXVAR_<Name>, '' when unset; cached after the first read as in EMQX. */
 function getenv(args: readonly SqlValue[], ctx: FunctionContext): SqlValue {

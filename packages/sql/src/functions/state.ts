@@ -13,12 +13,23 @@ export interface FunctionState {
   readonly procDict: Map<string, SqlValue>;
   readonly envCache: Map<string, string>;
   readonly readEnv: EnvironmentReader;
+  readonly localOffset: LocalOffset;
 }
+
+/** Seconds east of UTC of the local time zone at an instant (for 'local', now_rfc3339, unix_ts_to_rfc3339). */
+export type LocalOffset = (epochSeconds: number) => number;
 
 export interface FunctionStateOptions {
   /** How getenv(Name) reads `EMQXVAR_<Name>`. Default: process.env, read by the host-facing seam below. */
   readonly readEnv?: EnvironmentReader;
+  /** The local time zone. Default: the process's own (its TZ), through Date. */
+  readonly localOffset?: LocalOffset;
 }
+
+const processLocalOffset: LocalOffset = (epochSeconds) => {
+  const offset = -new Date(epochSeconds * 1000).getTimezoneOffset() * 60;
+  return offset === 0 ? 0 : offset;
+};
 
 // The one place this library touches process.env, as an overridable default: STYLE.md keeps libraries
 // from reading the environment on their own, so hosts can pass their own reader.
@@ -26,7 +37,18 @@ const processEnvReader: EnvironmentReader = (name) => process.env[name];
 
 /** Fresh state for one rule engine. */
 export function createFunctionState(options: FunctionStateOptions = {}): FunctionState {
-  return { kvStore: new Map(), procDict: new Map(), envCache: new Map(), readEnv: options.readEnv ?? processEnvReader };
+  return {
+    kvStore: new Map(),
+    procDict: new Map(),
+    envCache: new Map(),
+    readEnv: options.readEnv ?? processEnvReader,
+    localOffset: options.localOffset ?? processLocalOffset,
+  };
+}
+
+/** The state of a call: the context's own, else the process-wide default. */
+export function stateOf(context: { readonly state?: FunctionState }): FunctionState {
+  return context.state ?? defaultFunctionState;
 }
 
 /** Used when the caller passes no state in the FunctionContext: one shared state per process. */
