@@ -19,6 +19,22 @@ describe('formatFloat (float_to_binary with 10 decimals, compact)', () => {
   });
 });
 
+describe('formatFloat fast path', () => {
+  it('agrees with the exact 10-decimal formatting on random values of every magnitude', () => {
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let i = 0; i < 20000; i++) {
+      const magnitude = 10 ** Math.floor(random() * 30 - 12);
+      const digits = Math.floor(random() * 12);
+      const n = Number(((random() - 0.5) * magnitude).toFixed(digits > 0 ? digits : 0));
+      expect(formatFloat(n)).toBe(formatFixed(n, 10));
+    }
+  });
+});
+
 describe('formatFixed', () => {
   it.each<[number, number, string]>([
     [20.2, 15, '20.199999999999999'],
