@@ -90,8 +90,9 @@ export class RecordBatcher {
 
   private flush(): void {
     if (this.timer !== undefined) {
-      clearImmediate(this.timer as NodeJS.Immediate);
-      clearTimeout(this.timer as NodeJS.Timeout);
+      // each clear function only for its own kind: clearImmediate on a Timeout corrupts Node's immediate queue
+      if (this.options.maxLingerTime === 0) clearImmediate(this.timer as NodeJS.Immediate);
+      else clearTimeout(this.timer as NodeJS.Timeout);
       this.timer = undefined;
     }
     while (this.pending.length > 0 && this.inflightRequests < this.options.maxInflight) {

@@ -1,0 +1,213 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { type ConnectionTestReport, IntegrationError, type RuleOutput, silentLogger } from '@sluice/core';
+import { CompressionTypes, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
+import { actionContext } from '../test/fixtures/fake-templates';
+import { FakeProducer, turn } from '../test/fixtures/fake-producer';
+import { mqttMessage } from '../test/fixtures/messages';
+import { KafkaSink } from './kafka-sink';
+import { parseKafkaSinkConfig } from './kafka-sink-config';
+
+const config = parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
+const protocolError = (type: string, retriable: boolean): Error =>
+  new KafkaJSProtocolError({ message: `broker says ${type}`, type, code: 0, retriable } as never);
+const afterRetries = (cause: Error): Error => new KafkaJSNumberOfRetriesExceeded(cause, { retryCount: 5, retryTime: 100 } as never);
+
+async function settled(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+describe(KafkaSink.name, () => {
+  let producer: FakeProducer;
+  let reports: Array<readonly string[]>;
+  let sink: KafkaSink;
+  const out = (i: number): RuleOutput => ({ clientid: `dev-${i}`, n: i, site: i % 2 === 0 ? 'even' : 'odd' });
+
+  beforeEach(() => {
+    producer = new FakeProducer();
+    reports = [];
+    sink = new KafkaSink(config, producer, silentLogger, async (topics): Promise<ConnectionTestReport> => {
+      reports.push(topics);
+      return { connectorId: 'upstash', ok: false, stages: [{ stage: 'tcp', ok: true, detail: 'reached' }, { stage: 'sasl', ok: false, detail: 'SASL authentication failed for user "u"' }] };
+    });
+  });
+
+  afterEach(async () => {
+    await sink.stop();
+  });
+
+  describe('.createAction', () => {
+    it('throws ConfigError naming the action for bad settings', () => {
+      expect(() => sink.createAction({ topic: 't', requiredAcks: 'some' }, actionContext('r:bad'))).toThrow(/kafka action "r:bad"[\s\S]*requiredAcks/);
+    });
+  });
+
+  describe('.send', () => {
+    it('puts records sent in the same turn into one request, with the configured acks and compression', async () => {
+      const action = sink.createAction({ topic: 'emqx', value: '${n}', requiredAcks: 'leader', compression: 'gzip' }, actionContext());
+      const sends = Array.from({ length: 100 }, (_, i) => action.send(out(i), mqttMessage()));
+      expect(action.queued()).toBe(100);
+      await Promise.all(sends);
+      expect(producer.batches).toHaveLength(1);
+      expect(producer.batches[0]).toMatchObject({ acks: 1, compression: CompressionTypes.GZIP, timeout: 30000 });
+      expect(producer.records().map(([topic, key, value]) => `${topic}/${String(key)}/${String(value)}`).slice(0, 2)).toEqual(['emqx/dev-0/0', 'emqx/dev-1/1']);
+      expect(action.queued()).toBe(0);
+    });
+
+    it('groups a templated topic per topic inside one request', async () => {
+      const action = sink.createAction({ topic: 't-${site}' }, actionContext());
+      await Promise.all([0, 1, 2, 3].map((i) => action.send(out(i), mqttMessage())));
+      expect(producer.batches).toHaveLength(1);
+      expect(producer.batches[0]?.topicMessages?.map((group) => [group.topic, group.messages.length])).toEqual([['t-even', 2], ['t-odd', 2]]);
+    });
+
+    it('splits by maxBatchBytes, and a record larger than the limit still goes alone', async () => {
+      const action = sink.createAction({ topic: 't', value: '${text}', maxBatchBytes: 1000, maxInflight: 100 }, actionContext());
+      const small = Array.from({ length: 20 }, () => action.send({ text: 'x'.repeat(100) }, mqttMessage()));
+      const big = action.send({ text: 'y'.repeat(5000) }, mqttMessage());
+      await Promise.all([...small, big]);
+      const sizes = producer.batches.map((batch) => batch.topicMessages?.[0]?.messages.length);
+      expect(sizes.reduce((a = 0, b = 0) => a + b, 0)).toBe(21);
+      expect(Math.max(...sizes.map(Number))).toBeLessThanOrEqual(6);
+      expect(sizes[sizes.length - 1]).toBe(1);
+    });
+
+    it('keeps at most maxInflight requests open and batches what arrives meanwhile', async () => {
+      producer.manual = true;
+      const action = sink.createAction({ topic: 't', maxInflight: 2 }, actionContext());
+      const first = [action.send(out(1), mqttMessage())];
+      await turn();
+      const second = [action.send(out(2), mqttMessage())];
+      await turn();
+      const rest = Array.from({ length: 50 }, (_, i) => action.send(out(i), mqttMessage()));
+      await turn();
+      expect(producer.open).toHaveLength(2);
+      expect(action.queued()).toBe(52);
+      expect(action.inflight()).toBe(2);
+      producer.settle();
+      await Promise.all(first);
+      await turn();
+      expect(producer.open).toHaveLength(2);
+      expect(producer.open[1]?.batch.topicMessages?.[0]?.messages).toHaveLength(50);
+      producer.settle();
+      producer.settle();
+      await Promise.all([...second, ...rest]);
+      expect(producer.batches).toHaveLength(3);
+      expect(action.queued()).toBe(0);
+    });
+
+    it('waits maxLingerTime before sending', async () => {
+      const action = sink.createAction({ topic: 't', maxLingerTime: '20ms' }, actionContext());
+      const sent = action.send(out(1), mqttMessage());
+      await turn();
+      expect(producer.batches).toHaveLength(0);
+      await sent;
+      expect(producer.batches).toHaveLength(1);
+    });
+
+    it('drops a record whose topic placeholder is missing, not retriable, without sending it', async () => {
+      const action = sink.createAction({ topic: 't-${nope}' }, actionContext());
+      const error = await settled(action.send(out(1), mqttMessage()));
+      expect(IntegrationError.is(error) && error.code === 'ERR_SINK_WRITE' && error.retriable === false).toBe(true);
+      expect(producer.batches).toHaveLength(0);
+    });
+  });
+
+  describe('when Kafka refuses the records', () => {
+    it.each([
+      ['UNKNOWN_TOPIC_OR_PARTITION', /does not exist/],
+      ['TOPIC_AUTHORIZATION_FAILED', /grant it WRITE/],
+      ['MESSAGE_TOO_LARGE', /max\.message\.bytes/],
+    ])('%s fails every record of the request, not retriable', async (type, hint) => {
+      producer.failure = () => afterRetries(protocolError(type, true));
+      const action = sink.createAction({ topic: 'gone' }, actionContext());
+      const errors = await Promise.all([action.send(out(1), mqttMessage()), action.send(out(2), mqttMessage())].map(settled));
+      for (const error of errors) {
+        expect(IntegrationError.is(error)).toBe(true);
+        expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: false, sinkId: 'upstash' });
+        expect((error as Error).message).toMatch(hint);
+        expect((error as Error).message).toContain(type);
+      }
+    });
+
+    it.each([
+      ['NOT_LEADER_FOR_PARTITION', afterRetries(protocolError('NOT_LEADER_FOR_PARTITION', true))],
+      ['REQUEST_TIMED_OUT', afterRetries(protocolError('REQUEST_TIMED_OUT', true))],
+      ['a closed connection', Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError', retriable: true })],
+      ['a disconnected producer', Object.assign(new Error('The producer is disconnected'), { name: 'KafkaJSError', retriable: true })],
+    ])('%s is retriable, and the connector shows connecting with the reason', async (_name, failure) => {
+      await sink.start(new AbortController().signal);
+      producer.failure = () => failure;
+      const action = sink.createAction({ topic: 't' }, actionContext());
+      const error = await settled(action.send(out(1), mqttMessage()));
+      expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true });
+      expect(sink.status()).toEqual({ state: 'connecting', reason: (error as Error).message });
+      producer.failure = undefined;
+      await action.send(out(2), mqttMessage());
+      expect(sink.status()).toEqual({ state: 'connected' });
+    });
+
+    it('retries per topic so one unknown topic does not fail the records of the others', async () => {
+      producer.failure = (batch) => batch.topicMessages?.some((group) => group.topic === 't-odd')
+        ? afterRetries(protocolError('UNKNOWN_TOPIC_OR_PARTITION', true)) : undefined;
+      const action = sink.createAction({ topic: 't-${site}' }, actionContext());
+      const [even, odd] = await Promise.all([action.send(out(0), mqttMessage()), action.send(out(1), mqttMessage())].map(settled));
+      expect(even).toBeUndefined();
+      expect(odd).toMatchObject({ retriable: false });
+      expect(producer.batches.map((batch) => batch.topicMessages?.map((group) => group.topic))).toEqual([['t-even', 't-odd'], ['t-even'], ['t-odd']]);
+    });
+  });
+
+  describe('.close', () => {
+    it('flushes what waits, then refuses new records as retriable', async () => {
+      producer.manual = true;
+      const action = sink.createAction({ topic: 't', maxLingerTime: '1h' }, actionContext());
+      const sent = action.send(out(1), mqttMessage());
+      const closed = action.close();
+      expect(producer.open).toHaveLength(1);
+      producer.settle();
+      await Promise.all([sent, closed]);
+      expect(await settled(action.send(out(2), mqttMessage()))).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true });
+    });
+  });
+
+  describe('.start', () => {
+    it('connects and reports connected', async () => {
+      expect(sink.status().state).toBe('disconnected');
+      await sink.start(new AbortController().signal);
+      expect(producer.connected).toBe(true);
+      expect(sink.status()).toEqual({ state: 'connected' });
+    });
+
+    it('rejects with a retriable NotConnectedError naming the failing stage of the connection test', async () => {
+      producer.connectError = new Error('Connection error: ECONNREFUSED');
+      const error = await settled(sink.start(new AbortController().signal));
+      expect(error).toMatchObject({ code: 'ERR_NOT_CONNECTED', retriable: true });
+      expect((error as Error).message).toContain('sasl stage failed: SASL authentication failed for user "u"');
+      expect(sink.status().state).toBe('disconnected');
+    });
+  });
+
+  describe('.test', () => {
+    it("checks the actions' fixed topics, not templated ones", async () => {
+      sink.createAction({ topic: 'emqx' }, actionContext('a:1'));
+      sink.createAction({ topic: 'emqx' }, actionContext('a:2'));
+      sink.createAction({ topic: 't-${site}' }, actionContext('a:3'));
+      await sink.test();
+      expect(reports).toEqual([['emqx']]);
+    });
+  });
+
+  describe('.stop', () => {
+    it('disconnects the producer and reports stopped', async () => {
+      await sink.start(new AbortController().signal);
+      await sink.stop();
+      expect(producer.connected).toBe(false);
+      expect(sink.status()).toEqual({ state: 'stopped' });
+    });
+  });
+});
