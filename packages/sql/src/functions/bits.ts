@@ -49,12 +49,19 @@ function readLittle(buf: Buffer, from: number, count: number): bigint {
   return out;
 }
 
+/**
+ * The bits as whole bytes, right-aligned: a partial byte gets leading zero bits, the way EMQX's
+ * bin2hexstr pads a bitstring (`subbits(0x9F4E58, 1, 6, 'bits')` then bin2hexstr gives '27').
+ */
 function bitsToBuffer(buf: Buffer, from: number, count: number): Buffer {
-  const out = Buffer.alloc(Math.ceil(count / 8));
+  const size = Math.ceil(count / 8);
+  const out = Buffer.alloc(size);
+  const shift = size * 8 - count;
   for (let k = 0; k < count; k++) {
     const i = from + k;
     const bit = ((buf[i >> 3] as number) >> (7 - (i % 8))) & 1;
-    if (bit === 1) out[k >> 3] = (out[k >> 3] as number) | (1 << (7 - (k % 8)));
+    const o = k + shift;
+    if (bit === 1) out[o >> 3] = (out[o >> 3] as number) | (1 << (7 - (o % 8)));
   }
   return out;
 }
@@ -102,7 +109,7 @@ function subbits(args: readonly SqlValue[]): SqlValue {
   }
   const n = fits ? len : rest;
   if (type === 'bits') {
-    // Whole bytes are an ordinary binary; a partial byte is kept left-aligned in a Buffer (JS has no bitstrings).
+    // Whole bytes are an ordinary binary; JS has no bitstrings, so a partial byte is padded in front.
     const out = bitsToBuffer(buf, begin, n);
     return n % 8 === 0 ? bytesValue(out) : out;
   }

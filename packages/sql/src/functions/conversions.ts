@@ -86,7 +86,7 @@ function strUtf8(v: SqlValue): SqlValue {
 }
 
 function isEmpty(v: SqlValue): boolean {
-  if (v === '') return true;
+  if (v === '' || (Buffer.isBuffer(v) && v.length === 0)) return true;
   if (Array.isArray(v)) return v.length === 0;
   if (isMap(v)) return Object.keys(v).length === 0;
   return Object.keys(toMap('is_empty', 1, v)).length === 0;

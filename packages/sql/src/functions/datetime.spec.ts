@@ -40,6 +40,21 @@ describe('date and time functions (§8.9)', () => {
     ['date_to_unix_ts', ['millisecond', '%Y-%m-%d %H:%M:%S.%N', '2022-05-26 10:40:12.123456789'], T * 1000 + 123],
     ['date_to_unix_ts', ['second', '%Y%m%d%H%M%S', '20220526104012'], T],
     ['date_to_unix_ts', ['second', '%Y-%m-%d %H:%M:%S', '2024-02-29 00:00:00'], 1709164800],
+    // emqx_rule_funcs_SUITE cases
+    ['date_to_unix_ts', ['second', '+08:00', '%Y-%m-%d %H-%M-%S', '2024-03-01 10:30:38'], 1709260238],
+    ['date_to_unix_ts', ['second', '+08:00', '%Y-%m-%d %H-%M-%S.%3N', '2024-03-01 10:30:38.333'], 1709260238],
+    ['date_to_unix_ts', ['millisecond', '+08:00', '%Y-%m-%d %H-%M-%S.%3N', '2024-03-01 10:30:38.333'], 1709260238333],
+    ['date_to_unix_ts', ['microsecond', '+08:00', '%Y-%m-%d %H-%M-%S.%6N', '2024-03-01 10:30:38.333444'], 1709260238333444],
+    ['date_to_unix_ts', ['second', '%Y-%m-%d %H:%M:%S', '2022-05-26 10-40-12'], T],
+    ['date_to_unix_ts', ['second', '%Y-%m-%d %H:%M:%S', '2024-02-29 14:31:40'], 1709217100],
+    ['date_to_unix_ts', ['second', '%Y-%m-%d %H:%M:%S', '2100-03-01 12:44:31'], 4107588271],
+    ['date_to_unix_ts', ['second', '+08:00', '%Y-%m-%d %H:%M:%S', '2024-02-29 14:31:40'], 1709188300],
+    ['date_to_unix_ts', ['second', '+08:00', '%Y-%m-%d %H:%M:%S', '2100-03-01 12:44:31'], 4107559471],
+    ['date_to_unix_ts', ['second', '%Y-%m-%d %H:%M:%S.%3N%:z', '2024-02-23 15:00:00.123+08:00'], 1708671600],
+    ['timezone_to_offset_seconds', ['+02:00:00'], 7200],
+    ['timezone_to_offset_seconds', ['-02:00:00'], -7200],
+    ['timezone_to_offset_seconds', ['+00:01:42'], 102],
+    ['timezone_to_offset_seconds', [42], 42],
     ['unix_ts_to_rfc3339', [T], '2022-05-26T18:40:12+08:00'],
     ['unix_ts_to_rfc3339', [T, 'second'], '2022-05-26T18:40:12+08:00'],
     ['unix_ts_to_rfc3339', [T * 1000 + 123, 'millisecond'], '2022-05-26T18:40:12.123+08:00'],
@@ -69,11 +84,29 @@ describe('date and time functions (§8.9)', () => {
     expect(call(name, ...args)).toStrictEqual(expected);
   });
 
+  it.each<[string, string, number, string]>([
+    ['second', '+07:00', 1700000000, '%m--%d--%Y---%H:%M:%S%z'],
+    ['millisecond', '+04:00', 1700000000123, '--%m--%d--%Y---%H:%M:%S:%3N%z'],
+    ['second', '+08:00', 1653561612, '%Y-%m-%d-%H:%M:%S%z'],
+  ])('date_to_unix_ts reads back what format_date wrote (%s, %s)', (unit, offset, t, fmt) => {
+    expect(call('date_to_unix_ts', unit, fmt, call('format_date', unit, offset, fmt, t))).toBe(t);
+  });
+
+  it('date_to_unix_ts with an offset reads back format_date without one', () => {
+    const text = call('format_date', 'second', '+04:00', '--%m--%d--%Y---%H:%M:%S', T);
+    expect(call('date_to_unix_ts', 'second', '+04:00', '--%m--%d--%Y---%H:%M:%S', text)).toBe(T);
+  });
+
   it('round-trips format_date and date_to_unix_ts', () => {
     const fmt = '%Y-%m-%dT%H:%M:%S.%3N%:z';
     const text = call('format_date', 'millisecond', '-03:00', fmt, 1700000000999);
     expect(text).toBe('2023-11-14T19:13:20.999-03:00');
     expect(call('date_to_unix_ts', 'millisecond', fmt, text)).toBe(1700000000999);
+  });
+
+  it.each(['second', 'millisecond', 'microsecond'])('unix_ts_to_rfc3339 and rfc3339_to_unix_ts invert each other (%s)', (unit) => {
+    const epoch = call('now_timestamp', unit);
+    expect(call('rfc3339_to_unix_ts', call('unix_ts_to_rfc3339', epoch, unit), unit)).toBe(epoch);
   });
 
   it('now_timestamp reads the clock in the unit asked for', () => {
@@ -128,6 +161,12 @@ describe('date and time functions (§8.9)', () => {
     ['date_to_unix_ts', ['second', '%Y-%m-%d %H:%M:%S', '2022-05-26 24:00:00']],
     ['date_to_unix_ts', ['second', '%Y-%m-%d %H:%M:%S', '2022-05-26 1a:00:00']],
     ['date_to_unix_ts', ['second', 'bogus', '%Y-%m-%d %H:%M:%S', '2022-05-26 10:40:12']],
+    ['date_to_unix_ts', ['second', '%Y-%m-%d %H:%M:%S', '2022-059999-26 10:40:12']],
+    ['date_to_unix_ts', ['second', '%y-%m-%d %H:%M:%S', '2022-05-26 10:40:12']],
+    ['date_to_unix_ts', ['second', '%Y-%d %H:%M:%S', '2022-32 10:40:12']],
+    ['date_to_unix_ts', ['second', '%H:%M:%S', '10:40:12']],
+    ['date_to_unix_ts', ['second', '%Y-%m-%d %H:%M:%S', '2022-05-32 10:40:12']],
+    ['date_to_unix_ts', ['second', '%Y-%m-%d %H:%M:%S', '2023-02-29 10:40:12']],
     ['timezone_to_offset_seconds', ['UTC']],
     ['timezone_to_offset_seconds', [1.5]],
     ['timezone_to_offset_seconds', [null]],

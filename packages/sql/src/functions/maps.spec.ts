@@ -49,6 +49,12 @@ describe('map functions (§8.5)', () => {
     ['map_to_entries', [{}], []],
     ['map_size', [{ a: 1, b: 2 }], 2],
     ['map_size', ['{}'], 0],
+    ['map_size', [[]], 0],
+    ['map_size', ['{"a" : "b"}'], 1],
+    ['mget', ['a', '{"a" : 1}'], 1],
+    ['mput', ['a.b', 2, { 'a.b': 1 }], { 'a.b': 2 }],
+    ['map_put', ['a.c', 1, { a: { b: 1 } }], { a: { b: 1, c: 1 } }],
+    ['map_to_entries', ['{"a":1,"b":"b"}'], [{ key: 'a', value: 1 }, { key: 'b', value: 'b' }]],
   ])('%s(%p) = %p', (name, args, expected) => {
     expect(call(name, ...args)).toStrictEqual(expected);
   });
@@ -90,6 +96,13 @@ describe('array functions (§8.6)', () => {
     ['sublist', [2, 1, [1, 2, 3]], [2]],
     ['sublist', [2, 5, [1, 2, 3]], [2, 3]],
     ['sublist', [4, 1, [1, 2, 3]], []],
+    ['sublist', [4, 2, [1, 2, 3, 4]], [4]],
+    ['sublist', [5, 2, [1, 2, 3, 4]], []],
+    ['sublist', [1, 1, [1, 2, 3, 4]], [1]],
+    ['contains', ['a', ['', 'ab', 3, 'a']], true],
+    ['contains', ['c', ['', 'ab', 3, 'a']], false],
+    ['contains', [{ a: 'b' }, [{ a: 1 }, { a: 'b' }]], true],
+    ['contains', [{ a: 'b' }, [{ a: 1 }]], false],
     ['first', [[1, 2]], 1],
     ['last', [[1, 2]], 2],
     ['contains', [2, [1, 2, 3]], true],

@@ -12,7 +12,7 @@ import { fnError } from './args';
 const cache = new Map<string, RegExp>();
 const CACHE_LIMIT = 256;
 
-function compile(pattern: string, global: boolean): RegExp {
+function compile(name: string, pattern: string, global: boolean): RegExp {
   const key = (global ? 'g' : '-') + pattern;
   let re = cache.get(key);
   if (re !== undefined) return re;
@@ -39,7 +39,7 @@ function compile(pattern: string, global: boolean): RegExp {
   try {
     re = new RegExp(source, flags);
   } catch (error) {
-    throw fnError('regex', `invalid regular expression ${JSON.stringify(pattern)}: ${(error as Error).message}`);
+    throw fnError(name, `invalid regular expression ${JSON.stringify(pattern)}: ${(error as Error).message}`);
   }
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(key, re);
@@ -48,12 +48,12 @@ function compile(pattern: string, global: boolean): RegExp {
 
 /** re:run(S, RE): true when the pattern matches anywhere in S. */
 export function regexMatch(s: string, pattern: string): boolean {
-  return compile(pattern, false).test(s);
+  return compile('regex_match', pattern, false).test(s);
 }
 
 /** Capture groups of the first match (groups that did not take part are ''), [] when nothing matches. */
 export function regexExtract(s: string, pattern: string): string[] {
-  const m = compile(pattern, false).exec(s);
+  const m = compile('regex_extract', pattern, false).exec(s);
   if (m === null) return [];
   const out: string[] = [];
   for (let i = 1; i < m.length; i++) out.push(m[i] ?? '');
@@ -65,7 +65,7 @@ export function regexExtract(s: string, pattern: string): string[] {
  * `\gN`, `\g{N}` insert group N, `\&` and `\\` are a literal `&` and `\`.
  */
 export function regexReplace(s: string, pattern: string, replacement: string): string {
-  const re = compile(pattern, true);
+  const re = compile('regex_replace', pattern, true);
   const parts = parseReplacement(replacement);
   re.lastIndex = 0;
   return s.replace(re, (...match: unknown[]) => {

@@ -1,6 +1,7 @@
 import { encodeJson } from '../json';
-import { SqlFloat, compareStrings, formatFixed, isMap, toText, type SqlValue } from '../values';
-import { badArg, fnError, integer, list, map, option, text, type FunctionDef } from './args';
+import { SqlFloat, compareStrings, formatFixed, isMap, toText, type SqlMap, type SqlValue } from '../values';
+import { badArg, fnError, integer, list, option, text, type FunctionDef } from './args';
+import { toMap } from './maps';
 import { regexExtract, regexMatch, regexReplace } from './regex';
 import { sprintf } from './sprintf';
 import { graphemeCount, graphemes, trimUnits } from './text-units';
@@ -109,17 +110,29 @@ function substr(args: readonly SqlValue[]): SqlValue {
   return units.slice(start, len === Infinity ? undefined : start + len).join('');
 }
 
-/** emqx_placeholder:quote_sql: strings quoted with ' doubled (and \ escaped), numbers and booleans bare, undefined/null as NULL. */
+/**
+ * emqx_placeholder:quote_sql: numbers bare, undefined as NULL, everything else quoted with ' doubled
+ * (and \ escaped): strings, atoms such as true/null by name, lists and maps as JSON.
+ */
 function sqlLiteral(v: SqlValue): string {
-  if (v === undefined || v === null) return 'NULL';
-  if (typeof v === 'number' || v instanceof SqlFloat || typeof v === 'boolean') return toText(v);
+  if (v === undefined) return 'NULL';
+  if (typeof v === 'number' || v instanceof SqlFloat) return toText(v);
   const s = Array.isArray(v) || isMap(v) ? encodeJson(v) : toText(v);
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
 /** Redis HSET arguments: string keys, values that are strings, integers, floats (6 decimals) or booleans. */
 function redisHsetArgs(args: readonly SqlValue[]): SqlValue {
-  const m = map('map_to_redis_hset_args', 1, args[0]);
+  // Anything that is not a map (or a JSON object string) gives no arguments, as in EMQX.
+  let m: SqlMap;
+  if (isMap(args[0])) m = args[0];
+  else {
+    try {
+      m = toMap('map_to_redis_hset_args', 1, args[0]);
+    } catch {
+      return [];
+    }
+  }
   const out: string[] = [];
   for (const key of Object.keys(m).sort(compareStrings)) {
     const v = m[key];
