@@ -13,7 +13,8 @@ export interface RenderedRecord {
 
 const RECORD_OVERHEAD = 64;
 const INTEGER = /^\d{1,16}$/;
-const PLACEHOLDER = /\$\{([^${}]*)\}/g;
+// `$${` is the template language's escape for a literal `${`
+const PLACEHOLDER = /\$\$\{|\$\{([^${}]*)\}/g;
 
 type TopicPart = string | { readonly placeholder: string; readonly template: Template };
 
@@ -173,7 +174,7 @@ export function splitPlaceholders(text: string): Array<string | { placeholder: s
   let last = 0;
   for (const match of text.matchAll(PLACEHOLDER)) {
     if (match.index > last) parts.push(text.slice(last, match.index));
-    parts.push({ placeholder: match[0] });
+    parts.push(match[0] === '$${' ? '${' : { placeholder: match[0] });
     last = match.index + match[0].length;
   }
   if (last < text.length) parts.push(text.slice(last));

@@ -1,0 +1,231 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { type ActionContext, IntegrationError, type RuleOutput, silentLogger } from '@sluice/core';
+import { compileRule, compileTemplate } from '@sluice/sql';
+import { consumeRecords, createTopic, deleteTopic, kafkaBroker, kafkaConfig, randomName } from '@sluice/testkit';
+import { testKafkaConnection } from '../../src/connection-test';
+import { createKafkaProducer, KafkaSink } from '../../src/kafka-sink';
+import { type KafkaSinkOptions, parseKafkaSinkConfig } from '../../src/kafka-sink-config';
+import { javaKeyPartition } from '../../src/partitioning';
+import { mqttMessage } from '../fixtures/messages';
+
+const broker = kafkaBroker();
+const scram256 = broker.users.scram256;
+
+function context(id = 'temp_hum:kafka'): ActionContext {
+  return { id, ruleId: 'temp_hum', templates: { compileTemplate }, logger: silentLogger, dropped: () => {} };
+}
+
+describe('KafkaSink against a real broker', () => {
+  let topic: string;
+  let sinks: KafkaSink[];
+  const topics: string[] = [];
+
+  /** A started sink with its own kafkajs producer, so a test can watch the producer's requests. */
+  async function startSink(options: Partial<KafkaSinkOptions> = {}) {
+    const config = parseKafkaSinkConfig({
+      id: 'it', bootstrapHosts: broker.bootstrap, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 }, ...options,
+    } as KafkaSinkOptions);
+    const producer = createKafkaProducer(config, silentLogger);
+    const sink = new KafkaSink(config, producer, silentLogger);
+    sinks.push(sink);
+    await sink.start(new AbortController().signal);
+    return { sink, producer };
+  }
+
+  beforeEach(async () => {
+    sinks = [];
+    topic = randomName('kafka-it');
+    topics.push(topic);
+    await createTopic(topic, 3);
+  });
+
+  afterEach(async () => {
+    await Promise.all(sinks.map((sink) => sink.stop()));
+    await Promise.all(topics.splice(0).map((name) => deleteTopic(name).catch(() => undefined)));
+  });
+
+  describe('over PLAINTEXT', () => {
+    it('writes the issue-2 record: key = client id, value from the template, user properties as headers', async () => {
+      const { sink } = await startSink();
+      const rule = compileRule('SELECT timestamp, clientid, payload.temp as temp, payload.hum as hum FROM "temp_hum/emqx"');
+      const action = sink.createAction({ topic, value: '{"temp": ${temp}, "hum": ${hum}}', extHeaders: [{ key: 'source', value: 'sluice-${clientid}' }] }, context());
+      const message = mqttMessage({ userProperties: { site: 'north', tag: ['a', 'b'] } });
+      const [output] = rule.evaluate({
+        topic: message.topic, payload: message.payload.toString(), clientid: 'dev-1', timestamp: 1_700_000_000_123, qos: 1,
+      });
+      await action.send(output as RuleOutput, message);
+      const [record] = await consumeRecords(topic, 1);
+      expect(record).toMatchObject({
+        key: 'dev-1',
+        value: '{"temp": 27.5, "hum": 41.8}',
+        timestamp: '1700000000123',
+        headers: { site: 'north', tag: ['a', 'b'], source: 'sluice-dev-1' },
+        partition: expect.any(Number),
+      });
+    });
+
+    it('sends the whole output as JSON with a null key when the output has no clientid', async () => {
+      const { sink } = await startSink();
+      const action = sink.createAction({ topic }, context());
+      await action.send({ a: 1, b: 'x' }, mqttMessage());
+      const [record] = await consumeRecords(topic, 1);
+      expect([record?.key, record?.value]).toEqual([null, '{"a":1,"b":"x"}']);
+    });
+
+    it('puts many records into one produce request', async () => {
+      const { sink, producer } = await startSink();
+      let produceRequests = 0;
+      producer.on(producer.events.REQUEST, (event) => {
+        if (event.payload.apiName === 'Produce') produceRequests += 1;
+      });
+      const action = sink.createAction({ topic, value: '${n}' }, context());
+      await Promise.all(Array.from({ length: 500 }, (_, n) => action.send({ clientid: `dev-${n % 7}`, n }, mqttMessage())));
+      expect(produceRequests).toBe(1);
+      const records = await consumeRecords(topic, 500);
+      expect(new Set(records.map((r) => r.value)).size).toBe(500);
+    });
+
+    it('key_dispatch puts each key on the partition the Java client would pick', async () => {
+      const { sink } = await startSink();
+      const action = sink.createAction({ topic, partitionStrategy: 'key_dispatch', compression: 'gzip' }, context());
+      const keys = Array.from({ length: 30 }, (_, i) => `device-${i}`);
+      await Promise.all(keys.map((clientid) => action.send({ clientid }, mqttMessage())));
+      const records = await consumeRecords(topic, keys.length);
+      for (const record of records) expect(record.partition).toBe(javaKeyPartition(record.key as string, 3));
+    });
+
+    it('routes a templated topic and drops a record whose placeholder is missing', async () => {
+      const other = `${topic}-b`;
+      topics.push(other);
+      await createTopic(other, 1);
+      const { sink } = await startSink();
+      const action = sink.createAction({ topic: `${topic}\${suffix}`, value: '${n}' }, context());
+      const results = await Promise.allSettled([
+        action.send({ suffix: '-b', n: 1 }, mqttMessage()),
+        action.send({ n: 2 }, mqttMessage()),
+      ]);
+      expect(results[0].status).toBe('fulfilled');
+      expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'ERR_SINK_WRITE', retriable: false } });
+      expect((await consumeRecords(other, 1)).map((r) => r.value)).toEqual(['1']);
+    });
+
+    it('fails records for an unknown topic as not retriable, and still delivers to a good one in the same batch', async () => {
+      const { sink } = await startSink();
+      const missing = randomName('kafka-it-missing');
+      const action = sink.createAction({ topic: '${t}', value: '${n}' }, context());
+      const [good, bad] = await Promise.allSettled([
+        action.send({ t: topic, n: 1 }, mqttMessage()),
+        action.send({ t: missing, n: 2 }, mqttMessage()),
+      ]);
+      expect(good.status).toBe('fulfilled');
+      expect(bad.status).toBe('rejected');
+      const error = (bad as PromiseRejectedResult).reason as unknown;
+      expect(IntegrationError.is(error)).toBe(true);
+      expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: false, sinkId: 'it' });
+      expect((error as Error).message).toContain('UNKNOWN_TOPIC_OR_PARTITION');
+      expect((await consumeRecords(topic, 1)).map((r) => r.value)).toEqual(['1']);
+    });
+
+    it('the connection test passes and checks the fixed topics of the actions', async () => {
+      const { sink } = await startSink();
+      sink.createAction({ topic }, context());
+      sink.createAction({ topic: 'x-${site}' }, context('other'));
+      const report = await sink.test();
+      expect(report.stages.map((s) => [s.stage, s.ok])).toEqual([['tcp', true], ['handshake', true], ['metadata', true], [`topic ${topic}`, true]]);
+      expect(report.ok).toBe(true);
+    });
+
+    it('the connection test names a topic that does not exist', async () => {
+      const { sink } = await startSink();
+      const missing = randomName('kafka-it-missing');
+      sink.createAction({ topic: missing }, context());
+      const report = await sink.test();
+      expect(report.ok).toBe(false);
+      expect(report.stages.at(-1)).toEqual({ stage: `topic ${missing}`, ok: false, detail: `topic "${missing}" does not exist: create it, or set allowAutoTopicCreation on the connector` });
+    });
+  });
+
+  describe('over SASL_SSL', () => {
+    const saslSsl = (mechanism: 'scram-sha-256' | 'scram-sha-512' | 'plain'): Partial<KafkaSinkOptions> => {
+      const user = mechanism === 'scram-sha-256' ? broker.users.scram256 : mechanism === 'scram-sha-512' ? broker.users.scram512 : broker.users.plain;
+      return { bootstrapHosts: broker.saslSsl, ssl: { caFile: broker.caFile }, authentication: { mechanism, ...user } };
+    };
+
+    it.each(['scram-sha-256', 'scram-sha-512', 'plain'] as const)('writes records with %s and the generated CA', async (mechanism) => {
+      const { sink } = await startSink(saslSsl(mechanism));
+      const action = sink.createAction({ topic, value: '${n}' }, context());
+      await action.send({ clientid: 'dev-9', n: 42 }, mqttMessage());
+      const [record] = await consumeRecords(topic, 1, 20000, { config: kafkaConfig('sasl-ssl-scram-256') });
+      expect([record?.key, record?.value]).toEqual(['dev-9', '42']);
+    });
+
+    it('the connection test walks TCP, TLS, SASL, metadata and the topic', async () => {
+      const { sink } = await startSink(saslSsl('scram-sha-256'));
+      sink.createAction({ topic }, context());
+      const report = await sink.test();
+      expect(report.stages.map((s) => [s.stage, s.ok])).toEqual([['tcp', true], ['tls', true], ['sasl', true], ['metadata', true], [`topic ${topic}`, true]]);
+      expect(report.stages[1]?.detail).toContain('certificate verified against the configured CA');
+      expect(report.stages[2]?.detail).toBe(`authenticated as "${scram256.username}" with SCRAM-SHA-256`);
+    });
+
+    it('a wrong password fails the SASL stage and says what to check, without the password', async () => {
+      const report = await testKafkaConnection({
+        id: 'upstash', bootstrapHosts: broker.saslSsl, ssl: { caFile: broker.caFile },
+        authentication: { mechanism: 'scram-sha-256', username: scram256.username, password: 'wrong-password-123' },
+      });
+      expect(report.ok).toBe(false);
+      expect(report.stages.map((s) => [s.stage, s.ok])).toEqual([['tcp', true], ['tls', true], ['sasl', false]]);
+      expect(report.stages[2]?.detail).toBe(
+        `SASL authentication failed for user "${scram256.username}" with SCRAM-SHA-256: check the username/password and the mechanism`);
+      expect(JSON.stringify(report)).not.toContain('wrong-password-123');
+    });
+
+    it('an untrusted certificate (no CA given, verification on) fails the TLS stage', async () => {
+      const report = await testKafkaConnection({
+        id: 'upstash', bootstrapHosts: broker.saslSsl, ssl: true, authentication: { mechanism: 'scram-sha-256', ...scram256 },
+      });
+      expect(report.stages.map((s) => [s.stage, s.ok])).toEqual([['tcp', true], ['tls', false]]);
+      expect(report.stages[1]?.detail).toMatch(/^certificate not trusted: .* Give the CA that signed the broker certificate as ssl\.ca or ssl\.caFile/);
+    });
+
+    it('a CA that did not sign the broker certificate fails the TLS stage the same way', async () => {
+      const report = await testKafkaConnection({
+        id: 'upstash', bootstrapHosts: broker.saslSsl, ssl: { caFile: broker.untrustedCaFile }, authentication: { mechanism: 'scram-sha-256', ...scram256 },
+      });
+      expect(report.stages.at(-1)).toMatchObject({ stage: 'tls', ok: false, detail: expect.stringMatching(/^certificate not trusted/) });
+    });
+
+    it('SASL without TLS against the SASL_SSL port is named as such', async () => {
+      const report = await testKafkaConnection({
+        id: 'upstash', bootstrapHosts: broker.saslSsl, authentication: { mechanism: 'scram-sha-256', ...scram256 }, connectTimeout: 2000, metadataRequestTimeout: 2000,
+      });
+      expect(report.stages.map((s) => [s.stage, s.ok])).toEqual([['tcp', true], ['sasl', false]]);
+      expect(report.stages[1]?.detail).toMatch(/expects TLS .* SASL was attempted without TLS: set ssl: true/);
+    });
+
+    it('TLS against the PLAINTEXT port says the port does not speak TLS', async () => {
+      const report = await testKafkaConnection({ id: 'p', bootstrapHosts: broker.bootstrap, ssl: { caFile: broker.caFile }, connectTimeout: 2000 });
+      expect(report.stages.map((s) => [s.stage, s.ok])).toEqual([['tcp', true], ['tls', false]]);
+      expect(report.stages[1]?.detail).toMatch(/does not speak TLS/);
+    });
+
+    it('start() against a wrong password rejects with NotConnectedError naming the SASL stage', async () => {
+      const config = parseKafkaSinkConfig({
+        id: 'upstash', bootstrapHosts: broker.saslSsl, ssl: { caFile: broker.caFile }, retry: { retries: 0 },
+        authentication: { mechanism: 'scram-sha-256', username: scram256.username, password: 'nope-nope' },
+      });
+      const sink = new KafkaSink(config, createKafkaProducer(config, silentLogger), silentLogger);
+      sinks.push(sink);
+      await expect(sink.start(new AbortController().signal)).rejects.toMatchObject({
+        code: 'ERR_NOT_CONNECTED', message: expect.stringContaining('sasl stage failed: SASL authentication failed for user'),
+      });
+    });
+  });
+
+  describe('when nothing listens', () => {
+    it('the connection test fails the TCP stage', async () => {
+      const report = await testKafkaConnection({ id: 'x', bootstrapHosts: '127.0.0.1:1' });
+      expect(report.stages).toEqual([{ stage: 'tcp', ok: false, detail: expect.stringContaining('connection refused') }]);
+    });
+  });
+});
