@@ -17,7 +17,11 @@ module.exports = {
     {
       ...shared,
       displayName: 'integration',
-      testMatch: ['<rootDir>/packages/*/test/integration/**/*.int.spec.ts', '<rootDir>/examples/*/test/**/*.int.spec.ts'],
+      testMatch: [
+        '<rootDir>/packages/*/test/integration/**/*.int.spec.ts',
+        '<rootDir>/examples/*/test/**/*.int.spec.ts',
+        '<rootDir>/test/**/*.int.spec.ts',
+      ],
       globalSetup: '<rootDir>/scripts/testkit/global-setup.js',
     },
   ],
