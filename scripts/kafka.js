@@ -6,9 +6,10 @@ const { DEFAULT_VERSION } = require('./kafka/settings');
 const { fetchKafka } = require('./kafka/fetch');
 const { start, stop, status } = require('./kafka/broker');
 
-const USAGE = `usage: node scripts/kafka.js <command> [--version X.Y.Z]
+const USAGE = `usage: node scripts/kafka.js <command> [--version X.Y.Z] [--keep-data]
   fetch    download the broker jars from Maven Central (skipped when present)
-  start    start the single-node KRaft broker (reused when already up), write .sluice/kafka/broker.json
+  start    start the single-node KRaft broker (reused when already up), write .sluice/kafka/broker.json;
+           with --keep-data, a broker that died is restarted over its data dir instead of a fresh one
   stop     stop it
   status   print whether it runs and answers, as JSON (exit 1 when not answering)
   verify   check kafkajs against the running broker (protocol versions, SASL, TLS, gzip, groups)
@@ -18,18 +19,20 @@ env: SLUICE_KAFKA_VERSION (default ${DEFAULT_VERSION}), SLUICE_KAFKA_PORT_BASE (
 function parse(argv) {
   const [command, ...rest] = argv;
   let version = process.env.SLUICE_KAFKA_VERSION || DEFAULT_VERSION;
+  let keepData = false;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (arg === '--version' && rest[i + 1]) version = rest[++i];
     else if (arg.startsWith('--version=')) version = arg.slice('--version='.length);
+    else if (arg === '--keep-data') keepData = true;
     else throw new Error(`unknown argument "${arg}"\n${USAGE}`);
   }
   if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`--version must look like 4.1.2, got "${version}"`);
-  return { command, version };
+  return { command, version, keepData };
 }
 
 async function main() {
-  const { command, version } = parse(process.argv.slice(2));
+  const { command, version, keepData } = parse(process.argv.slice(2));
   const log = (line) => console.log(`[kafka] ${line}`);
   const t0 = Date.now();
   switch (command) {
@@ -37,7 +40,7 @@ async function main() {
       await fetchKafka(version, { log });
       break;
     case 'start':
-      await start({ version, log });
+      await start({ version, keepData, log });
       break;
     case 'stop':
       await stop({ log });

@@ -218,7 +218,21 @@ function stateFor(version, ports, tls, pid) {
 }
 
 /**
- * @param {{ version?: string, timeoutMs?: number, log?: (line: string) => void }} [opts]
+ * The TLS files of a formatted data dir left by a broker of the same version and ports (the state file
+ * stays behind when the broker was killed), or undefined when there is nothing to reuse.
+ */
+function keptBroker(version, ports) {
+  const state = readJson(paths.stateFile);
+  const keystore = path.join(paths.tlsDir, 'broker.p12');
+  const formatted = fs.existsSync(path.join(paths.dataDir, 'meta.properties'));
+  if (!state || state.version !== version || !samePorts(state, ports) || !formatted) return undefined;
+  if (![keystore, state.caFile, state.untrustedCaFile, paths.serverProperties].every((f) => typeof f === 'string' && fs.existsSync(f))) return undefined;
+  return { keystore, caFile: state.caFile, untrustedCaFile: state.untrustedCaFile };
+}
+
+/**
+ * @param {{ version?: string, timeoutMs?: number, keepData?: boolean, log?: (line: string) => void }} [opts]
+ *   keepData: reuse the data dir of a broker that died (killed by a test) instead of formatting a new one
  * @returns {Promise<object>} the broker.json contents
  */
 async function start(opts = {}) {
@@ -245,11 +259,22 @@ async function start(opts = {}) {
     await checkJava();
     const jars = await fetchKafka(version, { log });
     const started = Date.now();
-    fs.rmSync(paths.stateDir, { recursive: true, force: true });
-    for (const dir of [paths.dataDir, paths.logsDir, paths.tlsDir]) fs.mkdirSync(dir, { recursive: true });
-    const tls = await makeBrokerTls(paths.tlsDir);
-    renderServerProperties(ports, tls.keystore);
-    await formatStorage(jars);
+    let tls;
+    const kept = opts.keepData ? keptBroker(version, ports) : undefined;
+    if (kept !== undefined) {
+      // Restart over the same log dirs (after a crash test's SIGKILL): records, topics, SCRAM users and
+      // certificates survive. Old logs go, so readiness is judged on this run's lines only.
+      tls = kept;
+      for (const file of [paths.serverLog, paths.outFile]) fs.rmSync(file, { force: true });
+      log(`kafka ${version}: keeping the data dir ${paths.dataDir}`);
+    } else {
+      if (opts.keepData) log('kafka: no reusable data dir (other version or ports, or never formatted); starting fresh');
+      fs.rmSync(paths.stateDir, { recursive: true, force: true });
+      for (const dir of [paths.dataDir, paths.logsDir, paths.tlsDir]) fs.mkdirSync(dir, { recursive: true });
+      tls = await makeBrokerTls(paths.tlsDir);
+      renderServerProperties(ports, tls.keystore);
+      await formatStorage(jars);
+    }
     const newPid = spawnBroker(jars);
     log(`kafka ${version}: started pid ${newPid}, waiting for readiness...`);
     try {
