@@ -1,0 +1,144 @@
+// Numbered QoS 1 load for the delivery scenarios: several real MQTT publishers each send their share of
+// sequence numbers, and a real Kafka consumer reads the topic back to find what is missing or doubled.
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import mqtt, { type MqttClient } from 'mqtt';
+import { kafkaConfig, randomName } from '@sluice/testkit';
+
+/** Messages per scenario: 5,000 by default (keeps the suite near 6 minutes on 2 cores); SLUICE_DELIVERY_MESSAGES=20000 for issue 5's size. */
+export function messageCount(): number {
+  const fromEnv = Number(process.env['SLUICE_DELIVERY_MESSAGES']);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 5000;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface LoadOptions {
+  readonly url: string;
+  /** Messages go to `<topicPrefix>/<publisher index>`. */
+  readonly topicPrefix: string;
+  readonly total: number;
+  readonly publishers: number;
+  /** Messages per second over all publishers; the stream must last long enough to fail something mid-way. */
+  readonly ratePerSecond: number;
+  /** Extra bytes of padding per message (default none). */
+  readonly padding?: number;
+}
+
+export interface Load {
+  /** Sequence numbers whose PUBACK a publisher received: the broker accepted them. */
+  readonly acknowledged: Set<number>;
+  /** Sequence numbers handed to a publisher so far. */
+  sent(): number;
+  /** Resolves when every message was acknowledged (or `timeoutMs` passed); returns the acknowledged count. */
+  finished(timeoutMs: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the publishers. Each is an mqtt.js client (MQTT 3.1.1, reconnecting): a message whose PUBACK is
+ * outstanding when the broker goes away is sent again by mqtt.js after the reconnect.
+ */
+export async function startLoad(opts: LoadOptions): Promise<Load> {
+  const acknowledged = new Set<number>();
+  const clients: MqttClient[] = [];
+  for (let p = 0; p < opts.publishers; p++) {
+    const client = mqtt.connect(opts.url, { clientId: randomName(`delivery-pub${p}`), protocolVersion: 4, reconnectPeriod: 300, connectTimeout: 5000 });
+    // A broker restart makes the client emit errors it recovers from; without a listener they would throw.
+    client.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    clients.push(client);
+  }
+  const padding = opts.padding ? 'x'.repeat(opts.padding) : '';
+  let next = 0;
+  let stopped = false;
+  const started = Date.now();
+  const pumps = clients.map(async (client, p) => {
+    let outstanding = 0;
+    for (let seq = p; seq < opts.total && !stopped; seq += opts.publishers) {
+      // Pace the whole load to ratePerSecond, and keep at most 100 unacknowledged per publisher.
+      while (!stopped && (next > ((Date.now() - started) / 1000) * opts.ratePerSecond || outstanding >= 100)) await sleep(5);
+      next++;
+      outstanding++;
+      const payload = padding ? `{"seq":${seq},"pad":"${padding}"}` : `{"seq":${seq}}`;
+      client.publish(`${opts.topicPrefix}/${p}`, payload, { qos: 1 }, (error) => {
+        outstanding--;
+        if (!error) acknowledged.add(seq);
+      });
+    }
+  });
+  return {
+    acknowledged,
+    sent: () => next,
+    async finished(timeoutMs) {
+      await Promise.all(pumps);
+      const deadline = Date.now() + timeoutMs;
+      while (acknowledged.size < opts.total && Date.now() < deadline) await sleep(50);
+      return acknowledged.size;
+    },
+    async close() {
+      stopped = true;
+      await Promise.all(pumps);
+      await Promise.all(clients.map((c) => c.endAsync(true)));
+    },
+  };
+}
+
+export interface ReadBack {
+  /** How often each sequence number was read. */
+  readonly counts: Map<number, number>;
+  /** Expected numbers never read. */
+  readonly missing: number[];
+  /** Records read more than once (sum of extra copies). */
+  readonly duplicates: number;
+  readonly records: number;
+}
+
+/**
+ * Reads `topic` from the beginning until every number in `expected` was seen, or nothing new arrived
+ * for `quietMs` after `timeoutMs`. Values are the bare sequence numbers the scenario rules write.
+ */
+export async function readBack(topic: string, expected: Iterable<number>, timeoutMs = 120000, quietMs = 5000): Promise<ReadBack> {
+  const want = new Set(expected);
+  const counts = new Map<number, number>();
+  let records = 0;
+  let lastProgress = Date.now();
+  const consumer: Consumer = new Kafka({ ...kafkaConfig(), logLevel: logLevel.NOTHING }).consumer({
+    groupId: randomName('delivery-readback'),
+    maxWaitTimeInMs: 200,
+    allowAutoTopicCreation: false,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          records++;
+          const seq = Number(message.value?.toString('utf8'));
+          counts.set(seq, (counts.get(seq) ?? 0) + 1);
+          want.delete(seq);
+        }
+        lastProgress = Date.now();
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (want.size > 0 && (Date.now() < deadline || Date.now() - lastProgress < quietMs)) await sleep(100);
+  } finally {
+    await consumer.disconnect();
+  }
+  let duplicates = 0;
+  for (const n of counts.values()) if (n > 1) duplicates += n - 1;
+  return { counts, missing: [...want].sort((a, b) => a - b), duplicates, records };
+}
+
+/** A short printable summary of a read-back, for the test log. */
+export function summary(name: string, expected: number, read: ReadBack): string {
+  const missing = read.missing.length > 20 ? `${read.missing.slice(0, 20).join(',')},…` : read.missing.join(',');
+  return `[delivery] ${name}: expected ${expected}, read ${read.records} records, missing ${read.missing.length}${missing ? ` (${missing})` : ''}, duplicates ${read.duplicates}`;
+}
+
+export { sleep };
