@@ -34,16 +34,20 @@ export interface Classification {
 export function classifyKafkaError(error: unknown): Classification {
   let current: unknown = error;
   let reason = errorName(error);
+  let typed = false;
   for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth += 1) {
     const record = current as { type?: unknown; name?: unknown; cause?: unknown; originalError?: unknown };
     if (typeof record.type === 'string') {
       reason = record.type;
+      typed = true;
       const hint = HINTS.get(record.type);
       if (hint !== undefined) return { retriable: false, reason, hint };
     }
     if (typeof record.name === 'string' && BUG_NAMES.has(record.name)) {
       return { retriable: false, reason: record.name, hint: undefined };
     }
+    // name the root cause (KafkaJSConnectionError), not kafkajs's wrappers around it
+    if (!typed && typeof record.name === 'string') reason = record.name;
     const next = record.cause ?? record.originalError;
     if (next === current) break;
     current = next;

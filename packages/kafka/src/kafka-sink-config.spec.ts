@@ -80,7 +80,7 @@ describe('parseKafkaActionSettings', () => {
     expect(parseKafkaActionSettings({ topic: 'emqx' }, 'r:k')).toEqual({
       topic: 'emqx', key: '${clientid}', value: '${.}', timestamp: '${timestamp}', extHeaders: [],
       headerValueEncodeMode: 'none', userPropertiesAsHeaders: true, requiredAcks: 'all', compression: 'none',
-      partitionStrategy: 'random', maxBatchBytes: 896 * 1024, maxLingerTime: 0, maxInflight: 10,
+      partitionStrategy: 'random', maxBatchBytes: 896 * 1024, maxBatchRecords: 500, maxLingerTime: 0, maxInflight: 10,
     });
   });
 

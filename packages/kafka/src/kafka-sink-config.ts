@@ -152,6 +152,12 @@ export const KafkaActionSettings = z
     partitionsLimit: z.number().int().positive().optional(),
     /** Upper bound of one produce request (estimated from key, value and header sizes). */
     maxBatchBytes: byteSize.default(896 * 1024),
+    /**
+     * Upper bound of records in one produce request. kafkajs groups a request's records by partition
+     * in time quadratic in the records per partition, so very large requests cost more CPU than they
+     * save; 500 keeps that cost small while still amortising the round trip.
+     */
+    maxBatchRecords: z.number().int().positive().default(500),
     /** Wait this long for more records before sending; 0 sends on the next turn of the event loop. */
     maxLingerTime: duration.default(0),
     /** Produce requests of this action awaiting their acknowledgement; 1 keeps the order per partition. */

@@ -4,6 +4,7 @@ import { CompressionTypes, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError 
 import { actionContext } from '../test/fixtures/fake-templates';
 import { FakeProducer, turn } from '../test/fixtures/fake-producer';
 import { mqttMessage } from '../test/fixtures/messages';
+import { toSinkWriteError } from './kafka-errors';
 import { KafkaSink } from './kafka-sink';
 import { parseKafkaSinkConfig } from './kafka-sink-config';
 
@@ -74,6 +75,12 @@ describe(KafkaSink.name, () => {
       expect(sizes.reduce((a = 0, b = 0) => a + b, 0)).toBe(21);
       expect(Math.max(...sizes.map(Number))).toBeLessThanOrEqual(6);
       expect(sizes[sizes.length - 1]).toBe(1);
+    });
+
+    it('caps a request at maxBatchRecords', async () => {
+      const action = sink.createAction({ topic: 't', maxBatchRecords: 40 }, actionContext());
+      await Promise.all(Array.from({ length: 100 }, (_, i) => action.send(out(i), mqttMessage())));
+      expect(producer.batches.map((batch) => batch.topicMessages?.[0]?.messages.length)).toEqual([40, 40, 20]);
     });
 
     it('keeps at most maxInflight requests open and batches what arrives meanwhile', async () => {
@@ -209,5 +216,14 @@ describe(KafkaSink.name, () => {
       expect(producer.connected).toBe(false);
       expect(sink.status()).toEqual({ state: 'stopped' });
     });
+  });
+});
+
+describe('error reasons', () => {
+  it('names the root cause behind kafkajs wrappers', () => {
+    const root = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:19092'), { name: 'KafkaJSConnectionError', retriable: true });
+    const error = toSinkWriteError('k', ['t'], afterRetries(root));
+    expect(error.message).toBe('kafka produce to topic "t" failed (KafkaJSConnectionError, retriable): Connection error: connect ECONNREFUSED 127.0.0.1:19092');
+    expect(error.retriable).toBe(true);
   });
 });

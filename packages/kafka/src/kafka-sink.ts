@@ -45,6 +45,7 @@ export class KafkaSink implements Sink {
       compression: COMPRESSION[parsed.compression],
       timeout: this.config.requestTimeout,
       maxBatchBytes: parsed.maxBatchBytes,
+      maxBatchRecords: parsed.maxBatchRecords,
       maxLingerTime: parsed.maxLingerTime,
       maxInflight: parsed.maxInflight,
       onResult: (error) => this.onResult(error),

@@ -16,6 +16,7 @@ export interface BatcherOptions {
   /** How long the broker may take to gather the acks (the produce request's timeout). */
   readonly timeout: number;
   readonly maxBatchBytes: number;
+  readonly maxBatchRecords: number;
   readonly maxLingerTime: number;
   readonly maxInflight: number;
   /** Told the outcome of every produce request (undefined on success), for the connector's status. */
@@ -58,7 +59,7 @@ export class RecordBatcher {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ record, resolve, reject });
       this.pendingBytes += record.bytes;
-      if (this.pendingBytes >= this.options.maxBatchBytes) this.flush();
+      if (this.pendingBytes >= this.options.maxBatchBytes || this.pending.length >= this.options.maxBatchRecords) this.flush();
       else this.schedule();
     });
   }
@@ -106,7 +107,8 @@ export class RecordBatcher {
     let bytes = 0;
     let count = 0;
     // a single record larger than the limit still goes, alone (the broker decides whether it fits)
-    while (count < this.pending.length) {
+    const maxRecords = Math.min(this.pending.length, this.options.maxBatchRecords);
+    while (count < maxRecords) {
       const next = (this.pending[count] as Entry).record.bytes;
       if (count > 0 && bytes + next > limit) break;
       bytes += next;

@@ -95,5 +95,6 @@ describe(RecordRenderer.name, () => {
 describe(splitPlaceholders.name, () => {
   it('splits literals and placeholders', () => {
     expect(splitPlaceholders('t-${a}.${b.c}x')).toEqual(['t-', { placeholder: '${a}' }, '.', { placeholder: '${b.c}' }, 'x']);
+    expect(splitPlaceholders('a$${b}')).toEqual(['a', '${', 'b}']);
   });
 });
