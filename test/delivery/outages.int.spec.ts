@@ -6,6 +6,7 @@
 // These tests kill and pause the project's shared Kafka broker: run this suite on its own and in band
 // (`npx jest --selectProjects integration -i test/delivery`), never in parallel with other suites.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { createTopic, kafkaBroker, randomName, startMosquitto, type TestMosquitto } from '@sluice/testkit';
 import { messageCount, readBack, sleep, startLoad, summary, type Load } from './support/load';
 import { killKafka, restartKafka, signalKafka, startSluice, type SluiceProcess } from './support/processes';
@@ -143,7 +144,7 @@ describe('delivery guarantees under outages (issue 5)', () => {
     const after = await sluice.metrics();
     expect(after.get('sluice_action_dropped_total{action="seq:kafka"}')).toBe(0);
     // One connection for the whole test: Mosquitto never saw Sluice time out or connect again.
-    const brokerLog = (await import('node:fs')).readFileSync(`${mosquitto.dir}/mosquitto.log`, 'utf8');
+    const brokerLog = readFileSync(`${mosquitto.dir}/mosquitto.log`, 'utf8');
     expect(brokerLog.split('\n').filter((l) => l.includes(`as ${clientId} `)).length).toBe(1);
     expect(brokerLog).not.toContain(`Client ${clientId} has exceeded timeout`);
   }, 240000);
