@@ -89,7 +89,8 @@ const CORPUS: Case[] = [
   text('array field', '{"a": [1, "x"]}', record('[1,"x"]')),
   text('unicode field', '{"a": "h\u00e9llo \u2603"}', record('h\u00e9llo \u2603')),
   text('escaped unicode', '{"a": "\\u00e9"}', record('\u00e9')),
-  text('huge integer', '{"a": 123456789012345678901234567890}', { kind: 'record', a: '' }),
+  // JSON numbers are IEEE doubles here: an integer beyond 2^53 loses digits (EMQX keeps a bignum).
+  text('huge integer', '{"a": 123456789012345678901234567890}', record('123456789012345677877719597056')),
   text('duplicate keys (last wins)', '{"a": 1, "a": 2}', record('2')),
   text('whitespace around JSON', ' \n\t{"a": 7}\n ', record('7')),
   text('deeply nested (1,000 levels)', `{"a": 0, "b": ${nested(1000, '1')}}`, record('0')),
