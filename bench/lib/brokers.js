@@ -1,0 +1,117 @@
+'use strict';
+// The brokers of a run: the project's Kafka (started or reused through scripts/kafka.js) and a private
+// Mosquitto on a free 127.0.0.1 port whose queues are large enough that the broker never drops.
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { ROOT, kafkajs } = require('./deps');
+
+function startKafka(log) {
+  log('kafka: starting or reusing the local broker (node scripts/kafka.js start)');
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'kafka.js'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const state = JSON.parse(fs.readFileSync(path.join(ROOT, '.sluice', 'kafka', 'broker.json'), 'utf8'));
+  if (!/^127\.0\.0\.1:/.test(state.bootstrap)) throw new Error(`the bench only talks to 127.0.0.1, broker.json says ${state.bootstrap}`);
+  return state.bootstrap;
+}
+
+class Topics {
+  constructor(bootstrap) {
+    const { Kafka, logLevel } = kafkajs();
+    this.admin = new Kafka({ clientId: 'bench-admin', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+    this.created = new Set();
+  }
+  async connect() {
+    await this.admin.connect();
+  }
+  async create(topic, partitions) {
+    this.created.add(topic);
+    // A busy broker sometimes answers the leader check with UNKNOWN_TOPIC_OR_PARTITION at first.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const made = await this.admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+        if (made || attempt > 1) return;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  }
+  async remove(topic) {
+    this.created.delete(topic);
+    await this.admin.deleteTopics({ topics: [topic] }).catch(() => {});
+  }
+  async close() {
+    for (const topic of [...this.created]) await this.remove(topic);
+    await this.admin.disconnect();
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function answers(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (ok) => (socket.destroy(), resolve(ok));
+    socket.setTimeout(500, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function startMosquitto(log, { inflight = 1000 } = {}) {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-mosquitto-'));
+  const conf = path.join(dir, 'mosquitto.conf');
+  fs.writeFileSync(conf, [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    `user ${os.userInfo().username}`,
+    `log_dest file ${path.join(dir, 'mosquitto.log')}`,
+    'log_type error',
+    'log_type warning',
+    // Defaults (20 in flight, 1000 queued per client) would drop messages under load. The in-flight
+    // limit matches Sluice's maxInflight: Mosquitto 2.0 does not hold back to a v5 Receive Maximum alone.
+    `max_inflight_messages ${inflight}`,
+    'max_queued_messages 0',
+    'max_queued_bytes 0',
+    'persistence false',
+    // Small QoS 1 packets otherwise wait on Nagle + delayed ACK (tens of ms per hop).
+    'set_tcp_nodelay true',
+    '',
+  ].join('\n'));
+  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.once('error', (err) => log(`mosquitto: ${err.message}`));
+  process.on('exit', () => child.kill('SIGKILL'));
+  const deadline = Date.now() + 10000;
+  while (!(await answers(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start on ${port}; is it installed? (see ${dir})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  log(`mosquitto: private broker on mqtt://127.0.0.1:${port} (max_inflight_messages ${inflight}, unlimited queues)`);
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    pid: child.pid,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+module.exports = { startKafka, Topics, startMosquitto };

@@ -1,0 +1,180 @@
+'use strict';
+// One measurement point: fresh topic, consumer, system(s) under test and publishers; a capacity phase
+// (end-to-end window: publishers may only be `window` messages ahead of what the consumer has read,
+// so nothing backs up anywhere and the delivered rate is what the system sustains) and optionally a
+// latency phase at a fixed fraction of that rate (open loop).
+const path = require('node:path');
+const { Worker } = require('./ipc');
+const { round } = require('./stats');
+
+const WORKERS = path.join(__dirname, '..', 'workers');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const SEED_SQL = 'SELECT timestamp, clientid, payload.temp as temp, payload.hum as hum, payload.ts as ts, payload.seq as seq FROM "temp_hum/emqx"';
+const SEED_VALUE = '{"temp": ${temp}, "hum": ${hum}, "ts": ${ts}, "seq": ${seq}}';
+
+let pointNo = 0;
+
+function label(p) {
+  const sys = p.sut === 'sluice' ? `sluice ${p.delivery === 'at-most-once' ? 'amo' : 'alo'}` : p.sut;
+  const extra = [];
+  if (p.rules > 1) extra.push(`${p.rules} rules`);
+  if (p.procs > 1 || p.shareGroup) extra.push(`${p.procs} proc`);
+  return `${sys} ${p.size} B${extra.length ? ` (${extra.join(', ')})` : ''}`;
+}
+
+async function sampleAll(suts) {
+  const samples = await Promise.all(suts.map((s) => s.request('sample', {}, 10000)));
+  return {
+    cpuMicros: samples.reduce((a, s) => a + s.cpuMicros, 0),
+    peakRss: Math.max(...samples.map((s) => s.peakRss)),
+    rss: samples.reduce((a, s) => a + s.rss, 0),
+    stats: samples.map((s) => s.stats),
+  };
+}
+
+/**
+ * @param ctx { mqttUrl, bootstrap, topics, runId, opts, log, progress }
+ * @param p   { sut, delivery, size, rules, procs, shareGroup, capacitySec, latencySec, latencyFraction, latencyRate }
+ */
+async function measurePoint(ctx, p) {
+  const { opts, log } = ctx;
+  const n = ++pointNo;
+  const topic = `bench-${ctx.runId}-${n}`;
+  const name = label(p);
+  const workers = [];
+  const result = { key: p.key, label: name, sut: p.sut, delivery: p.delivery ?? null, size: p.size, rules: p.rules ?? 1, procs: p.procs ?? 1 };
+  try {
+    await ctx.topics.create(topic, opts.partitions);
+    const consumer = new Worker(path.join(WORKERS, 'consumer.js'), { name: 'consumer' });
+    workers.push(consumer);
+    let consumed = 0;
+    consumer.on((m) => m.type === 'progress' && (consumed = m.count));
+    await consumer.request('start', { bootstrap: ctx.bootstrap, topic, groupId: `${topic}-reader` }, 60000);
+
+    const suts = [];
+    const procs = p.procs ?? 1;
+    for (let i = 0; i < procs; i++) {
+      const execArgv = p.profileDir ? ['--cpu-prof', '--cpu-prof-dir', p.profileDir] : [];
+      const w = new Worker(path.join(WORKERS, 'sut.js'), { args: [p.sut], execArgv, name: `${p.sut}#${i}` });
+      workers.push(w);
+      suts.push(w);
+      await w.request('start', {
+        config: {
+          mqttUrl: ctx.mqttUrl, bootstrap: ctx.bootstrap, topic, clientId: `bench-${p.sut}-${n}-${i}`,
+          delivery: p.delivery ?? 'at-least-once', maxInflight: opts.inflight, rules: p.rules ?? 1,
+          shareGroup: p.shareGroup ? 'bench' : undefined, sql: SEED_SQL, value: SEED_VALUE,
+        },
+      }, 60000);
+    }
+
+    const pubs = [];
+    const sent = new Array(opts.publishers).fill(0);
+    for (let i = 0; i < opts.publishers; i++) {
+      const w = new Worker(path.join(WORKERS, 'publisher.js'), { name: `publisher#${i}` });
+      workers.push(w);
+      pubs.push(w);
+      w.on((m) => m.type === 'progress' && (sent[i] = m.sent));
+      await w.request('start', { url: ctx.mqttUrl, topic: 'temp_hum/emqx', size: p.size, clientId: `bench-pub-${n}-${i}` }, 30000);
+    }
+    const totalSent = () => sent.reduce((a, b) => a + b, 0);
+
+    // Capacity: credits keep (granted - consumed) <= window.
+    let granted = 0;
+    const creditLoop = setInterval(() => {
+      const budget = opts.window - (granted - consumed);
+      if (budget < opts.window / 10) return;
+      const each = Math.floor(budget / pubs.length);
+      for (const w of pubs) w.send({ type: 'credit', n: each });
+      granted += each * pubs.length;
+    }, 10);
+    const phase = async (what, seconds, rateOf) => {
+      const t0 = performance.now();
+      const c0 = consumed;
+      let last = c0;
+      let lastT = t0;
+      const end = t0 + seconds * 1000;
+      while (performance.now() < end) {
+        await sleep(Math.min(1000, end - performance.now()));
+        const now = performance.now();
+        ctx.progress(`${name} ${what} ${Math.round((now - t0) / 1000)}/${seconds} s: ${Math.round(((consumed - last) * 1000) / (now - lastT)).toLocaleString('en-US')} msg/s, backlog ${Math.max(0, rateOf() - consumed).toLocaleString('en-US')}`);
+        last = consumed;
+        lastT = now;
+      }
+    };
+
+    await phase('warm-up', opts.warmupSec, () => granted);
+    const s0 = await sampleAll(suts);
+    const c0 = consumed;
+    const t0 = performance.now();
+    await phase('capacity', p.capacitySec, () => granted);
+    const s1 = await sampleAll(suts);
+    const c1 = consumed;
+    const t1 = performance.now();
+    clearInterval(creditLoop);
+    const delivered = c1 - c0;
+    const cpuSec = (s1.cpuMicros - s0.cpuMicros) / 1e6;
+    result.throughput = Math.round((delivered * 1000) / (t1 - t0));
+    result.cpuSec = round(cpuSec, 2);
+    result.cpuUtil = round(cpuSec / ((t1 - t0) / 1000), 2);
+    result.msgPerCpuSec = cpuSec > 0 ? Math.round(delivered / cpuSec) : null;
+    result.peakRssMB = round(Math.max(s0.peakRss, s1.peakRss) / 2 ** 20, 1);
+    result.sutStats = s1.stats;
+
+    // Let everything granted arrive before the latency phase starts from an empty pipeline.
+    await Promise.all(pubs.map((w) => w.request('pause', {}, 10000)));
+    const drainEnd = Date.now() + 15000;
+    while (consumed < totalSent() && Date.now() < drainEnd) await sleep(50);
+
+    const rate = p.latencyRate ?? Math.round(result.throughput * (p.latencyFraction ?? opts.latencyFraction));
+    if (p.latencySec > 0 && rate > 0) {
+      const sentAtStart = totalSent();
+      for (const w of pubs) w.send({ type: 'rate', rate: rate / pubs.length });
+      await sleep(2000);
+      const l0 = await sampleAll(suts);
+      await consumer.request('mark');
+      const lc0 = consumed;
+      const lt0 = performance.now();
+      const startTime = Date.now();
+      await phase(`latency @ ${rate.toLocaleString('en-US')}/s`, p.latencySec, () => totalSent());
+      const lat = await consumer.request('collect');
+      const l1 = await sampleAll(suts);
+      const lt1 = performance.now();
+      const backlog = totalSent() - consumed;
+      result.latency = {
+        rate,
+        delivered: Math.round(((consumed - lc0) * 1000) / (lt1 - lt0)),
+        p50: lat.latency.p50,
+        p99: lat.latency.p99,
+        max: lat.latency.max,
+        samples: lat.latency.n,
+        backlogAtEnd: backlog,
+        // Open loop: the system kept up if, at the end, less than a second's worth waits.
+        keptUp: backlog < rate,
+        msgPerCpuSec: Math.round((consumed - lc0) / ((l1.cpuMicros - l0.cpuMicros) / 1e6)),
+        peakRssMB: round(l1.peakRss / 2 ** 20, 1),
+        sutStats: l1.stats,
+      };
+      void startTime;
+      void sentAtStart;
+      for (const w of pubs) w.send({ type: 'pause' });
+      result.peakRssMB = Math.max(result.peakRssMB, result.latency.peakRssMB);
+    }
+    result.published = totalSent();
+    result.consumed = consumed;
+    log(summaryLine(result)); if (process.env.BENCH_DEBUG) log(JSON.stringify([result.sutStats, result.latency?.sutStats]));
+    return result;
+  } finally {
+    for (const w of workers.reverse()) await w.stop().catch(() => {});
+    await ctx.topics.remove(topic);
+  }
+}
+
+function summaryLine(r) {
+  const fmt = (x) => (x === null || x === undefined ? '-' : x.toLocaleString('en-US'));
+  let line = `  ${r.label}: ${fmt(r.throughput)} msg/s, ${fmt(r.msgPerCpuSec)} msg/CPU-s (CPU ${r.cpuUtil}), peak RSS ${r.peakRssMB} MB`;
+  if (r.latency) line += `; at ${fmt(r.latency.rate)}/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms max ${r.latency.max} ms${r.latency.keptUp ? '' : ' (fell behind)'}`;
+  return line;
+}
+
+module.exports = { measurePoint, label, SEED_SQL, SEED_VALUE, WORKERS, sleep };

@@ -1,0 +1,210 @@
+'use strict';
+// The results of a run: a table on stdout, JSON and Markdown under bench/results/ (timestamped and
+// latest.*), goals against the issue's targets, and an SVG chart in docs/.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { ROOT } = require('./deps');
+
+const fmt = (x) => (x === null || x === undefined ? '–' : typeof x === 'number' ? x.toLocaleString('en-US') : String(x));
+const ratio = (a, b) => (a && b ? Math.round((a / b) * 100) / 100 : null);
+
+function machine() {
+  let mosquitto = '?';
+  try {
+    mosquitto = execFileSync('mosquitto', ['-h'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0].trim();
+  } catch (err) {
+    mosquitto = String(err.stdout ?? '').split('\n')[0].trim() || '?';
+  }
+  let kafka = '?';
+  try {
+    kafka = JSON.parse(fs.readFileSync(path.join(ROOT, '.sluice', 'kafka', 'broker.json'), 'utf8')).version;
+  } catch {}
+  return {
+    cpu: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    kafka: `Apache Kafka ${kafka} (single KRaft node, same machine)`,
+    mosquitto,
+  };
+}
+
+function find(points, where) {
+  return points.find((r) => Object.entries(where).every(([k, v]) => r[k] === v));
+}
+
+function goals(results) {
+  const P = results.points;
+  const base = { rules: 1, procs: 1 };
+  const out = [];
+  for (const size of [200, 1024]) {
+    const relay = find(P, { sut: 'relay', size });
+    for (const [delivery, target] of [['at-least-once', 0.8], ['at-most-once', 0.9]]) {
+      const s = find(P, { sut: 'sluice', delivery, size, ...base });
+      if (!relay || !s) continue;
+      const rt = ratio(s.throughput, relay.throughput);
+      const rc = ratio(s.msgPerCpuSec, relay.msgPerCpuSec);
+      out.push({ goal: `${delivery} ${size} B ≥ ${target} × relay (throughput, msg/CPU-s)`, measured: `${rt} ×, ${rc} ×`, met: rt >= target && rc >= target });
+    }
+  }
+  const nr = find(P, { sut: 'nodered', size: 200 });
+  const sl = find(P, { sut: 'sluice', delivery: 'at-least-once', size: 200, ...base });
+  if (nr && sl) {
+    const r = ratio(sl.throughput, nr.throughput);
+    const p99ok = sl.latency && nr.latency ? sl.latency.p99 <= nr.latency.p99 : null;
+    out.push({ goal: '≥ 3 × Node-RED throughput at ≤ its p99', measured: `${r} ×; p99 ${fmt(sl.latency?.p99)} vs ${fmt(nr.latency?.p99)} ms`, met: r >= 3 && p99ok === true });
+  }
+  if (sl) out.push({ goal: '≥ 20,000 msg per CPU-second of Sluice (seed rule)', measured: fmt(sl.msgPerCpuSec), met: sl.msgPerCpuSec >= 20000 });
+  const rules = [1, 10, 100, 1000].map((n) => find(P, { sut: 'sluice', delivery: 'at-least-once', size: 200, rules: n, procs: 1 })).filter(Boolean);
+  if (rules.length === 4) {
+    const first = rules[0].msgPerCpuSec;
+    const worst = Math.max(...rules.map((r) => Math.abs(r.msgPerCpuSec / first - 1)));
+    out.push({ goal: 'msg/CPU-s within ±20 % from 1 to 1,000 rules', measured: `${rules.map((r) => fmt(r.msgPerCpuSec)).join(' / ')} (worst ${Math.round(worst * 100)} %)`, met: worst <= 0.2 });
+  }
+  if (results.soak) {
+    const s = results.soak;
+    out.push({ goal: 'no RSS growth over the soak', measured: `RSS ${s.start?.rssMB} → ${s.end?.rssMB} MB, p99 ${s.start?.p99} → ${s.end?.p99} ms (${s.seconds} s)`, met: s.rssGrowth !== null && s.rssGrowth <= 0.2 });
+  }
+  return out;
+}
+
+function tableRows(results) {
+  const P = results.points;
+  return P.map((r) => {
+    const relay = find(P, { sut: 'relay', size: r.size });
+    return {
+      group: r.group,
+      point: r.label,
+      'msg/s': fmt(r.throughput),
+      'msg/CPU-s': fmt(r.msgPerCpuSec),
+      'CPU (cores)': fmt(r.cpuUtil),
+      'peak RSS MB': fmt(r.peakRssMB),
+      'latency at rate': r.latency ? `${fmt(r.latency.rate)}/s${r.latency.keptUp ? '' : ' (behind)'}` : '–',
+      'p50 ms': fmt(r.latency?.p50),
+      'p99 ms': fmt(r.latency?.p99),
+      'max ms': fmt(r.latency?.max),
+      'vs relay': r.sut === 'relay' || !relay || r.rules > 1 || r.procs > 1 ? '–' : `${fmt(ratio(r.throughput, relay.throughput))} / ${fmt(ratio(r.msgPerCpuSec, relay.msgPerCpuSec))}`,
+    };
+  });
+}
+
+function markdownTable(rows) {
+  if (rows.length === 0) return '';
+  const cols = Object.keys(rows[0]);
+  const right = (c) => !['group', 'point', 'latency at rate'].includes(c);
+  return [
+    `| ${cols.join(' | ')} |`,
+    `|${cols.map((c) => (right(c) ? '---:' : '---')).join('|')}|`,
+    ...rows.map((r) => `| ${cols.map((c) => r[c]).join(' | ')} |`),
+  ].join('\n');
+}
+
+function textTable(rows) {
+  if (rows.length === 0) return '(no points)';
+  const cols = Object.keys(rows[0]);
+  const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  const line = (vals) => vals.map((v, i) => String(v).padEnd(w[i])).join('  ');
+  return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => r[c])))].join('\n');
+}
+
+function markdown(results, rows, goalRows) {
+  const m = results.machine;
+  const lines = [
+    `Run ${results.runId} (\`node bench/run.js ${results.part}\`), ${results.startedAt} → ${results.finishedAt}.`,
+    `Machine: ${m.cpu}, ${m.memoryGB} GB, ${m.os}, Node ${m.node}; ${m.kafka}; ${m.mosquitto}.`,
+    `Settings: capacity ${results.options.capacitySec} s, latency ${results.options.latencySec} s at ${results.options.latencyFraction} × capacity, ${results.options.publishers} publisher processes, window ${results.options.window}, Sluice maxInflight ${results.options.inflight}, ${results.options.partitions} partitions.`,
+    '',
+    markdownTable(rows),
+    '',
+    '"vs relay": throughput ratio / msg-per-CPU-second ratio to the raw relay at the same payload size, same run.',
+  ];
+  if (goalRows.length) {
+    lines.push('', '| goal (issue 6) | measured | met |', '|---|---|---|');
+    for (const g of goalRows) lines.push(`| ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**no**'} |`);
+  }
+  if (results.soak) {
+    lines.push('', `Soak: ${fmt(results.soak.rate)} msg/s for ${results.soak.seconds} s, windows of ${results.soak.windowSec} s:`, '',
+      '| at s | msg/s | p50 ms | p99 ms | max ms | RSS MB | msg/CPU-s |', '|---:|---:|---:|---:|---:|---:|---:|');
+    for (const w of results.soak.windows) lines.push(`| ${w.atSec} | ${fmt(w.delivered)} | ${fmt(w.p50)} | ${fmt(w.p99)} | ${fmt(w.max)} | ${fmt(w.rssMB)} | ${fmt(w.msgPerCpuSec)} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+/** Two bar panels: sustained msg/s and msg per CPU-second, per system at 200 B and 1 KiB. */
+function svg(results) {
+  const P = results.points;
+  const systems = [
+    ['relay', { sut: 'relay' }, '#9e9e9e'],
+    ['Sluice at-least-once', { sut: 'sluice', delivery: 'at-least-once', rules: 1, procs: 1 }, '#1f77b4'],
+    ['Sluice at-most-once', { sut: 'sluice', delivery: 'at-most-once', rules: 1, procs: 1 }, '#6baed6'],
+    ['Node-RED', { sut: 'nodered' }, '#d62728'],
+  ];
+  const sizes = [200, 1024];
+  const panels = [['sustained msg/s', 'throughput'], ['messages per CPU-second of the bridge process', 'msgPerCpuSec']];
+  const W = 760;
+  const H = 300;
+  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H * 2 + 40}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">Sluice end to end (MQTT QoS 1 → rule → Kafka acks=all), run ${esc(results.runId)}</text>`];
+  panels.forEach(([title, field], pi) => {
+    const y0 = 40 + pi * H;
+    const vals = sizes.flatMap((size) => systems.map(([, w]) => find(P, { ...w, size })?.[field] ?? 0));
+    const max = Math.max(1, ...vals);
+    const plotH = H - 80;
+    out.push(`<text x="${W / 2}" y="${y0 + 15}" text-anchor="middle" font-weight="bold">${esc(title)}</text>`);
+    const groupW = (W - 120) / sizes.length;
+    sizes.forEach((size, si) => {
+      const gx = 80 + si * groupW;
+      const barW = (groupW - 40) / systems.length;
+      systems.forEach(([name, where, color], i) => {
+        const v = find(P, { ...where, size })?.[field];
+        const h = v ? (v / max) * plotH : 0;
+        const x = gx + 20 + i * barW;
+        const y = y0 + 30 + plotH - h;
+        out.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 6).toFixed(1)}" height="${h.toFixed(1)}" fill="${color}"><title>${esc(name)} ${size} B: ${fmt(v)}</title></rect>`);
+        out.push(`<text x="${(x + (barW - 6) / 2).toFixed(1)}" y="${(y - 4).toFixed(1)}" text-anchor="middle" font-size="11">${v ? fmt(v) : 'n/a'}</text>`);
+      });
+      out.push(`<text x="${(gx + groupW / 2).toFixed(1)}" y="${y0 + 30 + plotH + 16}" text-anchor="middle">${size} B payload</text>`);
+    });
+    out.push(`<line x1="80" y1="${y0 + 30 + plotH}" x2="${W - 40}" y2="${y0 + 30 + plotH}" stroke="#333"/>`);
+  });
+  systems.forEach(([name, , color], i) => {
+    const x = 80 + i * 170;
+    out.push(`<rect x="${x}" y="${H * 2 + 22}" width="12" height="12" fill="${color}"/><text x="${x + 16}" y="${H * 2 + 32}">${esc(name)}</text>`);
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+function writeReports(results, { write, log }) {
+  results.machine = machine();
+  const rows = tableRows(results);
+  const goalRows = goals(results);
+  results.goals = goalRows;
+  console.log(`\n${textTable(rows)}`);
+  if (goalRows.length) {
+    console.log('\ngoals (issue 6):');
+    for (const g of goalRows) console.log(`  ${g.met ? 'met   ' : 'MISSED'}  ${g.goal}: ${g.measured}`);
+  }
+  if (results.soak) console.log(`\nsoak: RSS ${results.soak.start?.rssMB} → ${results.soak.end?.rssMB} MB, p99 ${results.soak.start?.p99} → ${results.soak.end?.p99} ms`);
+  if (!write) return;
+  const dir = path.join(__dirname, '..', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const md = markdown(results, rows, goalRows);
+  for (const name of [`${results.runId}-${results.part}`, `latest-${results.part}`]) {
+    fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    fs.writeFileSync(path.join(dir, `${name}.md`), md);
+  }
+  log(`results: bench/results/${results.runId}-${results.part}.{json,md} (and latest-${results.part}.*)`);
+  if (results.points.some((r) => r.sut === 'relay' || r.sut === 'nodered')) {
+    const file = path.join(ROOT, 'docs', 'benchmarks-e2e.svg');
+    fs.writeFileSync(file, svg(results));
+    log(`chart: docs/benchmarks-e2e.svg`);
+  }
+}
+
+module.exports = { writeReports, svg, markdown, tableRows, goals };

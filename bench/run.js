@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+'use strict';
+// npm run bench [-- <part> [flags]]: end-to-end benchmarks of Sluice beside a raw relay and Node-RED.
+// See docs/benchmarks.md ("End-to-end") and docs/performance.md ("End-to-end pipeline").
+const fs = require('node:fs');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+const { startKafka, Topics, startMosquitto } = require('./lib/brokers');
+const { measurePoint } = require('./lib/measure');
+const { soak } = require('./lib/soak');
+const { writeReports } = require('./lib/report');
+const { killAll } = require('./lib/ipc');
+
+const PARTS = ['pipeline', 'relay', 'nodered', 'rules', 'payload', 'scale', 'soak', 'profile', 'all'];
+const USAGE = `usage: node bench/run.js <${PARTS.join('|')}> [flags]
+  pipeline  Sluice (at-least-once, at-most-once) and the raw relay, 200 B and 1 KiB
+  relay     the raw mqtt.js -> kafkajs relay alone
+  nodered   Node-RED (MQTT-in -> function -> Kafka-out) beside Sluice at-least-once, 200 B
+  rules     Sluice with 1, 10, 100, 1000 rules (one matching)
+  payload   Sluice with 100 B, 1 KiB, 10 KiB payloads
+  scale     1, 2 and 4 Sluice processes in one shared-subscription group
+  soak      Sluice at half its sustained rate for --soak seconds
+  profile   one Sluice point under node --cpu-prof; prints the top frames
+  all       everything but profile
+flags (seconds unless said):
+  --capacity 20     length of each capacity phase      --latency 10   length of each latency phase
+  --warmup 3        warm-up before measuring           --soak 600     soak duration (default: the issue's 10 min)
+  --publishers 2    publisher processes                --window 20000 messages allowed between publish and read
+  --inflight 1000   Sluice maxInflight / relay Receive Maximum
+  --partitions 3    partitions of each topic           --fraction 0.5 latency-phase rate as a share of capacity
+  --max-minutes 40  abort (and clean up) after this long
+  --no-write        print only (no files under bench/results, no chart)`;
+
+function options(argv) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      capacity: { type: 'string', default: '20' },
+      latency: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '3' },
+      soak: { type: 'string', default: '600' },
+      publishers: { type: 'string', default: '2' },
+      window: { type: 'string', default: '20000' },
+      inflight: { type: 'string', default: '1000' },
+      partitions: { type: 'string', default: '3' },
+      fraction: { type: 'string', default: '0.5' },
+      'max-minutes': { type: 'string', default: '40' },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const part = positionals[0] ?? 'all';
+  if (values.help || !PARTS.includes(part)) {
+    console.log(USAGE);
+    process.exit(values.help ? 0 : 2);
+  }
+  const num = (k) => {
+    const x = Number(values[k]);
+    if (!Number.isFinite(x) || x <= 0) throw new Error(`--${k} expects a positive number, got "${values[k]}"`);
+    return x;
+  };
+  return {
+    part,
+    capacitySec: num('capacity'), latencySec: num('latency'), warmupSec: num('warmup'), soakSec: num('soak'),
+    publishers: num('publishers'), window: num('window'), inflight: num('inflight'), partitions: num('partitions'),
+    latencyFraction: num('fraction'), maxMinutes: num('max-minutes'), write: !values['no-write'],
+  };
+}
+
+const started = Date.now();
+const stamp = () => `[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s]`;
+const log = (line) => console.log(`${stamp()} ${line}`);
+let lastProgress = 0;
+const progress = (line) => {
+  if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${stamp()} ${line}`);
+  else if (Date.now() - lastProgress > 5000) {
+    lastProgress = Date.now();
+    console.log(`${stamp()}   ${line}`);
+  }
+};
+
+/** The points of each part; a point measured once in a run is reused by every part that needs it. */
+function plan(part, o) {
+  const full = { capacitySec: o.capacitySec, latencySec: o.latencySec };
+  const capOnly = { capacitySec: o.capacitySec, latencySec: 0 };
+  const sluice = (delivery, size, extra = {}) => ({ sut: 'sluice', delivery, size, rules: 1, procs: 1, ...extra });
+  const parts = {
+    pipeline: () => [200, 1024].flatMap((size) => [
+      { sut: 'relay', size, ...full },
+      sluice('at-least-once', size, full),
+      sluice('at-most-once', size, full),
+    ]),
+    relay: () => [200, 1024].map((size) => ({ sut: 'relay', size, ...full })),
+    nodered: () => [{ sut: 'nodered', size: 200, ...full }, sluice('at-least-once', 200, full)],
+    rules: () => [1, 10, 100, 1000].map((rules) => sluice('at-least-once', 200, rules === 1 ? full : { rules, ...capOnly })),
+    payload: () => [100, 1024, 10240].map((size) => sluice('at-least-once', size, size === 1024 ? full : capOnly)),
+    scale: () => [1, 2, 4].map((procs) => sluice('at-least-once', 200, { procs, shareGroup: true, ...capOnly })),
+    profile: () => [sluice('at-least-once', 200, { ...capOnly, profile: true })],
+  };
+  const order = part === 'all' ? ['pipeline', 'nodered', 'rules', 'payload', 'scale'] : part === 'soak' ? [] : [part];
+  const points = [];
+  for (const name of order) for (const p of parts[name]()) points.push({ ...p, group: name });
+  return points;
+}
+
+function keyOf(p) {
+  return [p.sut, p.delivery ?? '', p.size, p.rules ?? 1, p.procs ?? 1, p.shareGroup ? 'share' : '', p.profile ? 'prof' : ''].join('|');
+}
+
+async function main() {
+  const o = options(process.argv.slice(2));
+  const runId = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  const results = { runId, startedAt: new Date().toISOString(), part: o.part, options: o, points: [], soak: null };
+  const deadline = setTimeout(() => {
+    console.error(`\nbench: over --max-minutes ${o.maxMinutes}; stopping`);
+    killAll();
+    process.exit(1);
+  }, o.maxMinutes * 60000);
+  deadline.unref();
+
+  const bootstrap = startKafka(log);
+  const mosquitto = await startMosquitto(log, { inflight: o.inflight });
+  const topics = new Topics(bootstrap);
+  await topics.connect();
+  const ctx = { mqttUrl: mosquitto.url, bootstrap, topics, runId, opts: o, log, progress: (l) => progress(l) };
+  const cleanUp = async () => {
+    killAll();
+    await topics.close().catch(() => {});
+    await mosquitto.stop();
+  };
+  process.once('SIGINT', () => cleanUp().finally(() => process.exit(130)));
+  try {
+    const seen = new Map();
+    const points = plan(o.part, o);
+    log(`${o.part}: ${points.length} point(s)${o.part === 'all' || o.part === 'soak' ? ` + soak of ${o.soakSec} s` : ''}; ~${Math.round((points.length * (o.capacitySec + o.warmupSec + 8) + points.filter((p) => p.latencySec).length * (o.latencySec + 3)) / 60)} min before the soak`);
+    for (const p of points) {
+      const key = keyOf(p);
+      if (seen.has(key)) {
+        results.points.push({ ...seen.get(key), group: p.group });
+        continue;
+      }
+      const profileDir = p.profile ? path.join(__dirname, 'results', 'profiles') : undefined;
+      if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+      log(`${p.group}: ${require('./lib/measure').label(p)}`);
+      const r = await measurePoint(ctx, { ...p, key, profileDir });
+      if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');
+      r.group = p.group;
+      seen.set(key, r);
+      results.points.push(r);
+      if (profileDir) require('./lib/profile-summary').printNewest(profileDir, log);
+    }
+    if (o.part === 'all' || o.part === 'soak') {
+      const base = results.points.find((r) => r.sut === 'sluice' && r.delivery === 'at-least-once' && r.size === 200 && r.rules === 1 && r.procs === 1);
+      results.soak = await soak(ctx, { rate: base ? Math.round(base.throughput / 2) : undefined, seconds: o.soakSec });
+    }
+  } finally {
+    await cleanUp();
+  }
+  results.finishedAt = new Date().toISOString();
+  writeReports(results, { write: o.write, log });
+}
+
+main().catch((err) => {
+  console.error(`\nbench failed: ${err && err.stack ? err.stack : err}`);
+  killAll();
+  process.exit(1);
+});
