@@ -21,7 +21,7 @@ const HINTS: ReadonlyMap<string, string> = new Map([
 ]);
 
 /** Programming errors inside the client: the same records would fail the same way again. */
-const BUG_NAMES = new Set(['TypeError', 'RangeError', 'SyntaxError', 'ReferenceError']);
+const BUG_NAMES = new Set(['TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'KafkaJSNotImplemented']);
 
 export interface Classification {
   readonly retriable: boolean;

@@ -1,7 +1,8 @@
 import {
   type ActionContext, type ConnectionTestReport, type ConnectorStatus, type Logger, NotConnectedError, type Sink, type SinkWriteError,
 } from '@sluice/core';
-import { CompressionTypes, Kafka, type Producer } from 'kafkajs';
+import { Kafka, type Producer } from 'kafkajs';
+import { COMPRESSION, ensureCodec } from './codecs';
 import { testKafkaConnection } from './connection-test';
 import { KafkaAction } from './kafka-action';
 import { toKafkaConfig } from './kafka-client-config';
@@ -11,7 +12,6 @@ import { type ProducerClient, RecordBatcher } from './record-batcher';
 import { RecordRenderer } from './record-renderer';
 
 const ACKS = { all: -1, leader: 1, none: 0 } as const;
-const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP } as const;
 
 /** Runs the staged connection test for the given topics. */
 export type ConnectionTester = (topics: readonly string[]) => Promise<ConnectionTestReport>;
@@ -39,6 +39,7 @@ export class KafkaSink implements Sink {
 
   createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): KafkaAction {
     const parsed: KafkaActionSettings = parseKafkaActionSettings(settings, context.id);
+    ensureCodec(parsed.compression);
     const renderer = new RecordRenderer(this.id, parsed, context.templates, createPicker(parsed.partitionStrategy, parsed.partitionsLimit));
     const batcher = new RecordBatcher(this.id, this.producer, {
       acks: ACKS[parsed.requiredAcks],
