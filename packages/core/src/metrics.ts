@@ -44,6 +44,10 @@ export class ActionCounters {
   failedRetriable = 0;
   /** Dropped on purpose by the sink (buffer overflow, expiry). */
   dropped = 0;
+  /** Of `failed` (for good): outputs a fallback action then stored, one per fallback action. */
+  fallbackSuccess = 0;
+  /** Fallback actions that failed too (the output is lost for good, or left to the broker when retriable). */
+  fallbackFailed = 0;
   droppedQueueFull = 0;
   droppedExpired = 0;
   droppedOther = 0;
@@ -58,6 +62,7 @@ export class ActionCounters {
   reset(): void {
     this.matched = this.success = this.failed = this.failedRetriable = 0;
     this.dropped = this.droppedQueueFull = this.droppedExpired = this.droppedOther = 0;
+    this.fallbackSuccess = this.fallbackFailed = 0;
     this.matchedRate.reset();
   }
 }
@@ -91,6 +96,10 @@ export interface ActionMetrics {
   readonly 'dropped.queue_full': number;
   readonly 'dropped.expired': number;
   readonly 'dropped.other': number;
+  /** Outputs that failed for good and were stored by a fallback action (one per fallback action). */
+  readonly 'fallback.success': number;
+  /** Fallback actions that failed as well. */
+  readonly 'fallback.failed': number;
   readonly inflight: number;
   /** Buffered in the sink, not yet stored. */
   readonly queuing: number;
@@ -106,9 +115,16 @@ export class SourceCounters {
   unrouted = 0;
   /** Received and not yet settled. */
   pending = 0;
+  /**
+   * Settled as handled: every action stored it or failed for good (or no rule wanted it). The source
+   * acknowledges these to the broker (in at-most-once mode it already did on receipt).
+   */
+  acknowledged = 0;
+  /** Settled as not stored (an action gave up for now): left unacknowledged for the broker to redeliver. */
+  leftToBroker = 0;
 
   reset(): void {
-    this.received = this.duplicates = this.unrouted = 0;
+    this.received = this.duplicates = this.unrouted = this.acknowledged = this.leftToBroker = 0;
   }
 }
 
@@ -117,6 +133,8 @@ export interface SourceMetrics {
   readonly duplicates: number;
   readonly unrouted: number;
   readonly pending: number;
+  readonly acknowledged: number;
+  readonly leftToBroker: number;
 }
 
 const snapshotRate = (meter: RateMeter): RateSnapshot => ({ current: meter.current, max: meter.max, last5m: meter.last5m });
@@ -145,6 +163,8 @@ export function snapshotAction(c: ActionCounters, queuing: number): ActionMetric
     'dropped.queue_full': c.droppedQueueFull,
     'dropped.expired': c.droppedExpired,
     'dropped.other': c.droppedOther,
+    'fallback.success': c.fallbackSuccess,
+    'fallback.failed': c.fallbackFailed,
     inflight: c.inflight,
     queuing,
     rate: snapshotRate(c.matchedRate),
@@ -152,5 +172,12 @@ export function snapshotAction(c: ActionCounters, queuing: number): ActionMetric
 }
 
 export function snapshotSource(c: SourceCounters): SourceMetrics {
-  return { received: c.received, duplicates: c.duplicates, unrouted: c.unrouted, pending: c.pending };
+  return {
+    received: c.received,
+    duplicates: c.duplicates,
+    unrouted: c.unrouted,
+    pending: c.pending,
+    acknowledged: c.acknowledged,
+    leftToBroker: c.leftToBroker,
+  };
 }

@@ -1,0 +1,96 @@
+import { describe, expect, it } from '@jest/globals';
+import { SinkWriteError } from './errors';
+import { withFallbacks } from './fallback-action';
+import type { Message } from './message';
+import { ActionCounters } from './metrics';
+import type { ActionContext } from './sink';
+import { InMemorySink } from './testing';
+
+const context = (id: string): ActionContext => ({
+  id,
+  ruleId: 'r',
+  templates: { compileTemplate: (text) => ({ source: text, isConstant: true, render: () => text }) },
+  logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => context(id).logger } as unknown as ActionContext['logger'],
+  dropped: () => undefined,
+});
+
+const message = { topic: 't', payload: Buffer.from('x') } as unknown as Message;
+const forGood = new SinkWriteError('main', 'MESSAGE_TOO_LARGE', { retriable: false });
+const forNow = new SinkWriteError('main', 'broker away', { retriable: true });
+
+function setup(fallbackCount = 1) {
+  const main = new InMemorySink('main');
+  const fallbacks = Array.from({ length: fallbackCount }, (_, i) => new InMemorySink(`dlq${i}`));
+  const counters = new ActionCounters(1000);
+  const action = withFallbacks(
+    main.createAction({}, context('r:main')),
+    fallbacks.map((sink, i) => sink.createAction({}, context(`r:main/fallback-${i + 1}`))),
+    counters,
+  );
+  return { main, fallbacks, counters, action };
+}
+
+describe(withFallbacks.name, () => {
+  it('stores through the primary and leaves the fallbacks alone while it succeeds', async () => {
+    const { main, fallbacks, counters, action } = setup();
+    await action.send({ n: 1 }, message);
+    expect(main.records).toHaveLength(1);
+    expect(fallbacks[0]?.records).toHaveLength(0);
+    expect(counters).toMatchObject({ fallbackSuccess: 0, fallbackFailed: 0 });
+  });
+
+  it('sends an output the primary refuses for good to every fallback, then rejects with the primary error (counted failed, acknowledged)', async () => {
+    const { main, fallbacks, counters, action } = setup(2);
+    main.behaviour = () => forGood;
+    await expect(action.send({ n: 1 }, message)).rejects.toBe(forGood);
+    expect(fallbacks.map((f) => f.records.map((r) => r.output))).toEqual([[{ n: 1 }], [{ n: 1 }]]);
+    expect(counters).toMatchObject({ fallbackSuccess: 2, fallbackFailed: 0 });
+  });
+
+  it('does not use the fallbacks when the primary gives up for now: the broker redelivers', async () => {
+    const { main, fallbacks, counters, action } = setup();
+    main.behaviour = () => forNow;
+    await expect(action.send({ n: 1 }, message)).rejects.toBe(forNow);
+    expect(fallbacks[0]?.records).toHaveLength(0);
+    expect(counters).toMatchObject({ fallbackSuccess: 0, fallbackFailed: 0 });
+  });
+
+  it('leaves the message to the broker when a fallback gives up for now', async () => {
+    const { main, fallbacks, counters, action } = setup(2);
+    main.behaviour = () => forGood;
+    const away = new SinkWriteError('dlq1', 'dlq away', { retriable: true });
+    (fallbacks[1] as InMemorySink).behaviour = () => away;
+    await expect(action.send({ n: 1 }, message)).rejects.toBe(away);
+    expect(counters).toMatchObject({ fallbackSuccess: 1, fallbackFailed: 1 });
+  });
+
+  it('counts a fallback that fails for good and still rejects with the primary error (acknowledged)', async () => {
+    const { main, fallbacks, counters, action } = setup();
+    main.behaviour = () => forGood;
+    (fallbacks[0] as InMemorySink).behaviour = () => new Error('bug in the fallback sink');
+    await expect(action.send({ n: 1 }, message)).rejects.toBe(forGood);
+    expect(counters).toMatchObject({ fallbackSuccess: 0, fallbackFailed: 1 });
+  });
+
+  it('treats a synchronous throw of the primary as a failure for good', async () => {
+    const { main, fallbacks, counters, action } = setup();
+    const bug = new TypeError('bug');
+    main.behaviour = () => {
+      throw bug;
+    };
+    await expect(action.send({ n: 1 }, message)).rejects.toBe(bug);
+    expect(fallbacks[0]?.records).toHaveLength(1);
+    expect(counters.fallbackSuccess).toBe(1);
+  });
+
+  it('queues and closes the primary and the fallbacks', async () => {
+    const { main, fallbacks, action } = setup();
+    main.behaviour = () => 'hold';
+    (fallbacks[0] as InMemorySink).behaviour = () => 'hold';
+    const held = action.send({ n: 1 }, message);
+    expect(action.queued?.()).toBe(1);
+    main.release();
+    await held;
+    await expect(action.close?.()).resolves.toBeUndefined();
+  });
+});
