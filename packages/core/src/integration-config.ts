@@ -36,6 +36,8 @@ export const IntegrationConfig = z.strictObject({
 
 export type ActionDefinition = z.input<typeof ActionDefinition>;
 export type RuleDefinition = z.input<typeof RuleDefinition>;
+/** A rule definition after validation, defaults applied. */
+export type RuleDefinitionOutput = z.output<typeof RuleDefinition>;
 export type IntegrationConfigInput = z.input<typeof IntegrationConfig>;
 export type IntegrationConfig = z.output<typeof IntegrationConfig>;
 

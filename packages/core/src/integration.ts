@@ -1,6 +1,13 @@
 import { Container, type ContainerModule } from 'inversify';
 import { ConfigError, DuplicateIdError, IntegrationError, RuleSyntaxError } from './errors';
-import { actionIdsOf, parseIntegrationConfig, type IntegrationConfigInput } from './integration-config';
+import {
+  RuleDefinition,
+  actionIdsOf,
+  parseIntegrationConfig,
+  type IntegrationConfigInput,
+  type RuleDefinitionOutput,
+} from './integration-config';
+import { parseConfig } from './config';
 import { Logger, silentLogger } from './logger';
 import { ActionCounters, RuleCounters, type ActionMetrics, type RuleMetrics, type SourceMetrics } from './metrics';
 import { RuleEngine } from './rule-engine';
@@ -55,6 +62,37 @@ export interface Integration {
   testConnections(): Promise<ConnectionTestReport[]>;
   /** Connection state of every source and sink that reports one. */
   status(): Record<string, ConnectorStatus>;
+  /**
+   * Creates a rule, or replaces the rule with the same id, before or while running. Everything is
+   * validated and the actions are created first: a bad rule or action is refused (ConfigError whose
+   * issue paths are relative to the definition, e.g. `sql` with the RuleSyntaxError as `cause`, or
+   * `actions[0].topic`) and nothing changes. Messages received from then on go to the new rule; those
+   * already in flight finish on the old one, whose actions are closed once they have settled. The rule's
+   * counters, and those of actions keeping their id, carry on.
+   */
+  upsertRule(definition: RuleDefinition): Promise<RuleChangeReport>;
+  /** Removes a rule (its actions are closed once its in-flight messages have settled). False if unknown. */
+  removeRule(id: string): Promise<boolean>;
+  /**
+   * Makes the installed rules equal to `definitions` in one step (config reload): new ids are added,
+   * changed definitions replaced, missing ids removed, identical ones left alone (with their state, e.g.
+   * disabled). All-or-nothing: the first invalid rule refuses the whole set (paths `rules[i]...`).
+   */
+  setRules(definitions: readonly RuleDefinition[]): Promise<RuleChangeReport>;
+  /** The definition a rule was installed from (defaults applied), for comparisons and the REST API. */
+  ruleDefinition(id: string): RuleDefinitionOutput | undefined;
+}
+
+/** What a run-time rule change did. */
+export interface RuleChangeReport {
+  readonly added: readonly string[];
+  readonly replaced: readonly string[];
+  readonly removed: readonly string[];
+  /**
+   * Sources whose subscriptions should change but that cannot change them at run time: the rules are
+   * installed, but messages on new topics reach them only after a restart.
+   */
+  readonly restartNeeded: readonly string[];
 }
 
 /**
@@ -80,67 +118,17 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
   const sourceIds = new Set(sources.map((source) => source.id));
 
   const runtime = new Runtime(sources, sinks, { logger, node: config.node, rateIntervalMs: config.rateIntervalMs });
+  const builder: RuleBuilder = { engine, sinksById, sourceIds, logger, rateIntervalMs: config.rateIntervalMs };
+  const definitions = new Map<string, RuleDefinitionOutput>();
   config.rules.forEach((rule, r) => {
-    let compiled;
-    try {
-      compiled = engine.compileRule(rule.sql);
-    } catch (error) {
-      if (error instanceof RuleSyntaxError || IntegrationError.is(error)) {
-        throw new ConfigError('integration', [{ path: `rules[${r}].sql`, message: `rule "${rule.id}": ${error.message}` }], { cause: error });
-      }
-      throw error;
-    }
-    for (const sourceId of rule.sources ?? []) {
-      if (!sourceIds.has(sourceId)) {
-        throw new ConfigError('integration', [{ path: `rules[${r}].sources`, message: `no source has the id "${sourceId}" (known: ${[...sourceIds].join(', ') || 'none'})` }]);
-      }
-    }
-    const ids = actionIdsOf(rule);
-    const actions = rule.actions.map((definition, a): RuntimeAction => {
-      const sink = sinksById.get(definition.connector);
-      const path = `rules[${r}].actions[${a}]`;
-      if (sink === undefined) {
-        throw new ConfigError('integration', [{ path: `${path}.connector`, message: `no connector has the id "${definition.connector}" (known: ${[...sinksById.keys()].join(', ') || 'none'})` }]);
-      }
-      const { connector: _connector, id: _id, ...settings } = definition;
-      const actionId = ids[a] as string;
-      const counters = new ActionCounters(config.rateIntervalMs);
-      const countDropped = (count: number, reason: 'queue_full' | 'expired' | 'other'): void => {
-        counters.dropped += count;
-        if (reason === 'queue_full') counters.droppedQueueFull += count;
-        else if (reason === 'expired') counters.droppedExpired += count;
-        else counters.droppedOther += count;
-      };
-      try {
-        const action = sink.createAction(settings, {
-          id: actionId,
-          ruleId: rule.id,
-          templates: engine,
-          logger: logger.child(`action/${actionId}`),
-          dropped: countDropped,
-        });
-        return { id: actionId, sinkId: sink.id, action, counters };
-      } catch (error) {
-        if (error instanceof ConfigError) {
-          throw new ConfigError('integration', error.issues.map((issue) => ({ path: issue.path === '' ? path : `${path}.${issue.path}`, message: issue.message })), { cause: error });
-        }
-        throw error;
-      }
-    });
-    const runtimeRule: RuntimeRule = {
-      id: rule.id,
-      sql: rule.sql,
-      compiled,
-      actions,
-      counters: new RuleCounters(config.rateIntervalMs),
-      sourceIds: rule.sources === undefined ? undefined : new Set(rule.sources),
-      enabled: rule.enabled,
-    };
-    runtime.addRule(runtimeRule);
+    runtime.addRule(buildRuntimeRule(builder, rule, `rules[${r}]`, undefined));
+    definitions.set(rule.id, rule);
   });
 
   let state: 'created' | 'starting' | 'running' | 'stopping' | 'stopped' = 'created';
   let stopping: Promise<void> | undefined;
+  /** Serializes run-time rule changes. */
+  let ruleChanges: Promise<unknown> = Promise.resolve();
   const abort = new AbortController();
 
   const metrics: IntegrationMetrics = {
@@ -217,8 +205,72 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
       for (const c of [...sources, ...sinks]) if (c.status !== undefined) out[c.id] = c.status();
       return out;
     },
+    upsertRule(definition) {
+      return changeRules(() => {
+        const rule = parseConfig('integration', RuleDefinition, definition);
+        const unchanged = sameDefinition(definitions.get(rule.id), rule);
+        return { upserts: unchanged ? [] : [{ rule, path: '' }], removals: [] };
+      });
+    },
+    async removeRule(id) {
+      if (!definitions.has(id)) return false;
+      const report = await changeRules(() => ({ upserts: [], removals: definitions.has(id) ? [id] : [] }));
+      return report.removed.length > 0;
+    },
+    setRules(given) {
+      return changeRules(() => {
+        const wanted = parseConfig('integration', RuleDefinition.array(), given, 'rules');
+        const upserts = wanted
+          .map((rule, r) => ({ rule, path: `rules[${r}]` }))
+          .filter(({ rule }) => !sameDefinition(definitions.get(rule.id), rule));
+        const ids = new Set(wanted.map((rule) => rule.id));
+        const duplicate = wanted.findIndex((rule, r) => wanted.findIndex((other) => other.id === rule.id) !== r);
+        if (duplicate >= 0) throw new ConfigError('integration', [{ path: `rules[${duplicate}].id`, message: `another rule already has the id "${wanted[duplicate]?.id ?? ''}"` }]);
+        return { upserts, removals: [...definitions.keys()].filter((id) => !ids.has(id)) };
+      });
+    },
+    ruleDefinition: (id) => definitions.get(id),
   };
+
+  /**
+   * Run-time rule changes, one at a time: `plan` picks what to change (it sees the rules of the
+   * moment); every new rule is built (compiled, actions created) before anything is swapped, so a
+   * refusal changes nothing; then the runtime swaps in one step and the sources' subscriptions follow.
+   */
+  function changeRules(plan: () => { upserts: Array<{ rule: RuleDefinitionOutput; path: string }>; removals: string[] }): Promise<RuleChangeReport> {
+    const next = ruleChanges.then(async (): Promise<RuleChangeReport> => {
+      if (state === 'stopping' || state === 'stopped') throw new IntegrationError('ERR_STOPPED', `cannot change rules of an integration that is ${state}`);
+      const { upserts, removals } = plan();
+      checkActionIds(runtime, upserts, removals);
+      const built: RuntimeRule[] = [];
+      try {
+        for (const { rule, path } of upserts) {
+          const old = runtime.getRule(rule.id);
+          built.push(buildRuntimeRule(builder, rule, path, old === undefined ? undefined : { rule: old.counters, actions: actionCountersOf(runtime) }));
+        }
+      } catch (error) {
+        for (const rule of built) for (const action of rule.actions) void action.action.close?.().catch(() => undefined);
+        throw error;
+      }
+      const added = upserts.filter(({ rule }) => !definitions.has(rule.id)).map(({ rule }) => rule.id);
+      const replaced = upserts.filter(({ rule }) => definitions.has(rule.id)).map(({ rule }) => rule.id);
+      runtime.swapRules(built, removals);
+      for (const { rule } of upserts) definitions.set(rule.id, rule);
+      for (const id of removals) definitions.delete(id);
+      for (const id of added) logger.info('rule added', { rule: id, topics: runtime.getRule(id)?.compiled.topics });
+      for (const id of replaced) logger.info('rule replaced', { rule: id, topics: runtime.getRule(id)?.compiled.topics });
+      for (const id of removals) logger.info('rule removed', { rule: id });
+      const restartNeeded = await runtime.updateSubscriptions();
+      if (restartNeeded.length > 0) {
+        logger.warn('sources cannot change their subscriptions at run time; restart to receive the new topics', { sources: restartNeeded });
+      }
+      return { added, replaced, removed: removals, restartNeeded };
+    });
+    ruleChanges = next.catch(() => undefined);
+    return next;
+  }
 }
+
 
 function uniqueById<T extends { readonly id: string }>(kind: string, items: readonly T[]): T[] {
   const seen = new Set<string>();
@@ -227,4 +279,130 @@ function uniqueById<T extends { readonly id: string }>(kind: string, items: read
     seen.add(item.id);
   }
   return [...items];
+}
+
+/** What building a rule needs from the composed integration. */
+interface RuleBuilder {
+  readonly engine: RuleEngine;
+  readonly sinksById: ReadonlyMap<string, Sink>;
+  readonly sourceIds: ReadonlySet<string>;
+  readonly logger: Logger;
+  readonly rateIntervalMs: number;
+}
+
+/** `rules[2]` + `sql` → `rules[2].sql`; '' + `sql` → `sql`. */
+const joinPath = (prefix: string, path: string): string => (prefix === '' ? path : path === '' ? prefix : `${prefix}.${path}`);
+
+/**
+ * Compiles a rule and creates its actions through their sinks. Throws ConfigError with paths under
+ * `path` (a RuleSyntaxError as `cause` for SQL). `reuse` carries counters over from a replaced rule.
+ * Used at composition and for run-time changes alike, so both validate the same way.
+ */
+function buildRuntimeRule(
+  builder: RuleBuilder,
+  rule: RuleDefinitionOutput,
+  path: string,
+  reuse: { rule: RuleCounters; actions: ReadonlyMap<string, ActionCounters> } | undefined,
+): RuntimeRule {
+  const { engine, sinksById, sourceIds, logger, rateIntervalMs } = builder;
+  let compiled;
+  try {
+    compiled = engine.compileRule(rule.sql);
+  } catch (error) {
+    if (error instanceof RuleSyntaxError || IntegrationError.is(error)) {
+      throw new ConfigError('integration', [{ path: joinPath(path, 'sql'), message: `rule "${rule.id}": ${error.message}` }], { cause: error });
+    }
+    throw error;
+  }
+  for (const sourceId of rule.sources ?? []) {
+    if (!sourceIds.has(sourceId)) {
+      throw new ConfigError('integration', [{ path: joinPath(path, 'sources'), message: `no source has the id "${sourceId}" (known: ${[...sourceIds].join(', ') || 'none'})` }]);
+    }
+  }
+  const ids = actionIdsOf(rule);
+  const actions: RuntimeAction[] = [];
+  try {
+    rule.actions.forEach((definition, a) => {
+      const sink = sinksById.get(definition.connector);
+      const actionPath = joinPath(path, `actions[${a}]`);
+      if (sink === undefined) {
+        throw new ConfigError('integration', [{ path: `${actionPath}.connector`, message: `no connector has the id "${definition.connector}" (known: ${[...sinksById.keys()].join(', ') || 'none'})` }]);
+      }
+      const { connector: _connector, id: _id, ...settings } = definition;
+      const actionId = ids[a] as string;
+      const counters = reuse?.actions.get(actionId) ?? new ActionCounters(rateIntervalMs);
+      const countDropped = (count: number, reason: 'queue_full' | 'expired' | 'other'): void => {
+        counters.dropped += count;
+        if (reason === 'queue_full') counters.droppedQueueFull += count;
+        else if (reason === 'expired') counters.droppedExpired += count;
+        else counters.droppedOther += count;
+      };
+      try {
+        const action = sink.createAction(settings, {
+          id: actionId,
+          ruleId: rule.id,
+          templates: engine,
+          logger: logger.child(`action/${actionId}`),
+          dropped: countDropped,
+        });
+        actions.push({ id: actionId, sinkId: sink.id, action, counters });
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          throw new ConfigError('integration', error.issues.map((issue) => ({ path: issue.path === '' ? actionPath : `${actionPath}.${issue.path}`, message: issue.message })), { cause: error });
+        }
+        throw error;
+      }
+    });
+  } catch (error) {
+    // Actions created before the failing one hold nothing yet, but closing them keeps sinks tidy.
+    for (const action of actions) void action.action.close?.().catch(() => undefined);
+    throw error;
+  }
+  return {
+    id: rule.id,
+    sql: rule.sql,
+    compiled,
+    actions,
+    counters: reuse?.rule ?? new RuleCounters(rateIntervalMs),
+    sourceIds: rule.sources === undefined ? undefined : new Set(rule.sources),
+    enabled: rule.enabled,
+  };
+}
+
+/** Counters of every installed action, by id, so an action keeping its id keeps its counters. */
+function actionCountersOf(runtime: Runtime): Map<string, ActionCounters> {
+  const out = new Map<string, ActionCounters>();
+  for (const rule of runtime.listRules()) for (const action of rule.actions) out.set(action.id, action.counters);
+  return out;
+}
+
+/** Refuses a change after which two actions would share an id. */
+function checkActionIds(runtime: Runtime, upserts: ReadonlyArray<{ rule: RuleDefinitionOutput; path: string }>, removals: readonly string[]): void {
+  const changing = new Set([...removals, ...upserts.map(({ rule }) => rule.id)]);
+  const owners = new Map<string, string>();
+  for (const rule of runtime.listRules()) {
+    if (!changing.has(rule.id)) for (const action of rule.actions) owners.set(action.id, rule.id);
+  }
+  const issues: { path: string; message: string }[] = [];
+  for (const { rule, path } of upserts) {
+    actionIdsOf(rule).forEach((actionId, a) => {
+      const owner = owners.get(actionId);
+      if (owner !== undefined) issues.push({ path: joinPath(path, `actions[${a}].id`), message: `the action id "${actionId}" is taken by rule "${owner}"` });
+      owners.set(actionId, rule.id);
+    });
+  }
+  if (issues.length > 0) throw new ConfigError('integration', issues);
+}
+
+/** Deep equality of two parsed rule definitions (plain JSON data). */
+function sameDefinition(a: RuleDefinitionOutput | undefined, b: RuleDefinitionOutput): boolean {
+  return a !== undefined && stableJson(a) === stableJson(b);
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'undefined';
 }

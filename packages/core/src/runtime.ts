@@ -60,7 +60,10 @@ class Settlement {
     private readonly settle: Settle,
     private readonly runtime: Runtime,
     private readonly source: SourceCounters,
-  ) {}
+    private readonly generation: Generation,
+  ) {
+    generation.pending++;
+  }
 
   done(): void {
     if (--this.pending === 0) this.finish();
@@ -73,8 +76,32 @@ class Settlement {
 
   private finish(): void {
     this.source.pending--;
+    this.generation.release();
     this.runtime.messageSettled();
     this.settle(this.error);
+  }
+}
+
+/**
+ * The messages received while one set of rules was installed. When rules change at run time, the actions
+ * they drop are closed only once every message received before the change has settled (those messages
+ * may still be sending through them); one counter per generation keeps that cheap on the hot path.
+ */
+class Generation {
+  pending = 0;
+  private waiters: Array<() => void> | undefined;
+
+  release(): void {
+    if (--this.pending === 0 && this.waiters !== undefined) {
+      const waiters = this.waiters;
+      this.waiters = undefined;
+      for (const wake of waiters) wake();
+    }
+  }
+
+  settled(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
   }
 }
 
@@ -83,13 +110,23 @@ class Settlement {
  * Built by createIntegration(); applications use the Integration facade rather than this class.
  */
 export class Runtime implements MessageReceiver {
-  private readonly router = new TopicRouter<RuntimeRule>();
+  // Replaced as a whole when rules change at run time (swapRules), so receive() sees either the old or
+  // the new set, never a half-updated one.
+  private router = new TopicRouter<RuntimeRule>();
   private readonly rules = new Map<string, RuntimeRule>();
   private readonly sourceCounters = new Map<string, SourceCounters>();
   private readonly warnings: ThrottledLog;
   private inflightMessages = 0;
   private drained: (() => void) | undefined;
   private sampler: NodeJS.Timeout | undefined;
+  private generation = new Generation();
+  /** Settles once every generation before the current one has settled. */
+  private earlierGenerations: Promise<void> = Promise.resolve();
+  /** Actions taken out of service at run time and not closed yet. */
+  private readonly retired = new Set<RuntimeAction>();
+  private readonly retirements = new Set<Promise<void>>();
+  /** The filters each source is subscribed to, once started (sorted, for comparison). */
+  private readonly subscribed = new Map<string, readonly string[]>();
 
   constructor(
     private readonly sources: readonly Source[],
@@ -133,6 +170,7 @@ export class Runtime implements MessageReceiver {
         this.options.logger.warn('source has no rule to feed; it will not subscribe to anything', { source: source.id });
       }
       await source.start(this, filters, signal);
+      this.subscribed.set(source.id, [...filters].sort());
     }
   }
 
@@ -175,7 +213,7 @@ export class Runtime implements MessageReceiver {
         const output = outputs[o] as RuleOutput;
         for (let a = 0; a < rule.actions.length; a++) {
           if (settlement === undefined) {
-            settlement = new Settlement(settle, this, sourceCounters);
+            settlement = new Settlement(settle, this, sourceCounters, this.generation);
             sourceCounters.pending++;
             this.inflightMessages++;
           }
@@ -266,8 +304,86 @@ export class Runtime implements MessageReceiver {
     for (const rule of this.rules.values()) {
       for (const action of rule.actions) await attempt(`action ${action.id}`, () => action.action.close?.());
     }
+    // Actions replaced or removed at run time whose retirement had not finished (their messages did not
+    // settle before the timeout): close them now, once.
+    for (const action of [...this.retired]) {
+      this.retired.delete(action);
+      await attempt(`action ${action.id}`, () => action.action.close?.());
+    }
     for (const sink of this.sinks) await attempt(`sink ${sink.id}`, () => sink.stop());
     return unsettled;
+  }
+
+  /**
+   * Run-time rule changes: installs `upserts` (replacing rules of the same id) and removes the rules
+   * `removals` names, in one synchronous step. Messages received from now on are routed to the new set;
+   * messages already received finish on the rules and actions they were routed to. Actions that are no
+   * longer installed are closed once every message received before the change has settled.
+   * The caller (Integration) validated the rules; this cannot fail.
+   */
+  swapRules(upserts: readonly RuntimeRule[], removals: readonly string[]): void {
+    const dropped: RuntimeAction[] = [];
+    for (const id of removals) {
+      const old = this.rules.get(id);
+      if (old === undefined) continue;
+      this.rules.delete(id);
+      dropped.push(...old.actions);
+    }
+    for (const rule of upserts) {
+      const old = this.rules.get(rule.id);
+      if (old !== undefined) dropped.push(...old.actions.filter((a) => !rule.actions.some((n) => n.action === a.action)));
+      this.rules.set(rule.id, rule);
+    }
+    const router = new TopicRouter<RuntimeRule>();
+    for (const rule of this.rules.values()) for (const filter of rule.compiled.topics) router.add(filter, rule);
+    this.router = router;
+    if (dropped.length > 0) this.retire(dropped);
+  }
+
+  /**
+   * After swapRules: brings each started source's subscriptions in line with the rules. Returns the ids
+   * of sources whose filters changed but that cannot change them at run time (no updateFilters).
+   */
+  async updateSubscriptions(): Promise<string[]> {
+    const stuck: string[] = [];
+    for (const source of this.sources) {
+      const current = this.subscribed.get(source.id);
+      if (current === undefined) continue; // not started: start() subscribes to the rules of the moment
+      const wanted = this.filtersFor(source.id).sort();
+      if (wanted.length === current.length && wanted.every((f, i) => f === current[i])) continue;
+      if (source.updateFilters === undefined) {
+        stuck.push(source.id);
+        continue;
+      }
+      await source.updateFilters(wanted);
+      this.subscribed.set(source.id, wanted);
+    }
+    return stuck;
+  }
+
+  /** Resolves once every action retired so far has been closed (or stop() took over). */
+  async retirementsDone(): Promise<void> {
+    await Promise.all([...this.retirements]);
+  }
+
+  private retire(actions: readonly RuntimeAction[]): void {
+    const previous = this.generation;
+    this.generation = new Generation();
+    const settled = Promise.all([this.earlierGenerations, previous.settled()]).then(() => undefined);
+    this.earlierGenerations = settled;
+    for (const action of actions) this.retired.add(action);
+    const retirement = settled.then(async () => {
+      for (const action of actions) {
+        if (!this.retired.delete(action)) continue; // stop() closed it already
+        try {
+          await action.action.close?.();
+        } catch (error) {
+          this.options.logger.error('closing a replaced action failed', { action: action.id, error: errorText(error) });
+        }
+      }
+    });
+    this.retirements.add(retirement);
+    void retirement.finally(() => this.retirements.delete(retirement));
   }
 
   ruleMetrics(id: string): RuleMetrics | undefined {
