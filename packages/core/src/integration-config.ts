@@ -12,6 +12,13 @@ export const ActionDefinition = z.looseObject({
   connector: id,
   /** Defaults to `<rule id>:<connector>` (with `#<n>` appended when a rule uses one connector twice). */
   id: id.optional(),
+  /**
+   * Where an output goes when this action refuses it for good (EMQX's fallback actions): each is a
+   * connector and that sink's action settings. Their ids are `<action id>/fallback-<n>`.
+   */
+  fallbackActions: z
+    .array(z.looseObject({ connector: id }).refine((f) => !('fallbackActions' in f) && !('id' in f), 'a fallback action takes a connector and its settings; no id, no fallbackActions of its own'))
+    .optional(),
 });
 
 export const RuleDefinition = z.strictObject({

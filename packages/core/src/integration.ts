@@ -8,11 +8,12 @@ import {
   type RuleDefinitionOutput,
 } from './integration-config';
 import { parseConfig } from './config';
+import { withFallbacks } from './fallback-action';
 import { Logger, silentLogger } from './logger';
 import { ActionCounters, RuleCounters, type ActionMetrics, type RuleMetrics, type SourceMetrics } from './metrics';
 import { RuleEngine } from './rule-engine';
 import { Runtime, type RuntimeAction, type RuntimeRule } from './runtime';
-import { Sink, type ConnectionTestReport } from './sink';
+import { Sink, type ConnectionTestReport, type SinkAction } from './sink';
 import { Source, type ConnectorStatus } from './source';
 
 export interface IntegrationOptions extends IntegrationConfigInput {
@@ -328,7 +329,7 @@ function buildRuntimeRule(
       if (sink === undefined) {
         throw new ConfigError('integration', [{ path: `${actionPath}.connector`, message: `no connector has the id "${definition.connector}" (known: ${[...sinksById.keys()].join(', ') || 'none'})` }]);
       }
-      const { connector: _connector, id: _id, ...settings } = definition;
+      const { connector: _connector, id: _id, fallbackActions, ...settings } = definition;
       const actionId = ids[a] as string;
       const counters = reuse?.actions.get(actionId) ?? new ActionCounters(rateIntervalMs);
       const countDropped = (count: number, reason: 'queue_full' | 'expired' | 'other'): void => {
@@ -337,21 +338,38 @@ function buildRuntimeRule(
         else if (reason === 'expired') counters.droppedExpired += count;
         else counters.droppedOther += count;
       };
-      try {
-        const action = sink.createAction(settings, {
-          id: actionId,
-          ruleId: rule.id,
-          templates: engine,
-          logger: logger.child(`action/${actionId}`),
-          dropped: countDropped,
-        });
-        actions.push({ id: actionId, sinkId: sink.id, action, counters });
-      } catch (error) {
-        if (error instanceof ConfigError) {
-          throw new ConfigError('integration', error.issues.map((issue) => ({ path: issue.path === '' ? actionPath : `${actionPath}.${issue.path}`, message: issue.message })), { cause: error });
+      const create = (through: Sink, actionSettings: Record<string, unknown>, id: string, where: string): SinkAction => {
+        try {
+          // A fallback's deliberate drops count on the action it stands in for: nothing vanishes uncounted.
+          return through.createAction(actionSettings, { id, ruleId: rule.id, templates: engine, logger: logger.child(`action/${id}`), dropped: countDropped });
+        } catch (error) {
+          if (error instanceof ConfigError) {
+            throw new ConfigError('integration', error.issues.map((issue) => ({ path: issue.path === '' ? where : `${where}.${issue.path}`, message: issue.message })), { cause: error });
+          }
+          throw error;
         }
+      };
+      const action = create(sink, settings, actionId, actionPath);
+      if (fallbackActions === undefined || fallbackActions.length === 0) {
+        actions.push({ id: actionId, sinkId: sink.id, action, counters });
+        return;
+      }
+      const fallbacks: SinkAction[] = [];
+      try {
+        fallbackActions.forEach((fallback, f) => {
+          const where = `${actionPath}.fallbackActions[${f}]`;
+          const through = sinksById.get(fallback.connector);
+          if (through === undefined) {
+            throw new ConfigError('integration', [{ path: `${where}.connector`, message: `no connector has the id "${fallback.connector}" (known: ${[...sinksById.keys()].join(', ') || 'none'})` }]);
+          }
+          const { connector: _fallbackConnector, ...fallbackSettings } = fallback;
+          fallbacks.push(create(through, fallbackSettings, `${actionId}/fallback-${f + 1}`, where));
+        });
+      } catch (error) {
+        for (const created of [action, ...fallbacks]) void created.close?.().catch(() => undefined);
         throw error;
       }
+      actions.push({ id: actionId, sinkId: sink.id, action: withFallbacks(action, fallbacks, counters), counters });
     });
   } catch (error) {
     // Actions created before the failing one hold nothing yet, but closing them keeps sinks tidy.

@@ -78,6 +78,8 @@ class Settlement {
     this.source.pending--;
     this.generation.release();
     this.runtime.messageSettled();
+    if (this.error === undefined) this.source.acknowledged++;
+    else this.source.leftToBroker++;
     this.settle(this.error);
   }
 }
@@ -222,8 +224,12 @@ export class Runtime implements MessageReceiver {
       }
     }
     if (!routed) sourceCounters.unrouted++;
-    if (settlement === undefined) settle();
-    else settlement.done();
+    if (settlement === undefined) {
+      sourceCounters.acknowledged++;
+      settle();
+    } else {
+      settlement.done();
+    }
   }
 
   private runAction(rule: RuntimeRule, action: RuntimeAction, output: RuleOutput, message: Message, settlement: Settlement): void {
