@@ -1,74 +1,184 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Integration, Logger } from '@sluice/core';
+import { ConfigError, IntegrationError, RuleSyntaxError, type Integration, type Logger } from '@sluice/core';
 import { prometheusRegistry } from './prometheus';
 
 export interface HttpServerOptions {
   readonly host: string;
   readonly port: number;
-  /** When set, write endpoints require `Authorization: Bearer <token>`. */
+  /** When set, write endpoints (POST, PUT, DELETE) require `Authorization: Bearer <token>`. */
   readonly token?: string | undefined;
 }
 
+export interface HttpEndpoint {
+  readonly server: Server;
+  readonly address: AddressInfo;
+  /** Stops listening and closes idle keep-alive connections. */
+  close(): Promise<void>;
+}
+
+/** The largest request body the API reads (a rule definition is a few hundred bytes). */
+const MAX_BODY_BYTES = 1024 * 1024;
+
 /**
  * The runner's HTTP endpoint: GET /metrics (Prometheus), /healthz (alive), /readyz (every connector
- * connected), and a small JSON API: GET /api/rules, GET /api/rules/:id, POST /api/rules/:id/reset-metrics,
- * POST /api/rules/:id/enable, POST /api/rules/:id/disable.
+ * connected), and a small JSON API over the rules and actions (see docs/cli.md for every route).
  */
-export async function startHttpServer(app: Integration, options: HttpServerOptions, logger: Logger): Promise<{ server: Server; address: AddressInfo }> {
+export async function startHttpServer(app: Integration, options: HttpServerOptions, logger: Logger): Promise<HttpEndpoint> {
   const registry = prometheusRegistry(app);
   const server = createServer((req, res) => {
-    handle(app, registry, options, req, res).catch((error: unknown) => {
-      logger.error('http request failed', { url: req.url, error: (error as Error).message });
-      send(res, 500, { error: 'internal error' });
+    handle(app, registry, options, logger, req, res).catch((error: unknown) => {
+      logger.error('http request failed', { method: req.method, url: req.url, error: (error as Error).message });
+      if (!res.headersSent) send(res, 500, { error: 'internal error' });
+      else res.end();
     });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
-  return { server, address: server.address() as AddressInfo };
+  return {
+    server,
+    address: server.address() as AddressInfo,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
 }
 
-async function handle(app: Integration, registry: ReturnType<typeof prometheusRegistry>, options: HttpServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+type Registry = ReturnType<typeof prometheusRegistry>;
+
+async function handle(app: Integration, registry: Registry, options: HttpServerOptions, logger: Logger, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
-  if (req.method === 'GET' && path === '/metrics') {
+  const method = req.method ?? 'GET';
+  if (method === 'GET' && path === '/metrics') {
     res.writeHead(200, { 'content-type': registry.contentType });
     res.end(await registry.metrics());
     return;
   }
-  if (req.method === 'GET' && path === '/healthz') return send(res, 200, { status: 'ok' });
-  if (req.method === 'GET' && path === '/readyz') {
+  if (method === 'GET' && path === '/healthz') return send(res, 200, { status: 'ok' });
+  if (method === 'GET' && path === '/readyz') {
     const status = app.status();
     const notReady = Object.entries(status).filter(([, s]) => s.state !== 'connected');
     return send(res, notReady.length === 0 ? 200 : 503, { ready: notReady.length === 0, connectors: status });
   }
-  if (req.method === 'GET' && path === '/api/rules') {
+  if (method === 'GET' && path === '/api/rules') {
     return send(res, 200, app.rules().map((rule) => ({ ...rule, metrics: app.metrics.rule(rule.id) })));
   }
-  const ruleRoute = /^\/api\/rules\/([^/]+)(?:\/(reset-metrics|enable|disable))?$/.exec(path);
-  if (ruleRoute !== null) {
-    const id = decodeURIComponent(ruleRoute[1] as string);
-    const rule = app.rules().find((r) => r.id === id);
-    if (rule === undefined) return send(res, 404, { error: `no rule has the id "${id}"` });
-    const verb = ruleRoute[2];
-    if (verb === undefined && req.method === 'GET') {
-      return send(res, 200, { ...rule, metrics: app.metrics.rule(id), actions: rule.actions.map((a) => ({ ...a, metrics: app.metrics.action(a.id) })) });
-    }
-    if (verb !== undefined && req.method === 'POST') {
-      if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
-        return send(res, 401, { error: 'this endpoint needs Authorization: Bearer <token> (http.token in the config)' });
-      }
-      if (verb === 'reset-metrics') app.metrics.resetRule(id);
-      else app.setRuleEnabled(id, verb === 'enable');
-      return send(res, 200, { ok: true });
-    }
+  if (method === 'GET' && path === '/api/actions') return send(res, 200, actions(app));
+
+  const actionRoute = /^\/api\/actions\/([^/]+)$/.exec(path);
+  if (actionRoute !== null && method === 'GET') {
+    const id = decodeURIComponent(actionRoute[1] as string);
+    const action = actions(app).find((a) => a['id'] === id);
+    return action === undefined ? send(res, 404, { error: `no action has the id "${id}"` }) : send(res, 200, action);
   }
-  send(res, 404, { error: `no route for ${req.method ?? 'GET'} ${path}` });
+
+  const ruleRoute = /^\/api\/rules\/([^/]+)(?:\/(reset-metrics|enable|disable))?$/.exec(path);
+  if (ruleRoute === null) return send(res, 404, { error: `no route for ${method} ${path}` });
+  const id = decodeURIComponent(ruleRoute[1] as string);
+  const verb = ruleRoute[2];
+  const write = method === 'POST' || method === 'PUT' || method === 'DELETE';
+  if (write && !authorized(options, req)) {
+    return send(res, 401, { error: 'this endpoint needs Authorization: Bearer <token> (http.token in the config)' }, { 'www-authenticate': 'Bearer' });
+  }
+  if (verb === undefined && method === 'PUT') return putRule(app, logger, id, req, res);
+  const rule = app.rules().find((r) => r.id === id);
+  if (rule === undefined) return send(res, 404, { error: `no rule has the id "${id}"` });
+  if (verb === undefined && method === 'GET') {
+    return send(res, 200, {
+      ...rule,
+      definition: app.ruleDefinition(id),
+      metrics: app.metrics.rule(id),
+      actions: rule.actions.map((a) => ({ ...a, metrics: app.metrics.action(a.id) })),
+    });
+  }
+  if (verb === undefined && method === 'DELETE') {
+    const removed = await app.removeRule(id);
+    if (removed) logger.info('rule removed through the API', { rule: id });
+    return send(res, removed ? 200 : 404, removed ? { removed: id } : { error: `no rule has the id "${id}"` });
+  }
+  if (verb !== undefined && method === 'POST') {
+    if (verb === 'reset-metrics') app.metrics.resetRule(id);
+    else {
+      app.setRuleEnabled(id, verb === 'enable');
+      logger.info(verb === 'enable' ? 'rule enabled through the API' : 'rule disabled through the API', { rule: id });
+    }
+    return send(res, 200, { ok: true });
+  }
+  send(res, 405, { error: `${method} is not allowed on ${path}` });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
+/** PUT /api/rules/:id — creates or replaces a rule; a bad one is refused (400) and nothing changes. */
+async function putRule(app: Integration, logger: Logger, id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await readBody(req));
+  } catch (error) {
+    return send(res, error instanceof BodyTooLarge ? 413 : 400, { error: error instanceof BodyTooLarge ? error.message : `the body is not JSON: ${(error as Error).message}` });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return send(res, 400, { error: 'the body must be a rule definition: { "sql": "SELECT ...", "actions": [...] }' });
+  }
+  const definition = body as Record<string, unknown>;
+  if (definition['id'] !== undefined && definition['id'] !== id) {
+    return send(res, 400, { error: `the body's id "${String(definition['id'])}" differs from the id in the path "${id}"` });
+  }
+  const existed = app.rules().some((r) => r.id === id);
+  try {
+    const report = await app.upsertRule({ ...definition, id } as Parameters<Integration['upsertRule']>[0]);
+    logger.info(existed ? 'rule replaced through the API' : 'rule created through the API', { rule: id });
+    const rule = app.rules().find((r) => r.id === id);
+    return send(res, existed ? 200 : 201, { ...rule, ...(report.restartNeeded.length > 0 ? { restartNeeded: report.restartNeeded } : {}) });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      const syntax = error.cause instanceof RuleSyntaxError ? error.cause : undefined;
+      return send(res, 400, {
+        error: error.message,
+        code: syntax?.code ?? error.code,
+        issues: error.issues,
+        ...(syntax === undefined ? {} : { line: syntax.line, column: syntax.column }),
+      });
+    }
+    if (IntegrationError.is(error) && error.code === 'ERR_STOPPED') return send(res, 503, { error: error.message });
+    throw error;
+  }
+}
+
+function actions(app: Integration): Array<Record<string, unknown>> {
+  return app.rules().flatMap((rule) =>
+    rule.actions.map((action) => ({ id: action.id, rule: rule.id, connector: action.connector, ruleEnabled: rule.enabled, metrics: app.metrics.action(action.id) })),
+  );
+}
+
+function authorized(options: HttpServerOptions, req: IncomingMessage): boolean {
+  if (options.token === undefined) return true;
+  const given = Buffer.from(req.headers.authorization ?? '');
+  const wanted = Buffer.from(`Bearer ${options.token}`);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new BodyTooLarge(`the body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }

@@ -50,10 +50,10 @@ export async function run(args: readonly string[], io: CommandIo): Promise<numbe
   const http = loaded.config.http.enabled && values['no-http'] !== true
     ? await startHttpServer(app, loaded.config.http, logger.child('http'))
     : undefined;
-  if (http !== undefined) logger.info('http endpoint listening', { url: `http://${http.address.address}:${http.address.port}`, routes: ['/metrics', '/healthz', '/readyz', '/api/rules'] });
+  if (http !== undefined) logger.info('http endpoint listening', { url: `http://${http.address.address}:${http.address.port}`, routes: ['/metrics', '/healthz', '/readyz', '/api/rules', '/api/actions'] });
 
   await waitForSignal(logger);
-  http?.server.close();
+  await http?.close();
   await app.stop();
   return ExitCode.ok;
 }
