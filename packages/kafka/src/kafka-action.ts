@@ -31,6 +31,11 @@ export class KafkaAction implements SinkAction {
     return this.batcher.queued();
   }
 
+  /** Estimated bytes waiting to be sent; the action's `queuing_bytes`. */
+  queuedBytes(): number {
+    return this.batcher.queuedBytes();
+  }
+
   inflight(): number {
     return this.batcher.inflight();
   }

@@ -94,6 +94,7 @@ describe(KafkaSink.name, () => {
       await turn();
       expect(producer.open).toHaveLength(2);
       expect(action.queued()).toBe(52);
+      expect(action.queuedBytes()).toBeGreaterThan(50 * 64);
       expect(action.inflight()).toBe(2);
       producer.settle();
       await Promise.all(first);
@@ -156,6 +157,15 @@ describe(KafkaSink.name, () => {
       producer.failure = undefined;
       await action.send(out(2), mqttMessage());
       expect(sink.status()).toEqual({ state: 'connected' });
+    });
+
+    it('fails the next records for an unknown topic at once, without asking Kafka again', async () => {
+      producer.failure = () => afterRetries(protocolError('UNKNOWN_TOPIC_OR_PARTITION', true));
+      const action = sink.createAction({ topic: 'gone' }, actionContext());
+      await settled(action.send(out(1), mqttMessage()));
+      const error = await settled(action.send(out(2), mqttMessage()));
+      expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: false, message: expect.stringContaining('"gone" does not exist') });
+      expect(producer.batches).toHaveLength(1);
     });
 
     it('retries per topic so one unknown topic does not fail the records of the others', async () => {

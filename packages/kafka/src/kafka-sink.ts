@@ -7,10 +7,12 @@ import { testKafkaConnection } from './connection-test';
 import { KafkaAction } from './kafka-action';
 import { toKafkaConfig } from './kafka-client-config';
 import { type KafkaActionSettings, type KafkaSinkConfig, parseKafkaActionSettings } from './kafka-sink-config';
+import { MissingTopics } from './missing-topics';
 import { createPicker, routingPartitioner } from './partitioning';
 import { type ProducerClient, RecordBatcher } from './record-batcher';
 import { RecordRenderer } from './record-renderer';
 
+const MISSING_TOPIC_MEMORY_MS = 10_000;
 const ACKS = { all: -1, leader: 1, none: 0 } as const;
 
 /** Runs the staged connection test for the given topics. */
@@ -26,6 +28,8 @@ export class KafkaSink implements Sink {
   private readonly actions = new Map<string, KafkaAction>();
   private current: ConnectorStatus = { state: 'disconnected', reason: 'not started' };
   private readonly tester: ConnectionTester;
+  /** A topic Kafka reports unknown is not asked about again for this long (unless auto-creation is on). */
+  private readonly missingTopics = new MissingTopics(MISSING_TOPIC_MEMORY_MS);
 
   constructor(
     private readonly config: KafkaSinkConfig,
@@ -50,6 +54,7 @@ export class KafkaSink implements Sink {
       maxLingerTime: parsed.maxLingerTime,
       maxInflight: parsed.maxInflight,
       onResult: (error) => this.onResult(error),
+      ...(this.config.allowAutoTopicCreation ? {} : { missingTopics: this.missingTopics }),
     });
     const action = new KafkaAction(context.id, parsed, renderer, batcher);
     this.actions.set(context.id, action);

@@ -1,6 +1,7 @@
 import type { CompressionTypes, Message as KafkaMessage, ProducerBatch, RecordMetadata, TopicMessages } from 'kafkajs';
 import { SinkWriteError } from '@sluice/core';
 import { classifyKafkaError, toSinkWriteError } from './kafka-errors';
+import type { MissingTopics } from './missing-topics';
 import type { RenderedRecord } from './record-renderer';
 
 /** The part of a kafkajs Producer the sink uses: the seam a second driver (or a test fake) implements. */
@@ -19,6 +20,8 @@ export interface BatcherOptions {
   readonly maxBatchRecords: number;
   readonly maxLingerTime: number;
   readonly maxInflight: number;
+  /** Shared by the connector's actions: topics Kafka just reported unknown fail at once. */
+  readonly missingTopics?: MissingTopics;
   /** Told the outcome of every produce request (undefined on success), for the connector's status. */
   readonly onResult?: (error: SinkWriteError | undefined) => void;
 }
@@ -56,6 +59,11 @@ export class RecordBatcher {
     if (this.closed) {
       return Promise.reject(new SinkWriteError(this.sinkId, 'the Kafka action is closed', { retriable: true }));
     }
+    if (this.options.missingTopics?.has(record.topic) === true) {
+      return Promise.reject(new SinkWriteError(this.sinkId,
+        `kafka topic "${record.topic}" does not exist (Kafka said so moments ago; not asked again yet): create it, or set allowAutoTopicCreation on the connector`,
+        { retriable: false }));
+    }
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ record, resolve, reject });
       this.pendingBytes += record.bytes;
@@ -67,6 +75,11 @@ export class RecordBatcher {
   /** Records accepted and not yet acknowledged (waiting or in flight). */
   queued(): number {
     return this.pending.length + this.inflightRecords;
+  }
+
+  /** Estimated bytes of the records waiting to be sent (not those in flight). */
+  queuedBytes(): number {
+    return this.pendingBytes;
   }
 
   /** Records in produce requests awaiting their acknowledgement. */
@@ -142,10 +155,12 @@ export class RecordBatcher {
     } catch (error) {
       if (groups.size > 1 && !classifyKafkaError(error).retriable) {
         // One bad topic (unknown, not authorized) must not fail the records of the others: retry per topic.
-        await Promise.all([...groups.values()].map((group) => this.produceOneTopic(group)));
+        // one after the other: concurrent sends would race kafkajs's metadata refresh for the bad topic
+        for (const group of groups.values()) await this.produceOneTopic(group);
         return;
       }
       const failure = toSinkWriteError(this.sinkId, [...groups.keys()], error);
+      if (groups.size === 1) this.rememberIfMissing([...groups.keys()][0] as string, error);
       this.options.onResult?.(failure);
       for (const entry of batch) entry.reject(failure);
     }
@@ -158,8 +173,15 @@ export class RecordBatcher {
       for (const entry of group.entries) entry.resolve();
     } catch (error) {
       const failure = toSinkWriteError(this.sinkId, [group.topic], error);
+      this.rememberIfMissing(group.topic, error);
       this.options.onResult?.(failure);
       for (const entry of group.entries) entry.reject(failure);
+    }
+  }
+
+  private rememberIfMissing(topic: string, error: unknown): void {
+    if (this.options.missingTopics !== undefined && classifyKafkaError(error).reason === 'UNKNOWN_TOPIC_OR_PARTITION') {
+      this.options.missingTopics.mark(topic);
     }
   }
 
