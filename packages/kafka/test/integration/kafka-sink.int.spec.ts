@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { type ActionContext, IntegrationError, type RuleOutput, silentLogger } from '@sluice/core';
+import { checkSinkContract } from '@sluice/core/testing';
 import { compileRule, compileTemplate } from '@sluice/sql';
 import { consumeRecords, createTopic, deleteTopic, kafkaBroker, kafkaConfig, randomName } from '@sluice/testkit';
 import { testKafkaConnection } from '../../src/connection-test';
@@ -80,6 +81,13 @@ describe('KafkaSink against a real broker', () => {
         headers: { site: 'north', tag: ['a', 'b'], source: 'sluice-dev-1' },
         partition: expect.any(Number),
       });
+    });
+
+    it("passes core's sink contract check", async () => {
+      const config = parseKafkaSinkConfig({ id: 'contract', bootstrapHosts: broker.bootstrap });
+      await checkSinkContract(() => new KafkaSink(config, createKafkaProducer(config, silentLogger), silentLogger), { topic }, { compileTemplate });
+      const [record] = await consumeRecords(topic, 1);
+      expect([record?.key, record?.value]).toEqual(['contract-client', '{"n":1,"clientid":"contract-client"}']);
     });
 
     it('sends the whole output as JSON with a null key when the output has no clientid', async () => {
