@@ -98,7 +98,7 @@ export interface ReadBack {
 
 /**
  * Reads `topic` from the beginning until every number in `expected` was seen, or nothing new arrived
- * for `quietMs` after `timeoutMs`. Values are the bare sequence numbers the scenario rules write.
+ * for `quietMs` after `timeoutMs`. Values are sequence numbers, bare or as the `seq` of a JSON object.
  */
 export async function readBack(topic: string, expected: Iterable<number>, timeoutMs = 120000, quietMs = 5000): Promise<ReadBack> {
   const want = new Set(expected);
@@ -118,7 +118,7 @@ export async function readBack(topic: string, expected: Iterable<number>, timeou
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
           records++;
-          const seq = Number(message.value?.toString('utf8'));
+          const seq = sequenceOf(message.value?.toString('utf8') ?? '');
           counts.set(seq, (counts.get(seq) ?? 0) + 1);
           want.delete(seq);
         }
@@ -133,6 +133,13 @@ export async function readBack(topic: string, expected: Iterable<number>, timeou
   let duplicates = 0;
   for (const n of counts.values()) if (n > 1) duplicates += n - 1;
   return { counts, missing: [...want].sort((a, b) => a - b), duplicates, records };
+}
+
+/** A record value is the bare sequence number, or a JSON object with a `seq` field. */
+function sequenceOf(value: string): number {
+  if (!value.startsWith('{')) return Number(value);
+  const parsed = JSON.parse(value) as { seq?: unknown };
+  return typeof parsed.seq === 'number' ? parsed.seq : Number.NaN;
 }
 
 /** A short printable summary of a read-back, for the test log. */
