@@ -39,6 +39,8 @@ export type ConfigFile = z.output<typeof ConfigFile>;
 export interface LoadedConfig {
   readonly file: string;
   readonly config: ConfigFile;
+  /** The values secret references (`${env:X}`, `${file:/p}`) resolved to, for the logger to scrub. */
+  readonly secrets: ReadonlySet<string>;
   /** Line and column (1-based) of a config path such as `rules[2].actions[0].topic`, when known. */
   locate(path: string): { line: number; column: number } | undefined;
 }
@@ -80,8 +82,9 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConf
     return undefined;
   };
   const located = { file, locate };
-  const config = withLocations(located, () => parseConfig('sluice', ConfigFile, resolveSecrets(document.toJS(), env)));
-  return { ...located, config };
+  const secrets = new Set<string>();
+  const config = withLocations(located, () => parseConfig('sluice', ConfigFile, resolveSecrets(document.toJS(), env, '', secrets)));
+  return { ...located, config, secrets };
 }
 
 /**

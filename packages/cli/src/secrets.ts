@@ -9,34 +9,37 @@ const SECRET_REFERENCE = /\$\{(env|file):([^}]+)\}/g;
  * left alone. A reference that cannot be resolved is a ConfigError naming the path and the reference,
  * never the value.
  */
-export function resolveSecrets(value: unknown, env: NodeJS.ProcessEnv, path = ''): unknown {
+export function resolveSecrets(value: unknown, env: NodeJS.ProcessEnv, path = '', found?: Set<string>): unknown {
   const issues: ConfigIssue[] = [];
-  const resolved = walk(value, path, env, issues);
+  const resolved = walk(value, path, env, issues, found);
   if (issues.length > 0) throw new ConfigError('sluice', issues);
   return resolved;
 }
 
-function walk(value: unknown, path: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
-  if (typeof value === 'string') return substitute(value, path, env, issues);
-  if (Array.isArray(value)) return value.map((item, i) => walk(item, `${path}[${i}]`, env, issues));
+function walk(value: unknown, path: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[], found: Set<string> | undefined): unknown {
+  if (typeof value === 'string') return substitute(value, path, env, issues, found);
+  if (Array.isArray(value)) return value.map((item, i) => walk(item, `${path}[${i}]`, env, issues, found));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
-    for (const [key, child] of Object.entries(value)) out[key] = walk(child, path === '' ? key : `${path}.${key}`, env, issues);
+    for (const [key, child] of Object.entries(value)) out[key] = walk(child, path === '' ? key : `${path}.${key}`, env, issues, found);
     return out;
   }
   return value;
 }
 
-function substitute(text: string, path: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): string {
+function substitute(text: string, path: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[], found: Set<string> | undefined): string {
   return text.replace(SECRET_REFERENCE, (reference: string, kind: string, name: string) => {
     if (kind === 'env') {
-      const found = env[name];
-      if (found === undefined) issues.push({ path, message: `environment variable ${name} is not set (referenced as ${reference})` });
-      return found ?? '';
+      const value = env[name];
+      if (value === undefined) issues.push({ path, message: `environment variable ${name} is not set (referenced as ${reference})` });
+      else found?.add(value);
+      return value ?? '';
     }
     try {
       // A trailing newline is almost always an accident of `echo secret > file`.
-      return readFileSync(name, 'utf8').replace(/\r?\n$/, '');
+      const value = readFileSync(name, 'utf8').replace(/\r?\n$/, '');
+      found?.add(value);
+      return value;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
       issues.push({ path, message: `cannot read secret file ${name} (${code}); referenced as ${reference}` });

@@ -1,20 +1,26 @@
 import { parseArgs } from 'node:util';
 import type { Integration, Logger } from '@sluice/core';
 import { composeFromConfig } from '../compose';
-import { loadConfigFile } from '../config-file';
+import { loadConfigFile, type LoadedConfig } from '../config-file';
 import { CliError, ExitCode } from '../exit-codes';
 import { startHttpServer } from '../http-server';
 import { createLogger } from '../logger';
+import { ConfigReloader, watchConfigFile } from '../reload';
+import { logConnectorStates } from '../state-log';
 import type { CommandIo } from './io';
 
 export const runHelp = `Usage: sluice run -c <config> [options]
 
 Runs the sources, connectors, rules and actions of a config file in the foreground. SIGTERM or SIGINT
-stops intake, drains in-flight messages (stopTimeoutMs, default 30 s) and exits.
+stops intake, drains in-flight messages (stopTimeoutMs, default 30 s) and exits. SIGHUP re-reads the
+config: changed rules and actions are swapped without dropping or duplicating messages; changed
+sources, connectors or runner settings are reported as needing a restart; an invalid file is refused
+(its errors are logged) and the running configuration stays.
 
 Options:
   -c, --config <file>   config file (YAML or JSON), required
   --no-http             do not start the HTTP endpoint (/metrics, /healthz, /readyz, /api)
+  --watch               also reload when the config file changes
   --log-format <f>      json | pretty (default: pretty on a terminal, json otherwise)
   -h, --help            this help
 
@@ -26,6 +32,7 @@ export async function run(args: readonly string[], io: CommandIo): Promise<numbe
     options: {
       config: { type: 'string', short: 'c' },
       'no-http': { type: 'boolean' },
+      watch: { type: 'boolean' },
       'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -38,23 +45,62 @@ export async function run(args: readonly string[], io: CommandIo): Promise<numbe
   const loaded = loadConfigFile(values.config, io.env);
   const format = values['log-format'] ?? loaded.config.log.format ?? (process.stderr.isTTY ? 'pretty' : 'json');
   if (format !== 'json' && format !== 'pretty') throw new CliError('--log-format must be json or pretty', ExitCode.invalid);
-  const logger = createLogger({ level: loaded.config.log.level, format });
+  const secrets = new Set(loaded.secrets);
+  const logger = createLogger({ level: loaded.config.log.level, format, secrets });
   const app = await composeFromConfig(loaded, logger);
 
+  // Installed before start so that an early SIGHUP does not kill the process (its default action).
+  let reloader: ConfigReloader | undefined;
+  const onHangup = (): void => {
+    if (reloader === undefined) {
+      logger.warn('SIGHUP during start-up ignored; send it again once ready', {});
+      return;
+    }
+    logger.info('SIGHUP: reloading the config', { file: values.config });
+    void reloader.reload('SIGHUP');
+  };
+  process.on('SIGHUP', onHangup);
+  try {
+    return await runStarted(app, loaded, values.config, values.watch === true, values['no-http'] === true, io, logger, secrets, (r) => (reloader = r));
+  } finally {
+    process.off('SIGHUP', onHangup);
+  }
+}
+
+async function runStarted(
+  app: Integration,
+  loaded: LoadedConfig,
+  file: string,
+  watchFile: boolean,
+  noHttp: boolean,
+  io: CommandIo,
+  logger: Logger,
+  secrets: Set<string>,
+  ready: (reloader: ConfigReloader) => void,
+): Promise<number> {
   try {
     await app.start();
   } catch (error) {
     throw new CliError(`could not start: ${(error as Error).message}`, ExitCode.startFailed);
   }
   logStartupSummary(app, logger);
-  const http = loaded.config.http.enabled && values['no-http'] !== true
+  const http = loaded.config.http.enabled && !noHttp
     ? await startHttpServer(app, loaded.config.http, logger.child('http'))
     : undefined;
   if (http !== undefined) logger.info('http endpoint listening', { url: `http://${http.address.address}:${http.address.port}`, routes: ['/metrics', '/healthz', '/readyz', '/api/rules', '/api/actions'] });
 
+  const states = logConnectorStates(app, logger.child('connectors'));
+  const reloader = new ConfigReloader(file, io.env, app, loaded, logger.child('reload'), secrets);
+  ready(reloader);
+  const watcher = watchFile ? watchConfigFile(file, () => void reloader.reload('file change')) : undefined;
+  logger.info('ready', { file, reload: watchFile ? 'SIGHUP or file change' : 'SIGHUP' });
+
   await waitForSignal(logger);
+  watcher?.close();
   await http?.close();
   await app.stop();
+  states.check();
+  states.stop();
   return ExitCode.ok;
 }
 
@@ -62,7 +108,6 @@ function logStartupSummary(app: Integration, logger: Logger): void {
   for (const rule of app.rules()) {
     logger.info('rule running', { rule: rule.id, topics: rule.topics, actions: rule.actions.map((a) => `${a.id} → ${a.connector}`), enabled: rule.enabled });
   }
-  for (const [id, status] of Object.entries(app.status())) logger.info('connector', { id, state: status.state, ...(status.reason === undefined ? {} : { reason: status.reason }) });
 }
 
 function waitForSignal(logger: Logger): Promise<void> {
