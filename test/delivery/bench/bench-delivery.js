@@ -49,13 +49,16 @@ function answers(port) {
   });
 }
 
-/** A private Mosquitto: unlimited queues, so a backlog is held, never dropped. */
-async function startMosquitto() {
+/**
+ * A private Mosquitto: unlimited queues, so a backlog is held, never dropped; its in-flight limit is the
+ * source's window (Mosquitto 2.0 does not hold back for the client's Receive Maximum when its own limit is 0).
+ */
+async function startMosquitto(window) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-mosquitto-'));
   const conf = path.join(dir, 'mosquitto.conf');
   fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', `user ${os.userInfo().username}`,
-    'max_queued_messages 0', 'max_inflight_messages 0', 'log_dest none'].join('\n') + '\n');
+    'max_queued_messages 0', `max_inflight_messages ${window}`, 'log_dest none'].join('\n') + '\n');
   const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
   await waitFor(() => answers(port), 'mosquitto');
   return { url: `mqtt://127.0.0.1:${port}`, stop: () => (child.kill('SIGTERM'), fs.rmSync(dir, { recursive: true, force: true })) };
@@ -131,6 +134,15 @@ async function run(mode, window, kafka, admin, mosquitto, rate) {
   const topic = name('bench-delivery');
   const prefix = name('bench');
   await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  // The leaders may need a moment to serve the new partitions.
+  await waitFor(async () => {
+    try {
+      await admin.fetchTopicOffsets(topic);
+      return true;
+    } catch {
+      return false;
+    }
+  }, `topic ${topic}`);
   const sluice = await startSluice({
     sources: [{ type: 'mqtt', id: 'plant', url: mosquitto.url, clientId: name('sluice-bench'), delivery: mode, maxInflight: window }],
     connectors: [{ type: 'kafka', id: 'kafka', bootstrapHosts: [kafkaBootstrap()] }],
@@ -164,10 +176,10 @@ async function main() {
   const kafka = new Kafka({ clientId: 'sluice-bench', brokers: [kafkaBootstrap()], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  const mosquitto = await startMosquitto();
   const rows = [];
   try {
     for (const window of WINDOWS) {
+      const mosquitto = await startMosquitto(window);
       const result = { window };
       // Alternate the order so neither mode always pays the warm-up.
       for (const mode of window % 2 === 0 ? ['at-most-once', 'at-least-once'] : ['at-least-once', 'at-most-once']) {
@@ -177,9 +189,9 @@ async function main() {
         console.error(`[bench] window ${window}, ${mode}: ${Math.round(full.perSecond)} msg/s at full speed; at ${RATE} msg/s p50 ${paced.p50} ms, p99 ${paced.p99} ms`);
       }
       rows.push(result);
+      mosquitto.stop();
     }
   } finally {
-    mosquitto.stop();
     await admin.disconnect();
   }
   const fmt = (n) => Math.round(n).toLocaleString('en-US');
