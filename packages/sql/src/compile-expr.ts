@@ -1,7 +1,7 @@
 import { IntegrationError, RuleEvaluationError } from '@sluice/core';
 import type { CaseExpr, CallExpr, CompareExpr, Condition, Expr, PathSegment, Ref, SliceExpr } from './ast';
-import { type Env, columnValue } from './env';
-import { lookupFunction } from './functions';
+import { type Env, columnReader } from './env';
+import { arityError, lookupFunctionEntry } from './functions';
 import { add, compare, divide, exactEquals, intDiv, multiply, negate, rem, subtract, topicMatch } from './operators';
 import { getIndex, getKey } from './paths';
 import { isNumber, makeFloat, type SqlMap, type SqlValue } from './values';
@@ -39,15 +39,16 @@ export function compileName(name: string, scope: Scope): Getter {
   const inOutput = has(scope.outputKeys, name);
   const isItem = scope.itemName === name;
   const inLocals = has(scope.localKeys, name);
-  if (!inOutput && !isItem && !inLocals) return (env) => columnValue(env.input, name);
+  const column = columnReader(name);
+  if (!inOutput && !isItem && !inLocals) return (env) => column(env.input);
   if (!isItem && !inLocals) {
-    return (env) => (hasOwn.call(env.output, name) ? env.output[name] : columnValue(env.input, name));
+    return (env) => (hasOwn.call(env.output, name) ? env.output[name] : column(env.input));
   }
   return (env) => {
     if (inOutput && hasOwn.call(env.output, name)) return env.output[name];
     if (isItem) return env.item;
     if (inLocals && hasOwn.call(env.locals, name)) return env.locals[name];
-    return columnValue(env.input, name);
+    return column(env.input);
   };
 }
 
@@ -217,8 +218,16 @@ function compileCall(expr: CallExpr, scope: Scope): Getter {
     const [a, b] = args as [Getter, Getter];
     return (env) => op(a(env), b(env));
   }
-  const fn = lookupFunction(expr.name);
-  if (fn === undefined) return () => fail(`unknown function ${label}`);
+  const entry = lookupFunctionEntry(expr.name);
+  if (entry === undefined) return () => fail(`unknown function ${label}`);
+  // The argument count is fixed per call site: a wrong one still fails each evaluation (as EMQX does at
+  // run time), but a right one costs nothing per message.
+  if (arityError(expr.name, args.length) !== undefined) {
+    return () => {
+      throw arityError(expr.name, args.length) as Error;
+    };
+  }
+  const fn = entry.fn;
   switch (args.length) {
     case 0:
       return (env) => fn(NO_ARGS, env);

@@ -12,6 +12,7 @@ import {
 import { Env, columnValue, tryDecode } from './env';
 import { defaultFunctionState, type FunctionState } from './functions/state';
 import { matchTopicText } from './operators';
+import { type KeyedField, compileKeyedFields, isLiteralKey } from './output-shape';
 import { type PutStep, putPath, setKey } from './paths';
 import type { SqlMap, SqlValue } from './values';
 
@@ -155,6 +156,9 @@ function compileFields(
   let keys: Set<string> | 'all' = new Set();
   const runners: ((env: Env) => void)[] = [];
   const last = { value: undefined as SqlValue };
+  // Fields that each write one plain top-level key; when every field does (and no FOREACH list needs its
+  // last value), the list runs as one generated function instead of the runners.
+  const keyed: KeyedField[] = [];
   fields.forEach((field, i) => {
     const isLast = i === fields.length - 1;
     if (field.type === 'all') {
@@ -180,6 +184,7 @@ function compileFields(
     // the root from the columns, or `SELECT payload.a, payload.b` would lose b. So it does not shadow.
     const shadows = field.alias !== undefined || (field.expr.type !== 'path' && field.expr.type !== 'slice');
     if (keys !== 'all' && shadows) keys.add(target.key);
+    if (target.single && isLiteralKey(target.key)) keyed.push({ key: target.key, get: getter });
     const write = target.write;
     runners.push(
       isLast
@@ -191,6 +196,9 @@ function compileFields(
         : (env) => write(env, getter(env)),
     );
   });
+  if (!isForeachList && keyed.length === fields.length && keyed.length > 0) {
+    return { run: compileKeyedFields(keyed), keys, last };
+  }
   const run = runnersInOrder(runners);
   return { run, keys, last };
 }
@@ -222,6 +230,8 @@ function decodingPayload(getter: Getter): Getter {
 interface Target {
   /** The top-level output key written. */
   readonly key: string;
+  /** True when the target is that key alone (no nested path below it). */
+  readonly single: boolean;
   readonly write: (env: Env, value: SqlValue) => void;
 }
 
@@ -253,9 +263,10 @@ function targetOf(field: ExprField, position: number, starBefore: boolean): Targ
 function compileTarget(segments: readonly PathSegment[], decodeFirstString: boolean): Target {
   const key = (segments[0] as { key: string }).key;
   if (segments.length === 1) {
-    if (key === '__proto__') return { key, write: (env, value) => setKey(env.output, key, value) };
+    if (key === '__proto__') return { key, single: true, write: (env, value) => setKey(env.output, key, value) };
     return {
       key,
+      single: true,
       write: (env, value) => {
         env.output[key] = value;
       },
@@ -264,7 +275,7 @@ function compileTarget(segments: readonly PathSegment[], decodeFirstString: bool
   const dynamic = segments.some((s) => s.type === 'index' && typeof s.index === 'object');
   if (!dynamic) {
     const steps: PutStep[] = segments.map((s) => (s.type === 'key' ? { key: s.key } : { index: s.index as number | 'head' | 'tail' }));
-    return { key, write: (env, value) => putPath(env.output, steps, value, decodeFirstString) };
+    return { key, single: false, write: (env, value) => putPath(env.output, steps, value, decodeFirstString) };
   }
   // An index ref in a target is resolved against the output map being built (§4.2).
   const stepMakers = segments.map((s): ((env: Env) => PutStep) => {
@@ -281,6 +292,7 @@ function compileTarget(segments: readonly PathSegment[], decodeFirstString: bool
   });
   return {
     key,
+    single: false,
     write: (env, value) => putPath(env.output, stepMakers.map((make) => make(env)), value, decodeFirstString),
   };
 }

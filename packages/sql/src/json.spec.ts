@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { decodeJson, encodeJson } from './json';
+import { decodeJson, decodeJsonExact, encodeJson, mayHoldIntegralFloat } from './json';
 import { SqlFloat, type SqlValue } from './values';
 
 const F = (n: number): SqlFloat => new SqlFloat(n);
@@ -48,6 +48,80 @@ describe('decodeJson', () => {
       expect(() => decodeJson(text)).toThrow(SyntaxError);
     },
   );
+});
+
+/** A small deterministic PRNG (mulberry32), so a failing case can be replayed from its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Number literals as payloads write them, integral floats included (`2.0`, `1e3`, `-0.0`, 16+ digits). */
+const NUMBER_TEXTS = ['0', '-7', '27', '27.5', '41.8', '2.0', '2.50', '-5.0', '0.0', '-0.0', '1e3', '1.5e3', '1.25e1', '2E-2',
+  '12345678.5', '0.123456789', '10000000000000000.5', '3.14159', '100', '9007199254740993'];
+const STRING_TEXTS = ['"x"', '"27.5"', '"v1.0 and 2e5"', '"temp"', '"a\\"b"', '"\\u00e9"', '""', '"1e3"'];
+
+function randomJson(next: () => number, depth: number): string {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
+  const space = (): string => (next() < 0.3 ? ' ' : '');
+  const r = next();
+  if (depth > 0 && r < 0.25) {
+    const n = Math.floor(next() * 4);
+    const items = Array.from({ length: n }, () => randomJson(next, depth - 1));
+    return `[${space()}${items.join(`,${space()}`)}${space()}]`;
+  }
+  if (depth > 0 && r < 0.5) {
+    const n = Math.floor(next() * 4);
+    const members = Array.from({ length: n }, (_, i) => `"k${i}${pick(['', 'e', '.0', '_1e2'])}":${space()}${randomJson(next, depth - 1)}`);
+    return `{${space()}${members.join(`,${space()}`)}${space()}}`;
+  }
+  if (r < 0.8) return pick(NUMBER_TEXTS);
+  if (r < 0.95) return pick(STRING_TEXTS);
+  return pick(['true', 'false', 'null']);
+}
+
+describe('decodeJson fast path (JSON.parse when no number can be an integral float)', () => {
+  it('gives exactly what the kind-preserving parser gives, over 5000 generated documents', () => {
+    const next = prng(20241125);
+    let fast = 0;
+    for (let i = 0; i < 5000; i++) {
+      const text = randomJson(next, 3);
+      const exact = decodeJsonExact(text);
+      expect({ text, value: decodeJson(text) }).toStrictEqual({ text, value: exact });
+      if (!mayHoldIntegralFloat(text)) {
+        fast++;
+        // The prefilter's promise: JSON.parse alone loses no float kind on this text.
+        expect({ text, value: JSON.parse(text) as SqlValue }).toStrictEqual({ text, value: exact });
+      }
+    }
+    // Both routes were exercised.
+    expect(fast).toBeGreaterThan(500);
+    expect(fast).toBeLessThan(4500);
+  });
+
+  it.each([
+    ['{"temp": 2.0}', true],
+    ['{"temp": 1e3}', true],
+    ['{"temp": 2.50}', true],
+    ['{"temp": 12345678.5}', true],
+    ['{"temp": 0.123456789}', true],
+    ['{"temp": 27.5, "hum": 41.8}', false],
+    ['{"temp": "27.5", "hum": "41.8"}', false],
+    ['{"id": "s1", "v": 3}', false],
+    ['{"name": "see 2e"}', true], // text inside strings may trigger it: only the slower route, same result
+  ])('%s takes the kind-preserving route: %p', (text, slow) => {
+    expect(mayHoldIntegralFloat(text)).toBe(slow);
+  });
+
+  it('keeps 2.0 a float and 27.5 a plain number on either route', () => {
+    expect(decodeJson('{"a":2.0,"b":27.5}')).toStrictEqual({ a: F(2), b: 27.5 });
+    expect(decodeJson('{"a":2,"b":27.5}')).toStrictEqual({ a: 2, b: 27.5 });
+  });
 });
 
 describe('encodeJson', () => {

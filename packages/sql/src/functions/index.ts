@@ -14,21 +14,39 @@ import type { SqlFunction } from './types';
 export type { FunctionContext, SqlFunction } from './types';
 export { createFunctionState, type FunctionState, type FunctionStateOptions } from './state';
 
-const registry = new Map<string, SqlFunction>();
+/** A built-in as registered: its implementation, and how many arguments it accepts. */
+export interface FunctionEntry {
+  readonly fn: SqlFunction;
+  readonly minArgs: number;
+  readonly maxArgs: number;
+}
 
-// Each family registers its definitions; the arity check lives here so every function reports a wrong
-// argument count the same way (EMQX: no such function clause, the rule fails).
+const registry = new Map<string, FunctionEntry>();
+const checked = new Map<string, SqlFunction>();
+
 function register(defs: readonly FunctionDef[]): void {
-  for (const [name, min, max, fn] of defs) {
+  for (const [name, minArgs, maxArgs, fn] of defs) {
     if (registry.has(name)) throw new Error(`built-in function ${name} defined twice`);
-    registry.set(name, (args, context) => {
-      if (args.length < min || args.length > max) {
-        const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
-        throw fnError(name, `takes ${expected} argument${expected === '1' ? '' : 's'}, got ${args.length}`);
-      }
+    registry.set(name, { fn, minArgs, maxArgs });
+    checked.set(name, (args, context) => {
+      const error = arityError(name, args.length);
+      if (error !== undefined) throw error;
       return fn(args, context);
     });
   }
+}
+
+/**
+ * The error for calling a built-in with a wrong number of arguments, or undefined when the count is
+ * accepted. Every function reports it the same way (EMQX: no such function clause, the rule fails). The
+ * compiler checks the count once per call site, since it is known before any message arrives.
+ */
+export function arityError(name: string, count: number): Error | undefined {
+  const entry = registry.get(name);
+  if (entry === undefined || (count >= entry.minArgs && count <= entry.maxArgs)) return undefined;
+  const { minArgs: min, maxArgs: max } = entry;
+  const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+  return fnError(name, `takes ${expected} argument${expected === '1' ? '' : 's'}, got ${count}`);
 }
 
 register(CONTEXT_FUNCTIONS);
@@ -42,8 +60,13 @@ register(BIT_FUNCTIONS);
 register(DATETIME_FUNCTIONS);
 register(MISC_FUNCTIONS);
 
-/** The built-in function of that (case-sensitive) name, or undefined when there is none. */
+/** The built-in function of that (case-sensitive) name, checking its argument count per call; undefined when there is none. */
 export function lookupFunction(name: string): SqlFunction | undefined {
+  return checked.get(name);
+}
+
+/** The registered built-in (no per-call argument count check), for the compiler; undefined when there is none. */
+export function lookupFunctionEntry(name: string): FunctionEntry | undefined {
   return registry.get(name);
 }
 
