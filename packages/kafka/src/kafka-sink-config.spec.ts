@@ -20,7 +20,7 @@ describe('parseKafkaSinkConfig', () => {
     expect(config).toEqual({
       id: 'k', bootstrapHosts: ['127.0.0.1:9092'], clientId: 'sluice', authentication: 'none', ssl: false,
       connectTimeout: 5000, requestTimeout: 30000, metadataRequestTimeout: 5000, partitionCountRefreshInterval: 60000,
-      allowAutoTopicCreation: false, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30000 },
+      allowAutoTopicCreation: false, idempotent: false, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30000 },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

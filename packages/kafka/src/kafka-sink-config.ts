@@ -111,7 +111,16 @@ export const KafkaSinkConfig = z.strictObject({
   partitionCountRefreshInterval: duration.default(60_000),
   /** Let a produce to an unknown topic create it with the broker's defaults. Off, as in EMQX. */
   allowAutoTopicCreation: z.boolean().default(false),
+  /**
+   * kafkajs's idempotent producer (no duplicates from its own retries): forces requiredAcks all and one
+   * produce request at a time per connector. Off by default: kafkajs marks it experimental.
+   */
+  idempotent: z.boolean().default(false),
   retry: retry.default({ retries: 5, initialRetryTime: 300, maxRetryTime: 30_000 }),
+}).superRefine((config, ctx) => {
+  if (config.idempotent && config.retry.retries < 1) {
+    ctx.addIssue({ code: 'custom', path: ['retry', 'retries'], message: 'an idempotent producer needs at least 1 retry' });
+  }
 });
 export type KafkaSinkOptions = z.input<typeof KafkaSinkConfig>;
 export type KafkaSinkConfig = z.output<typeof KafkaSinkConfig>;

@@ -179,6 +179,35 @@ describe(KafkaSink.name, () => {
     });
   });
 
+  describe('when the connector is idempotent', () => {
+    const idempotent = parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1', idempotent: true });
+
+    it('refuses an action that does not require acks from all replicas', () => {
+      const strict = new KafkaSink(idempotent, producer, silentLogger);
+      expect(() => strict.createAction({ topic: 't', requiredAcks: 'leader' }, actionContext())).toThrow(/requiredAcks: must be "all"/);
+    });
+
+    it('lets one request of the connector through at a time, across actions', async () => {
+      producer.manual = true;
+      const strict = new KafkaSink(idempotent, producer, silentLogger);
+      const a = strict.createAction({ topic: 'a' }, actionContext('r:a'));
+      const b = strict.createAction({ topic: 'b' }, actionContext('r:b'));
+      const sent = [a.send(out(1), mqttMessage()), b.send(out(2), mqttMessage())];
+      await turn();
+      expect(producer.open).toHaveLength(1);
+      producer.settle();
+      await turn();
+      expect(producer.open).toHaveLength(1);
+      producer.settle();
+      await Promise.all(sent);
+      expect(producer.batches.map((batch) => batch.topicMessages?.[0]?.topic)).toEqual(['a', 'b']);
+    });
+
+    it('needs at least one retry', () => {
+      expect(() => parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a', idempotent: true, retry: { retries: 0 } })).toThrow(/retry\.retries/);
+    });
+  });
+
   describe('.close', () => {
     it('flushes what waits, then refuses new records as retriable', async () => {
       producer.manual = true;

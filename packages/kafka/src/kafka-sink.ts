@@ -1,5 +1,5 @@
 import {
-  type ActionContext, type ConnectionTestReport, type ConnectorStatus, type Logger, NotConnectedError, type Sink, type SinkWriteError,
+  type ActionContext, ConfigError, type ConnectionTestReport, type ConnectorStatus, type Logger, NotConnectedError, type Sink, type SinkWriteError,
 } from '@sluice/core';
 import { Kafka, type Producer } from 'kafkajs';
 import { COMPRESSION, ensureCodec } from './codecs';
@@ -8,6 +8,7 @@ import { KafkaAction } from './kafka-action';
 import { toKafkaConfig } from './kafka-client-config';
 import { type KafkaActionSettings, type KafkaSinkConfig, parseKafkaActionSettings } from './kafka-sink-config';
 import { MissingTopics } from './missing-topics';
+import { SendGate } from './send-gate';
 import { createPicker, routingPartitioner } from './partitioning';
 import { type ProducerClient, RecordBatcher } from './record-batcher';
 import { RecordRenderer } from './record-renderer';
@@ -30,6 +31,7 @@ export class KafkaSink implements Sink {
   private readonly tester: ConnectionTester;
   /** A topic Kafka reports unknown is not asked about again for this long (unless auto-creation is on). */
   private readonly missingTopics = new MissingTopics(MISSING_TOPIC_MEMORY_MS);
+  private readonly gate: SendGate | undefined;
 
   constructor(
     private readonly config: KafkaSinkConfig,
@@ -38,11 +40,15 @@ export class KafkaSink implements Sink {
     tester?: ConnectionTester,
   ) {
     this.id = config.id;
+    this.gate = config.idempotent ? new SendGate() : undefined;
     this.tester = tester ?? ((topics) => testKafkaConnection(config, { topics, logger }));
   }
 
   createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): KafkaAction {
     const parsed: KafkaActionSettings = parseKafkaActionSettings(settings, context.id);
+    if (this.config.idempotent && parsed.requiredAcks !== 'all') {
+      throw new ConfigError(`kafka action "${context.id}"`, [{ path: 'requiredAcks', message: `must be "all" (the default): connector "${this.id}" is idempotent` }]);
+    }
     ensureCodec(parsed.compression);
     const renderer = new RecordRenderer(this.id, parsed, context.templates, createPicker(parsed.partitionStrategy, parsed.partitionsLimit));
     const batcher = new RecordBatcher(this.id, this.producer, {
@@ -55,6 +61,7 @@ export class KafkaSink implements Sink {
       maxInflight: parsed.maxInflight,
       onResult: (error) => this.onResult(error),
       ...(this.config.allowAutoTopicCreation ? {} : { missingTopics: this.missingTopics }),
+      ...(this.gate === undefined ? {} : { gate: this.gate }),
     });
     const action = new KafkaAction(context.id, parsed, renderer, batcher);
     this.actions.set(context.id, action);
@@ -130,6 +137,8 @@ export function createKafkaProducer(config: KafkaSinkConfig, logger: Logger): Pr
     allowAutoTopicCreation: config.allowAutoTopicCreation,
     metadataMaxAge: config.partitionCountRefreshInterval,
     retry: { ...config.retry },
-    idempotent: false,
+    idempotent: config.idempotent,
+    // an idempotent producer keeps its sequence numbers right only with one request in flight per broker
+    ...(config.idempotent ? { maxInFlightRequests: 1 } : {}),
   });
 }

@@ -2,6 +2,7 @@ import type { CompressionTypes, Message as KafkaMessage, ProducerBatch, RecordMe
 import { SinkWriteError } from '@sluice/core';
 import { classifyKafkaError, toSinkWriteError } from './kafka-errors';
 import type { MissingTopics } from './missing-topics';
+import type { SendGate } from './send-gate';
 import type { RenderedRecord } from './record-renderer';
 
 /** The part of a kafkajs Producer the sink uses: the seam a second driver (or a test fake) implements. */
@@ -22,6 +23,8 @@ export interface BatcherOptions {
   readonly maxInflight: number;
   /** Shared by the connector's actions: topics Kafka just reported unknown fail at once. */
   readonly missingTopics?: MissingTopics;
+  /** When set, every produce request of the connector passes through it, one at a time. */
+  readonly gate?: SendGate;
   /** Told the outcome of every produce request (undefined on success), for the connector's status. */
   readonly onResult?: (error: SinkWriteError | undefined) => void;
 }
@@ -148,7 +151,7 @@ export class RecordBatcher {
   private async produce(batch: Entry[]): Promise<void> {
     const groups = groupByTopic(batch);
     try {
-      await this.producer.sendBatch(this.request(groups));
+      await this.sendBatch(groups);
       this.options.onResult?.(undefined);
       for (const entry of batch) entry.resolve();
       return;
@@ -168,7 +171,7 @@ export class RecordBatcher {
 
   private async produceOneTopic(group: TopicGroup): Promise<void> {
     try {
-      await this.producer.sendBatch(this.request(new Map([[group.topic, group]])));
+      await this.sendBatch(new Map([[group.topic, group]]));
       this.options.onResult?.(undefined);
       for (const entry of group.entries) entry.resolve();
     } catch (error) {
@@ -183,6 +186,12 @@ export class RecordBatcher {
     if (this.options.missingTopics !== undefined && classifyKafkaError(error).reason === 'UNKNOWN_TOPIC_OR_PARTITION') {
       this.options.missingTopics.mark(topic);
     }
+  }
+
+  private sendBatch(groups: ReadonlyMap<string, TopicGroup>): Promise<RecordMetadata[]> {
+    const batch = this.request(groups);
+    const gate = this.options.gate;
+    return gate === undefined ? this.producer.sendBatch(batch) : gate.run(() => this.producer.sendBatch(batch));
   }
 
   private request(groups: ReadonlyMap<string, TopicGroup>): ProducerBatch {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { type ActionContext, IntegrationError, type RuleOutput, silentLogger } from '@sluice/core';
 import { checkSinkContract } from '@sluice/core/testing';
 import { compileRule, compileTemplate } from '@sluice/sql';
-import { consumeRecords, createTopic, deleteTopic, kafkaBroker, kafkaConfig, randomName } from '@sluice/testkit';
+import { consumeRecords, createTopic, deleteTopic, kafkaBroker, kafkaConfig, randomName, topicRecordCount } from '@sluice/testkit';
 import { testKafkaConnection } from '../../src/connection-test';
 import { createKafkaProducer, KafkaSink } from '../../src/kafka-sink';
 import { type KafkaSinkOptions, parseKafkaSinkConfig } from '../../src/kafka-sink-config';
@@ -127,6 +127,15 @@ describe('KafkaSink against a real broker', () => {
       await Promise.all(texts.map((text, i) => action.send({ clientid: `dev-${i}`, text }, mqttMessage())));
       const records = await consumeRecords(topic, texts.length);
       expect(records.map((r) => r.value).sort()).toEqual([...texts].sort());
+    });
+
+    it('an idempotent connector delivers every record of concurrent actions exactly once', async () => {
+      const { sink } = await startSink({ idempotent: true });
+      const actions = [sink.createAction({ topic, value: 'a-${n}' }, context('r:a')), sink.createAction({ topic, value: 'b-${n}' }, context('r:b'))];
+      await Promise.all(Array.from({ length: 200 }, (_, n) => actions.map((action) => action.send({ clientid: `dev-${n % 5}`, n }, mqttMessage()))).flat());
+      const records = await consumeRecords(topic, 400);
+      expect(new Set(records.map((r) => r.value)).size).toBe(400);
+      expect(await topicRecordCount(topic)).toBe(400);
     });
 
     it('routes a templated topic and drops a record whose placeholder is missing', async () => {
