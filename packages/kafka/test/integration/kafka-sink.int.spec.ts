@@ -247,6 +247,13 @@ describe('KafkaSink against a real broker', () => {
       expect(report.stages[1]?.detail).toMatch(/expects TLS .* SASL was attempted without TLS: set ssl: true/);
     });
 
+    it('SCRAM over SASL_PLAINTEXT passes the connection test without a TLS stage', async () => {
+      const report = await testKafkaConnection({
+        id: 'internal', bootstrapHosts: broker.saslPlaintext, authentication: { mechanism: 'scram-sha-512', ...broker.users.scram512 },
+      }, { topics: [topic] });
+      expect(report.stages.map((s) => [s.stage, s.ok])).toEqual([['tcp', true], ['sasl', true], ['metadata', true], [`topic ${topic}`, true]]);
+    });
+
     it('TLS against the PLAINTEXT port says the port does not speak TLS', async () => {
       const report = await testKafkaConnection({ id: 'p', bootstrapHosts: broker.bootstrap, ssl: { caFile: broker.caFile }, connectTimeout: 2000 });
       expect(report.stages.map((s) => [s.stage, s.ok])).toEqual([['tcp', true], ['tls', false]]);
