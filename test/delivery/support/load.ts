@@ -105,14 +105,8 @@ export async function readBack(topic: string, expected: Iterable<number>, timeou
   const counts = new Map<number, number>();
   let records = 0;
   let lastProgress = Date.now();
-  const consumer: Consumer = new Kafka({ ...kafkaConfig(), logLevel: logLevel.NOTHING }).consumer({
-    groupId: randomName('delivery-readback'),
-    maxWaitTimeInMs: 200,
-    allowAutoTopicCreation: false,
-  });
-  await consumer.connect();
+  const consumer = await subscribed(topic);
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch }) => {
@@ -133,6 +127,30 @@ export async function readBack(topic: string, expected: Iterable<number>, timeou
   let duplicates = 0;
   for (const n of counts.values()) if (n > 1) duplicates += n - 1;
   return { counts, missing: [...want].sort((a, b) => a - b), duplicates, records };
+}
+
+/**
+ * A consumer subscribed to `topic` from the beginning. Right after a broker restart the topic's partitions
+ * may not be served yet (UNKNOWN_TOPIC_OR_PARTITION, retriable): try again for up to a minute.
+ */
+async function subscribed(topic: string): Promise<Consumer> {
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const consumer = new Kafka({ ...kafkaConfig(), logLevel: logLevel.NOTHING }).consumer({
+      groupId: randomName('delivery-readback'),
+      maxWaitTimeInMs: 200,
+      allowAutoTopicCreation: false,
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      return consumer;
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      if (Date.now() > deadline || !(error as { retriable?: unknown }).retriable) throw error;
+      await sleep(500);
+    }
+  }
 }
 
 /** A record value is the bare sequence number, or a JSON object with a `seq` field. */
