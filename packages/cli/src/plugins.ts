@@ -1,6 +1,7 @@
 import { ConfigError, type ContainerModule } from '@sluice/core';
-import { kafkaModule } from '@sluice/kafka';
-import { mqttBrokerModule, mqttModule } from '@sluice/mqtt';
+import { KafkaActionSettings, KafkaSinkConfig, kafkaModule } from '@sluice/kafka';
+import { AedesSourceConfig, MqttSourceConfig, mqttBrokerModule, mqttModule } from '@sluice/mqtt';
+import type { z } from 'zod';
 
 /** A config-file `type` and the module factory that validates its options and binds it. */
 type ModuleFactory = (options: Record<string, unknown>) => ContainerModule;
@@ -14,6 +15,20 @@ export const sourcePlugins: Readonly<Record<string, ModuleFactory>> = {
 
 export const connectorPlugins: Readonly<Record<string, ModuleFactory>> = {
   kafka: (options) => kafkaModule(options as Parameters<typeof kafkaModule>[0]),
+};
+
+/**
+ * The plugins' own zod schemas, by config-file `type`, for the editor JSON Schema and the generated
+ * configuration reference (imported from the plugins, never copied). A connector type also gives the
+ * schema of its actions' settings.
+ */
+export const sourceSchemas: Readonly<Record<string, z.ZodType>> = {
+  mqtt: MqttSourceConfig,
+  'mqtt-broker': AedesSourceConfig,
+};
+
+export const connectorSchemas: Readonly<Record<string, { readonly config: z.ZodType; readonly action: z.ZodType }>> = {
+  kafka: { config: KafkaSinkConfig, action: KafkaActionSettings },
 };
 
 /**

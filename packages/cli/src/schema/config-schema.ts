@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { ActionDefinition } from '@sluice/core';
+import { ConfigFile } from '../config-file';
+import { connectorSchemas, sourceSchemas } from '../plugins';
+import { DESCRIPTIONS } from './descriptions';
+
+/** The subset of JSON Schema (2020-12) that z.toJSONSchema produces and this module reads. */
+export interface JsonSchema {
+  type?: string;
+  title?: string;
+  description?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JsonSchema;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  const?: unknown;
+  enum?: unknown[];
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  minItems?: number;
+  minLength?: number;
+  pattern?: string;
+  [keyword: string]: unknown;
+}
+
+/** Input side (what users write: defaults make keys optional); functions become "any". */
+const toJson = (schema: z.ZodType): JsonSchema => {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  delete json['$schema'];
+  return json;
+};
+
+/** A plugin's schema as one entry of `sources`/`connectors`: its keys plus `type: <name>` first. */
+function withType(type: string, schema: JsonSchema): JsonSchema {
+  return {
+    ...schema,
+    properties: { type: { type: 'string', const: type }, ...schema.properties },
+    required: ['type', ...(schema.required ?? [])],
+  };
+}
+
+/**
+ * The JSON Schema of a config file, for editors (yaml-language-server, VS Code): the file's own schema
+ * with each source/connector entry replaced by the plugin's schema for its `type`, and each action by
+ * the core action keys plus the connector plugins' action settings. Every key carries its description.
+ */
+export function configJsonSchema(): JsonSchema {
+  const root = toJson(ConfigFile);
+  const props = root.properties as Record<string, JsonSchema>;
+  const variants = (schemas: Readonly<Record<string, z.ZodType>>, kind: string): JsonSchema[] =>
+    Object.entries(schemas).map(([type, schema]) => describeTree(withType(type, toJson(schema)), `${kind}[${type}]`));
+  props['sources'] = { ...props['sources'], items: { oneOf: variants(sourceSchemas, 'sources') } };
+  props['connectors'] = {
+    ...props['connectors'],
+    items: { oneOf: variants(Object.fromEntries(Object.entries(connectorSchemas).map(([type, s]) => [type, s.config])), 'connectors') },
+  };
+
+  const base = toJson(ActionDefinition);
+  const actionVariants = Object.values(connectorSchemas).map(({ action }): JsonSchema => {
+    const settings = toJson(action);
+    const { connector: _connector, ...settingProps } = settings.properties ?? {};
+    const baseProps = { ...base.properties };
+    const fallbacks = baseProps['fallbackActions'];
+    if (fallbacks?.items !== undefined) {
+      // A fallback is a connector plus that connector's action settings, like the action itself.
+      baseProps['fallbackActions'] = {
+        ...fallbacks,
+        items: { type: 'object', properties: { connector: { type: 'string' }, ...structuredClone(settingProps) }, required: ['connector', ...(settings.required ?? [])], additionalProperties: false },
+      };
+    }
+    return {
+      type: 'object',
+      properties: { ...baseProps, ...settingProps },
+      required: [...new Set([...(base.required ?? []), ...(settings.required ?? [])])],
+      additionalProperties: false,
+    };
+  });
+  const rules = props['rules'] as JsonSchema;
+  const ruleItems = rules.items as JsonSchema;
+  (ruleItems.properties as Record<string, JsonSchema>)['actions'] = {
+    ...ruleItems.properties?.['actions'],
+    items: actionVariants.length === 1 ? (actionVariants[0] as JsonSchema) : { anyOf: actionVariants },
+  };
+  for (const key of ['sources', 'connectors']) {
+    const section = props[key] as JsonSchema;
+    section.description = DESCRIPTIONS[key] as string;
+  }
+  for (const [key, child] of Object.entries(props)) {
+    if (key === 'sources' || key === 'connectors') continue;
+    describeTree(child, key, true);
+  }
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'Sluice configuration file',
+    description: 'Sources, connectors, rules with their actions, and the runner settings of `sluice run` (see docs/configuration.md).',
+    ...root,
+  };
+}
+
+/**
+ * Sets the description of every property below `schema` from DESCRIPTIONS (`path` is the schema's own
+ * path); `self` also describes the schema itself. Returns the schema.
+ */
+function describeTree(schema: JsonSchema, path: string, self = false): JsonSchema {
+  const description = descriptionOf(path);
+  if (self && description !== undefined) schema.description = description;
+  for (const [key, child] of Object.entries(schema.properties ?? {})) describeTree(child, `${path}.${key}`, true);
+  if (schema.items !== undefined) describeTree(schema.items, `${path}[]`);
+  for (const variant of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) describeTree(variant, path);
+  return schema;
+}
+
+/** The description of a path; a fallback action's settings share those of the action's own. */
+export function descriptionOf(path: string): string | undefined {
+  return DESCRIPTIONS[path] ?? (path.includes('.fallbackActions[].') ? DESCRIPTIONS[path.replace('.fallbackActions[].', '.')] : undefined);
+}
+
+/** Every documented path of the schema (`sources[mqtt].tls.ca`, `rules[].actions[].topic` ...), in order. */
+export function schemaPaths(root: JsonSchema): string[] {
+  const out: string[] = [];
+  const walk = (schema: JsonSchema, path: string): void => {
+    for (const [key, child] of Object.entries(schema.properties ?? {})) {
+      const childPath = path === '' ? key : `${path}.${key}`;
+      out.push(childPath);
+      walk(child, childPath);
+    }
+    if (schema.items !== undefined) {
+      const variants = schema.items.oneOf;
+      if (variants !== undefined && (path === 'sources' || path === 'connectors')) {
+        for (const variant of variants) walk(variant, `${path}[${String(variant.properties?.['type']?.const)}]`);
+      } else walk(schema.items, `${path}[]`);
+    }
+    for (const variant of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) walk(variant, path);
+  };
+  walk(root, '');
+  return [...new Set(out)];
+}
