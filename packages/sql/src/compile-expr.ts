@@ -1,9 +1,10 @@
 import { IntegrationError, RuleEvaluationError } from '@sluice/core';
 import type { CaseExpr, CallExpr, CompareExpr, Condition, Expr, PathSegment, Ref, SliceExpr } from './ast';
 import { type Env, columnReader } from './env';
-import { arityError, lookupFunctionEntry } from './functions';
+import { arityError, lookupFunctionEntry, type SqlFunction } from './functions';
 import { add, compare, divide, exactEquals, intDiv, multiply, negate, rem, subtract, topicMatch } from './operators';
 import { getIndex, getKey } from './paths';
+import { perSite } from './per-site';
 import { isNumber, makeFloat, type SqlMap, type SqlValue } from './values';
 
 /** A compiled expression: reads the Env of one evaluation, never the syntax tree. */
@@ -40,7 +41,7 @@ export function compileName(name: string, scope: Scope): Getter {
   const isItem = scope.itemName === name;
   const inLocals = has(scope.localKeys, name);
   const column = columnReader(name);
-  if (!inOutput && !isItem && !inLocals) return (env) => column(env.input);
+  if (!inOutput && !isItem && !inLocals) return columnGetter(name);
   if (!isItem && !inLocals) {
     return (env) => (hasOwn.call(env.output, name) ? env.output[name] : column(env.input));
   }
@@ -50,6 +51,27 @@ export function compileName(name: string, scope: Scope): Getter {
     if (inLocals && hasOwn.call(env.locals, name)) return env.locals[name];
     return column(env.input);
   };
+}
+
+const columnGetters = new Map<string, Getter>();
+
+/**
+ * A column read as a Getter, one compiled function per name (shared by every rule): `env.input.clientid`
+ * as a named load, monomorphic for inputs of one shape, where a shared closure's `input[name]` sees every
+ * name (see per-site.ts). Names that need columnReader's checks (`payload`, inherited names) keep it.
+ */
+function columnGetter(name: string): Getter {
+  let getter = columnGetters.get(name);
+  if (getter === undefined) {
+    if (name === 'payload' || name in Object.prototype) {
+      const column = columnReader(name);
+      getter = (env) => column(env.input);
+    } else {
+      getter = perSite<Getter>(['env'], `return env.input[${JSON.stringify(name)}];`);
+    }
+    columnGetters.set(name, getter);
+  }
+  return getter;
 }
 
 type Step = { readonly key: string; readonly index?: undefined } | { readonly key?: undefined; readonly index: Getter | number | 'head' | 'tail' };
@@ -228,17 +250,16 @@ function compileCall(expr: CallExpr, scope: Scope): Getter {
     };
   }
   const fn = entry.fn;
+  // One compiled copy per call site (see per-site.ts): the built-in and its argument getters inline.
   switch (args.length) {
     case 0:
-      return (env) => fn(NO_ARGS, env);
-    case 1: {
-      const [a] = args as [Getter];
-      return (env) => fn([a(env)], env);
-    }
-    case 2: {
-      const [a, b] = args as [Getter, Getter];
-      return (env) => fn([a(env), b(env)], env);
-    }
+      return perSite<(f: SqlFunction, none: readonly SqlValue[]) => Getter>(['fn', 'none'], 'return (env) => fn(none, env);')(fn, NO_ARGS);
+    case 1:
+      return perSite<(f: SqlFunction, ...a: Getter[]) => Getter>(['fn', 'a'], 'return (env) => fn([a(env)], env);')(fn, ...args);
+    case 2:
+      return perSite<(f: SqlFunction, ...a: Getter[]) => Getter>(['fn', 'a', 'b'], 'return (env) => fn([a(env), b(env)], env);')(fn, ...args);
+    case 3:
+      return perSite<(f: SqlFunction, ...a: Getter[]) => Getter>(['fn', 'a', 'b', 'c'], 'return (env) => fn([a(env), b(env), c(env)], env);')(fn, ...args);
     default:
       return (env) => fn(args.map((arg) => arg(env)), env);
   }

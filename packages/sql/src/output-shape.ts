@@ -1,4 +1,5 @@
 import type { Env } from './env';
+import { perSite } from './per-site';
 import type { SqlValue } from './values';
 
 /** One field of a SELECT or DO list whose value goes to a single top-level key of the output. */
@@ -31,9 +32,8 @@ export function compileKeyedFields(fields: readonly KeyedField[]): (env: Env) =>
   const literal = keys.map((key) => `${JSON.stringify(key)}: undefined`).join(', ');
   const stores = fields.map((f, i) => `  o[${JSON.stringify(f.key)}] = g${i}(env);`).join('\n');
   const params = fields.map((_, i) => `g${i}`);
-  const source = `'use strict';\nreturn function keyedFields(env) {\n  const o = { ${literal} };\n  env.output = o;\n${stores}\n};`;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above: per-rule feedback; no user text but JSON-quoted keys
-  const make = new Function(...params, source) as (...getters: ((env: Env) => SqlValue)[]) => (env: Env) => void;
+  const body = `return function keyedFields(env) {\n  const o = { ${literal} };\n  env.output = o;\n${stores}\n};`;
+  const make = perSite<(...getters: ((env: Env) => SqlValue)[]) => (env: Env) => void>(params, body);
   return make(...fields.map((f) => f.get));
 }
 
