@@ -21,7 +21,13 @@ Commands:
   version                      print the version
 
 Run \`sluice <command> --help\` for a command's options. Exit codes: 0 ok, 1 failed, 2 invalid usage
-or config, 3 could not start.`;
+or config, 3 could not start. Signals to \`run\`: SIGTERM/SIGINT drain and stop, SIGHUP reloads the config.`;
+
+const versionHelp = `Usage: sluice version
+
+Prints the version of the sluice command (the version of @sluice/cli). Exit code 0.`;
+
+const isHelp = (arg: string | undefined): boolean => arg === '--help' || arg === '-h';
 
 /** Runs one command line; returns the exit code. Never calls process.exit itself (bin.ts does). */
 export async function main(argv: readonly string[], io: CommandIo = processIo): Promise<number> {
@@ -33,16 +39,18 @@ export async function main(argv: readonly string[], io: CommandIo = processIo): 
       case 'validate':
         return await validate(rest, io);
       case 'rule':
+        if (isHelp(rest[0])) return await ruleTest(['--help'], io);
         if (rest[0] !== 'test') throw new CliError('usage: sluice rule test --sql <rule> --topic <topic> [--payload <text>] (see --help)', ExitCode.invalid);
         return await ruleTest(rest.slice(1), io);
       case 'connector':
+        if (isHelp(rest[0])) return await connectorTest(['--help'], io);
         if (rest[0] !== 'test') throw new CliError('usage: sluice connector test -c <config> [connector-id] (see --help)', ExitCode.invalid);
         return await connectorTest(rest.slice(1), io);
       case 'demo':
         return await demo(rest, io);
       case 'version':
       case '--version':
-        io.out(cliVersion());
+        io.out(isHelp(rest[0]) ? versionHelp : cliVersion());
         return ExitCode.ok;
       case undefined:
       case 'help':
@@ -62,8 +70,10 @@ export async function main(argv: readonly string[], io: CommandIo = processIo): 
       io.err(error.message);
       return ExitCode.invalid;
     }
-    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
-      io.err(`${error.message} (see --help)`);
+    // node:util parseArgs errors; matched by code, not instanceof (a TypeError from another realm under jest).
+    const parseError = error as { code?: unknown; message?: unknown } | undefined;
+    if (typeof parseError?.code === 'string' && parseError.code.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`${String(parseError.message)} (see --help)`);
       return ExitCode.invalid;
     }
     throw error;

@@ -27,7 +27,10 @@ Options:
   --mqtt-port <port>    port of the embedded MQTT broker (default 1884; 1883 is usually Mosquitto)
   --duration <seconds>  stop by itself after this long (exit 1 if no record came back from Kafka)
   --interval <ms>       how often each device publishes (default 1000)
-  -h, --help            this help`;
+  -h, --help            this help
+
+Exit codes: 0 stopped (Ctrl-C, or --duration ended with records read back), 1 --duration ended and no
+record came back from Kafka, 2 bad option or no local Kafka script, 3 the local Kafka broker did not start.`;
 
 const RULE_SQL = 'SELECT timestamp, clientid, payload.temp as temp, payload.hum as hum FROM "temp_hum/emqx"';
 const DEVICES = ['sensor-1', 'sensor-2', 'sensor-3'];
