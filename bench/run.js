@@ -5,7 +5,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { startKafka, Topics, startMosquitto } = require('./lib/brokers');
+const { startKafka, stopKafka, Topics, startMosquitto } = require('./lib/brokers');
 const { measurePoint } = require('./lib/measure');
 const { soak } = require('./lib/soak');
 const { writeReports } = require('./lib/report');
@@ -20,7 +20,7 @@ const USAGE = `usage: node bench/run.js <${PARTS.join('|')}> [flags]
   payload   Sluice with 100 B, 1 KiB, 10 KiB payloads
   scale     1, 2 and 4 Sluice processes in one shared-subscription group
   soak      Sluice at half its sustained rate for --soak seconds
-  profile   one Sluice point under node --cpu-prof; prints the top frames
+  profile   Sluice at-least-once and the relay (200 B) under node --cpu-prof; prints the top frames
   all       everything but profile
 flags (seconds unless said):
   --capacity 20     length of each capacity phase      --latency 10   length of each latency phase
@@ -29,6 +29,8 @@ flags (seconds unless said):
   --inflight 1000   Sluice maxInflight / relay Receive Maximum
   --partitions 3    partitions of each topic           --fraction 0.5 latency-phase rate as a share of capacity
   --max-minutes 40  abort (and clean up) after this long
+  --kafka-port-base 39092  ports of the bench's own Kafka (state in .sluice/kafka-bench)
+  --keep-kafka      leave that Kafka running for the next run (a start takes 10-20 s)
   --no-write        print only (no files under bench/results, no chart)`;
 
 function options(argv) {
@@ -46,6 +48,8 @@ function options(argv) {
       partitions: { type: 'string', default: '3' },
       fraction: { type: 'string', default: '0.5' },
       'max-minutes': { type: 'string', default: '40' },
+      'kafka-port-base': { type: 'string', default: '39092' },
+      'keep-kafka': { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -65,6 +69,7 @@ function options(argv) {
     capacitySec: num('capacity'), latencySec: num('latency'), warmupSec: num('warmup'), soakSec: num('soak'),
     publishers: num('publishers'), window: num('window'), inflight: num('inflight'), partitions: num('partitions'),
     latencyFraction: num('fraction'), maxMinutes: num('max-minutes'), write: !values['no-write'],
+    kafkaPortBase: num('kafka-port-base'), keepKafka: values['keep-kafka'],
   };
 }
 
@@ -96,7 +101,7 @@ function plan(part, o) {
     rules: () => [1, 10, 100, 1000].map((rules) => sluice('at-least-once', 200, rules === 1 ? full : { rules, ...capOnly })),
     payload: () => [100, 1024, 10240].map((size) => sluice('at-least-once', size, size === 1024 ? full : capOnly)),
     scale: () => [1, 2, 4].map((procs) => sluice('at-least-once', 200, { procs, shareGroup: true, ...capOnly })),
-    profile: () => [sluice('at-least-once', 200, { ...capOnly, profile: true })],
+    profile: () => [sluice('at-least-once', 200, { ...capOnly, profile: true }), { sut: 'relay', size: 200, ...capOnly, profile: true }],
   };
   const order = part === 'all' ? ['pipeline', 'nodered', 'rules', 'payload', 'scale'] : part === 'soak' ? [] : [part];
   const points = [];
@@ -112,24 +117,35 @@ async function main() {
   const o = options(process.argv.slice(2));
   const runId = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   const results = { runId, startedAt: new Date().toISOString(), part: o.part, options: o, points: [], soak: null };
+  let abort = async () => killAll();
   const deadline = setTimeout(() => {
     console.error(`\nbench: over --max-minutes ${o.maxMinutes}; stopping`);
-    killAll();
-    process.exit(1);
+    abort().finally(() => process.exit(1));
   }, o.maxMinutes * 60000);
   deadline.unref();
 
-  const bootstrap = startKafka(log);
+  const bootstrap = startKafka(log, { portBase: o.kafkaPortBase });
   const mosquitto = await startMosquitto(log, { inflight: o.inflight });
   const topics = new Topics(bootstrap);
   await topics.connect();
   const ctx = { mqttUrl: mosquitto.url, bootstrap, topics, runId, opts: o, log, progress: (l) => progress(l) };
+  let cleaned = false;
   const cleanUp = async () => {
+    if (cleaned) return;
+    cleaned = true;
     killAll();
     await topics.close().catch(() => {});
     await mosquitto.stop();
+    if (!o.keepKafka) {
+      try {
+        stopKafka(log, { portBase: o.kafkaPortBase });
+      } catch (err) {
+        log(`kafka: stop failed: ${err.message}`);
+      }
+    }
   };
-  process.once('SIGINT', () => cleanUp().finally(() => process.exit(130)));
+  abort = cleanUp;
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => cleanUp().finally(() => process.exit(130)));
   try {
     const seen = new Map();
     const points = plan(o.part, o);
@@ -143,7 +159,16 @@ async function main() {
       const profileDir = p.profile ? path.join(__dirname, 'results', 'profiles') : undefined;
       if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
       log(`${p.group}: ${require('./lib/measure').label(p)}`);
-      const r = await measurePoint(ctx, { ...p, key, profileDir });
+      await mosquitto.ensure();
+      let r;
+      try {
+        r = await measurePoint(ctx, { ...p, key, profileDir });
+      } catch (err) {
+        // One failed point (a broker hiccup on a shared machine) must not lose the others.
+        log(`  ${require('./lib/measure').label(p)} failed: ${String(err && err.message).split('\n')[0]}`);
+        results.points.push({ key, group: p.group, label: require('./lib/measure').label(p), sut: p.sut, delivery: p.delivery ?? null, size: p.size, rules: p.rules ?? 1, procs: p.procs ?? 1, error: String(err && err.message) });
+        continue;
+      }
       if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');
       r.group = p.group;
       seen.set(key, r);
@@ -152,7 +177,13 @@ async function main() {
     }
     if (o.part === 'all' || o.part === 'soak') {
       const base = results.points.find((r) => r.sut === 'sluice' && r.delivery === 'at-least-once' && r.size === 200 && r.rules === 1 && r.procs === 1);
-      results.soak = await soak(ctx, { rate: base ? Math.round(base.throughput / 2) : undefined, seconds: o.soakSec });
+      await mosquitto.ensure();
+      try {
+        results.soak = await soak(ctx, { rate: base?.throughput ? Math.round(base.throughput / 2) : undefined, seconds: o.soakSec });
+      } catch (err) {
+        log(`soak failed: ${String(err && err.message).split('\n')[0]}`);
+        results.soakError = String(err && err.message);
+      }
     }
   } finally {
     await cleanUp();

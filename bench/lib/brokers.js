@@ -8,12 +8,25 @@ const os = require('node:os');
 const path = require('node:path');
 const { ROOT, kafkajs } = require('./deps');
 
-function startKafka(log) {
-  log('kafka: starting or reusing the local broker (node scripts/kafka.js start)');
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'kafka.js'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const state = JSON.parse(fs.readFileSync(path.join(ROOT, '.sluice', 'kafka', 'broker.json'), 'utf8'));
+/**
+ * The bench's own Kafka: the project's script with its own state folder and ports, so other test runs
+ * that stop or restart the shared broker (19092) cannot disturb a measurement, and vice versa.
+ */
+function kafkaEnv(portBase) {
+  return { ...process.env, SLUICE_KAFKA_STATE_DIR: path.join(ROOT, '.sluice', 'kafka-bench'), SLUICE_KAFKA_PORT_BASE: String(portBase) };
+}
+
+function startKafka(log, { portBase = 39092 } = {}) {
+  log(`kafka: starting the bench's own broker (node scripts/kafka.js start, ports ${portBase}-${portBase + 3}, state .sluice/kafka-bench)`);
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'kafka.js'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'], env: kafkaEnv(portBase) });
+  const state = JSON.parse(fs.readFileSync(path.join(ROOT, '.sluice', 'kafka-bench', 'broker.json'), 'utf8'));
   if (!/^127\.0\.0\.1:/.test(state.bootstrap)) throw new Error(`the bench only talks to 127.0.0.1, broker.json says ${state.bootstrap}`);
   return state.bootstrap;
+}
+
+function stopKafka(log, { portBase = 39092 } = {}) {
+  log('kafka: stopping the bench broker');
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'kafka.js'), 'stop'], { stdio: ['ignore', 'ignore', 'inherit'], env: kafkaEnv(portBase) });
 }
 
 class Topics {
@@ -90,21 +103,34 @@ async function startMosquitto(log, { inflight = 1000 } = {}) {
     'set_tcp_nodelay true',
     '',
   ].join('\n'));
-  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.once('error', (err) => log(`mosquitto: ${err.message}`));
+  let child;
+  let exited;
+  const launch = async () => {
+    child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+    exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    child.once('error', (err) => log(`mosquitto: ${err.message}`));
+    const deadline = Date.now() + 10000;
+    while (!(await answers(port))) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start on ${port}; is it installed? (see ${dir})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
   process.on('exit', () => child.kill('SIGKILL'));
-  const deadline = Date.now() + 10000;
-  while (!(await answers(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start on ${port}; is it installed? (see ${dir})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await launch();
   log(`mosquitto: private broker on mqtt://127.0.0.1:${port} (max_inflight_messages ${inflight}, unlimited queues)`);
   return {
     url: `mqtt://127.0.0.1:${port}`,
-    pid: child.pid,
+    /** Before each point: a broker that went away (crash, someone's kill) is reported and started again. */
+    async ensure() {
+      if (child.exitCode === null && child.signalCode === null) return;
+      const { code, signal } = await exited;
+      const logFile = path.join(dir, 'mosquitto.log');
+      const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
+      log(`mosquitto: had exited (${signal ?? `code ${code}`}) ${tail}; starting it again`);
+      await launch();
+    },
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
         if (child.exitCode === null) child.kill('SIGKILL');
@@ -114,4 +140,4 @@ async function startMosquitto(log, { inflight = 1000 } = {}) {
   };
 }
 
-module.exports = { startKafka, Topics, startMosquitto };
+module.exports = { startKafka, stopKafka, Topics, startMosquitto };

@@ -24,7 +24,7 @@ function label(p) {
 }
 
 async function sampleAll(suts) {
-  const samples = await Promise.all(suts.map((s) => s.request('sample', {}, 10000)));
+  const samples = await Promise.all(suts.map((s) => s.request('sample', {}, 30000)));
   return {
     cpuMicros: samples.reduce((a, s) => a + s.cpuMicros, 0),
     peakRss: Math.max(...samples.map((s) => s.peakRss)),

@@ -200,7 +200,7 @@ function writeReports(results, { write, log }) {
     fs.writeFileSync(path.join(dir, `${name}.md`), md);
   }
   log(`results: bench/results/${results.runId}-${results.part}.{json,md} (and latest-${results.part}.*)`);
-  if (results.points.some((r) => r.sut === 'relay' || r.sut === 'nodered')) {
+  if (results.part === 'all' || results.part === 'pipeline') {
     const file = path.join(ROOT, 'docs', 'benchmarks-e2e.svg');
     fs.writeFileSync(file, svg(results));
     log(`chart: docs/benchmarks-e2e.svg`);

@@ -32,7 +32,6 @@ module.exports = async function startNodeRed(config) {
     httpAdminRoot: false,
     httpNodeRoot: false,
     credentialSecret: false,
-    nodesDir: [path.join(path.dirname(require.resolve('node-red-contrib-kafkajs/package.json')), 'js')],
     logging: { console: { level: 'warn', metrics: false, audit: false } },
     telemetry: { enabled: false },
     diagnostics: { enabled: false },

@@ -45,7 +45,13 @@ module.exports = async function startSluice(config) {
     stats() {
       const rule = app.metrics.rule('seed');
       const act = app.metrics.action('seed-kafka');
-      return { matched: rule?.matched, failed: rule?.failed, success: act?.success, actionFailed: act?.failed, dropped: act?.dropped, errors: errors.slice(0, 5) };
+      const src = app.metrics.source('bench');
+      return {
+        matched: rule?.matched, failed: rule?.failed, success: act?.success, actionFailed: act?.failed, dropped: act?.dropped,
+        actionInflight: act?.inflight, actionQueuing: act?.queuing,
+        received: src?.received, pending: src?.pending, acknowledged: src?.acknowledged, duplicates: src?.duplicates,
+        errors: errors.slice(0, 5),
+      };
     },
     stop: () => app.stop(),
   };
