@@ -52,6 +52,10 @@ describe(startHttpServer.name, () => {
       const text = await (await fetch(`${base}/metrics`)).text();
       expect(text).toContain('sluice_rule_matched_total{rule="temp_hum"} 1');
       expect(text).toContain('sluice_action_success_total{action="temp_hum:store"} 1');
+      expect(text).toContain('sluice_action_fallback_success_total{action="temp_hum:store"} 0');
+      expect(text).toContain('sluice_source_received_total{source="plant"} 1');
+      expect(text).toContain('sluice_source_acknowledged_total{source="plant"} 1');
+      expect(text).toContain('sluice_source_pending{source="plant"} 0');
     });
 
     it('PUT /api/rules/:id creates a rule (201) that receives messages at once', async () => {

@@ -22,9 +22,13 @@ export function prometheusRegistry(app: Integration): Registry {
     ['matched', 'outputs handed to the action'],
     ['success', 'records stored'],
     ['failed', 'records that failed'],
+    ['failed.retriable', 'of failed: the sink gave up for now and the MQTT message was left to the broker'],
     ['dropped', 'records dropped on purpose'],
     ['dropped.queue_full', 'records dropped because the buffer was full'],
     ['dropped.expired', 'records dropped because they expired'],
+    ['dropped.other', 'records dropped for another reason'],
+    ['fallback.success', 'outputs refused for good that a fallback action stored'],
+    ['fallback.failed', 'fallback actions that failed as well'],
   ];
   const metricName = (kind: string, name: string, suffix: string): string => `sluice_${kind}_${name.replace(/\./g, '_')}${suffix}`;
 
@@ -81,17 +85,34 @@ export function prometheusRegistry(app: Integration): Registry {
       },
     });
   }
-  for (const [name, help] of [['received', 'messages received'], ['duplicates', 'redelivered messages (DUP flag)'], ['unrouted', 'messages no rule matched']] as const) {
+  const sourceCounters = [
+    ['received', 'received_total', 'messages received'],
+    ['duplicates', 'duplicates_total', 'redelivered messages (DUP flag)'],
+    ['unrouted', 'unrouted_total', 'messages no rule matched'],
+    ['acknowledged', 'acknowledged_total', 'messages acknowledged to the broker (stored, or failed for good)'],
+    ['leftToBroker', 'left_to_broker_total', 'messages left unacknowledged for the broker to redeliver'],
+    ['pending', 'pending', 'messages received and not yet settled'],
+  ] as const;
+  for (const [key, name, help] of sourceCounters) {
     new Gauge({
-      name: `sluice_source_${name}_total`,
+      name: `sluice_source_${name}`,
       help: `Source: ${help}`,
       labelNames: ['source'],
       registers: [registry],
       collect() {
         const { sources } = app.metrics.snapshot();
-        for (const [id, metrics] of Object.entries(sources)) this.set({ source: id }, metrics[name]);
+        for (const [id, metrics] of Object.entries(sources)) this.set({ source: id }, (metrics as unknown as Record<string, number>)[key] ?? 0);
       },
     });
   }
+  new Gauge({
+    name: 'sluice_connector_connected',
+    help: 'Source or connector: 1 when connected, 0 otherwise (connecting, disconnected, stopped)',
+    labelNames: ['connector'],
+    registers: [registry],
+    collect() {
+      for (const [id, status] of Object.entries(app.status())) this.set({ connector: id }, status.state === 'connected' ? 1 : 0);
+    },
+  });
   return registry;
 }
