@@ -31,8 +31,20 @@ export interface JsonSchema {
 const toJson = (schema: z.ZodType): JsonSchema => {
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   delete json['$schema'];
+  dropNonFiniteDefaults(json);
   return json;
 };
+
+/** JSON has no Infinity (JSON.stringify would write null, which editors would then suggest): omit such defaults. */
+function dropNonFiniteDefaults(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) dropNonFiniteDefaults(item);
+  } else if (typeof node === 'object' && node !== null) {
+    const record = node as Record<string, unknown>;
+    if (typeof record['default'] === 'number' && !Number.isFinite(record['default'])) delete record['default'];
+    for (const value of Object.values(record)) dropNonFiniteDefaults(value);
+  }
+}
 
 /** A plugin's schema as one entry of `sources`/`connectors`: its keys plus `type: <name>` first. */
 function withType(type: string, schema: JsonSchema): JsonSchema {
