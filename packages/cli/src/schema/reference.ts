@@ -69,7 +69,8 @@ rules:
 \`\`\`
 
 The path is relative to the config file (here a file two directories below the repository root); an
-absolute path or an \`https://\` URL works too. Without a modeline, map files to the schema in VS Code's
+absolute path or an \`https://\` URL works too. In a project that installed \`@sluice/cli\`, the schema ships
+with the package: \`# yaml-language-server: $schema=./node_modules/@sluice/cli/schema/sluice.schema.json\`. Without a modeline, map files to the schema in VS Code's
 settings: \`"yaml.schemas": { "./schema/sluice.schema.json": ["sluice*.yaml", "config/*.yaml"] }\`.
 
 Secrets are referenced, never written: \`\${env:NAME}\` reads an environment variable, \`\${file:/path}\` a

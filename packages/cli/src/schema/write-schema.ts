@@ -1,6 +1,6 @@
 /**
- * `npm run schema -w @sluice/cli`: writes schema/sluice.schema.json and docs/configuration.md from the
- * zod schemas. `-- --check` writes nothing and exits 1 when either file is out of date (for CI).
+ * `npm run schema -w @sluice/cli`: writes schema/sluice.schema.json (and its copy in the package,
+ * packages/cli/schema/) and docs/configuration.md from the zod schemas. `-- --check` writes nothing and exits 1 when either file is out of date (for CI).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -11,6 +11,9 @@ const root = resolve(__dirname, '../../../..');
 const schema = configJsonSchema();
 const outputs: Array<[string, string]> = [
   [join(root, 'schema/sluice.schema.json'), `${JSON.stringify(schema, null, 2)}\n`],
+  // The same file inside the published package, so installed projects can point a modeline at
+  // node_modules/@sluice/cli/schema/sluice.schema.json.
+  [join(root, 'packages/cli/schema/sluice.schema.json'), `${JSON.stringify(schema, null, 2)}\n`],
   [join(root, 'docs/configuration.md'), configurationReference(schema)],
 ];
 const check = process.argv.includes('--check');
@@ -19,7 +22,7 @@ if (check) {
   if (stale.length > 0) {
     process.stderr.write(`out of date: ${stale.join(', ')}; run \`npm run schema -w @sluice/cli\` and commit the result\n`);
     process.exitCode = 1;
-  } else process.stdout.write('schema/sluice.schema.json and docs/configuration.md are up to date\n');
+  } else process.stdout.write('schema/sluice.schema.json, packages/cli/schema/sluice.schema.json and docs/configuration.md are up to date\n');
 } else {
   for (const [file, text] of outputs) {
     mkdirSync(dirname(file), { recursive: true });
