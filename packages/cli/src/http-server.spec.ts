@@ -137,6 +137,18 @@ describe(startHttpServer.name, () => {
       expect((await json('/api/rules')).status).toBe(200); // reads stay open
     });
 
+    it('never answers with a secret the config resolved, even inside a rule definition', async () => {
+      const secured = await startHttpServer(app, { host: '127.0.0.1', port: 0, secrets: new Set(['api-key-123456']) }, silentLogger);
+      try {
+        await app.upsertRule({ id: 'hook', sql: 'SELECT * FROM "h"', actions: [{ connector: 'store', template: 'key=api-key-123456' }] });
+        const text = await (await fetch(`http://127.0.0.1:${secured.address.port}/api/rules/hook`)).text();
+        expect(text).toContain('key=[redacted]');
+        expect(text).not.toContain('api-key-123456');
+      } finally {
+        await secured.close();
+      }
+    });
+
     it('accepts writes with the token', async () => {
       expect((await put('/api/rules/x', { sql: 'SELECT * FROM "x"' }, { authorization: 'Bearer s3cret' })).status).toBe(201);
       expect((await json('/api/rules/x', { method: 'DELETE', headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);

@@ -85,7 +85,7 @@ async function runStarted(
   }
   logStartupSummary(app, logger);
   const http = loaded.config.http.enabled && !noHttp
-    ? await startHttpServer(app, loaded.config.http, logger.child('http'))
+    ? await startHttpServer(app, { ...loaded.config.http, secrets }, logger.child('http'))
     : undefined;
   if (http !== undefined) logger.info('http endpoint listening', { url: `http://${http.address.address}:${http.address.port}`, routes: ['/metrics', '/healthz', '/readyz', '/api/rules', '/api/actions'] });
 
