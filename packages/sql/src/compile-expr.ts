@@ -90,9 +90,11 @@ export function compilePath(segments: readonly PathSegment[], scope: Scope): Get
   const steps: Step[] = rest.map((segment) => compileStep(segment, indexScope));
   const walk = compileWalk(steps);
 
-  if (payloadFromColumns) return (env) => walk(env.decodedPayload(), env);
+  if (payloadFromColumns) {
+    return perSite<(w: typeof walk) => Getter>(['walk'], 'return (env) => walk(env.decodedPayload(), env);')(walk);
+  }
   const root = compileName(name, scope);
-  if (name !== 'payload') return (env) => walk(root(env), env);
+  if (name !== 'payload') return perSite<(w: typeof walk, r: Getter) => Getter>(['walk', 'root'], 'return (env) => walk(root(env), env);')(walk, root);
   // `payload` may have been rewritten by an earlier field; a raw payload string still decodes strictly.
   return (env) => {
     const value = root(env);
@@ -109,15 +111,11 @@ function compileStep(segment: PathSegment, indexScope: Scope | 'payload'): Step 
 
 function compileWalk(steps: readonly Step[]): (value: SqlValue, env: Env) => SqlValue {
   if (steps.every((s) => s.key !== undefined)) {
-    const keys = steps.map((s) => s.key as string);
-    if (keys.length === 1) {
-      const key = keys[0] as string;
-      return (value) => getKey(value, key);
-    }
-    return (value) => {
-      for (let i = 0; i < keys.length && value !== undefined; i++) value = getKey(value, keys[i] as string);
-      return value;
-    };
+    // Key-only paths (`payload.a.b`, the common case) as one compiled function per site (per-site.ts):
+    // each step a getKey call with a constant key, which inlines.
+    const keys = steps.map((s) => JSON.stringify(s.key));
+    const body = keys.map((key) => `  if (value === undefined) return undefined;\n  value = getKey(value, ${key});`).join('\n');
+    return perSite<(get: typeof getKey) => (value: SqlValue) => SqlValue>(['getKey'], `return (value) => {\n${body}\n  return value;\n};`)(getKey);
   }
   return (value, env) => {
     for (const step of steps) {
@@ -219,7 +217,10 @@ function compileComparison(expr: CompareExpr, scope: Scope): (env: Env) => boole
       // Lexed and parsed by EMQX, but its runtime has no implementation: evaluating it raises.
       return () => fail('the operator ~= is not implemented (EMQX raises as well)');
     default:
-      return (env) => compare(op, left(env), right(env));
+      return perSite<(c: typeof compare, o: typeof op, l: Getter, r: Getter) => (env: Env) => boolean>(
+        ['compare', 'op', 'left', 'right'],
+        'return (env) => compare(op, left(env), right(env));',
+      )(compare, op, left, right);
   }
 }
 
@@ -284,12 +285,14 @@ function compileCase(expr: CaseExpr, scope: Scope): Getter {
   if (expr.subject === undefined) {
     // Searched form: a branch is taken when its condition is true; a call returning anything else moves on.
     const whens = expr.whens.map((branch) => compileCondition(branch.when, scope, false));
-    return (env) => {
-      for (let i = 0; i < whens.length; i++) {
-        if ((whens[i] as Predicate)(env)) return (thens[i] as Getter)(env);
-      }
-      return otherwise === undefined ? undefined : otherwise(env);
-    };
+    // Unrolled into one function per site (per-site.ts): `if (w0(env)) return t0(env); ...`.
+    const params = whens.flatMap((_, i) => [`w${i}`, `t${i}`]);
+    const tests = whens.map((_, i) => `  if (w${i}(env)) return t${i}(env);`).join('\n');
+    const make = perSite<(...fns: ((env: Env) => SqlValue)[]) => Getter>(
+      [...params, 'otherwise'],
+      `return (env) => {\n${tests}\n  return otherwise(env);\n};`,
+    );
+    return make(...whens.flatMap((when, i) => [when, thens[i] as Getter]), otherwise ?? (() => undefined));
   }
   // Simple form: exact term matching, no coercion (1 does not match 1.0 or '1').
   const subject = compileExpr(expr.subject, scope);
@@ -327,12 +330,12 @@ export function compileCondition(cond: Condition, scope: Scope, strictCalls: boo
     case 'and': {
       const left = compileCondition(cond.left, scope, strictCalls);
       const right = compileCondition(cond.right, scope, strictCalls);
-      return (env) => left(env) && right(env);
+      return perSite<(l: Predicate, r: Predicate) => Predicate>(['left', 'right'], 'return (env) => left(env) && right(env);')(left, right);
     }
     case 'or': {
       const left = compileCondition(cond.left, scope, strictCalls);
       const right = compileCondition(cond.right, scope, strictCalls);
-      return (env) => left(env) || right(env);
+      return perSite<(l: Predicate, r: Predicate) => Predicate>(['left', 'right'], 'return (env) => left(env) || right(env);')(left, right);
     }
     case 'not': {
       // NOT evaluates its operand as an expression: boolean ⇒ negated, any other value ⇒ false.

@@ -13,6 +13,7 @@ import { Env, columnValue, tryDecode } from './env';
 import { defaultFunctionState, type FunctionState } from './functions/state';
 import { matchTopicText } from './operators';
 import { type KeyedField, compileKeyedFields, isLiteralKey } from './output-shape';
+import { perSite } from './per-site';
 import { type PutStep, putPath, setKey } from './paths';
 import type { SqlMap, SqlValue } from './values';
 
@@ -29,19 +30,22 @@ export function compileStatement(statement: Statement, options: CompileOptions =
   const state = options.functionState ?? defaultFunctionState;
   const matches = compileFrom(statement.from);
   const run = statement.type === 'select' ? compileSelect(statement) : compileForeach(statement);
-  return {
-    topics: Object.freeze([...statement.from]),
-    evaluate(input: RuleInput): RuleOutput[] {
-      const topic = input['topic'];
-      if (typeof topic !== 'string' || !matches(topic)) return [];
-      const env = new Env(input, state);
-      try {
-        return run(env);
-      } catch (error) {
-        throw asEvaluationError(error);
-      }
-    },
-  };
+  // One compiled evaluate per rule (per-site.ts): its calls to this rule's matcher and field list then
+  // have a single target each and inline, where one shared evaluate would see every rule's.
+  const evaluate = perSite<(...deps: unknown[]) => (input: RuleInput) => RuleOutput[]>(
+    ['matches', 'run', 'Env', 'state', 'asEvaluationError'],
+    `return function evaluate(input) {
+  const topic = input.topic;
+  if (typeof topic !== 'string' || !matches(topic)) return [];
+  const env = new Env(input, state);
+  try {
+    return run(env);
+  } catch (error) {
+    throw asEvaluationError(error);
+  }
+};`,
+  )(matches, run, Env, state, asEvaluationError);
+  return { topics: Object.freeze([...statement.from]), evaluate };
 }
 
 /** FROM: filters without wildcards compare as strings; the others go through the MQTT matcher (§5.1, §6). */
