@@ -81,7 +81,30 @@ describe('parseKafkaActionSettings', () => {
       topic: 'emqx', key: '${clientid}', value: '${.}', timestamp: '${timestamp}', extHeaders: [],
       headerValueEncodeMode: 'none', userPropertiesAsHeaders: true, requiredAcks: 'all', compression: 'none',
       partitionStrategy: 'random', maxBatchBytes: 896 * 1024, maxBatchRecords: 500, maxLingerTime: 0, maxInflight: 10,
+      buffer: { limit: 256 * 1024 * 1024, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY },
+      maxRetries: Number.POSITIVE_INFINITY, retryBackoff: { initial: 1000, max: 30_000 },
     });
+  });
+
+  it("parses the buffer and retry settings, 'infinity' included", () => {
+    const settings = parseKafkaActionSettings({
+      topic: 't', buffer: { limit: '1MB', overflow: 'drop_oldest', maxBatchAge: '30s' }, maxRetries: 'infinity', retryBackoff: { initial: '100ms' },
+    }, 'r:k');
+    expect([settings.buffer, settings.maxRetries, settings.retryBackoff]).toEqual([
+      { limit: 1024 * 1024, overflow: 'drop_oldest', maxBatchAge: 30_000 }, Number.POSITIVE_INFINITY, { initial: 100, max: 30_000 },
+    ]);
+    expect(parseKafkaActionSettings({ topic: 't', buffer: { maxBatchAge: 'infinity' }, maxRetries: 3 }, 'r:k')).toMatchObject({
+      buffer: { maxBatchAge: Number.POSITIVE_INFINITY }, maxRetries: 3,
+    });
+  });
+
+  it('refuses an unknown overflow policy and a back-off that starts above its maximum', () => {
+    const error = configError(() => parseKafkaActionSettings({
+      topic: 't', buffer: { overflow: 'drop_all' }, retryBackoff: { initial: '1m', max: '1s' },
+    }, 'r:k'));
+    expect(error.issues.map((issue) => issue.path).sort()).toEqual(['buffer.overflow']);
+    const backoff = configError(() => parseKafkaActionSettings({ topic: 't', retryBackoff: { initial: '1m', max: '1s' } }, 'r:k'));
+    expect(backoff.issues.map((issue) => issue.path)).toEqual(['retryBackoff.initial']);
   });
 
   it('parses sizes and durations', () => {

@@ -1,6 +1,6 @@
 import { parseConfig } from '@sluice/core';
 import { z } from 'zod';
-import { byteSize, duration } from './units';
+import { byteSize, duration, durationOrInfinity } from './units';
 
 const DEFAULT_PORT = 9092;
 
@@ -171,10 +171,35 @@ export const KafkaActionSettings = z
     maxLingerTime: duration.default(0),
     /** Produce requests of this action awaiting their acknowledgement; 1 keeps the order per partition. */
     maxInflight: z.number().int().positive().default(10),
+    /** The action's buffer of records accepted and not yet acknowledged by Kafka (in memory). */
+    buffer: z.strictObject({
+      /**
+       * Bytes (estimated) the action may hold: waiting, in flight, or back for a retry. For the whole
+       * action, not per partition: kafkajs picks the partition only when the request is built.
+       */
+      limit: byteSize.default(256 * 1024 ** 2),
+      /** When full: hold new sends (MQTT acks wait), or drop the oldest waiting / the new record. */
+      overflow: z.enum(['backpressure', 'drop_oldest', 'drop_newest']).default('backpressure'),
+      /** A record waiting longer than this is dropped (counted `dropped.expired`); 'infinity' keeps it. */
+      maxBatchAge: durationOrInfinity.default(Number.POSITIVE_INFINITY),
+    }).default({ limit: 256 * 1024 ** 2, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY }),
+    /**
+     * Retries of a record after a retriable failure (each a full kafkajs send with the connector's
+     * `retry`), then it fails as retriable (the MQTT message is left to the broker). 'infinity' keeps
+     * retrying while the buffer back-pressures the source.
+     */
+    maxRetries: z.union([z.number().int().nonnegative(), z.literal('infinity').transform(() => Number.POSITIVE_INFINITY)])
+      .default(Number.POSITIVE_INFINITY),
+    /** Pause before the next retry: `initial`, doubling per consecutive failed request, up to `max`. */
+    retryBackoff: z.strictObject({ initial: duration.default(1_000), max: duration.default(30_000) })
+      .default({ initial: 1_000, max: 30_000 }),
   })
   .superRefine((settings, ctx) => {
     if (settings.partitionStrategy === 'key_dispatch' && settings.key.trim() === '') {
       ctx.addIssue({ code: 'custom', path: ['key'], message: 'key_dispatch needs a key template' });
+    }
+    if (settings.retryBackoff.initial > settings.retryBackoff.max) {
+      ctx.addIssue({ code: 'custom', path: ['retryBackoff', 'initial'], message: 'must not exceed retryBackoff.max' });
     }
   });
 export type KafkaActionOptions = z.input<typeof KafkaActionSettings>;

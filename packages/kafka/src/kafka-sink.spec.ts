@@ -150,7 +150,7 @@ describe(KafkaSink.name, () => {
     ])('%s is retriable, and the connector shows connecting with the reason', async (_name, failure) => {
       await sink.start(new AbortController().signal);
       producer.failure = () => failure;
-      const action = sink.createAction({ topic: 't' }, actionContext());
+      const action = sink.createAction({ topic: 't', maxRetries: 0 }, actionContext());
       const error = await settled(action.send(out(1), mqttMessage()));
       expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true });
       expect(sink.status()).toEqual({ state: 'connecting', reason: (error as Error).message });

@@ -4,6 +4,7 @@ import { classifyKafkaError, toSinkWriteError } from './kafka-errors';
 import type { MissingTopics } from './missing-topics';
 import type { SendGate } from './send-gate';
 import type { RenderedRecord } from './record-renderer';
+import { LatencyHistogram } from './latency-histogram';
 
 /** The part of a kafkajs Producer the sink uses: the seam a second driver (or a test fake) implements. */
 export interface ProducerClient {
@@ -11,6 +12,9 @@ export interface ProducerClient {
   disconnect(): Promise<void>;
   sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]>;
 }
+
+export type OverflowPolicy = 'backpressure' | 'drop_oldest' | 'drop_newest';
+export type DropReason = 'queue_full' | 'expired';
 
 export interface BatcherOptions {
   readonly acks: -1 | 0 | 1;
@@ -21,18 +25,45 @@ export interface BatcherOptions {
   readonly maxBatchRecords: number;
   readonly maxLingerTime: number;
   readonly maxInflight: number;
+  /** Bytes of records accepted and not yet acknowledged (waiting, in flight, or waiting for a retry). */
+  readonly bufferLimit: number;
+  readonly overflow: OverflowPolicy;
+  /** A record waiting longer than this (ms since accepted) is dropped instead of sent; Infinity: never. */
+  readonly maxBatchAge: number;
+  /** Times a record is sent again after a retriable failure before it fails (retriable); Infinity: never gives up. */
+  readonly maxRetries: number;
+  readonly retryBackoff: { readonly initial: number; readonly max: number };
+  /** Told of records dropped on purpose (overflow, expiry): their sends resolve, the loss was chosen. */
+  readonly onDropped?: (count: number, reason: DropReason) => void;
   /** Shared by the connector's actions: topics Kafka just reported unknown fail at once. */
   readonly missingTopics?: MissingTopics;
   /** When set, every produce request of the connector passes through it, one at a time. */
   readonly gate?: SendGate;
   /** Told the outcome of every produce request (undefined on success), for the connector's status. */
   readonly onResult?: (error: SinkWriteError | undefined) => void;
+  /** Milliseconds clock; tests pass their own. */
+  readonly now?: () => number;
 }
 
 interface Entry {
   readonly record: RenderedRecord;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
+  /** Order of acceptance: a retried batch goes back among the waiting records in this order. */
+  seq: number;
+  acceptedAt: number;
+  /** Retries so far. */
+  attempts: number;
+}
+
+/** Counters of the action at EMQX's names, plus the produce latency. */
+export interface BatcherCounters {
+  /** Records sent again after a retriable failure (one per record per retry). */
+  retried: number;
+  /** Records acknowledged after at least one retry. */
+  retriedSuccess: number;
+  /** Records that failed after at least one retry (retries exhausted, or a final error on a retry). */
+  retriedFailed: number;
 }
 
 /**
@@ -40,24 +71,41 @@ interface Entry {
  * event loop (or maxLingerTime), then go out together in one sendBatch of at most maxBatchBytes, with
  * at most maxInflight requests awaiting their acks. While every slot is busy, records accumulate, so
  * batches grow with the load instead of the request count.
+ *
+ * The buffer is bounded by bufferLimit bytes. When it is full, `backpressure` keeps new sends waiting
+ * (their promises pending, so the source holds the acknowledgement and the MQTT broker keeps the data);
+ * `drop_oldest` / `drop_newest` drop a record instead and resolve its send. A retriable failure puts the
+ * batch back in order and pauses sending for a back-off; the records stay buffered.
  */
 export class RecordBatcher {
   private pending: Entry[] = [];
   private pendingBytes = 0;
+  /** Bytes of every accepted record not yet settled: pending, in flight or back for a retry. */
+  private bufferedBytes = 0;
+  /** Sends held back by a full buffer (backpressure), oldest first. */
+  private waiting: Array<Omit<Entry, 'seq' | 'acceptedAt' | 'attempts'>> = [];
   private inflightRequests = 0;
   private inflightRecords = 0;
+  private nextSeq = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private consecutiveFailures = 0;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
   private readonly flushNow = (): void => this.flush();
+  private readonly now: () => number;
+  readonly counters: BatcherCounters = { retried: 0, retriedSuccess: 0, retriedFailed: 0 };
+  readonly latency = new LatencyHistogram();
 
   constructor(
     private readonly sinkId: string,
     private readonly producer: ProducerClient,
     private readonly options: BatcherOptions,
-  ) {}
+  ) {
+    this.now = options.now ?? Date.now;
+  }
 
-  /** Resolves when the batch holding the record is acknowledged as `acks` requires. */
+  /** Resolves when the batch holding the record is acknowledged as `acks` requires, or the record is dropped. */
   add(record: RenderedRecord): Promise<void> {
     if (this.closed) {
       return Promise.reject(new SinkWriteError(this.sinkId, 'the Kafka action is closed', { retriable: true }));
@@ -67,22 +115,30 @@ export class RecordBatcher {
         `kafka topic "${record.topic}" does not exist (Kafka said so moments ago; not asked again yet): create it, or set allowAutoTopicCreation on the connector`,
         { retriable: false }));
     }
+    if (!this.fits(record.bytes) || this.waiting.length > 0) {
+      if (this.options.overflow === 'drop_newest') return this.dropNew();
+      if (this.options.overflow === 'drop_oldest') {
+        this.dropOldestFor(record.bytes);
+        if (!this.fits(record.bytes)) return this.dropNew();
+      } else {
+        return new Promise<void>((resolve, reject) => this.waiting.push({ record, resolve, reject }));
+      }
+    }
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ record, resolve, reject });
-      this.pendingBytes += record.bytes;
+      this.accept({ record, resolve, reject });
       if (this.pendingBytes >= this.options.maxBatchBytes || this.pending.length >= this.options.maxBatchRecords) this.flush();
       else this.schedule();
     });
   }
 
-  /** Records accepted and not yet acknowledged (waiting or in flight). */
+  /** Records accepted and not yet acknowledged (waiting, in flight, or held back by a full buffer). */
   queued(): number {
-    return this.pending.length + this.inflightRecords;
+    return this.pending.length + this.inflightRecords + this.waiting.length;
   }
 
-  /** Estimated bytes of the records waiting to be sent (not those in flight). */
+  /** Estimated bytes of the records in the buffer (waiting, in flight or back for a retry); `queuing_bytes`. */
   queuedBytes(): number {
-    return this.pendingBytes;
+    return this.bufferedBytes;
   }
 
   /** Records in produce requests awaiting their acknowledgement. */
@@ -90,16 +146,94 @@ export class RecordBatcher {
     return this.inflightRecords;
   }
 
-  /** Sends what waits and resolves once nothing is waiting or in flight; refuses records from then on. */
+  /**
+   * Sends what waits and resolves once nothing is waiting or in flight; refuses records from then on.
+   * Sends held back by a full buffer, and records waiting for a retry, are rejected as retriable (the
+   * MQTT broker keeps those messages) rather than holding the close for as long as Kafka is away.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    const closing = new SinkWriteError(this.sinkId, 'the Kafka action closed before the record was sent', { retriable: true });
+    const held = this.waiting;
+    this.waiting = [];
+    for (const entry of held) entry.reject(closing);
+    if (this.retryTimer !== undefined) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      const abandoned = this.pending;
+      this.pending = [];
+      this.pendingBytes = 0;
+      for (const entry of abandoned) {
+        this.bufferedBytes -= entry.record.bytes;
+        entry.reject(closing);
+      }
+    }
     this.flush();
     if (this.pending.length === 0 && this.inflightRequests === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private fits(bytes: number): boolean {
+    // a record larger than the whole limit still goes when the buffer is empty, or it could never go
+    return this.bufferedBytes === 0 || this.bufferedBytes + bytes <= this.options.bufferLimit;
+  }
+
+  private accept(held: Omit<Entry, 'seq' | 'acceptedAt' | 'attempts'>): void {
+    const entry: Entry = { record: held.record, resolve: held.resolve, reject: held.reject, seq: this.nextSeq++, acceptedAt: this.now(), attempts: 0 };
+    this.pending.push(entry);
+    this.pendingBytes += entry.record.bytes;
+    this.bufferedBytes += entry.record.bytes;
+  }
+
+  private dropNew(): Promise<void> {
+    this.options.onDropped?.(1, 'queue_full');
+    return Promise.resolve();
+  }
+
+  /** Drops waiting records, oldest first, until `bytes` fit; records in flight cannot be taken back. */
+  private dropOldestFor(bytes: number): void {
+    let count = 0;
+    let left = this.bufferedBytes;
+    while (count < this.pending.length && left !== 0 && left + bytes > this.options.bufferLimit) {
+      left -= (this.pending[count] as Entry).record.bytes;
+      count += 1;
+    }
+    if (count > 0) this.dropHead(count, 'queue_full');
+  }
+
+  private dropHead(count: number, reason: DropReason): void {
+    const dropped = this.pending.slice(0, count);
+    this.pending = this.pending.slice(count);
+    for (const entry of dropped) {
+      this.pendingBytes -= entry.record.bytes;
+      this.bufferedBytes -= entry.record.bytes;
+      entry.resolve();
+    }
+    this.options.onDropped?.(count, reason);
+  }
+
+  /** Drops records older than maxBatchAge from the head (the oldest: pending is in acceptance order). */
+  private expire(): void {
+    if (this.options.maxBatchAge === Number.POSITIVE_INFINITY || this.pending.length === 0) return;
+    const oldest = this.now() - this.options.maxBatchAge;
+    let count = 0;
+    while (count < this.pending.length && (this.pending[count] as Entry).acceptedAt < oldest) count += 1;
+    if (count > 0) this.dropHead(count, 'expired');
+  }
+
+  /** Lets sends held back by a full buffer in, oldest first, while they fit. */
+  private admit(): void {
+    if (this.closed) return;
+    let admitted = false;
+    while (this.waiting.length > 0 && this.fits((this.waiting[0] as Entry).record.bytes)) {
+      this.accept(this.waiting.shift() as Entry);
+      admitted = true;
+    }
+    if (admitted) this.schedule();
+  }
+
   private schedule(): void {
-    if (this.timer !== undefined || this.inflightRequests >= this.options.maxInflight) return;
+    if (this.timer !== undefined || this.retryTimer !== undefined || this.inflightRequests >= this.options.maxInflight) return;
     this.timer = this.options.maxLingerTime === 0
       ? setImmediate(this.flushNow)
       : setTimeout(this.flushNow, this.options.maxLingerTime);
@@ -112,9 +246,12 @@ export class RecordBatcher {
       else clearTimeout(this.timer as NodeJS.Timeout);
       this.timer = undefined;
     }
+    if (this.retryTimer !== undefined) return; // backing off: the retry timer flushes
+    this.expire();
     while (this.pending.length > 0 && this.inflightRequests < this.options.maxInflight) {
       this.send(this.takeBatch());
     }
+    this.admit();
     this.notifyIdle();
   }
 
@@ -142,18 +279,17 @@ export class RecordBatcher {
     void this.produce(batch).finally(() => {
       this.inflightRequests -= 1;
       this.inflightRecords -= batch.length;
-      if (this.pending.length > 0) this.flush();
+      if (this.pending.length > 0 || this.waiting.length > 0) this.flush();
       else this.notifyIdle();
     });
   }
 
-  /** Never rejects: settles every entry of the batch. */
+  /** Never rejects: settles, drops or requeues every entry of the batch. */
   private async produce(batch: Entry[]): Promise<void> {
     const groups = groupByTopic(batch);
     try {
       await this.sendBatch(groups);
-      this.options.onResult?.(undefined);
-      for (const entry of batch) entry.resolve();
+      this.succeeded(batch);
       return;
     } catch (error) {
       if (groups.size > 1 && !classifyKafkaError(error).retriable) {
@@ -162,24 +298,91 @@ export class RecordBatcher {
         for (const group of groups.values()) await this.produceOneTopic(group);
         return;
       }
-      const failure = toSinkWriteError(this.sinkId, [...groups.keys()], error);
       if (groups.size === 1) this.rememberIfMissing([...groups.keys()][0] as string, error);
-      this.options.onResult?.(failure);
-      for (const entry of batch) entry.reject(failure);
+      this.failed(batch, toSinkWriteError(this.sinkId, [...groups.keys()], error));
     }
   }
 
   private async produceOneTopic(group: TopicGroup): Promise<void> {
     try {
       await this.sendBatch(new Map([[group.topic, group]]));
-      this.options.onResult?.(undefined);
-      for (const entry of group.entries) entry.resolve();
+      this.succeeded(group.entries);
     } catch (error) {
-      const failure = toSinkWriteError(this.sinkId, [group.topic], error);
       this.rememberIfMissing(group.topic, error);
-      this.options.onResult?.(failure);
-      for (const entry of group.entries) entry.reject(failure);
+      this.failed(group.entries, toSinkWriteError(this.sinkId, [group.topic], error));
     }
+  }
+
+  private succeeded(entries: readonly Entry[]): void {
+    this.consecutiveFailures = 0;
+    this.options.onResult?.(undefined);
+    for (const entry of entries) {
+      if (entry.attempts > 0) this.counters.retriedSuccess += 1;
+      this.bufferedBytes -= entry.record.bytes;
+      entry.resolve();
+    }
+  }
+
+  /** A retriable failure puts the records back (in order) for a retry after a back-off, while retries remain. */
+  private failed(entries: readonly Entry[], failure: SinkWriteError): void {
+    this.options.onResult?.(failure);
+    const again: Entry[] = [];
+    for (const entry of entries) {
+      if (failure.retriable && !this.closed && entry.attempts < this.options.maxRetries) {
+        entry.attempts += 1;
+        this.counters.retried += 1;
+        again.push(entry);
+        continue;
+      }
+      if (entry.attempts > 0) this.counters.retriedFailed += 1;
+      this.bufferedBytes -= entry.record.bytes;
+      entry.reject(failure);
+    }
+    if (again.length === 0) return;
+    this.requeue(again);
+    this.backOff();
+  }
+
+  /** Merges retried entries back into the waiting ones by acceptance order, so a retry keeps the order. */
+  private requeue(again: Entry[]): void {
+    let bytes = 0;
+    for (const entry of again) bytes += entry.record.bytes;
+    this.pendingBytes += bytes;
+    if (this.pending.length === 0 || (again[again.length - 1] as Entry).seq < (this.pending[0] as Entry).seq) {
+      this.pending = again.concat(this.pending);
+      return;
+    }
+    const merged: Entry[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < again.length || j < this.pending.length) {
+      const a = again[i];
+      const p = this.pending[j];
+      if (p === undefined || (a !== undefined && a.seq < p.seq)) {
+        merged.push(a as Entry);
+        i += 1;
+      } else {
+        merged.push(p);
+        j += 1;
+      }
+    }
+    this.pending = merged;
+  }
+
+  private backOff(): void {
+    this.consecutiveFailures += 1;
+    if (this.retryTimer !== undefined) return;
+    if (this.timer !== undefined) {
+      if (this.options.maxLingerTime === 0) clearImmediate(this.timer as NodeJS.Immediate);
+      else clearTimeout(this.timer as NodeJS.Timeout);
+      this.timer = undefined;
+    }
+    const { initial, max } = this.options.retryBackoff;
+    const delay = Math.min(max, initial * 2 ** Math.min(this.consecutiveFailures - 1, 30));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.flush();
+    }, delay);
   }
 
   private rememberIfMissing(topic: string, error: unknown): void {
@@ -191,7 +394,14 @@ export class RecordBatcher {
   private sendBatch(groups: ReadonlyMap<string, TopicGroup>): Promise<RecordMetadata[]> {
     const batch = this.request(groups);
     const gate = this.options.gate;
-    return gate === undefined ? this.producer.sendBatch(batch) : gate.run(() => this.producer.sendBatch(batch));
+    // timed from the request leaving, not from entering the gate
+    const timed = async (): Promise<RecordMetadata[]> => {
+      const started = this.now();
+      const metadata = await this.producer.sendBatch(batch);
+      this.latency.record(this.now() - started);
+      return metadata;
+    };
+    return gate === undefined ? timed() : gate.run(timed);
   }
 
   private request(groups: ReadonlyMap<string, TopicGroup>): ProducerBatch {

@@ -27,3 +27,9 @@ export const byteSize = z.union([
   const [, amount, unit] = SIZE.exec(value) as RegExpExecArray;
   return Math.round(Number(amount) * (SIZE_FACTOR[(unit as string).toLowerCase()] as number));
 });
+
+/** A duration, or 'infinity' (EMQX's word for "no limit"); parses to milliseconds or Infinity. */
+export const durationOrInfinity = z.union([
+  z.literal('infinity').transform(() => Number.POSITIVE_INFINITY),
+  duration,
+]);

@@ -1,0 +1,255 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { type RuleOutput, silentLogger } from '@sluice/core';
+import { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
+import { actionContext } from '../test/fixtures/fake-templates';
+import { FakeProducer, turn } from '../test/fixtures/fake-producer';
+import { mqttMessage } from '../test/fixtures/messages';
+import type { KafkaAction } from './kafka-action';
+import { KafkaSink } from './kafka-sink';
+import { type KafkaActionOptions, parseKafkaSinkConfig } from './kafka-sink-config';
+
+const config = parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
+const leaderMoved = (): Error => new KafkaJSNumberOfRetriesExceeded(
+  new KafkaJSProtocolError({ message: 'not leader', type: 'NOT_LEADER_FOR_PARTITION', code: 6, retriable: true } as never),
+  { retryCount: 5, retryTime: 100 } as never);
+const tooLarge = (): Error => new KafkaJSProtocolError({ message: 'too large', type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false } as never);
+const out = (i: number): RuleOutput => ({ clientid: `dev-${i}`, n: i });
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function settled(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+/** Tracks which sends have settled, without awaiting them. */
+function track(promises: ReadonlyArray<Promise<void>>): { readonly done: boolean[] } {
+  const done = promises.map(() => false);
+  promises.forEach((promise, i) => void promise.then(() => { done[i] = true; }, () => { done[i] = true; }));
+  return { done };
+}
+
+describe('KafkaAction buffering and retries', () => {
+  let producer: FakeProducer;
+  let sink: KafkaSink;
+  let drops: Array<[number, string]>;
+  /** Estimated bytes of one record `out(i)` with i < 10 under the settings below. */
+  let recordBytes: number;
+
+  const dropped = (reason: string): number => drops.filter(([, r]) => r === reason).reduce((sum, [count]) => sum + count, 0);
+  const values = (): string[] => producer.records().map(([, , value]) => String(value));
+  const create = (settings: Partial<KafkaActionOptions>): KafkaAction =>
+    sink.createAction({ topic: 't', key: '', value: '${n}', ...settings }, actionContext('r:k', (count, reason) => drops.push([count, reason])));
+
+  beforeEach(async () => {
+    producer = new FakeProducer();
+    sink = new KafkaSink(config, producer, silentLogger);
+    drops = [];
+    const probe = create({});
+    producer.manual = true;
+    void probe.send(out(0), mqttMessage());
+    recordBytes = probe.queuedBytes();
+    await turn();
+    producer.settle();
+    producer.manual = false;
+    producer.batches.length = 0;
+  });
+
+  afterEach(async () => {
+    await sink.stop();
+  });
+
+  describe("overflow 'backpressure' (the default)", () => {
+    it('holds sends beyond the limit pending until space frees, then delivers all in order without drops', async () => {
+      producer.manual = true;
+      const action = create({ buffer: { limit: 10 * recordBytes } });
+      const sends = Array.from({ length: 25 }, (_, i) => action.send(out(i % 10), mqttMessage()));
+      const { done } = track(sends);
+      await turn();
+      expect(producer.open).toHaveLength(1);
+      expect(producer.open[0]?.batch.topicMessages?.[0]?.messages).toHaveLength(10);
+      expect(action.queued()).toBe(25);
+      expect(action.queuedBytes()).toBe(10 * recordBytes);
+      expect(done.filter(Boolean)).toHaveLength(0);
+
+      producer.settle();
+      await turn();
+      await turn();
+      expect(done.filter(Boolean)).toHaveLength(10);
+      expect(producer.open[0]?.batch.topicMessages?.[0]?.messages).toHaveLength(10);
+      producer.settle();
+      await turn();
+      await turn();
+      producer.settle();
+      await Promise.all(sends);
+      expect(values()).toEqual(Array.from({ length: 25 }, (_, i) => String(i % 10)));
+      expect(drops).toEqual([]);
+      expect(action.queued()).toBe(0);
+      expect(action.queuedBytes()).toBe(0);
+    });
+
+    it('lets a record larger than the whole limit through when the buffer is empty', async () => {
+      const action = create({ buffer: { limit: 1 } });
+      await action.send(out(1), mqttMessage());
+      await action.send(out(2), mqttMessage());
+      expect(values()).toEqual(['1', '2']);
+    });
+
+    it('rejects held sends as retriable on close, so their messages stay with the broker', async () => {
+      producer.manual = true;
+      const action = create({ buffer: { limit: 2 * recordBytes } });
+      const sends = Array.from({ length: 5 }, (_, i) => action.send(out(i), mqttMessage()));
+      await turn();
+      const closing = action.close();
+      producer.settle();
+      await closing;
+      const outcomes = await Promise.all(sends.map(settled));
+      expect(outcomes.slice(0, 2)).toEqual([undefined, undefined]);
+      for (const error of outcomes.slice(2)) expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true });
+    });
+  });
+
+  describe("overflow 'drop_newest'", () => {
+    it('resolves and counts as queue_full every record that does not fit', async () => {
+      const action = create({ buffer: { limit: 10 * recordBytes, overflow: 'drop_newest' } });
+      await Promise.all(Array.from({ length: 25 }, (_, i) => action.send(out(i % 10), mqttMessage())));
+      expect(values()).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+      expect(dropped('queue_full')).toBe(15);
+      expect(dropped('expired')).toBe(0);
+    });
+  });
+
+  describe("overflow 'drop_oldest'", () => {
+    it('drops the oldest waiting records to make room, resolving and counting them', async () => {
+      const action = create({ buffer: { limit: 10 * recordBytes, overflow: 'drop_oldest' } });
+      await Promise.all(Array.from({ length: 25 }, (_, i) => action.send(out(i % 10), mqttMessage())));
+      expect(values()).toEqual(['5', '6', '7', '8', '9', '0', '1', '2', '3', '4']);
+      expect(dropped('queue_full')).toBe(15);
+    });
+
+    it('cannot take back records in flight: with nothing waiting, the new record is dropped', async () => {
+      producer.manual = true;
+      const action = create({ buffer: { limit: 4 * recordBytes, overflow: 'drop_oldest' }, maxInflight: 1 });
+      const first = Array.from({ length: 4 }, (_, i) => action.send(out(i), mqttMessage()));
+      await turn();
+      expect(action.inflight()).toBe(4);
+      const later = Array.from({ length: 3 }, (_, i) => action.send(out(5 + i), mqttMessage()));
+      await Promise.all(later);
+      expect(dropped('queue_full')).toBe(3);
+      producer.settle();
+      await Promise.all(first);
+      expect(values()).toEqual(['0', '1', '2', '3']);
+    });
+  });
+
+  describe('maxBatchAge', () => {
+    it('drops records that waited longer, resolving them and counting them expired', async () => {
+      producer.manual = true;
+      const action = create({ buffer: { maxBatchAge: 10 }, maxInflight: 1 });
+      const first = action.send(out(1), mqttMessage());
+      await turn();
+      const waiting = Array.from({ length: 5 }, (_, i) => action.send(out(2 + i), mqttMessage()));
+      await sleep(50);
+      producer.settle();
+      await Promise.all([first, ...waiting]);
+      const fresh = action.send(out(9), mqttMessage());
+      await turn();
+      producer.settle();
+      await fresh;
+      expect(values()).toEqual(['1', '9']);
+      expect(drops).toEqual([[5, 'expired']]);
+    });
+  });
+
+  describe('retries', () => {
+    it('sends again after a retriable failure, keeps the records buffered, and counts retried and retried.success', async () => {
+      await sink.start(new AbortController().signal);
+      let failures = 2;
+      producer.failure = () => (failures-- > 0 ? leaderMoved() : undefined);
+      const action = create({ retryBackoff: { initial: 1, max: 2 } });
+      const sends = [1, 2, 3].map((i) => action.send(out(i), mqttMessage()));
+      await turn();
+      expect(sink.status()).toMatchObject({ state: 'connecting', reason: expect.stringContaining('NOT_LEADER_FOR_PARTITION') });
+      expect(action.queued()).toBe(3);
+      expect(action.queuedBytes()).toBe(3 * recordBytes);
+      await Promise.all(sends);
+      expect(producer.batches).toHaveLength(3);
+      expect(values().slice(-3)).toEqual(['1', '2', '3']);
+      expect(sink.status()).toEqual({ state: 'connected' });
+      expect(action.metrics()).toMatchObject({ 'retried': 6, 'retried.success': 3, 'retried.failed': 0, 'queuing': 0, 'queuing_bytes': 0 });
+    });
+
+    it('gives up after maxRetries with a retriable error, counted retried.failed', async () => {
+      producer.failure = leaderMoved;
+      const action = create({ maxRetries: 2, retryBackoff: { initial: 1, max: 1 } });
+      const errors = await Promise.all([action.send(out(1), mqttMessage()), action.send(out(2), mqttMessage())].map(settled));
+      for (const error of errors) expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true });
+      expect(producer.batches).toHaveLength(3);
+      expect(action.metrics()).toMatchObject({ 'retried': 4, 'retried.success': 0, 'retried.failed': 2, 'queuing': 0 });
+    });
+
+    it('fails a retried record for good on an error that is not retriable', async () => {
+      let calls = 0;
+      producer.failure = () => (calls++ === 0 ? leaderMoved() : tooLarge());
+      const action = create({ retryBackoff: { initial: 1, max: 1 } });
+      const error = await settled(action.send(out(1), mqttMessage()));
+      expect(error).toMatchObject({ retriable: false, message: expect.stringContaining('MESSAGE_TOO_LARGE') });
+      expect(action.metrics()).toMatchObject({ 'retried': 1, 'retried.failed': 1 });
+    });
+
+    it('puts failed requests back in acceptance order, whatever order they fail in', async () => {
+      producer.manual = true;
+      const action = create({ maxInflight: 2, maxBatchRecords: 3, retryBackoff: { initial: 1, max: 1 } });
+      const sends = [0, 1, 2, 3, 4, 5].map((i) => action.send(out(i), mqttMessage()));
+      await turn();
+      expect(producer.open).toHaveLength(2);
+      const [older, newer] = producer.open.splice(0, 2);
+      newer?.reject(leaderMoved());
+      await turn();
+      older?.reject(leaderMoved());
+      await sleep(20);
+      expect(producer.open).toHaveLength(2);
+      expect(producer.open.map((call) => call.batch.topicMessages?.[0]?.messages.map((m) => String(m.value)))).toEqual([['0', '1', '2'], ['3', '4', '5']]);
+      producer.settle();
+      producer.settle();
+      await Promise.all(sends);
+    });
+
+    it('pauses for the back-off, doubling up to the maximum', async () => {
+      producer.failure = leaderMoved;
+      const action = create({ maxRetries: 3, retryBackoff: { initial: 40, max: 60 } });
+      const send = settled(action.send(out(1), mqttMessage()));
+      await sleep(20);
+      expect(producer.batches).toHaveLength(1);
+      await send;
+      expect(producer.batches).toHaveLength(4);
+    });
+
+    it('on close during a back-off, rejects the buffered records as retriable instead of waiting for Kafka', async () => {
+      producer.failure = leaderMoved;
+      const action = create({ retryBackoff: { initial: 60_000, max: 60_000 } });
+      const send = settled(action.send(out(1), mqttMessage()));
+      await turn();
+      await turn();
+      await action.close();
+      expect(await send).toMatchObject({ retriable: true });
+      expect(action.queued()).toBe(0);
+    });
+  });
+
+  describe('.metrics', () => {
+    it('reports produce latency of acknowledged requests', async () => {
+      const action = create({});
+      await Promise.all([1, 2].map((i) => action.send(out(i), mqttMessage())));
+      await action.send(out(3), mqttMessage());
+      await turn();
+      const metrics = action.metrics();
+      expect(metrics['produce_latency.count']).toBe(2);
+      expect(metrics['produce_latency.p99_ms']).toBeGreaterThanOrEqual(metrics['produce_latency.p50_ms']);
+      expect(metrics['inflight']).toBe(0);
+    });
+  });
+});
