@@ -52,6 +52,14 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'rules[].actions[].maxBatchRecords': 'Upper bound of records in one produce request.',
   'rules[].actions[].maxLingerTime': 'Wait this long for more records before sending: milliseconds or a duration such as `5ms`. Default 0 (send on the next turn of the event loop).',
   'rules[].actions[].maxInflight': 'Produce requests of this action awaiting acknowledgement; 1 keeps the order per partition.',
+  'rules[].actions[].buffer': 'The action\'s in-memory buffer of records accepted and not yet acknowledged by Kafka.',
+  'rules[].actions[].buffer.limit': 'Bytes (estimated) the action may hold: waiting, in flight or back for a retry, for the whole action. Bytes or a size such as `256MB`. Default 256 MB.',
+  'rules[].actions[].buffer.overflow': 'When full: `backpressure` holds new sends (MQTT acknowledgements wait), `drop_oldest` / `drop_newest` drop a waiting record (counted `dropped.queue_full`).',
+  'rules[].actions[].buffer.maxBatchAge': 'A record waiting longer than this is dropped (counted `dropped.expired`): milliseconds, a duration, or `infinity` (the default) to keep it.',
+  'rules[].actions[].maxRetries': 'Retries of a record after a retriable failure (each a full send with the connector\'s `retry`), then it fails as retriable and the MQTT message is left to the broker. A number or `infinity` (the default: keep retrying while the buffer back-pressures the source).',
+  'rules[].actions[].retryBackoff': 'Pause before the next retry: `initial`, doubling per consecutive failed request, up to `max`.',
+  'rules[].actions[].retryBackoff.initial': 'First pause: milliseconds or a duration. Default 1 s.',
+  'rules[].actions[].retryBackoff.max': 'Longest pause: milliseconds or a duration. Default 30 s.',
 
   // ---- MQTT client source
   'sources[mqtt].type': 'Client mode: subscribe to an existing MQTT broker (Mosquitto, EMQX, HiveMQ ...).',
