@@ -1,0 +1,132 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { type ActionContext, silentLogger } from '@sluice/core';
+import { compileTemplate } from '@sluice/sql';
+import { consumeRecords, createTopic, deleteTopic, kafkaBroker, randomName, topicRecordCount } from '@sluice/testkit';
+import type { KafkaAction } from '../../src/kafka-action';
+import { createKafkaProducer, KafkaSink } from '../../src/kafka-sink';
+import { type KafkaActionOptions, parseKafkaSinkConfig } from '../../src/kafka-sink-config';
+import { mqttMessage } from '../fixtures/messages';
+
+const broker = kafkaBroker();
+
+/** Same as in kafka-sink.int.spec: a new partition can still be unknown when the testkit's wait gives up. */
+async function createTopicSoon(name: string, partitions: number): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await createTopic(name, partitions);
+      return;
+    } catch (error) {
+      if (attempt > 1 && /already exists/.test((error as Error).message)) return;
+      if (attempt === 3 || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+describe('Kafka action buffer and retries against a real broker', () => {
+  let topic: string;
+  let sinks: KafkaSink[];
+  let drops: Array<[number, string]>;
+  /** Estimated bytes of one `{ n }` record, set by actionHolding. */
+  let recordBytes = 0;
+  const topics: string[] = [];
+
+  function newSink(): KafkaSink {
+    const config = parseKafkaSinkConfig({ id: 'it', bootstrapHosts: broker.bootstrap, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
+    const sink = new KafkaSink(config, createKafkaProducer(config, silentLogger), silentLogger);
+    sinks.push(sink);
+    return sink;
+  }
+
+  function context(): ActionContext {
+    return { id: 'r:kafka', ruleId: 'r', templates: { compileTemplate }, logger: silentLogger, dropped: (count, reason) => drops.push([count, reason]) };
+  }
+
+  /** An action whose buffer holds exactly `records` records of the form `{ n }` with n < 10. */
+  async function actionHolding(sink: KafkaSink, records: number, settings: Partial<KafkaActionOptions>): Promise<KafkaAction> {
+    const base = { topic, key: '', value: '${n}' };
+    // the renderer's estimate of one record (key + value + headers + overhead), measured on an action of a
+    // sink that never connects, so the probe record cannot reach the topic
+    const probe = newSink().createAction({ ...base, maxRetries: 0 }, context());
+    const probed = probe.send({ n: 0 }, mqttMessage()).catch(() => undefined);
+    recordBytes = probe.queuedBytes();
+    await probe.close();
+    await probed;
+    return sink.createAction({ ...base, ...settings, buffer: { limit: records * recordBytes, ...settings.buffer } }, context());
+  }
+
+  const sendAll = (action: KafkaAction, count: number): Array<Promise<void>> =>
+    Array.from({ length: count }, (_, i) => action.send({ n: i % 10 }, mqttMessage()));
+  /** The topic has one partition, so this is the order the records were stored in. */
+  const consumedValues = async (count: number): Promise<string[]> =>
+    (await consumeRecords(topic, count)).map((record) => String(record.value));
+
+  beforeEach(async () => {
+    sinks = [];
+    drops = [];
+    topic = randomName('kafka-buf');
+    topics.push(topic);
+    await createTopicSoon(topic, 1);
+  });
+
+  afterEach(async () => {
+    await Promise.all(sinks.map((sink) => sink.stop()));
+    await Promise.all(topics.splice(0).map((name) => deleteTopic(name).catch(() => undefined)));
+  });
+
+  it("'drop_newest' stores exactly the records that fit and counts the rest queue_full", async () => {
+    const sink = newSink();
+    await sink.start(new AbortController().signal);
+    const action = await actionHolding(sink, 10, { buffer: { overflow: 'drop_newest' } });
+    await Promise.all(sendAll(action, 25));
+    expect(await consumedValues(10)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    expect(await topicRecordCount(topic)).toBe(10);
+    expect(drops).toEqual(Array.from({ length: 15 }, () => [1, 'queue_full']));
+  });
+
+  it("'drop_oldest' stores exactly the newest records that fit and counts the rest queue_full", async () => {
+    const sink = newSink();
+    await sink.start(new AbortController().signal);
+    const action = await actionHolding(sink, 10, { buffer: { overflow: 'drop_oldest' } });
+    await Promise.all(sendAll(action, 25));
+    expect(await consumedValues(10)).toEqual(['5', '6', '7', '8', '9', '0', '1', '2', '3', '4']);
+    expect(await topicRecordCount(topic)).toBe(10);
+    expect(drops.reduce((sum, [count, reason]) => sum + (reason === 'queue_full' ? count : 0), 0)).toBe(15);
+  });
+
+  it("'backpressure' holds the sends beyond the limit and then stores every record, none dropped", async () => {
+    const sink = newSink();
+    await sink.start(new AbortController().signal);
+    const action = await actionHolding(sink, 10, {});
+    const sends = sendAll(action, 25);
+    expect(action.queued()).toBe(25);
+    // ten records in the buffer, fifteen sends held outside it
+    expect(action.metrics().queuing_bytes).toBe(10 * recordBytes);
+    await Promise.all(sends);
+    expect(drops).toEqual([]);
+    expect(await topicRecordCount(topic)).toBe(25);
+    expect(action.metrics()['produce_latency.count']).toBeGreaterThanOrEqual(3);
+  });
+
+  it('keeps the records buffered while Kafka is unreachable and delivers them, in order, once it is back', async () => {
+    const sink = newSink();
+    const action = sink.createAction({ topic, key: '', value: '${n}', retryBackoff: { initial: 50, max: 200 } }, context());
+    // not connected yet: every try fails retriable ("the producer is disconnected")
+    const sends = [1, 2, 3].map((n) => action.send({ n }, mqttMessage()));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(action.queued()).toBe(3);
+    expect(action.metrics().retried).toBeGreaterThanOrEqual(3);
+    await sink.start(new AbortController().signal);
+    await Promise.all(sends);
+    expect(await consumedValues(3)).toEqual(['1', '2', '3']);
+    expect(action.metrics()['retried.success']).toBe(3);
+    expect(sink.status()).toEqual({ state: 'connected' });
+  });
+
+  it('fails a record as retriable after maxRetries while Kafka stays unreachable', async () => {
+    const sink = newSink();
+    const action = sink.createAction({ topic, maxRetries: 2, retryBackoff: { initial: 10, max: 10 } }, context());
+    await expect(action.send({ n: 1 }, mqttMessage())).rejects.toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true });
+    expect(action.metrics()).toMatchObject({ 'retried': 2, 'retried.failed': 1, 'queuing': 0 });
+  });
+});
