@@ -59,7 +59,23 @@ function compileFrom(filters: readonly string[]): (topic: string) => boolean {
     }
     return (topic) => exact.has(topic);
   }
-  return (topic) => exact.has(topic) || wild.some((filter) => matchTopicText(topic, filter));
+  const matchers = wild.map(compileTopicFilter);
+  if (exact.size === 0 && matchers.length === 1) return matchers[0] as (topic: string) => boolean;
+  return (topic) => exact.has(topic) || matchers.some((match) => match(topic));
+}
+
+/**
+ * One wildcard filter. `a/b/#` (the usual form: no other wildcard, a literal first level) is a prefix
+ * test, as a hand-written check would be: the topic is `a/b` itself or starts with `a/b/`. The `$`
+ * rule cannot apply since the filter does not start with a wildcard. Other filters use the matcher.
+ */
+export function compileTopicFilter(filter: string): (topic: string) => boolean {
+  const prefix = filter.slice(0, -2);
+  if (filter.endsWith('/#') && prefix !== '' && !prefix.includes('+') && !prefix.includes('#')) {
+    const withSlash = `${prefix}/`;
+    return (topic) => topic === prefix || topic.startsWith(withSlash);
+  }
+  return (topic) => matchTopicText(topic, filter);
 }
 
 type Run = (env: Env) => SqlMap[];
