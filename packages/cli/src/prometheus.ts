@@ -30,7 +30,9 @@ export function prometheusRegistry(app: Integration): Registry {
     ['fallback.success', 'outputs refused for good that a fallback action stored'],
     ['fallback.failed', 'fallback actions that failed as well'],
   ];
-  const metricName = (kind: string, name: string, suffix: string): string => `sluice_${kind}_${name.replace(/\./g, '_')}${suffix}`;
+  // `actions.total` is already a total: no second `_total` suffix.
+  const metricName = (kind: string, name: string, suffix: string): string =>
+    `sluice_${kind}_${name.replace(/\./g, '_')}${name.endsWith('.total') ? '' : suffix}`;
 
   for (const [name, help] of ruleCounters) {
     new Gauge({
