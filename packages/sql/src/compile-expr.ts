@@ -3,7 +3,7 @@ import type { CaseExpr, CallExpr, CompareExpr, Condition, Expr, PathSegment, Ref
 import { type Env, columnReader } from './env';
 import { arityError, lookupFunctionEntry, type SqlFunction } from './functions';
 import { add, compare, divide, exactEquals, intDiv, multiply, negate, rem, subtract, topicMatch } from './operators';
-import { getIndex, getKey } from './paths';
+import { getIndex, getKey, keyGetter } from './paths';
 import { perSite } from './per-site';
 import { isNumber, makeFloat, type SqlMap, type SqlValue } from './values';
 
@@ -113,9 +113,15 @@ function compileWalk(steps: readonly Step[]): (value: SqlValue, env: Env) => Sql
   if (steps.every((s) => s.key !== undefined)) {
     // Key-only paths (`payload.a.b`, the common case) as one compiled function per site (per-site.ts):
     // each step a getKey call with a constant key, which inlines.
-    const keys = steps.map((s) => JSON.stringify(s.key));
-    const body = keys.map((key) => `  if (value === undefined) return undefined;\n  value = getKey(value, ${key});`).join('\n');
-    return perSite<(get: typeof getKey) => (value: SqlValue) => SqlValue>(['getKey'], `return (value) => {\n${body}\n  return value;\n};`)(getKey);
+    const keys = steps.map((s) => s.key as string);
+    const body = keys
+      .map((key, i) => `  if (value === undefined) return undefined;\n  value = get${i}(value, ${JSON.stringify(key)});`)
+      .join('\n');
+    const make = perSite<(...get: (typeof getKey)[]) => (value: SqlValue) => SqlValue>(
+      keys.map((_, i) => `get${i}`),
+      `return (value) => {\n${body}\n  return value;\n};`,
+    );
+    return make(...keys.map(keyGetter));
   }
   return (value, env) => {
     for (const step of steps) {

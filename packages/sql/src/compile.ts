@@ -143,8 +143,7 @@ function compileForeach(statement: ForeachStatement): Run {
         setKey(output, itemName, element);
         outputs.push(output);
       } else {
-        env.output = {};
-        doFields(env);
+        doFields(env); // puts a fresh map in env.output
         outputs.push(env.output);
       }
     }
@@ -219,7 +218,11 @@ function compileFields(
   if (!isForeachList && keyed.length === fields.length && keyed.length > 0) {
     return { run: compileKeyedFields(keyed), keys, last };
   }
-  const run = runnersInOrder(runners);
+  const inOrder = runnersInOrder(runners);
+  const run = (env: Env): void => {
+    env.output = {};
+    inOrder(env);
+  };
   return { run, keys, last };
 }
 

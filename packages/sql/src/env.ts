@@ -10,8 +10,11 @@ import type { SqlMap, SqlValue } from './values';
  * compiled closures take it as their only argument. It doubles as the built-ins' FunctionContext.
  */
 export class Env implements FunctionContext {
-  /** The map being built: the SELECT/DO output, or the FOREACH aliases while the FOREACH list runs. */
-  output: SqlMap = {};
+  /**
+   * The map being built: the SELECT/DO output, or the FOREACH aliases while the FOREACH list runs. Each
+   * field list puts its own fresh map here before writing (so none is allocated here in vain).
+   */
+  output: SqlMap = EMPTY;
   /** FOREACH aliases (the FOREACH list's output), visible to WHERE, INCASE and DO. */
   locals: SqlMap = EMPTY;
   /** The current FOREACH element. */
