@@ -27,4 +27,8 @@ module.exports = {
   ],
   // A global option (jest ignores it inside a project): integration tests talk to real brokers.
   testTimeout: 60000,
+  // One test file at a time: the delivery scenarios (test/delivery) kill and pause the shared Kafka and
+  // Mosquitto brokers, which would break suites running beside them. (On the 2-core CI machine jest would
+  // pick one worker anyway; this makes it hold on bigger machines too.)
+  maxWorkers: 1,
 };

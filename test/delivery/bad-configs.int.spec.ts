@@ -36,7 +36,7 @@ interface Case {
 
 const CASES: Case[] = [
   // file level
-  { name: 'YAML syntax error', change: 'sources:\n  - type: mqtt\n   id: [unclosed\n', path: '', says: /line \d+, column \d+/ },
+  { name: 'YAML syntax error', change: 'sources:\n  - type: mqtt\n   id: [unclosed\n', path: '', says: /\.yaml:\d+:\d+: / },
   { name: 'empty file', change: '', path: '', says: /sources|rules|expected/i },
   { name: 'a list instead of a map', change: '- a\n- b\n', path: '', says: /object|map|expected/i },
   { name: 'duplicate key', change: 'rules: []\nrules: []\nsources: []\n', path: '', says: /unique|duplicate/i },

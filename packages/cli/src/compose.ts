@@ -1,4 +1,4 @@
-import { createIntegration, type Integration, type Logger } from '@sluice/core';
+import { ConfigError, createIntegration, type ConfigIssue, type Integration, type Logger } from '@sluice/core';
 import { sqlModule } from '@sluice/sql';
 import { withLocations, type LoadedConfig } from './config-file';
 import { buildPluginModule } from './plugins';
@@ -9,6 +9,7 @@ import { buildPluginModule } from './plugins';
  */
 export async function composeFromConfig(loaded: LoadedConfig, logger: Logger): Promise<Integration> {
   const { config } = loaded;
+  withLocations(loaded, () => assertUniqueIds(config));
   const modules = withLocations(loaded, () => [
     ...config.sources.map((entry, i) => buildPluginModule('sources', i, entry)),
     ...config.connectors.map((entry, i) => buildPluginModule('connectors', i, entry)),
@@ -28,4 +29,18 @@ export async function composeFromConfig(loaded: LoadedConfig, logger: Logger): P
       throw error;
     });
   }
+}
+
+/** Sources and connectors are found by id: two with one id is a config error pointing at the second. */
+function assertUniqueIds(config: LoadedConfig['config']): void {
+  const issues: ConfigIssue[] = [];
+  for (const kind of ['sources', 'connectors'] as const) {
+    const seen = new Map<unknown, number>();
+    config[kind].forEach((entry, i) => {
+      const first = seen.get(entry['id']);
+      if (first !== undefined) issues.push({ path: `${kind}[${i}].id`, message: `${kind}[${first}] already has the id "${String(entry['id'])}": give each one its own id` });
+      else seen.set(entry['id'], i);
+    });
+  }
+  if (issues.length > 0) throw new ConfigError('sluice', issues);
 }

@@ -64,11 +64,14 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConf
     }
   }
   if (document.errors.length > 0) {
-    const issues: ConfigIssue[] = document.errors.map((e) => {
-      const pos = lineCounter.linePos(e.pos[0]);
-      return { path: '', message: `line ${pos.line}, column ${pos.col}: ${e.message.split('\n')[0] ?? ''}` };
+    const issues: ConfigIssue[] = document.errors.map((e) => ({ path: '', message: e.message.split('\n')[0] ?? '' }));
+    // Syntax errors have no config path yet: they are located by their own offsets.
+    const positions = document.errors.map((e) => lineCounter.linePos(e.pos[0]));
+    let next = 0;
+    throw new ConfigFileError(new ConfigError('sluice', issues), file, () => {
+      const pos = positions[next++];
+      return pos === undefined ? undefined : { line: pos.line, column: pos.col };
     });
-    throw new ConfigError('sluice', issues);
   }
   const locate = (path: string): { line: number; column: number } | undefined => {
     const segments = parsePath(path);
