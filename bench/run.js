@@ -18,7 +18,7 @@ const USAGE = `usage: node bench/run.js <${PARTS.join('|')}> [flags]
   nodered   Node-RED (MQTT-in -> function -> Kafka-out) beside Sluice at-least-once, 200 B
   rules     Sluice with 1, 10, 100, 1000 rules (one matching)
   payload   Sluice with 100 B, 1 KiB, 10 KiB payloads
-  scale     1, 2 and 4 Sluice processes in one shared-subscription group
+  scale     1, 2 and 4 Sluice processes in one shared-subscription group (and 2 relays, for comparison)
   soak      Sluice at half its sustained rate for --soak seconds
   profile   Sluice at-least-once and the relay (200 B) under node --cpu-prof; prints the top frames
   all       everything but profile
@@ -100,7 +100,11 @@ function plan(part, o) {
     nodered: () => [{ sut: 'nodered', size: 200, ...full }, sluice('at-least-once', 200, full)],
     rules: () => [1, 10, 100, 1000].map((rules) => sluice('at-least-once', 200, rules === 1 ? full : { rules, ...capOnly })),
     payload: () => [100, 1024, 10240].map((size) => sluice('at-least-once', size, size === 1024 ? full : capOnly)),
-    scale: () => [1, 2, 4].map((procs) => sluice('at-least-once', 200, { procs, shareGroup: true, ...capOnly })),
+    scale: () => [
+      ...[1, 2, 4].map((procs) => sluice('at-least-once', 200, { procs, shareGroup: true, ...capOnly })),
+      // The same split without Sluice: tells a Mosquitto/shared-subscription limit from ours.
+      { sut: 'relay', size: 200, procs: 2, shareGroup: true, ...capOnly },
+    ],
     profile: () => [sluice('at-least-once', 200, { ...capOnly, profile: true }), { sut: 'relay', size: 200, ...capOnly, profile: true }],
   };
   const order = part === 'all' ? ['pipeline', 'nodered', 'rules', 'payload', 'scale'] : part === 'soak' ? [] : [part];

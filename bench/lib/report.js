@@ -40,7 +40,7 @@ function goals(results) {
   const base = { rules: 1, procs: 1 };
   const out = [];
   for (const size of [200, 1024]) {
-    const relay = find(P, { sut: 'relay', size });
+    const relay = find(P, { sut: 'relay', size, procs: 1 });
     for (const [delivery, target] of [['at-least-once', 0.8], ['at-most-once', 0.9]]) {
       const s = find(P, { sut: 'sluice', delivery, size, ...base });
       if (!relay || !s) continue;
@@ -73,7 +73,7 @@ function goals(results) {
 function tableRows(results) {
   const P = results.points;
   return P.map((r) => {
-    const relay = find(P, { sut: 'relay', size: r.size });
+    const relay = find(P, { sut: 'relay', size: r.size, procs: 1 });
     return {
       group: r.group,
       point: r.label,
@@ -138,7 +138,7 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 function svg(results) {
   const P = results.points;
   const systems = [
-    ['relay', { sut: 'relay' }, '#9e9e9e'],
+    ['relay', { sut: 'relay', procs: 1 }, '#9e9e9e'],
     ['Sluice at-least-once', { sut: 'sluice', delivery: 'at-least-once', rules: 1, procs: 1 }, '#1f77b4'],
     ['Sluice at-most-once', { sut: 'sluice', delivery: 'at-most-once', rules: 1, procs: 1 }, '#6baed6'],
     ['Node-RED', { sut: 'nodered' }, '#d62728'],

@@ -47,7 +47,7 @@ module.exports = async function startRelay(config) {
     client.once('connect', resolve);
     client.once('error', reject);
   });
-  await client.subscribeAsync('temp_hum/emqx', { qos: 1 });
+  await client.subscribeAsync(config.shareGroup ? `$share/${config.shareGroup}/temp_hum/emqx` : 'temp_hum/emqx', { qos: 1 });
   return {
     stats: () => ({ success: sent, actionFailed: failed }),
     async stop() {
