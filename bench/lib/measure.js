@@ -128,14 +128,12 @@ async function measurePoint(ctx, p) {
 
     const rate = p.latencyRate ?? Math.round(result.throughput * (p.latencyFraction ?? opts.latencyFraction));
     if (p.latencySec > 0 && rate > 0) {
-      const sentAtStart = totalSent();
       for (const w of pubs) w.send({ type: 'rate', rate: rate / pubs.length });
       await sleep(2000);
       const l0 = await sampleAll(suts);
       await consumer.request('mark');
       const lc0 = consumed;
       const lt0 = performance.now();
-      const startTime = Date.now();
       await phase(`latency @ ${rate.toLocaleString('en-US')}/s`, p.latencySec, () => totalSent());
       const lat = await consumer.request('collect');
       const l1 = await sampleAll(suts);
@@ -155,14 +153,14 @@ async function measurePoint(ctx, p) {
         peakRssMB: round(l1.peakRss / 2 ** 20, 1),
         sutStats: l1.stats,
       };
-      void startTime;
-      void sentAtStart;
       for (const w of pubs) w.send({ type: 'pause' });
       result.peakRssMB = Math.max(result.peakRssMB, result.latency.peakRssMB);
     }
     result.published = totalSent();
     result.consumed = consumed;
-    log(summaryLine(result)); if (process.env.BENCH_DEBUG) log(JSON.stringify([result.sutStats, result.latency?.sutStats]));
+    log(summaryLine(result));
+    // BENCH_DEBUG=1 prints the bridge's own counters (Sluice: rule/action/source metrics) per point.
+    if (process.env.BENCH_DEBUG) log(JSON.stringify([result.sutStats, result.latency?.sutStats]));
     return result;
   } finally {
     for (const w of workers.reverse()) await w.stop().catch(() => {});
