@@ -69,7 +69,9 @@ const cases = [
     js: (input) => {
       if (input.topic !== 't/1') return [];
       const out = [];
-      for (const it of JSON.parse(input.payload).items) if (it.v >= 3) out.push({ id: it.id, v: it.v, clientid: input.clientid });
+      const list = JSON.parse(input.payload).items;
+      if (!Array.isArray(list)) return out; // as the rule: a collection that is not a list gives no outputs
+      for (const it of list) if (it.v >= 3) out.push({ id: it.id, v: it.v, clientid: input.clientid });
       return out;
     },
   },

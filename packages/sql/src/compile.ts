@@ -49,7 +49,8 @@ export function compileStatement(statement: Statement, options: CompileOptions =
 }
 
 /** FROM: filters without wildcards compare as strings; the others go through the MQTT matcher (§5.1, §6). */
-function compileFrom(filters: readonly string[]): (topic: string) => boolean {
+function compileFrom(parsed: readonly string[]): (topic: string) => boolean {
+  const filters = parsed.map(flatString);
   const exact = new Set(filters.filter((f) => !f.includes('+') && !f.includes('#')));
   const wild = filters.filter((f) => !exact.has(f));
   if (wild.length === 0) {
@@ -65,14 +66,23 @@ function compileFrom(filters: readonly string[]): (topic: string) => boolean {
 }
 
 /**
+ * A flat copy of a string. The parser's strings are slices of the rule text; comparing a topic against
+ * a slice goes through V8's slow path every time (~9% of the seed rule's evaluation in a CPU profile).
+ * V8 stores property keys flat (internalized), so a key read back is one.
+ */
+function flatString(s: string): string {
+  return Object.keys({ [s]: true })[0] ?? s;
+}
+
+/**
  * One wildcard filter. `a/b/#` (the usual form: no other wildcard, a literal first level) is a prefix
  * test, as a hand-written check would be: the topic is `a/b` itself or starts with `a/b/`. The `$`
  * rule cannot apply since the filter does not start with a wildcard. Other filters use the matcher.
  */
 export function compileTopicFilter(filter: string): (topic: string) => boolean {
-  const prefix = filter.slice(0, -2);
+  const prefix = flatString(filter.slice(0, -2));
   if (filter.endsWith('/#') && prefix !== '' && !prefix.includes('+') && !prefix.includes('#')) {
-    const withSlash = `${prefix}/`;
+    const withSlash = flatString(`${prefix}/`);
     return (topic) => topic === prefix || topic.startsWith(withSlash);
   }
   return (topic) => matchTopicText(topic, filter);
