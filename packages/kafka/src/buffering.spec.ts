@@ -16,6 +16,12 @@ const tooLarge = (): Error => new KafkaJSProtocolError({ message: 'too large', t
 const out = (i: number): RuleOutput => ({ clientid: `dev-${i}`, n: i });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Polls until the condition holds (the machine may be loaded: no fixed sleeps for ordering). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i += 1) await sleep(5);
+  expect(condition()).toBe(true);
+}
+
 async function settled(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
@@ -169,7 +175,7 @@ describe('KafkaAction buffering and retries', () => {
       await sink.start(new AbortController().signal);
       let failures = 2;
       producer.failure = () => (failures-- > 0 ? leaderMoved() : undefined);
-      const action = create({ retryBackoff: { initial: 1, max: 2 } });
+      const action = create({ retryBackoff: { initial: 50, max: 100 } });
       const sends = [1, 2, 3].map((i) => action.send(out(i), mqttMessage()));
       await turn();
       expect(sink.status()).toMatchObject({ state: 'connecting', reason: expect.stringContaining('NOT_LEADER_FOR_PARTITION') });
@@ -210,19 +216,18 @@ describe('KafkaAction buffering and retries', () => {
       newer?.reject(leaderMoved());
       await turn();
       older?.reject(leaderMoved());
-      await sleep(20);
-      expect(producer.open).toHaveLength(2);
+      await until(() => producer.open.length === 2);
       expect(producer.open.map((call) => call.batch.topicMessages?.[0]?.messages.map((m) => String(m.value)))).toEqual([['0', '1', '2'], ['3', '4', '5']]);
       producer.settle();
       producer.settle();
       await Promise.all(sends);
     });
 
-    it('pauses for the back-off, doubling up to the maximum', async () => {
+    it('pauses for the back-off instead of sending again at once', async () => {
       producer.failure = leaderMoved;
-      const action = create({ maxRetries: 3, retryBackoff: { initial: 40, max: 60 } });
+      const action = create({ maxRetries: 3, retryBackoff: { initial: 100, max: 150 } });
       const send = settled(action.send(out(1), mqttMessage()));
-      await sleep(20);
+      for (let i = 0; i < 5; i += 1) await turn();
       expect(producer.batches).toHaveLength(1);
       await send;
       expect(producer.batches).toHaveLength(4);

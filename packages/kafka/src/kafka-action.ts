@@ -1,7 +1,21 @@
-import type { Message, RuleOutput, SinkAction } from '@sluice/core';
+import { IntegrationError, type Message, type RuleOutput, SinkWriteError, type SinkAction } from '@sluice/core';
+import type { DiskBuffer, StoredRecord } from './disk-buffer';
 import type { KafkaActionSettings } from './kafka-sink-config';
+import { PICK_PARTITION, type PickPartition } from './partitioning';
 import type { RecordBatcher } from './record-batcher';
-import type { RecordRenderer } from './record-renderer';
+import type { RecordRenderer, RenderedRecord } from './record-renderer';
+
+type RenderedMessage = RenderedRecord['message'];
+
+/** A disk-buffered action's log, what an earlier run left in it, and who hears of records lost for good. */
+export interface DurableStore {
+  readonly buffer: DiskBuffer;
+  /** Read at creation; sent by replay() once the connector is up. */
+  leftover: StoredRecord[];
+  readonly pick: PickPartition;
+  /** A record already acknowledged to MQTT that Kafka refused for good. */
+  readonly lost: (error: Error) => void;
+}
 
 export interface KafkaActionMetrics {
   readonly 'retried': number;
@@ -23,6 +37,7 @@ export class KafkaAction implements SinkAction {
     readonly settings: KafkaActionSettings,
     private readonly renderer: RecordRenderer,
     private readonly batcher: RecordBatcher,
+    private readonly durable?: DurableStore,
   ) {}
 
   /** The Kafka topic when it is not templated; undefined otherwise. */
@@ -37,7 +52,55 @@ export class KafkaAction implements SinkAction {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    return this.batcher.add(record);
+    return this.durable === undefined ? this.batcher.add(record) : this.sendDurably(record.topic, record.bytes, record.message, this.durable);
+  }
+
+  /**
+   * Sends what an earlier run left in the disk buffer; the connector calls it once connected. The
+   * records go first, ahead of new ones, since they were accepted earlier.
+   */
+  replay(): void {
+    const durable = this.durable;
+    if (durable === undefined) return;
+    const records = durable.leftover;
+    durable.leftover = [];
+    for (const stored of records) {
+      const message = { ...stored.message, [PICK_PARTITION]: durable.pick };
+      this.batcher.add({ topic: stored.topic, bytes: stored.bytes, message }).then(
+        () => durable.buffer.ack(stored.seq),
+        (error: Error) => this.settleDurable(stored.seq, error, durable),
+      );
+    }
+  }
+
+  /**
+   * With a disk buffer, send() resolves once the record is in the buffer and on disk: the MQTT message is
+   * acknowledged then, and the record survives a restart until Kafka has it.
+   */
+  private sendDurably(topic: string, bytes: number, message: RenderedMessage, durable: DurableStore): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let seq: number | undefined;
+      const stored = this.batcher.add({ topic, bytes, message }, () => {
+        const appended = durable.buffer.append(topic, bytes, message);
+        seq = appended.seq;
+        appended.written.then(resolve, (error: Error) => reject(new SinkWriteError(this.id,
+          `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error })));
+      });
+      stored.then(() => {
+        if (seq !== undefined) durable.buffer.ack(seq);
+        resolve(); // dropped by the overflow policy before it was written, or Kafka was quicker than the disk
+      }, (error: Error) => {
+        if (seq === undefined) reject(error); // never accepted (closed action, unknown topic)
+        else this.settleDurable(seq, error, durable);
+      });
+    });
+  }
+
+  /** A retriable failure (the action closing) leaves the record on disk for the next start. */
+  private settleDurable(seq: number, error: Error, durable: DurableStore): void {
+    if (IntegrationError.is(error) && error.retriable) return;
+    durable.buffer.ack(seq);
+    durable.lost(error);
   }
 
   queued(): number {
@@ -75,7 +138,8 @@ export class KafkaAction implements SinkAction {
     };
   }
 
-  close(): Promise<void> {
-    return this.batcher.close();
+  async close(): Promise<void> {
+    await this.batcher.close();
+    await this.durable?.buffer.close();
   }
 }

@@ -182,7 +182,16 @@ export const KafkaActionSettings = z
       overflow: z.enum(['backpressure', 'drop_oldest', 'drop_newest']).default('backpressure'),
       /** A record waiting longer than this is dropped (counted `dropped.expired`); 'infinity' keeps it. */
       maxBatchAge: durationOrInfinity.default(Number.POSITIVE_INFINITY),
-    }).default({ limit: 256 * 1024 ** 2, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY }),
+      /**
+       * `memory`: lost on restart. `disk`: each record is appended to a segment file (fdatasync) before its
+       * send resolves, and what Kafka had not acknowledged is sent again on the next start.
+       */
+      mode: z.enum(['memory', 'disk']).default('memory'),
+      /** Directory of the disk buffers; each action uses a subdirectory named after its id. */
+      dir: z.string().min(1).optional(),
+      /** A disk buffer's segment file is closed and a new one started past this size. */
+      segmentBytes: byteSize.default(10 * 1024 ** 2),
+    }).default({ limit: 256 * 1024 ** 2, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, mode: 'memory', segmentBytes: 10 * 1024 ** 2 }),
     /**
      * Retries of a record after a retriable failure (each a full kafkajs send with the connector's
      * `retry`), then it fails as retriable (the MQTT message is left to the broker). 'infinity' keeps
@@ -197,6 +206,12 @@ export const KafkaActionSettings = z
   .superRefine((settings, ctx) => {
     if (settings.partitionStrategy === 'key_dispatch' && settings.key.trim() === '') {
       ctx.addIssue({ code: 'custom', path: ['key'], message: 'key_dispatch needs a key template' });
+    }
+    if (settings.buffer.mode === 'disk' && settings.buffer.dir === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['buffer', 'dir'], message: 'a disk buffer needs a directory' });
+    }
+    if (settings.buffer.mode === 'disk' && settings.maxRetries !== Number.POSITIVE_INFINITY) {
+      ctx.addIssue({ code: 'custom', path: ['maxRetries'], message: "must be 'infinity' with a disk buffer: its records are acknowledged to MQTT already and wait on disk until Kafka takes them" });
     }
     if (settings.retryBackoff.initial > settings.retryBackoff.max) {
       ctx.addIssue({ code: 'custom', path: ['retryBackoff', 'initial'], message: 'must not exceed retryBackoff.max' });

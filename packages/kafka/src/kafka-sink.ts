@@ -1,15 +1,17 @@
+import path from 'node:path';
 import {
   type ActionContext, ConfigError, type ConnectionTestReport, type ConnectorStatus, type Logger, NotConnectedError, type Sink, type SinkWriteError,
 } from '@sluice/core';
 import { Kafka, type Producer } from 'kafkajs';
 import { COMPRESSION, ensureCodec } from './codecs';
 import { testKafkaConnection } from './connection-test';
-import { KafkaAction } from './kafka-action';
+import { DiskBuffer } from './disk-buffer';
+import { type DurableStore, KafkaAction } from './kafka-action';
 import { toKafkaConfig } from './kafka-client-config';
 import { type KafkaActionSettings, type KafkaSinkConfig, parseKafkaActionSettings } from './kafka-sink-config';
 import { MissingTopics } from './missing-topics';
 import { SendGate } from './send-gate';
-import { createPicker, routingPartitioner } from './partitioning';
+import { createPicker, type PickPartition, routingPartitioner } from './partitioning';
 import { type ProducerClient, RecordBatcher } from './record-batcher';
 import { RecordRenderer } from './record-renderer';
 
@@ -32,6 +34,8 @@ export class KafkaSink implements Sink {
   /** A topic Kafka reports unknown is not asked about again for this long (unless auto-creation is on). */
   private readonly missingTopics = new MissingTopics(MISSING_TOPIC_MEMORY_MS);
   private readonly gate: SendGate | undefined;
+  /** Once connected, a new disk-buffered action replays its leftovers at once. */
+  private started = false;
 
   constructor(
     private readonly config: KafkaSinkConfig,
@@ -50,7 +54,8 @@ export class KafkaSink implements Sink {
       throw new ConfigError(`kafka action "${context.id}"`, [{ path: 'requiredAcks', message: `must be "all" (the default): connector "${this.id}" is idempotent` }]);
     }
     ensureCodec(parsed.compression);
-    const renderer = new RecordRenderer(this.id, parsed, context.templates, createPicker(parsed.partitionStrategy, parsed.partitionsLimit));
+    const pick = createPicker(parsed.partitionStrategy, parsed.partitionsLimit);
+    const renderer = new RecordRenderer(this.id, parsed, context.templates, pick);
     const batcher = new RecordBatcher(this.id, this.producer, {
       acks: ACKS[parsed.requiredAcks],
       compression: COMPRESSION[parsed.compression],
@@ -69,9 +74,32 @@ export class KafkaSink implements Sink {
       ...(this.config.allowAutoTopicCreation ? {} : { missingTopics: this.missingTopics }),
       ...(this.gate === undefined ? {} : { gate: this.gate }),
     });
-    const action = new KafkaAction(context.id, parsed, renderer, batcher);
+    const action = new KafkaAction(context.id, parsed, renderer, batcher, this.durableStore(parsed, context, pick));
     this.actions.set(context.id, action);
+    if (this.started) action.replay();
     return action;
+  }
+
+  /** A disk buffer under `buffer.dir`, in a subdirectory named after the action, opened (read) now. */
+  private durableStore(parsed: KafkaActionSettings, context: ActionContext, pick: PickPartition): DurableStore | undefined {
+    if (parsed.buffer.mode !== 'disk') return undefined;
+    const dir = path.join(parsed.buffer.dir as string, context.id.replace(/[^A-Za-z0-9._-]/g, '_'));
+    const buffer = new DiskBuffer(dir, parsed.buffer.segmentBytes);
+    let leftover;
+    try {
+      leftover = buffer.open();
+    } catch (error) {
+      throw new ConfigError(`kafka action "${context.id}"`, [{ path: 'buffer.dir', message: `cannot use ${dir}: ${(error as Error).message}` }]);
+    }
+    return {
+      buffer,
+      leftover,
+      pick,
+      lost: (error) => {
+        context.dropped(1, 'other');
+        context.logger.warn('a disk-buffered record was refused by Kafka for good', { error: error.message });
+      },
+    };
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -89,7 +117,9 @@ export class KafkaSink implements Sink {
       return;
     }
     this.current = { state: 'connected' };
+    this.started = true;
     this.logger.info('connected to Kafka', { bootstrapHosts: this.config.bootstrapHosts });
+    for (const action of this.actions.values()) action.replay();
   }
 
   async stop(): Promise<void> {

@@ -56,6 +56,14 @@ interface Entry {
   attempts: number;
 }
 
+/** A send not yet in the buffer. */
+interface Held {
+  readonly record: RenderedRecord;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly onAccepted?: (() => void) | undefined;
+}
+
 /** Counters of the action at EMQX's names, plus the produce latency. */
 export interface BatcherCounters {
   /** Records sent again after a retriable failure (one per record per retry). */
@@ -83,7 +91,7 @@ export class RecordBatcher {
   /** Bytes of every accepted record not yet settled: pending, in flight or back for a retry. */
   private bufferedBytes = 0;
   /** Sends held back by a full buffer (backpressure), oldest first. */
-  private waiting: Array<Omit<Entry, 'seq' | 'acceptedAt' | 'attempts'>> = [];
+  private waiting: Held[] = [];
   private inflightRequests = 0;
   private inflightRecords = 0;
   private nextSeq = 0;
@@ -105,8 +113,11 @@ export class RecordBatcher {
     this.now = options.now ?? Date.now;
   }
 
-  /** Resolves when the batch holding the record is acknowledged as `acks` requires, or the record is dropped. */
-  add(record: RenderedRecord): Promise<void> {
+  /**
+   * Resolves when the batch holding the record is acknowledged as `acks` requires, or the record is dropped.
+   * `onAccepted` is called when the record enters the buffer (at once, or once back-pressure lets it in).
+   */
+  add(record: RenderedRecord, onAccepted?: () => void): Promise<void> {
     if (this.closed) {
       return Promise.reject(new SinkWriteError(this.sinkId, 'the Kafka action is closed', { retriable: true }));
     }
@@ -121,11 +132,11 @@ export class RecordBatcher {
         this.dropOldestFor(record.bytes);
         if (!this.fits(record.bytes)) return this.dropNew();
       } else {
-        return new Promise<void>((resolve, reject) => this.waiting.push({ record, resolve, reject }));
+        return new Promise<void>((resolve, reject) => this.waiting.push({ record, resolve, reject, onAccepted }));
       }
     }
     return new Promise<void>((resolve, reject) => {
-      this.accept({ record, resolve, reject });
+      this.accept({ record, resolve, reject, onAccepted });
       if (this.pendingBytes >= this.options.maxBatchBytes || this.pending.length >= this.options.maxBatchRecords) this.flush();
       else this.schedule();
     });
@@ -178,11 +189,12 @@ export class RecordBatcher {
     return this.bufferedBytes === 0 || this.bufferedBytes + bytes <= this.options.bufferLimit;
   }
 
-  private accept(held: Omit<Entry, 'seq' | 'acceptedAt' | 'attempts'>): void {
+  private accept(held: Held): void {
     const entry: Entry = { record: held.record, resolve: held.resolve, reject: held.reject, seq: this.nextSeq++, acceptedAt: this.now(), attempts: 0 };
     this.pending.push(entry);
     this.pendingBytes += entry.record.bytes;
     this.bufferedBytes += entry.record.bytes;
+    held.onAccepted?.();
   }
 
   private dropNew(): Promise<void> {
@@ -226,7 +238,7 @@ export class RecordBatcher {
     if (this.closed) return;
     let admitted = false;
     while (this.waiting.length > 0 && this.fits((this.waiting[0] as Entry).record.bytes)) {
-      this.accept(this.waiting.shift() as Entry);
+      this.accept(this.waiting.shift() as Held);
       admitted = true;
     }
     if (admitted) this.schedule();

@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { silentLogger } from '@sluice/core';
+import { KafkaJSProtocolError } from 'kafkajs';
+import { actionContext } from '../test/fixtures/fake-templates';
+import { FakeProducer, turn } from '../test/fixtures/fake-producer';
+import { mqttMessage } from '../test/fixtures/messages';
+import { KafkaSink } from './kafka-sink';
+import { parseKafkaSinkConfig } from './kafka-sink-config';
+
+const config = parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
+const tooLarge = (): Error => new KafkaJSProtocolError({ message: 'too large', type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false } as never);
+
+describe('a KafkaAction with a disk buffer', () => {
+  let dir: string;
+  let sinks: KafkaSink[];
+  let drops: Array<[number, string]>;
+
+  const newSink = (producer: FakeProducer): KafkaSink => {
+    const sink = new KafkaSink(config, producer, silentLogger);
+    sinks.push(sink);
+    return sink;
+  };
+  const settings = (extra: object = {}) => ({ topic: 't-${site}', key: '', value: '${n}', buffer: { mode: 'disk', dir, ...extra } });
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sluice-disk-action-'));
+    sinks = [];
+    drops = [];
+  });
+
+  afterEach(async () => {
+    await Promise.all(sinks.map((sink) => sink.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('resolves a send once the record is on disk, before Kafka acknowledges it', async () => {
+    const producer = new FakeProducer();
+    producer.manual = true;
+    const action = newSink(producer).createAction(settings(), actionContext('r:k'));
+    await action.send({ site: 'a', n: 1 }, mqttMessage());
+    expect(action.queued()).toBe(1);
+    expect(producer.open).toHaveLength(1);
+    producer.settle();
+  });
+
+  it('sends what a closed action left on disk when a new sink starts, ahead of new records', async () => {
+    const away = new FakeProducer();
+    away.manual = true;
+    const first = newSink(away);
+    const action = first.createAction(settings(), actionContext('r:k'));
+    await Promise.all([1, 2].map((n) => action.send({ site: 'a', n }, mqttMessage())));
+    await turn();
+    away.settle(Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError' }));
+    await turn();
+    await first.stop();
+
+    const back = new FakeProducer();
+    const second = newSink(back);
+    const again = second.createAction(settings(), actionContext('r:k'));
+    await second.start(new AbortController().signal);
+    await again.send({ site: 'b', n: 3 }, mqttMessage());
+    await turn();
+    expect(back.records().map(([topic, , value]) => `${topic}/${String(value)}`)).toEqual(['t-a/1', 't-a/2', 't-b/3']);
+  });
+
+  it('counts a record Kafka refuses for good as dropped (other), and does not send it again', async () => {
+    const producer = new FakeProducer();
+    producer.failure = tooLarge;
+    const sink = newSink(producer);
+    const action = sink.createAction(settings(), actionContext('r:k', (count, reason) => drops.push([count, reason])));
+    await action.send({ site: 'a', n: 1 }, mqttMessage());
+    await turn();
+    await turn();
+    expect(drops).toEqual([[1, 'other']]);
+    await sink.stop();
+
+    const next = new FakeProducer();
+    const later = newSink(next);
+    later.createAction(settings(), actionContext('r:k'));
+    await later.start(new AbortController().signal);
+    await turn();
+    expect(next.batches).toHaveLength(0);
+  });
+
+  it("with 'drop_newest', resolves a record that does not fit without writing it", async () => {
+    const producer = new FakeProducer();
+    producer.manual = true;
+    const sink = newSink(producer);
+    const action = sink.createAction(settings({ limit: 1, overflow: 'drop_newest' }), actionContext('r:k', (count, reason) => drops.push([count, reason])));
+    await Promise.all([1, 2].map((n) => action.send({ site: 'a', n }, mqttMessage())));
+    expect(drops).toEqual([[1, 'queue_full']]);
+    await turn();
+    producer.settle();
+    await turn();
+    expect(producer.records()).toHaveLength(1);
+  });
+});

@@ -1,0 +1,211 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type FileHandle, open, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Message as KafkaMessage } from 'kafkajs';
+
+/** What a disk buffer keeps of a record: enough to send it again after a restart. */
+export interface StoredRecord {
+  readonly seq: number;
+  readonly topic: string;
+  readonly bytes: number;
+  readonly message: KafkaMessage;
+}
+
+interface Segment {
+  readonly file: string;
+  lastSeq: number;
+}
+
+const COMMITTED = 'committed';
+const SEGMENT = /^(\d{16})\.seg$/;
+
+/**
+ * An append-only log of records under one directory: segment files of length-prefixed JSON frames, and
+ * a `committed` file naming the lowest sequence number Kafka has not yet acknowledged. Appends made in
+ * the same turn of the event loop share one write and one fdatasync (group commit). After a crash,
+ * records from the committed number on are sent again: at least once, a few may be sent twice.
+ */
+export class DiskBuffer {
+  private segments: Segment[] = [];
+  private current: FileHandle | undefined;
+  private currentBytes = 0;
+  private nextSeq = 0;
+  /** Sequence numbers appended and not yet acknowledged, in order; `head` skips the acknowledged prefix. */
+  private outstanding: number[] = [];
+  private head = 0;
+  private readonly acked = new Set<number>();
+  private batch: Buffer[] = [];
+  /** Sequence number of the first frame in `batch`. */
+  private batchFirst = 0;
+  private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  private writing: Promise<void> | undefined;
+  private scheduled = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly segmentBytes: number,
+  ) {}
+
+  /** Reads what an earlier run left unacknowledged; call once, before any append. */
+  open(): StoredRecord[] {
+    mkdirSync(this.dir, { recursive: true });
+    const committedFile = path.join(this.dir, COMMITTED);
+    const committed = existsSync(committedFile) ? Number(readFileSync(committedFile, 'utf8')) || 0 : 0;
+    const files = readdirSync(this.dir).filter((name) => SEGMENT.test(name)).sort();
+    const records: StoredRecord[] = [];
+    for (const name of files) {
+      const file = path.join(this.dir, name);
+      const segment: Segment = { file, lastSeq: -1 };
+      for (const record of readFrames(readFileSync(file))) {
+        segment.lastSeq = record.seq;
+        this.nextSeq = Math.max(this.nextSeq, record.seq + 1);
+        if (record.seq >= committed) {
+          records.push(record);
+          this.outstanding.push(record.seq);
+        }
+      }
+      this.segments.push(segment);
+    }
+    this.nextSeq = Math.max(this.nextSeq, committed);
+    return records;
+  }
+
+  /** Appends a record; `written` resolves once it is on disk (fdatasync). */
+  append(topic: string, bytes: number, message: KafkaMessage): { readonly seq: number; readonly written: Promise<void> } {
+    const seq = this.nextSeq++;
+    this.outstanding.push(seq);
+    const json = Buffer.from(JSON.stringify({ s: seq, t: topic, b: bytes, m: message }, keepBuffers), 'utf8');
+    const frame = Buffer.allocUnsafe(4 + json.length);
+    frame.writeUInt32BE(json.length, 0);
+    json.copy(frame, 4);
+    if (this.batch.length === 0) this.batchFirst = seq;
+    this.batch.push(frame);
+    const written = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.drain());
+    }
+    return { seq, written };
+  }
+
+  /** Kafka has the record: it need not be sent again after a restart. */
+  ack(seq: number): void {
+    this.acked.add(seq);
+    while (this.head < this.outstanding.length && this.acked.has(this.outstanding[this.head] as number)) {
+      this.acked.delete(this.outstanding[this.head] as number);
+      this.head += 1;
+    }
+    if (this.head > 1024 && this.head * 2 > this.outstanding.length) {
+      this.outstanding = this.outstanding.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Lowest sequence number not yet acknowledged. */
+  committed(): number {
+    return this.head < this.outstanding.length ? this.outstanding[this.head] as number : this.nextSeq;
+  }
+
+  /** Waits for pending writes, records the committed number, closes the segment. */
+  async close(): Promise<void> {
+    // a failed write was reported to its appends already
+    while (this.scheduled || this.writing !== undefined) await (this.writing ?? new Promise((resolve) => setImmediate(resolve))).catch(() => undefined);
+    await this.current?.close();
+    this.current = undefined;
+    writeFileSync(path.join(this.dir, COMMITTED), String(this.committed()));
+    this.dropAckedSegments(true);
+  }
+
+  private async drain(): Promise<void> {
+    if (this.writing !== undefined) return;
+    this.scheduled = false;
+    const frames = this.batch;
+    const waiters = this.waiters;
+    const first = this.batchFirst;
+    this.batch = [];
+    this.waiters = [];
+    this.writing = this.write(Buffer.concat(frames), first, first + frames.length - 1);
+    try {
+      await this.writing;
+      for (const waiter of waiters) waiter.resolve();
+    } catch (error) {
+      for (const waiter of waiters) waiter.reject(error as Error);
+    } finally {
+      this.writing = undefined;
+    }
+    if (this.batch.length > 0) {
+      this.scheduled = true;
+      void this.drain();
+    }
+  }
+
+  private async write(data: Buffer, first: number, last: number): Promise<void> {
+    if (this.current === undefined || this.currentBytes >= this.segmentBytes) {
+      await this.current?.close();
+      const file = path.join(this.dir, `${String(first).padStart(16, '0')}.seg`);
+      this.current = await open(file, 'a');
+      this.currentBytes = 0;
+      this.segments.push({ file, lastSeq: -1 });
+    }
+    await this.current.write(data);
+    await this.current.datasync();
+    this.currentBytes += data.length;
+    (this.segments[this.segments.length - 1] as Segment).lastSeq = last;
+    // a stale committed number only means records sent twice after a crash, so no fsync for it
+    await writeFile(path.join(this.dir, COMMITTED), String(this.committed()));
+    this.dropAckedSegments(false);
+  }
+
+  /** Deletes segments whose every record Kafka has (never the one being written). */
+  private dropAckedSegments(all: boolean): void {
+    const committed = this.committed();
+    const keep: Segment[] = [];
+    this.segments.forEach((segment, i) => {
+      const writing = !all && i === this.segments.length - 1 && this.current !== undefined;
+      if (writing || segment.lastSeq >= committed) keep.push(segment);
+      else rmQuietly(segment.file);
+    });
+    this.segments = keep;
+  }
+}
+
+/** JSON.stringify calls Buffer#toJSON before a replacer sees the value; `this[key]` is the raw one. */
+function keepBuffers(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key];
+  return Buffer.isBuffer(raw) ? { $b: raw.toString('base64') } : value;
+}
+
+function restoreBuffers(_key: string, value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && typeof (value as { $b?: unknown }).$b === 'string') {
+    return Buffer.from((value as { $b: string }).$b, 'base64');
+  }
+  return value;
+}
+
+/** Frames of one segment; a torn last frame (a crash mid-write) ends the segment. */
+function readFrames(data: Buffer): StoredRecord[] {
+  const records: StoredRecord[] = [];
+  let offset = 0;
+  while (offset + 4 <= data.length) {
+    const length = data.readUInt32BE(offset);
+    if (offset + 4 + length > data.length) break;
+    let parsed: { s: number; t: string; b: number; m: KafkaMessage };
+    try {
+      parsed = JSON.parse(data.toString('utf8', offset + 4, offset + 4 + length), restoreBuffers) as typeof parsed;
+    } catch {
+      break;
+    }
+    records.push({ seq: parsed.s, topic: parsed.t, bytes: parsed.b, message: parsed.m });
+    offset += 4 + length;
+  }
+  return records;
+}
+
+
+function rmQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone (an empty segment listed twice after a crash)
+  }
+}

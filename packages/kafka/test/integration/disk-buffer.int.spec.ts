@@ -1,0 +1,75 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { type ActionContext, silentLogger } from '@sluice/core';
+import { compileTemplate } from '@sluice/sql';
+import { consumeRecords, createTopic, deleteTopic, kafkaBroker, randomName } from '@sluice/testkit';
+import { createKafkaProducer, KafkaSink } from '../../src/kafka-sink';
+import { parseKafkaSinkConfig } from '../../src/kafka-sink-config';
+import { mqttMessage } from '../fixtures/messages';
+
+const broker = kafkaBroker();
+
+async function createTopicSoon(name: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await createTopic(name, 1);
+      return;
+    } catch (error) {
+      if (attempt > 1 && /already exists/.test((error as Error).message)) return;
+      if (attempt === 3 || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+describe('a disk-buffered Kafka action against a real broker', () => {
+  let dir: string;
+  let topic: string;
+  let sinks: KafkaSink[];
+  const dropped: Array<[number, string]> = [];
+  const context: ActionContext = {
+    id: 'r:disk', ruleId: 'r', templates: { compileTemplate }, logger: silentLogger, dropped: (count, reason) => dropped.push([count, reason]),
+  };
+
+  function newSink(): KafkaSink {
+    const config = parseKafkaSinkConfig({ id: 'it', bootstrapHosts: broker.bootstrap, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
+    const sink = new KafkaSink(config, createKafkaProducer(config, silentLogger), silentLogger);
+    sinks.push(sink);
+    return sink;
+  }
+
+  beforeEach(async () => {
+    sinks = [];
+    dir = mkdtempSync(path.join(tmpdir(), 'sluice-disk-it-'));
+    topic = randomName('kafka-disk');
+    await createTopicSoon(topic);
+  });
+
+  afterEach(async () => {
+    await Promise.all(sinks.map((sink) => sink.stop()));
+    await deleteTopic(topic).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('acknowledges sends once on disk, and a new sink on the same directory delivers them (templated topic)', async () => {
+    const settings = { topic: '${t}', key: '', value: '${n}', buffer: { mode: 'disk', dir }, retryBackoff: { initial: '1m', max: '1m' } };
+    // a connector that never connected stands for Kafka being away
+    const first = newSink();
+    const away = first.createAction(settings, context);
+    await Promise.all([1, 2, 3].map((n) => away.send({ t: topic, n }, mqttMessage())));
+    expect(away.queued()).toBe(3);
+    await first.stop();
+    expect(readdirSync(path.join(dir, 'r_disk')).some((name) => name.endsWith('.seg'))).toBe(true);
+
+    const second = newSink();
+    second.createAction(settings, context);
+    await second.start(new AbortController().signal);
+    expect((await consumeRecords(topic, 3)).map((record) => String(record.value))).toEqual(['1', '2', '3']);
+    await second.stop();
+    // everything acknowledged: the segments are gone, and a third start has nothing to send
+    expect(readdirSync(path.join(dir, 'r_disk')).filter((name) => name.endsWith('.seg'))).toEqual([]);
+    expect(dropped).toEqual([]);
+  });
+});
