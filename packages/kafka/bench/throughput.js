@@ -3,7 +3,8 @@
 // Prints figures; asserts nothing. Run after `npx tsc -b packages/kafka packages/sql`:
 //   node packages/kafka/bench/throughput.js [records=200000] [valueBytes=100] [concurrency=5000]
 // `concurrency` bounds the sends awaiting their ack, as the runtime's in-flight window would.
-const { readFileSync } = require('node:fs');
+const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
+const { tmpdir } = require('node:os');
 const path = require('node:path');
 const { Kafka, logLevel } = require('kafkajs');
 const { silentLogger } = require('@sluice/core');
@@ -23,6 +24,7 @@ async function main() {
     ['acks=all, 5000-record batches', { maxBatchRecords: 5000 }],
     ['acks=all, gzip', { compression: 'gzip' }],
     ['acks=all, key_dispatch', { partitionStrategy: 'key_dispatch' }],
+    ['acks=all, disk buffer', { buffer: { mode: 'disk', dir: mkdtempSync(path.join(tmpdir(), 'sluice-bench-')) } }],
   ];
   // a warm-up pass (JIT, connections), then each configuration twice, interleaved
   for (const [round, [label, settings]] of [configs[0], ...configs, ...configs].entries()) {
@@ -54,6 +56,7 @@ async function main() {
     console.log(`${round === 0 ? '(warm-up) ' : ''}${label.padEnd(30)} ${cpuPerRecord.toFixed(1)} µs CPU/record, ${records} records of ~${valueBytes} B in ${seconds.toFixed(2)} s = ${Math.round(records / seconds)} records/s, ${requests} produce requests (${Math.round(records / requests)} records/request)`);
     await sink.stop();
   }
+  rmSync(configs[4][1].buffer.dir, { recursive: true, force: true });
   await admin.deleteTopics({ topics: [topic] });
   await admin.disconnect();
 }
