@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -71,5 +72,16 @@ describe('a disk-buffered Kafka action against a real broker', () => {
     // everything acknowledged: the segments are gone, and a third start has nothing to send
     expect(readdirSync(path.join(dir, 'r_disk')).filter((name) => name.endsWith('.seg'))).toEqual([]);
     expect(dropped).toEqual([]);
+  });
+
+  it('survives a process that dies without closing: a new process delivers every record it had stored', async () => {
+    // the child runs the compiled package (dist), as `npm run test:integration` builds it first
+    const output = execFileSync(process.execPath, [path.join(__dirname, '../fixtures/disk-writer.js'), dir, topic, '50'], { encoding: 'utf8' });
+    expect(output).toBe('stored\n');
+    const sink = newSink();
+    sink.createAction({ topic, key: '', value: '${n}', buffer: { mode: 'disk', dir } }, context);
+    await sink.start(new AbortController().signal);
+    const values = (await consumeRecords(topic, 50)).map((record) => Number(record.value));
+    expect(values).toEqual(Array.from({ length: 50 }, (_, n) => n));
   });
 });
