@@ -97,4 +97,27 @@ describe('a KafkaAction with a disk buffer', () => {
     await turn();
     expect(producer.records()).toHaveLength(1);
   });
+
+  it('shares one log between an action and its replacement with the same id (a config change), so nothing is numbered twice', async () => {
+    const producer = new FakeProducer();
+    producer.manual = true;
+    const sink = newSink(producer);
+    const old = sink.createAction(settings(), actionContext('r:k'));
+    await old.send({ site: 'a', n: 1 }, mqttMessage());
+    const replacement = sink.createAction(settings({ segmentBytes: 64 }), actionContext('r:k'));
+    await replacement.send({ site: 'a', n: 2 }, mqttMessage());
+    await turn();
+    expect(producer.open).toHaveLength(2);
+    producer.settle();
+    producer.settle();
+    await old.close();
+    await replacement.close();
+
+    const next = new FakeProducer();
+    const later = newSink(next);
+    later.createAction(settings(), actionContext('r:k'));
+    await later.start(new AbortController().signal);
+    await turn();
+    expect(next.batches).toHaveLength(0);
+  });
 });

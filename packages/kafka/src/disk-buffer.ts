@@ -209,3 +209,44 @@ function rmQuietly(file: string): void {
     // already gone (an empty segment listed twice after a crash)
   }
 }
+
+interface Shared {
+  readonly buffer: DiskBuffer;
+  users: number;
+}
+
+/** Disk buffers open in this process, by directory. */
+const shared = new Map<string, Shared>();
+
+/**
+ * Opens the disk buffer of a directory, or shares the one already open. A config change replaces an action
+ * by a new one with the same id before the old one has drained; both must append to one log (two logs on
+ * one directory would number records twice). Only the first user gets the leftovers of an earlier run.
+ * `release()` closes the log when its last user is done.
+ */
+export function openDiskBuffer(dir: string, segmentBytes: number): { buffer: DiskBuffer; leftover: StoredRecord[]; release: () => Promise<void> } {
+  const key = path.resolve(dir);
+  let entry = shared.get(key);
+  let leftover: StoredRecord[] = [];
+  if (entry === undefined) {
+    const buffer = new DiskBuffer(key, segmentBytes);
+    leftover = buffer.open();
+    entry = { buffer, users: 0 };
+    shared.set(key, entry);
+  }
+  entry.users += 1;
+  const current = entry;
+  let released = false;
+  return {
+    buffer: current.buffer,
+    leftover,
+    release: async () => {
+      if (released) return;
+      released = true;
+      current.users -= 1;
+      if (current.users > 0) return;
+      shared.delete(key);
+      await current.buffer.close();
+    },
+  };
+}

@@ -10,6 +10,8 @@ type RenderedMessage = RenderedRecord['message'];
 /** A disk-buffered action's log, what an earlier run left in it, and who hears of records lost for good. */
 export interface DurableStore {
   readonly buffer: DiskBuffer;
+  /** Closes the log once no action uses it any more. */
+  readonly release: () => Promise<void>;
   /** Read at creation; sent by replay() once the connector is up. */
   leftover: StoredRecord[];
   readonly pick: PickPartition;
@@ -140,6 +142,6 @@ export class KafkaAction implements SinkAction {
 
   async close(): Promise<void> {
     await this.batcher.close();
-    await this.durable?.buffer.close();
+    await this.durable?.release();
   }
 }

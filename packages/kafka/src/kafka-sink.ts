@@ -5,7 +5,7 @@ import {
 import { Kafka, type Producer } from 'kafkajs';
 import { COMPRESSION, ensureCodec } from './codecs';
 import { testKafkaConnection } from './connection-test';
-import { DiskBuffer } from './disk-buffer';
+import { openDiskBuffer } from './disk-buffer';
 import { type DurableStore, KafkaAction } from './kafka-action';
 import { toKafkaConfig } from './kafka-client-config';
 import { type KafkaActionSettings, type KafkaSinkConfig, parseKafkaActionSettings } from './kafka-sink-config';
@@ -84,16 +84,14 @@ export class KafkaSink implements Sink {
   private durableStore(parsed: KafkaActionSettings, context: ActionContext, pick: PickPartition): DurableStore | undefined {
     if (parsed.buffer.mode !== 'disk') return undefined;
     const dir = path.join(parsed.buffer.dir as string, context.id.replace(/[^A-Za-z0-9._-]/g, '_'));
-    const buffer = new DiskBuffer(dir, parsed.buffer.segmentBytes);
-    let leftover;
+    let opened;
     try {
-      leftover = buffer.open();
+      opened = openDiskBuffer(dir, parsed.buffer.segmentBytes);
     } catch (error) {
       throw new ConfigError(`kafka action "${context.id}"`, [{ path: 'buffer.dir', message: `cannot use ${dir}: ${(error as Error).message}` }]);
     }
     return {
-      buffer,
-      leftover,
+      ...opened,
       pick,
       lost: (error) => {
         context.dropped(1, 'other');
