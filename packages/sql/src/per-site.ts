@@ -17,7 +17,6 @@ export function perSite<F>(params: readonly string[], body: string): F {
   // The site number makes each source unique: V8 caches compiled eval code by source text, feedback
   // included, so two identical sources would share feedback again.
   site++;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- our own constant source, no user text
   return new Function(...params, `'use strict'; // site ${site}\n${body}`) as F;
 }
 
