@@ -11,6 +11,7 @@ import {
 } from '@sluice/core';
 import type { IClientOptions, IClientSubscribeOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import { type AckSlot, AckWindow } from './ack-window';
+import { Fifo } from './fifo';
 import { installAckHook } from './mqtt-ack-hook';
 import { MessageFactory } from './message-factory';
 import { type MqttSourceConfig, type TlsMaterial, describeUrl } from './mqtt-source-config';
@@ -30,7 +31,7 @@ interface Waiting {
  */
 interface Link {
   readonly window: AckWindow;
-  readonly waiting: Waiting[];
+  readonly waiting: Fifo<Waiting>;
   /** QoS 1/2 messages handed to the receiver and not acknowledged yet. */
   outstanding: number;
   dead: boolean;
@@ -213,7 +214,7 @@ export class MqttSource implements Source {
 
   private onConnect(connack: IConnackPacket): void {
     this.dropLink();
-    const link: Link = { window: new AckWindow((sent) => this.onAcked(link, sent)), waiting: [], outstanding: 0, dead: false };
+    const link: Link = { window: new AckWindow((sent) => this.onAcked(link, sent)), waiting: new Fifo<Waiting>(), outstanding: 0, dead: false };
     this.link = link;
     if (this.config.session.persistent && !connack.sessionPresent && this.everConnected) {
       this.logger.warn('the broker kept no session for this client: messages published while disconnected may be lost', { source: this.id });
@@ -314,7 +315,7 @@ export class MqttSource implements Source {
     this.draining = true;
     try {
       while (!link.dead && link.waiting.length > 0) {
-        const next = link.waiting[0] as Waiting;
+        const next = link.waiting.peek() as Waiting;
         if (!this.canDeliver(link, next.slot)) break;
         link.waiting.shift();
         this.deliver(link, next.message, next.slot);
@@ -349,7 +350,7 @@ export class MqttSource implements Source {
     if (link === undefined) return;
     link.dead = true;
     link.window.discard();
-    link.waiting.length = 0;
+    link.waiting.clear();
     this.link = undefined;
   }
 
