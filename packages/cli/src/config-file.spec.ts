@@ -50,7 +50,7 @@ describe(loadConfigFile.name, () => {
 
   it('reports YAML syntax errors with their position', () => {
     const file = write('broken.yaml', 'sources:\n  - type: mqtt\n   id: x\n');
-    expect(() => loadConfigFile(file, {})).toThrow(/line 3/);
+    expect(() => loadConfigFile(file, {})).toThrow(`${file}:3:1: Sequence item without - indicator`);
   });
 
   it('refuses a config without rules and says what a rule looks like', () => {

@@ -106,7 +106,7 @@ describe(ConfigReloader.name, () => {
 
   it('refuses broken YAML, unknown keys and bad source options', async () => {
     writeFileSync(file, 'sources:\n  - type: mqtt\n   id: x\n');
-    await expect(reloader.reload('t')).resolves.toMatchObject({ applied: false, error: expect.stringContaining('line 3') });
+    await expect(reloader.reload('t')).resolves.toMatchObject({ applied: false, error: expect.stringContaining(`${file}:3:1: Sequence item without - indicator`) });
     writeFileSync(file, config(RULE_A.replace('actions:', 'actoins:')));
     await expect(reloader.reload('t')).resolves.toMatchObject({ applied: false, error: expect.stringContaining('Unrecognized key: "actoins"') });
     writeFileSync(file, config(RULE_A, '127.0.0.1:19092', '\n    qos: 7'));

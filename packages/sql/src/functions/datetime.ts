@@ -22,10 +22,10 @@ function unit(name: string, position: number, v: SqlValue): Unit {
   return option(name, position, v, UNITS);
 }
 
-// Wall clock with sub-millisecond resolution: Date.now() anchors the monotonic hrtime once.
-const anchorNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+// Wall clock with sub-millisecond digits: the milliseconds are Date.now()'s own (anchoring hrtime once would
+// drift from the wall clock as the system clock is adjusted), the digits below come from hrtime.
 function nowNs(): bigint {
-  return anchorNs + process.hrtime.bigint();
+  return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
 }
 
 function nowIn(u: Unit): bigint {
