@@ -13,7 +13,7 @@ import { killKafka, restartKafka, signalKafka, startSluice, type SluiceProcess }
 
 const TOTAL = messageCount();
 const PUBLISHERS = 4;
-// 5,000 messages at 500/s: a 10 s stream, long enough to break something in the middle of it.
+// A ~10 s stream (20,000 messages at 2,000/s by default; at least 500/s), long enough to break something in the middle of it.
 const RATE = Math.max(500, TOTAL / 10);
 
 describe('delivery guarantees under outages (issue 5)', () => {
