@@ -32,7 +32,7 @@ class Runner {
       this.lines.push(line);
       this.waiters = this.waiters.filter((w) => !(w.match(line) && (w.resolve(line), true)));
     });
-    this.exited = new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+    this.exited = new Promise((whenExited) => child.once('exit', (code) => whenExited(code)));
   }
 
   /** The first log line (already seen or still to come) with this message. */
