@@ -208,7 +208,9 @@ describe('KafkaAction buffering and retries', () => {
 
     it('puts failed requests back in acceptance order, whatever order they fail in', async () => {
       producer.manual = true;
-      const action = create({ maxInflight: 2, maxBatchRecords: 3, retryBackoff: { initial: 1, max: 1 } });
+      // The back-off must outlast the turn between the two failures, or the newer batch is resent before the
+      // older one fails (a loaded machine made a 1 ms back-off flaky).
+      const action = create({ maxInflight: 2, maxBatchRecords: 3, retryBackoff: { initial: 300, max: 300 } });
       const sends = [0, 1, 2, 3, 4, 5].map((i) => action.send(out(i), mqttMessage()));
       await turn();
       expect(producer.open).toHaveLength(2);
