@@ -40,10 +40,13 @@ export function withFallbacks(primary: SinkAction, fallbacks: readonly SinkActio
       for (const fallback of fallbacks) await fallback.close?.();
     },
   };
-  if (primary.queued !== undefined || fallbacks.some((f) => f.queued !== undefined)) {
-    return { ...action, queued: () => fallbacks.reduce((n, f) => n + (f.queued?.() ?? 0), primary.queued?.() ?? 0) };
-  }
-  return action;
+  const withQueued: SinkAction =
+    primary.queued !== undefined || fallbacks.some((f) => f.queued !== undefined)
+      ? { ...action, queued: () => fallbacks.reduce((n, f) => n + (f.queued?.() ?? 0), primary.queued?.() ?? 0) }
+      : action;
+  // The primary's own sink metrics (retries, latency ...) stay visible behind the wrapper.
+  const primaryMetrics = primary.metrics?.bind(primary);
+  return primaryMetrics === undefined ? withQueued : { ...withQueued, metrics: primaryMetrics };
 }
 
 /** send() that turns a synchronous throw into a rejection, as the runtime does. */

@@ -4,6 +4,7 @@ import { ConfigError, IntegrationError, RuleEvaluationError, RuleSyntaxError, Si
 import { createIntegration, type Integration } from './integration';
 import { RuleEngine, type CompiledRule, type RuleInput, type Template } from './rule-engine';
 import { sinkModule, sourceModule } from './modules';
+import type { Sink } from './sink';
 import { InMemorySink, InMemorySource } from './testing';
 
 /**
@@ -224,5 +225,31 @@ describe(createIntegration.name, () => {
     it('refuses two sinks with the same id', async () => {
       await expect(createIntegration({ modules: [sinkModule(new InMemorySink('s')), sinkModule(new InMemorySink('s')), fakeEngineModule], rules: [] })).rejects.toThrow('two sinks have the id "s"');
     });
+  });
+});
+
+describe('sink-specific action metrics', () => {
+  it('shows what SinkAction.metrics() reports, also behind fallback actions', async () => {
+    const reporting: Sink = {
+      id: 'reporting',
+      createAction: (_settings, context) => ({ id: context.id, send: () => Promise.resolve(), metrics: () => ({ retried: 3, 'queuing_bytes': 120 }) }),
+      start: () => Promise.resolve(),
+      stop: () => Promise.resolve(),
+    };
+    const app = await createIntegration({
+      modules: [sourceModule(new InMemorySource('plant')), sinkModule(reporting), sinkModule(new InMemorySink('store')), fakeEngineModule],
+      rules: [{ id: 'r', sql: 't', actions: [{ connector: 'reporting', id: 'plain' }, { connector: 'reporting', id: 'guarded', fallbackActions: [{ connector: 'store' }] }] }],
+    });
+    expect(app.metrics.action('plain')?.sink).toEqual({ retried: 3, queuing_bytes: 120 });
+    expect(app.metrics.action('guarded')?.sink).toEqual({ retried: 3, queuing_bytes: 120 });
+    expect(app.metrics.snapshot().actions['plain']?.sink).toEqual({ retried: 3, queuing_bytes: 120 });
+  });
+
+  it('is empty for a sink that reports nothing', async () => {
+    const app = await createIntegration({
+      modules: [sourceModule(new InMemorySource('plant')), sinkModule(new InMemorySink('store')), fakeEngineModule],
+      rules: [{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }],
+    });
+    expect(app.metrics.action('r:store')?.sink).toEqual({});
   });
 });

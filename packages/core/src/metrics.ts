@@ -104,6 +104,8 @@ export interface ActionMetrics {
   /** Buffered in the sink, not yet stored. */
   readonly queuing: number;
   readonly rate: RateSnapshot;
+  /** What the sink itself reports for this action (SinkAction.metrics()); empty when it reports nothing. */
+  readonly sink: Readonly<Record<string, number>>;
 }
 
 /** Per-source counters. */
@@ -153,7 +155,9 @@ export function snapshotRule(c: RuleCounters): RuleMetrics {
   };
 }
 
-export function snapshotAction(c: ActionCounters, queuing: number): ActionMetrics {
+const NO_SINK_METRICS: Readonly<Record<string, number>> = Object.freeze({});
+
+export function snapshotAction(c: ActionCounters, queuing: number, sink: Readonly<Record<string, number>> = NO_SINK_METRICS): ActionMetrics {
   return {
     matched: c.matched,
     success: c.success,
@@ -168,6 +172,7 @@ export function snapshotAction(c: ActionCounters, queuing: number): ActionMetric
     inflight: c.inflight,
     queuing,
     rate: snapshotRate(c.matchedRate),
+    sink,
   };
 }
 

@@ -400,7 +400,7 @@ export class Runtime implements MessageReceiver {
   actionMetrics(id: string): ActionMetrics | undefined {
     for (const rule of this.rules.values()) {
       for (const action of rule.actions) {
-        if (action.id === id) return snapshotAction(action.counters, action.action.queued?.() ?? 0);
+        if (action.id === id) return snapshotAction(action.counters, action.action.queued?.() ?? 0, action.action.metrics?.());
       }
     }
     return undefined;

@@ -31,6 +31,12 @@ export interface SinkAction {
   send(output: RuleOutput, message: Message): Promise<void>;
   /** Records accepted but not yet stored (buffered); the action's `queuing` gauge. */
   queued?(): number;
+  /**
+   * Metrics only this kind of sink knows (EMQX names where they exist: `retried`, `retried.success`,
+   * `queuing_bytes`, produce latency ...). Read when metrics are read, never per message; shown as the
+   * action's `sink` metrics.
+   */
+  metrics?(): Readonly<Record<string, number>>;
   /** Flushes what is buffered and waits for it; called when the action is removed or the runtime stops. */
   close?(): Promise<void>;
 }

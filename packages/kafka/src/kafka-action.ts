@@ -19,7 +19,8 @@ export interface DurableStore {
   readonly lost: (error: Error) => void;
 }
 
-export interface KafkaActionMetrics {
+// A type alias, not an interface: it must be assignable to core's Record<string, number> (SinkAction.metrics).
+export type KafkaActionMetrics = {
   readonly 'retried': number;
   readonly 'retried.success': number;
   readonly 'retried.failed': number;
@@ -30,7 +31,7 @@ export interface KafkaActionMetrics {
   readonly 'produce_latency.p50_ms': number;
   readonly 'produce_latency.p99_ms': number;
   readonly 'produce_latency.max_ms': number;
-}
+};
 
 /** One rule's way into Kafka: renders each output into a record and hands it to its own batcher. */
 export class KafkaAction implements SinkAction {
