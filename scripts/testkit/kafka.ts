@@ -88,13 +88,26 @@ async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
   }
 }
 
-/** Creates a topic and waits until every partition has a leader. Fails if it already exists. */
+/**
+ * Creates a topic and waits until every partition has a leader. Fails if it already exists.
+ * kafkajs's wait for leaders gives up after a few hundred ms in test mode (NODE_ENV=test), so on a loaded
+ * machine a new partition can still be unknown: try again (twice), and accept that an earlier attempt
+ * created the topic when only its wait failed.
+ */
 export async function createTopic(name: string, partitions = 1, config: Record<string, string> = {}): Promise<void> {
   const configEntries = Object.entries(config).map(([configName, value]) => ({ name: configName, value }));
-  const created = await withAdmin((admin) =>
-    admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, configEntries }], waitForLeaders: true }),
-  );
-  if (!created) throw new Error(`topic ${name} already exists`);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const created = await withAdmin((admin) =>
+        admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, configEntries }], waitForLeaders: true }),
+      );
+      if (created || attempt > 1) return;
+      throw new Error(`topic ${name} already exists`);
+    } catch (error) {
+      if (attempt === 3 || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 export async function deleteTopic(name: string): Promise<void> {

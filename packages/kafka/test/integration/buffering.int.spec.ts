@@ -9,20 +9,6 @@ import { mqttMessage } from '../fixtures/messages';
 
 const broker = kafkaBroker();
 
-/** Same as in kafka-sink.int.spec: a new partition can still be unknown when the testkit's wait gives up. */
-async function createTopicSoon(name: string, partitions: number): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await createTopic(name, partitions);
-      return;
-    } catch (error) {
-      if (attempt > 1 && /already exists/.test((error as Error).message)) return;
-      if (attempt === 3 || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
-
 describe('Kafka action buffer and retries against a real broker', () => {
   let topic: string;
   let sinks: KafkaSink[];
@@ -66,7 +52,7 @@ describe('Kafka action buffer and retries against a real broker', () => {
     drops = [];
     topic = randomName('kafka-buf');
     topics.push(topic);
-    await createTopicSoon(topic, 1);
+    await createTopic(topic, 1);
   });
 
   afterEach(async () => {

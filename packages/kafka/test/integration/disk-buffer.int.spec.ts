@@ -12,19 +12,6 @@ import { mqttMessage } from '../fixtures/messages';
 
 const broker = kafkaBroker();
 
-async function createTopicSoon(name: string): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await createTopic(name, 1);
-      return;
-    } catch (error) {
-      if (attempt > 1 && /already exists/.test((error as Error).message)) return;
-      if (attempt === 3 || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
-
 describe('a disk-buffered Kafka action against a real broker', () => {
   let dir: string;
   let topic: string;
@@ -45,7 +32,7 @@ describe('a disk-buffered Kafka action against a real broker', () => {
     sinks = [];
     dir = mkdtempSync(path.join(tmpdir(), 'sluice-disk-it-'));
     topic = randomName('kafka-disk');
-    await createTopicSoon(topic);
+    await createTopic(topic);
   });
 
   afterEach(async () => {

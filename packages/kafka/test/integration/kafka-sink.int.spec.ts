@@ -12,24 +12,6 @@ import { mqttMessage } from '../fixtures/messages';
 const broker = kafkaBroker();
 const scram256 = broker.users.scram256;
 
-/**
- * The testkit's createTopic waits for leaders with kafkajs's test-mode retries (NODE_ENV=test: a few
- * hundred ms in all); on a loaded machine the new partition can still be unknown when they run out.
- */
-async function createTopicSoon(name: string, partitions: number): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await createTopic(name, partitions);
-      return;
-    } catch (error) {
-      // an earlier attempt did create it and only the wait for its leaders failed
-      if (attempt > 1 && /already exists/.test((error as Error).message)) return;
-      if (attempt === 3 || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
-
 function context(id = 'temp_hum:kafka'): ActionContext {
   return { id, ruleId: 'temp_hum', templates: { compileTemplate }, logger: silentLogger, dropped: () => {} };
 }
@@ -55,7 +37,7 @@ describe('KafkaSink against a real broker', () => {
     sinks = [];
     topic = randomName('kafka-it');
     topics.push(topic);
-    await createTopicSoon(topic, 3);
+    await createTopic(topic, 3);
   });
 
   afterEach(async () => {
@@ -141,7 +123,7 @@ describe('KafkaSink against a real broker', () => {
     it('routes a templated topic and drops a record whose placeholder is missing', async () => {
       const other = `${topic}-b`;
       topics.push(other);
-      await createTopicSoon(other, 1);
+      await createTopic(other, 1);
       const { sink } = await startSink();
       const action = sink.createAction({ topic: `${topic}\${suffix}`, value: '${n}' }, context());
       const results = await Promise.allSettled([

@@ -8,20 +8,6 @@ import { mqttMessage } from '../fixtures/messages';
 
 const broker = kafkaBroker();
 
-/** Same as in kafka-sink.int.spec: a new partition can still be unknown when the testkit's wait gives up. */
-async function createTopicSoon(name: string): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await createTopic(name, 1);
-      return;
-    } catch (error) {
-      if (attempt > 1 && /already exists/.test((error as Error).message)) return;
-      if (attempt === 3 || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
-
 const context = (id: string): ActionContext => ({ id, ruleId: 'r', templates: { compileTemplate }, logger: silentLogger, dropped: () => {} });
 
 // The examples of docs/topic-mapping.md, with the rule engine and a real broker.
@@ -33,7 +19,7 @@ describe('topic mapping (docs/topic-mapping.md) against a real broker', () => {
   async function topicsFor(...suffixes: string[]): Promise<void> {
     for (const suffix of suffixes) {
       topics.push(`${prefix}${suffix}`);
-      await createTopicSoon(`${prefix}${suffix}`);
+      await createTopic(`${prefix}${suffix}`);
     }
   }
 
