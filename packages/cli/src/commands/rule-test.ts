@@ -126,5 +126,6 @@ export function describeSyntaxError(sql: string, error: RuleSyntaxError): string
   const lines = sql.split('\n');
   const line = lines[error.line - 1] ?? '';
   const gutter = `${error.line} | `;
-  return [`syntax error at line ${error.line}, column ${error.column}: ${error.message}`, '', `${gutter}${line}`, `${' '.repeat(gutter.length + Math.max(0, error.column - 1))}^`].join('\n');
+  // The message already names the line and column.
+  return [`syntax error: ${error.message}`, '', `${gutter}${line}`, `${' '.repeat(gutter.length + Math.max(0, error.column - 1))}^`].join('\n');
 }
