@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { type RuleOutput, silentLogger } from '@sluice/core';
 import { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
 import { actionContext } from '../test/fixtures/fake-templates';
@@ -152,13 +152,23 @@ describe('KafkaAction buffering and retries', () => {
   });
 
   describe('maxBatchAge', () => {
+    // Only Date is faked: a loaded machine can take longer than maxBatchAge between two turns, so the
+    // test moves the clock itself instead of sleeping past the limit.
+    beforeEach(() => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'hrtime', 'performance'] });
+    });
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
     it('drops records that waited longer, resolving them and counting them expired', async () => {
       producer.manual = true;
       const action = create({ buffer: { maxBatchAge: 10 }, maxInflight: 1 });
       const first = action.send(out(1), mqttMessage());
       await turn();
       const waiting = Array.from({ length: 5 }, (_, i) => action.send(out(2 + i), mqttMessage()));
-      await sleep(50);
+      await turn();
+      jest.setSystemTime(Date.now() + 11);
       producer.settle();
       await Promise.all([first, ...waiting]);
       const fresh = action.send(out(9), mqttMessage());
@@ -167,6 +177,22 @@ describe('KafkaAction buffering and retries', () => {
       await fresh;
       expect(values()).toEqual(['1', '9']);
       expect(drops).toEqual([[5, 'expired']]);
+    });
+
+    it('keeps records younger than the limit', async () => {
+      producer.manual = true;
+      const action = create({ buffer: { maxBatchAge: 10 }, maxInflight: 1 });
+      const first = action.send(out(1), mqttMessage());
+      await turn();
+      const waiting = Array.from({ length: 2 }, (_, i) => action.send(out(2 + i), mqttMessage()));
+      await turn();
+      jest.setSystemTime(Date.now() + 10);
+      producer.settle();
+      await until(() => producer.open.length === 1);
+      producer.settle();
+      await Promise.all([first, ...waiting]);
+      expect(values()).toEqual(['1', '2', '3']);
+      expect(drops).toEqual([]);
     });
   });
 
