@@ -17,3 +17,4 @@ export {
 } from './kafka';
 export { mqttUrl, publish, subscribeMqtt, type PublishOptions, type ReceivedMqtt, type MqttSubscription, type SubscribeOptions } from './mqtt';
 export { startMosquitto, type MosquittoOptions, type TestMosquitto } from './mosquitto';
+export { dumpTopicWithJava, parseDump, type StoredBatch } from './java-log-dump';

@@ -155,7 +155,7 @@ export const KafkaActionSettings = z
     /** Copy the MQTT 5 user properties of the message into record headers (repeated keys stay repeated). */
     userPropertiesAsHeaders: z.boolean().default(true),
     requiredAcks: z.enum(['all', 'leader', 'none']).default('all'),
-    compression: z.enum(['none', 'gzip', 'snappy', 'lz4']).default('none'),
+    compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'),
     partitionStrategy: z.enum(['random', 'key_dispatch', 'round_robin']).default('random'),
     /** Produce only to the first N partitions of the topic; all partitions when absent. */
     partitionsLimit: z.number().int().positive().optional(),

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { type ActionContext, IntegrationError, type RuleOutput, silentLogger } from '@sluice/core';
 import { checkSinkContract } from '@sluice/core/testing';
 import { compileRule, compileTemplate } from '@sluice/sql';
-import { consumeRecords, createTopic, deleteTopic, kafkaBroker, kafkaConfig, randomName, topicRecordCount } from '@sluice/testkit';
+import { consumeRecords, createTopic, deleteTopic, dumpTopicWithJava, kafkaBroker, kafkaConfig, randomName, topicRecordCount } from '@sluice/testkit';
 import { testKafkaConnection } from '../../src/connection-test';
 import { createKafkaProducer, KafkaSink } from '../../src/kafka-sink';
 import { type KafkaSinkOptions, parseKafkaSinkConfig } from '../../src/kafka-sink-config';
@@ -102,13 +102,17 @@ describe('KafkaSink against a real broker', () => {
       for (const record of records) expect(record.partition).toBe(javaKeyPartition(record.key as string, 3));
     });
 
-    it.each(['gzip', 'snappy', 'lz4'] as const)('writes %s-compressed batches the broker accepts and a consumer reads', async (compression) => {
+    it.each(['gzip', 'snappy', 'lz4', 'zstd'] as const)('writes %s-compressed batches the broker accepts and a consumer reads', async (compression) => {
       const { sink } = await startSink();
       const action = sink.createAction({ topic, value: '${text}', compression }, context());
       const texts = Array.from({ length: 400 }, (_, i) => `record ${i} ${'compressible '.repeat(20)}`); // > 64 KB: several LZ4 blocks
       await Promise.all(texts.map((text, i) => action.send({ clientid: `dev-${i}`, text }, mqttMessage())));
       const records = await consumeRecords(topic, texts.length);
       expect(records.map((r) => r.value).sort()).toEqual([...texts].sort());
+      // The consumer above decodes with the codecs this process registered; Kafka's own Java decoders must agree.
+      const stored = await dumpTopicWithJava(topic);
+      expect(new Set(stored.map((batch) => batch.codec))).toEqual(new Set([compression]));
+      expect(stored.flatMap((batch) => batch.values).sort()).toEqual([...texts].sort());
     });
 
     it('an idempotent connector delivers every record of concurrent actions exactly once', async () => {
