@@ -1,12 +1,13 @@
 // Runs examples/topic-mapping/sluice.yaml against real brokers, with its Kafka topics and MQTT root
-// renamed so parallel runs do not collide.
+// renamed so parallel runs do not collide, and its Kafka address replaced by the test broker's (which
+// may run on other ports: SLUICE_KAFKA_PORT_BASE, or the Kafka 3.9 run of scripts/kafka-compat.js).
 import { afterEach, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, type Integration } from '@sluice/core';
 import { composeFromConfig, loadConfigFile } from '@sluice/cli';
-import { consumeRecords, createTopic, deleteTopic, mqttUrl, publish, randomName } from '@sluice/testkit';
+import { consumeRecords, createTopic, deleteTopic, kafkaBroker, mqttUrl, publish, randomName } from '@sluice/testkit';
 
 const TOPICS = ['readings-history', 'readings-latest', 'alerts', 'device-status'] as const;
 let app: Integration | undefined;
@@ -22,8 +23,11 @@ it('one rule feeds two topics, and two rules feed one topic', async () => {
   const root = randomName('site');
   let text = readFileSync(join(__dirname, '..', 'sluice.yaml'), 'utf8')
     .replaceAll('site/+/', `${root}/+/`)
+    .replace('bootstrapHosts: [127.0.0.1:19092]', `bootstrapHosts: [${kafkaBroker().bootstrap}]`)
     .replace('id: plant', `id: plant\n    clientId: ${randomName('mapping')}\n    session: { persistent: false }`);
   for (const [from, to] of Object.entries(renamed)) text = text.replaceAll(`topic: ${from}\n`, `topic: ${to}\n`);
+  // the example's address must have been swapped, or the app would write to another broker than the one read
+  expect(text).toContain(`bootstrapHosts: [${kafkaBroker().bootstrap}]`);
   const file = join(mkdtempSync(join(tmpdir(), 'sluice-mapping-')), 'sluice.yaml');
   writeFileSync(file, text);
 
