@@ -16,6 +16,14 @@ const tooLarge = (): Error => new KafkaJSProtocolError({ message: 'too large', t
 const out = (i: number): RuleOutput => ({ clientid: `dev-${i}`, n: i });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Fakes only setTimeout/clearTimeout (and Date, so the clock agrees), so a test decides when back-offs and
+ * deadlines pass; setImmediate stays real, so turn() still lets the batcher flush. until() cannot be used then.
+ */
+function fakeTimeouts(): void {
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'hrtime', 'performance'] });
+}
+
 /** Polls until the condition holds (the machine may be loaded: no fixed sleeps for ordering). */
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !condition(); i += 1) await sleep(5);
@@ -251,14 +259,26 @@ describe('KafkaAction buffering and retries', () => {
       await Promise.all(sends);
     });
 
-    it('pauses for the back-off instead of sending again at once', async () => {
-      producer.failure = leaderMoved;
-      const action = create({ maxRetries: 3, retryBackoff: { initial: 100, max: 150 } });
-      const send = settled(action.send(out(1), mqttMessage()));
-      for (let i = 0; i < 5; i += 1) await turn();
-      expect(producer.batches).toHaveLength(1);
-      await send;
-      expect(producer.batches).toHaveLength(4);
+    it('pauses for the back-off, doubling per failure up to max, instead of sending again at once', async () => {
+      fakeTimeouts();
+      try {
+        producer.failure = leaderMoved;
+        const action = create({ maxRetries: 3, retryBackoff: { initial: 100, max: 150 } });
+        const send = settled(action.send(out(1), mqttMessage()));
+        await turn();
+        expect(producer.batches).toHaveLength(1);
+        for (const [backOff, sentBefore] of [[100, 1], [150, 2], [150, 3]] as const) {
+          jest.advanceTimersByTime(backOff - 1);
+          await turn();
+          expect(producer.batches).toHaveLength(sentBefore);
+          jest.advanceTimersByTime(1);
+          await turn();
+          expect(producer.batches).toHaveLength(sentBefore + 1);
+        }
+        expect(await send).toMatchObject({ retriable: true });
+      } finally {
+        jest.useRealTimers();
+      }
     });
 
     it('on close during a back-off, rejects the buffered records as retriable instead of waiting for Kafka', async () => {
@@ -270,6 +290,68 @@ describe('KafkaAction buffering and retries', () => {
       await action.close();
       expect(await send).toMatchObject({ retriable: true });
       expect(action.queued()).toBe(0);
+    });
+  });
+
+  describe("queryMode 'sync'", () => {
+    beforeEach(fakeTimeouts);
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
+    it('fails the records of a request unanswered after syncQueryTimeout as retriable, and counts the late reply', async () => {
+      producer.manual = true;
+      const action = create({ queryMode: 'sync', syncQueryTimeout: 1_000, maxRetries: 0 });
+      const sends = [1, 2].map((i) => settled(action.send(out(i), mqttMessage())));
+      await turn();
+      expect(producer.open).toHaveLength(1);
+      jest.advanceTimersByTime(999);
+      await turn();
+      expect(action.inflight()).toBe(2);
+      jest.advanceTimersByTime(1);
+      for (const error of await Promise.all(sends)) {
+        expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true, message: expect.stringContaining('syncQueryTimeout (1000 ms)') });
+      }
+      expect(action.metrics()).toMatchObject({ inflight: 0, queuing: 0, late_reply: 0 });
+      producer.settle();
+      await turn();
+      expect(action.metrics()['late_reply']).toBe(2);
+    });
+
+    it('retries a timed-out request, and resolves when the retry is answered in time', async () => {
+      producer.manual = true;
+      const action = create({ queryMode: 'sync', syncQueryTimeout: 1_000, maxRetries: 1, retryBackoff: { initial: 10, max: 10 } });
+      let resolved = false;
+      const send = action.send(out(1), mqttMessage()).then(() => { resolved = true; });
+      await turn();
+      jest.advanceTimersByTime(1_000);
+      await turn();
+      expect(action.metrics()['retried']).toBe(1);
+      jest.advanceTimersByTime(10);
+      await turn();
+      expect(producer.open).toHaveLength(2);
+      expect(resolved).toBe(false);
+      producer.open[1]?.resolve([]);
+      await send;
+      producer.settle(); // the first request's reply, too late
+      await turn();
+      expect(action.metrics()).toMatchObject({ 'retried.success': 1, 'late_reply': 1, 'queuing': 0 });
+      expect(values()).toEqual(['1', '1']);
+    });
+
+    it("'async' (the default) sets no deadline: a request waits for its reply", async () => {
+      producer.manual = true;
+      const action = create({});
+      let resolved = false;
+      const send = action.send(out(1), mqttMessage()).then(() => { resolved = true; });
+      await turn();
+      jest.advanceTimersByTime(60_000);
+      await turn();
+      expect(resolved).toBe(false);
+      expect(action.inflight()).toBe(1);
+      producer.settle();
+      await send;
+      expect(action.metrics()['late_reply']).toBe(0);
     });
   });
 

@@ -80,7 +80,7 @@ describe('parseKafkaActionSettings', () => {
     expect(parseKafkaActionSettings({ topic: 'emqx' }, 'r:k')).toEqual({
       topic: 'emqx', key: '${clientid}', value: '${.}', timestamp: '${timestamp}', extHeaders: [],
       headerValueEncodeMode: 'none', userPropertiesAsHeaders: true, requiredAcks: 'all', compression: 'none',
-      partitionStrategy: 'random', maxBatchBytes: 896 * 1024, maxBatchRecords: 500, maxLingerTime: 0, maxInflight: 10,
+      partitionStrategy: 'random', maxBatchBytes: 896 * 1024, maxBatchRecords: 500, maxLingerTime: 0, maxInflight: 10, queryMode: 'async', syncQueryTimeout: 5000,
       buffer: { limit: 256 * 1024 * 1024, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, mode: 'memory', segmentBytes: 10 * 1024 * 1024 },
       maxRetries: Number.POSITIVE_INFINITY, retryBackoff: { initial: 1000, max: 30_000 },
     });
@@ -96,6 +96,12 @@ describe('parseKafkaActionSettings', () => {
     expect(parseKafkaActionSettings({ topic: 't', buffer: { maxBatchAge: 'infinity' }, maxRetries: 3 }, 'r:k')).toMatchObject({
       buffer: { maxBatchAge: Number.POSITIVE_INFINITY }, maxRetries: 3,
     });
+  });
+
+  it("reads the query mode, and refuses a zero syncQueryTimeout in 'sync' mode", () => {
+    expect(parseKafkaActionSettings({ topic: 't', queryMode: 'sync', syncQueryTimeout: '2s' }, 'r:k')).toMatchObject({ queryMode: 'sync', syncQueryTimeout: 2000 });
+    const error = configError(() => parseKafkaActionSettings({ topic: 't', queryMode: 'sync', syncQueryTimeout: 0 }, 'r:k'));
+    expect(error.issues).toEqual([expect.objectContaining({ path: 'syncQueryTimeout', message: expect.stringContaining('more than 0') })]);
   });
 
   it('refuses a disk buffer without a directory or with a retry limit', () => {

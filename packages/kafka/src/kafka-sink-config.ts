@@ -169,6 +169,16 @@ export const KafkaActionSettings = z
     maxBatchRecords: z.number().int().positive().default(500),
     /** Wait this long for more records before sending; 0 sends on the next turn of the event loop. */
     maxLingerTime: duration.default(0),
+    /**
+     * `async`: a produce request waits for Kafka's reply as long as the connector's requestTimeout and
+     * retries allow. `sync`: a request unanswered after `syncQueryTimeout` fails its records at once
+     * (retriable: retried as `maxRetries` allows, or left to the MQTT broker), which bounds how long a
+     * message's acknowledgement can wait on one request; a reply that comes later counts `late_reply`.
+     * Either way each send resolves only when Kafka has the record, and up to `maxInflight` requests run.
+     */
+    queryMode: z.enum(['async', 'sync']).default('async'),
+    /** The reply deadline of a produce request in `sync` query mode. */
+    syncQueryTimeout: duration.default(5_000),
     /** Produce requests of this action awaiting their acknowledgement; 1 keeps the order per partition. */
     maxInflight: z.number().int().positive().default(10),
     /** The action's buffer of records accepted and not yet acknowledged by Kafka (in memory). */
@@ -212,6 +222,9 @@ export const KafkaActionSettings = z
     }
     if (settings.buffer.mode === 'disk' && settings.maxRetries !== Number.POSITIVE_INFINITY) {
       ctx.addIssue({ code: 'custom', path: ['maxRetries'], message: "must be 'infinity' with a disk buffer: its records are acknowledged to MQTT already and wait on disk until Kafka takes them" });
+    }
+    if (settings.queryMode === 'sync' && settings.syncQueryTimeout === 0) {
+      ctx.addIssue({ code: 'custom', path: ['syncQueryTimeout'], message: "must be more than 0 in 'sync' query mode (every request would time out)" });
     }
     if (settings.retryBackoff.initial > settings.retryBackoff.max) {
       ctx.addIssue({ code: 'custom', path: ['retryBackoff', 'initial'], message: 'must not exceed retryBackoff.max' });

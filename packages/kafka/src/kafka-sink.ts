@@ -69,6 +69,7 @@ export class KafkaSink implements Sink {
       maxBatchAge: parsed.buffer.maxBatchAge,
       maxRetries: parsed.maxRetries,
       retryBackoff: parsed.retryBackoff,
+      ...(parsed.queryMode === 'sync' ? { replyTimeout: parsed.syncQueryTimeout } : {}),
       onDropped: (count, reason) => context.dropped(count, reason),
       onResult: (error) => this.onResult(error),
       ...(this.config.allowAutoTopicCreation ? {} : { missingTopics: this.missingTopics }),

@@ -41,8 +41,23 @@ export interface BatcherOptions {
   readonly gate?: SendGate;
   /** Told the outcome of every produce request (undefined on success), for the connector's status. */
   readonly onResult?: (error: SinkWriteError | undefined) => void;
+  /**
+   * `sync` query mode: a produce request Kafka has not answered within this many ms fails its records
+   * (retriable, so they are retried or left to the MQTT broker); a reply that comes later is counted
+   * `late_reply`. Undefined (`async`): wait for the reply as long as kafkajs does (requestTimeout, retries).
+   */
+  readonly replyTimeout?: number;
   /** Milliseconds clock; tests pass their own. */
   readonly now?: () => number;
+}
+
+/** A produce request that outlived the `sync` query mode's reply timeout. */
+export class ReplyTimeoutError extends Error {
+  override readonly name = 'ReplyTimeoutError';
+
+  constructor(timeoutMs: number) {
+    super(`no reply from Kafka within syncQueryTimeout (${timeoutMs} ms); the records are retried as maxRetries allows: raise syncQueryTimeout if the cluster is slow but healthy`);
+  }
 }
 
 interface Entry {
@@ -72,6 +87,8 @@ export interface BatcherCounters {
   retriedSuccess: number;
   /** Records that failed after at least one retry (retries exhausted, or a final error on a retry). */
   retriedFailed: number;
+  /** Records whose request's reply came after the `sync` reply timeout had failed them (EMQX's late_reply). */
+  lateReply: number;
 }
 
 /**
@@ -102,7 +119,7 @@ export class RecordBatcher {
   private closed = false;
   private readonly flushNow = (): void => this.flush();
   private readonly now: () => number;
-  readonly counters: BatcherCounters = { retried: 0, retriedSuccess: 0, retriedFailed: 0 };
+  readonly counters: BatcherCounters = { retried: 0, retriedSuccess: 0, retriedFailed: 0, lateReply: 0 };
   readonly latency = new LatencyHistogram();
 
   constructor(
@@ -413,7 +430,28 @@ export class RecordBatcher {
       this.latency.record(this.now() - started);
       return metadata;
     };
-    return gate === undefined ? timed() : gate.run(timed);
+    const reply = gate === undefined ? timed() : gate.run(timed);
+    return this.options.replyTimeout === undefined ? reply : this.withDeadline(reply, batch, this.options.replyTimeout);
+  }
+
+  /** The reply, or a ReplyTimeoutError once `timeoutMs` passes first; a reply after that only counts late_reply. */
+  private withDeadline(reply: Promise<RecordMetadata[]>, batch: ProducerBatch, timeoutMs: number): Promise<RecordMetadata[]> {
+    return new Promise((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        reject(new ReplyTimeoutError(timeoutMs));
+      }, timeoutMs);
+      const settle = (outcome: () => void): void => {
+        if (late) {
+          this.counters.lateReply += recordCount(batch);
+          return;
+        }
+        clearTimeout(timer);
+        outcome();
+      };
+      reply.then((metadata) => settle(() => resolve(metadata)), (error: unknown) => settle(() => reject(error)));
+    });
   }
 
   private request(groups: ReadonlyMap<string, TopicGroup>): ProducerBatch {
@@ -449,4 +487,10 @@ function groupByTopic(batch: readonly Entry[]): Map<string, TopicGroup> {
     group.entries.push(entry);
   }
   return groups;
+}
+
+function recordCount(batch: ProducerBatch): number {
+  let count = 0;
+  for (const group of batch.topicMessages ?? []) count += group.messages.length;
+  return count;
 }
