@@ -115,6 +115,15 @@ describe('KafkaSink against a real broker', () => {
       expect(stored.flatMap((batch) => batch.values).sort()).toEqual([...texts].sort());
     });
 
+    it("queryMode 'sync' delivers what Kafka answers within syncQueryTimeout, with no late reply", async () => {
+      const { sink } = await startSink();
+      const action = sink.createAction({ topic, value: '${n}', queryMode: 'sync', syncQueryTimeout: '10s', maxInflight: 1 }, context());
+      await Promise.all(Array.from({ length: 50 }, (_, n) => action.send({ clientid: `dev-${n % 3}`, n }, mqttMessage())));
+      const records = await consumeRecords(topic, 50);
+      expect(records.map((r) => Number(r.value)).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, n) => n));
+      expect(action.metrics()).toMatchObject({ late_reply: 0, retried: 0, queuing: 0 });
+    });
+
     it('an idempotent connector delivers every record of concurrent actions exactly once', async () => {
       const { sink } = await startSink({ idempotent: true });
       const actions = [sink.createAction({ topic, value: 'a-${n}' }, context('r:a')), sink.createAction({ topic, value: 'b-${n}' }, context('r:b'))];
