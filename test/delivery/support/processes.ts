@@ -1,7 +1,7 @@
 // The processes the delivery scenarios break on purpose: Sluice itself (the real `sluice run` command on
 // a generated config file) and the project's local Kafka broker (scripts/kafka.js, pid in broker.json).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -93,6 +93,16 @@ export function signalKafka(signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): void {
   process.kill(kafkaPid(), signal);
 }
 
+/** Whether the broker process named by the broker file is alive (a test may have killed it and failed before restarting it). */
+export function kafkaAlive(): boolean {
+  try {
+    process.kill(kafkaPid(), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** SIGKILLs the broker and waits until the process is gone. */
 export async function killKafka(): Promise<void> {
   const pid = kafkaPid();
@@ -107,11 +117,33 @@ export async function killKafka(): Promise<void> {
   }
 }
 
-/** `node scripts/kafka.js start --keep-data`: the killed broker comes back with its topics and records. */
+/**
+ * `node scripts/kafka.js start --keep-data` for the broker the tests talk to: the killed broker comes back
+ * with its topics and records. That broker is the one named by SLUICE_KAFKA_BROKER_FILE (or
+ * SLUICE_KAFKA_STATE_DIR, or the default `.sluice/kafka/`), so the state folder, ports and version are taken
+ * from its broker.json rather than from the environment: pointed at a private broker through the broker
+ * file alone, a restart must not go to the shared one. Fails when the broker came back without its data.
+ */
 export function restartKafka(): Promise<void> {
+  const file = kafkaBrokerFile();
+  const stateDir = path.dirname(file);
+  const state = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown; bootstrap?: unknown };
+  const port = typeof state.bootstrap === 'string' ? Number(state.bootstrap.split(':').pop()) : Number.NaN;
+  if (typeof state.version !== 'string' || !Number.isInteger(port)) {
+    throw new Error(`cannot restart Kafka: ${file} has no version or bootstrap port`);
+  }
+  if (!existsSync(path.join(stateDir, 'server.properties')) || !existsSync(path.join(stateDir, 'data', 'meta.properties'))) {
+    throw new Error(
+      `cannot restart Kafka: ${stateDir} is not the state folder of a broker started by scripts/kafka.js (no server.properties ` +
+        'or data/meta.properties beside the broker file); the delivery tests can only kill and restart such a broker',
+    );
+  }
+  const env = { ...process.env, SLUICE_KAFKA_STATE_DIR: stateDir, SLUICE_KAFKA_PORT_BASE: String(port), SLUICE_KAFKA_VERSION: state.version };
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [path.join(ROOT, 'scripts', 'kafka.js'), 'start', '--keep-data'], { cwd: ROOT, timeout: 180000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [path.join(ROOT, 'scripts', 'kafka.js'), 'start', '--keep-data'], { cwd: ROOT, env, timeout: 180000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`kafka restart failed: ${error.message}\n${stdout}\n${stderr}`));
+      // "starting fresh" would mean an empty broker: every topic of the test gone, and a confusing failure later
+      else if (!stdout.includes('keeping the data dir')) reject(new Error(`kafka restarted without its data dir (${stateDir}):\n${stdout}\n${stderr}`));
       else resolve();
     });
   });

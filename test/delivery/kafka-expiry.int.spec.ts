@@ -1,0 +1,137 @@
+// buffer.maxBatchAge against a real broker: while Kafka is down (SIGKILLed), records wait in the action's
+// buffer until they are older than maxBatchAge and are then dropped: counted `dropped.expired`, their MQTT
+// messages acknowledged, nothing sent to the fallback action (a drop on purpose is not a refusal, see
+// docs/topic-mapping.md, "Dead letters"). Once the broker is back, new records are delivered, exactly once.
+//
+// Kills and restarts the Kafka broker the tests point at: run in band with the other delivery scenarios
+// (jest's maxWorkers is 1), never beside other suites.
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { createIntegration, silentLogger, type Integration } from '@sluice/core';
+import { kafkaModule } from '@sluice/kafka';
+import { mqttModule } from '@sluice/mqtt';
+import { sqlModule } from '@sluice/sql';
+import { createTopic, deleteTopic, kafkaBroker, mqttUrl, randomName, topicRecordCount } from '@sluice/testkit';
+import mqtt from 'mqtt';
+import { readBack, summary } from './support/load';
+import { pollUntil } from './support/poll';
+import { kafkaAlive, killKafka, restartKafka } from './support/processes';
+
+const BEFORE = 10;
+const DURING = 30;
+const AFTER = 20;
+const MAX_BATCH_AGE_MS = 2000;
+
+/** Sequence numbers of a phase: 0.., 1000.., 2000.. */
+const range = (start: number, count: number): number[] => Array.from({ length: count }, (_, i) => start + i);
+
+/** Publishes `{ seq }` messages at QoS 1 all at once (not one PUBACK after the other) and resolves once Mosquitto acknowledged them all. */
+async function publishAll(topic: string, seqs: readonly number[]): Promise<void> {
+  const client = await mqtt.connectAsync(mqttUrl(), { clientId: randomName('expiry-pub'), protocolVersion: 4, reconnectPeriod: 0 });
+  try {
+    await Promise.all(seqs.map((seq) => client.publishAsync(topic, JSON.stringify({ seq }), { qos: 1 })));
+  } finally {
+    await client.endAsync();
+  }
+}
+
+describe('buffer.maxBatchAge while the Kafka broker is down', () => {
+  let app: Integration | undefined;
+  let mainTopic: string;
+  let deadLetters: string;
+
+  beforeEach(async () => {
+    mainTopic = randomName('expiry-main');
+    deadLetters = randomName('expiry-dlq');
+    await createTopic(mainTopic, 1);
+    await createTopic(deadLetters, 1);
+  });
+
+  afterEach(async () => {
+    // a failed test must not leave the broker dead for the suites after it
+    if (!kafkaAlive()) await restartKafka();
+    await app?.stop();
+    app = undefined;
+    await deleteTopic(mainTopic).catch(() => undefined);
+    await deleteTopic(deadLetters).catch(() => undefined);
+  });
+
+  it('drops the records that outlive maxBatchAge (dropped.expired, not the fallback) and delivers the ones sent after the broker is back', async () => {
+    const prefix = randomName('expiry');
+    app = await createIntegration({
+      logger: silentLogger,
+      modules: [
+        mqttModule({ id: 'plant', url: mqttUrl(), clientId: randomName('sluice'), session: { persistent: false } }),
+        sqlModule(),
+        // a refused connection fails a send after one quick kafkajs retry, so records come back to the buffer soon
+        kafkaModule({ id: 'kafka', bootstrapHosts: [kafkaBroker().bootstrap], connectTimeout: 1000, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 200 } }),
+      ],
+      rules: [{
+        id: 'seq',
+        sql: `SELECT payload.seq as seq FROM "${prefix}/#"`,
+        actions: [{
+          connector: 'kafka',
+          topic: mainTopic,
+          key: '',
+          value: '${seq}',
+          buffer: { maxBatchAge: MAX_BATCH_AGE_MS },
+          retryBackoff: { initial: 200, max: 500 },
+          fallbackActions: [{ connector: 'kafka', topic: deadLetters, key: '', value: '${seq}' }],
+        }],
+      }],
+    });
+    await app.start();
+    const action = (): NonNullable<ReturnType<Integration['metrics']['action']>> => {
+      const metrics = app?.metrics.action('seq:kafka');
+      if (metrics === undefined) throw new Error('no metrics for action seq:kafka');
+      return metrics;
+    };
+    const settledCount = (): number => action().success + action().failed;
+
+    // Kafka up: the first records go through, and nothing is in flight when the broker dies.
+    await publishAll(`${prefix}/device`, range(0, BEFORE));
+    await pollUntil('the records sent before the outage to be stored', () => ({ success: action().success, queuing: action().queuing }),
+      (m) => m.success === BEFORE && m.queuing === 0);
+
+    await killKafka();
+    await publishAll(`${prefix}/device`, range(1000, DURING));
+    // Every record of the outage waits in the buffer until it is older than maxBatchAge, then is dropped.
+    // (Mosquitto hands Sluice 20 messages at a time: the second lot comes once the first is dropped and acknowledged.)
+    await pollUntil('the records sent during the outage to expire', () => ({ expired: action()['dropped.expired'], queuing: action().queuing }),
+      (m) => m.expired === DURING && m.queuing === 0);
+    expect(action()).toMatchObject({ matched: BEFORE + DURING, dropped: DURING, 'dropped.expired': DURING, 'dropped.queue_full': 0, failed: 0, 'fallback.success': 0, 'fallback.failed': 0 });
+    // A dropped record's send resolves (the loss was chosen), so its message is acknowledged, not left to the broker.
+    expect(app.metrics.source('plant')).toMatchObject({ received: BEFORE + DURING, acknowledged: BEFORE + DURING, leftToBroker: 0, pending: 0 });
+
+    await restartKafka();
+    await publishAll(`${prefix}/device`, range(2000, AFTER));
+    await pollUntil('the records sent after the outage to settle', () => ({ settled: settledCount(), queuing: action().queuing }),
+      (m) => m.settled === BEFORE + DURING + AFTER && m.queuing === 0);
+
+    const delivered = [...range(0, BEFORE), ...range(2000, AFTER)];
+    const read = await readBack(mainTopic, delivered, 30000);
+    console.log(summary('maxBatchAge across a Kafka outage', delivered.length, read));
+    expect(read.missing).toEqual([]);
+    expect(range(1000, DURING).filter((seq) => read.counts.has(seq))).toEqual([]);
+    // Exactly once: the topic holds as many records as distinct numbers were read (none doubled, none expired).
+    expect(await topicRecordCount(mainTopic)).toBe(BEFORE + AFTER);
+    expect(await topicRecordCount(deadLetters)).toBe(0);
+
+    // The runtime counts a dropped record's resolved send as `success` too: matched = success + failed holds,
+    // and `dropped.expired` says how many of those successes never reached Kafka.
+    expect(action()).toMatchObject({
+      matched: BEFORE + DURING + AFTER,
+      success: BEFORE + DURING + AFTER,
+      failed: 0,
+      'failed.retriable': 0,
+      dropped: DURING,
+      'dropped.expired': DURING,
+      'dropped.queue_full': 0,
+      'dropped.other': 0,
+      'fallback.success': 0,
+      'fallback.failed': 0,
+      inflight: 0,
+      queuing: 0,
+    });
+    expect(app.metrics.source('plant')).toMatchObject({ received: BEFORE + DURING + AFTER, acknowledged: BEFORE + DURING + AFTER, leftToBroker: 0, pending: 0 });
+  }, 120000);
+});
