@@ -32,7 +32,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
  * connected), and a small JSON API over the rules and actions (see docs/cli.md for every route).
  */
 export async function startHttpServer(app: Integration, options: HttpServerOptions, logger: Logger): Promise<HttpEndpoint> {
-  const registry = prometheusRegistry(app);
+  const registry = prometheusRegistry(app, logger);
   const server = createServer((req, res) => {
     handle(app, registry, options, logger, req, res).catch((error: unknown) => {
       logger.error('http request failed', { method: req.method, url: req.url, error: (error as Error).message });

@@ -1,112 +1,11 @@
 // GET /metrics after a known load, read back by a strict parser of the Prometheus text exposition format
 // (version 0.0.4): what Prometheus itself would ingest, not substrings of the text.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createIntegration, silentLogger, sinkModule, sourceModule, type Integration } from '@sluice/core';
+import { createIntegration, silentLogger, sinkModule, sourceModule, type ActionContext, type Integration, type SinkAction } from '@sluice/core';
 import { InMemorySink, InMemorySource } from '@sluice/core/testing';
 import { sqlModule } from '@sluice/sql';
 import { startHttpServer, type HttpEndpoint } from './http-server';
-
-interface Family {
-  help?: string;
-  type?: string;
-  /** Samples keyed by their canonical label set, e.g. `{rule="a"}`. */
-  readonly samples: Map<string, number>;
-}
-
-const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
-
-/** Parses `name="value",...` (the text between the braces), honouring the \\, \" and \n escapes. */
-function parseLabels(text: string, line: string): Array<[string, string]> {
-  const labels: Array<[string, string]> = [];
-  let i = 0;
-  while (i < text.length) {
-    const eq = text.indexOf('=', i);
-    if (eq < 0) throw new Error(`label without "=": ${line}`);
-    const name = text.slice(i, eq);
-    if (!LABEL_NAME.test(name)) throw new Error(`bad label name "${name}": ${line}`);
-    if (text[eq + 1] !== '"') throw new Error(`label value not quoted: ${line}`);
-    let value = '';
-    let j = eq + 2;
-    for (; j < text.length && text[j] !== '"'; j++) {
-      if (text[j] === '\\') {
-        const next = text[++j];
-        if (next === 'n') value += '\n';
-        else if (next === '\\' || next === '"') value += next;
-        else throw new Error(`bad escape in label value: ${line}`);
-      } else value += text[j];
-    }
-    if (j >= text.length) throw new Error(`unterminated label value: ${line}`);
-    labels.push([name, value]);
-    i = j + 1;
-    if (i < text.length) {
-      if (text[i] !== ',') throw new Error(`expected "," between labels: ${line}`);
-      i++;
-    }
-  }
-  return labels;
-}
-
-function parseValue(text: string, line: string): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`bad sample value "${text}": ${line}`);
-  return Number(text);
-}
-
-/**
- * A strict parser: every line is a HELP, a TYPE, a sample or empty; HELP and TYPE come at most once per
- * family and before its samples; a sample's family must be declared (prom-client always declares them) and
- * its label set must not repeat. Anything else throws with the offending line.
- */
-function parseExposition(text: string): Map<string, Family> {
-  const families = new Map<string, Family>();
-  const family = (name: string): Family => {
-    let f = families.get(name);
-    if (f === undefined) families.set(name, (f = { samples: new Map() }));
-    return f;
-  };
-  if (!text.endsWith('\n')) throw new Error('the exposition must end with a newline');
-  for (const line of text.slice(0, -1).split('\n')) {
-    if (line === '') continue;
-    const meta = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
-    if (meta !== null) {
-      const [, kind, name, rest] = meta as unknown as [string, 'HELP' | 'TYPE', string, string];
-      if (!NAME.test(name)) throw new Error(`bad metric name: ${line}`);
-      const f = family(name);
-      if (f.samples.size > 0) throw new Error(`${kind} after the samples of ${name}: ${line}`);
-      if (kind === 'HELP') {
-        if (f.help !== undefined) throw new Error(`second HELP for ${name}`);
-        f.help = rest;
-      } else {
-        if (f.type !== undefined) throw new Error(`second TYPE for ${name}`);
-        if (!TYPES.has(rest)) throw new Error(`unknown type "${rest}": ${line}`);
-        f.type = rest;
-      }
-      continue;
-    }
-    if (line.startsWith('#')) throw new Error(`unexpected comment: ${line}`);
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: (-?\d+))?$/.exec(line);
-    if (sample === null) throw new Error(`not a sample line: ${line}`);
-    const [, name, labelText, valueText] = sample as unknown as [string, string, string | undefined, string];
-    const f = families.get(name);
-    if (f?.type === undefined) throw new Error(`sample of an undeclared family: ${line}`);
-    const labels = labelText === undefined || labelText === '' ? [] : parseLabels(labelText, line);
-    const key = `{${labels.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
-    if (f.samples.has(key)) throw new Error(`duplicate series ${name}${key}`);
-    f.samples.set(key, parseValue(valueText, line));
-  }
-  return families;
-}
-
-/** The value of one series; throws when it is missing, so a renamed metric fails loudly. */
-function value(families: Map<string, Family>, name: string, labels: string): number {
-  const sample = families.get(name)?.samples.get(labels);
-  if (sample === undefined) throw new Error(`no series ${name}${labels}`);
-  return sample;
-}
+import { parseExposition, value, type Family } from '../test/prometheus-text';
 
 describe('parseExposition (the test parser itself)', () => {
   it('reads HELP, TYPE, samples with escaped labels and special values', () => {
@@ -222,5 +121,91 @@ describe('GET /metrics after a known load', () => {
     expect(value(after, 'sluice_rule_passed_total', '{rule="temp_hum"}') - value(before, 'sluice_rule_passed_total', '{rule="temp_hum"}')).toBe(1);
     expect(value(after, 'sluice_rule_matched_total', '{rule="hum"}')).toBe(value(before, 'sluice_rule_matched_total', '{rule="hum"}'));
     expect(value(after, 'sluice_source_received_total', '{source="plant"}')).toBe(3);
+  });
+});
+
+/** A user-written sink reporting metrics of its own: declared kinds, an undeclared key, odd keys. */
+class ReportingSink extends InMemorySink {
+  calls = 0;
+  broken = false;
+
+  override createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): SinkAction {
+    const action = super.createAction(settings, context);
+    return {
+      ...action,
+      send: (output, message) => {
+        this.calls++;
+        return action.send(output, message);
+      },
+      metrics: () => {
+        if (this.broken) throw new Error('metrics backend gone');
+        return { 'http.calls': this.calls, 'queue depth': 2, inflight: 1, lastStatus: 204, 'odd/\u00e9': 3, text: 'nope' } as unknown as Record<string, number>;
+      },
+      metricKinds: { 'http.calls': 'counter', 'queue depth': 'gauge', inflight: 'gauge' },
+    };
+  }
+}
+
+describe('GET /metrics with a sink that reports metrics of its own', () => {
+  let app: Integration;
+  let source: InMemorySource;
+  let sink: ReportingSink;
+  let endpoint: HttpEndpoint;
+  const scrape = async (): Promise<Map<string, Family>> => {
+    const res = await fetch(`http://127.0.0.1:${endpoint.address.port}/metrics`);
+    expect(res.status).toBe(200);
+    return parseExposition(await res.text());
+  };
+
+  beforeEach(async () => {
+    source = new InMemorySource('plant');
+    sink = new ReportingSink('hook');
+    app = await createIntegration({
+      modules: [sourceModule(source), sinkModule(sink), sinkModule(new InMemorySink('dead')), sqlModule()],
+      // a fallback action wraps the primary: its metrics and their kinds must still come through
+      rules: [{ id: 'r', sql: 'SELECT * FROM "t/#"', actions: [{ connector: 'hook', fallbackActions: [{ connector: 'dead' }] }] }],
+    });
+    await app.start();
+    endpoint = await startHttpServer(app, { host: '127.0.0.1', port: 0 }, silentLogger);
+  });
+
+  afterEach(async () => {
+    await endpoint.close();
+    await app.stop();
+  });
+
+  it('exports them generically with sanitised names, the declared types, and no clash with the runtime series', async () => {
+    await Promise.all([1, 2, 3].map((i) => source.push(`t/${i}`, '{}').settled));
+    const families = await scrape();
+    const series = (name: string): [string | undefined, number] => [families.get(name)?.type, value(families, name, '{action="r:hook"}')];
+    expect({
+      calls: series('sluice_action_http_calls_total'),
+      depth: series('sluice_action_queue_depth'),
+      // the sink's `inflight` cannot take the runtime's name
+      sinkInflight: series('sluice_action_sink_inflight'),
+      runtimeInflight: series('sluice_action_inflight'),
+      lastStatus: series('sluice_action_last_status'),
+      odd: series('sluice_action_odd'),
+    }).toEqual({
+      calls: ['counter', 3],
+      depth: ['gauge', 2],
+      sinkInflight: ['gauge', 1],
+      runtimeInflight: ['gauge', 0],
+      lastStatus: ['untyped', 204],
+      odd: ['untyped', 3],
+    });
+    expect([...families.keys()].filter((name) => name.includes('text'))).toEqual([]);
+
+    await source.push('t/4', '{}').settled;
+    expect(value(await scrape(), 'sluice_action_http_calls_total', '{action="r:hook"}')).toBe(4);
+  });
+
+  it('a sink whose metrics() throws loses only its own series; the endpoint and the runtime series stay', async () => {
+    await source.push('t/1', '{}').settled;
+    sink.broken = true;
+    const families = await scrape();
+    expect(value(families, 'sluice_action_success_total', '{action="r:hook"}')).toBe(1);
+    expect(families.has('sluice_action_http_calls_total')).toBe(false);
+    expect(app.metrics.action('r:hook')?.sink).toEqual({});
   });
 });

@@ -1,13 +1,32 @@
 import { Registry, Gauge } from 'prom-client';
-import type { Integration } from '@sluice/core';
+import type { Integration, Logger } from '@sluice/core';
+import { renderFamilies, sinkFamilies, type ActionSinkMetrics, type SkipReporter } from './sink-metrics';
+
+/**
+ * A registry whose exposition ends with the actions' sink metrics. Their families are not known in
+ * advance (a sink reports the keys it likes, and actions come and go with rule changes), so they are read
+ * and mapped on each scrape instead of being registered once like the others.
+ */
+class SluiceRegistry extends Registry {
+  constructor(private readonly sinkExposition: () => string) {
+    super();
+  }
+
+  override async metrics(): Promise<string> {
+    return (await super.metrics()) + this.sinkExposition();
+  }
+}
 
 /**
  * Prometheus exposition of an integration's metrics, with EMQX-like names: sluice_rule_matched_total
  * {rule=...}, sluice_action_success_total{action=...}, ... Values are read from the runtime's counters at
  * scrape time (collect callbacks), so nothing is done per message.
  */
-export function prometheusRegistry(app: Integration): Registry {
-  const registry = new Registry();
+export function prometheusRegistry(app: Integration, logger?: Logger): Registry {
+  const warnOnce = onceEach((actionId: string, key: string, reason: string) => {
+    logger?.warn('a sink metric is not exported to Prometheus', { action: actionId, key, reason });
+  });
+  const registry: Registry = new SluiceRegistry(() => sinkExposition(app, registry, warnOnce));
   const ruleCounters: Array<[string, string]> = [
     ['matched', 'messages whose topic matched the rule'],
     ['passed', 'messages that produced output'],
@@ -117,4 +136,32 @@ export function prometheusRegistry(app: Integration): Registry {
     },
   });
   return registry;
+}
+
+/** The sink metrics of every action (SinkAction.metrics()), read now; see sink-metrics.ts for the names. */
+function sinkExposition(app: Integration, registry: Registry, skipped: SkipReporter): string {
+  const actions: ActionSinkMetrics[] = [];
+  for (const rule of app.rules()) {
+    for (const action of rule.actions) {
+      const values = app.metrics.action(action.id)?.sink;
+      if (values === undefined || Object.keys(values).length === 0) continue;
+      actions.push({ actionId: action.id, values, kinds: app.metrics.sinkMetricKinds(action.id) ?? {} });
+    }
+  }
+  const taken = new Set(registry.getMetricsAsArray().map((metric) => metric.name));
+  return renderFamilies(sinkFamilies(actions, taken, skipped));
+}
+
+/**
+ * A skipped key is reported on every scrape; the log should hear of it once per action and key. Bounded,
+ * in case a sink invents new keys all the time: past the bound, nothing more is logged.
+ */
+function onceEach(report: SkipReporter, bound = 1_000): SkipReporter {
+  const said = new Set<string>();
+  return (actionId, key, reason) => {
+    const id = JSON.stringify([actionId, key]);
+    if (said.has(id) || said.size >= bound) return;
+    said.add(id);
+    report(actionId, key, reason);
+  };
 }

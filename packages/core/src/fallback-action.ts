@@ -44,9 +44,10 @@ export function withFallbacks(primary: SinkAction, fallbacks: readonly SinkActio
     primary.queued !== undefined || fallbacks.some((f) => f.queued !== undefined)
       ? { ...action, queued: () => fallbacks.reduce((n, f) => n + (f.queued?.() ?? 0), primary.queued?.() ?? 0) }
       : action;
-  // The primary's own sink metrics (retries, latency ...) stay visible behind the wrapper.
+  // The primary's own sink metrics (retries, latency ...) and their kinds stay visible behind the wrapper.
   const primaryMetrics = primary.metrics?.bind(primary);
-  return primaryMetrics === undefined ? withQueued : { ...withQueued, metrics: primaryMetrics };
+  const withMetrics: SinkAction = primaryMetrics === undefined ? withQueued : { ...withQueued, metrics: primaryMetrics };
+  return primary.metricKinds === undefined ? withMetrics : { ...withMetrics, metricKinds: primary.metricKinds };
 }
 
 /** send() that turns a synchronous throw into a rejection, as the runtime does. */

@@ -13,7 +13,7 @@ import { Logger, silentLogger } from './logger';
 import { ActionCounters, RuleCounters, type ActionMetrics, type RuleMetrics, type SourceMetrics } from './metrics';
 import { RuleEngine } from './rule-engine';
 import { Runtime, type RuntimeAction, type RuntimeRule } from './runtime';
-import { Sink, type ConnectionTestReport, type SinkAction } from './sink';
+import { Sink, type ConnectionTestReport, type SinkAction, type SinkMetricKind } from './sink';
 import { Source, type ConnectorStatus } from './source';
 
 export interface IntegrationOptions extends IntegrationConfigInput {
@@ -28,6 +28,11 @@ export interface IntegrationMetrics {
   rule(id: string): RuleMetrics | undefined;
   action(id: string): ActionMetrics | undefined;
   source(id: string): SourceMetrics | undefined;
+  /**
+   * How the keys of an action's `sink` metrics behave (SinkAction.metricKinds): `counter` or `gauge`;
+   * keys the sink did not declare are absent. Undefined for an unknown action. For exporters.
+   */
+  sinkMetricKinds(actionId: string): Readonly<Record<string, SinkMetricKind>> | undefined;
   /** Everything at once, keyed by id. */
   snapshot(): {
     rules: Record<string, RuleMetrics>;
@@ -136,6 +141,7 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
     rule: (id) => runtime.ruleMetrics(id),
     action: (id) => runtime.actionMetrics(id),
     source: (id) => runtime.sourceMetrics(id),
+    sinkMetricKinds: (actionId) => runtime.sinkMetricKinds(actionId),
     snapshot: () => {
       const out = { rules: {} as Record<string, RuleMetrics>, actions: {} as Record<string, ActionMetrics>, sources: {} as Record<string, SourceMetrics> };
       for (const rule of runtime.listRules()) {

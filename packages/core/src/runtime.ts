@@ -14,7 +14,7 @@ import {
   type SourceMetrics,
 } from './metrics';
 import type { CompiledRule, RuleOutput } from './rule-engine';
-import type { Sink, SinkAction } from './sink';
+import type { Sink, SinkAction, SinkMetricKind } from './sink';
 import type { MessageReceiver, Settle, Source } from './source';
 import { ThrottledLog } from './throttled-log';
 import { TopicRouter } from './topic-router';
@@ -398,12 +398,36 @@ export class Runtime implements MessageReceiver {
   }
 
   actionMetrics(id: string): ActionMetrics | undefined {
+    const action = this.findAction(id);
+    return action === undefined ? undefined : snapshotAction(action.counters, action.action.queued?.() ?? 0, this.sinkMetrics(action));
+  }
+
+  sinkMetricKinds(id: string): Readonly<Record<string, SinkMetricKind>> | undefined {
+    const action = this.findAction(id);
+    return action === undefined ? undefined : (action.action.metricKinds ?? {});
+  }
+
+  private findAction(id: string): RuntimeAction | undefined {
     for (const rule of this.rules.values()) {
-      for (const action of rule.actions) {
-        if (action.id === id) return snapshotAction(action.counters, action.action.queued?.() ?? 0, action.action.metrics?.());
-      }
+      for (const action of rule.actions) if (action.id === id) return action;
     }
     return undefined;
+  }
+
+  /**
+   * The sink's own metrics. A sink's metrics() is user code: if it throws, the action's metrics are still
+   * read (with no sink part) and the error is logged, so one bad sink cannot break GET /metrics or the API.
+   */
+  private sinkMetrics(action: RuntimeAction): Readonly<Record<string, number>> | undefined {
+    try {
+      return action.action.metrics?.();
+    } catch (error) {
+      this.warnings.warn(`sink-metrics:${action.id}`, 'the sink action\'s metrics() threw; its sink metrics are left out', () => ({
+        action: action.id,
+        error: errorText(error),
+      }));
+      return undefined;
+    }
   }
 
   sourceMetrics(id: string): SourceMetrics | undefined {

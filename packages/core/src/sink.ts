@@ -16,6 +16,9 @@ export interface ActionContext {
   readonly dropped: (count: number, reason: 'queue_full' | 'expired' | 'other') => void;
 }
 
+/** Whether a sink metric only grows (`counter`) or goes up and down (`gauge`); see SinkAction.metricKinds. */
+export type SinkMetricKind = 'counter' | 'gauge';
+
 /**
  * Sends one rule's outputs through a sink with settings of its own (topic, templates).
  * send() is called once per output, possibly many times before earlier calls resolve.
@@ -37,6 +40,13 @@ export interface SinkAction {
    * action's `sink` metrics.
    */
   metrics?(): Readonly<Record<string, number>>;
+  /**
+   * How each key of metrics() behaves, for exporters such as the CLI's Prometheus endpoint: `counter`
+   * only grows (from 0 when the action was created), `gauge` goes up and down. Optional, and keys may be
+   * left out: an exporter cannot tell a counter from a gauge by looking at a number, so it exports an
+   * undeclared key without a type (Prometheus `untyped`). Read when metrics are read, never per message.
+   */
+  readonly metricKinds?: Readonly<Record<string, SinkMetricKind>>;
   /** Flushes what is buffered and waits for it; called when the action is removed or the runtime stops. */
   close?(): Promise<void>;
 }

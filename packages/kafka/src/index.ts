@@ -1,6 +1,6 @@
 export { kafkaModule } from './kafka-module';
 export { KafkaSink, createKafkaProducer, type ConnectionTester } from './kafka-sink';
-export { KafkaAction, type KafkaActionMetrics } from './kafka-action';
+export { KafkaAction, KAFKA_METRIC_KINDS, type KafkaActionMetrics } from './kafka-action';
 export { testKafkaConnection, type ConnectionTestOptions } from './connection-test';
 export {
   KafkaSinkConfig, KafkaActionSettings, parseKafkaSinkConfig, parseKafkaActionSettings,

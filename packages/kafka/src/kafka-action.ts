@@ -1,4 +1,4 @@
-import { IntegrationError, type Message, type RuleOutput, SinkWriteError, type SinkAction } from '@sluice/core';
+import { IntegrationError, type Message, type RuleOutput, SinkWriteError, type SinkAction, type SinkMetricKind } from '@sluice/core';
 import type { DiskBuffer, StoredRecord } from './disk-buffer';
 import type { KafkaActionSettings } from './kafka-sink-config';
 import { PICK_PARTITION, type PickPartition } from './partitioning';
@@ -24,6 +24,7 @@ export type KafkaActionMetrics = {
   readonly 'retried': number;
   readonly 'retried.success': number;
   readonly 'retried.failed': number;
+  readonly 'late_reply': number;
   readonly 'queuing': number;
   readonly 'queuing_bytes': number;
   readonly 'inflight': number;
@@ -32,6 +33,24 @@ export type KafkaActionMetrics = {
   readonly 'produce_latency.p99_ms': number;
   readonly 'produce_latency.max_ms': number;
 };
+
+/**
+ * Which of the metrics only grow: exporters need it (a Prometheus counter gets `_total` and `rate()`
+ * works on it), and a number alone cannot say. `satisfies` keeps it in step with KafkaActionMetrics.
+ */
+export const KAFKA_METRIC_KINDS = {
+  'retried': 'counter',
+  'retried.success': 'counter',
+  'retried.failed': 'counter',
+  'late_reply': 'counter',
+  'queuing': 'gauge',
+  'queuing_bytes': 'gauge',
+  'inflight': 'gauge',
+  'produce_latency.count': 'counter',
+  'produce_latency.p50_ms': 'gauge',
+  'produce_latency.p99_ms': 'gauge',
+  'produce_latency.max_ms': 'gauge',
+} as const satisfies Record<keyof KafkaActionMetrics, SinkMetricKind>;
 
 /** One rule's way into Kafka: renders each output into a record and hands it to its own batcher. */
 export class KafkaAction implements SinkAction {
@@ -42,6 +61,8 @@ export class KafkaAction implements SinkAction {
     private readonly batcher: RecordBatcher,
     private readonly durable?: DurableStore,
   ) {}
+
+  readonly metricKinds = KAFKA_METRIC_KINDS;
 
   /** The Kafka topic when it is not templated; undefined otherwise. */
   get constantTopic(): string | undefined {
@@ -131,6 +152,7 @@ export class KafkaAction implements SinkAction {
       'retried': counters.retried,
       'retried.success': counters.retriedSuccess,
       'retried.failed': counters.retriedFailed,
+      'late_reply': counters.lateReply,
       'queuing': this.batcher.queued(),
       'queuing_bytes': this.batcher.queuedBytes(),
       'inflight': this.batcher.inflight(),
