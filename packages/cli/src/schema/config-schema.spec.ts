@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { configJsonSchema, descriptionOf, schemaPaths, type JsonSchema } from './config-schema';
+import { KafkaActionSettings, KafkaSinkConfig } from '@sluice/kafka';
+import { configJsonSchema, connectorPluginSchemas, descriptionOf, schemaPaths, type JsonSchema } from './config-schema';
 import { DESCRIPTIONS } from './descriptions';
-import { configurationReference } from './reference';
+import { fillGeneratedBlocks, GeneratedBlockError, kafkaReferenceBlocks } from './kafka-reference';
+import { configurationReference, flatten } from './reference';
 
 describe(configJsonSchema.name, () => {
   const schema = configJsonSchema();
@@ -49,5 +51,74 @@ describe(configurationReference.name, () => {
     expect(text).toContain('| `qos` | `0` or `1` or `2` | `1` |');
     expect(text).toContain('| `bootstrapHosts` | string or array of string | **required** |');
     expect(text).toContain('# yaml-language-server: $schema=');
+  });
+});
+
+describe('defaults of transforming schemas', () => {
+  const schema = configJsonSchema();
+  const kafka = connectorPluginSchemas()['kafka'] as { config: JsonSchema; action: JsonSchema };
+
+  it('keeps the default of a duration, a size, and an Infinity (as "infinity"), each a valid input', () => {
+    expect(kafka.config.properties?.['connectTimeout']?.default).toBe(5000);
+    expect(kafka.action.properties?.['maxBatchBytes']?.default).toBe(896 * 1024);
+    expect(kafka.action.properties?.['maxRetries']?.default).toBe('infinity');
+    expect(KafkaActionSettings.parse({ topic: 't', ...Object.fromEntries(
+      Object.entries(kafka.action.properties ?? {}).filter(([, child]) => child.default !== undefined).map(([key, child]) => [key, child.default]),
+    ) })).toEqual(KafkaActionSettings.parse({ topic: 't' }));
+  });
+
+  it('shows a default for every key whose zod schema has one', () => {
+    const withDefault = (shape: Record<string, { def: { type: string } }>): string[] =>
+      Object.entries(shape).filter(([, child]) => child.def.type === 'default').map(([key]) => key);
+    expect(withDefault(KafkaSinkConfig.shape).filter((key) => kafka.config.properties?.[key]?.default === undefined)).toEqual([]);
+    expect(withDefault(KafkaActionSettings.shape).filter((key) => kafka.action.properties?.[key]?.default === undefined)).toEqual([]);
+  });
+
+  it("gives every object default the same values as its keys' own defaults", () => {
+    // Otherwise leaving the object out and giving it empty would configure different things.
+    const rows = [...flatten(kafka.config), ...flatten(kafka.action), ...flatten(schema)];
+    expect(rows.filter((row) => row.type === 'object' && row.default.startsWith('`{'))).toEqual([]);
+  });
+});
+
+describe(kafkaReferenceBlocks.name, () => {
+  const blocks = kafkaReferenceBlocks();
+  const connector = blocks['kafka connector settings'] as string;
+  const action = blocks['kafka action settings'] as string;
+
+  it('has a row for every key of KafkaSinkConfig and KafkaActionSettings, nested keys dotted', () => {
+    const rowFor = (table: string, key: string): boolean => table.includes(`\n| \`${key}\` |`);
+    expect(Object.keys(KafkaSinkConfig.shape).filter((key) => !rowFor(connector, key))).toEqual([]);
+    expect(Object.keys(KafkaActionSettings.shape).filter((key) => key !== 'connector' && !rowFor(action, key))).toEqual([]);
+    expect(['buffer.limit', 'buffer.mode', 'retryBackoff.max', 'extHeaders[].key'].filter((key) => !rowFor(action, key))).toEqual([]);
+    expect(['retry.retries', 'ssl.verify', 'authentication.mechanism'].filter((key) => !rowFor(connector, key))).toEqual([]);
+  });
+
+  it('gives type or allowed values, the default in the units users write, and the description', () => {
+    expect(connector).toContain(`| \`connectTimeout\` | integer ≥ 0 or duration | \`5s\` | ${DESCRIPTIONS['connectors[kafka].connectTimeout']} |`);
+    expect(action).toContain('| `buffer.limit` | integer ≥ 1 or size | `256MB` |');
+    expect(action).toContain('| `maxLingerTime` | integer ≥ 0 or duration | `0ms` |');
+    expect(action).toContain('| `buffer.maxBatchAge` | `"infinity"` or integer ≥ 0 or duration | `"infinity"` |');
+    expect(action).toContain("| `retryBackoff` | object | its keys' defaults |");
+    expect(action).toContain('| `partitionsLimit` | integer ≥ 1 | — |');
+    expect(connector).not.toContain('| `type` |');
+  });
+});
+
+describe(fillGeneratedBlocks.name, () => {
+  const page = 'intro\n\n<!-- generated: t -->\nold table\n<!-- end generated -->\n\nprose after\n';
+
+  it('replaces what is between the markers and keeps the rest', () => {
+    const out = fillGeneratedBlocks(page, 'docs/x.md', { t: '| new |' });
+    expect(out.startsWith('intro\n\n<!-- generated: t -->\n')).toBe(true);
+    expect(out).toContain('\n| new |\n\n<!-- end generated -->\n\nprose after\n');
+    expect(out).not.toContain('old table');
+    expect(fillGeneratedBlocks(out, 'docs/x.md', { t: '| new |' })).toBe(out);
+  });
+
+  it('names the file and the fix when a block is missing or repeated', () => {
+    expect(() => fillGeneratedBlocks('no markers', 'docs/x.md', { t: '' })).toThrow(GeneratedBlockError);
+    expect(() => fillGeneratedBlocks('no markers', 'docs/x.md', { t: '' })).toThrow(/docs\/x\.md has no "<!-- generated: t -->".*npm run schema -w @sluice\/cli/);
+    expect(() => fillGeneratedBlocks(`${page}${page}`, 'docs/x.md', { t: '' })).toThrow(/docs\/x\.md has "<!-- generated: t -->" twice/);
   });
 });

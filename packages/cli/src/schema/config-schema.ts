@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { ActionDefinition } from '@sluice/core';
 import { ConfigFile } from '../config-file';
@@ -29,21 +30,36 @@ export interface JsonSchema {
 
 /** Input side (what users write: defaults make keys optional); functions become "any". */
 const toJson = (schema: z.ZodType): JsonSchema => {
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', override: restoreDefault }) as JsonSchema;
   delete json['$schema'];
-  dropNonFiniteDefaults(json);
   return json;
 };
 
-/** JSON has no Infinity (JSON.stringify would write null, which editors would then suggest): omit such defaults. */
-function dropNonFiniteDefaults(node: unknown): void {
-  if (Array.isArray(node)) {
-    for (const item of node) dropNonFiniteDefaults(item);
-  } else if (typeof node === 'object' && node !== null) {
-    const record = node as Record<string, unknown>;
-    if (typeof record['default'] === 'number' && !Number.isFinite(record['default'])) delete record['default'];
-    for (const value of Object.values(record)) dropNonFiniteDefaults(value);
+/**
+ * zod leaves out, on the input side, the default of any schema that transforms (durations, sizes,
+ * objects holding them), because the default is an output value: `connectTimeout: duration.default(5000)`
+ * would show no default at all. Put it back when it is also a valid input that parses to the same value,
+ * as for `5000` ms; Infinity, which JSON cannot hold, is written as the `'infinity'` the schemas accept
+ * for it. A default that fails that check stays out rather than mislead.
+ */
+function restoreDefault(ctx: { zodSchema: unknown; jsonSchema: Record<string, unknown> }): void {
+  // By its def rather than instanceof: a plugin may carry its own copy of zod.
+  const def = (ctx.zodSchema as z.ZodType).def as { type: string; defaultValue?: unknown; innerType?: z.ZodType };
+  if (def.type !== 'default' || def.innerType === undefined) return;
+  const value = def.defaultValue;
+  const asInput = withInfinityWord(value);
+  const parsed = def.innerType.safeParse(asInput);
+  if (parsed.success && isDeepStrictEqual(parsed.data, value)) ctx.jsonSchema['default'] = asInput;
+  else delete ctx.jsonSchema['default'];
+}
+
+function withInfinityWord(value: unknown): unknown {
+  if (value === Number.POSITIVE_INFINITY) return 'infinity';
+  if (Array.isArray(value)) return value.map(withInfinityWord);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withInfinityWord(item)]));
   }
+  return value;
 }
 
 /** A plugin's schema as one entry of `sources`/`connectors`: its keys plus `type: <name>` first. */
@@ -111,6 +127,18 @@ export function configJsonSchema(): JsonSchema {
     description: 'Sources, connectors, rules with their actions, and the runner settings of `sluice run` (see docs/configuration.md).',
     ...root,
   };
+}
+
+/**
+ * Each connector plugin's own schemas, described as in the config file: `config` is its `connectors[]`
+ * entry (with `type`), `action` the settings of its actions (described at `rules[].actions[].<key>`).
+ * docs/kafka.md's generated tables come from here.
+ */
+export function connectorPluginSchemas(): Record<string, { readonly config: JsonSchema; readonly action: JsonSchema }> {
+  return Object.fromEntries(Object.entries(connectorSchemas).map(([type, { config, action }]) => [
+    type,
+    { config: describeTree(withType(type, toJson(config)), `connectors[${type}]`), action: describeTree(toJson(action), 'rules[].actions[]') },
+  ]));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { JsonSchema } from './config-schema';
 
 /**
@@ -15,10 +16,7 @@ export function configurationReference(schema: JsonSchema): string {
     const rows = flatten(section, '', section.required ?? []).filter(
       (row) => (!shallow || !/[.[]/.test(row.path)) && !(row.path.startsWith('fallbackActions[].') && row.path !== 'fallbackActions[].connector'),
     );
-    sections.push(
-      `## ${title}\n\n${intro}\n\n| key | type | default | description |\n|---|---|---|---|\n` +
-        rows.map((row) => `| \`${prefix}${row.path}\` | ${cell(row.type)} | ${cell(row.default)} | ${cell(row.description)} |`).join('\n'),
-    );
+    sections.push(`## ${title}\n\n${intro}\n\n${settingsTable(rows, prefix)}`);
   };
   table('Top level', 'A config file is YAML or JSON with these keys. Unknown keys are errors everywhere, so a typo shows at once.', schema, '', true);
   table('`http`', 'The HTTP endpoint of `sluice run` (see [cli.md](cli.md#http-endpoint-of-sluice-run)).', props['http'] as JsonSchema, 'http.');
@@ -81,27 +79,65 @@ ${sections.join('\n\n')}
 `;
 }
 
-interface Row {
+/** One key of a settings table: its dotted path (`buffer.limit`, `extHeaders[].key`) and its cells. */
+export interface Row {
   readonly path: string;
   readonly type: string;
   readonly default: string;
   readonly description: string;
 }
 
-function flatten(schema: JsonSchema, prefix: string, required: readonly string[]): Row[] {
+/** Every key below `schema`, nested keys after their parent, with dotted paths. */
+export function flatten(schema: JsonSchema, prefix = '', required: readonly string[] = schema.required ?? []): Row[] {
   const rows: Row[] = [];
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
     const path = `${prefix}${key}`;
-    const isRequired = required.includes(key);
+    const type = typeOf(child);
     rows.push({
       path,
-      type: typeOf(child),
-      default: child.default !== undefined ? `\`${JSON.stringify(child.default)}\`` : isRequired ? '**required**' : '',
+      type,
+      default: child.default !== undefined ? defaultOf(child, type) : required.includes(key) ? '**required**' : '—',
       description: child.description ?? '',
     });
     for (const nested of objectsOf(child)) rows.push(...flatten(nested, `${path}${nested === child.items ? '[]' : ''}.`, nested.required ?? []));
   }
   return dedupe(rows);
+}
+
+/** A Markdown table of rows: key, type or allowed values, default, description. */
+export function settingsTable(rows: readonly Row[], prefix = '', heading = 'key'): string {
+  return `| ${heading} | type | default | description |\n|---|---|---|---|\n` +
+    rows.map((row) => `| \`${prefix}${row.path}\` | ${cell(row.type)} | ${cell(row.default)} | ${cell(row.description)} |`).join('\n');
+}
+
+/**
+ * The default as a user would write it: durations and sizes in EMQX's units (`5s`, `896KB`, both valid
+ * input), an object whose keys carry the same defaults as "its keys' defaults", anything else as JSON.
+ */
+function defaultOf(schema: JsonSchema, type: string): string {
+  const value = schema.default;
+  if (typeof value === 'number' && /\bduration\b/.test(type)) return `\`${formatUnits(value, DURATION_UNITS)}\``;
+  if (typeof value === 'number' && /\bsize\b/.test(type)) return `\`${formatUnits(value, SIZE_UNITS)}\``;
+  if (isPlainObject(value) && schema.properties !== undefined) {
+    const props = schema.properties;
+    const agrees = Object.entries(value).every(([key, item]) => isDeepStrictEqual(props[key]?.default, item))
+      && Object.entries(props).every(([key, child]) => child.default === undefined || key in value);
+    if (agrees) return "its keys' defaults";
+  }
+  return `\`${JSON.stringify(value)}\``;
+}
+
+const DURATION_UNITS: ReadonlyArray<[string, number]> = [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
+const SIZE_UNITS: ReadonlyArray<[string, number]> = [['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024], ['B', 1]];
+
+/** The largest unit that divides the value: 30000 → 30s, 917504 → 896KB, 0 → 0ms. */
+function formatUnits(value: number, units: ReadonlyArray<[string, number]>): string {
+  const [name, factor] = units.find(([, size]) => value !== 0 && value % size === 0) ?? (units[units.length - 1] as [string, number]);
+  return `${value / factor}${name}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The object schemas whose keys are listed below a key: itself, its array items, its union members. */
