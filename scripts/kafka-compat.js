@@ -80,8 +80,9 @@ function summarize(version, resultsFile) {
   console.log(`jest kafka ${version}: ${passed} passed, ${failed} failed, ${numPendingTests + numTodoTests} skipped`);
   // A suite that fails to load counts no failed test but is still a failure.
   const brokenSuites = results.numFailedTestSuites + (results.numRuntimeErrorTestSuites ?? 0);
-  if (numTotalTests === 0) console.error(`[kafka-compat] jest ran no test (suites: ${SUITES.join(', ')})`);
-  return numTotalTests > 0 && failed === 0 && brokenSuites === 0 && results.success !== false;
+  const ran = passed + failed;
+  if (ran === 0) console.error(`[kafka-compat] jest ran no test (suites: ${SUITES.join(', ')}; total ${numTotalTests})`);
+  return ran > 0 && failed === 0 && brokenSuites === 0 && results.success !== false;
 }
 
 async function main() {
@@ -102,14 +103,16 @@ async function main() {
   };
   const kafkaScript = path.join(__dirname, 'kafka.js');
   const children = new Set();
-  let stopping = false;
-  const stopBroker = async () => {
-    if (opts.keepBroker || stopping) return 0;
-    stopping = true;
-    const t = Date.now();
-    const code = await runChild([kafkaScript, 'stop'], env, new Set());
-    console.log(`[kafka-compat] broker stopped (${seconds(t)})`);
-    return code;
+  let stopped;
+  /** Once only, whether called by the normal flow or by a signal arriving between children. */
+  const stopBroker = () => {
+    if (opts.keepBroker) return Promise.resolve();
+    stopped ??= (async () => {
+      const t = Date.now();
+      await runChild([kafkaScript, 'stop'], env, new Set());
+      console.log(`[kafka-compat] broker stopped (${seconds(t)})`);
+    })();
+    return stopped;
   };
   // Ctrl-C reaches jest itself (same process group); a SIGTERM from CI is passed on. Either way the
   // broker is stopped before this exits.
@@ -136,7 +139,14 @@ async function main() {
   let ok = false;
   try {
     if (started !== 0) {
-      console.log(`jest kafka ${opts.version}: not run (the Kafka ${opts.version} broker did not start; see above)`);
+      console.log(`jest kafka ${opts.version}: not run (the Kafka ${opts.version} broker did not start; see above. --port-base N moves its 4 ports)`);
+      return 1;
+    }
+    // start reuses a running broker only when version and ports match; check anyway, so the summary's
+    // version is the one the tests met
+    const running = JSON.parse(fs.readFileSync(brokerFile, 'utf8')).version;
+    if (running !== opts.version) {
+      console.log(`jest kafka ${opts.version}: not run (${path.relative(ROOT, brokerFile)} names Kafka ${running})`);
       return 1;
     }
     t = Date.now();
