@@ -1,0 +1,98 @@
+// The Kafka action's retry metrics on `sluice run`'s GET /metrics, made real: Kafka is paused (SIGSTOP)
+// while messages arrive, so every produce request goes unanswered and fails at the `sync` query mode's
+// reply timeout (retriable); after SIGCONT the retries are stored and the broker's late answers to the
+// timed-out requests arrive. Read back with the strict exposition parser and checked against the traffic
+// and against the REST API's view of the same action. Like the other delivery scenarios, this pauses the
+// broker named by the broker file: point SLUICE_KAFKA_BROKER_FILE at a private broker when others share it.
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { createTopic, deleteTopic, kafkaBroker, mqttUrl, publish, randomName, topicRecordCount } from '@sluice/testkit';
+import { parseExposition, value, type Family } from '../../packages/cli/test/prometheus-text';
+import { signalKafka, startSluice, type SluiceProcess } from './support/processes';
+import { sleep } from './support/load';
+
+const ACTION = 'numbers:kafka';
+const MESSAGES = 10;
+
+describe('Kafka action retry metrics on GET /metrics across a Kafka pause', () => {
+  let kafkaTopic: string;
+  let sluice: SluiceProcess | undefined;
+
+  beforeEach(async () => {
+    kafkaTopic = randomName('sink-metrics-retries');
+    await createTopic(kafkaTopic, 1);
+  });
+
+  afterEach(async () => {
+    sluice?.kill('SIGKILL');
+    await sluice?.exited();
+    sluice = undefined;
+    await deleteTopic(kafkaTopic);
+  });
+
+  it('retried while paused, retried.success for every record after SIGCONT, late replies counted; equal to the REST view', async () => {
+    const mqttTopic = `${randomName('numbers')}/n`;
+    sluice = await startSluice({
+      sources: [{ type: 'mqtt', id: 'plant', url: mqttUrl(), clientId: randomName('sluice-retries'), protocolVersion: 5, session: { persistent: false } }],
+      connectors: [{ type: 'kafka', id: 'kafka', bootstrapHosts: [kafkaBroker().bootstrap] }],
+      rules: [{
+        id: 'numbers',
+        sql: `SELECT payload.n as n FROM "${mqttTopic}"`,
+        actions: [{
+          connector: 'kafka', topic: kafkaTopic, value: '${n}',
+          queryMode: 'sync', syncQueryTimeout: '300ms', maxRetries: 'infinity', retryBackoff: { initial: '100ms', max: '500ms' },
+        }],
+      }],
+    });
+    const running = sluice;
+    const scrape = async (): Promise<Map<string, Family>> => {
+      const res = await fetch(`http://127.0.0.1:${running.port}/metrics`);
+      expect(res.status).toBe(200);
+      return parseExposition(await res.text());
+    };
+    const series = (families: Map<string, Family>, name: string, labels = `{action="${ACTION}"}`): number => value(families, name, labels);
+    const until = async (condition: (families: Map<string, Family>) => boolean): Promise<Map<string, Family>> => {
+      for (;;) {
+        const families = await scrape();
+        if (condition(families)) return families;
+        await sleep(100);
+      }
+    };
+
+    signalKafka('SIGSTOP');
+    let held: Map<string, Family>;
+    try {
+      await publish(mqttUrl(), mqttTopic, Array.from({ length: MESSAGES }, (_, n) => JSON.stringify({ n })), { qos: 1, protocolVersion: 5 });
+      // Every record has failed at least once (each failure of a record counts one retry).
+      held = await until((f) => series(f, 'sluice_source_received_total', '{source="plant"}') === MESSAGES && series(f, 'sluice_action_retried_total') >= MESSAGES);
+    } finally {
+      signalKafka('SIGCONT');
+    }
+    expect({
+      success: series(held, 'sluice_action_success_total'),
+      retriedSuccess: series(held, 'sluice_action_retried_success_total'),
+      retriedFailed: series(held, 'sluice_action_retried_failed_total'),
+      queuing: series(held, 'sluice_action_queuing'),
+      sinkQueuing: series(held, 'sluice_action_sink_queuing'),
+    }).toEqual({ success: 0, retriedSuccess: 0, retriedFailed: 0, queuing: MESSAGES, sinkQueuing: MESSAGES });
+    expect(series(held, 'sluice_action_queuing_bytes')).toBeGreaterThan(0);
+
+    const done = await until((f) => series(f, 'sluice_action_success_total') === MESSAGES && series(f, 'sluice_action_sink_inflight') === 0);
+    // the late answers to timed-out requests stored some records as well: at least one copy of each
+    expect(await topicRecordCount(kafkaTopic)).toBeGreaterThanOrEqual(MESSAGES);
+    const rest = ((await (await fetch(`http://127.0.0.1:${running.port}/api/actions/${encodeURIComponent(ACTION)}`)).json()) as { metrics: { sink: Record<string, number> } }).metrics.sink;
+    const after = await scrape(); // a late reply may still have been on its way during `done`: compare like with like
+    expect({
+      retried: series(after, 'sluice_action_retried_total'),
+      retriedSuccess: series(after, 'sluice_action_retried_success_total'),
+      retriedFailed: series(after, 'sluice_action_retried_failed_total'),
+      lateReply: series(after, 'sluice_action_late_reply_total'),
+      queuingBytes: series(after, 'sluice_action_queuing_bytes'),
+      sinkQueuing: series(after, 'sluice_action_sink_queuing'),
+    }).toEqual({
+      retried: rest['retried'], retriedSuccess: MESSAGES, retriedFailed: 0, lateReply: rest['late_reply'], queuingBytes: 0, sinkQueuing: 0,
+    });
+    expect(series(done, 'sluice_action_retried_success_total')).toBe(MESSAGES);
+    expect(series(after, 'sluice_action_retried_total')).toBeGreaterThanOrEqual(MESSAGES);
+    expect(series(after, 'sluice_action_late_reply_total')).toBeGreaterThan(0);
+  }, 120000);
+});
