@@ -2,6 +2,7 @@ import { ConfigError, createIntegration, type ConfigIssue, type Integration, typ
 import { sqlModule } from '@sluice/sql';
 import { withLocations, type LoadedConfig } from './config-file';
 import { buildPluginModule } from './plugins';
+import { assertNoRepublishLoops } from './republish-loop-check';
 
 /**
  * Turns a loaded config file into an Integration (not started). Every ConfigError, from a plugin's
@@ -10,6 +11,7 @@ import { buildPluginModule } from './plugins';
 export async function composeFromConfig(loaded: LoadedConfig, logger: Logger): Promise<Integration> {
   const { config } = loaded;
   withLocations(loaded, () => assertUniqueIds(config));
+  withLocations(loaded, () => assertNoRepublishLoops(config));
   const modules = withLocations(loaded, () => [
     ...config.sources.map((entry, i) => buildPluginModule('sources', i, entry)),
     ...config.connectors.map((entry, i) => buildPluginModule('connectors', i, entry)),

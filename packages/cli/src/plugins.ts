@@ -1,6 +1,8 @@
 import { ConfigError, type ContainerModule } from '@sluice/core';
 import { KafkaActionSettings, KafkaSinkConfig, kafkaModule } from '@sluice/kafka';
-import { AedesSourceConfig, MqttSourceConfig, mqttBrokerModule, mqttModule } from '@sluice/mqtt';
+import {
+  AedesSourceConfig, MqttPublishActionSettings, MqttPublishSinkConfig, MqttSourceConfig, mqttBrokerModule, mqttModule, mqttPublishModule,
+} from '@sluice/mqtt';
 import type { z } from 'zod';
 
 /** A config-file `type` and the module factory that validates its options and binds it. */
@@ -15,6 +17,9 @@ export const sourcePlugins: Readonly<Record<string, ModuleFactory>> = {
 
 export const connectorPlugins: Readonly<Record<string, ModuleFactory>> = {
   kafka: (options) => kafkaModule(options as Parameters<typeof kafkaModule>[0]),
+  // Publishing to an MQTT broker (EMQX's republish). Its own namespace: a source and a connector may
+  // both be `type: mqtt`, one subscribing and one publishing.
+  mqtt: (options) => mqttPublishModule(options as Parameters<typeof mqttPublishModule>[0]),
 };
 
 /**
@@ -29,6 +34,7 @@ export const sourceSchemas: Readonly<Record<string, z.ZodType>> = {
 
 export const connectorSchemas: Readonly<Record<string, { readonly config: z.ZodType; readonly action: z.ZodType }>> = {
   kafka: { config: KafkaSinkConfig, action: KafkaActionSettings },
+  mqtt: { config: MqttPublishSinkConfig, action: MqttPublishActionSettings },
 };
 
 /**

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { compileTopicPattern } from './identity';
 
 const URL_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
-const SECURE_PROTOCOLS = new Set(['mqtts:', 'wss:']);
+export const SECURE_PROTOCOLS = new Set(['mqtts:', 'wss:']);
 
 /** Checks a topic pattern once at config time, so a typo is reported before anything connects. */
 function identitySource(field: string) {
@@ -22,7 +22,26 @@ function identitySource(field: string) {
   ], { error: 'expected { userProperty: "<name>" } or { topicSegment: "<pattern with {' + field + '}>" }' });
 }
 
-const Tls = z
+/** A broker URL (mqtt, mqtts, ws, wss) without credentials; shared by the source and the publish connector. */
+export const MqttUrl = z.string().superRefine((url, ctx) => {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not a URL: expected e.g. mqtt://localhost:1883' });
+    return;
+  }
+  if (!URL_PROTOCOLS.has(parsed.protocol)) {
+    ctx.addIssue({ code: 'custom', message: 'the scheme must be mqtt://, mqtts://, ws:// or wss://' });
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    // URLs end up in logs and status; credentials belong in `username` and `password`.
+    ctx.addIssue({ code: 'custom', message: 'put credentials in username/password, not in the URL' });
+  }
+});
+
+/** TLS options of an MQTT client connection; shared by the source and the publish connector. */
+export const Tls = z
   .strictObject({
     /** PEM text of the CA(s) to trust instead of the system store. */
     ca: z.string().min(1).optional(),
@@ -54,22 +73,7 @@ export const MqttSourceConfig = z
   .strictObject({
     /** Unique source id, e.g. 'plant'; also the base of the derived client id. */
     id: z.string().min(1).regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits and . _ : - only'),
-    url: z.string().superRefine((url, ctx) => {
-      let parsed: URL;
-      try {
-        parsed = new URL(url);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'not a URL: expected e.g. mqtt://localhost:1883' });
-        return;
-      }
-      if (!URL_PROTOCOLS.has(parsed.protocol)) {
-        ctx.addIssue({ code: 'custom', message: 'the scheme must be mqtt://, mqtts://, ws:// or wss://' });
-      }
-      if (parsed.username !== '' || parsed.password !== '') {
-        // URLs end up in logs and status; credentials belong in `username` and `password`.
-        ctx.addIssue({ code: 'custom', message: 'put credentials in username/password, not in the URL' });
-      }
-    }),
+    url: MqttUrl,
     username: z.string().min(1).optional(),
     password: z.string().optional(),
     /** Fixed client id. Derived from `id` (`sluice-<id>`) when the session is persistent, random otherwise. */
@@ -140,7 +144,7 @@ export interface TlsMaterial {
 }
 
 /** Reads the TLS files once, at module creation, so a missing file is a ConfigError before connecting. */
-export function loadTls(config: MqttSourceConfig): TlsMaterial | undefined {
+export function loadTls(config: { readonly tls?: z.output<typeof Tls> | undefined }): TlsMaterial | undefined {
   const tls = config.tls;
   if (tls === undefined) return undefined;
   const read = (inline: string | undefined, file: string | undefined, path: string): string | Buffer | undefined => {

@@ -29,12 +29,28 @@ describe(configJsonSchema.name, () => {
     expect(kafka.properties?.['authentication']?.description).toContain('scram-sha-256');
   });
 
-  it('gives actions the core keys and the Kafka action settings', () => {
-    const action = schema.properties?.['rules']?.items?.properties?.['actions']?.items as JsonSchema;
-    expect(Object.keys(action.properties ?? {})).toEqual(expect.arrayContaining(['connector', 'id', 'topic', 'key', 'value', 'requiredAcks']));
-    expect(action.required).toEqual(['connector', 'topic']);
-    expect(action.additionalProperties).toBe(false);
-    expect(action.properties?.['fallbackActions']?.items?.properties?.['topic']?.description).toBe(DESCRIPTIONS['rules[].actions[].topic']);
+  it('gives actions the core keys and each connector type\'s action settings', () => {
+    const variants = schema.properties?.['rules']?.items?.properties?.['actions']?.items?.anyOf as JsonSchema[];
+    expect(variants.map((v) => v.title)).toEqual(['kafka', 'mqtt']);
+    const [kafka, mqtt] = variants as [JsonSchema, JsonSchema];
+    expect(Object.keys(kafka.properties ?? {})).toEqual(expect.arrayContaining(['connector', 'id', 'topic', 'key', 'value', 'requiredAcks']));
+    expect(kafka.required).toEqual(['connector', 'topic']);
+    expect(kafka.additionalProperties).toBe(false);
+    expect(Object.keys(mqtt.properties ?? {})).toEqual(expect.arrayContaining(['connector', 'id', 'topic', 'payload', 'qos', 'retain', 'userProperties']));
+    expect(mqtt.properties?.['key']).toBeUndefined();
+    expect(mqtt.additionalProperties).toBe(false);
+    // `topic` means a Kafka topic on one and an MQTT topic on the other.
+    expect(kafka.properties?.['topic']?.description).toBe(DESCRIPTIONS['rules[].actions[].topic']);
+    expect(mqtt.properties?.['topic']?.description).toBe(DESCRIPTIONS['rules[].actions[mqtt].topic']);
+  });
+
+  it('lets any connector type be the fallback of any action (a Kafka action with an MQTT dead letter)', () => {
+    const [kafka] = schema.properties?.['rules']?.items?.properties?.['actions']?.items?.anyOf as JsonSchema[];
+    const fallbacks = kafka?.properties?.['fallbackActions']?.items?.anyOf as JsonSchema[];
+    expect(fallbacks.map((f) => f.title)).toEqual(['kafka', 'mqtt']);
+    expect(fallbacks[0]?.properties?.['topic']?.description).toBe(DESCRIPTIONS['rules[].actions[].topic']);
+    expect(fallbacks[1]?.properties?.['topic']?.description).toBe(DESCRIPTIONS['rules[].actions[mqtt].topic']);
+    expect(fallbacks[1]?.properties?.['qos']).toMatchObject({ default: 0 });
   });
 
   it('keeps the runner settings with their defaults', () => {

@@ -88,22 +88,32 @@ export function configJsonSchema(): JsonSchema {
   };
 
   const base = toJson(ActionDefinition);
-  const actionVariants = Object.values(connectorSchemas).map(({ action }): JsonSchema => {
+  const settingsByType = Object.entries(connectorSchemas).map(([type, { action }]) => {
     const settings = toJson(action);
     const { connector: _connector, ...settingProps } = settings.properties ?? {};
+    return { type, settingProps, required: settings.required ?? [] };
+  });
+  // A fallback is a connector plus that connector's action settings; any connector type may be the
+  // fallback of any action (a Kafka action with an MQTT republish as its dead letter), so every type.
+  const fallbackVariants = settingsByType.map(({ type, settingProps, required }): JsonSchema => ({
+    type: 'object',
+    title: type,
+    properties: { connector: { type: 'string' }, ...structuredClone(settingProps) },
+    required: ['connector', ...required],
+    additionalProperties: false,
+  }));
+  const actionVariants = settingsByType.map(({ type, settingProps, required }): JsonSchema => {
     const baseProps = { ...base.properties };
     const fallbacks = baseProps['fallbackActions'];
     if (fallbacks?.items !== undefined) {
-      // A fallback is a connector plus that connector's action settings, like the action itself.
-      baseProps['fallbackActions'] = {
-        ...fallbacks,
-        items: { type: 'object', properties: { connector: { type: 'string' }, ...structuredClone(settingProps) }, required: ['connector', ...(settings.required ?? [])], additionalProperties: false },
-      };
+      const items = fallbackVariants.length === 1 ? structuredClone(fallbackVariants[0] as JsonSchema) : { anyOf: structuredClone(fallbackVariants) };
+      baseProps['fallbackActions'] = { ...fallbacks, items };
     }
     return {
       type: 'object',
+      title: type,
       properties: { ...baseProps, ...settingProps },
-      required: [...new Set([...(base.required ?? []), ...(settings.required ?? [])])],
+      required: [...new Set([...(base.required ?? []), ...required])],
       additionalProperties: false,
     };
   });
@@ -121,6 +131,9 @@ export function configJsonSchema(): JsonSchema {
     if (key === 'sources' || key === 'connectors') continue;
     describeTree(child, key, true);
   }
+  // Then each connector type's own wording where a key means something else there (`topic` of an
+  // `mqtt` action is an MQTT topic): `rules[].actions[<type>].<key>` in DESCRIPTIONS.
+  for (const variant of actionVariants) describeTyped(variant);
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: 'Sluice configuration file',
@@ -154,9 +167,28 @@ function describeTree(schema: JsonSchema, path: string, self = false): JsonSchem
   return schema;
 }
 
-/** The description of a path; a fallback action's settings share those of the action's own. */
+/** Describes an action variant (and its fallback variants) at `rules[].actions[<its type>]`. */
+function describeTyped(variant: JsonSchema, path = 'rules[].actions[]'): void {
+  const typed = path.replace(/\[\]$/, `[${String(variant.title)}]`);
+  for (const [key, child] of Object.entries(variant.properties ?? {})) {
+    if (key === 'fallbackActions') {
+      const items = child.items;
+      for (const fallback of items?.anyOf ?? (items === undefined ? [] : [items])) describeTyped(fallback, 'rules[].actions[]');
+      continue;
+    }
+    describeTree(child, `${typed}.${key}`, true);
+  }
+}
+
+/**
+ * The description of a path; a fallback action's settings share those of the action's own, and a
+ * connector type's action key (`rules[].actions[mqtt].topic`) falls back to the shared one.
+ */
 export function descriptionOf(path: string): string | undefined {
-  return DESCRIPTIONS[path] ?? (path.includes('.fallbackActions[].') ? DESCRIPTIONS[path.replace('.fallbackActions[].', '.')] : undefined);
+  const own = DESCRIPTIONS[path] ?? (path.includes('.fallbackActions[].') ? DESCRIPTIONS[path.replace('.fallbackActions[].', '.')] : undefined);
+  if (own !== undefined) return own;
+  const shared = path.replace(/^rules\[\]\.actions\[[^\]]+\]/, 'rules[].actions[]');
+  return shared === path ? undefined : descriptionOf(shared);
 }
 
 /** Every documented path of the schema (`sources[mqtt].tls.ca`, `rules[].actions[].topic` ...), in order. */
@@ -173,6 +205,8 @@ export function schemaPaths(root: JsonSchema): string[] {
       if (variants !== undefined && (path === 'sources' || path === 'connectors')) {
         for (const variant of variants) walk(variant, `${path}[${String(variant.properties?.['type']?.const)}]`);
       } else walk(schema.items, `${path}[]`);
+      // Each connector type's actions also under their typed path, for type-specific descriptions.
+      if (path === 'rules[].actions') for (const variant of schema.items.anyOf ?? []) if (variant.title !== undefined) walk(variant, `${path}[${variant.title}]`);
     }
     for (const variant of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) walk(variant, path);
   };

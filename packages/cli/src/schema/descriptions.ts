@@ -8,7 +8,7 @@
 export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   // ---- top level
   sources: 'Where messages come from: MQTT brokers to subscribe to (`type: mqtt`) or an embedded broker devices connect to (`type: mqtt-broker`). At least one.',
-  connectors: 'Connections to the systems actions write to (`type: kafka`). Actions name a connector by its `id`.',
+  connectors: 'Connections to the systems actions write to: a Kafka cluster (`type: kafka`) or an MQTT broker to publish to (`type: mqtt`, EMQX\'s republish). Actions name a connector by its `id`.',
   rules: 'SQL rules (EMQX dialect). Each rule reads the topics of its FROM clause and sends its output through its actions.',
   node: 'The `node` column rules see (EMQX puts its node name there). Default `sluice@127.0.0.1`.',
   stopTimeoutMs: 'How long a stop (SIGTERM/SIGINT) waits for in-flight messages before leaving them unacknowledged for the broker to redeliver. Default 30000.',
@@ -65,6 +65,13 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'rules[].actions[].retryBackoff': 'Pause of the action\'s sending after a retriable failure: `initial`, doubling with each consecutive failed request, up to `max`; reset by a success.',
   'rules[].actions[].retryBackoff.initial': 'First pause: milliseconds or a duration.',
   'rules[].actions[].retryBackoff.max': 'Longest pause: milliseconds or a duration.',
+
+  // ---- MQTT publish (republish) actions; `topic` is shared with Kafka's, so it has a typed entry
+  'rules[].actions[mqtt].topic': 'MQTT topic to publish to, a template: `dead/${clientid}/${topic}`. A placeholder without a value, or a rendering with `+` or `#`, fails that output (not retriable). A fixed topic that the rule\'s own FROM matches, on the broker the rule reads, is refused at load time (a loop); keep templated ones apart yourself (docs/mqtt.md).',
+  'rules[].actions[].payload': 'MQTT payload template, sent as UTF-8; `${.}` is the whole rule output as JSON. EMQX\'s republish defaults to `${payload}`, which here needs `payload` in the SELECT.',
+  'rules[].actions[].qos': 'QoS of the publish: 0, 1, 2, or one placeholder whose value is one of them (`${qos}` with `qos` selected); a placeholder without a value gives 0, as in EMQX. The send completes when the broker has it: written (0), PUBACK (1), PUBCOMP (2).',
+  'rules[].actions[].retain': 'Retain flag: true, false, or one placeholder (`${flags.retain}` with `flags` selected); a placeholder without a value gives false, as in EMQX.',
+  'rules[].actions[].userProperties': 'MQTT 5 user properties of the publish: one placeholder yielding a map of names to text (or lists of text), or its JSON text, e.g. `${pub_props.User-Property}` with `pub_props` selected. Needs `protocolVersion: 5` on the connector; any other value fails the output (not retriable).',
 
   // ---- MQTT client source
   'sources[mqtt].type': 'Client mode: subscribe to an existing MQTT broker (Mosquitto, EMQX, HiveMQ ...).',
@@ -142,4 +149,26 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'connectors[kafka].retry.retries': 'Attempts before giving up.',
   'connectors[kafka].retry.initialRetryTime': 'First back-off: milliseconds or a duration.',
   'connectors[kafka].retry.maxRetryTime': 'Longest back-off: milliseconds or a duration.',
+
+  // ---- MQTT publish connector (republish)
+  'connectors[mqtt].type': 'An MQTT broker that actions publish to (EMQX\'s republish, to this or any other broker): one mqtt.js connection shared by the actions that name it.',
+  'connectors[mqtt].id': 'Unique connector id; actions name it in `connector`.',
+  'connectors[mqtt].url': 'Broker URL: `mqtt://`, `mqtts://`, `ws://` or `wss://`, without credentials.',
+  'connectors[mqtt].username': 'MQTT username.',
+  'connectors[mqtt].password': 'MQTT password; use `${env:NAME}` or `${file:/path}`.',
+  'connectors[mqtt].clientId': 'Fixed client id. Random by default (`sluice-pub-<id>-<hex>`): the connection keeps no session, and two Sluice processes with one config must not take each other\'s connection over.',
+  'connectors[mqtt].protocolVersion': '4 = MQTT 3.1.1, 5 = MQTT 5 (needed for `userProperties`; PUBACK reason codes tell a refusal apart).',
+  'connectors[mqtt].tls': 'TLS settings; needs an `mqtts://` or `wss://` URL.',
+  'connectors[mqtt].tls.ca': 'PEM text of the CA(s) to trust instead of the system store.',
+  'connectors[mqtt].tls.caFile': 'Path of a PEM file with the CA(s) to trust.',
+  'connectors[mqtt].tls.cert': 'Client certificate (PEM), for brokers that authenticate clients by certificate.',
+  'connectors[mqtt].tls.certFile': 'Path of the client certificate (PEM).',
+  'connectors[mqtt].tls.key': 'Client private key (PEM).',
+  'connectors[mqtt].tls.keyFile': 'Path of the client private key (PEM).',
+  'connectors[mqtt].tls.verify': 'Verify the broker\'s certificate and host name. Turning it off is for local experiments only.',
+  'connectors[mqtt].tls.serverName': 'Host name to send as SNI and to check the certificate against, when it differs from the URL\'s.',
+  'connectors[mqtt].keepalive': 'Seconds between PINGREQs when idle (0 turns keepalive off, which hides dead connections).',
+  'connectors[mqtt].connectTimeout': 'Milliseconds to wait for CONNACK.',
+  'connectors[mqtt].reconnectPeriod': 'Milliseconds between reconnection attempts. While disconnected, sends fail as retriable at once (the message stays with the broker it came from).',
+  'connectors[mqtt].publishTimeout': 'Milliseconds a QoS 1/2 publish may wait for its PUBACK/PUBCOMP before its send fails as retriable; mqtt.js still resends it after a reconnect, so a late acknowledgement can mean a duplicate.',
 };

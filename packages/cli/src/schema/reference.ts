@@ -22,12 +22,15 @@ export function configurationReference(schema: JsonSchema): string {
   table('`http`', 'The HTTP endpoint of `sluice run` (see [cli.md](cli.md#http-endpoint-of-sluice-run)).', props['http'] as JsonSchema, 'http.');
   table('`log`', 'Logging of `sluice run`. Secrets are redacted from every line.', props['log'] as JsonSchema, 'log.');
   table('`rules[]`', 'One entry per rule. See [sql.md](sql.md) for the SQL dialect.', rules, '', true);
-  table(
-    '`rules[].actions[]`',
-    'One entry per action. `connector` names a connector; the other keys are the settings of that connector\'s actions (Kafka: below). Keys, values, topics and headers are templates: `${clientid}`, `${payload.temp}`, `${.}` (the whole output as JSON).',
-    action.anyOf?.[0] ?? action,
-    '',
-  );
+  for (const variant of action.anyOf ?? [action]) {
+    const type = variant.title ?? 'kafka';
+    table(
+      variant === action ? '`rules[].actions[]`' : `\`rules[].actions[]\` on a \`type: ${type}\` connector`,
+      `One entry per action. \`connector\` names a connector; the other keys are the settings of that connector's actions (here a \`${type}\` connector). Topics, keys, values, payloads and headers are templates: \`\${clientid}\`, \`\${payload.temp}\`, \`\${.}\` (the whole output as JSON).`,
+      variant,
+      '',
+    );
+  }
   for (const [kind, list] of [['sources', props['sources']], ['connectors', props['connectors']]] as const) {
     for (const variant of list?.items?.oneOf ?? []) {
       const type = String(variant.properties?.['type']?.const);
