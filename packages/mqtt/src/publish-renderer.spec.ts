@@ -1,0 +1,85 @@
+import { describe, expect, it } from '@jest/globals';
+import { IntegrationError } from '@sluice/core';
+import { compileTemplate } from '@sluice/sql';
+import { parseMqttPublishActionSettings } from './mqtt-publish-config';
+import { PublishRenderer, splitPlaceholders } from './publish-renderer';
+
+const templates = { compileTemplate };
+const renderer = (settings: Record<string, unknown>): PublishRenderer =>
+  new PublishRenderer('dlq', parseMqttPublishActionSettings(settings, 'r:mqtt'), templates);
+
+const output = { clientid: 'dev-1', topic: 'devices/dev-1/telemetry', seq: 7, qos: 1, flags: { retain: true, dup: false },
+  pub_props: { 'User-Property': { site: 'north', tag: ['a', 'b'] } } };
+
+const refusal = (run: () => unknown): IntegrationError => {
+  try {
+    run();
+  } catch (error) {
+    if (IntegrationError.is(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+};
+
+describe(PublishRenderer.name, () => {
+  it('renders the topic template and, by default, the whole output as a JSON payload at QoS 0 without retain', () => {
+    const publish = renderer({ topic: 'dead/${clientid}/${topic}' }).render(output);
+    expect(publish.topic).toBe('dead/dev-1/devices/dev-1/telemetry');
+    expect(publish.payload.equals(Buffer.from(JSON.stringify(output), 'utf8'))).toBe(true);
+    expect(publish).toMatchObject({ qos: 0, retain: false });
+    expect(publish.userProperties).toBeUndefined();
+  });
+
+  it('renders payload, qos, retain and user properties from the output', () => {
+    const publish = renderer({
+      topic: 'dead', payload: '{"seq": ${seq}, "from": "${clientid}"}', qos: '${qos}', retain: '${flags.retain}', userProperties: '${pub_props.User-Property}',
+    }).render(output);
+    expect(publish.payload.toString('utf8')).toBe('{"seq": 7, "from": "dev-1"}');
+    expect(publish).toMatchObject({ qos: 1, retain: true, userProperties: { site: 'north', tag: ['a', 'b'] } });
+  });
+
+  it('encodes the payload as UTF-8', () => {
+    expect(renderer({ topic: 't', payload: 'Temp ${v} °C' }).render({ v: 'ü' }).payload).toEqual(Buffer.from('Temp ü °C', 'utf8'));
+  });
+
+  it('gives QoS 0 and no retain when their placeholders have no value, as EMQX does', () => {
+    expect(renderer({ topic: 't', qos: '${nope}', retain: '${nope}' }).render({})).toMatchObject({ qos: 0, retain: false });
+  });
+
+  it('has no user properties when the placeholder has no value or an empty map', () => {
+    expect(renderer({ topic: 't', userProperties: '${p}' }).render({}).userProperties).toBeUndefined();
+    expect(renderer({ topic: 't', userProperties: '${p}' }).render({ p: {} }).userProperties).toBeUndefined();
+    expect(renderer({ topic: 't', userProperties: '${p}' }).render({ p: '{"k":"v"}' }).userProperties).toEqual({ k: 'v' });
+    expect(renderer({ topic: 't', userProperties: '${p}' }).render({ p: { n: 1 } }).userProperties).toEqual({ n: '1' });
+  });
+
+  it('refuses for good an output whose topic placeholder has no value, instead of publishing to dead//x', () => {
+    const error = refusal(() => renderer({ topic: 'dead/${clientid}/x' }).render({}));
+    expect(error.retriable).toBe(false);
+    expect(error.message).toContain('${clientid} has no value');
+  });
+
+  it('refuses for good a rendered topic with a wildcard, a bad qos or retain, and user properties that are not a map', () => {
+    for (const [settings, out, text] of [
+      [{ topic: 'dead/${t}' }, { t: 'a/#' }, 'wildcard'],
+      [{ topic: 't', qos: '${q}' }, { q: 5 }, 'expected 0, 1 or 2'],
+      [{ topic: 't', retain: '${r}' }, { r: 'yes' }, 'expected true or false'],
+      [{ topic: 't', userProperties: '${p}' }, { p: ['a'] }, 'not a map'],
+    ] as const) {
+      const error = refusal(() => renderer(settings).render(out));
+      expect(error.retriable).toBe(false);
+      expect(error.message).toContain(text);
+    }
+  });
+
+  it('keeps escaped dollars literal in a templated topic', () => {
+    expect(renderer({ topic: 'a/$${x}/${c}' }).render({ c: 'z' }).topic).toBe('a/${x}/z');
+    expect(renderer({ topic: 'fixed/topic' }).constantTopic).toBe('fixed/topic');
+  });
+});
+
+describe(splitPlaceholders.name, () => {
+  it('splits literal text from placeholders', () => {
+    expect(splitPlaceholders('dead/${clientid}/${topic}')).toEqual(['dead/', { placeholder: '${clientid}' }, '/', { placeholder: '${topic}' }]);
+  });
+});
