@@ -51,6 +51,9 @@ describe(PublishRenderer.name, () => {
     expect(renderer({ topic: 't', userProperties: '${p}' }).render({ p: {} }).userProperties).toBeUndefined();
     expect(renderer({ topic: 't', userProperties: '${p}' }).render({ p: '{"k":"v"}' }).userProperties).toEqual({ k: 'v' });
     expect(renderer({ topic: 't', userProperties: '${p}' }).render({ p: { n: 1 } }).userProperties).toEqual({ n: '1' });
+    // EMQX's User-Property-Pairs: a name given twice stays twice.
+    expect(renderer({ topic: 't', userProperties: '${p}' }).render({ p: [{ key: 'k', value: '1' }, { key: 'k', value: '2' }, { key: 'j', value: 'x' }] }).userProperties)
+      .toEqual({ k: ['1', '2'], j: 'x' });
   });
 
   it('refuses for good an output whose topic placeholder has no value, instead of publishing to dead//x', () => {
@@ -65,6 +68,7 @@ describe(PublishRenderer.name, () => {
       [{ topic: 't', qos: '${q}' }, { q: 5 }, 'expected 0, 1 or 2'],
       [{ topic: 't', retain: '${r}' }, { r: 'yes' }, 'expected true or false'],
       [{ topic: 't', userProperties: '${p}' }, { p: ['a'] }, 'not a map'],
+      [{ topic: 't', userProperties: '${p}' }, { p: 5 }, 'not a map'],
     ] as const) {
       const error = refusal(() => renderer(settings).render(out));
       expect(error.retriable).toBe(false);

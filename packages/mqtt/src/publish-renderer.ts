@@ -90,7 +90,11 @@ export class PublishRenderer {
     throw this.refuse(`retain "${this.settings.retain as string}" rendered "${text}": expected true or false`);
   }
 
-  /** A map (or its JSON text) of names to text or lists of text; other values are written as JSON. */
+  /**
+   * A map of names to text or lists of text (`pub_props.User-Property`, one value per name), or a
+   * [{key, value}] list (`pub_props.User-Property-Pairs`, repeated names kept), or their JSON text.
+   * Values that are not text are written as JSON.
+   */
   private renderUserProperties(text: string): Record<string, string | string[]> | undefined {
     if (text === '') return undefined;
     let parsed: unknown;
@@ -99,14 +103,30 @@ export class PublishRenderer {
     } catch {
       parsed = undefined;
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw this.refuse(`userProperties "${this.settings.userProperties ?? ''}" is not a map of names to values`);
-    }
     const properties: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(parsed)) {
-      properties[name] = Array.isArray(value) ? value.map(asText) : asText(value);
+    const add = (name: string, value: string): void => {
+      const existing = properties[name];
+      properties[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+    };
+    if (Array.isArray(parsed)) {
+      for (const item of parsed) {
+        if (typeof item !== 'object' || item === null || typeof (item as { key?: unknown }).key !== 'string') throw this.badUserProperties();
+        const entry = item as { key: string; value?: unknown };
+        add(entry.key, asText(entry.value ?? ''));
+      }
+    } else if (typeof parsed === 'object' && parsed !== null) {
+      for (const [name, value] of Object.entries(parsed)) {
+        if (Array.isArray(value)) for (const item of value) add(name, asText(item));
+        else add(name, asText(value));
+      }
+    } else {
+      throw this.badUserProperties();
     }
     return Object.keys(properties).length === 0 ? undefined : properties;
+  }
+
+  private badUserProperties(): SinkWriteError {
+    return this.refuse(`userProperties "${this.settings.userProperties ?? ''}" is not a map of names to values nor a [{key, value}] list`);
   }
 
   private refuse(reason: string): SinkWriteError {
