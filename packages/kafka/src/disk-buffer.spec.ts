@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, truncateSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, truncateSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -78,5 +78,55 @@ describe(DiskBuffer.name, () => {
     for (const a of appended) buffer.ack(a.seq);
     expect(buffer.committed()).toBe(50);
     await buffer.close();
+  });
+
+  describe('readNext (the hybrid buffer reading records back)', () => {
+    it('reads what was written, in order and across segments, and waits at the end for more', async () => {
+      const buffer = new DiskBuffer(dir, 200); // a few records per segment
+      buffer.open();
+      expect(buffer.readNext()).toBeUndefined();
+      const first = Array.from({ length: 6 }, (_, i) => buffer.append(`t${i}`, 10, message(i)));
+      expect(buffer.readNext()).toBeUndefined(); // not on disk yet
+      await Promise.all(first.map((a) => a.written));
+      const second = Array.from({ length: 6 }, (_, i) => buffer.append(`t${6 + i}`, 10, message(6 + i)));
+      await Promise.all(second.map((a) => a.written));
+      expect(readdirSync(dir).filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(1);
+      const read = [];
+      for (let record = buffer.readNext(); record !== undefined; record = buffer.readNext()) read.push(record);
+      expect(read.map((r) => [r.seq, r.topic])).toEqual(Array.from({ length: 12 }, (_, i) => [i, `t${i}`]));
+      expect(read[3]?.message).toEqual(message(3));
+      const more = buffer.append('t12', 10, message(12));
+      await more.written;
+      expect(buffer.readNext()?.seq).toBe(12);
+      await buffer.close();
+    });
+
+    it('after a reopen, starts at the oldest record not acknowledged and goes on into new segments', async () => {
+      const first = new DiskBuffer(dir, 1024);
+      first.open();
+      const appended = [0, 1, 2].map((i) => first.append('t', 10, message(i)));
+      await Promise.all(appended.map((a) => a.written));
+      first.ack(0);
+      await first.close();
+
+      const second = new DiskBuffer(dir, 1024);
+      expect(second.open().map((r) => r.seq)).toEqual([1, 2]);
+      await second.append('t', 10, message(3)).written;
+      expect([second.readNext()?.seq, second.readNext()?.seq, second.readNext()?.seq, second.readNext()]).toEqual([1, 2, 3, undefined]);
+      await second.close();
+    });
+
+    it('goes on after the segment it read was deleted once acknowledged', async () => {
+      const buffer = new DiskBuffer(dir, 100);
+      buffer.open();
+      for (const i of [0, 1]) await buffer.append('t', 10, message(i)).written;
+      expect([buffer.readNext()?.seq, buffer.readNext()?.seq]).toEqual([0, 1]);
+      buffer.ack(0);
+      buffer.ack(1);
+      for (const i of [2, 3]) await buffer.append('t', 10, message(i)).written; // the write drops acknowledged segments
+      expect(existsSync(path.join(dir, '0000000000000000.seg'))).toBe(false);
+      expect([buffer.readNext()?.seq, buffer.readNext()?.seq, buffer.readNext()]).toEqual([2, 3, undefined]);
+      await buffer.close();
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
 import { type FileHandle, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Message as KafkaMessage } from 'kafkajs';
@@ -14,7 +14,33 @@ export interface StoredRecord {
 interface Segment {
   readonly file: string;
   lastSeq: number;
+  /** Bytes of whole frames on disk (written and synced); what a reader may read. */
+  size: number;
 }
+
+/** Where the reader of a hybrid buffer is: a segment file, an offset in it, and the bytes read ahead. */
+interface ReadCursor {
+  file: string;
+  fd: number;
+  offset: number;
+  chunk: Buffer;
+  /** File offset of chunk[0]. */
+  chunkAt: number;
+}
+
+/**
+ * What a hybrid buffer has on disk and not yet back in memory. Kept with the log, not with an action: an
+ * action replaced by a config change shares the log with its replacement, which takes over from there.
+ */
+export interface SpillState {
+  records: number;
+  bytes: number;
+  /** Read from disk, not yet taken into memory (it did not fit). */
+  next: StoredRecord | undefined;
+}
+
+/** Bytes read from a segment at a time when a hybrid buffer moves records back into memory. */
+const READ_CHUNK = 256 * 1024;
 
 const COMMITTED = 'committed';
 const SEGMENT = /^(\d{16})\.seg$/;
@@ -40,6 +66,11 @@ export class DiskBuffer {
   private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   private writing: Promise<void> | undefined;
   private scheduled = false;
+  /** Records below this were acknowledged before the log was opened: the reader skips them. */
+  private readFrom = 0;
+  private cursor: ReadCursor | undefined;
+  /** The hybrid buffer's bookkeeping (unused in disk mode). */
+  readonly spill: SpillState = { records: 0, bytes: 0, next: undefined };
 
   constructor(
     private readonly dir: string,
@@ -55,8 +86,10 @@ export class DiskBuffer {
     const records: StoredRecord[] = [];
     for (const name of files) {
       const file = path.join(this.dir, name);
-      const segment: Segment = { file, lastSeq: -1 };
-      for (const record of readFrames(readFileSync(file))) {
+      const segment: Segment = { file, lastSeq: -1, size: 0 };
+      const { records: frames, end } = readFrames(readFileSync(file));
+      segment.size = end;
+      for (const record of frames) {
         segment.lastSeq = record.seq;
         this.nextSeq = Math.max(this.nextSeq, record.seq + 1);
         if (record.seq >= committed) {
@@ -67,7 +100,71 @@ export class DiskBuffer {
       this.segments.push(segment);
     }
     this.nextSeq = Math.max(this.nextSeq, committed);
+    this.readFrom = committed;
     return records;
+  }
+
+  /**
+   * The next record of the log in order, read from disk: the hybrid buffer's way back into memory, so the
+   * records it spilled need not stay in memory too. Starts at the oldest record not acknowledged when the
+   * log was opened; returns undefined when it has caught up with what is on disk (more may come).
+   */
+  readNext(): StoredRecord | undefined {
+    for (;;) {
+      const cursor = this.readCursor();
+      if (cursor === undefined) return undefined;
+      const segment = this.segments.find((s) => s.file === cursor.file);
+      const at = this.segments.indexOf(segment as Segment);
+      if (segment === undefined || cursor.offset + 4 > segment.size) {
+        // the end of a segment: go on to the next one, if there is one yet
+        if (segment !== undefined && at === this.segments.length - 1) return undefined;
+        const next = this.segments[segment === undefined ? 0 : at + 1];
+        this.closeCursor();
+        if (next === undefined) return undefined;
+        this.cursor = { file: next.file, fd: openSync(next.file, 'r'), offset: 0, chunk: Buffer.alloc(0), chunkAt: 0 };
+        continue;
+      }
+      const length = this.readBytes(cursor, cursor.offset, 4, segment.size).readUInt32BE(0);
+      const frame = this.readBytes(cursor, cursor.offset + 4, length, segment.size);
+      cursor.offset += 4 + length;
+      const record = parseFrame(frame);
+      if (record === undefined) throw new Error(`disk buffer ${this.dir}: unreadable frame in ${cursor.file} before offset ${cursor.offset}`);
+      if (record.seq >= this.readFrom) return record;
+    }
+  }
+
+  private readCursor(): ReadCursor | undefined {
+    if (this.cursor !== undefined) return this.cursor;
+    const first = this.segments[0];
+    if (first === undefined) return undefined;
+    this.cursor = { file: first.file, fd: openSync(first.file, 'r'), offset: 0, chunk: Buffer.alloc(0), chunkAt: 0 };
+    return this.cursor;
+  }
+
+  /** `length` bytes at `offset` of the cursor's segment, from the chunk read ahead, refilled as needed. */
+  private readBytes(cursor: ReadCursor, offset: number, length: number, size: number): Buffer {
+    const from = offset - cursor.chunkAt;
+    if (from < 0 || from + length > cursor.chunk.length) {
+      const want = Math.min(Math.max(READ_CHUNK, length), size - offset);
+      const chunk = Buffer.allocUnsafe(want);
+      let got = 0;
+      while (got < want) {
+        const n = readSync(cursor.fd, chunk, got, want - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      if (got < length) throw new Error(`disk buffer ${this.dir}: ${cursor.file} ends before offset ${offset + length}`);
+      cursor.chunk = chunk.subarray(0, got);
+      cursor.chunkAt = offset;
+      return cursor.chunk.subarray(0, length);
+    }
+    return cursor.chunk.subarray(from, from + length);
+  }
+
+  private closeCursor(): void {
+    if (this.cursor === undefined) return;
+    closeSync(this.cursor.fd);
+    this.cursor = undefined;
   }
 
   /** Appends a record; `written` resolves once it is on disk (fdatasync). */
@@ -112,6 +209,7 @@ export class DiskBuffer {
     while (this.scheduled || this.writing !== undefined) await (this.writing ?? new Promise((resolve) => setImmediate(resolve))).catch(() => undefined);
     await this.current?.close();
     this.current = undefined;
+    this.closeCursor();
     writeFileSync(path.join(this.dir, COMMITTED), String(this.committed()));
     this.dropAckedSegments(true);
   }
@@ -145,12 +243,14 @@ export class DiskBuffer {
       const file = path.join(this.dir, `${String(first).padStart(16, '0')}.seg`);
       this.current = await open(file, 'a');
       this.currentBytes = 0;
-      this.segments.push({ file, lastSeq: -1 });
+      this.segments.push({ file, lastSeq: -1, size: 0 });
     }
     await this.current.write(data);
     await this.current.datasync();
     this.currentBytes += data.length;
-    (this.segments[this.segments.length - 1] as Segment).lastSeq = last;
+    const segment = this.segments[this.segments.length - 1] as Segment;
+    segment.lastSeq = last;
+    segment.size = this.currentBytes;
     // a stale committed number only means records sent twice after a crash, so no fsync for it
     await writeFile(path.join(this.dir, COMMITTED), String(this.committed()));
     this.dropAckedSegments(false);
@@ -182,23 +282,29 @@ function restoreBuffers(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** Frames of one segment; a torn last frame (a crash mid-write) ends the segment. */
-function readFrames(data: Buffer): StoredRecord[] {
+/** Frames of one segment, and where the last whole one ends; a torn last frame (a crash mid-write) ends the segment. */
+function readFrames(data: Buffer): { records: StoredRecord[]; end: number } {
   const records: StoredRecord[] = [];
   let offset = 0;
   while (offset + 4 <= data.length) {
     const length = data.readUInt32BE(offset);
     if (offset + 4 + length > data.length) break;
-    let parsed: { s: number; t: string; b: number; m: KafkaMessage };
-    try {
-      parsed = JSON.parse(data.toString('utf8', offset + 4, offset + 4 + length), restoreBuffers) as typeof parsed;
-    } catch {
-      break;
-    }
-    records.push({ seq: parsed.s, topic: parsed.t, bytes: parsed.b, message: parsed.m });
+    const record = parseFrame(data.subarray(offset + 4, offset + 4 + length));
+    if (record === undefined) break;
+    records.push(record);
     offset += 4 + length;
   }
-  return records;
+  return { records, end: offset };
+}
+
+function parseFrame(frame: Buffer): StoredRecord | undefined {
+  let parsed: { s: number; t: string; b: number; m: KafkaMessage };
+  try {
+    parsed = JSON.parse(frame.toString('utf8'), restoreBuffers) as typeof parsed;
+  } catch {
+    return undefined;
+  }
+  return { seq: parsed.s, topic: parsed.t, bytes: parsed.b, message: parsed.m };
 }
 
 

@@ -1,5 +1,6 @@
 import { IntegrationError, type Message, type RuleOutput, SinkWriteError, type SinkAction, type SinkMetricKind } from '@sluice/core';
 import type { DiskBuffer, StoredRecord } from './disk-buffer';
+import type { HybridBuffer } from './hybrid-buffer';
 import type { KafkaActionSettings } from './kafka-sink-config';
 import { PICK_PARTITION, type PickPartition } from './partitioning';
 import type { RecordBatcher } from './record-batcher';
@@ -59,7 +60,9 @@ export class KafkaAction implements SinkAction {
     readonly settings: KafkaActionSettings,
     private readonly renderer: RecordRenderer,
     private readonly batcher: RecordBatcher,
+    /** The disk log: every record in `disk` mode, the overflow of memory in `hybrid` mode. */
     private readonly durable?: DurableStore,
+    private readonly hybrid?: HybridBuffer,
   ) {}
 
   readonly metricKinds = KAFKA_METRIC_KINDS;
@@ -76,6 +79,7 @@ export class KafkaAction implements SinkAction {
     } catch (error) {
       return Promise.reject(error as Error);
     }
+    if (this.hybrid !== undefined) return this.hybrid.send(record);
     return this.durable === undefined ? this.batcher.add(record) : this.sendDurably(record.topic, record.bytes, record.message, this.durable);
   }
 
@@ -84,6 +88,10 @@ export class KafkaAction implements SinkAction {
    * records go first, ahead of new ones, since they were accepted earlier.
    */
   replay(): void {
+    if (this.hybrid !== undefined) {
+      this.hybrid.schedulePump(); // a hybrid buffer reads its leftovers from disk as memory frees
+      return;
+    }
     const durable = this.durable;
     if (durable === undefined) return;
     const records = durable.leftover;
@@ -128,12 +136,12 @@ export class KafkaAction implements SinkAction {
   }
 
   queued(): number {
-    return this.batcher.queued();
+    return this.batcher.queued() + (this.hybrid?.queued() ?? 0);
   }
 
-  /** Estimated bytes waiting to be sent; the action's `queuing_bytes`. */
+  /** Estimated bytes waiting to be sent (a hybrid buffer's records on disk included); the action's `queuing_bytes`. */
   queuedBytes(): number {
-    return this.batcher.queuedBytes();
+    return this.batcher.queuedBytes() + (this.hybrid?.queuedBytes() ?? 0);
   }
 
   inflight(): number {
@@ -164,6 +172,7 @@ export class KafkaAction implements SinkAction {
   }
 
   async close(): Promise<void> {
+    this.hybrid?.close();
     await this.batcher.close();
     await this.durable?.release();
   }

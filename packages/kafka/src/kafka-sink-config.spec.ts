@@ -81,7 +81,7 @@ describe('parseKafkaActionSettings', () => {
       topic: 'emqx', key: '${clientid}', value: '${.}', timestamp: '${timestamp}', extHeaders: [],
       headerValueEncodeMode: 'none', userPropertiesAsHeaders: true, requiredAcks: 'all', compression: 'none',
       partitionStrategy: 'random', maxBatchBytes: 896 * 1024, maxBatchRecords: 500, maxLingerTime: 0, maxInflight: 10, queryMode: 'async', syncQueryTimeout: 5000,
-      buffer: { limit: 256 * 1024 * 1024, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, mode: 'memory', segmentBytes: 10 * 1024 * 1024 },
+      buffer: { limit: 256 * 1024 * 1024, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, mode: 'memory', segmentBytes: 10 * 1024 * 1024, diskLimit: 1024 ** 3 },
       maxRetries: Number.POSITIVE_INFINITY, retryBackoff: { initial: 1000, max: 30_000 },
     });
   });
@@ -91,7 +91,7 @@ describe('parseKafkaActionSettings', () => {
       topic: 't', buffer: { limit: '1MB', overflow: 'drop_oldest', maxBatchAge: '30s' }, maxRetries: 'infinity', retryBackoff: { initial: '100ms' },
     }, 'r:k');
     expect([settings.buffer, settings.maxRetries, settings.retryBackoff]).toEqual([
-      { limit: 1024 * 1024, overflow: 'drop_oldest', maxBatchAge: 30_000, mode: 'memory', segmentBytes: 10 * 1024 * 1024 }, Number.POSITIVE_INFINITY, { initial: 100, max: 30_000 },
+      { limit: 1024 * 1024, overflow: 'drop_oldest', maxBatchAge: 30_000, mode: 'memory', segmentBytes: 10 * 1024 * 1024, diskLimit: 1024 ** 3 }, Number.POSITIVE_INFINITY, { initial: 100, max: 30_000 },
     ]);
     expect(parseKafkaActionSettings({ topic: 't', buffer: { maxBatchAge: 'infinity' }, maxRetries: 3 }, 'r:k')).toMatchObject({
       buffer: { maxBatchAge: Number.POSITIVE_INFINITY }, maxRetries: 3,

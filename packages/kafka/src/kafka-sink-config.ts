@@ -194,14 +194,18 @@ export const KafkaActionSettings = z
       maxBatchAge: durationOrInfinity.default(Number.POSITIVE_INFINITY),
       /**
        * `memory`: lost on restart. `disk`: each record is appended to a segment file (fdatasync) before its
-       * send resolves, and what Kafka had not acknowledged is sent again on the next start.
+       * send resolves, and what Kafka had not acknowledged is sent again on the next start. `hybrid`: in
+       * memory while `limit` allows (sends resolve on Kafka's ack), then on disk up to `diskLimit` (sends
+       * resolve once written), read back into memory in order as room frees.
        */
-      mode: z.enum(['memory', 'disk']).default('memory'),
+      mode: z.enum(['memory', 'disk', 'hybrid']).default('memory'),
       /** Directory of the disk buffers; each action uses a subdirectory named after its id. */
       dir: z.string().min(1).optional(),
       /** A disk buffer's segment file is closed and a new one started past this size. */
       segmentBytes: byteSize.default(10 * 1024 ** 2),
-    }).default({ limit: 256 * 1024 ** 2, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, mode: 'memory', segmentBytes: 10 * 1024 ** 2 }),
+      /** `hybrid` only: estimated bytes of records waiting on disk for room in memory; then `overflow` applies. */
+      diskLimit: byteSize.default(1024 ** 3),
+    }).default({ limit: 256 * 1024 ** 2, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, mode: 'memory', segmentBytes: 10 * 1024 ** 2, diskLimit: 1024 ** 3 }),
     /**
      * Retries of a record after a retriable failure (each a full kafkajs send with the connector's
      * `retry`), then it fails as retriable (the MQTT message is left to the broker). 'infinity' keeps
@@ -217,10 +221,14 @@ export const KafkaActionSettings = z
     if (settings.partitionStrategy === 'key_dispatch' && settings.key.trim() === '') {
       ctx.addIssue({ code: 'custom', path: ['key'], message: 'key_dispatch needs a key template' });
     }
-    if (settings.buffer.mode === 'disk' && settings.buffer.dir === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['buffer', 'dir'], message: 'a disk buffer needs a directory' });
+    const onDisk = settings.buffer.mode !== 'memory';
+    if (onDisk && settings.buffer.dir === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['buffer', 'dir'], message: `a ${settings.buffer.mode} buffer needs a directory` });
     }
-    if (settings.buffer.mode === 'disk' && settings.maxRetries !== Number.POSITIVE_INFINITY) {
+    if (settings.buffer.mode === 'hybrid' && settings.buffer.overflow === 'drop_oldest') {
+      ctx.addIssue({ code: 'custom', path: ['buffer', 'overflow'], message: "must be 'backpressure' or 'drop_newest' with a hybrid buffer (its oldest records may be on disk, already acknowledged)" });
+    }
+    if (onDisk && settings.maxRetries !== Number.POSITIVE_INFINITY) {
       ctx.addIssue({ code: 'custom', path: ['maxRetries'], message: "must be 'infinity' with a disk buffer: its records are acknowledged to MQTT already and wait on disk until Kafka takes them" });
     }
     if (settings.queryMode === 'sync' && settings.syncQueryTimeout === 0) {

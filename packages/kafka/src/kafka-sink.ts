@@ -7,11 +7,12 @@ import { COMPRESSION, ensureCodec } from './codecs';
 import { testKafkaConnection } from './connection-test';
 import { openDiskBuffer } from './disk-buffer';
 import { type DurableStore, KafkaAction } from './kafka-action';
+import { HybridBuffer } from './hybrid-buffer';
 import { toKafkaConfig } from './kafka-client-config';
 import { type KafkaActionSettings, type KafkaSinkConfig, parseKafkaActionSettings } from './kafka-sink-config';
 import { MissingTopics } from './missing-topics';
 import { SendGate } from './send-gate';
-import { createPicker, type PickPartition, routingPartitioner } from './partitioning';
+import { createPicker, PICK_PARTITION, type PickPartition, routingPartitioner } from './partitioning';
 import { type ProducerClient, RecordBatcher } from './record-batcher';
 import { RecordRenderer } from './record-renderer';
 
@@ -56,6 +57,7 @@ export class KafkaSink implements Sink {
     ensureCodec(parsed.compression);
     const pick = createPicker(parsed.partitionStrategy, parsed.partitionsLimit);
     const renderer = new RecordRenderer(this.id, parsed, context.templates, pick);
+    let hybrid: HybridBuffer | undefined;
     const batcher = new RecordBatcher(this.id, this.producer, {
       acks: ACKS[parsed.requiredAcks],
       compression: COMPRESSION[parsed.compression],
@@ -71,11 +73,24 @@ export class KafkaSink implements Sink {
       retryBackoff: parsed.retryBackoff,
       ...(parsed.queryMode === 'sync' ? { replyTimeout: parsed.syncQueryTimeout } : {}),
       onDropped: (count, reason) => context.dropped(count, reason),
+      onRoom: () => hybrid?.schedulePump(),
       onResult: (error) => this.onResult(error),
       ...(this.config.allowAutoTopicCreation ? {} : { missingTopics: this.missingTopics }),
       ...(this.gate === undefined ? {} : { gate: this.gate }),
     });
-    const action = new KafkaAction(context.id, parsed, renderer, batcher, this.durableStore(parsed, context, pick));
+    const durable = this.durableStore(parsed, context, pick);
+    if (parsed.buffer.mode === 'hybrid' && durable !== undefined) {
+      hybrid = new HybridBuffer(batcher, durable.buffer, {
+        actionId: context.id,
+        diskLimit: parsed.buffer.diskLimit,
+        overflow: parsed.buffer.overflow === 'drop_newest' ? 'drop_newest' : 'backpressure',
+        onDropped: (count, reason) => context.dropped(count, reason),
+        lost: durable.lost,
+        restore: (stored) => ({ ...stored.message, [PICK_PARTITION]: pick }),
+      }, durable.leftover);
+      durable.leftover = [];
+    }
+    const action = new KafkaAction(context.id, parsed, renderer, batcher, durable, hybrid);
     this.actions.set(context.id, action);
     if (this.started) action.replay();
     return action;
@@ -83,7 +98,7 @@ export class KafkaSink implements Sink {
 
   /** A disk buffer under `buffer.dir`, in a subdirectory named after the action, opened (read) now. */
   private durableStore(parsed: KafkaActionSettings, context: ActionContext, pick: PickPartition): DurableStore | undefined {
-    if (parsed.buffer.mode !== 'disk') return undefined;
+    if (parsed.buffer.mode === 'memory') return undefined;
     const dir = path.join(parsed.buffer.dir as string, context.id.replace(/[^A-Za-z0-9._-]/g, '_'));
     let opened;
     try {

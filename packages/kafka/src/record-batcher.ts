@@ -47,6 +47,8 @@ export interface BatcherOptions {
    * `late_reply`. Undefined (`async`): wait for the reply as long as kafkajs does (requestTimeout, retries).
    */
   readonly replyTimeout?: number;
+  /** Called when records leave the buffer (acknowledged, failed or dropped), so room may have freed. */
+  readonly onRoom?: () => void;
   /** Milliseconds clock; tests pass their own. */
   readonly now?: () => number;
 }
@@ -159,6 +161,11 @@ export class RecordBatcher {
     });
   }
 
+  /** Whether a record of this size would be accepted at once (nothing held back, and it fits). */
+  hasRoomFor(bytes: number): boolean {
+    return !this.closed && this.waiting.length === 0 && this.fits(bytes);
+  }
+
   /** Records accepted and not yet acknowledged (waiting, in flight, or held back by a full buffer). */
   queued(): number {
     return this.pending.length + this.inflightRecords + this.waiting.length;
@@ -239,6 +246,7 @@ export class RecordBatcher {
       entry.resolve();
     }
     this.options.onDropped?.(count, reason);
+    this.options.onRoom?.();
   }
 
   /** Drops records older than maxBatchAge from the head (the oldest: pending is in acceptance order). */
@@ -310,6 +318,7 @@ export class RecordBatcher {
       this.inflightRecords -= batch.length;
       if (this.pending.length > 0 || this.waiting.length > 0) this.flush();
       else this.notifyIdle();
+      this.options.onRoom?.();
     });
   }
 

@@ -1,0 +1,170 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { ConfigError, silentLogger } from '@sluice/core';
+import { actionContext } from '../test/fixtures/fake-templates';
+import { FakeProducer, turn } from '../test/fixtures/fake-producer';
+import { mqttMessage } from '../test/fixtures/messages';
+import type { KafkaAction } from './kafka-action';
+import { KafkaSink } from './kafka-sink';
+import { parseKafkaActionSettings, parseKafkaSinkConfig } from './kafka-sink-config';
+
+const config = parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
+
+/** Tracks which sends have settled, without awaiting them. */
+function track(promises: ReadonlyArray<Promise<void>>): boolean[] {
+  const done = promises.map(() => false);
+  promises.forEach((promise, i) => void promise.then(() => { done[i] = true; }, () => { done[i] = true; }));
+  return done;
+}
+
+describe('a KafkaAction with a hybrid buffer', () => {
+  let dir: string;
+  let sinks: KafkaSink[];
+  let drops: Array<[number, string]>;
+  /** Estimated bytes of one record `{ n }` with n < 10 under the settings below. */
+  let recordBytes: number;
+
+  const newSink = (producer: FakeProducer): KafkaSink => {
+    const sink = new KafkaSink(config, producer, silentLogger);
+    sinks.push(sink);
+    return sink;
+  };
+  const hybrid = (sink: KafkaSink, buffer: object): KafkaAction => sink.createAction(
+    { topic: 't', key: '', value: '${n}', maxInflight: 1, buffer: { mode: 'hybrid', dir, ...buffer } },
+    actionContext('r:k', (count, reason) => drops.push([count, reason])),
+  );
+  const values = (producer: FakeProducer): string[] => producer.records().map(([, , value]) => String(value));
+  const segments = (): string[] => readdirSync(path.join(dir, 'r_k')).filter((name) => name.endsWith('.seg'));
+  /** Answers produce requests as they come until the action holds nothing (records on disk included). */
+  const drain = async (producer: FakeProducer, action: KafkaAction): Promise<void> => {
+    for (let i = 0; i < 2000 && (action.queued() > 0 || producer.open.length > 0); i += 1) {
+      if (producer.open.length > 0) producer.settle();
+      else await new Promise((resolve) => setTimeout(resolve, 5)); // a disk write (fdatasync) in progress
+      await turn();
+    }
+    expect(action.queued()).toBe(0);
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sluice-hybrid-'));
+    sinks = [];
+    drops = [];
+    // a memory-mode action against a producer that never answers holds the record: its size is what it counts
+    const silent = new FakeProducer();
+    silent.manual = true;
+    const probe = new KafkaSink(config, silent, silentLogger).createAction({ topic: 't', key: '', value: '${n}' }, actionContext('probe'));
+    void probe.send({ n: 0 }, mqttMessage());
+    recordBytes = probe.queuedBytes();
+  });
+
+  afterEach(async () => {
+    await Promise.all(sinks.map((sink) => sink.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps records in memory while they fit: the send resolves on Kafka\'s ack and nothing is written', async () => {
+    const producer = new FakeProducer();
+    producer.manual = true;
+    const action = hybrid(newSink(producer), { limit: 10 * recordBytes });
+    const done = track([action.send({ n: 1 }, mqttMessage())]);
+    await turn();
+    await turn();
+    expect(done).toEqual([false]);
+    expect(segments()).toEqual([]);
+    producer.settle();
+    await turn();
+    expect(done).toEqual([true]);
+  });
+
+  it('spills to disk when memory is full (those sends resolve once written) and sends everything in order', async () => {
+    const producer = new FakeProducer();
+    producer.manual = true;
+    const action = hybrid(newSink(producer), { limit: 2 * recordBytes });
+    const sends = [1, 2, 3, 4, 5, 6].map((n) => action.send({ n }, mqttMessage()));
+    const done = track(sends);
+    await Promise.all(sends.slice(2));
+    expect(done).toEqual([false, false, true, true, true, true]);
+    expect(segments()).toHaveLength(1);
+    expect(action.queued()).toBe(6);
+    expect(action.queuedBytes()).toBe(6 * recordBytes);
+    producer.settle(); // memory frees: the oldest records on disk move in
+    await turn();
+    await turn();
+    // memory has room now, but records wait on disk: a new one queues behind them
+    const late = action.send({ n: 7 }, mqttMessage());
+    await late;
+    await drain(producer, action);
+    expect(values(producer)).toEqual(['1', '2', '3', '4', '5', '6', '7']);
+    expect(done).toEqual([true, true, true, true, true, true]);
+    expect(action.queued()).toBe(0);
+    expect(drops).toEqual([]);
+  });
+
+  it('when the disk part is full too, back-pressure holds the send until room frees', async () => {
+    const producer = new FakeProducer();
+    producer.manual = true;
+    const action = hybrid(newSink(producer), { limit: recordBytes, diskLimit: 2 * recordBytes });
+    const sends = [1, 2, 3, 4].map((n) => action.send({ n }, mqttMessage()));
+    const done = track(sends);
+    await Promise.all(sends.slice(1, 3));
+    await turn();
+    expect(done).toEqual([false, true, true, false]);
+    await drain(producer, action);
+    await Promise.all(sends);
+    expect(values(producer)).toEqual(['1', '2', '3', '4']);
+    expect(drops).toEqual([]);
+  });
+
+  it("with overflow 'drop_newest', drops what fits neither in memory nor on disk, counted queue_full", async () => {
+    const producer = new FakeProducer();
+    producer.manual = true;
+    const action = hybrid(newSink(producer), { limit: recordBytes, diskLimit: 2 * recordBytes, overflow: 'drop_newest' });
+    const sends = [1, 2, 3, 4, 5].map((n) => action.send({ n }, mqttMessage()));
+    await Promise.all(sends.slice(1));
+    expect(drops).toEqual([[1, 'queue_full'], [1, 'queue_full']]);
+    await drain(producer, action);
+    await sends[0];
+    expect(values(producer)).toEqual(['1', '2', '3']);
+  });
+
+  it('records still on disk when the action stops are sent first by the next run', async () => {
+    const away = new FakeProducer();
+    away.manual = true;
+    const first = newSink(away);
+    const action = hybrid(first, { limit: recordBytes });
+    const sends = [1, 2, 3].map((n) => action.send({ n }, mqttMessage()));
+    await Promise.all(sends.slice(1));
+    const inMemory = sends[0]?.then(() => undefined, (error: unknown) => error);
+    away.settle(Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError' }));
+    await turn();
+    await first.stop();
+    // the record held in memory was never acknowledged to MQTT: it fails as retriable (the broker keeps it)
+    expect(await inMemory).toMatchObject({ retriable: true });
+
+    const back = new FakeProducer();
+    const second = newSink(back);
+    const again = hybrid(second, { limit: 10 * recordBytes });
+    await second.start(new AbortController().signal);
+    await again.send({ n: 4 }, mqttMessage());
+    await turn();
+    expect(values(back)).toEqual(['2', '3', '4']);
+    expect(again.queued()).toBe(0);
+  });
+
+  it('needs a directory, and refuses drop_oldest', () => {
+    const issues = (buffer: object): string[] => {
+      try {
+        parseKafkaActionSettings({ topic: 't', buffer: { mode: 'hybrid', ...buffer } }, 'r:k');
+      } catch (error) {
+        if (error instanceof ConfigError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
+        throw error;
+      }
+      return [];
+    };
+    expect(issues({})).toEqual(['buffer.dir: a hybrid buffer needs a directory']);
+    expect(issues({ dir, overflow: 'drop_oldest' })).toEqual([expect.stringMatching(/^buffer\.overflow: must be 'backpressure' or 'drop_newest'/)]);
+    expect(issues({ dir, diskLimit: '2GB' })).toEqual([]);
+  });
+});

@@ -1,0 +1,137 @@
+import { IntegrationError, SinkWriteError } from '@sluice/core';
+import type { DiskBuffer, SpillState, StoredRecord } from './disk-buffer';
+import type { DropReason, RecordBatcher } from './record-batcher';
+import type { RenderedRecord } from './record-renderer';
+
+type RenderedMessage = RenderedRecord['message'];
+
+export interface HybridBufferOptions {
+  /** Named in errors. */
+  readonly actionId: string;
+  /** Bytes (estimated, as the batcher counts them) the records spilled to disk may take. */
+  readonly diskLimit: number;
+  /** When the disk part is full too: hold the send (back-pressure) or drop the new record. */
+  readonly overflow: 'backpressure' | 'drop_newest';
+  readonly onDropped: (count: number, reason: DropReason) => void;
+  /** A spilled record (already acknowledged to MQTT) that Kafka refused for good. */
+  readonly lost: (error: Error) => void;
+  /** The Kafka message of a record read back from disk (the partition picker is not stored with it). */
+  readonly restore: (stored: StoredRecord) => RenderedMessage;
+}
+
+interface HeldSend {
+  readonly record: RenderedRecord;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * The `hybrid` buffer: memory first, disk when memory is full. While the batcher has room and nothing is
+ * on disk, a record goes straight to it and its send resolves when Kafka acknowledges it (as in memory
+ * mode). Past that, records are appended to the disk log and their sends resolve once on disk (the MQTT
+ * message is acknowledged then), so an outage longer than memory can hold does not stop intake. They go
+ * back into memory, oldest first, as the batcher frees room, read from disk rather than kept in memory.
+ * Order is kept: while anything is on disk, new records queue behind it there.
+ */
+export class HybridBuffer {
+  private readonly held: HeldSend[] = [];
+  private pumpScheduled = false;
+  private readonly spill: SpillState;
+
+  constructor(
+    private readonly batcher: RecordBatcher,
+    private readonly disk: DiskBuffer,
+    private readonly options: HybridBufferOptions,
+    /** Records an earlier run left on disk (given to the log's first user only): read back first. */
+    leftover: readonly StoredRecord[],
+  ) {
+    this.spill = disk.spill;
+    for (const stored of leftover) {
+      this.spill.records += 1;
+      this.spill.bytes += stored.bytes;
+    }
+  }
+
+  send(record: RenderedRecord): Promise<void> {
+    if (this.spill.records === 0 && this.held.length === 0 && this.batcher.hasRoomFor(record.bytes)) return this.batcher.add(record);
+    if (this.held.length === 0 && this.diskHasRoomFor(record.bytes)) return this.toDisk(record);
+    if (this.options.overflow === 'drop_newest') {
+      this.options.onDropped(1, 'queue_full');
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => this.held.push({ record, resolve, reject }));
+  }
+
+  /** Records on disk waiting to go back into memory, and sends waiting for room on disk. */
+  queued(): number {
+    return this.spill.records + this.held.length;
+  }
+
+  /** Estimated bytes of the records on disk waiting to go back into memory. */
+  queuedBytes(): number {
+    return this.spill.bytes;
+  }
+
+  /** Moves records from disk into the batcher soon; called when the batcher may have room, and after a write. */
+  schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    // the batcher calls onRoom from inside its own flush: run after it, never re-entering it
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Rejects the sends still waiting for room on disk (retriable: the MQTT broker keeps those messages). */
+  close(): void {
+    const closing = new SinkWriteError(this.options.actionId, 'the Kafka action closed before the record was buffered', { retriable: true });
+    for (const send of this.held.splice(0)) send.reject(closing);
+  }
+
+  private diskHasRoomFor(bytes: number): boolean {
+    // a record larger than the whole limit still goes when nothing is on disk, or it could never go
+    return this.spill.bytes === 0 || this.spill.bytes + bytes <= this.options.diskLimit;
+  }
+
+  private toDisk(record: RenderedRecord): Promise<void> {
+    this.spill.records += 1;
+    this.spill.bytes += record.bytes;
+    const { written } = this.disk.append(record.topic, record.bytes, record.message);
+    return written.then(() => this.schedulePump(), (error: Error) => {
+      this.spill.records -= 1;
+      this.spill.bytes -= record.bytes;
+      throw new SinkWriteError(this.options.actionId, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
+    });
+  }
+
+  private pump(): void {
+    while (this.spill.records > 0) {
+      this.spill.next ??= this.disk.readNext();
+      const stored = this.spill.next;
+      if (stored === undefined || !this.batcher.hasRoomFor(stored.bytes)) break;
+      this.spill.next = undefined;
+      this.spill.records -= 1;
+      this.spill.bytes -= stored.bytes;
+      this.batcher.add({ topic: stored.topic, bytes: stored.bytes, message: this.options.restore(stored) }).then(
+        () => this.disk.ack(stored.seq),
+        (error: Error) => this.settleFailed(stored.seq, error),
+      );
+    }
+    this.admitHeld();
+  }
+
+  private admitHeld(): void {
+    while (this.held.length > 0 && this.diskHasRoomFor((this.held[0] as HeldSend).record.bytes)) {
+      const send = this.held.shift() as HeldSend;
+      this.toDisk(send.record).then(send.resolve, send.reject);
+    }
+  }
+
+  /** A retriable failure (the action closing) leaves the record on disk for the next start. */
+  private settleFailed(seq: number, error: Error): void {
+    if (IntegrationError.is(error) && error.retriable) return;
+    this.disk.ack(seq);
+    this.options.lost(error);
+  }
+}
