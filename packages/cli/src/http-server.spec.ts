@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createIntegration, silentLogger, sinkModule, sourceModule, type Integration } from '@sluice/core';
+import { type ConnectorStatus, createIntegration, silentLogger, sinkModule, sourceModule, type Integration } from '@sluice/core';
 import { InMemorySink, InMemorySource } from '@sluice/core/testing';
 import { sqlModule } from '@sluice/sql';
 import { startHttpServer, type HttpEndpoint } from './http-server';
@@ -11,16 +11,25 @@ class UpdatableSource extends InMemorySource {
   }
 }
 
+/** An in-memory sink whose connection state a test sets. */
+class ReportingSink extends InMemorySink {
+  current: ConnectorStatus = { state: 'connected' };
+
+  status(): ConnectorStatus {
+    return this.current;
+  }
+}
+
 describe(startHttpServer.name, () => {
   let app: Integration;
   let source: UpdatableSource;
-  let sink: InMemorySink;
+  let sink: ReportingSink;
   let endpoint: HttpEndpoint;
   let base: string;
 
   async function setup(token?: string): Promise<void> {
     source = new UpdatableSource('plant');
-    sink = new InMemorySink('store');
+    sink = new ReportingSink('store');
     app = await createIntegration({
       modules: [sourceModule(source), sinkModule(sink), sqlModule()],
       rules: [{ id: 'temp_hum', sql: 'SELECT payload.temp as temp FROM "t/#"', actions: [{ connector: 'store', template: '${temp}' }] }],
@@ -56,6 +65,13 @@ describe(startHttpServer.name, () => {
       expect(text).toContain('sluice_source_received_total{source="plant"} 1');
       expect(text).toContain('sluice_source_acknowledged_total{source="plant"} 1');
       expect(text).toContain('sluice_source_pending{source="plant"} 0');
+    });
+
+    it('GET /readyz: ready while a connector buffers on disk, not while it is only reconnecting', async () => {
+      sink.current = { state: 'buffering', reason: 'Connection closed; records are kept in the disk buffer of action "temp_hum:store"' };
+      expect(await json('/readyz')).toMatchObject({ status: 200, body: { ready: true, connectors: { store: sink.current } } });
+      sink.current = { state: 'connecting', reason: 'Connection closed' };
+      expect(await json('/readyz')).toMatchObject({ status: 503, body: { ready: false, connectors: { store: { state: 'connecting', reason: 'Connection closed' } } } });
     });
 
     it('PUT /api/rules/:id creates a rule (201) that receives messages at once', async () => {

@@ -29,7 +29,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * The runner's HTTP endpoint: GET /metrics (Prometheus), /healthz (alive), /readyz (every connector
- * connected), and a small JSON API over the rules and actions (see docs/cli.md for every route).
+ * connected or buffering on disk), and a small JSON API over the rules and actions (see docs/cli.md).
  */
 export async function startHttpServer(app: Integration, options: HttpServerOptions, logger: Logger): Promise<HttpEndpoint> {
   const registry = prometheusRegistry(app, logger);
@@ -72,7 +72,8 @@ async function handle(app: Integration, registry: Registry, options: HttpServerO
   if (method === 'GET' && path === '/healthz') return send(options, res, 200, { status: 'ok' });
   if (method === 'GET' && path === '/readyz') {
     const status = app.status();
-    const notReady = Object.entries(status).filter(([, s]) => s.state !== 'connected');
+    // a connector that buffers on disk while its peer is away still does its job: ready, with the reason shown
+    const notReady = Object.entries(status).filter(([, s]) => s.state !== 'connected' && s.state !== 'buffering');
     return send(options, res, notReady.length === 0 ? 200 : 503, { ready: notReady.length === 0, connectors: status });
   }
   if (method === 'GET' && path === '/api/rules') {

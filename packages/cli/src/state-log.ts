@@ -35,6 +35,9 @@ function log(logger: Logger, id: string, status: ConnectorStatus, first: boolean
     case 'connecting':
       logger.info(first ? 'connector connecting' : 'connector reconnecting', fields);
       break;
+    case 'buffering':
+      logger.warn('connector buffering', fields);
+      break;
     case 'stopped':
       logger.info('connector stopped', fields);
       break;

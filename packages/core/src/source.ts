@@ -18,8 +18,12 @@ export interface MessageReceiver {
   receive(message: Message, settle: Settle): void;
 }
 
-/** Connection state of a source or sink, as shown by health endpoints and metrics. */
-export type ConnectorState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+/**
+ * Connection state of a source or sink, as shown by health endpoints and metrics. `buffering`: the other
+ * side is away, but the connector keeps what it accepts safe (e.g. a Kafka action's disk buffer) and intake
+ * goes on: deliberately buffering, which readiness counts as ready.
+ */
+export type ConnectorState = 'connecting' | 'connected' | 'buffering' | 'disconnected' | 'stopped';
 
 export interface ConnectorStatus {
   readonly state: ConnectorState;

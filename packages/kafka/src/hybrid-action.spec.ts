@@ -153,6 +153,22 @@ describe('a KafkaAction with a hybrid buffer', () => {
     expect(again.queued()).toBe(0);
   });
 
+  it("shows the connector as 'buffering' (not 'connecting') while Kafka is away and records go to disk", async () => {
+    const producer = new FakeProducer();
+    const sink = newSink(producer);
+    await sink.start(new AbortController().signal);
+    const action = hybrid(sink, { limit: recordBytes });
+    producer.failure = () => Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError' });
+    const first = action.send({ n: 1 }, mqttMessage()).catch(() => undefined);
+    await action.send({ n: 2 }, mqttMessage()); // on disk: acknowledged although Kafka is away
+    for (let i = 0; i < 3; i += 1) await turn();
+    expect(sink.status()).toEqual({ state: 'buffering', reason: expect.stringMatching(/Connection closed.*; records are kept in the disk buffer of action "r:k"$/) });
+    producer.failure = undefined;
+    await drain(producer, action);
+    await first;
+    expect(sink.status()).toEqual({ state: 'connected' });
+  });
+
   it('needs a directory, and refuses drop_oldest', () => {
     const issues = (buffer: object): string[] => {
       try {

@@ -67,6 +67,11 @@ export class KafkaAction implements SinkAction {
 
   readonly metricKinds = KAFKA_METRIC_KINDS;
 
+  /** Whether accepted records are kept on disk (a `disk` or `hybrid` buffer) while Kafka is away. */
+  get buffersOnDisk(): boolean {
+    return this.durable !== undefined;
+  }
+
   /** The Kafka topic when it is not templated; undefined otherwise. */
   get constantTopic(): string | undefined {
     return this.renderer.constantTopic;

@@ -152,8 +152,18 @@ export class KafkaSink implements Sink {
     return this.tester([...topics]);
   }
 
+  /**
+   * `buffering` instead of `connecting` while Kafka is away after a start and some action keeps records on
+   * disk: those records are safe and intake goes on, which is what an operator (and /readyz) needs to know.
+   */
   status(): ConnectorStatus {
-    return this.current;
+    if (this.current.state !== 'connecting' || !this.started) return this.current;
+    const onDisk = [...this.actions.values()].filter((action) => action.buffersOnDisk).map((action) => `"${action.id}"`);
+    if (onDisk.length === 0) return this.current;
+    return {
+      state: 'buffering',
+      reason: `${this.current.reason ?? 'Kafka is not answering'}; records are kept in the disk buffer of action${onDisk.length > 1 ? 's' : ''} ${onDisk.join(', ')}`,
+    };
   }
 
   /** Once started, a transient failure shows as connecting with its reason, never as a teardown. */
