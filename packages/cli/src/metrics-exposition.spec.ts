@@ -105,8 +105,9 @@ describe('GET /metrics after a known load', () => {
 
     // Every Sluice family is documented and typed; the rule families hold exactly the two rules.
     const sluice = [...families].filter(([name]) => name.startsWith('sluice_'));
-    expect(sluice.length).toBe(28); // 8 rule counters + enabled, 10 action counters + inflight + queuing, 6 source series, connected
-    for (const [name, f] of sluice) expect([name, f.type, (f.help ?? '').length > 0]).toEqual([name, 'gauge', true]);
+    expect(sluice.length).toBe(29); // 8 rule counters + enabled, 10 action counters + inflight + queuing, 6 source series, connected, buffering
+    // `_total` families are Prometheus counters (rate() and promtool expect that), the rest gauges
+    for (const [name, f] of sluice) expect([name, f.type, (f.help ?? '').length > 0]).toEqual([name, name.endsWith('_total') ? 'counter' : 'gauge', true]);
     expect([...(families.get('sluice_rule_matched_total')?.samples.keys() ?? [])].sort()).toEqual(['{rule="hum"}', '{rule="temp_hum"}']);
   });
 

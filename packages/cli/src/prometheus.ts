@@ -1,4 +1,4 @@
-import { Registry, Gauge } from 'prom-client';
+import { Counter, Registry, Gauge } from 'prom-client';
 import type { Integration, Logger } from '@sluice/core';
 import { renderFamilies, sinkFamilies, type ActionSinkMetrics, type SkipReporter } from './sink-metrics';
 
@@ -54,17 +54,11 @@ export function prometheusRegistry(app: Integration, logger?: Logger): Registry 
     `sluice_${kind}_${name.replace(/\./g, '_')}${name.endsWith('.total') ? '' : suffix}`;
 
   for (const [name, help] of ruleCounters) {
-    new Gauge({
-      name: metricName('rule', name, '_total'),
-      help: `Rule: ${help}`,
-      labelNames: ['rule'],
-      registers: [registry],
-      collect() {
-        for (const rule of app.rules()) {
-          const metrics = app.metrics.rule(rule.id) as unknown as Record<string, number> | undefined;
-          if (metrics !== undefined) this.set({ rule: rule.id }, metrics[name] ?? 0);
-        }
-      },
+    collectedCounter(registry, metricName('rule', name, '_total'), `Rule: ${help}`, 'rule', (set) => {
+      for (const rule of app.rules()) {
+        const metrics = app.metrics.rule(rule.id) as unknown as Record<string, number> | undefined;
+        if (metrics !== undefined) set(rule.id, metrics[name] ?? 0);
+      }
     });
   }
   new Gauge({
@@ -85,14 +79,8 @@ export function prometheusRegistry(app: Integration, logger?: Logger): Registry 
     }
   };
   for (const [name, help] of actionCounters) {
-    new Gauge({
-      name: metricName('action', name, '_total'),
-      help: `Action: ${help}`,
-      labelNames: ['action'],
-      registers: [registry],
-      collect() {
-        eachAction((id, metrics) => this.set({ action: id }, metrics[name] ?? 0));
-      },
+    collectedCounter(registry, metricName('action', name, '_total'), `Action: ${help}`, 'action', (set) => {
+      eachAction((id, metrics) => set(id, metrics[name] ?? 0));
     });
   }
   for (const name of ['inflight', 'queuing']) {
@@ -115,14 +103,21 @@ export function prometheusRegistry(app: Integration, logger?: Logger): Registry 
     ['pending', 'pending', 'messages received and not yet settled'],
   ] as const;
   for (const [key, name, help] of sourceCounters) {
+    const read = (set: (id: string, value: number) => void): void => {
+      const { sources } = app.metrics.snapshot();
+      for (const [id, metrics] of Object.entries(sources)) set(id, (metrics as unknown as Record<string, number>)[key] ?? 0);
+    };
+    if (name.endsWith('_total')) {
+      collectedCounter(registry, `sluice_source_${name}`, `Source: ${help}`, 'source', read);
+      continue;
+    }
     new Gauge({
       name: `sluice_source_${name}`,
       help: `Source: ${help}`,
       labelNames: ['source'],
       registers: [registry],
       collect() {
-        const { sources } = app.metrics.snapshot();
-        for (const [id, metrics] of Object.entries(sources)) this.set({ source: id }, (metrics as unknown as Record<string, number>)[key] ?? 0);
+        read((id, value) => this.set({ source: id }, value));
       },
     });
   }
@@ -135,7 +130,35 @@ export function prometheusRegistry(app: Integration, logger?: Logger): Registry 
       for (const [id, status] of Object.entries(app.status())) this.set({ connector: id }, status.state === 'connected' ? 1 : 0);
     },
   });
+  new Gauge({
+    name: 'sluice_connector_buffering',
+    help: 'Connector: 1 while its peer is away and it keeps what it accepts on disk (counted ready), 0 otherwise',
+    labelNames: ['connector'],
+    registers: [registry],
+    collect() {
+      for (const [id, status] of Object.entries(app.status())) this.set({ connector: id }, status.state === 'buffering' ? 1 : 0);
+    },
+  });
   return registry;
+}
+
+/**
+ * A Prometheus counter whose values are read from the runtime at scrape time. prom-client counters only
+ * go up by inc(), so each scrape starts from zero and adds the current totals; the exposition is then a
+ * true `counter` (rate() and promtool agree). A rule's metrics reset through the REST API shows as a counter
+ * reset, which Prometheus handles.
+ */
+function collectedCounter(registry: Registry, name: string, help: string, label: string, read: (set: (id: string, value: number) => void) => void): void {
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      this.reset();
+      read((id, value) => this.inc({ [label]: id }, value));
+    },
+  });
 }
 
 /** The sink metrics of every action (SinkAction.metrics()), read now; see sink-metrics.ts for the names. */
