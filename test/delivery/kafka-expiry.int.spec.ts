@@ -1,16 +1,17 @@
 // buffer.maxBatchAge against a real broker: while Kafka is down (SIGKILLed), records wait in the action's
-// buffer until they are older than maxBatchAge and are then dropped: counted `dropped.expired`, their MQTT
-// messages acknowledged, nothing sent to the fallback action (a drop on purpose is not a refusal, see
-// docs/topic-mapping.md, "Dead letters"). Once the broker is back, new records are delivered, exactly once.
+// buffer until they are older than maxBatchAge and are then dropped: counted `dropped.expired` (not
+// `success`), handed to the action's fallback (here a republish to an MQTT dead-letter topic, which works
+// while Kafka is away), and their MQTT messages acknowledged. Once the broker is back, new records are
+// delivered, exactly once.
 //
 // Kills and restarts the Kafka broker the tests point at: run in band with the other delivery scenarios
 // (jest's maxWorkers is 1), never beside other suites.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createIntegration, silentLogger, type Integration } from '@sluice/core';
 import { kafkaModule } from '@sluice/kafka';
-import { mqttModule } from '@sluice/mqtt';
+import { mqttModule, mqttPublishModule } from '@sluice/mqtt';
 import { sqlModule } from '@sluice/sql';
-import { createTopic, deleteTopic, kafkaBroker, mqttUrl, randomName, topicRecordCount } from '@sluice/testkit';
+import { createTopic, deleteTopic, kafkaBroker, mqttUrl, randomName, subscribeMqtt, topicRecordCount, type MqttSubscription } from '@sluice/testkit';
 import mqtt from 'mqtt';
 import { readBack, summary } from './support/load';
 import { pollUntil } from './support/poll';
@@ -37,13 +38,11 @@ async function publishAll(topic: string, seqs: readonly number[]): Promise<void>
 describe('buffer.maxBatchAge while the Kafka broker is down', () => {
   let app: Integration | undefined;
   let mainTopic: string;
-  let deadLetters: string;
+  let dead: MqttSubscription | undefined;
 
   beforeEach(async () => {
     mainTopic = randomName('expiry-main');
-    deadLetters = randomName('expiry-dlq');
     await createTopic(mainTopic, 1);
-    await createTopic(deadLetters, 1);
   });
 
   afterEach(async () => {
@@ -51,12 +50,14 @@ describe('buffer.maxBatchAge while the Kafka broker is down', () => {
     if (!kafkaAlive()) await restartKafka();
     await app?.stop();
     app = undefined;
+    await dead?.close();
+    dead = undefined;
     await deleteTopic(mainTopic).catch(() => undefined);
-    await deleteTopic(deadLetters).catch(() => undefined);
   });
 
-  it('drops the records that outlive maxBatchAge (dropped.expired, not the fallback) and delivers the ones sent after the broker is back', async () => {
+  it('drops the records that outlive maxBatchAge (dropped.expired, to the fallback) and delivers the ones sent after the broker is back', async () => {
     const prefix = randomName('expiry');
+    dead = await subscribeMqtt(mqttUrl(), `dead/${prefix}/#`, { qos: 1 });
     app = await createIntegration({
       logger: silentLogger,
       modules: [
@@ -64,10 +65,11 @@ describe('buffer.maxBatchAge while the Kafka broker is down', () => {
         sqlModule(),
         // a refused connection fails a send after one quick kafkajs retry, so records come back to the buffer soon
         kafkaModule({ id: 'kafka', bootstrapHosts: [kafkaBroker().bootstrap], connectTimeout: 1000, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 200 } }),
+        mqttPublishModule({ id: 'dlq', url: mqttUrl() }),
       ],
       rules: [{
         id: 'seq',
-        sql: `SELECT payload.seq as seq FROM "${prefix}/#"`,
+        sql: `SELECT payload.seq as seq, topic FROM "${prefix}/#"`,
         actions: [{
           connector: 'kafka',
           topic: mainTopic,
@@ -75,7 +77,7 @@ describe('buffer.maxBatchAge while the Kafka broker is down', () => {
           value: '${seq}',
           buffer: { maxBatchAge: MAX_BATCH_AGE_MS },
           retryBackoff: { initial: 200, max: 500 },
-          fallbackActions: [{ connector: 'kafka', topic: deadLetters, key: '', value: '${seq}' }],
+          fallbackActions: [{ connector: 'dlq', topic: 'dead/${topic}', payload: '${seq}', qos: 1 }],
         }],
       }],
     });
@@ -85,7 +87,7 @@ describe('buffer.maxBatchAge while the Kafka broker is down', () => {
       if (metrics === undefined) throw new Error('no metrics for action seq:kafka');
       return metrics;
     };
-    const settledCount = (): number => action().success + action().failed;
+    const settledCount = (): number => action().success + action().failed + action().dropped;
 
     // Kafka up: the first records go through, and nothing is in flight when the broker dies.
     await publishAll(`${prefix}/device`, range(0, BEFORE));
@@ -98,9 +100,15 @@ describe('buffer.maxBatchAge while the Kafka broker is down', () => {
     // (Mosquitto hands Sluice 20 messages at a time: the second lot comes once the first is dropped and acknowledged.)
     await pollUntil('the records sent during the outage to expire', () => ({ expired: action()['dropped.expired'], queuing: action().queuing }),
       (m) => m.expired === DURING && m.queuing === 0);
-    expect(action()).toMatchObject({ matched: BEFORE + DURING, dropped: DURING, 'dropped.expired': DURING, 'dropped.queue_full': 0, failed: 0, 'fallback.success': 0, 'fallback.failed': 0 });
+    // The fallback republishes each expired record; its send settles once Mosquitto acknowledged it.
+    await pollUntil('the expired records to reach the fallback', () => ({ fallback: action()['fallback.success'], pending: app?.metrics.source('plant').pending }),
+      (m) => m.fallback === DURING && m.pending === 0);
+    expect(action()).toMatchObject({ matched: BEFORE + DURING, success: BEFORE, dropped: DURING, 'dropped.expired': DURING, 'dropped.queue_full': 0, failed: 0, 'fallback.success': DURING, 'fallback.failed': 0 });
     // A dropped record's send resolves (the loss was chosen), so its message is acknowledged, not left to the broker.
     expect(app.metrics.source('plant')).toMatchObject({ received: BEFORE + DURING, acknowledged: BEFORE + DURING, leftToBroker: 0, pending: 0 });
+    const letters = await dead.waitFor(DURING, 15000);
+    expect(letters.map((letter) => Number(letter.payload.toString('utf8'))).sort((a, b) => a - b)).toEqual(range(1000, DURING));
+    expect(new Set(letters.map((letter) => letter.topic))).toEqual(new Set([`dead/${prefix}/device`]));
 
     await restartKafka();
     await publishAll(`${prefix}/device`, range(2000, AFTER));
@@ -114,20 +122,19 @@ describe('buffer.maxBatchAge while the Kafka broker is down', () => {
     expect(range(1000, DURING).filter((seq) => read.counts.has(seq))).toEqual([]);
     // Exactly once: the topic holds as many records as distinct numbers were read (none doubled, none expired).
     expect(await topicRecordCount(mainTopic)).toBe(BEFORE + AFTER);
-    expect(await topicRecordCount(deadLetters)).toBe(0);
+    expect(dead.messages).toHaveLength(DURING);
 
-    // The runtime counts a dropped record's resolved send as `success` too: matched = success + failed holds,
-    // and `dropped.expired` says how many of those successes never reached Kafka.
+    // matched = success + failed + dropped: a dropped record is acknowledged but not counted stored.
     expect(action()).toMatchObject({
       matched: BEFORE + DURING + AFTER,
-      success: BEFORE + DURING + AFTER,
+      success: BEFORE + AFTER,
       failed: 0,
       'failed.retriable': 0,
       dropped: DURING,
       'dropped.expired': DURING,
       'dropped.queue_full': 0,
       'dropped.other': 0,
-      'fallback.success': 0,
+      'fallback.success': DURING,
       'fallback.failed': 0,
       inflight: 0,
       queuing: 0,

@@ -35,7 +35,7 @@ export function prometheusRegistry(app: Integration, logger?: Logger): Registry 
     ['failed.no_result', 'messages filtered out by WHERE / FOREACH'],
     ['actions.total', 'outputs handed to actions'],
     ['actions.success', 'action sends that were stored'],
-    ['actions.failed', 'action sends that failed'],
+    ['actions.failed', 'action sends that did not store the output (failed, or dropped on purpose)'],
   ];
   const actionCounters: Array<[string, string]> = [
     ['matched', 'outputs handed to the action'],

@@ -47,6 +47,25 @@ describe(withFallbacks.name, () => {
     expect(counters).toMatchObject({ fallbackSuccess: 2, fallbackFailed: 0 });
   });
 
+  it('sends an output the primary dropped on purpose to every fallback, and still resolves as dropped', async () => {
+    const { main, fallbacks, counters, action } = setup(2);
+    main.behaviour = () => 'drop';
+    await expect(action.send({ n: 1 }, message)).resolves.toEqual({ dropped: 'queue_full' });
+    expect(fallbacks.map((f) => f.records.map((r) => r.output))).toEqual([[{ n: 1 }], [{ n: 1 }]]);
+    expect(counters).toMatchObject({ fallbackSuccess: 2, fallbackFailed: 0 });
+  });
+
+  it('counts a fallback that drops the output too as fallback.failed; a fallback that gives up for now leaves the message to the broker', async () => {
+    const { main, fallbacks, counters, action } = setup(2);
+    main.behaviour = () => 'drop';
+    (fallbacks[0] as InMemorySink).behaviour = () => 'drop';
+    await expect(action.send({ n: 1 }, message)).resolves.toEqual({ dropped: 'queue_full' });
+    expect(counters).toMatchObject({ fallbackSuccess: 1, fallbackFailed: 1 });
+    (fallbacks[1] as InMemorySink).behaviour = () => forNow;
+    await expect(action.send({ n: 2 }, message)).rejects.toBe(forNow);
+    expect(counters).toMatchObject({ fallbackSuccess: 1, fallbackFailed: 3 });
+  });
+
   it('does not use the fallbacks when the primary gives up for now: the broker redelivers', async () => {
     const { main, fallbacks, counters, action } = setup();
     main.behaviour = () => forNow;

@@ -2,38 +2,51 @@ import { IntegrationError } from './errors';
 import type { Message } from './message';
 import type { ActionCounters } from './metrics';
 import type { RuleOutput } from './rule-engine';
-import type { SinkAction } from './sink';
+import { isDropped, type SendResult, type SinkAction } from './sink';
 
 /**
  * An action with fallback actions (EMQX's `fallback_actions`): when the primary refuses an output for
- * good (a non-retriable error: too large, unknown topic, not authorized), the output goes to every
- * fallback action, in parallel.
+ * good (a non-retriable error: too large, unknown topic, not authorized) or drops it on purpose (buffer
+ * full, too old), the output goes to every fallback action, in parallel.
  *
- * The send then still rejects with the primary's error, so the runtime counts the action `failed` and
- * acknowledges the message exactly as it would without fallbacks; `fallback.success` / `fallback.failed`
- * on the primary's counters say where the output went. If a fallback gives up for now (retriable), the
- * send rejects with that error instead: the message is left to the broker and the whole path runs again
- * on redelivery. A fallback that fails for good is counted and nothing more is tried.
- * A retriable failure of the primary never reaches the fallbacks: the broker redelivers the message.
+ * The send then still ends as the primary's did (rejects with its error, or resolves as dropped), so the
+ * runtime counts the action `failed` or `dropped` and acknowledges the message exactly as it would without
+ * fallbacks; `fallback.success` / `fallback.failed` on the primary's counters say where the output went.
+ * If a fallback gives up for now (retriable), the send rejects with that error instead: the message is left
+ * to the broker and the whole path runs again on redelivery. A fallback that fails for good, or drops the
+ * output too, is counted `fallback.failed` and nothing more is tried. A retriable failure of the primary
+ * never reaches the fallbacks: the broker redelivers the message.
  */
 export function withFallbacks(primary: SinkAction, fallbacks: readonly SinkAction[], counters: ActionCounters): SinkAction {
-  const fallBack = async (error: unknown, output: RuleOutput, message: Message): Promise<never> => {
-    if (IntegrationError.is(error) && error.retriable) throw error;
+  /** Sends to every fallback; returns the first retriable failure among them, if any. */
+  const toFallbacks = async (output: RuleOutput, message: Message): Promise<unknown> => {
     const results = await Promise.allSettled(fallbacks.map((fallback) => callSend(fallback, output, message)));
     let retriable: unknown;
     for (const result of results) {
-      if (result.status === 'fulfilled') {
+      if (result.status === 'fulfilled' && !isDropped(result.value)) {
         counters.fallbackSuccess++;
       } else {
         counters.fallbackFailed++;
-        if (retriable === undefined && IntegrationError.is(result.reason) && result.reason.retriable) retriable = result.reason;
+        if (result.status === 'rejected' && retriable === undefined && IntegrationError.is(result.reason) && result.reason.retriable) retriable = result.reason;
       }
     }
-    throw retriable ?? error;
+    return retriable;
+  };
+  const onFailure = async (error: unknown, output: RuleOutput, message: Message): Promise<never> => {
+    if (IntegrationError.is(error) && error.retriable) throw error;
+    throw (await toFallbacks(output, message)) ?? error;
+  };
+  const onDropped = async (result: SendResult, output: RuleOutput, message: Message): Promise<SendResult> => {
+    const retriable = await toFallbacks(output, message);
+    if (retriable !== undefined) throw retriable;
+    return result;
   };
   const action: SinkAction = {
     id: primary.id,
-    send: (output, message) => callSend(primary, output, message).catch((error: unknown) => fallBack(error, output, message)),
+    send: (output, message) => callSend(primary, output, message).then(
+      (result) => (isDropped(result) ? onDropped(result, output, message) : result),
+      (error: unknown) => onFailure(error, output, message),
+    ),
     close: async () => {
       // The primary first: flushing it may still hand outputs to the fallbacks.
       await primary.close?.();
@@ -51,7 +64,7 @@ export function withFallbacks(primary: SinkAction, fallbacks: readonly SinkActio
 }
 
 /** send() that turns a synchronous throw into a rejection, as the runtime does. */
-function callSend(action: SinkAction, output: RuleOutput, message: Message): Promise<void> {
+function callSend(action: SinkAction, output: RuleOutput, message: Message): Promise<SendResult> {
   try {
     return action.send(output, message);
   } catch (error) {

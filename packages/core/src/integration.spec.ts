@@ -116,6 +116,16 @@ describe(createIntegration.name, () => {
       expect(app.metrics.action('r:store')).toMatchObject({ matched: 3, success: 2, failed: 1, inflight: 0, queuing: 0 });
     });
 
+    it('counts a send resolved as dropped under dropped.<reason>, not success, and acknowledges the message', async () => {
+      const { source, sink, app } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
+      sink.behaviour = (output) => (output['payload'] === 'full' ? 'drop' : 'store');
+      const results = await Promise.all(['ok', 'full', 'full'].map((p) => source.push('t', p).settled));
+      expect(results).toEqual([undefined, undefined, undefined]);
+      expect(app.metrics.action('r:store')).toMatchObject({ matched: 3, success: 1, failed: 0, dropped: 2, 'dropped.queue_full': 2, inflight: 0 });
+      expect(app.metrics.rule('r')).toMatchObject({ 'actions.total': 3, 'actions.success': 1, 'actions.failed': 2 });
+      expect(app.metrics.source('plant')).toMatchObject({ acknowledged: 3, pending: 0 });
+    });
+
     it('shows in-flight sends and queued records while the sink holds them', async () => {
       const { source, sink, app } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
       sink.behaviour = () => 'hold';

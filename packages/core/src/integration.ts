@@ -13,7 +13,7 @@ import { Logger, silentLogger } from './logger';
 import { ActionCounters, RuleCounters, type ActionMetrics, type RuleMetrics, type SourceMetrics } from './metrics';
 import { RuleEngine } from './rule-engine';
 import { Runtime, type RuntimeAction, type RuntimeRule } from './runtime';
-import { Sink, type ConnectionTestReport, type SinkAction, type SinkMetricKind } from './sink';
+import { Sink, type ConnectionTestReport, type DropReason, type SinkAction, type SinkMetricKind } from './sink';
 import { Source, type ConnectorStatus } from './source';
 
 export interface IntegrationOptions extends IntegrationConfigInput {
@@ -338,12 +338,7 @@ function buildRuntimeRule(
       const { connector: _connector, id: _id, fallbackActions, ...settings } = definition;
       const actionId = ids[a] as string;
       const counters = reuse?.actions.get(actionId) ?? new ActionCounters(rateIntervalMs);
-      const countDropped = (count: number, reason: 'queue_full' | 'expired' | 'other'): void => {
-        counters.dropped += count;
-        if (reason === 'queue_full') counters.droppedQueueFull += count;
-        else if (reason === 'expired') counters.droppedExpired += count;
-        else counters.droppedOther += count;
-      };
+      const countDropped = (count: number, reason: DropReason): void => counters.countDropped(count, reason);
       const create = (through: Sink, actionSettings: Record<string, unknown>, id: string, where: string): SinkAction => {
         try {
           // A fallback's deliberate drops count on the action it stands in for: nothing vanishes uncounted.

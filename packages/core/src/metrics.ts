@@ -1,3 +1,4 @@
+import type { DropReason } from './sink';
 import { RateMeter } from './rate-meter';
 
 /**
@@ -57,6 +58,14 @@ export class ActionCounters {
 
   constructor(rateIntervalMs: number) {
     this.matchedRate = new RateMeter(rateIntervalMs);
+  }
+
+  /** Counts records dropped on purpose, in total and by reason. */
+  countDropped(count: number, reason: DropReason): void {
+    this.dropped += count;
+    if (reason === 'queue_full') this.droppedQueueFull += count;
+    else if (reason === 'expired') this.droppedExpired += count;
+    else this.droppedOther += count;
   }
 
   reset(): void {

@@ -14,7 +14,7 @@ import {
   type SourceMetrics,
 } from './metrics';
 import type { CompiledRule, RuleOutput } from './rule-engine';
-import type { Sink, SinkAction, SinkMetricKind } from './sink';
+import { isDropped, type SendResult, type Sink, type SinkAction, type SinkMetricKind } from './sink';
 import type { MessageReceiver, Settle, Source } from './source';
 import { ThrottledLog } from './throttled-log';
 import { TopicRouter } from './topic-router';
@@ -238,17 +238,23 @@ export class Runtime implements MessageReceiver {
     counters.inflight++;
     rule.counters.actionsTotal++;
     settlement.pending++;
-    let sent: Promise<void>;
+    let sent: Promise<SendResult>;
     try {
       sent = action.action.send(output, message);
     } catch (error) {
       sent = Promise.reject(error);
     }
     sent.then(
-      () => {
+      (result) => {
         counters.inflight--;
-        counters.success++;
-        rule.counters.actionsSuccess++;
+        if (isDropped(result)) {
+          // dropped on purpose: acknowledged like a stored one, but not stored, so not a success
+          counters.countDropped(1, result.dropped);
+          rule.counters.actionsFailed++;
+        } else {
+          counters.success++;
+          rule.counters.actionsSuccess++;
+        }
         settlement.done();
       },
       (error: unknown) => {

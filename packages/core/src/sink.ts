@@ -12,8 +12,35 @@ export interface ActionContext {
   /** Compiles `${...}` templates of the action's settings (key, value, topic, headers). */
   readonly templates: Pick<RuleEngine, 'compileTemplate'>;
   readonly logger: Logger;
-  /** Counts records the action dropped on purpose (buffer overflow, expiry), for the action's `dropped` metric. */
-  readonly dropped: (count: number, reason: 'queue_full' | 'expired' | 'other') => void;
+  /**
+   * Counts records the action dropped on purpose after their send had already resolved (e.g. a record of a
+   * disk buffer, acknowledged once on disk, that later expired), for the action's `dropped` metric. A drop
+   * decided while the send is still pending is reported by resolving the send with `DROPPED[reason]` instead.
+   */
+  readonly dropped: (count: number, reason: DropReason) => void;
+}
+
+/** Why an action dropped a record on purpose: its buffer was full, the record waited too long, or else. */
+export type DropReason = 'queue_full' | 'expired' | 'other';
+
+/** What a send resolves with when the action dropped the record on purpose instead of storing it. */
+export interface Dropped {
+  readonly dropped: DropReason;
+}
+
+/** The Dropped outcomes, shared, so that a sink allocates nothing per dropped record. */
+export const DROPPED: { readonly [R in DropReason]: Dropped } = Object.freeze({
+  queue_full: Object.freeze({ dropped: 'queue_full' }),
+  expired: Object.freeze({ dropped: 'expired' }),
+  other: Object.freeze({ dropped: 'other' }),
+});
+
+/** How a send ended when it did not reject: stored (undefined), or dropped on purpose. */
+export type SendResult = void | Dropped;
+
+/** Whether a send's result says the record was dropped on purpose. */
+export function isDropped(result: unknown): result is Dropped {
+  return typeof result === 'object' && result !== null && typeof (result as { dropped?: unknown }).dropped === 'string';
 }
 
 /** Whether a sink metric only grows (`counter`) or goes up and down (`gauge`); see SinkAction.metricKinds. */
@@ -27,11 +54,14 @@ export interface SinkAction {
   readonly id: string;
   /**
    * Resolves once the record is stored (acknowledged by the external system as the action's settings
-   * require, or written to a durable buffer). Rejects with SinkWriteError: `retriable: false` when trying
-   * again cannot help (the message is counted failed and acknowledged), `retriable: true` when the
-   * sink gave up for now (the message is not acknowledged, so the broker delivers it again).
+   * require, or written to a durable buffer). Resolves with `DROPPED[reason]` when the action dropped the
+   * record on purpose (its overflow policy, its maximum age): counted `dropped.<reason>`, not `success`, the
+   * message is acknowledged, and the action's fallbacks get the output. Rejects with SinkWriteError:
+   * `retriable: false` when trying again cannot help (the message is counted failed and acknowledged),
+   * `retriable: true` when the sink gave up for now (the message is not acknowledged, so the broker
+   * delivers it again).
    */
-  send(output: RuleOutput, message: Message): Promise<void>;
+  send(output: RuleOutput, message: Message): Promise<SendResult>;
   /** Records accepted but not yet stored (buffered); the action's `queuing` gauge. */
   queued?(): number;
   /**

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { silentLogger } from '@sluice/core';
 import { KafkaJSProtocolError } from 'kafkajs';
 import { actionContext } from '../test/fixtures/fake-templates';
@@ -85,13 +85,37 @@ describe('a KafkaAction with a disk buffer', () => {
     expect(next.batches).toHaveLength(0);
   });
 
+  it('counts a record that expires after it was written (its send resolved already) through the context', async () => {
+    // only Date is faked: the test moves the clock past maxBatchAge instead of sleeping
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'hrtime', 'performance'] });
+    try {
+      const producer = new FakeProducer();
+      producer.manual = true;
+      const sink = newSink(producer);
+      const action = sink.createAction({ ...settings({ maxBatchAge: 10 }), maxInflight: 1 }, actionContext('r:k', (count, reason) => drops.push([count, reason])));
+      const first = action.send({ site: 'a', n: 1 }, mqttMessage());
+      await turn();
+      expect(await action.send({ site: 'a', n: 2 }, mqttMessage())).toBeUndefined(); // on disk: stored, as far as MQTT is concerned
+      jest.setSystemTime(Date.now() + 11);
+      producer.settle();
+      await first;
+      for (let i = 0; i < 3; i += 1) await turn();
+      expect(drops).toEqual([[1, 'expired']]);
+      expect(producer.records().map(([, , value]) => String(value))).toEqual(['1']);
+      expect(action.queued()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it("with 'drop_newest', resolves a record that does not fit without writing it", async () => {
     const producer = new FakeProducer();
     producer.manual = true;
     const sink = newSink(producer);
     const action = sink.createAction(settings({ limit: 1, overflow: 'drop_newest' }), actionContext('r:k', (count, reason) => drops.push([count, reason])));
-    await Promise.all([1, 2].map((n) => action.send({ site: 'a', n }, mqttMessage())));
-    expect(drops).toEqual([[1, 'queue_full']]);
+    const results = await Promise.all([1, 2].map((n) => action.send({ site: 'a', n }, mqttMessage())));
+    expect(results).toEqual([undefined, { dropped: 'queue_full' }]);
+    expect(drops).toEqual([]); // told through the result: the send had not resolved yet
     await turn();
     producer.settle();
     await turn();

@@ -1,6 +1,6 @@
-import { IntegrationError, SinkWriteError } from '@sluice/core';
+import { DROPPED, type DropReason, IntegrationError, isDropped, type SendResult, SinkWriteError } from '@sluice/core';
 import type { DiskBuffer, SpillState, StoredRecord } from './disk-buffer';
-import type { DropReason, RecordBatcher } from './record-batcher';
+import type { RecordBatcher } from './record-batcher';
 import type { RenderedRecord } from './record-renderer';
 
 type RenderedMessage = RenderedRecord['message'];
@@ -12,7 +12,8 @@ export interface HybridBufferOptions {
   readonly diskLimit: number;
   /** When the disk part is full too: hold the send (back-pressure) or drop the new record. */
   readonly overflow: 'backpressure' | 'drop_newest';
-  readonly onDropped: (count: number, reason: DropReason) => void;
+  /** A record dropped after its send resolved (it was on disk, acknowledged to MQTT), e.g. expired. */
+  readonly droppedLater: (reason: DropReason) => void;
   /** A spilled record (already acknowledged to MQTT) that Kafka refused for good. */
   readonly lost: (error: Error) => void;
   /** The Kafka message of a record read back from disk (the partition picker is not stored with it). */
@@ -21,7 +22,7 @@ export interface HybridBufferOptions {
 
 interface HeldSend {
   readonly record: RenderedRecord;
-  readonly resolve: () => void;
+  readonly resolve: (result?: SendResult) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -52,14 +53,11 @@ export class HybridBuffer {
     }
   }
 
-  send(record: RenderedRecord): Promise<void> {
+  send(record: RenderedRecord): Promise<SendResult> {
     if (this.spill.records === 0 && this.held.length === 0 && this.batcher.hasRoomFor(record.bytes)) return this.batcher.add(record);
     if (this.held.length === 0 && this.diskHasRoomFor(record.bytes)) return this.toDisk(record);
-    if (this.options.overflow === 'drop_newest') {
-      this.options.onDropped(1, 'queue_full');
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => this.held.push({ record, resolve, reject }));
+    if (this.options.overflow === 'drop_newest') return Promise.resolve(DROPPED.queue_full);
+    return new Promise<SendResult>((resolve, reject) => this.held.push({ record, resolve, reject }));
   }
 
   /** Records on disk waiting to go back into memory, and sends waiting for room on disk. */
@@ -114,7 +112,10 @@ export class HybridBuffer {
       this.spill.records -= 1;
       this.spill.bytes -= stored.bytes;
       this.batcher.add({ topic: stored.topic, bytes: stored.bytes, message: this.options.restore(stored) }).then(
-        () => this.disk.ack(stored.seq),
+        (result) => {
+          this.disk.ack(stored.seq);
+          if (isDropped(result)) this.options.droppedLater(result.dropped);
+        },
         (error: Error) => this.settleFailed(stored.seq, error),
       );
     }

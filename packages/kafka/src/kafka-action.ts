@@ -1,4 +1,4 @@
-import { IntegrationError, type Message, type RuleOutput, SinkWriteError, type SinkAction, type SinkMetricKind } from '@sluice/core';
+import { type DropReason, IntegrationError, isDropped, type Message, type RuleOutput, type SendResult, SinkWriteError, type SinkAction, type SinkMetricKind } from '@sluice/core';
 import type { DiskBuffer, StoredRecord } from './disk-buffer';
 import type { HybridBuffer } from './hybrid-buffer';
 import type { KafkaActionSettings } from './kafka-sink-config';
@@ -18,6 +18,8 @@ export interface DurableStore {
   readonly pick: PickPartition;
   /** A record already acknowledged to MQTT that Kafka refused for good. */
   readonly lost: (error: Error) => void;
+  /** A record already acknowledged to MQTT (it was on disk) that the buffer then dropped, e.g. expired. */
+  readonly droppedLater: (reason: DropReason) => void;
 }
 
 // A type alias, not an interface: it must be assignable to core's Record<string, number> (SinkAction.metrics).
@@ -77,7 +79,7 @@ export class KafkaAction implements SinkAction {
     return this.renderer.constantTopic;
   }
 
-  send(output: RuleOutput, message: Message): Promise<void> {
+  send(output: RuleOutput, message: Message): Promise<SendResult> {
     let record;
     try {
       record = this.renderer.render(output, message);
@@ -104,7 +106,10 @@ export class KafkaAction implements SinkAction {
     for (const stored of records) {
       const message = { ...stored.message, [PICK_PARTITION]: durable.pick };
       this.batcher.add({ topic: stored.topic, bytes: stored.bytes, message }).then(
-        () => durable.buffer.ack(stored.seq),
+        (result) => {
+          durable.buffer.ack(stored.seq);
+          if (isDropped(result)) durable.droppedLater(result.dropped);
+        },
         (error: Error) => this.settleDurable(stored.seq, error, durable),
       );
     }
@@ -114,18 +119,24 @@ export class KafkaAction implements SinkAction {
    * With a disk buffer, send() resolves once the record is in the buffer and on disk: the MQTT message is
    * acknowledged then, and the record survives a restart until Kafka has it.
    */
-  private sendDurably(topic: string, bytes: number, message: RenderedMessage, durable: DurableStore): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  private sendDurably(topic: string, bytes: number, message: RenderedMessage, durable: DurableStore): Promise<SendResult> {
+    return new Promise<SendResult>((resolve, reject) => {
       let seq: number | undefined;
+      let onDisk = false;
       const stored = this.batcher.add({ topic, bytes, message }, () => {
         const appended = durable.buffer.append(topic, bytes, message);
         seq = appended.seq;
-        appended.written.then(resolve, (error: Error) => reject(new SinkWriteError(this.id,
+        appended.written.then(() => {
+          onDisk = true;
+          resolve();
+        }, (error: Error) => reject(new SinkWriteError(this.id,
           `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error })));
       });
-      stored.then(() => {
+      stored.then((result) => {
         if (seq !== undefined) durable.buffer.ack(seq);
-        resolve(); // dropped by the overflow policy before it was written, or Kafka was quicker than the disk
+        // a drop after the send resolved (the record was on disk) is told apart: the runtime counted it stored
+        if (isDropped(result) && onDisk) durable.droppedLater(result.dropped);
+        resolve(result); // dropped before it was written, or Kafka was quicker than the disk
       }, (error: Error) => {
         if (seq === undefined) reject(error); // never accepted (closed action, unknown topic)
         else this.settleDurable(seq, error, durable);

@@ -72,7 +72,6 @@ export class KafkaSink implements Sink {
       maxRetries: parsed.maxRetries,
       retryBackoff: parsed.retryBackoff,
       ...(parsed.queryMode === 'sync' ? { replyTimeout: parsed.syncQueryTimeout } : {}),
-      onDropped: (count, reason) => context.dropped(count, reason),
       onRoom: () => hybrid?.schedulePump(),
       onResult: (error) => this.onResult(error),
       ...(this.config.allowAutoTopicCreation ? {} : { missingTopics: this.missingTopics }),
@@ -84,7 +83,7 @@ export class KafkaSink implements Sink {
         actionId: context.id,
         diskLimit: parsed.buffer.diskLimit,
         overflow: parsed.buffer.overflow === 'drop_newest' ? 'drop_newest' : 'backpressure',
-        onDropped: (count, reason) => context.dropped(count, reason),
+        droppedLater: durable.droppedLater,
         lost: durable.lost,
         restore: (stored) => ({ ...stored.message, [PICK_PARTITION]: pick }),
       }, durable.leftover);
@@ -113,6 +112,7 @@ export class KafkaSink implements Sink {
         context.dropped(1, 'other');
         context.logger.warn('a disk-buffered record was refused by Kafka for good', { error: error.message });
       },
+      droppedLater: (reason) => context.dropped(1, reason),
     };
   }
 

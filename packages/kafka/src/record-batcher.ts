@@ -1,5 +1,5 @@
 import type { CompressionTypes, Message as KafkaMessage, ProducerBatch, RecordMetadata, TopicMessages } from 'kafkajs';
-import { SinkWriteError } from '@sluice/core';
+import { DROPPED, type SendResult, SinkWriteError } from '@sluice/core';
 import { classifyKafkaError, toSinkWriteError } from './kafka-errors';
 import type { MissingTopics } from './missing-topics';
 import type { SendGate } from './send-gate';
@@ -14,7 +14,6 @@ export interface ProducerClient {
 }
 
 export type OverflowPolicy = 'backpressure' | 'drop_oldest' | 'drop_newest';
-export type DropReason = 'queue_full' | 'expired';
 
 export interface BatcherOptions {
   readonly acks: -1 | 0 | 1;
@@ -33,8 +32,6 @@ export interface BatcherOptions {
   /** Times a record is sent again after a retriable failure before it fails (retriable); Infinity: never gives up. */
   readonly maxRetries: number;
   readonly retryBackoff: { readonly initial: number; readonly max: number };
-  /** Told of records dropped on purpose (overflow, expiry): their sends resolve, the loss was chosen. */
-  readonly onDropped?: (count: number, reason: DropReason) => void;
   /** Shared by the connector's actions: topics Kafka just reported unknown fail at once. */
   readonly missingTopics?: MissingTopics;
   /** When set, every produce request of the connector passes through it, one at a time. */
@@ -64,7 +61,7 @@ export class ReplyTimeoutError extends Error {
 
 interface Entry {
   readonly record: RenderedRecord;
-  readonly resolve: () => void;
+  readonly resolve: (result?: SendResult) => void;
   readonly reject: (error: Error) => void;
   /** Order of acceptance: a retried batch goes back among the waiting records in this order. */
   seq: number;
@@ -76,7 +73,7 @@ interface Entry {
 /** A send not yet in the buffer. */
 interface Held {
   readonly record: RenderedRecord;
-  readonly resolve: () => void;
+  readonly resolve: (result?: SendResult) => void;
   readonly reject: (error: Error) => void;
   readonly onAccepted?: (() => void) | undefined;
 }
@@ -101,7 +98,8 @@ export interface BatcherCounters {
  *
  * The buffer is bounded by bufferLimit bytes. When it is full, `backpressure` keeps new sends waiting
  * (their promises pending, so the source holds the acknowledgement and the MQTT broker keeps the data);
- * `drop_oldest` / `drop_newest` drop a record instead and resolve its send. A retriable failure puts the
+ * `drop_oldest` / `drop_newest` drop a record instead and resolve its send with `DROPPED.queue_full` (a record
+ * older than maxBatchAge: `DROPPED.expired`), so the runtime counts it and its fallbacks get it. A retriable failure puts the
  * batch back in order and pauses sending for a back-off; the records stay buffered.
  */
 export class RecordBatcher {
@@ -136,7 +134,7 @@ export class RecordBatcher {
    * Resolves when the batch holding the record is acknowledged as `acks` requires, or the record is dropped.
    * `onAccepted` is called when the record enters the buffer (at once, or once back-pressure lets it in).
    */
-  add(record: RenderedRecord, onAccepted?: () => void): Promise<void> {
+  add(record: RenderedRecord, onAccepted?: () => void): Promise<SendResult> {
     if (this.closed) {
       return Promise.reject(new SinkWriteError(this.sinkId, 'the Kafka action is closed', { retriable: true }));
     }
@@ -151,10 +149,10 @@ export class RecordBatcher {
         this.dropOldestFor(record.bytes);
         if (!this.fits(record.bytes)) return this.dropNew();
       } else {
-        return new Promise<void>((resolve, reject) => this.waiting.push({ record, resolve, reject, onAccepted }));
+        return new Promise<SendResult>((resolve, reject) => this.waiting.push({ record, resolve, reject, onAccepted }));
       }
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<SendResult>((resolve, reject) => {
       this.accept({ record, resolve, reject, onAccepted });
       if (this.pendingBytes >= this.options.maxBatchBytes || this.pending.length >= this.options.maxBatchRecords) this.flush();
       else this.schedule();
@@ -221,9 +219,8 @@ export class RecordBatcher {
     held.onAccepted?.();
   }
 
-  private dropNew(): Promise<void> {
-    this.options.onDropped?.(1, 'queue_full');
-    return Promise.resolve();
+  private dropNew(): Promise<SendResult> {
+    return Promise.resolve(DROPPED.queue_full);
   }
 
   /** Drops waiting records, oldest first, until `bytes` fit; records in flight cannot be taken back. */
@@ -237,15 +234,14 @@ export class RecordBatcher {
     if (count > 0) this.dropHead(count, 'queue_full');
   }
 
-  private dropHead(count: number, reason: DropReason): void {
+  private dropHead(count: number, reason: 'queue_full' | 'expired'): void {
     const dropped = this.pending.slice(0, count);
     this.pending = this.pending.slice(count);
     for (const entry of dropped) {
       this.pendingBytes -= entry.record.bytes;
       this.bufferedBytes -= entry.record.bytes;
-      entry.resolve();
+      entry.resolve(DROPPED[reason]);
     }
-    this.options.onDropped?.(count, reason);
     this.options.onRoom?.();
   }
 

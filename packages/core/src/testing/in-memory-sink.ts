@@ -1,6 +1,6 @@
 import type { Message } from '../message';
 import type { RuleOutput } from '../rule-engine';
-import type { ActionContext, Sink, SinkAction } from '../sink';
+import { type ActionContext, DROPPED, type Sink, type SinkAction } from '../sink';
 
 /** One record an InMemorySink stored. */
 export interface StoredRecord {
@@ -13,12 +13,13 @@ export interface StoredRecord {
 
 /**
  * A Sink for tests and examples. Stores what it is sent in `records`. `behaviour` decides per send: resolve
- * at once (default), fail, or hold until release() — to test draining and in-flight metrics.
+ * at once (default), fail, hold until release() — to test draining and in-flight metrics — or drop it on
+ * purpose, as a full buffer would (`'drop'`: resolves with DROPPED.queue_full, stores nothing).
  */
 export class InMemorySink implements Sink {
   readonly records: StoredRecord[] = [];
   started = false;
-  behaviour: (output: RuleOutput, message: Message) => 'store' | 'hold' | Error = () => 'store';
+  behaviour: (output: RuleOutput, message: Message) => 'store' | 'hold' | 'drop' | Error = () => 'store';
   private readonly held: Array<() => void> = [];
 
   constructor(readonly id = 'memory') {}
@@ -33,6 +34,7 @@ export class InMemorySink implements Sink {
       send: (output, message) => {
         const decision = this.behaviour(output, message);
         if (decision instanceof Error) return Promise.reject(decision);
+        if (decision === 'drop') return Promise.resolve(DROPPED.queue_full);
         if (decision === 'store') {
           store(output, message);
           return Promise.resolve();
