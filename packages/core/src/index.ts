@@ -15,3 +15,4 @@ export { RateMeter } from './rate-meter';
 export { messageColumns } from './message-columns';
 export * from './integration-config';
 export * from './integration';
+export { TopicTemplate, splitPlaceholders } from './topic-template';

@@ -4,7 +4,7 @@ import { templates } from '../test/fixtures/fake-templates';
 import { mqttMessage } from '../test/fixtures/messages';
 import { parseKafkaActionSettings } from './kafka-sink-config';
 import { createPicker } from './partitioning';
-import { RecordRenderer, splitPlaceholders } from './record-renderer';
+import { RecordRenderer } from './record-renderer';
 
 const renderer = (settings: Record<string, unknown>): RecordRenderer =>
   new RecordRenderer('k', parseKafkaActionSettings(settings, 'r:k'), templates, createPicker('random', undefined));
@@ -89,12 +89,5 @@ describe(RecordRenderer.name, () => {
       }).render({ ...output, props: { site: 'p' } }, mqttMessage({ userProperties: { site: 'u' } }));
       expect(record.message.headers).toEqual({ site: ['u', 'p', 'dev-1'], static: 'v' });
     });
-  });
-});
-
-describe(splitPlaceholders.name, () => {
-  it('splits literals and placeholders', () => {
-    expect(splitPlaceholders('t-${a}.${b.c}x')).toEqual(['t-', { placeholder: '${a}' }, '.', { placeholder: '${b.c}' }, 'x']);
-    expect(splitPlaceholders('a$${b}')).toEqual(['a', '${', 'b}']);
   });
 });

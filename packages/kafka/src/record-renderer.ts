@@ -1,4 +1,4 @@
-import { type ActionContext, type Message, type RuleOutput, SinkWriteError, type Template } from '@sluice/core';
+import { type ActionContext, type Message, type RuleOutput, SinkWriteError, type Template, TopicTemplate } from '@sluice/core';
 import type { IHeaders } from 'kafkajs';
 import type { KafkaActionSettings } from './kafka-sink-config';
 import { PICK_PARTITION, type PickPartition, type RoutedMessage } from './partitioning';
@@ -13,18 +13,13 @@ export interface RenderedRecord {
 
 const RECORD_OVERHEAD = 64;
 const INTEGER = /^\d{1,16}$/;
-// `$${` is the template language's escape for a literal `${`
-const PLACEHOLDER = /\$\$\{|\$\{([^${}]*)\}/g;
-
-type TopicPart = string | { readonly placeholder: string; readonly template: Template };
 
 /**
  * Renders rule outputs into Kafka records. Templates are compiled once, here; render() does no
  * parsing beyond what a `headers` placeholder (JSON) needs.
  */
 export class RecordRenderer {
-  private readonly topicConstant: string | undefined;
-  private readonly topicParts: readonly TopicPart[];
+  private readonly topic: TopicTemplate;
   private readonly key: Template;
   private readonly value: Template;
   private readonly timestamp: Template;
@@ -39,12 +34,8 @@ export class RecordRenderer {
     templates: ActionContext['templates'],
     private readonly pick: PickPartition,
   ) {
-    const topic = templates.compileTemplate(settings.topic);
-    this.topicConstant = topic.isConstant ? topic.render({}) : undefined;
-    // A missing placeholder must fail the record rather than produce to "t-", so each placeholder of
-    // the topic is its own template and is checked for an empty rendering.
-    this.topicParts = topic.isConstant ? [] : splitPlaceholders(settings.topic).map((part) =>
-      typeof part === 'string' ? part : { placeholder: part.placeholder, template: templates.compileTemplate(part.placeholder) });
+    // a missing placeholder fails the record rather than producing to "t-"
+    this.topic = new TopicTemplate(settings.topic, templates);
     this.key = templates.compileTemplate(settings.key);
     this.value = templates.compileTemplate(settings.value);
     this.timestamp = templates.compileTemplate(settings.timestamp);
@@ -59,12 +50,12 @@ export class RecordRenderer {
 
   /** The topic when it is not templated (the connection test checks it). */
   get constantTopic(): string | undefined {
-    return this.topicConstant;
+    return this.topic.constant;
   }
 
   /** Throws SinkWriteError (not retriable) when the record cannot be built from this output. */
   render(output: RuleOutput, message: Message): RenderedRecord {
-    const topic = this.topicConstant ?? this.renderTopic(output);
+    const topic = this.topic.constant ?? this.renderTopic(output);
     const keyText = this.key.render(output);
     const value = this.value.render(output);
     const stamp = this.timestamp.render(output);
@@ -84,21 +75,11 @@ export class RecordRenderer {
   }
 
   private renderTopic(output: RuleOutput): string {
-    let topic = '';
-    for (const part of this.topicParts) {
-      if (typeof part === 'string') {
-        topic += part;
-        continue;
-      }
-      const text = part.template.render(output);
-      if (text === '') {
-        throw new SinkWriteError(this.sinkId,
-          `topic template "${this.settings.topic}": ${part.placeholder} has no value in the rule output, so the record has no topic; it is dropped`,
-          { retriable: false });
-      }
-      topic += text;
-    }
-    return topic;
+    const topic = this.topic.render(output);
+    if (typeof topic === 'string') return topic;
+    throw new SinkWriteError(this.sinkId,
+      `topic template "${this.settings.topic}": ${topic.missing} has no value in the rule output, so the record has no topic; it is dropped`,
+      { retriable: false });
   }
 
   private renderHeaders(output: RuleOutput, message: Message): { headers: IHeaders; bytes: number } | undefined {
@@ -168,15 +149,3 @@ export class RecordRenderer {
   }
 }
 
-/** 't-${a}-${b.c}' → ['t-', {placeholder: '${a}'}, '-', {placeholder: '${b.c}'}] */
-export function splitPlaceholders(text: string): Array<string | { placeholder: string }> {
-  const parts: Array<string | { placeholder: string }> = [];
-  let last = 0;
-  for (const match of text.matchAll(PLACEHOLDER)) {
-    if (match.index > last) parts.push(text.slice(last, match.index));
-    parts.push(match[0] === '$${' ? '${' : { placeholder: match[0] });
-    last = match.index + match[0].length;
-  }
-  if (last < text.length) parts.push(text.slice(last));
-  return parts;
-}

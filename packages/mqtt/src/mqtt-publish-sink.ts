@@ -8,6 +8,7 @@ import type { MqttClientFactory } from './mqtt-source';
 import { type MqttPublishActionSettings, type MqttPublishSinkConfig, parseMqttPublishActionSettings } from './mqtt-publish-config';
 import { describeUrl, type TlsMaterial } from './mqtt-source-config';
 import { PublishRenderer } from './publish-renderer';
+import { firstConnection } from './first-connection';
 
 /**
  * MQTT 5 reason codes of a PUBACK/PUBREC that say "not now" rather than "never": Quota exceeded (0x97)
@@ -160,30 +161,11 @@ export class MqttPublishSink implements Sink {
   }
 
   private firstConnection(client: MqttClient, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        client.off('connect', onConnect);
-        client.off('error', onError);
-        client.off('close', onClose);
-        signal.removeEventListener('abort', onAbort);
-      };
-      const fail = (reason: string, cause?: unknown): void => {
-        cleanup();
-        reject(new NotConnectedError(this.id, `mqtt connector "${this.id}" cannot connect to ${this.where}: ${reason}`, cause === undefined ? {} : { cause }));
-      };
-      const onConnect = (): void => {
-        cleanup();
-        resolve();
-      };
-      const onError = (error: Error): void => fail(error.message, error);
-      const onClose = (): void => fail(this.lastError ?? 'connection closed before CONNACK (timeout or refused)');
-      const onAbort = (): void => fail('start was aborted', signal.reason);
-      client.on('connect', onConnect);
-      client.on('error', onError);
-      client.on('close', onClose);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+    return firstConnection(client, signal,
+      (reason, cause) => new NotConnectedError(this.id, `mqtt connector "${this.id}" cannot connect to ${this.where}: ${reason}`, cause === undefined ? {} : { cause }),
+      () => this.lastError);
   }
+
 
   private async closeClient(force: boolean): Promise<void> {
     const client = this.client;

@@ -15,6 +15,7 @@ import { Fifo } from './fifo';
 import { installAckHook } from './mqtt-ack-hook';
 import { MessageFactory } from './message-factory';
 import { type MqttSourceConfig, type TlsMaterial, describeUrl } from './mqtt-source-config';
+import { firstConnection } from './first-connection';
 
 /** Builds an mqtt.js client that has not connected yet (`manualConnect: true` is always set). */
 export type MqttClientFactory = (options: IClientOptions) => MqttClient;
@@ -163,30 +164,11 @@ export class MqttSource implements Source {
   }
 
   private firstConnection(client: MqttClient, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        client.off('connect', onConnect);
-        client.off('error', onError);
-        client.off('close', onClose);
-        signal.removeEventListener('abort', onAbort);
-      };
-      const fail = (reason: string, cause?: unknown): void => {
-        cleanup();
-        reject(new NotConnectedError(this.id, `mqtt source "${this.id}" cannot connect to ${this.where}: ${reason}`, cause === undefined ? {} : { cause }));
-      };
-      const onConnect = (): void => {
-        cleanup();
-        resolve();
-      };
-      const onError = (error: Error): void => fail(error.message, error);
-      const onClose = (): void => fail(this.lastError ?? 'connection closed before CONNACK (timeout or refused)');
-      const onAbort = (): void => fail('start was aborted', signal.reason);
-      client.on('connect', onConnect);
-      client.on('error', onError);
-      client.on('close', onClose);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+    return firstConnection(client, signal,
+      (reason, cause) => new NotConnectedError(this.id, `mqtt source "${this.id}" cannot connect to ${this.where}: ${reason}`, cause === undefined ? {} : { cause }),
+      () => this.lastError);
   }
+
 
   private async subscribe(filters: readonly string[]): Promise<void> {
     const client = this.client;

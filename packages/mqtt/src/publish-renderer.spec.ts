@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { IntegrationError } from '@sluice/core';
 import { compileTemplate } from '@sluice/sql';
 import { parseMqttPublishActionSettings } from './mqtt-publish-config';
-import { PublishRenderer, splitPlaceholders } from './publish-renderer';
+import { PublishRenderer } from './publish-renderer';
 
 const templates = { compileTemplate };
 const renderer = (settings: Record<string, unknown>): PublishRenderer =>
@@ -79,11 +79,5 @@ describe(PublishRenderer.name, () => {
   it('keeps escaped dollars literal in a templated topic', () => {
     expect(renderer({ topic: 'a/$${x}/${c}' }).render({ c: 'z' }).topic).toBe('a/${x}/z');
     expect(renderer({ topic: 'fixed/topic' }).constantTopic).toBe('fixed/topic');
-  });
-});
-
-describe(splitPlaceholders.name, () => {
-  it('splits literal text from placeholders', () => {
-    expect(splitPlaceholders('dead/${clientid}/${topic}')).toEqual(['dead/', { placeholder: '${clientid}' }, '/', { placeholder: '${topic}' }]);
   });
 });

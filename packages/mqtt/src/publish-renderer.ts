@@ -1,4 +1,4 @@
-import { type ActionContext, type RuleOutput, SinkWriteError, type Template } from '@sluice/core';
+import { type ActionContext, type RuleOutput, SinkWriteError, type Template, TopicTemplate } from '@sluice/core';
 import type { MqttPublishActionSettings } from './mqtt-publish-config';
 
 /** One MQTT publish built from a rule output. */
@@ -11,18 +11,13 @@ export interface RenderedPublish {
   readonly userProperties?: Record<string, string | string[]>;
 }
 
-// `$${` is the template language's escape for a literal `${`
-const PLACEHOLDER = /\$\$\{|\$\{([^${}]*)\}/g;
-
-type TopicPart = string | { readonly placeholder: string; readonly template: Template };
 
 /**
  * Renders rule outputs into publishes. Templates are compiled once, here; render() throws a SinkWriteError
  * that is not retriable when an output cannot make a valid publish (the same output would fail again).
  */
 export class PublishRenderer {
-  private readonly topicConstant: string | undefined;
-  private readonly topicParts: readonly TopicPart[];
+  private readonly topic: TopicTemplate;
   private readonly payload: Template;
   private readonly qos: 0 | 1 | 2 | Template;
   private readonly retain: boolean | Template;
@@ -33,13 +28,9 @@ export class PublishRenderer {
     private readonly settings: MqttPublishActionSettings,
     templates: ActionContext['templates'],
   ) {
-    const topic = templates.compileTemplate(settings.topic);
-    this.topicConstant = topic.isConstant ? topic.render({}) : undefined;
-    // Each placeholder is its own template, so one without a value fails the output instead of
-    // publishing to `dead//t` (a topic some other subscriber may well read).
-    this.topicParts = topic.isConstant ? [] : splitPlaceholders(settings.topic).map((part) =>
-      // Literal parts go through the engine too, which turns its escapes (`$${`, `${$}`) into text.
-      typeof part === 'string' ? templates.compileTemplate(part).render({}) : { placeholder: part.placeholder, template: templates.compileTemplate(part.placeholder) });
+    // a placeholder without a value fails the output instead of publishing to `dead//t` (a topic some other
+    // subscriber may well read)
+    this.topic = new TopicTemplate(settings.topic, templates);
     this.payload = templates.compileTemplate(settings.payload);
     this.qos = typeof settings.qos === 'number' ? settings.qos : templates.compileTemplate(settings.qos);
     this.retain = typeof settings.retain === 'boolean' ? settings.retain : templates.compileTemplate(settings.retain);
@@ -48,11 +39,11 @@ export class PublishRenderer {
 
   /** The topic when it is not templated (the loop check compares it with the rule's FROM). */
   get constantTopic(): string | undefined {
-    return this.topicConstant;
+    return this.topic.constant;
   }
 
   render(output: RuleOutput): RenderedPublish {
-    const topic = this.topicConstant ?? this.renderTopic(output);
+    const topic = this.topic.constant ?? this.renderTopic(output);
     const userProperties = this.userProperties === undefined ? undefined : this.renderUserProperties(this.userProperties.render(output));
     return {
       topic,
@@ -64,16 +55,8 @@ export class PublishRenderer {
   }
 
   private renderTopic(output: RuleOutput): string {
-    let topic = '';
-    for (const part of this.topicParts) {
-      if (typeof part === 'string') {
-        topic += part;
-        continue;
-      }
-      const text = part.template.render(output);
-      if (text === '') throw this.refuse(`topic template "${this.settings.topic}": ${part.placeholder} has no value in the rule output, so there is no topic to publish to`);
-      topic += text;
-    }
+    const topic = this.topic.render(output);
+    if (typeof topic !== 'string') throw this.refuse(`topic template "${this.settings.topic}": ${topic.missing} has no value in the rule output, so there is no topic to publish to`);
     if (/[+#]/.test(topic)) throw this.refuse(`topic template "${this.settings.topic}" rendered "${topic}", which has a wildcard (+ or #) and cannot be published to`);
     return topic;
   }
@@ -138,23 +121,3 @@ function asText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-/** Splits a template into literal text and its `${...}` placeholders (an escaped `$${` stays literal). */
-export function splitPlaceholders(text: string): Array<string | { readonly placeholder: string }> {
-  const parts: Array<string | { readonly placeholder: string }> = [];
-  let literal = '';
-  let last = 0;
-  for (const match of text.matchAll(PLACEHOLDER)) {
-    literal += text.slice(last, match.index);
-    last = match.index + match[0].length;
-    if (match[1] === undefined) {
-      literal += '$${'; // kept escaped: the literal part is rendered by the template engine too
-      continue;
-    }
-    if (literal !== '') parts.push(literal);
-    literal = '';
-    parts.push({ placeholder: match[0] });
-  }
-  literal += text.slice(last);
-  if (literal !== '') parts.push(literal);
-  return parts;
-}
