@@ -37,6 +37,8 @@ export interface SpillState {
   bytes: number;
   /** Read from disk, not yet taken into memory (it did not fit). */
   next: StoredRecord | undefined;
+  /** Sequence numbers of records written while also held in memory (handed over): reading skips them. */
+  readonly inMemory: Set<number>;
 }
 
 /** Bytes read from a segment at a time when a hybrid buffer moves records back into memory. */
@@ -70,7 +72,7 @@ export class DiskBuffer {
   private readFrom = 0;
   private cursor: ReadCursor | undefined;
   /** The hybrid buffer's bookkeeping (unused in disk mode). */
-  readonly spill: SpillState = { records: 0, bytes: 0, next: undefined };
+  readonly spill: SpillState = { records: 0, bytes: 0, next: undefined, inMemory: new Set() };
 
   constructor(
     private readonly dir: string,

@@ -1,6 +1,6 @@
 import { DROPPED, type DropReason, IntegrationError, isDropped, type SendResult, SinkWriteError } from '@sluice/core';
 import type { DiskBuffer, SpillState, StoredRecord } from './disk-buffer';
-import type { RecordBatcher } from './record-batcher';
+import type { HandedOver, RecordBatcher } from './record-batcher';
 import type { RenderedRecord } from './record-renderer';
 
 type RenderedMessage = RenderedRecord['message'];
@@ -30,9 +30,11 @@ interface HeldSend {
  * The `hybrid` buffer: memory first, disk when memory is full. While the batcher has room and nothing is
  * on disk, a record goes straight to it and its send resolves when Kafka acknowledges it (as in memory
  * mode). Past that, records are appended to the disk log and their sends resolve once on disk (the MQTT
- * message is acknowledged then), so an outage longer than memory can hold does not stop intake. They go
- * back into memory, oldest first, as the batcher frees room, read from disk rather than kept in memory.
- * Order is kept: while anything is on disk, new records queue behind it there.
+ * message is acknowledged then), so an outage longer than memory can hold does not stop intake; when the
+ * spilling starts, what the batcher holds is written too (handOver), or its messages, first in the MQTT
+ * acknowledgement order, would hold back all the others. Spilled records go back into memory, oldest first,
+ * as the batcher frees room, read from disk rather than kept in memory. Order is kept: while anything is on
+ * disk, new records queue behind it there.
  */
 export class HybridBuffer {
   private readonly held: HeldSend[] = [];
@@ -55,7 +57,12 @@ export class HybridBuffer {
 
   send(record: RenderedRecord): Promise<SendResult> {
     if (this.spill.records === 0 && this.held.length === 0 && this.batcher.hasRoomFor(record.bytes)) return this.batcher.add(record);
-    if (this.held.length === 0 && this.diskHasRoomFor(record.bytes)) return this.toDisk(record);
+    if (this.held.length === 0 && this.diskHasRoomFor(record.bytes)) {
+      // Starting to spill: what memory holds goes to disk as well, or its unacknowledged messages would
+      // hold back the acknowledgements of every message behind them (MQTT acknowledges in order).
+      if (this.spill.records === 0) this.batcher.handOver((held) => this.persist(held));
+      return this.toDisk(record);
+    }
     if (this.options.overflow === 'drop_newest') return Promise.resolve(DROPPED.queue_full);
     return new Promise<SendResult>((resolve, reject) => this.held.push({ record, resolve, reject }));
   }
@@ -103,15 +110,38 @@ export class HybridBuffer {
     });
   }
 
+  /** Writes a record the batcher holds to the log; its send resolves once written, Kafka's outcome acks it there. */
+  private persist(record: RenderedRecord): HandedOver {
+    const { seq, written } = this.disk.append(record.topic, record.bytes, record.message);
+    this.spill.inMemory.add(seq);
+    return {
+      written: written.catch((error: Error) => {
+        throw new SinkWriteError(this.options.actionId, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
+      }),
+      settled: (outcome) => {
+        if (outcome instanceof Error) {
+          this.settleFailed(seq, outcome);
+          return;
+        }
+        this.disk.ack(seq);
+        if (isDropped(outcome)) this.options.droppedLater(outcome.dropped);
+      },
+    };
+  }
+
   private pump(): void {
     while (this.spill.records > 0) {
       this.spill.next ??= this.disk.readNext();
       const stored = this.spill.next;
+      if (stored !== undefined && this.spill.inMemory.delete(stored.seq)) {
+        this.spill.next = undefined; // handed over: the batcher has it already
+        continue;
+      }
       if (stored === undefined || !this.batcher.hasRoomFor(stored.bytes)) break;
       this.spill.next = undefined;
       this.spill.records -= 1;
       this.spill.bytes -= stored.bytes;
-      this.batcher.add({ topic: stored.topic, bytes: stored.bytes, message: this.options.restore(stored) }).then(
+      this.batcher.add({ topic: stored.topic, bytes: stored.bytes, message: this.options.restore(stored) }, undefined, true).then(
         (result) => {
           this.disk.ack(stored.seq);
           if (isDropped(result)) this.options.droppedLater(result.dropped);

@@ -61,13 +61,16 @@ export class ReplyTimeoutError extends Error {
 
 interface Entry {
   readonly record: RenderedRecord;
-  readonly resolve: (result?: SendResult) => void;
-  readonly reject: (error: Error) => void;
+  /** Settles the record's send; replaced when handOver() gives the record to a disk log. */
+  resolve: (result?: SendResult) => void;
+  reject: (error: Error) => void;
   /** Order of acceptance: a retried batch goes back among the waiting records in this order. */
   seq: number;
   acceptedAt: number;
   /** Retries so far. */
   attempts: number;
+  /** Also kept on disk (read back from a log, or handed over): handOver() leaves it alone. */
+  onDisk: boolean;
 }
 
 /** A send not yet in the buffer. */
@@ -76,6 +79,13 @@ interface Held {
   readonly resolve: (result?: SendResult) => void;
   readonly reject: (error: Error) => void;
   readonly onAccepted?: (() => void) | undefined;
+  readonly onDisk?: boolean;
+}
+
+/** What a disk log makes of a record handed over to it: when it is written, and where Kafka's outcome goes. */
+export interface HandedOver {
+  readonly written: Promise<void>;
+  readonly settled: (outcome: SendResult | Error) => void;
 }
 
 /** Counters of the action at EMQX's names, plus the produce latency. */
@@ -109,6 +119,8 @@ export class RecordBatcher {
   private bufferedBytes = 0;
   /** Sends held back by a full buffer (backpressure), oldest first. */
   private waiting: Held[] = [];
+  /** Requests awaiting their reply, for handOver(). */
+  private readonly inflightBatches = new Set<Entry[]>();
   private inflightRequests = 0;
   private inflightRecords = 0;
   private nextSeq = 0;
@@ -134,7 +146,7 @@ export class RecordBatcher {
    * Resolves when the batch holding the record is acknowledged as `acks` requires, or the record is dropped.
    * `onAccepted` is called when the record enters the buffer (at once, or once back-pressure lets it in).
    */
-  add(record: RenderedRecord, onAccepted?: () => void): Promise<SendResult> {
+  add(record: RenderedRecord, onAccepted?: () => void, onDisk = false): Promise<SendResult> {
     if (this.closed) {
       return Promise.reject(new SinkWriteError(this.sinkId, 'the Kafka action is closed', { retriable: true }));
     }
@@ -149,14 +161,35 @@ export class RecordBatcher {
         this.dropOldestFor(record.bytes);
         if (!this.fits(record.bytes)) return this.dropNew();
       } else {
-        return new Promise<SendResult>((resolve, reject) => this.waiting.push({ record, resolve, reject, onAccepted }));
+        return new Promise<SendResult>((resolve, reject) => this.waiting.push({ record, resolve, reject, onAccepted, onDisk }));
       }
     }
     return new Promise<SendResult>((resolve, reject) => {
-      this.accept({ record, resolve, reject, onAccepted });
+      this.accept({ record, resolve, reject, onAccepted, onDisk });
       if (this.pendingBytes >= this.options.maxBatchBytes || this.pending.length >= this.options.maxBatchRecords) this.flush();
       else this.schedule();
     });
+  }
+
+  /**
+   * Gives every record whose send still waits for Kafka (waiting to be sent, in flight, or back for a retry)
+   * to `persist`, which writes it to a disk log: its send then resolves once written instead of once Kafka
+   * has it, and Kafka's outcome goes to the `settled` that `persist` returned. The record is still sent from
+   * here. A hybrid buffer calls this when it starts to spill, so that the records held in memory do not hold
+   * back the MQTT acknowledgements behind them (those go out in arrival order).
+   */
+  handOver(persist: (record: RenderedRecord) => HandedOver): void {
+    const hand = (entry: Entry): void => {
+      if (entry.onDisk) return;
+      entry.onDisk = true;
+      const { written, settled } = persist(entry.record);
+      const { resolve, reject } = entry;
+      written.then(() => resolve(), reject);
+      entry.resolve = (result) => settled(result);
+      entry.reject = (error) => settled(error);
+    };
+    for (const entry of this.pending) hand(entry);
+    for (const batch of this.inflightBatches) for (const entry of batch) hand(entry);
   }
 
   /** Whether a record of this size would be accepted at once (nothing held back, and it fits). */
@@ -212,7 +245,9 @@ export class RecordBatcher {
   }
 
   private accept(held: Held): void {
-    const entry: Entry = { record: held.record, resolve: held.resolve, reject: held.reject, seq: this.nextSeq++, acceptedAt: this.now(), attempts: 0 };
+    const entry: Entry = {
+      record: held.record, resolve: held.resolve, reject: held.reject, seq: this.nextSeq++, acceptedAt: this.now(), attempts: 0, onDisk: held.onDisk === true,
+    };
     this.pending.push(entry);
     this.pendingBytes += entry.record.bytes;
     this.bufferedBytes += entry.record.bytes;
@@ -309,7 +344,9 @@ export class RecordBatcher {
   private send(batch: Entry[]): void {
     this.inflightRequests += 1;
     this.inflightRecords += batch.length;
+    this.inflightBatches.add(batch);
     void this.produce(batch).finally(() => {
+      this.inflightBatches.delete(batch);
       this.inflightRequests -= 1;
       this.inflightRecords -= batch.length;
       if (this.pending.length > 0 || this.waiting.length > 0) this.flush();

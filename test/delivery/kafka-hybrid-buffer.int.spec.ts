@@ -1,0 +1,111 @@
+// The hybrid buffer across a real Kafka outage: while Kafka is down (SIGKILLed), the action's memory part
+// fills, then records spill to the disk log (what memory holds is written too) and their MQTT messages are
+// acknowledged once written, so intake goes on far beyond what memory holds. When Kafka is back, everything
+// is delivered, in order, exactly once, and the connector reported `buffering` meanwhile.
+//
+// Kills and restarts the Kafka broker the tests point at: run in band with the other delivery scenarios
+// (jest's maxWorkers is 1), never beside other suites.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { createIntegration, silentLogger, type Integration } from '@sluice/core';
+import { kafkaModule } from '@sluice/kafka';
+import { mqttModule } from '@sluice/mqtt';
+import { sqlModule } from '@sluice/sql';
+import { consumeRecords, createTopic, deleteTopic, kafkaBroker, mqttUrl, randomName, topicRecordCount } from '@sluice/testkit';
+import mqtt from 'mqtt';
+import { pollUntil } from './support/poll';
+import { kafkaAlive, killKafka, restartKafka } from './support/processes';
+
+const BEFORE = 5; // fewer than the memory part holds: none of them spills
+const DURING = 400;
+const AFTER = 20;
+/** Records the memory part holds (the rest of the outage goes to disk). */
+const IN_MEMORY = 10;
+
+const range = (start: number, count: number): number[] => Array.from({ length: count }, (_, i) => start + i);
+
+/** Publishes `{ seq }` messages at QoS 1 from one connection and resolves once Mosquitto acknowledged them all. */
+async function publishAll(topic: string, seqs: readonly number[]): Promise<void> {
+  const client = await mqtt.connectAsync(mqttUrl(), { clientId: randomName('hybrid-pub'), protocolVersion: 4, reconnectPeriod: 0 });
+  try {
+    await Promise.all(seqs.map((seq) => client.publishAsync(topic, JSON.stringify({ seq }), { qos: 1 })));
+  } finally {
+    await client.endAsync();
+  }
+}
+
+describe('a hybrid buffer while the Kafka broker is down', () => {
+  let app: Integration | undefined;
+  let topic: string;
+  let dir: string;
+
+  beforeEach(async () => {
+    topic = randomName('hybrid');
+    dir = mkdtempSync(path.join(tmpdir(), 'sluice-hybrid-it-'));
+    await createTopic(topic, 1);
+  });
+
+  afterEach(async () => {
+    if (!kafkaAlive()) await restartKafka();
+    await app?.stop();
+    app = undefined;
+    rmSync(dir, { recursive: true, force: true });
+    await deleteTopic(topic).catch(() => undefined);
+  });
+
+  it('keeps taking messages onto disk beyond its memory, says buffering, then delivers all in order once', async () => {
+    const prefix = randomName('hybrid');
+    app = await createIntegration({
+      logger: silentLogger,
+      modules: [
+        // a window larger than the memory part, so the outage reaches the disk part
+        mqttModule({ id: 'plant', url: mqttUrl(), clientId: randomName('sluice'), session: { persistent: false }, maxInflight: 100 }),
+        sqlModule(),
+        kafkaModule({ id: 'kafka', bootstrapHosts: [kafkaBroker().bootstrap], connectTimeout: 1000, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 200 } }),
+      ],
+      rules: [{
+        id: 'seq',
+        sql: `SELECT payload.seq as seq FROM "${prefix}/#"`,
+        actions: [{
+          connector: 'kafka', topic, key: '', value: '${seq}', maxInflight: 1, retryBackoff: { initial: 200, max: 500 },
+          // the action estimates a record here at ~70 B (64 B overhead + value), so memory holds ~14
+          buffer: { mode: 'hybrid', dir, limit: IN_MEMORY * 100 },
+        }],
+      }],
+    });
+    await app.start();
+    const action = (): NonNullable<ReturnType<Integration['metrics']['action']>> => app?.metrics.action('seq:kafka') as NonNullable<ReturnType<Integration['metrics']['action']>>;
+    const source = (): ReturnType<Integration['metrics']['source']> => app?.metrics.source('plant') as ReturnType<Integration['metrics']['source']>;
+
+    await publishAll(`${prefix}/in`, range(1, BEFORE));
+    await pollUntil('the records before the outage to be stored', () => ({ success: action().success, queuing: action().queuing }),
+      (m) => m.success === BEFORE && m.queuing === 0);
+    expect(readdirSync(path.join(dir, 'seq_kafka')).filter((f) => f.endsWith('.seg'))).toEqual([]); // nothing spilled while memory had room
+
+    await killKafka();
+    await publishAll(`${prefix}/in`, range(1000, DURING));
+    // every message of the outage is on disk and acknowledged, though memory holds only a few records
+    await pollUntil('the outage to be taken in onto disk', () => ({ acknowledged: source().acknowledged, pending: source().pending }),
+      (m) => m.acknowledged === BEFORE + DURING && m.pending === 0, 60000);
+    expect(source().leftToBroker).toBe(0);
+    expect(action().queuing).toBe(DURING);
+    expect(readdirSync(path.join(dir, 'seq_kafka')).filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(0);
+    await pollUntil('the connector to say it is buffering', () => app?.status()['kafka']?.state, (state) => state === 'buffering');
+
+    await restartKafka();
+    await publishAll(`${prefix}/in`, range(2000, AFTER));
+    await pollUntil('everything to reach Kafka', () => ({ queuing: action().queuing, pending: source().pending }),
+      (m) => m.queuing === 0 && m.pending === 0, 120000);
+    await pollUntil('the connector to be connected again', () => app?.status()['kafka']?.state, (state) => state === 'connected');
+
+    const expected = [...range(1, BEFORE), ...range(1000, DURING), ...range(2000, AFTER)];
+    const stored = await topicRecordCount(topic);
+    const values = (await consumeRecords(topic, stored, 60000)).map((record) => Number(record.value));
+    // one partition and maxInflight 1: the topic holds them in publish order, each once
+    expect(values).toEqual(expected);
+    expect(action()).toMatchObject({ success: expected.length, failed: 0, dropped: 0, queuing: 0 });
+    expect(source()).toMatchObject({ acknowledged: expected.length, leftToBroker: 0, pending: 0 });
+  }, 180000);
+});
