@@ -15,6 +15,8 @@ import { parseExposition, value, type Family } from '../prometheus-text';
 const BIN = resolve(__dirname, '../../dist/bin.js');
 const ACTION = 'numbers:kafka';
 const MESSAGES = 50;
+/** How long the 50 records may take to be acknowledged by Kafka; well inside jest's 60 s test timeout. */
+const ACK_WAIT_MS = 30_000;
 
 interface LogLine {
   readonly msg: string;
@@ -108,8 +110,14 @@ log:
 
     // Real traffic: MQTT → rule → Kafka, until every record is acknowledged by Kafka.
     await publish(mqttUrl(), mqttTopic, Array.from({ length: MESSAGES }, (_, n) => JSON.stringify({ n })), { qos: 1, protocolVersion: 5 });
+    // Bounded, so a stuck pipeline fails here with the count it reached and the runner's log.
+    const deadline = Date.now() + ACK_WAIT_MS;
     let done = await scrape();
     while (series(done, 'sluice_action_success_total') < MESSAGES) {
+      if (Date.now() > deadline) {
+        throw new Error(`only ${series(done, 'sluice_action_success_total')} of ${MESSAGES} records were acknowledged by Kafka within ${ACK_WAIT_MS / 1000} s `
+          + `(sluice_action_success_total{action="${ACTION}"}); sluice run's log: ${JSON.stringify(runner.lines.slice(-20))}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
       done = await scrape();
     }
