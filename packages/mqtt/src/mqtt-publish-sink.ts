@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
   type ActionContext, ConfigError, type ConnectionTestReport, type ConnectorStatus, IntegrationError, type Logger, type Message, NotConnectedError,
   type RuleOutput, type Sink, type SinkAction, type SinkMetricKind, SinkWriteError,
@@ -17,6 +18,16 @@ import { firstConnection } from './first-connection';
  */
 const RETRIABLE_REASON_CODES = new Set([0x91, 0x97]);
 
+/** A QoS 1/2 publish awaiting its PUBACK/PUBCOMP, as the timeout sweep sees it. */
+interface PendingPublish {
+  readonly client: MqttClient;
+  /** performance.now() after which the send fails. */
+  readonly deadline: number;
+  /** mqtt.js's packet id, known once mqtt.js has stored the packet (it may queue the publish first). */
+  messageId: number | undefined;
+  readonly expire: () => void;
+}
+
 export type MqttPublishMetrics = {
   readonly 'inflight': number;
 };
@@ -34,6 +45,12 @@ export class MqttPublishSink implements Sink {
   private state: ConnectorStatus = { state: 'disconnected', reason: 'not started' };
   private lastError: string | undefined;
   private readonly where: string;
+  /**
+   * QoS 1/2 publishes awaiting their acknowledgement, oldest first: every one waits the same
+   * publishTimeout, so insertion order is deadline order and one timer, armed for the oldest, serves all.
+   */
+  private readonly awaitingAck = new Set<PendingPublish>();
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: MqttPublishSinkConfig,
@@ -120,20 +137,86 @@ export class MqttPublishSink implements Sink {
       // mqtt.js would queue it until a reconnect; the MQTT source's broker is the better place to wait.
       return Promise.reject(new NotConnectedError(this.id, `mqtt connector "${this.id}" is not connected to ${this.where} (${this.lastError ?? this.state.reason ?? 'disconnected'}); the message is left to the broker it came from`));
     }
+    if (options.qos !== 1 && options.qos !== 2) {
+      return new Promise<void>((resolve, reject) => {
+        client.publish(topic, payload, options, (error) => {
+          if (error === undefined || error === null) resolve();
+          else reject(this.publishError(actionId, topic, error));
+        });
+      });
+    }
+    const ack = options.qos === 1 ? 'PUBACK' : 'PUBCOMP';
     return new Promise<void>((resolve, reject) => {
-      let done = false;
-      const timer = options.qos === 0 ? undefined : setTimeout(() => {
-        done = true;
-        reject(new SinkWriteError(this.id, `mqtt action "${actionId}": no ${options.qos === 1 ? 'PUBACK' : 'PUBCOMP'} from ${this.where} within ${this.config.publishTimeout} ms for a publish to "${topic}"`, { retriable: true }));
-      }, this.config.publishTimeout);
-      client.publish(topic, payload, options, (error) => {
-        if (timer !== undefined) clearTimeout(timer);
-        if (done) return;
-        done = true;
-        if (error === undefined || error === null) resolve();
-        else reject(this.publishError(actionId, topic, error));
+      const pending: PendingPublish = {
+        client,
+        deadline: performance.now() + this.config.publishTimeout,
+        messageId: undefined,
+        expire: () => reject(new SinkWriteError(this.id, `mqtt action "${actionId}": no ${ack} from ${this.where} within ${this.config.publishTimeout} ms for a publish to "${topic}"; mqtt.js will not send it again`, { retriable: true })),
+      };
+      this.awaitingAck.add(pending);
+      this.armSweep();
+      // mqtt.js calls cbStorePut right after it has allocated the packet id and stored the packet, in the
+      // same synchronous run with its in-memory store, so the last allocated id is this publish's. It is
+      // also called with an error, and no id, when a queued publish is dropped on a close.
+      const cbStorePut = (error?: unknown): void => {
+        if (error !== undefined || pending.messageId !== undefined) return;
+        pending.messageId = client.getLastMessageId();
+        // Timed out while mqtt.js still held it in its queue: it goes out once now, but is not kept for
+        // resending. Not from inside mqtt.js's queue processing, which would run this queued publish again.
+        if (!this.awaitingAck.has(pending)) queueMicrotask(() => this.forget(pending));
+      };
+      client.publish(topic, payload, { ...options, cbStorePut }, (error) => {
+        if (!this.awaitingAck.delete(pending)) return; // it timed out: already rejected
+        if (this.awaitingAck.size === 0) this.disarmSweep();
+        if (error === undefined || error === null) {
+          resolve();
+          return;
+        }
+        // mqtt.js drops the packet itself on a PUBACK/PUBREC failure code; this covers any other error.
+        this.forget(pending);
+        reject(this.publishError(actionId, topic, error));
       });
     });
+  }
+
+  /**
+   * Takes a failed publish out of mqtt.js's outgoing state. mqtt.js keeps QoS 1/2 packets until they are
+   * acknowledged and sends them again on every reconnection; a publish the broker refuses by closing the
+   * connection (larger than its maximum packet size, for one) would make the connector reconnect and
+   * resend it for ever. The send has failed as retriable, so the message is the source broker's again.
+   */
+  private forget(pending: PendingPublish): void {
+    // removeOutgoingMessage calls the publish callback ("Message removed"); it finds the publish settled.
+    if (pending.messageId !== undefined) pending.client.removeOutgoingMessage(pending.messageId);
+  }
+
+  /** Arms the sweep for the oldest publish awaiting its acknowledgement, unless it is armed already. */
+  private armSweep(): void {
+    if (this.sweepTimer !== undefined) return;
+    const oldest = this.awaitingAck.values().next();
+    if (oldest.done === true) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweepTimer = undefined;
+      this.sweep();
+    }, Math.max(0, Math.ceil(oldest.value.deadline - performance.now())));
+  }
+
+  /** Nothing awaits an acknowledgement any more: no timer left behind (it would hold a process or a test run open). */
+  private disarmSweep(): void {
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
+  /** Fails every publish whose deadline has passed (they are the oldest), then re-arms for the next. */
+  private sweep(): void {
+    const now = performance.now();
+    for (const pending of this.awaitingAck) {
+      if (pending.deadline > now) break;
+      this.awaitingAck.delete(pending);
+      this.forget(pending);
+      pending.expire();
+    }
+    this.armSweep();
   }
 
   private publishError(actionId: string, topic: string, error: Error & { code?: unknown }): SinkWriteError {
