@@ -174,28 +174,34 @@ describe(MqttPublishSink.name, () => {
     // until the test lets it through: real mqtt.js cannot be held there on cue.
     const removed: number[] = [];
     let letThrough: (() => void) | undefined;
-    const client = Object.assign(new EventEmitter(), {
-      connected: false,
-      options: {},
-      connect() {
-        setImmediate(() => { this.connected = true; this.emit('connect'); });
+    let removedDuringStorePut = -1;
+    class QueueingClient extends EventEmitter {
+      connected = false;
+      readonly options = {};
+      connect(): this {
+        setImmediate(() => {
+          this.connected = true;
+          this.emit('connect');
+        });
         return this;
-      },
-      publish(_topic: string, _payload: Buffer, options: IClientPublishOptions) {
+      }
+      publish(_topic: string, _payload: Buffer, options: IClientPublishOptions): this {
         letThrough = () => {
           options.cbStorePut?.();
           removedDuringStorePut = removed.length;
         };
         return this;
-      },
-      getLastMessageId: () => 7,
-      removeOutgoingMessage(messageId: number) {
+      }
+      getLastMessageId(): number {
+        return 7;
+      }
+      removeOutgoingMessage(messageId: number): this {
         removed.push(messageId);
         return this;
-      },
-      endAsync: async () => undefined,
-    });
-    let removedDuringStorePut = -1;
+      }
+      async endAsync(): Promise<void> {}
+    }
+    const client = new QueueingClient();
     const config = parseMqttPublishSinkConfig({ id: 'unit', url: 'mqtt://fake:1883', publishTimeout: 100 });
     const sink = new MqttPublishSink(config, () => client as unknown as MqttClient, silentLogger);
     sinks.push(sink);

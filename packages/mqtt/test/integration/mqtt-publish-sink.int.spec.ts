@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { type Integration, IntegrationError, createIntegration, silentLogger } from '@sluice/core';
 import { compileTemplate, sqlModule } from '@sluice/sql';
-import { mqttUrl, publish, randomName, subscribeMqtt, type MqttSubscription } from '../../../../scripts/testkit';
+import { mqttUrl, publish, randomName, startMosquitto, subscribeMqtt, type MqttSubscription, type TestMosquitto } from '../../../../scripts/testkit';
 import { mqttModule } from '../../src/mqtt-module';
 import { mqttPublishModule } from '../../src/mqtt-publish-module';
 import { parseMqttPublishSinkConfig } from '../../src/mqtt-publish-config';
@@ -13,19 +15,30 @@ import { connect } from 'mqtt';
 jest.setTimeout(30_000);
 
 const apps: Integration[] = [];
+const sinks: MqttPublishSink[] = [];
 const subscriptions: MqttSubscription[] = [];
+const brokers: TestMosquitto[] = [];
 
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.stop()));
+  await Promise.all(sinks.splice(0).map((sink) => sink.stop()));
   await Promise.all(subscriptions.splice(0).map((s) => s.close()));
+  await Promise.all(brokers.splice(0).map((broker) => broker.dispose()));
 });
 
-async function until(condition: () => boolean): Promise<void> {
+async function until(condition: () => boolean, what = 'condition'): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met within 15 s');
+    if (Date.now() > deadline) throw new Error(`${what} not met within 15 s`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** The runtime's counters of one action (the action exists: the test configured it). */
+function countsOf(app: Integration, actionId: string) {
+  const counts = app.metrics.action(actionId);
+  if (counts === undefined) throw new Error(`no metrics for action "${actionId}"`);
+  return counts;
 }
 
 async function republishing(prefix: string, action: Record<string, unknown>): Promise<Integration> {
@@ -62,8 +75,8 @@ describe('MQTT publish sink (republish) against Mosquitto', () => {
     expect(message?.retain).toBe(false);
     expect(message?.packet.properties?.userProperties).toEqual({ site: 'north', tag: ['a', 'b'] });
     // the subscriber can have the message before Sluice has Mosquitto's PUBCOMP for it: wait for the count
-    await until(() => app.metrics.action('r:dlq').matched === app.metrics.action('r:dlq').success + app.metrics.action('r:dlq').failed);
-    expect(app.metrics.action('r:dlq')).toMatchObject({ matched: 1, success: 1, failed: 0 });
+    await until(() => countsOf(app, 'r:dlq').matched === countsOf(app, 'r:dlq').success + countsOf(app, 'r:dlq').failed);
+    expect(countsOf(app, 'r:dlq')).toMatchObject({ matched: 1, success: 1, failed: 0 });
   });
 
   it('sends the whole output as JSON at QoS 0 by default', async () => {
@@ -83,7 +96,7 @@ describe('MQTT publish sink (republish) against Mosquitto', () => {
     const app = await republishing(prefix, { topic: out, payload: 'last ${seq}', qos: 1, retain: true });
     await publish(mqttUrl(), `${prefix}/in/x`, JSON.stringify({ seq: 9 }), { qos: 1 });
     // `success` counts once the broker's PUBACK came back: from then on the broker holds the retained message.
-    await until(() => app.metrics.action('r:dlq').success === 1);
+    await until(() => countsOf(app, 'r:dlq').success === 1);
     const late = await subscribeMqtt(mqttUrl(), out, { qos: 1 });
     subscriptions.push(late);
     try {
@@ -103,5 +116,41 @@ describe('MQTT publish sink (republish) against Mosquitto', () => {
     expect(IntegrationError.is(error) && error.retriable).toBe(true);
     await expect(sink.start(new AbortController().signal)).rejects.toThrow('mqtt connector "down" cannot connect to mqtt://127.0.0.1:1');
     expect(sink.status().state).toBe('disconnected');
+  });
+
+  it.each([1, 2] as const)('QoS %i: a publish Mosquitto refuses by closing the connection fails as retriable, is not resent for ever, and later publishes go through', async (qos) => {
+    const broker = await startMosquitto({ settings: { max_packet_size: 1024 } }); // "disconnected due to oversize packet"
+    brokers.push(broker);
+    let connects = 0;
+    const config = parseMqttPublishSinkConfig({ id: 'small', url: broker.url, reconnectPeriod: 100, publishTimeout: 2000 });
+    const sink = new MqttPublishSink(config, (options) => {
+      const client = connect(config.url, options);
+      client.on('packetsend', (packet) => {
+        if (packet.cmd === 'connect') connects++;
+      });
+      return client;
+    }, silentLogger);
+    sinks.push(sink);
+    await sink.start(new AbortController().signal);
+    const sub = await subscribeMqtt(broker.url, 'out/#', { qos: 2 });
+    subscriptions.push(sub);
+    const action = sink.createAction({ topic: 'out/${n}', payload: '${body}', qos }, { id: 'r:small', ruleId: 'r', templates: { compileTemplate }, logger: silentLogger, dropped: () => undefined });
+
+    const error = await action.send({ n: 1, body: 'x'.repeat(4096) }, { topic: 'in' } as never).then(() => undefined, (e: unknown) => e);
+    expect(IntegrationError.is(error) && error.retriable).toBe(true);
+    expect((error as Error).message).toContain(`no ${qos === 1 ? 'PUBACK' : 'PUBCOMP'} from ${broker.url} within 2000 ms`);
+    expect(readFileSync(join(broker.dir, 'mosquitto.log'), 'utf8')).toContain('oversize packet');
+    expect(connects).toBeGreaterThan(2); // the refusal closed the connection and mqtt.js resent the publish while the send waited
+
+    // Once the send has failed, the publish is gone from mqtt.js: one more connection, then no more.
+    await until(() => sink.status().state === 'connected', 'connector connected again');
+    const settled = connects;
+    for (let period = 0; period < 20; period++) await new Promise((resolve) => setTimeout(resolve, config.reconnectPeriod));
+    expect(connects).toBe(settled);
+
+    await action.send({ n: 2, body: 'fits' }, { topic: 'in' } as never);
+    const [message] = await sub.waitFor(1);
+    expect(message?.topic).toBe('out/2');
+    expect(message?.payload.toString('utf8')).toBe('fits');
   });
 });
