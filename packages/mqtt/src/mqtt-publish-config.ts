@@ -29,8 +29,11 @@ export const MqttPublishSinkConfig = z
     reconnectPeriod: z.number().int().min(100).default(1_000),
     /**
      * Milliseconds a QoS 1/2 publish may wait for its PUBACK/PUBCOMP before its send fails as retriable
-     * (the MQTT message it came from is then left to the source's broker). mqtt.js still resends it after
-     * a reconnect, so a late acknowledgement can mean one duplicate: at least once, as everywhere.
+     * (the MQTT message it came from is then left to the source's broker, which redelivers it). Until
+     * then mqtt.js resends it after each reconnection; at the timeout it is taken out of mqtt.js and never
+     * sent again, so a publish the broker answers by closing the connection (too large, for one) stops
+     * the reconnecting. The broker may have had it all the same (the acknowledgement was late or lost),
+     * so the redelivery can mean one duplicate: at least once, as everywhere.
      */
     publishTimeout: z.number().int().min(100).default(30_000),
   })
