@@ -341,6 +341,44 @@ describe('KafkaAction buffering and retries', () => {
       expect(values()).toEqual(['1', '1']);
     });
 
+    it('with maxInflight 1, a timed-out request keeps its slot until its reply comes: nothing overtakes it', async () => {
+      producer.manual = true;
+      const action = create({ queryMode: 'sync', syncQueryTimeout: 1_000, maxInflight: 1, maxRetries: 1, retryBackoff: { initial: 10, max: 10 } });
+      const first = action.send(out(1), mqttMessage());
+      await turn();
+      jest.advanceTimersByTime(1_000);
+      await turn();
+      const second = action.send(out(2), mqttMessage());
+      jest.advanceTimersByTime(10);
+      for (let i = 0; i < 3; i += 1) await turn();
+      expect(producer.open).toHaveLength(1); // neither the retry of 1 nor 2 went out beside the late request
+      producer.settle(); // the late reply frees the slot
+      for (let i = 0; i < 3; i += 1) await turn();
+      expect(action.metrics()['late_reply']).toBe(1);
+      producer.settle();
+      await Promise.all([first, second]);
+      expect(values()).toEqual(['1', '1', '2']);
+    });
+
+    it('times a request from when it leaves: one queued behind the idempotent gate does not time out unsent', async () => {
+      const gated = new KafkaSink(parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1', idempotent: true }), producer, silentLogger);
+      producer.manual = true;
+      const context = actionContext('r:k', (count, reason) => drops.push([count, reason]));
+      const [a, b] = ['r:a', 'r:b'].map((id) => gated.createAction({ topic: 't', key: '', value: '${n}', queryMode: 'sync', syncQueryTimeout: 1_000, maxRetries: 0 }, { ...context, id }));
+      const sends = [a?.send(out(1), mqttMessage()), b?.send(out(2), mqttMessage())];
+      await turn();
+      expect(producer.open).toHaveLength(1); // the gate lets one request out at a time
+      jest.advanceTimersByTime(900);
+      producer.settle();
+      for (let i = 0; i < 3; i += 1) await turn();
+      expect(producer.open).toHaveLength(1); // b's request left only now
+      jest.advanceTimersByTime(900); // 1,800 ms after b's send, 900 ms after its request left
+      producer.settle();
+      expect(await Promise.all(sends)).toEqual([undefined, undefined]);
+      expect(b?.metrics()['late_reply']).toBe(0);
+      await gated.stop();
+    });
+
     it("'async' (the default) sets no deadline: a request waits for its reply", async () => {
       producer.manual = true;
       const action = create({});

@@ -130,9 +130,21 @@ export class DiskBuffer {
       const frame = this.readBytes(cursor, cursor.offset + 4, length, segment.size);
       cursor.offset += 4 + length;
       const record = parseFrame(frame);
-      if (record === undefined) throw new Error(`disk buffer ${this.dir}: unreadable frame in ${cursor.file} before offset ${cursor.offset}`);
+      if (record === undefined) {
+        // the reader is past it already: the frames after it can still be read
+        throw Object.assign(new Error(`disk buffer ${this.dir}: unreadable record in ${cursor.file} before offset ${cursor.offset}`), { frameSkipped: true });
+      }
       if (record.seq >= this.readFrom) return record;
     }
+  }
+
+  /** After readNext() threw on a damaged frame: the reader goes on after the last whole frame of its segment. */
+  skipRestOfSegment(): void {
+    const cursor = this.cursor;
+    if (cursor === undefined) return;
+    const segment = this.segments.find((s) => s.file === cursor.file);
+    if (segment !== undefined) cursor.offset = Math.max(cursor.offset, segment.size);
+    else this.closeCursor();
   }
 
   private readCursor(): ReadCursor | undefined {
@@ -247,8 +259,17 @@ export class DiskBuffer {
       this.currentBytes = 0;
       this.segments.push({ file, lastSeq: -1, size: 0 });
     }
-    await this.current.write(data);
-    await this.current.datasync();
+    try {
+      await this.current.write(data);
+      await this.current.datasync();
+    } catch (error) {
+      // Part of the batch may be in the file: never append after it. The next write starts a new segment,
+      // and readers stop at this one's last whole frame (its size is not advanced).
+      const failed = this.current;
+      this.current = undefined;
+      await failed.close().catch(() => undefined);
+      throw error;
+    }
     this.currentBytes += data.length;
     const segment = this.segments[this.segments.length - 1] as Segment;
     segment.lastSeq = last;

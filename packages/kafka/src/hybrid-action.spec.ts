@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -164,6 +164,67 @@ describe('a KafkaAction with a hybrid buffer', () => {
     await drain(producer, action);
     await first;
     expect(sink.status()).toEqual({ state: 'connected' });
+  });
+
+  it('a failed disk write fails those sends as retriable and does not hold the log back afterwards', async () => {
+    const producer = new FakeProducer();
+    producer.manual = true;
+    const action = hybrid(newSink(producer), { limit: recordBytes, segmentBytes: 1 });
+    const disk = (action as unknown as { hybrid: { disk: { write: (...args: unknown[]) => Promise<void> } } }).hybrid.disk;
+    const write = disk.write.bind(disk);
+    let failures = 1;
+    disk.write = (...args) => (failures-- > 0 ? Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })) : write(...args));
+    const outcome = (n: number): Promise<string> => action.send({ n }, mqttMessage()).then(() => 'stored', (error: Error) => error.message);
+    // 1 was in memory, 2 and 3 spilled: all three were in the one write that failed, so their sends fail
+    // (retriable: the MQTT broker keeps the messages) ...
+    expect(await Promise.all([1, 2, 3].map(outcome))).toEqual(Array(3).fill(expect.stringContaining('could not write the disk buffer: ENOSPC')));
+    // ... and the next record goes to a new segment and is stored
+    expect(await outcome(4)).toBe('stored');
+    await drain(producer, action);
+    await action.close();
+    expect(readFileSync(path.join(dir, 'r_k', 'committed'), 'utf8')).toBe('4'); // nothing left to send again
+    expect(segments()).toEqual([]);
+  });
+
+  it('goes to disk as soon as Kafka fails, not only once memory is full (a source window is much smaller)', async () => {
+    const producer = new FakeProducer();
+    const sink = newSink(producer);
+    await sink.start(new AbortController().signal);
+    const action = hybrid(sink, {}); // the default limit: 256MB, far more than 20 messages
+    producer.failure = () => Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError' });
+    // a source with a window of 20 sends no 21st message until one of these is acknowledged
+    const sends = Array.from({ length: 20 }, (_, n) => action.send({ n }, mqttMessage()));
+    expect(await Promise.all(sends)).toEqual(Array(20).fill(undefined)); // all on disk, though Kafka has none
+    expect(segments().length).toBeGreaterThan(0);
+    expect(sink.status().state).toBe('buffering');
+    await action.send({ n: 20 }, mqttMessage()); // new records follow them to disk while Kafka fails
+    producer.failure = undefined;
+    await drain(producer, action);
+    const stored = values(producer);
+    expect([...new Set(stored)].map(Number)).toEqual(Array.from({ length: 21 }, (_, n) => n)); // all, in order
+    expect(sink.status()).toEqual({ state: 'connected' });
+  });
+
+  it('skips a damaged record on disk, counted dropped.other, and sends the ones around it', async () => {
+    const producer = new FakeProducer();
+    const sink = newSink(producer);
+    await sink.start(new AbortController().signal);
+    const action = hybrid(sink, {});
+    producer.failure = () => Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError' });
+    await action.send({ n: 0 }, mqttMessage()); // Kafka fails it: from now on records go to disk only
+    await Promise.all([1, 2, 3].map((n) => action.send({ n }, mqttMessage())));
+    // damage record 2's frame in place (same length): its JSON no longer parses
+    const [segment] = segments();
+    const file = path.join(dir, 'r_k', segment as string);
+    const data = readFileSync(file);
+    const at = data.indexOf('{"s":2,');
+    expect(at).toBeGreaterThan(0);
+    data[at] = 0x21;
+    writeFileSync(file, data);
+    producer.failure = undefined;
+    await drain(producer, action);
+    expect([...new Set(values(producer))]).toEqual(['0', '1', '3']);
+    expect(drops).toEqual([[1, 'other']]);
   });
 
   it('needs a directory, and refuses drop_oldest', () => {

@@ -56,11 +56,11 @@ export class HybridBuffer {
   }
 
   send(record: RenderedRecord): Promise<SendResult> {
-    if (this.spill.records === 0 && this.held.length === 0 && this.batcher.hasRoomFor(record.bytes)) return this.batcher.add(record);
+    if (this.spill.records === 0 && this.held.length === 0 && !this.batcher.failing() && this.batcher.hasRoomFor(record.bytes)) {
+      return this.batcher.add(record);
+    }
     if (this.held.length === 0 && this.diskHasRoomFor(record.bytes)) {
-      // Starting to spill: what memory holds goes to disk as well, or its unacknowledged messages would
-      // hold back the acknowledgements of every message behind them (MQTT acknowledges in order).
-      if (this.spill.records === 0) this.batcher.handOver((held) => this.persist(held));
+      if (this.spill.records === 0) this.handOverMemory();
       return this.toDisk(record);
     }
     if (this.options.overflow === 'drop_newest') return Promise.resolve(DROPPED.queue_full);
@@ -75,6 +75,21 @@ export class HybridBuffer {
   /** Estimated bytes of the records on disk waiting to go back into memory. */
   queuedBytes(): number {
     return this.spill.bytes;
+  }
+
+  /**
+   * Kafka failed a request (the batcher backs off): what memory holds goes to disk now, and new records
+   * follow it there until Kafka answers again. Waiting for memory to fill would not do: the source's window
+   * of unacknowledged messages (e.g. 20) is far smaller than the buffer, so intake would stop first.
+   */
+  onBackOff(): void {
+    this.handOverMemory();
+  }
+
+  /** Writes what the batcher holds to disk as well: MQTT acknowledges in order, so a message waiting for Kafka
+   * at the head would hold back the acknowledgements of every message behind it. */
+  private handOverMemory(): void {
+    this.batcher.handOver((held) => this.persist(held));
   }
 
   /** Moves records from disk into the batcher soon; called when the batcher may have room, and after a write. */
@@ -102,8 +117,10 @@ export class HybridBuffer {
   private toDisk(record: RenderedRecord): Promise<void> {
     this.spill.records += 1;
     this.spill.bytes += record.bytes;
-    const { written } = this.disk.append(record.topic, record.bytes, record.message);
+    const { seq, written } = this.disk.append(record.topic, record.bytes, record.message);
     return written.then(() => this.schedulePump(), (error: Error) => {
+      // never stored: the MQTT broker keeps the message (retriable); the log must not wait for this number
+      this.disk.ack(seq);
       this.spill.records -= 1;
       this.spill.bytes -= record.bytes;
       throw new SinkWriteError(this.options.actionId, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
@@ -116,6 +133,9 @@ export class HybridBuffer {
     this.spill.inMemory.add(seq);
     return {
       written: written.catch((error: Error) => {
+        // the record stays in memory and is still sent; only its early acknowledgement is off
+        this.disk.ack(seq);
+        this.spill.inMemory.delete(seq);
         throw new SinkWriteError(this.options.actionId, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
       }),
       settled: (outcome) => {
@@ -130,8 +150,20 @@ export class HybridBuffer {
   }
 
   private pump(): void {
-    while (this.spill.records > 0) {
-      this.spill.next ??= this.disk.readNext();
+    // While Kafka fails, records stay on disk, except one at a time to find out when it is back.
+    let unreadable = 0;
+    while (this.spill.records > 0 && (!this.batcher.failing() || this.batcher.queued() === 0)) {
+      try {
+        this.spill.next ??= this.disk.readNext();
+      } catch (error) {
+        // a damaged segment (a disk error, a hand-edited file): say so, count it lost, go on after it;
+        // never let it escape from this microtask, which would end the process
+        this.options.lost(error as Error);
+        if ((error as { frameSkipped?: boolean }).frameSkipped === true) this.spill.records -= 1;
+        else this.disk.skipRestOfSegment(); // a bad length: nothing after it in this segment can be trusted
+        if (++unreadable >= 3) break;
+        continue;
+      }
       const stored = this.spill.next;
       if (stored !== undefined && this.spill.inMemory.delete(stored.seq)) {
         this.spill.next = undefined; // handed over: the batcher has it already

@@ -67,6 +67,8 @@ export class KafkaAction implements SinkAction {
     private readonly hybrid?: HybridBuffer,
   ) {}
 
+  private closing = false;
+
   readonly metricKinds = KAFKA_METRIC_KINDS;
 
   /** Whether accepted records are kept on disk (a `disk` or `hybrid` buffer) while Kafka is away. */
@@ -177,8 +179,8 @@ export class KafkaAction implements SinkAction {
       'retried.success': counters.retriedSuccess,
       'retried.failed': counters.retriedFailed,
       'late_reply': counters.lateReply,
-      'queuing': this.batcher.queued(),
-      'queuing_bytes': this.batcher.queuedBytes(),
+      'queuing': this.queued(),
+      'queuing_bytes': this.queuedBytes(),
       'inflight': this.batcher.inflight(),
       'produce_latency.count': latency.count,
       'produce_latency.p50_ms': latency.quantile(0.5),
@@ -187,7 +189,13 @@ export class KafkaAction implements SinkAction {
     };
   }
 
+  /** Set once close() was called: the action takes no more records (its rule was removed or replaced). */
+  get closed(): boolean {
+    return this.closing;
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     this.hybrid?.close();
     await this.batcher.close();
     await this.durable?.release();

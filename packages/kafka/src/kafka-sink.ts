@@ -73,6 +73,7 @@ export class KafkaSink implements Sink {
       retryBackoff: parsed.retryBackoff,
       ...(parsed.queryMode === 'sync' ? { replyTimeout: parsed.syncQueryTimeout } : {}),
       onRoom: () => hybrid?.schedulePump(),
+      onBackOff: () => hybrid?.onBackOff(),
       onResult: (error) => this.onResult(error),
       ...(this.config.allowAutoTopicCreation ? {} : { missingTopics: this.missingTopics }),
       ...(this.gate === undefined ? {} : { gate: this.gate }),
@@ -90,6 +91,8 @@ export class KafkaSink implements Sink {
       durable.leftover = [];
     }
     const action = new KafkaAction(context.id, parsed, renderer, batcher, durable, hybrid);
+    // actions of removed rules are closed, not told to the sink: forget them here
+    for (const [id, known] of this.actions) if (known.closed) this.actions.delete(id);
     this.actions.set(context.id, action);
     if (this.started) action.replay();
     return action;
@@ -110,7 +113,7 @@ export class KafkaSink implements Sink {
       pick,
       lost: (error) => {
         context.dropped(1, 'other');
-        context.logger.warn('a disk-buffered record was refused by Kafka for good', { error: error.message });
+        context.logger.warn('a disk-buffered record (its MQTT message acknowledged already) is lost', { error: error.message });
       },
       droppedLater: (reason) => context.dropped(1, reason),
     };
@@ -158,7 +161,7 @@ export class KafkaSink implements Sink {
    */
   status(): ConnectorStatus {
     if (this.current.state !== 'connecting' || !this.started) return this.current;
-    const onDisk = [...this.actions.values()].filter((action) => action.buffersOnDisk).map((action) => `"${action.id}"`);
+    const onDisk = [...this.actions.values()].filter((action) => action.buffersOnDisk && !action.closed).map((action) => `"${action.id}"`);
     if (onDisk.length === 0) return this.current;
     return {
       state: 'buffering',

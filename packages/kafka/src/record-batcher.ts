@@ -46,6 +46,8 @@ export interface BatcherOptions {
   readonly replyTimeout?: number;
   /** Called when records leave the buffer (acknowledged, failed or dropped), so room may have freed. */
   readonly onRoom?: () => void;
+  /** Called when a retriable failure makes the batcher back off (Kafka is away or unwell). */
+  readonly onBackOff?: () => void;
   /** Milliseconds clock; tests pass their own. */
   readonly now?: () => number;
 }
@@ -122,6 +124,8 @@ export class RecordBatcher {
   /** Requests awaiting their reply, for handOver(). */
   private readonly inflightBatches = new Set<Entry[]>();
   private inflightRequests = 0;
+  /** `sync` requests past their deadline whose reply has not come yet: they still hold an in-flight slot. */
+  private lateRequests = 0;
   private inflightRecords = 0;
   private nextSeq = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
@@ -190,6 +194,11 @@ export class RecordBatcher {
     };
     for (const entry of this.pending) hand(entry);
     for (const batch of this.inflightBatches) for (const entry of batch) hand(entry);
+  }
+
+  /** Since a retriable failure and until the next request Kafka acknowledges. */
+  failing(): boolean {
+    return this.consecutiveFailures > 0;
   }
 
   /** Whether a record of this size would be accepted at once (nothing held back, and it fits). */
@@ -301,7 +310,7 @@ export class RecordBatcher {
   }
 
   private schedule(): void {
-    if (this.timer !== undefined || this.retryTimer !== undefined || this.inflightRequests >= this.options.maxInflight) return;
+    if (this.timer !== undefined || this.retryTimer !== undefined || this.inflightRequests + this.lateRequests >= this.options.maxInflight) return;
     this.timer = this.options.maxLingerTime === 0
       ? setImmediate(this.flushNow)
       : setTimeout(this.flushNow, this.options.maxLingerTime);
@@ -316,7 +325,7 @@ export class RecordBatcher {
     }
     if (this.retryTimer !== undefined) return; // backing off: the retry timer flushes
     this.expire();
-    while (this.pending.length > 0 && this.inflightRequests < this.options.maxInflight) {
+    while (this.pending.length > 0 && this.inflightRequests + this.lateRequests < this.options.maxInflight) {
       this.send(this.takeBatch());
     }
     this.admit();
@@ -442,6 +451,7 @@ export class RecordBatcher {
 
   private backOff(): void {
     this.consecutiveFailures += 1;
+    this.options.onBackOff?.();
     if (this.retryTimer !== undefined) return;
     if (this.timer !== undefined) {
       if (this.options.maxLingerTime === 0) clearImmediate(this.timer as NodeJS.Immediate);
@@ -465,28 +475,42 @@ export class RecordBatcher {
   private sendBatch(groups: ReadonlyMap<string, TopicGroup>): Promise<RecordMetadata[]> {
     const batch = this.request(groups);
     const gate = this.options.gate;
-    // timed from the request leaving, not from entering the gate
+    let left = (): void => undefined;
+    const leaving = new Promise<void>((resolve) => (left = resolve));
+    // timed (and given its `sync` deadline) from the request leaving, not from entering the gate: a request
+    // queued behind others must not time out before it was even sent
     const timed = async (): Promise<RecordMetadata[]> => {
+      left();
       const started = this.now();
       const metadata = await this.producer.sendBatch(batch);
       this.latency.record(this.now() - started);
       return metadata;
     };
     const reply = gate === undefined ? timed() : gate.run(timed);
-    return this.options.replyTimeout === undefined ? reply : this.withDeadline(reply, batch, this.options.replyTimeout);
+    return this.options.replyTimeout === undefined ? reply : this.withDeadline(reply, leaving, batch, this.options.replyTimeout);
   }
 
-  /** The reply, or a ReplyTimeoutError once `timeoutMs` passes first; a reply after that only counts late_reply. */
-  private withDeadline(reply: Promise<RecordMetadata[]>, batch: ProducerBatch, timeoutMs: number): Promise<RecordMetadata[]> {
+  /**
+   * The reply, or a ReplyTimeoutError once `timeoutMs` passed after the request left. A request that timed
+   * out keeps its in-flight slot until its reply does come (counted late_reply then): kafkajs still has it
+   * open, and sending more would break maxInflight, and with it the order per partition when it is 1.
+   */
+  private withDeadline(reply: Promise<RecordMetadata[]>, leaving: Promise<void>, batch: ProducerBatch, timeoutMs: number): Promise<RecordMetadata[]> {
     return new Promise((resolve, reject) => {
       let late = false;
-      const timer = setTimeout(() => {
-        late = true;
-        reject(new ReplyTimeoutError(timeoutMs));
-      }, timeoutMs);
+      let timer: NodeJS.Timeout | undefined;
+      void leaving.then(() => {
+        timer = setTimeout(() => {
+          late = true;
+          this.lateRequests += 1;
+          reject(new ReplyTimeoutError(timeoutMs));
+        }, timeoutMs);
+      });
       const settle = (outcome: () => void): void => {
         if (late) {
+          this.lateRequests -= 1;
           this.counters.lateReply += recordCount(batch);
+          if (this.pending.length > 0 || this.waiting.length > 0) this.flush();
           return;
         }
         clearTimeout(timer);

@@ -171,5 +171,5 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'connectors[mqtt].keepalive': 'Seconds between PINGREQs when idle (0 turns keepalive off, which hides dead connections).',
   'connectors[mqtt].connectTimeout': 'Milliseconds to wait for CONNACK.',
   'connectors[mqtt].reconnectPeriod': 'Milliseconds between reconnection attempts. While disconnected, sends fail as retriable at once (the message stays with the broker it came from).',
-  'connectors[mqtt].publishTimeout': 'Milliseconds a QoS 1/2 publish may wait for its PUBACK/PUBCOMP before its send fails as retriable; mqtt.js still resends it after a reconnect, so a late acknowledgement can mean a duplicate.',
+  'connectors[mqtt].publishTimeout': 'Milliseconds a QoS 1/2 publish may wait for its PUBACK/PUBCOMP before its send fails as retriable; the publish is then dropped from mqtt.js (not resent after a reconnect), and the source broker\'s redelivery of the original message can mean a duplicate.',
 };
