@@ -14,7 +14,7 @@ export interface HybridBufferOptions {
   readonly overflow: 'backpressure' | 'drop_newest';
   /** A record dropped after its send resolved (it was on disk, acknowledged to MQTT), e.g. expired. */
   readonly droppedLater: (reason: DropReason) => void;
-  /** A spilled record (already acknowledged to MQTT) that Kafka refused for good. */
+  /** A record on disk (already acknowledged to MQTT) lost: Kafka refused it for good, or it is damaged. */
   readonly lost: (error: Error) => void;
   /** The Kafka message of a record read back from disk (the partition picker is not stored with it). */
   readonly restore: (stored: StoredRecord) => RenderedMessage;
@@ -27,14 +27,14 @@ interface HeldSend {
 }
 
 /**
- * The `hybrid` buffer: memory first, disk when memory is full. While the batcher has room and nothing is
- * on disk, a record goes straight to it and its send resolves when Kafka acknowledges it (as in memory
- * mode). Past that, records are appended to the disk log and their sends resolve once on disk (the MQTT
- * message is acknowledged then), so an outage longer than memory can hold does not stop intake; when the
- * spilling starts, what the batcher holds is written too (handOver), or its messages, first in the MQTT
- * acknowledgement order, would hold back all the others. Spilled records go back into memory, oldest first,
- * as the batcher frees room, read from disk rather than kept in memory. Order is kept: while anything is on
- * disk, new records queue behind it there.
+ * The `hybrid` buffer: memory while Kafka keeps up, disk when it does not. While Kafka answers, nothing is
+ * on disk and the batcher has room, a record goes straight to the batcher and its send resolves when Kafka
+ * acknowledges it (as in memory mode). Once Kafka fails a request, or memory is full, records are appended
+ * to the disk log and their sends resolve once on disk (the MQTT message is acknowledged then), so an outage
+ * does not stop intake; what the batcher holds at that moment is written too (handOver), or its messages,
+ * first in the MQTT acknowledgement order, would hold back all the others. Records on disk go back into
+ * memory, oldest first, as the batcher frees room, read from disk rather than kept in memory. Order is kept:
+ * while anything is on disk, new records queue behind it there.
  */
 export class HybridBuffer {
   private readonly held: HeldSend[] = [];
@@ -86,8 +86,10 @@ export class HybridBuffer {
     this.handOverMemory();
   }
 
-  /** Writes what the batcher holds to disk as well: MQTT acknowledges in order, so a message waiting for Kafka
-   * at the head would hold back the acknowledgements of every message behind it. */
+  /**
+   * Writes what the batcher holds to disk as well: MQTT acknowledges in order, so a message waiting for
+   * Kafka at the head would hold back the acknowledgements of every message behind it.
+   */
   private handOverMemory(): void {
     this.batcher.handOver((held) => this.persist(held));
   }
