@@ -16,3 +16,4 @@ export { messageColumns } from './message-columns';
 export * from './integration-config';
 export * from './integration';
 export { TopicTemplate, splitPlaceholders } from './topic-template';
+export { ThrottledLog } from './throttled-log';

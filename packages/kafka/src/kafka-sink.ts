@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {
-  type ActionContext, ConfigError, type ConnectionTestReport, type ConnectorStatus, type Logger, NotConnectedError, type Sink, type SinkWriteError,
+  type ActionContext, ConfigError, type ConnectionTestReport, type ConnectorStatus, type Logger, NotConnectedError, type Sink, type SinkWriteError, ThrottledLog,
 } from '@sluice/core';
 import { Kafka, type Producer } from 'kafkajs';
 import { COMPRESSION, ensureCodec } from './codecs';
@@ -108,12 +108,14 @@ export class KafkaSink implements Sink {
     } catch (error) {
       throw new ConfigError(`kafka action "${context.id}"`, [{ path: 'buffer.dir', message: `cannot use ${dir}: ${(error as Error).message}` }]);
     }
+    // a topic that went away can fail every record on disk: one line per 10 s, with the count in between
+    const warnings = new ThrottledLog(context.logger);
     return {
       ...opened,
       pick,
       lost: (error) => {
         context.dropped(1, 'other');
-        context.logger.warn('a disk-buffered record (its MQTT message acknowledged already) is lost', { error: error.message });
+        warnings.warn('lost', 'a disk-buffered record (its MQTT message acknowledged already) is lost', () => ({ error: error.message }));
       },
       droppedLater: (reason) => context.dropped(1, reason),
     };
