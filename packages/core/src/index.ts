@@ -15,5 +15,5 @@ export { RateMeter } from './rate-meter';
 export { messageColumns } from './message-columns';
 export * from './integration-config';
 export * from './integration';
-export { TopicTemplate, splitPlaceholders } from './topic-template';
+export { SINGLE_PLACEHOLDER, TopicTemplate, splitPlaceholders } from './topic-template';
 export { ThrottledLog } from './throttled-log';

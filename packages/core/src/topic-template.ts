@@ -1,5 +1,8 @@
 import type { RuleEngine, RuleOutput, Template } from './rule-engine';
 
+/** `${path}`, nothing around it: a setting whose value is taken from one field of the rule output. */
+export const SINGLE_PLACEHOLDER = /^\$\{[^${}]+\}$/;
+
 // `$${` is the template language's escape for a literal `${`
 const PLACEHOLDER = /\$\$\{|\$\{([^${}]*)\}/g;
 

@@ -1,4 +1,4 @@
-import { parseConfig } from '@sluice/core';
+import { parseConfig, SINGLE_PLACEHOLDER } from '@sluice/core';
 import { z } from 'zod';
 import { byteSize, duration, durationOrInfinity } from './units';
 
@@ -131,7 +131,6 @@ export function parseKafkaSinkConfig(input: KafkaSinkOptions): KafkaSinkConfig {
   return parseConfig('kafka', KafkaSinkConfig, input);
 }
 
-const SINGLE_PLACEHOLDER = /^\$\{[^${}]+\}$/;
 
 /** The settings of one action (what EMQX calls the action's `parameters`). */
 export const KafkaActionSettings = z

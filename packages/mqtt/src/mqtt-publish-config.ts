@@ -1,9 +1,7 @@
-import { parseConfig } from '@sluice/core';
+import { parseConfig, SINGLE_PLACEHOLDER } from '@sluice/core';
 import { z } from 'zod';
-import { MqttUrl, SECURE_PROTOCOLS, Tls } from './mqtt-source-config';
+import { checkTlsUrl, MqttUrl, Tls } from './mqtt-source-config';
 
-/** `${path}`, nothing around it: a setting whose value is taken from one field of the rule output. */
-export const SINGLE_PLACEHOLDER = /^\$\{[^${}]+\}$/;
 
 /**
  * An MQTT publish connector (EMQX's "republish", to any broker): one mqtt.js connection shared by the
@@ -37,11 +35,7 @@ export const MqttPublishSinkConfig = z
      */
     publishTimeout: z.number().int().min(100).default(30_000),
   })
-  .superRefine((config, ctx) => {
-    if (config.tls !== undefined && URL.canParse(config.url) && !SECURE_PROTOCOLS.has(new URL(config.url).protocol)) {
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls options need an mqtts:// or wss:// URL' });
-    }
-  });
+  .superRefine(checkTlsUrl);
 
 export type MqttPublishSinkOptions = z.input<typeof MqttPublishSinkConfig>;
 export type MqttPublishSinkConfig = z.output<typeof MqttPublishSinkConfig>;

@@ -69,6 +69,13 @@ export const Tls = z
     }
   });
 
+/** TLS options only make sense with a TLS URL; shared by the source and the publish connector. */
+export function checkTlsUrl(config: { readonly url: string; readonly tls?: unknown }, ctx: z.RefinementCtx): void {
+  if (config.tls !== undefined && URL.canParse(config.url) && !SECURE_PROTOCOLS.has(new URL(config.url).protocol)) {
+    ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls options need an mqtts:// or wss:// URL' });
+  }
+}
+
 export const MqttSourceConfig = z
   .strictObject({
     /** Unique source id, e.g. 'plant'; also the base of the derived client id. */
@@ -112,9 +119,7 @@ export const MqttSourceConfig = z
       .default({}),
   })
   .superRefine((config, ctx) => {
-    if (config.tls !== undefined && URL.canParse(config.url) && !SECURE_PROTOCOLS.has(new URL(config.url).protocol)) {
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls options need an mqtts:// or wss:// URL' });
-    }
+    checkTlsUrl(config, ctx);
     if (config.identity.clientid !== undefined || config.identity.username !== undefined) {
       const usesProperty = [config.identity.clientid, config.identity.username].some((s) => s !== undefined && 'userProperty' in s);
       if (usesProperty && config.protocolVersion !== 5) {
