@@ -11,8 +11,7 @@ import { createIntegration, silentLogger, type Integration } from '@sluice/core'
 import { kafkaModule } from '@sluice/kafka';
 import { mqttModule, mqttPublishModule } from '@sluice/mqtt';
 import { sqlModule } from '@sluice/sql';
-import { createTopic, deleteTopic, kafkaBroker, mqttUrl, randomName, subscribeMqtt, topicRecordCount, type MqttSubscription } from '@sluice/testkit';
-import mqtt from 'mqtt';
+import { createTopic, deleteTopic, kafkaBroker, mqttUrl, publish, randomName, subscribeMqtt, topicRecordCount, type MqttSubscription } from '@sluice/testkit';
 import { readBack, summary } from './support/load';
 import { pollUntil } from './support/poll';
 import { kafkaAlive, killKafka, restartKafka } from './support/processes';
@@ -24,16 +23,6 @@ const MAX_BATCH_AGE_MS = 2000;
 
 /** Sequence numbers of a phase: 0.., 1000.., 2000.. */
 const range = (start: number, count: number): number[] => Array.from({ length: count }, (_, i) => start + i);
-
-/** Publishes `{ seq }` messages at QoS 1 all at once (not one PUBACK after the other) and resolves once Mosquitto acknowledged them all. */
-async function publishAll(topic: string, seqs: readonly number[]): Promise<void> {
-  const client = await mqtt.connectAsync(mqttUrl(), { clientId: randomName('expiry-pub'), protocolVersion: 4, reconnectPeriod: 0 });
-  try {
-    await Promise.all(seqs.map((seq) => client.publishAsync(topic, JSON.stringify({ seq }), { qos: 1 })));
-  } finally {
-    await client.endAsync();
-  }
-}
 
 describe('buffer.maxBatchAge while the Kafka broker is down', () => {
   let app: Integration | undefined;
@@ -90,12 +79,12 @@ describe('buffer.maxBatchAge while the Kafka broker is down', () => {
     const settledCount = (): number => action().success + action().failed + action().dropped;
 
     // Kafka up: the first records go through, and nothing is in flight when the broker dies.
-    await publishAll(`${prefix}/device`, range(0, BEFORE));
+    await publish(mqttUrl(), `${prefix}/device`, range(0, BEFORE).map((seq) => JSON.stringify({ seq })), { qos: 1 });
     await pollUntil('the records sent before the outage to be stored', () => ({ success: action().success, queuing: action().queuing }),
       (m) => m.success === BEFORE && m.queuing === 0);
 
     await killKafka();
-    await publishAll(`${prefix}/device`, range(1000, DURING));
+    await publish(mqttUrl(), `${prefix}/device`, range(1000, DURING).map((seq) => JSON.stringify({ seq })), { qos: 1 });
     // Every record of the outage waits in the buffer until it is older than maxBatchAge, then is dropped.
     // (Mosquitto hands Sluice 20 messages at a time: the second lot comes once the first is dropped and acknowledged.)
     await pollUntil('the records sent during the outage to expire', () => ({ expired: action()['dropped.expired'], queuing: action().queuing }),
@@ -111,7 +100,7 @@ describe('buffer.maxBatchAge while the Kafka broker is down', () => {
     expect(new Set(letters.map((letter) => letter.topic))).toEqual(new Set([`dead/${prefix}/device`]));
 
     await restartKafka();
-    await publishAll(`${prefix}/device`, range(2000, AFTER));
+    await publish(mqttUrl(), `${prefix}/device`, range(2000, AFTER).map((seq) => JSON.stringify({ seq })), { qos: 1 });
     await pollUntil('the records sent after the outage to settle', () => ({ settled: settledCount(), queuing: action().queuing }),
       (m) => m.settled === BEFORE + DURING + AFTER && m.queuing === 0);
 

@@ -14,8 +14,7 @@ import { createIntegration, silentLogger, type Integration } from '@sluice/core'
 import { kafkaModule } from '@sluice/kafka';
 import { mqttModule } from '@sluice/mqtt';
 import { sqlModule } from '@sluice/sql';
-import { consumeRecords, createTopic, deleteTopic, kafkaBroker, mqttUrl, randomName, topicRecordCount } from '@sluice/testkit';
-import mqtt from 'mqtt';
+import { consumeRecords, createTopic, deleteTopic, kafkaBroker, mqttUrl, publish, randomName, topicRecordCount } from '@sluice/testkit';
 import { pollUntil } from './support/poll';
 import { kafkaAlive, killKafka, restartKafka } from './support/processes';
 
@@ -24,16 +23,6 @@ const DURING = 400;
 const AFTER = 20;
 
 const range = (start: number, count: number): number[] => Array.from({ length: count }, (_, i) => start + i);
-
-/** Publishes `{ seq }` messages at QoS 1 from one connection and resolves once Mosquitto acknowledged them all. */
-async function publishAll(topic: string, seqs: readonly number[]): Promise<void> {
-  const client = await mqtt.connectAsync(mqttUrl(), { clientId: randomName('hybrid-pub'), protocolVersion: 4, reconnectPeriod: 0 });
-  try {
-    await Promise.all(seqs.map((seq) => client.publishAsync(topic, JSON.stringify({ seq }), { qos: 1 })));
-  } finally {
-    await client.endAsync();
-  }
-}
 
 describe('a hybrid buffer while the Kafka broker is down', () => {
   let app: Integration | undefined;
@@ -76,13 +65,13 @@ describe('a hybrid buffer while the Kafka broker is down', () => {
     const action = (): NonNullable<ReturnType<Integration['metrics']['action']>> => app?.metrics.action('seq:kafka') as NonNullable<ReturnType<Integration['metrics']['action']>>;
     const source = (): ReturnType<Integration['metrics']['source']> => app?.metrics.source('plant') as ReturnType<Integration['metrics']['source']>;
 
-    await publishAll(`${prefix}/in`, range(1, BEFORE));
+    await publish(mqttUrl(), `${prefix}/in`, range(1, BEFORE).map((seq) => JSON.stringify({ seq })), { qos: 1 });
     await pollUntil('the records before the outage to be stored', () => ({ success: action().success, queuing: action().queuing }),
       (m) => m.success === BEFORE && m.queuing === 0);
     expect(readdirSync(path.join(dir, 'seq_kafka')).filter((f) => f.endsWith('.seg'))).toEqual([]); // nothing written while Kafka kept up
 
     await killKafka();
-    await publishAll(`${prefix}/in`, range(1000, DURING));
+    await publish(mqttUrl(), `${prefix}/in`, range(1000, DURING).map((seq) => JSON.stringify({ seq })), { qos: 1 });
     // every message of the outage is on disk and acknowledged, though the source's window is 20
     await pollUntil('the outage to be taken in onto disk', () => ({ acknowledged: source().acknowledged, pending: source().pending }),
       (m) => m.acknowledged === BEFORE + DURING && m.pending === 0, 60000);
@@ -92,7 +81,7 @@ describe('a hybrid buffer while the Kafka broker is down', () => {
     await pollUntil('the connector to say it is buffering', () => app?.status()['kafka']?.state, (state) => state === 'buffering');
 
     await restartKafka();
-    await publishAll(`${prefix}/in`, range(2000, AFTER));
+    await publish(mqttUrl(), `${prefix}/in`, range(2000, AFTER).map((seq) => JSON.stringify({ seq })), { qos: 1 });
     await pollUntil('everything to reach Kafka', () => ({ queuing: action().queuing, pending: source().pending }),
       (m) => m.queuing === 0 && m.pending === 0, 120000);
     await pollUntil('the connector to be connected again', () => app?.status()['kafka']?.state, (state) => state === 'connected');

@@ -13,8 +13,7 @@ import { createIntegration, silentLogger, type Integration } from '@sluice/core'
 import { javaKeyPartition, kafkaModule } from '@sluice/kafka';
 import { mqttModule } from '@sluice/mqtt';
 import { sqlModule } from '@sluice/sql';
-import { consumeRecords, createTopic, deleteTopic, kafkaBroker, mqttUrl, randomName, topicRecordCount } from '@sluice/testkit';
-import mqtt from 'mqtt';
+import { consumeRecords, createTopic, deleteTopic, kafkaBroker, mqttUrl, publish, randomName, topicRecordCount } from '@sluice/testkit';
 import { pollUntil } from './support/poll';
 import { kafkaAlive, killKafka, restartKafka } from './support/processes';
 
@@ -24,17 +23,12 @@ const PARTITIONS = 3;
 const PER_PHASE = 100;
 
 /** Publishes `{ dev, seq }` for every device, interleaved, at QoS 1, from one connection (so in order). */
-async function publishPhase(topic: string, phase: number): Promise<void> {
-  const client = await mqtt.connectAsync(mqttUrl(), { clientId: randomName('order-pub'), protocolVersion: 4, reconnectPeriod: 0 });
-  try {
-    const sends: Array<Promise<unknown>> = [];
-    for (let i = 0; i < PER_PHASE; i++) {
-      for (const dev of DEVICES) sends.push(client.publishAsync(topic, JSON.stringify({ dev, seq: phase * PER_PHASE + i }), { qos: 1 }));
-    }
-    await Promise.all(sends);
-  } finally {
-    await client.endAsync();
+function publishPhase(topic: string, phase: number): Promise<void> {
+  const payloads: string[] = [];
+  for (let i = 0; i < PER_PHASE; i++) {
+    for (const dev of DEVICES) payloads.push(JSON.stringify({ dev, seq: phase * PER_PHASE + i }));
   }
+  return publish(mqttUrl(), topic, payloads, { qos: 1 });
 }
 
 describe('ordering per partition with maxInflight 1 while the Kafka broker dies and comes back', () => {
