@@ -36,6 +36,11 @@ it('POSTs the hot readings to the webhook and acknowledges the rest at once', as
   await app.start();
   await publish(mqttUrl(), `${prefix}/a`, ['{"temp": 35}', '{"temp": 20}'], { qos: 1 });
   await waitFor(() => received.length >= 2);
+  // the webhook has the second POST before Sluice has its answer: wait until both sends are counted
+  await waitFor(() => {
+    const rule = app?.metrics.rule('hot');
+    return rule !== undefined && rule['actions.success'] + rule['actions.failed'] >= 2;
+  });
 
   // The 5xx left the message with the broker, which delivered it again: same body, twice.
   expect(received).toEqual([
