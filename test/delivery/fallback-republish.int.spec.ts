@@ -75,8 +75,13 @@ describe('a record Kafka refuses for good is republished to an MQTT dead-letter 
 
     // The subscriber can see the dead letter before Sluice has the broker's PUBACK for it: wait for the count.
     const counted = app;
+    const action = (): NonNullable<ReturnType<Integration['metrics']['action']>> => {
+      const metrics = counted.metrics.action('seq:kafka');
+      if (metrics === undefined) throw new Error('action seq:kafka has no metrics');
+      return metrics;
+    };
     const deadline = Date.now() + 15000;
-    while (counted.metrics.action('seq:kafka')['fallback.success'] + counted.metrics.action('seq:kafka')['fallback.failed'] < 1 || counted.metrics.source('plant').pending > 0) {
+    while (action()['fallback.success'] + action()['fallback.failed'] < 1 || (counted.metrics.source('plant')?.pending ?? 1) > 0) {
       if (Date.now() > deadline) throw new Error('the fallback was not counted within 15 s');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -90,7 +90,7 @@ describe('buffer.maxBatchAge while the Kafka broker is down', () => {
     await pollUntil('the records sent during the outage to expire', () => ({ expired: action()['dropped.expired'], queuing: action().queuing }),
       (m) => m.expired === DURING && m.queuing === 0);
     // The fallback republishes each expired record; its send settles once Mosquitto acknowledged it.
-    await pollUntil('the expired records to reach the fallback', () => ({ fallback: action()['fallback.success'], pending: app?.metrics.source('plant').pending }),
+    await pollUntil('the expired records to reach the fallback', () => ({ fallback: action()['fallback.success'], pending: app?.metrics.source('plant')?.pending }),
       (m) => m.fallback === DURING && m.pending === 0);
     expect(action()).toMatchObject({ matched: BEFORE + DURING, success: BEFORE, dropped: DURING, 'dropped.expired': DURING, 'dropped.queue_full': 0, failed: 0, 'fallback.success': DURING, 'fallback.failed': 0 });
     // A dropped record's send resolves (the loss was chosen), so its message is acknowledged, not left to the broker.

@@ -63,7 +63,7 @@ describe('a hybrid buffer while the Kafka broker is down', () => {
     });
     await app.start();
     const action = (): NonNullable<ReturnType<Integration['metrics']['action']>> => app?.metrics.action('seq:kafka') as NonNullable<ReturnType<Integration['metrics']['action']>>;
-    const source = (): ReturnType<Integration['metrics']['source']> => app?.metrics.source('plant') as ReturnType<Integration['metrics']['source']>;
+    const source = (): NonNullable<ReturnType<Integration['metrics']['source']>> => app?.metrics.source('plant') as NonNullable<ReturnType<Integration['metrics']['source']>>;
 
     await publish(mqttUrl(), `${prefix}/in`, range(1, BEFORE).map((seq) => JSON.stringify({ seq })), { qos: 1 });
     await pollUntil('the records before the outage to be stored', () => ({ success: action().success, queuing: action().queuing }),

@@ -93,13 +93,13 @@ describe('a Kafka broker restart while the action uses the disk buffer', () => {
   const throughOutage = async (sluice: SluiceProcess): Promise<void> => {
     await publish(mqttUrl(), `${prefix}/a`, payloads(range(0, BEFORE)), { qos: 1 });
     // stored in Kafka and nothing left in flight: the broker dies between requests
-    await pollUntil('the records sent before the outage to reach Kafka', () => counters(sluice), (c) => c.success === BEFORE && c.queuing === 0);
+    await pollUntil('the records sent before the outage to reach Kafka', () => counters(sluice), (c) => c['success'] === BEFORE && c['queuing'] === 0);
 
     await killKafka();
     await publish(mqttUrl(), `${prefix}/a`, payloads(range(1000, DURING)), { qos: 1 });
     // on disk and acknowledged to Mosquitto while Kafka is away; all of them wait for Kafka
     const during = await pollUntil('the outage messages to be on disk and acknowledged', () => counters(sluice),
-      (c) => c.acknowledged === BEFORE + DURING && c.queuing === DURING);
+      (c) => c['acknowledged'] === BEFORE + DURING && c['queuing'] === DURING);
     expect(during).toEqual({ received: BEFORE + DURING, acknowledged: BEFORE + DURING, leftToBroker: 0, success: BEFORE + DURING, failed: 0, dropped: 0, queuing: DURING });
     expect(segmentFiles().length).toBeGreaterThan(0);
   };
@@ -109,9 +109,9 @@ describe('a Kafka broker restart while the action uses the disk buffer', () => {
    * `receivedBefore`: messages this process had received over MQTT before the phase.
    */
   const afterOutage = async (sluice: SluiceProcess, name: string, receivedBefore: number): Promise<void> => {
-    await pollUntil('the disk buffer to be sent to Kafka', () => counters(sluice), (c) => c.queuing === 0);
+    await pollUntil('the disk buffer to be sent to Kafka', () => counters(sluice), (c) => c['queuing'] === 0);
     await publish(mqttUrl(), `${prefix}/a`, payloads(range(2000, AFTER)), { qos: 1 });
-    await pollUntil('the records sent after the outage to reach Kafka', () => counters(sluice), (c) => c.acknowledged === receivedBefore + AFTER && c.queuing === 0);
+    await pollUntil('the records sent after the outage to reach Kafka', () => counters(sluice), (c) => c['acknowledged'] === receivedBefore + AFTER && c['queuing'] === 0);
 
     const everything = [...range(0, BEFORE), ...range(1000, DURING), ...range(2000, AFTER)];
     const read = await readBack(topic, everything, 60000);

@@ -40,7 +40,7 @@ async function settled(promise: Promise<unknown>): Promise<unknown> {
 }
 
 /** Tracks which sends have settled, without awaiting them. */
-function track(promises: ReadonlyArray<Promise<void>>): { readonly done: boolean[] } {
+function track(promises: ReadonlyArray<Promise<unknown>>): { readonly done: boolean[] } {
   const done = promises.map(() => false);
   promises.forEach((promise, i) => void promise.then(() => { done[i] = true; }, () => { done[i] = true; }));
   return { done };

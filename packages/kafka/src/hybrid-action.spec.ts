@@ -13,7 +13,7 @@ import { parseKafkaActionSettings, parseKafkaSinkConfig } from './kafka-sink-con
 const config = parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
 
 /** Tracks which sends have settled, without awaiting them. */
-function track(promises: ReadonlyArray<Promise<void>>): boolean[] {
+function track(promises: ReadonlyArray<Promise<unknown>>): boolean[] {
   const done = promises.map(() => false);
   promises.forEach((promise, i) => void promise.then(() => { done[i] = true; }, () => { done[i] = true; }));
   return done;
