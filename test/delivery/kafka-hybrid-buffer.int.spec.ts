@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createIntegration, silentLogger, type Integration } from '@sluice/core';
-import { kafkaModule } from '@sluice/kafka';
+import { bufferDirName, kafkaModule } from '@sluice/kafka';
 import { mqttModule } from '@sluice/mqtt';
 import { sqlModule } from '@sluice/sql';
 import { consumeRecords, createTopic, deleteTopic, kafkaBroker, mqttUrl, publish, randomName, topicRecordCount } from '@sluice/testkit';
@@ -68,7 +68,7 @@ describe('a hybrid buffer while the Kafka broker is down', () => {
     await publish(mqttUrl(), `${prefix}/in`, range(1, BEFORE).map((seq) => JSON.stringify({ seq })), { qos: 1 });
     await pollUntil('the records before the outage to be stored', () => ({ success: action().success, queuing: action().queuing }),
       (m) => m.success === BEFORE && m.queuing === 0);
-    expect(readdirSync(path.join(dir, 'seq_kafka')).filter((f) => f.endsWith('.seg'))).toEqual([]); // nothing written while Kafka kept up
+    expect(readdirSync(path.join(dir, bufferDirName('seq:kafka'))).filter((f) => f.endsWith('.seg'))).toEqual([]); // nothing written while Kafka kept up
 
     await killKafka();
     await publish(mqttUrl(), `${prefix}/in`, range(1000, DURING).map((seq) => JSON.stringify({ seq })), { qos: 1 });
@@ -77,7 +77,7 @@ describe('a hybrid buffer while the Kafka broker is down', () => {
       (m) => m.acknowledged === BEFORE + DURING && m.pending === 0, 60000);
     expect(source().leftToBroker).toBe(0);
     expect(action().queuing).toBe(DURING);
-    expect(readdirSync(path.join(dir, 'seq_kafka')).filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(0);
+    expect(readdirSync(path.join(dir, bufferDirName('seq:kafka'))).filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(0);
     await pollUntil('the connector to say it is buffering', () => app?.status()['kafka']?.state, (state) => state === 'buffering');
 
     await restartKafka();

@@ -7,6 +7,7 @@ import { actionContext } from '../test/fixtures/fake-templates';
 import { FakeProducer, turn } from '../test/fixtures/fake-producer';
 import { mqttMessage } from '../test/fixtures/messages';
 import type { KafkaAction } from './kafka-action';
+import { bufferDirName } from './buffer-dir';
 import { KafkaSink } from './kafka-sink';
 import { parseKafkaActionSettings, parseKafkaSinkConfig } from './kafka-sink-config';
 
@@ -36,7 +37,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     actionContext('r:k', (count, reason) => drops.push([count, reason])),
   );
   const values = (producer: FakeProducer): string[] => producer.records().map(([, , value]) => String(value));
-  const segments = (): string[] => readdirSync(path.join(dir, 'r_k')).filter((name) => name.endsWith('.seg'));
+  const segments = (): string[] => readdirSync(path.join(dir, bufferDirName('r:k'))).filter((name) => name.endsWith('.seg'));
   /** Answers produce requests as they come until the action holds nothing (records on disk included). */
   const drain = async (producer: FakeProducer, action: KafkaAction): Promise<void> => {
     for (let i = 0; i < 2000 && (action.queued() > 0 || producer.open.length > 0); i += 1) {
@@ -182,7 +183,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     expect(await outcome(4)).toBe('stored');
     await drain(producer, action);
     await action.close();
-    expect(readFileSync(path.join(dir, 'r_k', 'committed'), 'utf8')).toBe('4'); // nothing left to send again
+    expect(readFileSync(path.join(dir, bufferDirName('r:k'), 'committed'), 'utf8')).toBe('4'); // nothing left to send again
     expect(segments()).toEqual([]);
   });
 
@@ -215,7 +216,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     await Promise.all([1, 2, 3].map((n) => action.send({ n }, mqttMessage())));
     // damage record 2's frame in place (same length): its JSON no longer parses
     const [segment] = segments();
-    const file = path.join(dir, 'r_k', segment as string);
+    const file = path.join(dir, bufferDirName('r:k'), segment as string);
     const data = readFileSync(file);
     const at = data.indexOf('{"s":2,');
     expect(at).toBeGreaterThan(0);

@@ -9,3 +9,4 @@ export {
 export type { ProducerClient, OverflowPolicy } from './record-batcher';
 export { classifyKafkaError } from './kafka-errors';
 export { murmur2, javaKeyPartition } from './partitioning';
+export { bufferDirName } from './buffer-dir';

@@ -1,10 +1,10 @@
-import path from 'node:path';
 import {
   type ActionContext, ConfigError, type ConnectionTestReport, type ConnectorStatus, type Logger, NotConnectedError, type Sink, type SinkWriteError, ThrottledLog,
 } from '@sluice/core';
 import { Kafka, type Producer } from 'kafkajs';
 import { COMPRESSION, ensureCodec } from './codecs';
 import { testKafkaConnection } from './connection-test';
+import { actionBufferDir } from './buffer-dir';
 import { openDiskBuffer } from './disk-buffer';
 import { type DurableStore, KafkaAction } from './kafka-action';
 import { HybridBuffer } from './hybrid-buffer';
@@ -98,10 +98,10 @@ export class KafkaSink implements Sink {
     return action;
   }
 
-  /** A disk buffer under `buffer.dir`, in a subdirectory named after the action, opened (read) now. */
+  /** A disk buffer under `buffer.dir`, in a subdirectory named after the action (bufferDirName), opened (read) now. */
   private durableStore(parsed: KafkaActionSettings, context: ActionContext, pick: PickPartition): DurableStore | undefined {
     if (parsed.buffer.mode === 'memory') return undefined;
-    const dir = path.join(parsed.buffer.dir as string, context.id.replace(/[^A-Za-z0-9._-]/g, '_'));
+    const dir = actionBufferDir(parsed.buffer.dir as string, context.id);
     let opened;
     try {
       opened = openDiskBuffer(dir, parsed.buffer.segmentBytes);

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { type ActionContext, silentLogger } from '@sluice/core';
 import { compileTemplate } from '@sluice/sql';
 import { consumeRecords, createTopic, deleteTopic, kafkaBroker, randomName } from '@sluice/testkit';
+import { bufferDirName } from '../../src/buffer-dir';
 import { createKafkaProducer, KafkaSink } from '../../src/kafka-sink';
 import { parseKafkaSinkConfig } from '../../src/kafka-sink-config';
 import { mqttMessage } from '../fixtures/messages';
@@ -49,7 +50,7 @@ describe('a disk-buffered Kafka action against a real broker', () => {
     await Promise.all([1, 2, 3].map((n) => away.send({ t: topic, n }, mqttMessage())));
     expect(away.queued()).toBe(3);
     await first.stop();
-    expect(readdirSync(path.join(dir, 'r_disk')).some((name) => name.endsWith('.seg'))).toBe(true);
+    expect(readdirSync(path.join(dir, bufferDirName('r:disk'))).some((name) => name.endsWith('.seg'))).toBe(true);
 
     const second = newSink();
     second.createAction(settings, context);
@@ -57,7 +58,7 @@ describe('a disk-buffered Kafka action against a real broker', () => {
     expect((await consumeRecords(topic, 3)).map((record) => String(record.value))).toEqual(['1', '2', '3']);
     await second.stop();
     // everything acknowledged: the segments are gone, and a third start has nothing to send
-    expect(readdirSync(path.join(dir, 'r_disk')).filter((name) => name.endsWith('.seg'))).toEqual([]);
+    expect(readdirSync(path.join(dir, bufferDirName('r:disk'))).filter((name) => name.endsWith('.seg'))).toEqual([]);
     expect(dropped).toEqual([]);
   });
 
