@@ -37,6 +37,76 @@ describe(createLogger.name, () => {
   });
 });
 
+describe('a log call never throws', () => {
+  /** Values pino's wildcard redaction (`*.*.*.password`) threw on, or that JSON cannot hold. */
+  function hostileFields(): Record<string, unknown> {
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic['self'] = cyclic;
+    const getter = Object.defineProperty({ visible: 1 }, 'boom', { enumerable: true, get: () => { throw new Error('getter secret-ish'); } });
+    const proxy = new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } });
+    return {
+      data: { authBytes: Buffer.from('n=u,r=nonce'), b: Buffer.from('x'), view: new Uint8Array([1, 2, 3]) },
+      deeper: { a: { b: { c: Buffer.from('y'), password: 'p' } } },
+      cyclic,
+      getter,
+      proxy,
+      big: 10n,
+      error: Object.assign(new Error('connection closed'), { code: 'ECONNRESET' }),
+      list: [new Float64Array(2), { token: 't0k3n-value' }],
+    };
+  }
+
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    it(`at level ${level}: Buffers, typed arrays, cycles, throwing getters and proxies two levels down are written safely`, () => {
+      const { stream, lines } = capture();
+      const logger = createLogger({ level, format: 'json', secrets: new Set(['hunter2-kafka']), destination: stream });
+      expect(() => logger.error('Response SaslAuthenticate(key: 36, version: 1)', hostileFields())).not.toThrow();
+      expect(() => logger.child('kafka').debug('Request SaslAuthenticate', hostileFields())).not.toThrow();
+      const line = JSON.parse(lines[0] as string) as Record<string, unknown>;
+      expect(line).toMatchObject({
+        data: { authBytes: '[redacted]', b: '[binary, 1 bytes]', view: '[binary, 3 bytes]' },
+        deeper: { a: { b: { c: '[binary, 1 bytes]', password: '[redacted]' } } },
+        cyclic: { name: 'loop', self: '[circular]' },
+        getter: { visible: 1, boom: '[unreadable]' },
+        proxy: '[unreadable]',
+        big: '10',
+        error: { type: 'Error', message: 'connection closed', code: 'ECONNRESET' },
+        list: ['[binary, 16 bytes]', { token: '[redacted]' }],
+      });
+      expect(lines).toHaveLength(level === 'debug' ? 2 : 1);
+    });
+  }
+
+  it('a destination that throws loses the line, not the caller; the next line says how many were lost, without their data', () => {
+    const written: string[] = [];
+    let failNext = true;
+    const destination = {
+      write(line: string): boolean {
+        if (failNext) {
+          failNext = false;
+          throw new Error('EPIPE');
+        }
+        written.push(line);
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream;
+    const logger = createLogger({ level: 'info', format: 'json', destination });
+    expect(() => logger.info('first line', { detail: 'lost-detail' })).not.toThrow();
+    expect(written).toHaveLength(1);
+    expect(JSON.parse(written[0] as string)).toMatchObject({ msg: 'log lines could not be written and were dropped', lostLines: 1, cause: 'Error' });
+    expect(written[0]).not.toContain('lost-detail');
+    logger.info('second line', {});
+    expect(JSON.parse(written[1] as string)).toMatchObject({ msg: 'second line' });
+  });
+
+  it('keeps data-named keys such as __proto__ as plain keys', () => {
+    const { stream, lines } = capture();
+    createLogger({ level: 'info', format: 'json', destination: stream }).info('m', JSON.parse('{"headers":{"__proto__":"x","toString":"y"}}') as Record<string, unknown>);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ headers: { toString: 'y' } });
+    expect(lines[0]).toContain('"__proto__":"x"');
+  });
+});
+
 describe(scrub.name, () => {
   it('leaves very short values alone, so a one-letter secret cannot mangle every line', () => {
     expect(scrub('{"msg":"a b c"}', new Set(['a']))).toBe('{"msg":"a b c"}');

@@ -1,5 +1,10 @@
 import pino from 'pino';
 import type { Logger } from '@sluice/core';
+import { loggableFields } from './log-fields';
+import { scrub } from './secret-scrub';
+
+export { scrub, secretRenderings, MIN_SCRUBBED_LENGTH, MIN_SCRUBBED_PREFIX } from './secret-scrub';
+export { CENSOR, isSecretKey } from './log-fields';
 
 export interface LoggerOptions {
   readonly level: 'debug' | 'info' | 'warn' | 'error';
@@ -14,26 +19,28 @@ export interface LoggerOptions {
   readonly destination?: NodeJS.WritableStream;
 }
 
-// Field names that may carry secrets, at any depth up to four levels; pino replaces their values.
-const SECRET_FIELDS = ['password', 'passphrase', 'token', 'accessToken', 'authorization', 'secret', 'privateKey', 'apiKey'];
-export const REDACTED_PATHS = SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`, `*.*.*.${field}`]);
-const CENSOR = '[redacted]';
-/** Secrets shorter than this are not scrubbed from text (a 1-3 character value would mangle every line). */
-const MIN_SCRUBBED_LENGTH = 4;
+/** After the first, failed writes are reported at most once per this interval, with their count. */
+const FAILURE_REPORT_INTERVAL_MS = 60_000;
 
-/** The CLI's logger: pino, field-based redaction plus a scrub of known secret values from every line. */
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * The CLI's logger: pino, with fields copied into plain data (secret-named values replaced; Buffers,
+ * cycles and getters made harmless: see log-fields.ts) and every known secret value scrubbed from each
+ * serialized line. A log call never throws: it runs inside kafkajs's SASL exchange, MQTT callbacks and
+ * error handlers, where an exception would be taken for the failure being logged.
+ */
 export function createLogger(options: LoggerOptions): Logger {
   const secrets = options.secrets;
   const base = pino(
     {
       level: options.level,
       base: null,
-      redact: { paths: REDACTED_PATHS, censor: CENSOR },
       ...(secrets === undefined ? {} : { hooks: { streamWrite: (line: string) => scrub(line, secrets) } }),
     },
     destinationFor(options),
   );
-  return adapt(base);
+  return adapt(base, new WriteFailures(base));
 }
 
 function destinationFor(options: LoggerOptions): pino.DestinationStream {
@@ -51,24 +58,56 @@ function destinationFor(options: LoggerOptions): pino.DestinationStream {
   return (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 2, sync: true });
 }
 
-/** Replaces every known secret in a serialized line, raw or JSON-escaped. */
-export function scrub(line: string, secrets: ReadonlySet<string>): string {
-  let out = line;
-  for (const secret of secrets) {
-    if (secret.length < MIN_SCRUBBED_LENGTH) continue;
-    if (out.includes(secret)) out = out.split(secret).join(CENSOR);
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    if (escaped !== secret && out.includes(escaped)) out = out.split(escaped).join(CENSOR);
-  }
-  return out;
+function adapt(log: pino.Logger, failures: WriteFailures): Logger {
+  const at = (level: Level) => (message: string, fields?: Record<string, unknown>): void => {
+    try {
+      if (!log.isLevelEnabled(level)) return;
+      log[level](fields === undefined ? {} : loggableFields(fields), typeof message === 'string' ? message : String(message));
+    } catch (error) {
+      failures.record(error);
+    }
+  };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (namespace) => adapt(log.child({ namespace }), failures),
+  };
 }
 
-function adapt(log: pino.Logger): Logger {
-  return {
-    debug: (message, fields) => log.debug(fields ?? {}, message),
-    info: (message, fields) => log.info(fields ?? {}, message),
-    warn: (message, fields) => log.warn(fields ?? {}, message),
-    error: (message, fields) => log.error(fields ?? {}, message),
-    child: (namespace) => adapt(log.child({ namespace })),
-  };
+/**
+ * Counts log lines that could not be written (a destination that throws, a serializer bug) and says so
+ * in a line of its own that carries none of the lost line's data: the first failure at once, later ones
+ * at most once a minute with their count.
+ */
+class WriteFailures {
+  private count = 0;
+  private unreported = 0;
+  private reportedAt: number | undefined;
+
+  constructor(private readonly log: pino.Logger) {}
+
+  record(error: unknown): void {
+    this.count++;
+    this.unreported++;
+    const now = Date.now();
+    if (this.reportedAt !== undefined && now - this.reportedAt < FAILURE_REPORT_INTERVAL_MS) return;
+    this.reportedAt = now;
+    const lost = this.unreported;
+    this.unreported = 0;
+    try {
+      this.log.error({ lostLines: lost, lostLinesTotal: this.count, cause: errorName(error) }, 'log lines could not be written and were dropped');
+    } catch {
+      // the destination itself fails: nothing more can be said through it
+    }
+  }
+}
+
+function errorName(error: unknown): string {
+  try {
+    return error instanceof Error ? error.name : typeof error;
+  } catch {
+    return 'unknown';
+  }
 }

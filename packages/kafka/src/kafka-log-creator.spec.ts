@@ -23,4 +23,30 @@ describe(kafkaLogCreator.name, () => {
       ['debug', 'started', { kafkajs: 'Producer', broker: 'b:9092' }],
     ]);
   });
+
+  it('never passes on the SASL exchange kafkajs logs at DEBUG (server nonce, salt, signature), nor raw protocol bytes', () => {
+    const lines: Array<Record<string, unknown> | undefined> = [];
+    const logger: Logger = { debug: (_m, fields) => lines.push(fields), info: () => {}, warn: () => {}, error: () => {}, child: () => logger };
+    const log = kafkaLogCreator(logger)(logLevel.DEBUG);
+    const authBytes = Buffer.from('r=clientnonceservernonce,s=c2FsdA==,i=4096');
+    log({ namespace: 'Connection', level: logLevel.DEBUG, label: 'DEBUG',
+      log: { message: 'Response SaslAuthenticate(key: 36, version: 1)', timestamp: 'now', logger: 'kafkajs', broker: 'b:9093', correlationId: 2, data: { errorCode: 0, authBytes } } });
+    log({ namespace: 'Connection', level: logLevel.DEBUG, label: 'DEBUG',
+      log: { message: 'Response Metadata(key: 3, version: 6)', timestamp: 'now', logger: 'kafkajs', broker: 'b:9093', payload: Buffer.from('raw bytes') } });
+    expect(lines).toEqual([
+      { kafkajs: 'Connection', broker: 'b:9093', correlationId: 2 },
+      { kafkajs: 'Connection', broker: 'b:9093', payload: '[binary, 9 bytes]' },
+    ]);
+  });
+
+  it('a logger that throws never throws into kafkajs (it would fail the SASL exchange being logged)', () => {
+    const throwing = (): void => {
+      throw new TypeError('Method get TypedArray.prototype.buffer called on incompatible receiver');
+    };
+    const logger: Logger = { debug: throwing, info: throwing, warn: throwing, error: throwing, child: () => logger };
+    const log = kafkaLogCreator(logger)(logLevel.DEBUG);
+    for (const level of [logLevel.ERROR, logLevel.WARN, logLevel.INFO, logLevel.DEBUG]) {
+      expect(() => log({ namespace: 'SaslAuthenticator-SCRAM-SHA-256', level, label: 'DEBUG', log: { message: 'Exchanging first client message', timestamp: 'now', logger: 'kafkajs' } })).not.toThrow();
+    }
+  });
 });
