@@ -3,6 +3,7 @@ import type { CaseExpr, CallExpr, CompareExpr, Condition, Expr, PathSegment, Ref
 import { type Env, columnReader } from './env';
 import { arityError, lookupFunctionEntry, type SqlFunction } from './functions';
 import { add, compare, divide, exactEquals, intDiv, multiply, negate, rem, subtract, topicMatch } from './operators';
+import { compileRange } from './limits';
 import { getIndex, getKey, keyGetter } from './paths';
 import { perSite } from './per-site';
 import { isNumber, makeFloat, type SqlMap, type SqlValue } from './values';
@@ -188,14 +189,9 @@ export function compileExpr(expr: Expr, scope: Scope): Getter {
       const items = expr.items.map((item) => compileExpr(item, scope));
       return (env) => items.map((item) => item(env));
     }
-    case 'range': {
-      const { from, to } = expr;
-      return () => {
-        const list: number[] = [];
-        for (let n = from; n <= to; n++) list.push(n);
-        return list;
-      };
-    }
+    case 'range':
+      // Bounded by the engine's maxListLength (limits.ts): an over-long literal is refused here.
+      return compileRange(expr.from, expr.to);
     case 'slice':
       return compileSlice(expr, scope);
     case 'case':
@@ -256,7 +252,8 @@ function compileCall(expr: CallExpr, scope: Scope): Getter {
       throw arityError(expr.name, args.length) as Error;
     };
   }
-  const fn = entry.fn;
+  // A built-in may prepare itself for this site's literal arguments (a regex compiled once, per rule).
+  const fn = entry.specialize?.(expr.args) ?? entry.fn;
   // One compiled copy per call site (see per-site.ts): the built-in and its argument getters inline.
   switch (args.length) {
     case 0:

@@ -1,10 +1,18 @@
 import { RuleEvaluationError } from '@sluice/core';
 import { isUtf8 } from 'node:buffer';
+import type { Expr } from '../ast';
 import { SqlFloat, describeValue, isMap, type SqlMap, type SqlValue } from '../values';
 import type { FunctionContext, SqlFunction } from './types';
 
-/** One built-in: its SQL name, how many arguments it takes (min..max), and the implementation. */
-export type FunctionDef = readonly [name: string, minArgs: number, maxArgs: number, fn: SqlFunction];
+/**
+ * Prepares a built-in for one call site from its arguments' syntax (literal ones are known before any
+ * message): returns the implementation to use there, or undefined for the general one. Runs once per
+ * site at compile time; may throw a RuleSyntaxError for a literal that can never work.
+ */
+export type Specializer = (args: readonly Expr[]) => SqlFunction | undefined;
+
+/** One built-in: its SQL name, how many arguments it takes (min..max), the implementation, and its specializer. */
+export type FunctionDef = readonly [name: string, minArgs: number, maxArgs: number, fn: SqlFunction, specialize?: Specializer];
 
 /** The error every built-in raises: EMQX fails the rule for the message (`failed.exception`). */
 export function fnError(name: string, message: string): RuleEvaluationError {

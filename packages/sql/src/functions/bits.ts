@@ -7,6 +7,16 @@ function big(name: string, position: number, v: SqlValue): bigint {
   return BigInt(integer(name, position, v));
 }
 
+/**
+ * a << n, for either sign of n. Results are returned as JS numbers, which stop at 2^1024: a larger shift
+ * of a non-zero value is refused before BigInt builds a number of up to 2^30 bits (128 MB).
+ */
+function shiftLeft(name: string, a: bigint, n: bigint): bigint {
+  if (n < 0n) return a >> -n;
+  if (a !== 0n && n > 1024n) throw fnError(name, `shifting by ${n} bits gives an integer too large for a number`);
+  return a << n;
+}
+
 function small(n: bigint): number {
   return Number(n);
 }
@@ -15,8 +25,15 @@ function bitwise(name: string, op: (a: bigint, b: bigint) => bigint): FunctionDe
   return [name, 2, 2, (args) => small(op(big(name, 1, args[0]), big(name, 2, args[1])))];
 }
 
+/**
+ * Past this many bits an integer is assembled from hex text in one step: shifting a BigInt copies it,
+ * so building one bit or byte at a time is quadratic (subbits of a 128 KB payload took a second).
+ */
+const SHIFT_LOOP_BITS = 64;
+
 /** Reads `count` bits starting at bit `from` (0-based, MSB first) as an unsigned big-endian BigInt. */
 function readBits(buf: Buffer, from: number, count: number): bigint {
+  if (count > SHIFT_LOOP_BITS) return bigFromBytes(bitsToBuffer(buf, from, count));
   let out = 0n;
   let i = from;
   const end = from + count;
@@ -36,6 +53,16 @@ function readBits(buf: Buffer, from: number, count: number): bigint {
 
 /** Erlang's little-endian integer of n bits: the first 8 bits are the least significant byte, a partial last chunk the most significant. */
 function readLittle(buf: Buffer, from: number, count: number): bigint {
+  if (count > SHIFT_LOOP_BITS) {
+    // Chunk k (8 bits, the last one maybe fewer) is byte k from the least significant end.
+    const chunks = Math.ceil(count / 8);
+    const be = Buffer.alloc(chunks);
+    for (let k = 0; k < chunks; k++) {
+      const at = from + k * 8;
+      be[chunks - 1 - k] = Number(readBits(buf, at, Math.min(8, from + count - at)));
+    }
+    return bigFromBytes(be);
+  }
   let out = 0n;
   let shift = 0n;
   let i = from;
@@ -49,12 +76,18 @@ function readLittle(buf: Buffer, from: number, count: number): bigint {
   return out;
 }
 
+/** An unsigned big-endian integer of any size, in time linear in its length. */
+function bigFromBytes(bytes: Buffer): bigint {
+  return bytes.length === 0 ? 0n : BigInt(`0x${bytes.toString('hex')}`);
+}
+
 /**
  * The bits as whole bytes, right-aligned: a partial byte gets leading zero bits, the way EMQX's
  * bin2hexstr pads a bitstring (`subbits(0x9F4E58, 1, 6, 'bits')` then bin2hexstr gives '27').
  */
 function bitsToBuffer(buf: Buffer, from: number, count: number): Buffer {
   const size = Math.ceil(count / 8);
+  if (from % 8 === 0 && count % 8 === 0) return Buffer.from(buf.subarray(from / 8, from / 8 + size));
   const out = Buffer.alloc(size);
   const shift = size * 8 - count;
   for (let k = 0; k < count; k++) {
@@ -145,8 +178,8 @@ export const BIT_FUNCTIONS: readonly FunctionDef[] = [
   bitwise('bitor', (a, b) => a | b),
   bitwise('bitxor', (a, b) => a ^ b),
   // bsl with a negative count shifts right and vice versa, as in Erlang.
-  bitwise('bitsl', (a, n) => (n >= 0n ? a << n : a >> -n)),
-  bitwise('bitsr', (a, n) => (n >= 0n ? a >> n : a << -n)),
+  bitwise('bitsl', (a, n) => shiftLeft('bitsl', a, n)),
+  bitwise('bitsr', (a, n) => shiftLeft('bitsr', a, -n)),
   ['bitsize', 1, 1, (args) => bytes('bitsize', 1, args[0]).length * 8],
   ['bytesize', 1, 1, (args) => iolistSize(args[0])],
   ['subbits', 2, 6, subbits],

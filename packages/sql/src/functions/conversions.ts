@@ -2,7 +2,10 @@ import { isUtf8 } from 'node:buffer';
 import { parseErlangNumber } from '../operators';
 import { SqlFloat, formatFixed, isMap, makeFloat, toText, type SqlValue } from '../values';
 import { badArg, bytes, bytesValue, fnError, integer, text, type FunctionDef } from './args';
+import { checkStringSize } from '../limits';
 import { toMap } from './maps';
+import { limitsOf } from './state';
+import type { FunctionContext } from './types';
 
 /** Type tests and conversions (RULE-SQL.md §8.3). */
 
@@ -47,7 +50,8 @@ function toBool(v: SqlValue): boolean {
   return badArg('bool', 1, "true, false, 'true', 'false', 1 or 0", v);
 }
 
-function hexOf(buf: Buffer, prefix: string): string {
+function hexOf(name: string, buf: Buffer, prefix: string, ctx: FunctionContext): string {
+  checkStringSize(name, prefix.length + buf.length * 2, limitsOf(ctx));
   return prefix + buf.toString('hex').toUpperCase();
 }
 
@@ -107,7 +111,16 @@ export const CONVERSION_FUNCTIONS: readonly FunctionDef[] = [
   ['is_empty', 1, 1, (args) => isEmpty(args[0])],
   ['str', 1, 1, (args) => toText(args[0])],
   ['str_utf8', 1, 1, (args) => strUtf8(args[0])],
-  ['str_utf16_le', 1, 1, (args) => Buffer.from(toText(args[0]), 'utf16le')],
+  [
+    'str_utf16_le',
+    1,
+    1,
+    (args, ctx) => {
+      const s = toText(args[0]);
+      checkStringSize('str_utf16_le', s.length * 2, limitsOf(ctx));
+      return Buffer.from(s, 'utf16le');
+    },
+  ],
   ['int', 1, 1, (args) => toInt('int', args[0])],
   [
     'float',
@@ -141,8 +154,8 @@ export const CONVERSION_FUNCTIONS: readonly FunctionDef[] = [
     'bin2hexstr',
     1,
     2,
-    (args) => hexOf(bytes('bin2hexstr', 1, args[0]), args.length === 2 ? text('bin2hexstr', 2, args[1]) : ''),
+    (args, ctx) => hexOf('bin2hexstr', bytes('bin2hexstr', 1, args[0]), args.length === 2 ? text('bin2hexstr', 2, args[1]) : '', ctx),
   ],
-  ['sqlserver_bin2hexstr', 1, 1, (args) => hexOf(bytes('sqlserver_bin2hexstr', 1, args[0]), '0x')],
+  ['sqlserver_bin2hexstr', 1, 1, (args, ctx) => hexOf('sqlserver_bin2hexstr', bytes('sqlserver_bin2hexstr', 1, args[0]), '0x', ctx)],
   ['hexstr2bin', 1, 2, (args) => hexToBytes('hexstr2bin', args)],
 ];

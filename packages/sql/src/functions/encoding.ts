@@ -1,8 +1,11 @@
 import { createHash, getHashes } from 'node:crypto';
 import { deflateRawSync, deflateSync, gunzipSync, gzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { decodeJson, encodeJson } from '../json';
+import { checkStringSize, limitError } from '../limits';
 import type { SqlValue } from '../values';
 import { bytes, bytesValue, fnError, text, type FunctionDef } from './args';
+import { limitsOf } from './state';
+import type { FunctionContext } from './types';
 
 /** Hashing, compression and encodings (RULE-SQL.md §8.7). */
 
@@ -44,19 +47,32 @@ function digest(name: string, algorithm: string): FunctionDef {
   return [name, 1, 1, (args) => hashHex(name, algorithm, bytes(name, 1, args[0]))];
 }
 
-function zlibFunction(name: string, run: (b: Buffer) => Buffer, output: 'bytes' | 'value'): FunctionDef {
+type Zlib = (data: Buffer, options: { maxOutputLength: number }) => Buffer;
+
+/**
+ * A zlib built-in. Decompression stops at maxInflateSize (zlib's maxOutputLength), so a small bomb (a
+ * 510 KB payload inflating to 500 MB) costs at most that much before it fails; compression output is
+ * bounded by maxStringSize (it exceeds its input only by a few bytes).
+ */
+function zlibFunction(name: string, run: Zlib, output: 'bytes' | 'value'): FunctionDef {
+  const inflates = output === 'value';
   return [
     name,
     1,
     1,
-    (args) => {
+    (args, ctx) => {
+      const limits = limitsOf(ctx);
+      const max = inflates ? limits.maxInflateSize : limits.maxStringSize;
       let out: Buffer;
       try {
-        out = run(bytes(name, 1, args[0]));
+        out = run(bytes(name, 1, args[0]), { maxOutputLength: max });
       } catch (error) {
+        if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+          throw limitError(name, 'output size', max + 1, max, inflates ? 'maxInflateSize' : 'maxStringSize');
+        }
         throw fnError(name, `the data is not valid (${(error as Error).message})`);
       }
-      return output === 'bytes' ? out : bytesValue(out);
+      return inflates ? bytesValue(out) : out;
     },
   ];
 }
@@ -74,8 +90,9 @@ function base64Options(name: string, args: readonly SqlValue[]): { padding: bool
   return opts;
 }
 
-function base64Encode(args: readonly SqlValue[]): SqlValue {
+function base64Encode(args: readonly SqlValue[], ctx: FunctionContext): SqlValue {
   const data = bytes('base64_encode', 1, args[0]);
+  checkStringSize('base64_encode', Math.ceil(data.length / 3) * 4, limitsOf(ctx));
   const { padding, urlsafe } = base64Options('base64_encode', args);
   let out = data.toString(urlsafe ? 'base64url' : 'base64');
   if (urlsafe && padding) out += '='.repeat((4 - (out.length % 4)) % 4);
@@ -116,15 +133,25 @@ export const ENCODING_FUNCTIONS: readonly FunctionDef[] = [
   digest('sha', 'sha'),
   digest('sha256', 'sha256'),
   ['hash', 2, 2, (args) => hashHex('hash', text('hash', 1, args[0]), bytes('hash', 2, args[1]))],
-  zlibFunction('gzip', (b) => gzipSync(b), 'bytes'),
-  zlibFunction('gunzip', (b) => gunzipSync(b), 'value'),
-  zlibFunction('zip', (b) => deflateRawSync(b), 'bytes'),
-  zlibFunction('unzip', (b) => inflateRawSync(b), 'value'),
-  zlibFunction('zip_compress', (b) => deflateSync(b), 'bytes'),
-  zlibFunction('zip_uncompress', (b) => inflateSync(b), 'value'),
+  zlibFunction('gzip', gzipSync, 'bytes'),
+  zlibFunction('gunzip', gunzipSync, 'value'),
+  zlibFunction('zip', deflateRawSync, 'bytes'),
+  zlibFunction('unzip', inflateRawSync, 'value'),
+  zlibFunction('zip_compress', deflateSync, 'bytes'),
+  zlibFunction('zip_uncompress', inflateSync, 'value'),
   ['base64_encode', 1, 3, base64Encode],
   ['base64_decode', 1, 3, base64Decode],
-  ['json_encode', 1, 1, (args) => encodeJson(args[0])],
+  [
+    'json_encode',
+    1,
+    1,
+    (args, ctx) => {
+      // Measured after encoding: the size of a nested value is only known by walking it, as encoding does.
+      const out = encodeJson(args[0]);
+      checkStringSize('json_encode', out.length, limitsOf(ctx));
+      return out;
+    },
+  ],
   [
     'json_decode',
     1,

@@ -1,4 +1,4 @@
-import { fnError, type FunctionDef } from './args';
+import { fnError, type FunctionDef, type Specializer } from './args';
 import { ARRAY_FUNCTIONS } from './arrays';
 import { BIT_FUNCTIONS } from './bits';
 import { CONTEXT_FUNCTIONS } from './context';
@@ -19,15 +19,17 @@ export interface FunctionEntry {
   readonly fn: SqlFunction;
   readonly minArgs: number;
   readonly maxArgs: number;
+  /** Prepares the built-in for a call site's literal arguments (see Specializer); most have none. */
+  readonly specialize?: Specializer;
 }
 
 const registry = new Map<string, FunctionEntry>();
 const checked = new Map<string, SqlFunction>();
 
 function register(defs: readonly FunctionDef[]): void {
-  for (const [name, minArgs, maxArgs, fn] of defs) {
+  for (const [name, minArgs, maxArgs, fn, specialize] of defs) {
     if (registry.has(name)) throw new Error(`built-in function ${name} defined twice`);
-    registry.set(name, { fn, minArgs, maxArgs });
+    registry.set(name, specialize === undefined ? { fn, minArgs, maxArgs } : { fn, minArgs, maxArgs, specialize });
     checked.set(name, (args, context) => {
       const error = arityError(name, args.length);
       if (error !== undefined) throw error;

@@ -1,87 +1,139 @@
+import { RE2JS } from 're2js';
+import type { Expr } from '../ast';
+import { LiteralSyntaxError, checkStringSize, type EvaluationLimits } from '../limits';
 import { fnError } from './args';
 
 /**
- * regex_* run PCRE in EMQX (Erlang `re`); here JavaScript RegExp. A few PCRE spellings are translated:
- * leading inline options `(?i)` `(?m)` `(?s)` `(?x)`-less combinations become flags, `\A` becomes `^`,
- * `\z`/`\Z` become `$`, `(?P<name>` becomes `(?<name>`. PCRE-only constructs (possessive quantifiers,
- * atomic groups, `\K`, recursion, conditionals) are not available and raise as an invalid pattern.
- * Matching is by UTF-16 code units, where Erlang's `re` without the unicode option matches bytes:
- * the results differ only for `.`/character classes meeting non-ASCII text.
+ * regex_* run PCRE in EMQX (Erlang `re`, with a match limit against runaway backtracking). Here they run
+ * RE2 (the re2js port): matching takes time linear in the input whatever the pattern, so no message
+ * (nor a pattern taken from one) can stall the event loop. RE2 has no backreferences, lookaround,
+ * possessive quantifiers, atomic groups, `\K`, recursion or conditionals: a pattern using them is an
+ * error (docs/sql-functions.md, "Regular expressions"). PCRE's `\Z` (end, or before a final newline)
+ * is translated, since RE2 only knows `\z`. Matching is by Unicode code point, where Erlang's `re`
+ * without the unicode option matches bytes: results differ only for `.`/classes meeting non-ASCII text.
+ *
+ * Measured (packages/sql/bench, docs/sql-functions.md): 0.2-1 µs per match on ordinary patterns, and
+ * below 1 ms on the catastrophic ones (`^(a+)+$`, `(a|a)+$`, `(.*a){20}$`) against 1 KiB of input.
  */
 
-const cache = new Map<string, RegExp>();
+/** A compiled pattern; compiled once per rule for a literal pattern, else found in the bounded cache. */
+export type Pattern = RE2JS;
+
+/** The message of a pattern RE2 refuses, or undefined when it compiles. */
+function tryCompile(pattern: string): Pattern | string {
+  try {
+    return RE2JS.compile(translate(pattern));
+  } catch (error) {
+    return `invalid regular expression ${JSON.stringify(pattern)}: ${(error as Error).message}` +
+      ' (patterns use RE2 syntax: no backreferences, lookahead/lookbehind, possessive quantifiers or atomic groups)';
+  }
+}
+
+/** PCRE spellings RE2 lacks, rewritten: `\Z` (end of input, or before a final newline). `\\` is skipped. */
+function translate(pattern: string): string {
+  if (!pattern.includes('\\Z')) return pattern;
+  return pattern.replace(/\\\\|\\Z/g, (m) => (m === '\\Z' ? '(?:\\n?\\z)' : m));
+}
+
+/*
+ * Patterns that come from data (`regex_match(payload.s, payload.p)`) are compiled per distinct pattern
+ * and kept in a small LRU: a rule usually sees a handful of patterns, and a device sending a new one
+ * per message only costs compilations (each linear in the pattern), never unbounded memory.
+ */
+const cache = new Map<string, Pattern>();
 const CACHE_LIMIT = 256;
 
-function compile(name: string, pattern: string, global: boolean): RegExp {
-  const key = (global ? 'g' : '-') + pattern;
-  let re = cache.get(key);
-  if (re !== undefined) return re;
-  let flags = global ? 'g' : '';
-  let source = pattern;
-  const inline = /^\(\?([ims]+)\)/.exec(source);
-  if (inline !== null) {
-    for (const f of inline[1] as string) if (!flags.includes(f)) flags += f;
-    source = source.slice(inline[0].length);
+function dynamicPattern(name: string, pattern: string): Pattern {
+  let re = cache.get(pattern);
+  if (re !== undefined) {
+    // Most recently used last: Map keeps insertion order.
+    cache.delete(pattern);
+    cache.set(pattern, re);
+    return re;
   }
-  source = source.replace(/\\\\|\\A|\\[zZ]|\(\?P</g, (m) => {
-    switch (m) {
-      case '\\A':
-        return '^';
-      case '\\z':
-      case '\\Z':
-        return '$';
-      case '(?P<':
-        return '(?<';
-      default:
-        return m;
-    }
-  });
-  try {
-    re = new RegExp(source, flags);
-  } catch (error) {
-    throw fnError(name, `invalid regular expression ${JSON.stringify(pattern)}: ${(error as Error).message}`);
-  }
-  if (cache.size >= CACHE_LIMIT) cache.clear();
-  cache.set(key, re);
+  const compiled = tryCompile(pattern);
+  if (typeof compiled === 'string') throw fnError(name, compiled);
+  re = compiled;
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(pattern, re);
   return re;
 }
 
-/** re:run(S, RE): true when the pattern matches anywhere in S. */
-export function regexMatch(s: string, pattern: string): boolean {
-  return compile('regex_match', pattern, false).test(s);
-}
-
-/** Capture groups of the first match (groups that did not take part are ''), [] when nothing matches. */
-export function regexExtract(s: string, pattern: string): string[] {
-  const m = compile('regex_extract', pattern, false).exec(s);
-  if (m === null) return [];
-  const out: string[] = [];
-  for (let i = 1; i < m.length; i++) out.push(m[i] ?? '');
-  return out;
+/** How many dynamic patterns are cached (for tests of the bound). */
+export function cachedPatternCount(): number {
+  return cache.size;
 }
 
 /**
- * re:replace(S, RE, Rep, [global]): every match replaced; in Rep `&` (or `\0`) inserts the match, `\N`,
- * `\gN`, `\g{N}` insert group N, `\&` and `\\` are a literal `&` and `\`.
+ * The pattern of a call site when the SQL gives it as a string literal: compiled once, at compile time,
+ * where a pattern RE2 refuses is a syntax error of the rule. Undefined when the pattern comes from data.
  */
-export function regexReplace(s: string, pattern: string, replacement: string): string {
-  const re = compile('regex_replace', pattern, true);
-  const parts = parseReplacement(replacement);
-  re.lastIndex = 0;
-  return s.replace(re, (...match: unknown[]) => {
-    let out = '';
-    for (const part of parts) {
-      if (typeof part === 'string') out += part;
-      else {
-        const group = match[part];
-        out += typeof group === 'string' ? group : '';
-      }
-    }
-    return out;
-  });
+export function literalPattern(name: string, arg: Expr | undefined): Pattern | undefined {
+  if (arg?.type !== 'const' || typeof arg.value !== 'string') return undefined;
+  const compiled = tryCompile(arg.value);
+  if (typeof compiled === 'string') throw new LiteralSyntaxError(`${name}(): ${compiled}`, arg.value);
+  return compiled;
 }
 
-function parseReplacement(rep: string): (string | number)[] {
+/** The compiled pattern of one call: the site's literal one, else the cached one for this text. */
+export function patternOf(name: string, literal: Pattern | undefined, pattern: string): Pattern {
+  return literal ?? dynamicPattern(name, pattern);
+}
+
+/** re:run(S, RE): true when the pattern matches anywhere in S. */
+export function regexMatch(s: string, re: Pattern): boolean {
+  return re.test(s);
+}
+
+/** Capture groups of the first match (groups that did not take part are ''), [] when nothing matches. */
+export function regexExtract(s: string, re: Pattern): string[] {
+  const m = re.matcher(s);
+  if (!m.find()) return [];
+  const out: string[] = [];
+  const count = m.groupCount();
+  for (let i = 1; i <= count; i++) out.push(m.group(i) ?? '');
+  return out;
+}
+
+/** A parsed replacement: literal text, and group numbers (0 is the whole match). */
+export type Replacement = readonly (string | number)[];
+
+/**
+ * re:replace(S, RE, Rep, [global]): every match replaced; in Rep `&` (or `\0`) inserts the match, `\N`,
+ * `\gN`, `\g{N}` insert group N, `\&` and `\\` are a literal `&` and `\`. A group the pattern does not
+ * have, or one that did not take part in the match, inserts nothing (as Erlang's re does). The result
+ * is built from a list of pieces joined once (linear), and may not pass maxStringSize.
+ */
+export function regexReplace(s: string, re: Pattern, replacement: Replacement, limits: EvaluationLimits): string {
+  const m = re.matcher(s);
+  const pieces: string[] = [];
+  let size = 0;
+  let last = 0;
+  const count = m.groupCount();
+  while (m.find()) {
+    const start = m.start();
+    const head = s.slice(last, start);
+    pieces.push(head);
+    size += head.length;
+    for (const part of replacement) {
+      const piece = typeof part === 'string' ? part : part <= count ? (m.group(part) ?? '') : '';
+      pieces.push(piece);
+      size += piece.length;
+    }
+    if (size > limits.maxStringSize) checkStringSize('regex_replace', size, limits);
+    last = m.end();
+  }
+  if (last === 0 && pieces.length === 0) return s;
+  const tail = s.slice(last);
+  checkStringSize('regex_replace', size + tail.length, limits);
+  pieces.push(tail);
+  return pieces.join('');
+}
+
+const GROUP_REF = /g\{(\d+)\}|g(\d+)|(\d+)/y;
+
+/** Parses a replacement once (per call site when it is a literal), in one pass. */
+export function parseReplacement(rep: string): Replacement {
   const parts: (string | number)[] = [];
   let literal = '';
   const flush = (): void => {
@@ -94,14 +146,15 @@ function parseReplacement(rep: string): (string | number)[] {
       flush();
       parts.push(0);
     } else if (c === '\\' && i + 1 < rep.length) {
-      const rest = rep.slice(i + 1);
-      const group = /^(?:g\{(\d+)\}|g(\d+)|(\d+))/.exec(rest);
+      GROUP_REF.lastIndex = i + 1;
+      const group = GROUP_REF.exec(rep);
       if (group !== null) {
         flush();
-        parts.push(Number(group[1] ?? group[2] ?? group[3]));
+        // A group number too large to exist is a group the pattern does not have: it inserts nothing.
+        parts.push(Math.min(Number(group[1] ?? group[2] ?? group[3]), Number.MAX_SAFE_INTEGER));
         i += group[0].length;
       } else {
-        literal += rest[0];
+        literal += rep[i + 1] as string;
         i++;
       }
     } else literal += c;

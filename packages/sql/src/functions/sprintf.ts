@@ -1,4 +1,5 @@
 import { SqlFloat, compareStrings, isMap, isPrintableList, type SqlValue } from '../values';
+import { checkStringSize, type EvaluationLimits } from '../limits';
 import { fnError } from './args';
 
 /**
@@ -7,7 +8,7 @@ import { fnError } from './args';
  * ~+` (integers), `~f ~e ~g` (floats only, as in Erlang), `~i` (skip), `~n`, `~~`, with field width,
  * precision, pad character and `-` for left adjustment (`~-10s`, `~.2f`, `~5.3.0f`, `~*s`).
  */
-export function sprintf(name: string, format: string, args: readonly SqlValue[]): string {
+export function sprintf(name: string, format: string, args: readonly SqlValue[], limits: EvaluationLimits): string {
   let out = '';
   let argIndex = 0;
   const next = (): SqlValue => {
@@ -51,6 +52,8 @@ export function sprintf(name: string, format: string, args: readonly SqlValue[])
       leftAdjust = true;
       width = -width;
     }
+    // Widths come from the format or the arguments (data): refuse one past the limit before padding to it.
+    if (width !== undefined) checkStringSize(name, out.length + width, limits);
     if (format[i] === '.') {
       i++;
       if (format[i] === '*') {
@@ -156,6 +159,7 @@ export function sprintf(name: string, format: string, args: readonly SqlValue[])
       field = '*'.repeat(width);
     }
     out += field;
+    checkStringSize(name, out.length, limits);
   }
   if (argIndex !== args.length) throw fnError(name, 'too many arguments for the format');
   return out;

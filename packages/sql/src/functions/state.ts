@@ -1,3 +1,4 @@
+import { type EvaluationLimits, type EvaluationLimitsOptions, resolveLimits } from '../limits';
 import { encodeJsonValue, type SqlValue } from '../values';
 
 /** Reads one environment variable; the default reads process.env (libraries take the environment by injection). */
@@ -14,6 +15,8 @@ export interface FunctionState {
   readonly envCache: Map<string, string>;
   readonly readEnv: EnvironmentReader;
   readonly localOffset: LocalOffset;
+  /** Size limits the built-ins check their results against (limits.ts). */
+  readonly limits: EvaluationLimits;
 }
 
 /** Seconds east of UTC of the local time zone at an instant (for 'local', now_rfc3339, unix_ts_to_rfc3339). */
@@ -24,6 +27,8 @@ export interface FunctionStateOptions {
   readonly readEnv?: EnvironmentReader;
   /** The local time zone. Default: the process's own (its TZ), through Date. */
   readonly localOffset?: LocalOffset;
+  /** Per-evaluation size limits (limits.ts); keys left out keep their defaults. Bad values: ConfigError. */
+  readonly limits?: EvaluationLimitsOptions;
 }
 
 const processLocalOffset: LocalOffset = (epochSeconds) => {
@@ -43,7 +48,13 @@ export function createFunctionState(options: FunctionStateOptions = {}): Functio
     envCache: new Map(),
     readEnv: options.readEnv ?? processEnvReader,
     localOffset: options.localOffset ?? processLocalOffset,
+    limits: resolveLimits(options.limits),
   };
+}
+
+/** The size limits of a call: its engine's, else the defaults. */
+export function limitsOf(context: { readonly state?: FunctionState }): EvaluationLimits {
+  return (context.state ?? defaultFunctionState).limits;
 }
 
 /** The state of a call: the context's own, else the process-wide default. */

@@ -1,10 +1,13 @@
 import { encodeJson } from '../json';
 import { SqlFloat, compareStrings, formatFixed, isMap, toText, type SqlMap, type SqlValue } from '../values';
-import { badArg, fnError, integer, list, option, text, type FunctionDef } from './args';
+import { checkListLength, checkStringSize, type EvaluationLimits } from '../limits';
+import { badArg, fnError, integer, list, option, text, type FunctionDef, type Specializer } from './args';
 import { toMap } from './maps';
-import { regexExtract, regexMatch, regexReplace } from './regex';
+import { type Pattern, type Replacement, literalPattern, parseReplacement, patternOf, regexExtract, regexMatch, regexReplace } from './regex';
 import { sprintf } from './sprintf';
 import { graphemeCount, graphemes, trimUnits } from './text-units';
+import { limitsOf } from './state';
+import type { FunctionContext, SqlFunction } from './types';
 import { unescape } from './unescape';
 
 /** String functions (RULE-SQL.md §8.4): UTF-8 aware, positions and lengths count grapheme clusters. */
@@ -12,30 +15,46 @@ import { unescape } from './unescape';
 type SplitMode = 'notrim' | 'leading' | 'trailing' | 'leading_notrim' | 'trailing_notrim';
 const SPLIT_MODES: readonly SplitMode[] = ['notrim', 'leading', 'trailing', 'leading_notrim', 'trailing_notrim'];
 
-function split(args: readonly SqlValue[]): SqlValue {
+function split(args: readonly SqlValue[], ctx: FunctionContext): SqlValue {
   const s = text('split', 1, args[0]);
   const sep = text('split', 2, args[1]);
   const mode: SplitMode | 'all' = args.length === 3 ? option('split', 3, args[2], SPLIT_MODES) : 'all';
-  let parts: string[];
-  if (sep === '') {
-    parts = [s];
-  } else if (mode === 'all' || mode === 'notrim') {
-    parts = s.split(sep);
-  } else {
-    const at = mode.startsWith('leading') ? s.indexOf(sep) : s.lastIndexOf(sep);
-    parts = at === -1 ? [s] : [s.slice(0, at), s.slice(at + sep.length)];
-  }
+  if (sep === '') return mode.endsWith('notrim') || s !== '' ? [s] : [];
+  if (mode === 'all' || mode === 'notrim') return splitAll(s, sep, mode === 'notrim', limitsOf(ctx));
+  const at = mode.startsWith('leading') ? s.indexOf(sep) : s.lastIndexOf(sep);
+  const parts = at === -1 ? [s] : [s.slice(0, at), s.slice(at + sep.length)];
   return mode.endsWith('notrim') ? parts : parts.filter((p) => p !== '');
 }
 
+/**
+ * Every part between separators (empty ones only when `keepEmpty`), refused as soon as there are more
+ * than maxListLength: the over-long list is never built (a split of a decompressed payload into
+ * millions of items once took V8 down).
+ */
+function splitAll(s: string, sep: string, keepEmpty: boolean, limits: EvaluationLimits): string[] {
+  const out: string[] = [];
+  let from = 0;
+  for (;;) {
+    const at = s.indexOf(sep, from);
+    const part = at === -1 ? s.slice(from) : s.slice(from, at);
+    if (keepEmpty || part !== '') {
+      out.push(part);
+      if (out.length > limits.maxListLength) checkListLength('split', out.length, limits);
+    }
+    if (at === -1) return out;
+    from = at + sep.length;
+  }
+}
+
 /** string:lexemes/2: split on any of the separator characters; CRLF is one unit, a separator only if listed as such. */
-function tokens(args: readonly SqlValue[]): SqlValue {
+function tokens(args: readonly SqlValue[], ctx: FunctionContext): SqlValue {
   const s = text('tokens', 1, args[0]);
   const seps = new Set(Array.from(text('tokens', 2, args[1])));
   if (args.length === 3) {
     option('tokens', 3, args[2], ['nocrlf']);
     seps.add('\r').add('\n').add('\r\n');
   }
+  const limits = limitsOf(ctx);
   const out: string[] = [];
   let current = '';
   const units = Array.from(s);
@@ -46,24 +65,32 @@ function tokens(args: readonly SqlValue[]): SqlValue {
       i++;
     }
     if (seps.has(unit)) {
-      if (current !== '') out.push(current);
+      if (current !== '') {
+        out.push(current);
+        if (out.length > limits.maxListLength) checkListLength('tokens', out.length, limits);
+      }
       current = '';
     } else current += unit;
   }
   if (current !== '') out.push(current);
+  checkListLength('tokens', out.length, limits);
   return out;
 }
 
 type PadMode = 'trailing' | 'leading' | 'both';
 
-function pad(args: readonly SqlValue[]): SqlValue {
+function pad(args: readonly SqlValue[], ctx: FunctionContext): SqlValue {
   const s = text('pad', 1, args[0]);
   const len = integer('pad', 2, args[1]);
   const mode: PadMode = args.length >= 3 ? option('pad', 3, args[2], ['trailing', 'leading', 'both'] as const) : 'trailing';
   // A multi-character pad string counts as one unit (string:pad/4 takes one grapheme cluster).
   const unit = args.length === 4 ? text('pad', 4, args[3]) : ' ';
+  if (len <= 0) return s;
+  // Checked before counting or repeating anything: the width comes from data (pad(s, 1e9) is 23 bytes).
+  checkStringSize('pad', len * unit.length, limitsOf(ctx));
   const missing = len - graphemeCount(s);
   if (missing <= 0) return s;
+  checkStringSize('pad', s.length + missing * unit.length, limitsOf(ctx));
   switch (mode) {
     case 'trailing':
       return s + unit.repeat(missing);
@@ -76,15 +103,29 @@ function pad(args: readonly SqlValue[]): SqlValue {
   }
 }
 
-function replace(args: readonly SqlValue[]): SqlValue {
+function replace(args: readonly SqlValue[], ctx: FunctionContext): SqlValue {
   const s = text('replace', 1, args[0]);
   const old = text('replace', 2, args[1]);
   const rep = text('replace', 3, args[2]);
   const where = args.length === 4 ? option('replace', 4, args[3], ['all', 'leading', 'trailing'] as const) : 'all';
   if (old === '') return s;
-  if (where === 'all') return s.split(old).join(rep);
+  if (where === 'all') {
+    const parts = s.split(old);
+    checkStringSize('replace', s.length + (parts.length - 1) * (rep.length - old.length), limitsOf(ctx));
+    return parts.join(rep);
+  }
   const at = where === 'leading' ? s.indexOf(old) : s.lastIndexOf(old);
-  return at === -1 ? s : s.slice(0, at) + rep + s.slice(at + old.length);
+  if (at === -1) return s;
+  checkStringSize('replace', s.length - old.length + rep.length, limitsOf(ctx));
+  return s.slice(0, at) + rep + s.slice(at + old.length);
+}
+
+/** Texts joined with a separator, refused before joining when the result would pass maxStringSize. */
+function joinTexts(name: string, texts: readonly string[], sep: string, ctx: FunctionContext): string {
+  let size = texts.length > 0 ? (texts.length - 1) * sep.length : 0;
+  for (const t of texts) size += t.length;
+  checkStringSize(name, size, limitsOf(ctx));
+  return texts.join(sep);
 }
 
 function find(args: readonly SqlValue[]): SqlValue {
@@ -147,6 +188,39 @@ function redisHsetArgs(args: readonly SqlValue[]): SqlValue {
   return out;
 }
 
+/** The pattern argument of a regex_* call whose pattern comes from data (compiled and cached). */
+function pattern(name: string, v: SqlValue): Pattern {
+  return patternOf(name, undefined, text(name, 2, v));
+}
+
+const specializeMatch: Specializer = (syntax) => {
+  const re = literalPattern('regex_match', syntax[1]);
+  return re === undefined ? undefined : (args) => regexMatch(text('regex_match', 1, args[0]), re);
+};
+
+const specializeExtract: Specializer = (syntax) => {
+  const re = literalPattern('regex_extract', syntax[1]);
+  return re === undefined ? undefined : (args) => regexExtract(text('regex_extract', 1, args[0]), re);
+};
+
+/** regex_replace with its pattern and/or replacement fixed by the call site (undefined: read per call). */
+function regexReplaceFn(re: Pattern | undefined, replacement: Replacement | undefined): SqlFunction {
+  return (args, ctx) =>
+    regexReplace(
+      text('regex_replace', 1, args[0]),
+      re ?? patternOf('regex_replace', undefined, text('regex_replace', 2, args[1])),
+      replacement ?? parseReplacement(text('regex_replace', 3, args[2])),
+      limitsOf(ctx),
+    );
+}
+
+const specializeReplace: Specializer = (syntax) => {
+  const re = literalPattern('regex_replace', syntax[1]);
+  const rep = syntax[2];
+  const replacement = rep?.type === 'const' && typeof rep.value === 'string' ? parseReplacement(rep.value) : undefined;
+  return re === undefined && replacement === undefined ? undefined : regexReplaceFn(re, replacement);
+};
+
 function ascii(args: readonly SqlValue[]): SqlValue {
   const s = args[0];
   if (typeof s === 'string' && s.length > 0 && s.charCodeAt(0) < 128) return s.charCodeAt(0);
@@ -187,49 +261,47 @@ export const STRING_FUNCTIONS: readonly FunctionDef[] = [
     'concat',
     1,
     2,
-    (args) => {
-      if (args.length === 2) return toText(args[0]) + toText(args[1]);
-      return list('concat', 1, args[0]).map(toText).join('');
+    (args, ctx) => {
+      if (args.length === 1) return joinTexts('concat', list('concat', 1, args[0]).map(toText), '', ctx);
+      const a = toText(args[0]);
+      const b = toText(args[1]);
+      // Nested concats double their input at each level: each result is checked.
+      checkStringSize('concat', a.length + b.length, limitsOf(ctx));
+      return a + b;
     },
   ],
   ['split', 2, 3, split],
   ['tokens', 2, 3, tokens],
   ['pad', 2, 4, pad],
   ['replace', 3, 4, replace],
-  ['regex_match', 2, 2, (args) => regexMatch(text('regex_match', 1, args[0]), text('regex_match', 2, args[1]))],
-  [
-    'regex_replace',
-    3,
-    3,
-    (args) =>
-      regexReplace(text('regex_replace', 1, args[0]), text('regex_replace', 2, args[1]), text('regex_replace', 3, args[2])),
-  ],
-  ['regex_extract', 2, 2, (args) => regexExtract(text('regex_extract', 1, args[0]), text('regex_extract', 2, args[1]))],
+  ['regex_match', 2, 2, (args) => regexMatch(text('regex_match', 1, args[0]), pattern('regex_match', args[1])), specializeMatch],
+  ['regex_replace', 3, 3, regexReplaceFn(undefined, undefined), specializeReplace],
+  ['regex_extract', 2, 2, (args) => regexExtract(text('regex_extract', 1, args[0]), pattern('regex_extract', args[1])), specializeExtract],
   ['ascii', 1, 1, ascii],
   ['find', 2, 3, find],
   [
     'join_to_string',
     1,
     2,
-    (args) => {
-      if (args.length === 1) return list('join_to_string', 1, args[0]).map(toText).join(', ');
+    (args, ctx) => {
+      if (args.length === 1) return joinTexts('join_to_string', list('join_to_string', 1, args[0]).map(toText), ', ', ctx);
       const sep = text('join_to_string', 1, args[0]);
-      return list('join_to_string', 2, args[1]).map(toText).join(sep);
+      return joinTexts('join_to_string', list('join_to_string', 2, args[1]).map(toText), sep, ctx);
     },
   ],
   [
     'join_to_sql_values_string',
     1,
     1,
-    (args) => list('join_to_sql_values_string', 1, args[0]).map(sqlLiteral).join(', '),
+    (args, ctx) => joinTexts('join_to_sql_values_string', list('join_to_sql_values_string', 1, args[0]).map(sqlLiteral), ', ', ctx),
   ],
   ['map_to_redis_hset_args', 1, 1, redisHsetArgs],
-  ['sprintf', 1, Infinity, (args) => sprintf('sprintf', text('sprintf', 1, args[0]), args.slice(1))],
+  ['sprintf', 1, Infinity, (args, ctx) => sprintf('sprintf', text('sprintf', 1, args[0]), args.slice(1), limitsOf(ctx))],
   [
     'sprintf_s',
     2,
     2,
-    (args) => sprintf('sprintf_s', text('sprintf_s', 1, args[0]), list('sprintf_s', 2, args[1])),
+    (args, ctx) => sprintf('sprintf_s', text('sprintf_s', 1, args[0]), list('sprintf_s', 2, args[1]), limitsOf(ctx)),
   ],
   ['unescape', 1, 1, (args) => unescape(text('unescape', 1, args[0]))],
 ];
