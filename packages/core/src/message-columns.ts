@@ -37,7 +37,8 @@ export function messageColumns(message: Message, node: string): RuleInput {
 function publishProperties(p: MessageProperties): Readonly<Record<string, unknown>> {
   const props: Record<string, unknown> = {};
   if (p.userProperties !== undefined) {
-    const single: Record<string, string> = {};
+    // names are the publisher's (`toString`, `__proto__`, ...): a map without prototype keeps each as its own key
+    const single = Object.create(null) as Record<string, string>;
     const pairs: Array<{ key: string; value: string }> = [];
     for (const [key, value] of Object.entries(p.userProperties)) {
       const values = typeof value === 'string' ? [value] : value;

@@ -25,7 +25,21 @@ export interface Template {
   readonly source: string;
   /** True when the template has no placeholder (it renders to the same string every time). */
   readonly isConstant: boolean;
+  /** The rendered text; binary values (bytes that are not UTF-8) appear as their UTF-8 decoding (lossy). */
   render(output: RuleOutput): string;
+  /**
+   * The rendered bytes where bytes matter (a Kafka key, value or header value, an MQTT payload): like
+   * render(), except that a binary value keeps its bytes. A template that is one placeholder of a binary
+   * value gives that Buffer unchanged; text around a binary value is joined to it as its UTF-8 bytes
+   * (EMQX renders to bytes the same way). Without binary values it returns what render() does. Optional
+   * for rule engines that have no binary values: callers then use render().
+   */
+  renderValue?(output: RuleOutput): string | Buffer;
+}
+
+/** A template's renderValue, or its render when the rule engine has no binary values; picked once per template. */
+export function valueRenderer(template: Template): (output: RuleOutput) => string | Buffer {
+  return (template.renderValue ?? template.render).bind(template);
 }
 
 export interface TemplateOptions {

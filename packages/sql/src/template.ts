@@ -3,8 +3,16 @@ import { encodeJson } from './json';
 import { getKey } from './paths';
 import { type SqlValue, toText } from './values';
 
-/** One precompiled piece of a template: literal text, or a function of the output. */
-type Segment = string | ((output: RuleOutput) => string);
+/** A placeholder compiled once: how it reads its value from the output, and that value as text. */
+interface Placeholder {
+  /** The value as text (a binary value as its UTF-8 decoding): what render() joins. */
+  readonly text: (output: RuleOutput) => string;
+  /** The value with a binary value (a Buffer) left as bytes: what renderValue() joins. */
+  readonly value: (output: RuleOutput) => string | Buffer;
+}
+
+/** One precompiled piece of a template: literal text, or a placeholder. */
+type Segment = string | Placeholder;
 
 /**
  * Compiles an action template (RULE-SQL.md §9): `${path}` is a dot path into the rule's output (a
@@ -13,27 +21,54 @@ type Segment = string | ((output: RuleOutput) => string);
  * maps and lists as JSON; a missing or undefined value renders as '' (EMQX's Kafka producer) or, with
  * `{ missing: 'undefined' }`, as `undefined` (EMQX's generic renderer). String values met on a path are
  * read as JSON, so `${payload.a}` works on a raw JSON payload.
- * Parsed once; render() only concatenates.
+ * Binary values (a payload that is not UTF-8, hexstr2bin(...)): render() gives their UTF-8 decoding;
+ * renderValue() keeps the bytes: `${payload}` alone is the payload's Buffer, and text around a binary
+ * value is joined to it as UTF-8 bytes, as EMQX renders a template to bytes.
+ * Parsed once; render() and renderValue() only concatenate.
  */
 export function compileTemplate(text: string, options: TemplateOptions = {}): Template {
   const missing = options.missing === 'undefined' ? 'undefined' : '';
   const segments = parseTemplate(text, missing);
   const isConstant = segments.every((s) => typeof s === 'string');
-  const constant = isConstant ? segments.join('') : '';
-  let render: (output: RuleOutput) => string;
-  if (isConstant) render = () => constant;
-  else if (segments.length === 1) render = segments[0] as (output: RuleOutput) => string;
-  else {
-    render = (output) => {
-      let result = '';
-      for (let i = 0; i < segments.length; i++) {
-        const segment = segments[i] as Segment;
-        result += typeof segment === 'string' ? segment : segment(output);
-      }
-      return result;
-    };
+  if (isConstant) {
+    const constant = segments.join('');
+    return { source: text, isConstant, render: () => constant, renderValue: () => constant };
   }
-  return { source: text, isConstant, render };
+  if (segments.length === 1) {
+    const only = segments[0] as Placeholder;
+    return { source: text, isConstant, render: only.text, renderValue: only.value };
+  }
+  return { source: text, isConstant, render: (output) => joinText(segments, output), renderValue: (output) => joinValues(segments, output) };
+}
+
+function joinText(segments: readonly Segment[], output: RuleOutput): string {
+  let result = '';
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i] as Segment;
+    result += typeof segment === 'string' ? segment : segment.text(output);
+  }
+  return result;
+}
+
+/** Text while every piece is text (the common case allocates no Buffer); bytes once a binary value appears. */
+function joinValues(segments: readonly Segment[], output: RuleOutput): string | Buffer {
+  let text = '';
+  let bytes: Buffer[] | undefined;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i] as Segment;
+    const piece = typeof segment === 'string' ? segment : segment.value(output);
+    if (typeof piece === 'string') {
+      text += piece;
+      continue;
+    }
+    bytes ??= [];
+    if (text !== '') bytes.push(Buffer.from(text, 'utf8'));
+    text = '';
+    bytes.push(piece);
+  }
+  if (bytes === undefined) return text;
+  if (text !== '') bytes.push(Buffer.from(text, 'utf8'));
+  return Buffer.concat(bytes);
 }
 
 function parseTemplate(text: string, missing: string): Segment[] {
@@ -72,19 +107,40 @@ function parseTemplate(text: string, missing: string): Segment[] {
   return segments;
 }
 
-function placeholder(path: string, missing: string): (output: RuleOutput) => string {
+function placeholder(path: string, missing: string): Placeholder {
   const keys = (path.startsWith('.') ? path.slice(1) : path).split('.');
-  if (keys.length === 1 && keys[0] === '') return (output) => encodeJson(output as SqlValue);
+  if (keys.length === 1 && keys[0] === '') {
+    // the whole output as JSON: always text
+    const whole = (output: RuleOutput): string => encodeJson(output as SqlValue);
+    return { text: whole, value: whole };
+  }
   if (keys.length === 1) {
     const key = keys[0] as string;
-    return (output) => {
-      const value = Object.prototype.hasOwnProperty.call(output, key) ? (output[key] as SqlValue) : undefined;
-      return value === undefined ? missing : toText(value);
+    return {
+      text: (output) => {
+        const value = Object.prototype.hasOwnProperty.call(output, key) ? (output[key] as SqlValue) : undefined;
+        return value === undefined ? missing : toText(value);
+      },
+      value: (output) => {
+        const value = Object.prototype.hasOwnProperty.call(output, key) ? (output[key] as SqlValue) : undefined;
+        return value === undefined ? missing : Buffer.isBuffer(value) ? value : toText(value);
+      },
     };
   }
-  return (output) => {
+  const lookup = (output: RuleOutput): SqlValue => {
     let value = output as SqlValue;
     for (let k = 0; k < keys.length && value !== undefined; k++) value = getKey(value, keys[k] as string);
-    return value === undefined ? missing : toText(value);
+    return value;
+  };
+  return {
+    text: (output) => {
+      let value = output as SqlValue;
+      for (let k = 0; k < keys.length && value !== undefined; k++) value = getKey(value, keys[k] as string);
+      return value === undefined ? missing : toText(value);
+    },
+    value: (output) => {
+      const value = lookup(output);
+      return value === undefined ? missing : Buffer.isBuffer(value) ? value : toText(value);
+    },
   };
 }
