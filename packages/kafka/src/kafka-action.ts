@@ -88,7 +88,11 @@ export class KafkaAction implements SinkAction {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    if (this.hybrid !== undefined) return this.hybrid.send(record);
+    if (this.hybrid !== undefined) {
+      // a hybrid buffer may write the record to disk (and acknowledge it) before the batcher checks it
+      const refused = this.renderer.check(record);
+      return refused === undefined ? this.hybrid.send(record) : Promise.reject(refused);
+    }
     return this.durable === undefined ? this.batcher.add(record) : this.sendDurably(record.topic, record.bytes, record.message, this.durable);
   }
 

@@ -44,7 +44,7 @@ export function javaKeyPartition(key: string | Buffer, partitions: number): numb
 export type PartitionStrategy = 'random' | 'key_dispatch' | 'round_robin';
 
 /** Chooses a partition for one record from the topic's current metadata (which kafkajs keeps fresh). */
-export type PickPartition = (partitions: readonly PartitionMetadata[], key: string | null) => number;
+export type PickPartition = (partitions: readonly PartitionMetadata[], key: string | Buffer | null) => number;
 
 /** Attached to each record we produce so one producer can serve actions with different strategies. */
 export const PICK_PARTITION: unique symbol = Symbol('sluice.kafka.pickPartition');
@@ -92,7 +92,8 @@ export function routingPartitioner(): (args: PartitionerArgs) => number {
     if (message.partition !== undefined && message.partition !== null) return message.partition;
     const pick = (message as RoutedMessage)[PICK_PARTITION];
     const key = message.key === undefined || message.key === null ? null : (message.key as string | Buffer);
-    if (pick !== undefined) return pick(partitionMetadata, typeof key === 'string' || key === null ? key : key.toString('utf8'));
+    // a binary key is hashed on its own bytes, as the Java client does (not on a lossy UTF-8 decoding)
+    if (pick !== undefined) return pick(partitionMetadata, key);
     return key === null ? Math.floor(Math.random() * partitionMetadata.length) : javaKeyPartition(key, partitionMetadata.length);
   };
 }

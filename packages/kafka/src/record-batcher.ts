@@ -3,7 +3,7 @@ import { DROPPED, type SendResult, SinkWriteError } from '@sluice/core';
 import { classifyKafkaError, toSinkWriteError } from './kafka-errors';
 import type { MissingTopics } from './missing-topics';
 import type { SendGate } from './send-gate';
-import type { RenderedRecord } from './record-renderer';
+import { recordProblem, type RenderedRecord, unencodableRecord } from './record-renderer';
 import { LatencyHistogram } from './latency-histogram';
 
 /** The part of a kafkajs Producer the sink uses: the seam a second driver (or a test fake) implements. */
@@ -154,6 +154,10 @@ export class RecordBatcher {
     if (this.closed) {
       return Promise.reject(new SinkWriteError(this.sinkId, 'the Kafka action is closed', { retriable: true }));
     }
+    // checked before the record joins a request: kafkajs encodes a request whole, and one value it cannot
+    // write would fail every record in it, other devices' too
+    const problem = recordProblem(record.message);
+    if (problem !== undefined) return Promise.reject(unencodableRecord(this.sinkId, record.topic, problem));
     if (this.options.missingTopics?.has(record.topic) === true) {
       return Promise.reject(new SinkWriteError(this.sinkId,
         `kafka topic "${record.topic}" does not exist (Kafka said so moments ago; not asked again yet): create it, or set allowAutoTopicCreation on the connector`,
@@ -364,23 +368,47 @@ export class RecordBatcher {
     });
   }
 
-  /** Never rejects: settles, drops or requeues every entry of the batch. */
-  private async produce(batch: Entry[]): Promise<void> {
+  /**
+   * Never rejects: settles, drops or requeues every entry of the batch. Resolves to the retriable failure
+   * that put records back for a retry, if there was one.
+   */
+  private async produce(batch: Entry[]): Promise<SinkWriteError | undefined> {
     const groups = groupByTopic(batch);
     try {
       await this.sendBatch(groups);
       this.succeeded(batch);
-      return;
+      return undefined;
     } catch (error) {
-      if (groups.size > 1 && !classifyKafkaError(error).retriable) {
+      const { retriable, reason } = classifyKafkaError(error);
+      if (!retriable && batch.length > 1 && RECORD_LEVEL.has(reason)) return this.isolate(batch);
+      if (groups.size > 1 && !retriable) {
         // One bad topic (unknown, not authorized) must not fail the records of the others: retry per topic.
         // one after the other: concurrent sends would race kafkajs's metadata refresh for the bad topic
         for (const group of groups.values()) await this.produceOneTopic(group);
-        return;
+        return undefined;
       }
       if (groups.size === 1) this.rememberIfMissing([...groups.keys()][0] as string, error);
-      this.failed(batch, toSinkWriteError(this.sinkId, [...groups.keys()], error));
+      const failure = toSinkWriteError(this.sinkId, [...groups.keys()], error);
+      this.failed(batch, failure);
+      return failure.retriable ? failure : undefined;
     }
+  }
+
+  /**
+   * A request failed for something one of its records may have alone (too large, refused by the broker,
+   * not encodable): its two halves go again, one after the other (order kept), each halved again while it
+   * fails so, until the records at fault fail by themselves and the others are delivered. n records with
+   * one culprit take about 2·log2(n) requests. A record may reach Kafka twice when a request that failed
+   * had been partly written (at-least-once, as with any retry).
+   */
+  private async isolate(entries: Entry[]): Promise<SinkWriteError | undefined> {
+    const middle = entries.length >>> 1;
+    const second = entries.slice(middle);
+    const failure = await this.produce(entries.slice(0, middle));
+    if (failure === undefined) return this.produce(second);
+    // Kafka went away meanwhile: the second half waits for the retry too, behind the first (order kept)
+    this.failed(second, failure, false);
+    return failure;
   }
 
   private async produceOneTopic(group: TopicGroup): Promise<void> {
@@ -403,9 +431,12 @@ export class RecordBatcher {
     }
   }
 
-  /** A retriable failure puts the records back (in order) for a retry after a back-off, while retries remain. */
-  private failed(entries: readonly Entry[], failure: SinkWriteError): void {
-    this.options.onResult?.(failure);
+  /**
+   * A retriable failure puts the records back (in order) for a retry after a back-off, while retries remain.
+   * `counted` false: the failure was already reported and backed off for (records held back with a failed request).
+   */
+  private failed(entries: readonly Entry[], failure: SinkWriteError, counted = true): void {
+    if (counted) this.options.onResult?.(failure);
     const again: Entry[] = [];
     for (const entry of entries) {
       if (failure.retriable && !this.closed && entry.attempts < this.options.maxRetries) {
@@ -420,7 +451,7 @@ export class RecordBatcher {
     }
     if (again.length === 0) return;
     this.requeue(again);
-    this.backOff();
+    if (counted) this.backOff();
   }
 
   /** Merges retried entries back into the waiting ones by acceptance order, so a retry keeps the order. */
@@ -533,6 +564,15 @@ export class RecordBatcher {
     for (const waiter of waiters) waiter();
   }
 }
+
+/**
+ * Failures that may come from one record of a request rather than from the connection or the topic: the
+ * request is split to find the record(s) at fault. Encoding errors (TypeError, RangeError) should not
+ * happen since add() checks each record, but if kafkajs ever throws one it is one record's fault too.
+ */
+const RECORD_LEVEL: ReadonlySet<string> = new Set([
+  'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_TIMESTAMP', 'TypeError', 'RangeError',
+]);
 
 interface TopicGroup {
   readonly topic: string;

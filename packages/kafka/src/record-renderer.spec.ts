@@ -4,7 +4,8 @@ import { templates } from '../test/fixtures/fake-templates';
 import { mqttMessage } from '../test/fixtures/messages';
 import { parseKafkaActionSettings } from './kafka-sink-config';
 import { createPicker } from './partitioning';
-import { RecordRenderer } from './record-renderer';
+import { compileTemplate as compileSqlTemplate } from '@sluice/sql';
+import { RecordRenderer, recordProblem } from './record-renderer';
 
 const renderer = (settings: Record<string, unknown>): RecordRenderer =>
   new RecordRenderer('k', parseKafkaActionSettings(settings, 'r:k'), templates, createPicker('random', undefined));
@@ -89,5 +90,93 @@ describe(RecordRenderer.name, () => {
       }).render({ ...output, props: { site: 'p' } }, mqttMessage({ userProperties: { site: 'u' } }));
       expect(record.message.headers).toEqual({ site: ['u', 'p', 'dev-1'], static: 'v' });
     });
+  });
+});
+
+// kafkajs's own encoder of one record (what sendBatch runs on each message of a request), to show what it accepts.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (record: { key?: unknown; value?: unknown; headers?: unknown }) => unknown;
+
+describe('hostile user property names (issue 10 item 1)', () => {
+  // what mqtt-packet hands over: a map without prototype, so `__proto__` is an own key like any other
+  const hostileProperties = (): Record<string, string> => {
+    const props = Object.create(null) as Record<string, string>;
+    for (const name of ['toString', 'constructor', 'hasOwnProperty', '__proto__', 'valueOf']) props[name] = `v-${name}`;
+    return props;
+  };
+
+  it('carries every name verbatim as an own header with its text value, __proto__ included', () => {
+    const headers = renderer({ topic: 't' }).render(output, mqttMessage({ userProperties: hostileProperties() })).message.headers;
+    expect(headers).toBeDefined();
+    expect(Object.getPrototypeOf(headers)).toBeNull();
+    expect(Object.keys(headers ?? {}).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty', 'toString', 'valueOf']);
+    for (const name of Object.keys(headers ?? {})) expect(headers?.[name]).toBe(`v-${name}`);
+  });
+
+  it('builds a record kafkajs can encode (a function-valued header would throw for the whole request)', () => {
+    const record = renderer({ topic: 't' }).render(output, mqttMessage({ userProperties: hostileProperties() }));
+    expect(recordProblem(record.message)).toBeUndefined();
+    expect(() => encodeRecord(record.message)).not.toThrow();
+  });
+
+  it('keeps the names of the headers placeholder and of extHeaders verbatim too', () => {
+    const record = renderer({
+      topic: 't', headers: '${props}', extHeaders: [{ key: 'constructor', value: 'e' }],
+    }).render({ props: '{"__proto__": "p", "toString": "s"}' }, mqttMessage());
+    expect(Object.entries(record.message.headers ?? {})).toEqual([['__proto__', 'p'], ['toString', 's'], ['constructor', 'e']]);
+  });
+});
+
+describe(recordProblem.name, () => {
+  const fine = { key: 'k', value: Buffer.from([0xff]), timestamp: '1', headers: { a: 'x', b: [Buffer.from([0]), 'y'] } };
+
+  it('accepts text and bytes everywhere, a null key and a null value', () => {
+    expect(recordProblem(fine)).toBeUndefined();
+    expect(recordProblem({ key: null, value: null })).toBeUndefined();
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['a function-valued header', { headers: { toString: Object.prototype.toString } }, /header "toString" is a function/],
+    ['a list header holding a function', { headers: { a: ['x', (): void => undefined] } }, /header "a" is a list/],
+    ['an undefined header value', { headers: { a: undefined } }, /header "a" is a undefined/],
+    ['a numeric value', { value: 5 }, /value is a number/],
+    ['an undefined value (kafkajs refuses the whole request)', { value: undefined }, /value is a undefined/],
+    ['an object key', { key: {} }, /key is a object/],
+    ['headers that are bytes', { headers: Buffer.from('x') }, /headers are bytes/],
+    ['a numeric timestamp', { timestamp: 5 }, /timestamp is a number/],
+  ])('refuses %s, naming what is wrong', (_label, change, expected) => {
+    expect(recordProblem({ ...fine, ...change } as never)).toMatch(expected);
+  });
+
+  it('refuses what kafkajs cannot encode (every refused record throws in its encoder)', () => {
+    // (a TypeError from Node's realm, which jest's toThrow(TypeError) does not recognise: matched by its text)
+    expect(() => encodeRecord({ ...fine, headers: { toString: Object.prototype.toString } })).toThrow(/must be of type string/);
+    expect(() => encodeRecord({ ...fine, headers: Buffer.from('x') })).toThrow(/must be of type string/);
+  });
+});
+
+describe('binary values (issue 10 item 4)', () => {
+  // the SQL engine's templates: the fake ones have no binary values
+  const sqlRenderer = (settings: Record<string, unknown>): RecordRenderer =>
+    new RecordRenderer('k', parseKafkaActionSettings(settings, 'r:k'), { compileTemplate: compileSqlTemplate }, createPicker('random', undefined));
+  const bytes = Buffer.from([0x00, 0x01, 0x02, 0xff, 0xfe, 0x80, 0xc3, 0x28, 0xed, 0xa0, 0x80]);
+
+  it('sends the bytes of a binary value unchanged as key, value and header value', () => {
+    const record = sqlRenderer({ topic: 't', key: '${payload}', value: '${payload}', extHeaders: [{ key: 'raw', value: '${payload}' }] })
+      .render({ payload: bytes }, mqttMessage());
+    for (const rendered of [record.message.key, record.message.value, record.message.headers?.['raw']]) {
+      expect(Buffer.isBuffer(rendered) && rendered.equals(bytes)).toBe(true);
+    }
+    expect(recordProblem(record.message)).toBeUndefined();
+    expect(record.bytes).toBeGreaterThanOrEqual(3 * bytes.length);
+  });
+
+  it('joins text around a binary value as its UTF-8 bytes', () => {
+    const value = sqlRenderer({ topic: 't', value: 'é<${payload}>' }).render({ payload: bytes }, mqttMessage()).message.value;
+    expect(Buffer.isBuffer(value) && value.equals(Buffer.concat([Buffer.from('é<'), bytes, Buffer.from('>')]))).toBe(true);
+  });
+
+  it('still sends text as text', () => {
+    expect(sqlRenderer({ topic: 't', value: '${payload}' }).render({ payload: '{"a": 1}' }, mqttMessage()).message.value).toBe('{"a": 1}');
   });
 });

@@ -1,5 +1,5 @@
-import { type ActionContext, type Message, type RuleOutput, SinkWriteError, type Template, TopicTemplate } from '@sluice/core';
-import type { IHeaders } from 'kafkajs';
+import { type ActionContext, type Message, type RuleOutput, SinkWriteError, type Template, TopicTemplate, valueRenderer } from '@sluice/core';
+import type { IHeaders, Message as KafkaMessage } from 'kafkajs';
 import type { KafkaActionSettings } from './kafka-sink-config';
 import { PICK_PARTITION, type PickPartition, type RoutedMessage } from './partitioning';
 
@@ -20,11 +20,12 @@ const INTEGER = /^\d{1,16}$/;
  */
 export class RecordRenderer {
   private readonly topic: TopicTemplate;
-  private readonly key: Template;
-  private readonly value: Template;
+  /** Key, value and header values keep binary bytes (Template.renderValue); keys and timestamps are text. */
+  private readonly key: (output: RuleOutput) => string | Buffer;
+  private readonly value: (output: RuleOutput) => string | Buffer;
   private readonly timestamp: Template;
   private readonly headers: Template | undefined;
-  private readonly extHeaders: ReadonlyArray<{ readonly key: Template; readonly value: Template }>;
+  private readonly extHeaders: ReadonlyArray<{ readonly key: Template; readonly value: (output: RuleOutput) => string | Buffer }>;
   private readonly jsonHeaderValues: boolean;
   private readonly userProperties: boolean;
 
@@ -36,13 +37,13 @@ export class RecordRenderer {
   ) {
     // a missing placeholder fails the record rather than producing to "t-"
     this.topic = new TopicTemplate(settings.topic, templates);
-    this.key = templates.compileTemplate(settings.key);
-    this.value = templates.compileTemplate(settings.value);
+    this.key = valueRenderer(templates.compileTemplate(settings.key));
+    this.value = valueRenderer(templates.compileTemplate(settings.value));
     this.timestamp = templates.compileTemplate(settings.timestamp);
     this.headers = settings.headers === undefined ? undefined : templates.compileTemplate(settings.headers);
     this.extHeaders = settings.extHeaders.map((entry) => ({
       key: templates.compileTemplate(entry.key),
-      value: templates.compileTemplate(entry.value),
+      value: valueRenderer(templates.compileTemplate(entry.value)),
     }));
     this.jsonHeaderValues = settings.headerValueEncodeMode === 'json';
     this.userProperties = settings.userPropertiesAsHeaders;
@@ -56,22 +57,29 @@ export class RecordRenderer {
   /** Throws SinkWriteError (not retriable) when the record cannot be built from this output. */
   render(output: RuleOutput, message: Message): RenderedRecord {
     const topic = this.topic.constant ?? this.renderTopic(output);
-    const keyText = this.key.render(output);
-    const value = this.value.render(output);
+    const key = this.key(output);
+    const value = this.value(output);
     const stamp = this.timestamp.render(output);
     const record: RoutedMessage = {
-      key: keyText === '' ? null : keyText,
+      key: key.length === 0 ? null : key,
       value,
       timestamp: INTEGER.test(stamp) ? stamp : String(Date.now()),
       [PICK_PARTITION]: this.pick,
     };
-    let bytes = RECORD_OVERHEAD + keyText.length + value.length;
+    // characters of text, bytes of binary: an estimate (the exact UTF-8 size would cost a scan per record)
+    let bytes = RECORD_OVERHEAD + key.length + value.length;
     const headers = this.renderHeaders(output, message);
     if (headers !== undefined) {
       record.headers = headers.headers;
       bytes += headers.bytes;
     }
     return { topic, message: record, bytes };
+  }
+
+  /** The error that refuses a record kafkajs could not encode (see recordProblem), or undefined when it can be sent. */
+  check(record: RenderedRecord): SinkWriteError | undefined {
+    const problem = recordProblem(record.message);
+    return problem === undefined ? undefined : unencodableRecord(this.sinkId, record.topic, problem);
   }
 
   private renderTopic(output: RuleOutput): string {
@@ -85,8 +93,9 @@ export class RecordRenderer {
   private renderHeaders(output: RuleOutput, message: Message): { headers: IHeaders; bytes: number } | undefined {
     let headers: IHeaders | undefined;
     let bytes = 0;
-    const add = (key: string, value: string): void => {
-      headers ??= {};
+    const add = (key: string, value: string | Buffer): void => {
+      // keyed by device data (user property names such as `toString` or `__proto__`): own properties only
+      headers ??= Object.create(null) as IHeaders;
       bytes += key.length + value.length + 8;
       const existing = headers[key];
       if (existing === undefined) headers[key] = value;
@@ -109,7 +118,7 @@ export class RecordRenderer {
     }
     for (const entry of this.extHeaders) {
       const key = entry.key.render(output);
-      if (key !== '') add(key, entry.value.render(output));
+      if (key !== '') add(key, entry.value(output));
     }
     return headers === undefined ? undefined : { headers, bytes };
   }
@@ -149,3 +158,40 @@ export class RecordRenderer {
   }
 }
 
+
+const isBytes = (v: unknown): v is string | Buffer => typeof v === 'string' || Buffer.isBuffer(v);
+
+/**
+ * What would make kafkajs fail to encode this record, or undefined when it can be encoded. kafkajs
+ * encodes a whole produce request at once, and one value it cannot write (a function, a number, an
+ * undefined value) throws for every record of the request: each record is checked before it joins one,
+ * so a bad record fails alone. Records come from the renderer and from disk logs written by earlier runs.
+ */
+export function recordProblem(message: KafkaMessage): string | undefined {
+  const { key, value, timestamp, headers } = message;
+  if (key !== null && key !== undefined && !isBytes(key)) return `its key is ${describe(key)}, not text or bytes`;
+  if (value !== null && !isBytes(value)) return `its value is ${describe(value)}, not text or bytes`;
+  if (timestamp !== undefined && typeof timestamp !== 'string') return `its timestamp is ${describe(timestamp)}, not text`;
+  if (headers === undefined) return undefined;
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers) || Buffer.isBuffer(headers)) {
+    return `its headers are ${describe(headers)}, not a map of names to values`;
+  }
+  for (const name of Object.keys(headers)) {
+    const entry = headers[name];
+    if (isBytes(entry)) continue;
+    if (Array.isArray(entry) && entry.every(isBytes)) continue;
+    return `its header ${JSON.stringify(name)} is ${describe(entry)}, not text, bytes or a list of them`;
+  }
+  return undefined;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list with values that are not text or bytes';
+  return Buffer.isBuffer(v) ? 'bytes' : `a ${typeof v}`;
+}
+
+/** The error that fails one record recordProblem() refused: not retriable (the same record fails again). */
+export function unencodableRecord(sinkId: string, topic: string, problem: string): SinkWriteError {
+  return new SinkWriteError(sinkId, `a record for kafka topic "${topic}" cannot be encoded: ${problem}; the record is dropped (the other records are sent)`, { retriable: false });
+}
