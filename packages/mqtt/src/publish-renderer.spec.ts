@@ -80,4 +80,50 @@ describe(PublishRenderer.name, () => {
     expect(renderer({ topic: 'a/$${x}/${c}' }).render({ c: 'z' }).topic).toBe('a/${x}/z');
     expect(renderer({ topic: 'fixed/topic' }).constantTopic).toBe('fixed/topic');
   });
+
+  describe('hostile user property names and values (issue 10 item 1)', () => {
+    const names = ['toString', 'constructor', 'hasOwnProperty', '__proto__', 'valueOf'];
+
+    it('republishes every name verbatim as an own property, from a map or a {key, value} list', () => {
+      const map = `{${names.map((n) => `"${n}": "v-${n}"`).join(', ')}}`;
+      const list = JSON.stringify(names.map((n) => ({ key: n, value: `v-${n}` })));
+      for (const text of [map, list]) {
+        const properties = renderer({ topic: 'out', userProperties: '${props}' }).render({ props: text }).userProperties;
+        expect(properties).toBeDefined();
+        expect(Object.getPrototypeOf(properties)).toBeNull();
+        expect(Object.entries(properties ?? {})).toEqual(names.map((n) => [n, `v-${n}`]));
+      }
+    });
+
+    it('keeps the repeated values of a name the prototype also has', () => {
+      const properties = renderer({ topic: 'out', userProperties: '${props}' })
+        .render({ props: [{ key: 'toString', value: 'a' }, { key: 'toString', value: 'b' }] }).userProperties;
+      expect(properties?.['toString']).toEqual(['a', 'b']);
+    });
+
+    it.each<[string, Record<string, unknown>]>([
+      ['a control character in a value', { props: { a: 'x\u0001y' } }],
+      ['NUL in a name', { props: { 'a\u0000': 'x' } }],
+      ['a value longer than an MQTT string', { props: { a: 'é'.repeat(40_000) } }],
+    ])('refuses %s alone (the broker would close the shared connection)', (_label, out) => {
+      expect(refusal(() => renderer({ topic: 'out', userProperties: '${props}' }).render(out))).toMatchObject({ retriable: false });
+    });
+
+    it('refuses a topic with a control character', () => {
+      expect(refusal(() => renderer({ topic: 'out/${t}' }).render({ t: 'a\u0007' })).message).toMatch(/control character/);
+    });
+  });
+
+  describe('binary payloads (issue 10 item 4)', () => {
+    const bytes = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0xc3, 0x28, 0x01]);
+
+    it('republishes the bytes of a binary payload unchanged', () => {
+      expect(renderer({ topic: 'out', payload: '${payload}' }).render({ payload: bytes }).payload).toBe(bytes);
+    });
+
+    it('joins text around binary bytes as UTF-8', () => {
+      const payload = renderer({ topic: 'out', payload: 'é:${payload}' }).render({ payload: bytes }).payload;
+      expect(payload.equals(Buffer.concat([Buffer.from('é:'), bytes]))).toBe(true);
+    });
+  });
 });

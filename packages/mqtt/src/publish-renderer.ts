@@ -1,4 +1,4 @@
-import { type ActionContext, type RuleOutput, SinkWriteError, type Template, TopicTemplate } from '@sluice/core';
+import { type ActionContext, type RuleOutput, SinkWriteError, type Template, TopicTemplate, valueRenderer } from '@sluice/core';
 import type { MqttPublishActionSettings } from './mqtt-publish-config';
 
 /** One MQTT publish built from a rule output. */
@@ -7,7 +7,7 @@ export interface RenderedPublish {
   readonly payload: Buffer;
   readonly qos: 0 | 1 | 2;
   readonly retain: boolean;
-  /** MQTT 5 user properties; undefined when there are none. */
+  /** MQTT 5 user properties (a map without prototype: any name, `__proto__` included, is its own key); undefined when there are none. */
   readonly userProperties?: Record<string, string | string[]>;
 }
 
@@ -18,7 +18,8 @@ export interface RenderedPublish {
  */
 export class PublishRenderer {
   private readonly topic: TopicTemplate;
-  private readonly payload: Template;
+  /** Keeps a binary value's bytes (Template.renderValue): `${payload}` republishes the payload as received. */
+  private readonly payload: (output: RuleOutput) => string | Buffer;
   private readonly qos: 0 | 1 | 2 | Template;
   private readonly retain: boolean | Template;
   private readonly userProperties: Template | undefined;
@@ -31,7 +32,7 @@ export class PublishRenderer {
     // a placeholder without a value fails the output instead of publishing to `dead//t` (a topic some other
     // subscriber may well read)
     this.topic = new TopicTemplate(settings.topic, templates);
-    this.payload = templates.compileTemplate(settings.payload);
+    this.payload = valueRenderer(templates.compileTemplate(settings.payload));
     this.qos = typeof settings.qos === 'number' ? settings.qos : templates.compileTemplate(settings.qos);
     this.retain = typeof settings.retain === 'boolean' ? settings.retain : templates.compileTemplate(settings.retain);
     this.userProperties = settings.userProperties === undefined ? undefined : templates.compileTemplate(settings.userProperties);
@@ -45,9 +46,10 @@ export class PublishRenderer {
   render(output: RuleOutput): RenderedPublish {
     const topic = this.topic.constant ?? this.renderTopic(output);
     const userProperties = this.userProperties === undefined ? undefined : this.renderUserProperties(this.userProperties.render(output));
+    const payload = this.payload(output);
     return {
       topic,
-      payload: Buffer.from(this.payload.render(output), 'utf8'),
+      payload: typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload,
       qos: typeof this.qos === 'number' ? this.qos : this.renderQos(this.qos.render(output)),
       retain: typeof this.retain === 'boolean' ? this.retain : this.renderRetain(this.retain.render(output)),
       ...(userProperties !== undefined && { userProperties }),
@@ -58,6 +60,8 @@ export class PublishRenderer {
     const topic = this.topic.render(output);
     if (typeof topic !== 'string') throw this.refuse(`topic template "${this.settings.topic}": ${topic.missing} has no value in the rule output, so there is no topic to publish to`);
     if (/[+#]/.test(topic)) throw this.refuse(`topic template "${this.settings.topic}" rendered "${topic}", which has a wildcard (+ or #) and cannot be published to`);
+    const problem = stringProblem(topic);
+    if (problem !== undefined) throw this.refuse(`topic template "${this.settings.topic}" rendered a topic that ${problem}`);
     return topic;
   }
 
@@ -86,10 +90,17 @@ export class PublishRenderer {
     } catch {
       parsed = undefined;
     }
-    const properties: Record<string, string | string[]> = {};
+    // names are data (a device's `toString`, `constructor`, `__proto__`): own keys only, no prototype to read through
+    const properties = Object.create(null) as Record<string, string | string[]>;
+    let any = false;
     const add = (name: string, value: string): void => {
+      const problem = stringProblem(name) ?? stringProblem(value);
+      if (problem !== undefined) throw this.refuse(`user property ${JSON.stringify(name.slice(0, 64))} has a name or value that ${problem}`);
+      any = true;
       const existing = properties[name];
-      properties[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+      if (existing === undefined) properties[name] = value;
+      else if (Array.isArray(existing)) existing.push(value);
+      else properties[name] = [existing, value];
     };
     if (Array.isArray(parsed)) {
       for (const item of parsed) {
@@ -105,7 +116,7 @@ export class PublishRenderer {
     } else {
       throw this.badUserProperties();
     }
-    return Object.keys(properties).length === 0 ? undefined : properties;
+    return any ? properties : undefined;
   }
 
   private badUserProperties(): SinkWriteError {
@@ -115,6 +126,21 @@ export class PublishRenderer {
   private refuse(reason: string): SinkWriteError {
     return new SinkWriteError(this.sinkId, `${reason}; the output is not published`, { retriable: false });
   }
+}
+
+// Code points the broker refuses in a UTF-8 string (topic, user property): U+0000 is a malformed packet in
+// MQTT 5 (§1.5.4) and Mosquitto also refuses the other C0 and the C1 controls. The broker answers by closing
+// the connection, which every rule publishing through the connector shares, and the client then sends the
+// same packet again after reconnecting: one such value must fail alone, before it is written.
+const REFUSED_CONTROLS = /[\u0000-\u001f\u007f-\u009f]/;
+/** An MQTT UTF-8 string holds at most 65,535 bytes (a 2-byte length); JS length × 3 bounds the bytes. */
+const MAX_STRING_BYTES = 65_535;
+
+/** Why the broker would refuse this string in a packet, or undefined when it is fine. */
+function stringProblem(text: string): string | undefined {
+  if (REFUSED_CONTROLS.test(text)) return 'holds a control character (U+0000-U+001F, U+007F-U+009F), which the broker refuses';
+  if (text.length * 3 > MAX_STRING_BYTES && Buffer.byteLength(text, 'utf8') > MAX_STRING_BYTES) return `is longer than an MQTT string may be (${MAX_STRING_BYTES} bytes)`;
+  return undefined;
 }
 
 function asText(value: unknown): string {
