@@ -94,6 +94,19 @@ const cases = [
       return [{ level: t > 30 ? 'hot' : t > 10 ? 'warm' : 'cold', clientid: input.clientid }];
     },
   },
+  {
+    // The regex functions run RE2 (re2js): linear time whatever the pattern, at some cost per match
+    // against V8's backtracking RegExp, which this hand-written side uses.
+    name: 'regex functions (RE2)',
+    sql: "SELECT regex_match(payload.s, '^temp_[0-9]+$') AS m, regex_extract(payload.s, '_([0-9]+)') AS n FROM \"t/1\"",
+    input: (i) => ({ topic: 't/1', payload: `{"s": "temp_${i % 100}"}` }),
+    js: (input) => {
+      if (input.topic !== 't/1') return [];
+      const s = JSON.parse(input.payload).s;
+      const m = /_([0-9]+)/.exec(s);
+      return [{ m: /^temp_[0-9]+$/.test(s), n: m === null ? [] : [m[1]] }];
+    },
+  },
 ];
 
 // The machine is shared and noisy: SQL and JS are measured in alternating rounds, and each side's median
@@ -152,6 +165,37 @@ function parseMs(text) {
 }
 
 if (only !== undefined) process.exit(0);
+
+// Worst case of the regex functions: patterns that backtrack exponentially in a PCRE/RegExp engine, on
+// 1 KiB of `a`s that does not match (the issue's target: at most 10 ms per evaluation). The pattern is
+// a literal (compiled once per rule) or comes from the payload (compiled once, then cached).
+const CATASTROPHIC = ['^(a+)+$', '(a|a)+$', '(a|aa)+$', '(.*a){12}$', '^(\\w+\\s?)*$'];
+function evaluationMs(rule, input) {
+  for (let i = 0; i < 3; i++) consume(rule.evaluate(input())); // warm-up: first calls compile and JIT
+  const runs = [];
+  for (let i = 0; i < 15; i++) {
+    const start = process.hrtime.bigint();
+    consume(rule.evaluate(input()));
+    runs.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  runs.sort((x, y) => x - y);
+  return { median: runs[Math.floor(runs.length / 2)], max: runs[runs.length - 1] };
+}
+console.log('');
+console.log('| catastrophic pattern, 1 KiB input | function | literal: median / max ms | from payload: median / max ms |');
+console.log('|---|---|---:|---:|');
+const kib = `${'a'.repeat(1023)}!`;
+for (const pattern of CATASTROPHIC) {
+  for (const fn of ['regex_match', 'regex_extract', 'regex_replace']) {
+    const extra = fn === 'regex_replace' ? ", 'x'" : '';
+    const literal = compileRule(`SELECT ${fn}(payload.s, '${pattern}'${extra}) AS r FROM "t"`);
+    const dynamic = compileRule(`SELECT ${fn}(payload.s, payload.p${extra}) AS r FROM "t"`);
+    const payload = JSON.stringify({ s: kib, p: pattern });
+    const a = evaluationMs(literal, () => ({ topic: 't', payload }));
+    const b = evaluationMs(dynamic, () => ({ topic: 't', payload }));
+    console.log(`| \`${pattern}\` | ${fn} | ${a.median.toFixed(3)} / ${a.max.toFixed(3)} | ${b.median.toFixed(3)} / ${b.max.toFixed(3)} |`);
+  }
+}
 console.log('');
 console.log('| rule length (lines) | characters | median parse time (ms) | ms per line |');
 console.log('|---:|---:|---:|---:|');
