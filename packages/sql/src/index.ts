@@ -8,4 +8,5 @@ export type * as Ast from './ast';
 export { SqlRuleEngine } from './sql-rule-engine';
 export { sqlModule } from './sql-module';
 export type { FunctionStateOptions } from './functions';
+export { DEFAULT_LIMITS, type EvaluationLimits, type EvaluationLimitsOptions } from './limits';
 export { SqlFloat, type SqlValue, type SqlMap } from './values';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Container } from 'inversify';
-import { RuleEngine } from '@sluice/core';
+import { ConfigError, RuleEngine, RuleEvaluationError } from '@sluice/core';
 import { sqlModule } from './sql-module';
 import { SqlRuleEngine } from './sql-rule-engine';
 
@@ -25,5 +25,15 @@ describe(SqlRuleEngine.name, () => {
     const read = "SELECT kv_store_get('k') AS r FROM \"t\"";
     expect(one.compileRule(read).evaluate({ topic: 't' })).toEqual([{ r: 1 }]);
     expect(two.compileRule(read).evaluate({ topic: 't' })).toEqual([{ r: undefined }]);
+  });
+});
+
+describe('sqlModule limits', () => {
+  it('gives the bound engine the configured limits, and refuses bad ones at once', async () => {
+    const container = new Container();
+    await container.load(sqlModule({ limits: { maxStringSize: 10 } }));
+    const rule = container.get<RuleEngine>(RuleEngine).compileRule('SELECT pad(clientid, 11) AS p FROM "t"');
+    expect(() => rule.evaluate({ topic: 't', clientid: 'c' })).toThrow(RuleEvaluationError);
+    expect(() => sqlModule({ limits: { maxListLength: 0 } })).toThrow(ConfigError);
   });
 });
