@@ -298,7 +298,9 @@ function keepBuffers(this: Record<string, unknown>, key: string, value: unknown)
   return Buffer.isBuffer(raw) ? { $b: raw.toString('base64') } : value;
 }
 
-function restoreBuffers(_key: string, value: unknown): unknown {
+function restoreBuffers(key: string, value: unknown): unknown {
+  // the header map is keyed by device data: a user property named `$b` is a header, not an encoded Buffer
+  if (key === 'headers') return value;
   if (typeof value === 'object' && value !== null && typeof (value as { $b?: unknown }).$b === 'string') {
     return Buffer.from((value as { $b: string }).$b, 'base64');
   }
