@@ -37,7 +37,7 @@ afterEach(async () => {
   await deleteTopic(kafkaTopic);
 });
 
-async function start(sql: string, actions: Array<Record<string, unknown>>): Promise<Integration> {
+async function start(sql: string, actions: Array<{ connector: string } & Record<string, unknown>>): Promise<Integration> {
   app = await createIntegration({
     logger: silentLogger,
     modules: [
