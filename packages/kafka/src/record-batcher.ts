@@ -73,6 +73,11 @@ interface Entry {
   attempts: number;
   /** Also kept on disk (read back from a log, or handed over): handOver() leaves it alone. */
   onDisk: boolean;
+  /**
+   * Acknowledged, failed or dropped: handOver() leaves it alone. A request being split (isolate) stays in
+   * flight while its first records are already settled; writing those to a log would leave them there.
+   */
+  settled: boolean;
 }
 
 /** A send not yet in the buffer. */
@@ -188,7 +193,7 @@ export class RecordBatcher {
    */
   handOver(persist: (record: RenderedRecord) => HandedOver): void {
     const hand = (entry: Entry): void => {
-      if (entry.onDisk) return;
+      if (entry.onDisk || entry.settled) return;
       entry.onDisk = true;
       const { written, settled } = persist(entry.record);
       const { resolve, reject } = entry;
@@ -260,6 +265,7 @@ export class RecordBatcher {
   private accept(held: Held): void {
     const entry: Entry = {
       record: held.record, resolve: held.resolve, reject: held.reject, seq: this.nextSeq++, acceptedAt: this.now(), attempts: 0, onDisk: held.onDisk === true,
+      settled: false,
     };
     this.pending.push(entry);
     this.pendingBytes += entry.record.bytes;
@@ -288,6 +294,7 @@ export class RecordBatcher {
     for (const entry of dropped) {
       this.pendingBytes -= entry.record.bytes;
       this.bufferedBytes -= entry.record.bytes;
+      entry.settled = true;
       entry.resolve(DROPPED[reason]);
     }
     this.options.onRoom?.();
@@ -382,10 +389,13 @@ export class RecordBatcher {
       const { retriable, reason } = classifyKafkaError(error);
       if (!retriable && batch.length > 1 && RECORD_LEVEL.has(reason)) return this.isolate(batch);
       if (groups.size > 1 && !retriable) {
-        // One bad topic (unknown, not authorized) must not fail the records of the others: retry per topic.
-        // one after the other: concurrent sends would race kafkajs's metadata refresh for the bad topic
-        for (const group of groups.values()) await this.produceOneTopic(group);
-        return undefined;
+        // One bad topic (unknown, not authorized) must not fail the records of the others: retry per topic,
+        // each as a request of its own (split in turn if one of its records is refused). One after the
+        // other: concurrent sends would race kafkajs's metadata refresh for the bad topic. A retriable
+        // failure is passed up, so a request being split holds back its later records behind those retried.
+        let retry: SinkWriteError | undefined;
+        for (const group of groups.values()) retry = (await this.produce(group.entries)) ?? retry;
+        return retry;
       }
       if (groups.size === 1) this.rememberIfMissing([...groups.keys()][0] as string, error);
       const failure = toSinkWriteError(this.sinkId, [...groups.keys()], error);
@@ -411,22 +421,13 @@ export class RecordBatcher {
     return failure;
   }
 
-  private async produceOneTopic(group: TopicGroup): Promise<void> {
-    try {
-      await this.sendBatch(new Map([[group.topic, group]]));
-      this.succeeded(group.entries);
-    } catch (error) {
-      this.rememberIfMissing(group.topic, error);
-      this.failed(group.entries, toSinkWriteError(this.sinkId, [group.topic], error));
-    }
-  }
-
   private succeeded(entries: readonly Entry[]): void {
     this.consecutiveFailures = 0;
     this.options.onResult?.(undefined);
     for (const entry of entries) {
       if (entry.attempts > 0) this.counters.retriedSuccess += 1;
       this.bufferedBytes -= entry.record.bytes;
+      entry.settled = true;
       entry.resolve();
     }
   }
@@ -447,6 +448,7 @@ export class RecordBatcher {
       }
       if (entry.attempts > 0) this.counters.retriedFailed += 1;
       this.bufferedBytes -= entry.record.bytes;
+      entry.settled = true;
       entry.reject(failure);
     }
     if (again.length === 0) return;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { IntegrationError } from '@sluice/core';
 import { KafkaJSProtocolError, type Message as KafkaMessage, type ProducerBatch } from 'kafkajs';
-import { FakeProducer } from '../test/fixtures/fake-producer';
+import { FakeProducer, turn } from '../test/fixtures/fake-producer';
 import { type BatcherOptions, RecordBatcher } from './record-batcher';
 import type { RenderedRecord } from './record-renderer';
 
@@ -118,3 +118,81 @@ function fakeBroker(refuse: (values: string[], request: number) => Error | undef
   };
   return { producer, delivered };
 }
+
+describe('RecordBatcher: splitting a refused request (review)', () => {
+  it('a hand-over while a request is being split writes only the records still waiting for Kafka, and each one written hears its outcome', async () => {
+    const producer = new FakeProducer();
+    producer.manual = true;
+    const batcher = new RecordBatcher('kafka', producer, options);
+    const sends = ['a', 'huge', 'c', 'd'].map((value) => outcome(batcher.add(record(value))));
+    await turn();
+    producer.settle(tooLarge()); // [a huge c d] refused: split
+    await turn();
+    producer.settle(tooLarge()); // [a huge] refused: split
+    await turn();
+    producer.settle(); // [a] delivered
+    await turn();
+    // the hybrid buffer starts to spill now: what the batcher still holds goes to disk
+    const written: string[] = [];
+    const heard = new Map<string, number>();
+    batcher.handOver((held) => {
+      const value = String(held.message.value);
+      written.push(value);
+      return { written: Promise.resolve(), settled: () => heard.set(value, (heard.get(value) ?? 0) + 1) };
+    });
+    while (producer.open.length > 0) {
+      const values = (producer.open[0]?.batch.topicMessages ?? []).flatMap((g) => g.messages.map((m) => String(m.value)));
+      producer.settle(values.includes('huge') ? tooLarge() : undefined);
+      await turn();
+    }
+    await Promise.all(sends);
+    // 'a' was delivered before the hand-over: writing it would leave it unacknowledged in the log for ever
+    expect(written).toEqual(['huge', 'c', 'd']);
+    expect(Object.fromEntries(heard)).toEqual({ huge: 1, c: 1, d: 1 });
+  });
+
+  it('a record the broker refuses in a request that also names a topic Kafka refuses fails alone, not with its topic', async () => {
+    const unknown = (): Error => new KafkaJSProtocolError({ message: 'unknown', type: 'UNKNOWN_TOPIC_OR_PARTITION', code: 3, retriable: true } as never);
+    const producer = new FakeProducer();
+    const delivered: string[] = [];
+    producer.failure = (batch) => {
+      const groups = batch.topicMessages ?? [];
+      if (groups.some((g) => g.topic === 'gone')) return unknown();
+      const values = groups.flatMap((g) => g.messages.map((m) => String(m.value)));
+      if (values.includes('huge')) return tooLarge();
+      delivered.push(...values);
+      return undefined;
+    };
+    const batcher = new RecordBatcher('kafka', producer, options);
+    const results = await Promise.all([
+      record('a'), { ...record('x'), topic: 'gone' }, record('huge'), record('b'),
+    ].map((r) => outcome(batcher.add(r))));
+    expect(results.map(brief)).toEqual(['sent', 'failed', 'failed', 'sent']);
+    expect(delivered).toEqual(['a', 'b']);
+  });
+
+  it('with maxInflight 1, a record held back for a retry while a multi-topic request is split is not overtaken by the records after it', async () => {
+    const away = (): Error => Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError' });
+    const auth = (): Error => new KafkaJSProtocolError({ message: 'denied', type: 'TOPIC_AUTHORIZATION_FAILED', code: 29, retriable: false } as never);
+    const producer = new FakeProducer();
+    const delivered: string[] = [];
+    let awayOnce = true;
+    producer.failure = (batch) => {
+      const groups = batch.topicMessages ?? [];
+      const values = groups.flatMap((g) => g.messages.map((m) => String(m.value)));
+      if (values.includes('huge')) return tooLarge();
+      if (groups.some((g) => g.topic === 'denied')) return auth();
+      if (awayOnce && values.includes('t1')) {
+        awayOnce = false;
+        return away(); // Kafka hiccups once on t's first records, while the request is being split
+      }
+      delivered.push(...values);
+      return undefined;
+    };
+    const batcher = new RecordBatcher('kafka', producer, options);
+    const records = [record('t1'), { ...record('x'), topic: 'denied' }, record('t2'), record('huge')];
+    const results = await Promise.all(records.map((r) => outcome(batcher.add(r))));
+    expect(results.map(brief)).toEqual(['sent', 'failed', 'sent', 'failed']);
+    expect(delivered).toEqual(['t1', 't2']);
+  });
+});
