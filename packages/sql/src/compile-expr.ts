@@ -20,9 +20,9 @@ export type Predicate = (env: Env) => boolean;
  */
 export interface Scope {
   /** Top-level keys earlier fields may have written to env.output; 'all' after `*`. */
-  readonly outputKeys: ReadonlySet<string> | 'all';
+  readonly outputKeys: KeySet | 'all';
   /** Keys of env.locals (FOREACH aliases); 'all' when the FOREACH list holds `*`. */
-  readonly localKeys: ReadonlySet<string> | 'all';
+  readonly localKeys: KeySet | 'all';
   /** The name the current FOREACH element is bound to, if any. */
   readonly itemName: string | undefined;
 }
@@ -30,7 +30,12 @@ export interface Scope {
 export const COLUMNS_ONLY: Scope = { outputKeys: new Set(), localKeys: new Set(), itemName: undefined };
 
 const hasOwn = Object.prototype.hasOwnProperty;
-const has = (keys: ReadonlySet<string> | 'all', name: string): boolean => keys === 'all' || keys.has(name);
+/** What a Scope asks of a set of keys (a Set, or a view of one). */
+export interface KeySet {
+  has(key: string): boolean;
+}
+
+const has = (keys: KeySet | 'all', name: string): boolean => keys === 'all' || keys.has(name);
 
 export function fail(message: string): never {
   throw new RuleEvaluationError(message);
@@ -143,13 +148,15 @@ export function compileRef(ref: Ref, scope: Scope): Getter {
 /** A ref whose first key is looked up in a given root (an index of a payload path, a write target). */
 export function compileRefIn(ref: Ref, root: Getter): Getter {
   const segments: readonly PathSegment[] = ref.type === 'var' ? [{ type: 'key', key: ref.name }] : ref.segments;
-  const steps = segments.map((segment) => compileStep(segment, COLUMNS_ONLY));
-  // Index refs nested inside resolve against the same root.
-  const fixed = steps.map((step, i) => {
-    const segment = segments[i] as PathSegment;
-    return segment.type === 'index' && typeof segment.index === 'object' ? { index: compileRefIn(segment.index, root) } : step;
+  // Index refs nested inside resolve against the same root. Each segment is compiled once: compiling
+  // it in the scope first and then again here made `a[a[a[...]]]` quadratic, `payload[payload[...]]`
+  // exponential.
+  const steps = segments.map((segment): Step => {
+    if (segment.type === 'key') return { key: segment.key };
+    const index = segment.index;
+    return typeof index === 'object' ? { index: compileRefIn(index, root) } : { index };
   });
-  const walk = compileWalk(fixed);
+  const walk = compileWalk(steps);
   return (env) => walk(root(env), env);
 }
 

@@ -4,6 +4,7 @@ export { compileRule } from './rule';
 export type { CompileOptions } from './compile';
 export { compileTemplate } from './template';
 export { parseRule } from './parser';
+export { DEFAULT_PARSE_LIMITS, type ParseLimits } from './parse-limits';
 export type * as Ast from './ast';
 export { SqlRuleEngine } from './sql-rule-engine';
 export { sqlModule } from './sql-module';

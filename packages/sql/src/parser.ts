@@ -2,18 +2,48 @@ import nearley from 'nearley';
 import { IntegrationError, RuleSyntaxError } from '@sluice/core';
 import type { Statement } from './ast';
 import grammar from './grammar/rule.generated';
-import { type Token, lexer, positionOf } from './grammar/lexer';
+import { LexicalError, type Token, lexer, positionOf } from './grammar/lexer';
+import { DEFAULT_PARSE_LIMITS, type ParseLimits, finishTree, scanNesting } from './parse-limits';
 
 const compiledGrammar = nearley.Grammar.fromCompiled(grammar);
 
 /**
  * Parses one rule into its syntax tree. Throws RuleSyntaxError (1-based line and column of the
  * offending token, what was found and what was expected) for anything EMQX would refuse at rule
- * creation: lexical and syntax errors, an empty rule, a missing FROM.
+ * creation: lexical and syntax errors, an empty rule, a missing FROM, an invalid FROM topic filter;
+ * and for a rule over the limits (parse-limits.ts): too long, or nested too deeply.
  */
-export function parseRule(text: string): Statement {
+export function parseRule(text: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): Statement {
+  if (text.length > limits.maxRuleLength) {
+    throw syntaxError(
+      text,
+      limits.maxRuleLength,
+      `the rule is ${text.length} characters long, over the limit of ${limits.maxRuleLength} (maxRuleLength)`,
+    );
+  }
   const source = prepare(text);
   if (source.text === '') throw syntaxError(text, 0, 'empty rule: expected SELECT or FOREACH');
+  const nesting = scanNesting(source.text, limits.maxDepth);
+  if (nesting.problem !== undefined) throw syntaxError(text, source.originalOffset(nesting.problem.offset), nesting.problem.message);
+  try {
+    const statement = parse(text, source);
+    if (finishTree(statement, limits.maxDepth) > limits.maxDepth) {
+      throw syntaxError(
+        text,
+        source.originalOffset(nesting.deepestAt),
+        `the rule nests expressions more than ${limits.maxDepth} levels deep (maxDepth; each operator applied to another operation, ` +
+          'call, NOT and path step counts): split the expression, or use IN (...) instead of a chain of OR',
+      );
+    }
+    return statement;
+  } catch (error) {
+    // Defensive: the limits keep every step linear and shallow, but no input may crash a caller.
+    if (error instanceof RangeError) throw syntaxError(text, 0, `the rule is too complex to parse (${error.message})`);
+    throw error;
+  }
+}
+
+function parse(text: string, source: PreparedSource): Statement {
 
   const parser = new nearley.Parser(compiledGrammar);
   // nearley's own report walks the whole parse table; we build a shorter message from the last column.
@@ -23,7 +53,7 @@ export function parseRule(text: string): Statement {
   try {
     parser.feed(source.text);
   } catch (error) {
-    const lexical = lexer.lastError;
+    const lexical = lexer.lastError ?? (error instanceof LexicalError ? error : undefined);
     if (lexical !== undefined) throw syntaxError(text, source.originalOffset(lexical.offset), lexical.reason);
     const token = (error as { token?: Token }).token;
     if (token === undefined) throw error;

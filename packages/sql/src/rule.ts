@@ -1,4 +1,4 @@
-import type { CompiledRule } from '@sluice/core';
+import { type CompiledRule, RuleSyntaxError } from '@sluice/core';
 import { type CompileOptions, compileStatement } from './compile';
 import { LiteralSyntaxError, withCompileLimits } from './limits';
 import { parseRule } from './parser';
@@ -11,10 +11,15 @@ import { parseRule } from './parser';
  * evaluation fails.
  */
 export function compileRule(sql: string, options: CompileOptions = {}): CompiledRule {
-  const statement = parseRule(sql);
+  const statement = parseRule(sql, options.parseLimits);
   try {
     return withCompileLimits(options.functionState?.limits, () => compileStatement(statement, options));
   } catch (error) {
+    if (error instanceof RangeError) {
+      // Defensive: maxDepth keeps compiling shallow, but a stack overflow must never reach a caller
+      // (the HTTP API would answer 500): it is the rule's fault, so a RuleSyntaxError.
+      throw new RuleSyntaxError(`the rule is too complex to compile (${error.message}) (line 1, column 1)`, 1, 1, { cause: error });
+    }
     throw error instanceof LiteralSyntaxError ? error.locate(sql) : error;
   }
 }

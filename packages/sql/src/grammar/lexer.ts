@@ -118,7 +118,10 @@ export class RuleLexer {
   }
 }
 
-/** A character or number the lexer refuses; the parser turns it into a RuleSyntaxError with a position. */
+/**
+ * A problem at an offset of the rule text: a character or number the lexer refuses, or a FROM filter the
+ * grammar refuses. The parser turns it into a RuleSyntaxError with a line and column.
+ */
 export class LexicalError extends Error {
   constructor(
     readonly offset: number,

@@ -28,10 +28,12 @@ declare var mod: any;
 declare var float: any;
 declare var range: any;
 
-import { lexer } from './lexer';
+import { LexicalError, lexer } from './lexer';
+import { Prefixed, Seq } from './seq';
+import { topicFilterProblem } from './topic-filter';
 import type * as A from '../ast';
 
-type Tok = { type: string; text: string };
+type Tok = { type: string; text: string; offset: number };
 
 /** EMQX strips every leading and trailing quote character of a quoted token. */
 const unquote = (text: string): string =>
@@ -41,13 +43,25 @@ const keyOf = (t: Tok): string => (t.type === 'qname' || t.type === 'string' ? u
 
 const key = (t: Tok): A.KeySegment => ({ type: 'key', key: keyOf(t) });
 
-function ref(first: Tok, segs: A.PathSegment[]): A.Ref {
+/** A FROM item: refused at its token when it is not a valid topic filter (a rule that could never match). */
+function topicOf(t: Tok): string {
+  const filter = keyOf(t);
+  const problem = topicFilterProblem(filter);
+  if (problem !== undefined) throw new LexicalError(t.offset, `invalid topic filter ${JSON.stringify(filter)} in FROM: ${problem}`);
+  return filter;
+}
+
+// Lists are Seq (seq.ts) while parsing, so that building one is linear; parser.ts turns them into
+// arrays once the parse is done, which is why list-valued fields are cast to the AST's array types.
+const list = <T>(seq: Seq<T> | Prefixed<T>): T[] => seq as unknown as T[];
+
+function ref(first: Tok, segs: Seq<A.PathSegment>): A.Ref {
   if (segs.length === 0) return { type: 'var', name: keyOf(first) };
-  return { type: 'path', segments: [key(first), ...segs] };
+  return { type: 'path', segments: list(new Prefixed(key(first), segs)) };
 }
 
 /** A bare lower-case `true`/`false` is a boolean constant; `TRUE` and `"true"` are names. */
-function primaryRef(first: Tok, segs: A.PathSegment[]): A.Expr {
+function primaryRef(first: Tok, segs: Seq<A.PathSegment>): A.Expr {
   if (segs.length === 0 && first.type === 'name' && (first.text === 'true' || first.text === 'false')) {
     return { type: 'const', value: first.text === 'true', kind: 'bool' };
   }
@@ -115,13 +129,13 @@ const grammar: Grammar = {
     {"name": "incase", "symbols": [(lexer.has("INCASE") ? {type: "INCASE"} : INCASE), "cond"], "postprocess": (d) => d[1]},
     {"name": "where", "symbols": [(lexer.has("WHERE") ? {type: "WHERE"} : WHERE), "cond"], "postprocess": (d) => d[1]},
     {"name": "from", "symbols": [(lexer.has("FROM") ? {type: "FROM"} : FROM), "topics"], "postprocess": (d) => d[1]},
-    {"name": "topics", "symbols": ["topic"], "postprocess": (d) => [d[0]]},
-    {"name": "topics", "symbols": ["topics", {"literal":","}, "topic"], "postprocess": (d) => [...d[0], d[2]]},
-    {"name": "topic", "symbols": [(lexer.has("qname") ? {type: "qname"} : qname)], "postprocess": (d) => unquote(d[0].text)},
-    {"name": "topic", "symbols": [(lexer.has("string") ? {type: "string"} : string)], "postprocess": (d) => unquote(d[0].text)},
-    {"name": "topic", "symbols": [(lexer.has("name") ? {type: "name"} : name)], "postprocess": (d) => d[0].text},
-    {"name": "fields", "symbols": ["field"], "postprocess": (d) => [d[0]]},
-    {"name": "fields", "symbols": ["fields", {"literal":","}, "field"], "postprocess": (d) => [...d[0], d[2]]},
+    {"name": "topics", "symbols": ["topic"], "postprocess": (d) => list(Seq.of(d[0]))},
+    {"name": "topics", "symbols": ["topics", {"literal":","}, "topic"], "postprocess": (d) => list(d[0].add(d[2]))},
+    {"name": "topic", "symbols": [(lexer.has("qname") ? {type: "qname"} : qname)], "postprocess": (d) => topicOf(d[0])},
+    {"name": "topic", "symbols": [(lexer.has("string") ? {type: "string"} : string)], "postprocess": (d) => topicOf(d[0])},
+    {"name": "topic", "symbols": [(lexer.has("name") ? {type: "name"} : name)], "postprocess": (d) => topicOf(d[0])},
+    {"name": "fields", "symbols": ["field"], "postprocess": (d) => list(Seq.of(d[0]))},
+    {"name": "fields", "symbols": ["fields", {"literal":","}, "field"], "postprocess": (d) => list(d[0].add(d[2]))},
     {"name": "field", "symbols": [{"literal":"*"}], "postprocess": (): A.AllField => ({ type: 'all' })},
     {"name": "field", "symbols": ["expr"], "postprocess": (d) => field(d[0], undefined)},
     {"name": "field", "symbols": ["expr", "alias"], "postprocess": (d) => field(d[0], d[1])},
@@ -131,11 +145,11 @@ const grammar: Grammar = {
     {"name": "field", "symbols": ["case_expr", "alias"], "postprocess": (d) => field(d[0], d[1])},
     {"name": "alias", "symbols": [(lexer.has("AS") ? {type: "AS"} : AS), "target"], "postprocess": (d) => d[1]},
     {"name": "alias", "symbols": ["target"], "postprocess": id},
-    {"name": "target", "symbols": ["name", "segments"], "postprocess": (d): A.PathSegment[] => [key(d[0]), ...d[1]]},
+    {"name": "target", "symbols": ["name", "segments"], "postprocess": (d): A.PathSegment[] => list(new Prefixed(key(d[0]), d[1]))},
     {"name": "name", "symbols": [(lexer.has("name") ? {type: "name"} : name)], "postprocess": id},
     {"name": "name", "symbols": [(lexer.has("qname") ? {type: "qname"} : qname)], "postprocess": id},
-    {"name": "segments", "symbols": [], "postprocess": () => []},
-    {"name": "segments", "symbols": ["segments", "segment"], "postprocess": (d) => [...d[0], d[1]]},
+    {"name": "segments", "symbols": [], "postprocess": () => Seq.empty()},
+    {"name": "segments", "symbols": ["segments", "segment"], "postprocess": (d) => d[0].add(d[1])},
     {"name": "segment", "symbols": [{"literal":"."}, (lexer.has("name") ? {type: "name"} : name)], "postprocess": (d) => key(d[1])},
     {"name": "segment", "symbols": [{"literal":"."}, (lexer.has("qname") ? {type: "qname"} : qname)], "postprocess": (d) => key(d[1])},
     {"name": "segment", "symbols": [{"literal":"."}, (lexer.has("int") ? {type: "int"} : int)], "postprocess": (d) => key(d[1])},
@@ -180,12 +194,12 @@ const grammar: Grammar = {
     {"name": "case_expr$ebnf$2", "symbols": [], "postprocess": () => null},
     {"name": "case_expr", "symbols": [(lexer.has("CASE") ? {type: "CASE"} : CASE), "expr", "whens", "case_expr$ebnf$2", (lexer.has("END") ? {type: "END"} : END)], "postprocess": (d): A.CaseExpr => ({ type: 'case', subject: d[1], whens: d[2], else: d[3] ?? undefined })},
     {"name": "case_expr", "symbols": [{"literal":"("}, "case_expr", {"literal":")"}], "postprocess": (d) => d[1]},
-    {"name": "whens", "symbols": ["when"], "postprocess": (d) => [d[0]]},
-    {"name": "whens", "symbols": ["whens", "when"], "postprocess": (d) => [...d[0], d[1]]},
+    {"name": "whens", "symbols": ["when"], "postprocess": (d) => list(Seq.of(d[0]))},
+    {"name": "whens", "symbols": ["whens", "when"], "postprocess": (d) => list(d[0].add(d[1]))},
     {"name": "when", "symbols": [(lexer.has("WHEN") ? {type: "WHEN"} : WHEN), "cond", (lexer.has("THEN") ? {type: "THEN"} : THEN), "expr"], "postprocess": (d) => ({ when: d[1], then: d[3] })},
     {"name": "else", "symbols": [(lexer.has("ELSE") ? {type: "ELSE"} : ELSE), "expr"], "postprocess": (d) => d[1]},
-    {"name": "exprs", "symbols": ["expr"], "postprocess": (d) => [d[0]]},
-    {"name": "exprs", "symbols": ["exprs", {"literal":","}, "expr"], "postprocess": (d) => [...d[0], d[2]]},
+    {"name": "exprs", "symbols": ["expr"], "postprocess": (d) => list(Seq.of(d[0]))},
+    {"name": "exprs", "symbols": ["exprs", {"literal":","}, "expr"], "postprocess": (d) => list(d[0].add(d[2]))},
     {"name": "expr", "symbols": ["expr", {"literal":"+"}, "term"], "postprocess": binary('+')},
     {"name": "expr", "symbols": ["expr", {"literal":"-"}, "term"], "postprocess": binary('-')},
     {"name": "expr", "symbols": ["term"], "postprocess": id},
@@ -218,8 +232,8 @@ const grammar: Grammar = {
     {"name": "call$ebnf$3", "symbols": ["args"], "postprocess": id},
     {"name": "call$ebnf$3", "symbols": [], "postprocess": () => null},
     {"name": "call", "symbols": ["call$subexpression$1", {"literal":"("}, "call$ebnf$3", {"literal":")"}], "postprocess": (d): A.CallExpr => ({ type: 'call', module: undefined, name: d[0][0].text, args: d[2] ?? [] })},
-    {"name": "args", "symbols": ["arg"], "postprocess": (d) => [d[0]]},
-    {"name": "args", "symbols": ["args", {"literal":","}, "arg"], "postprocess": (d) => [...d[0], d[2]]},
+    {"name": "args", "symbols": ["arg"], "postprocess": (d) => list(Seq.of(d[0]))},
+    {"name": "args", "symbols": ["args", {"literal":","}, "arg"], "postprocess": (d) => list(d[0].add(d[2]))},
     {"name": "arg", "symbols": ["expr"], "postprocess": id},
     {"name": "arg", "symbols": ["comparison"], "postprocess": id},
     {"name": "arg", "symbols": ["case_expr"], "postprocess": id}

@@ -3,6 +3,8 @@
 # One nonterminal per precedence level, lowest first:
 #   cond (OR) < cand (AND) < cnot (NOT) < comparisons / IN (non-associative) < expr (+ -)
 #   < term (* / div mod) < unary (- +) < primary.
+# Lists (fields, IN items, arguments, paths, WHEN branches, FROM filters) are built as Seq (seq.ts): one
+# cell per item, so that parsing stays linear; parser.ts turns them into arrays after the parse.
 # The grammar is kept unambiguous (a test parses a corpus and fails on more than one result):
 #   - a parenthesised *condition* (`strictcond`) must hold AND/OR/NOT/a comparison/IN, so `(a)` is
 #     only ever a parenthesised expression;
@@ -12,10 +14,12 @@
 @preprocessor typescript
 
 @{%
-import { lexer } from './lexer';
+import { LexicalError, lexer } from './lexer';
+import { Prefixed, Seq } from './seq';
+import { topicFilterProblem } from './topic-filter';
 import type * as A from '../ast';
 
-type Tok = { type: string; text: string };
+type Tok = { type: string; text: string; offset: number };
 
 /** EMQX strips every leading and trailing quote character of a quoted token. */
 const unquote = (text: string): string =>
@@ -25,13 +29,25 @@ const keyOf = (t: Tok): string => (t.type === 'qname' || t.type === 'string' ? u
 
 const key = (t: Tok): A.KeySegment => ({ type: 'key', key: keyOf(t) });
 
-function ref(first: Tok, segs: A.PathSegment[]): A.Ref {
+/** A FROM item: refused at its token when it is not a valid topic filter (a rule that could never match). */
+function topicOf(t: Tok): string {
+  const filter = keyOf(t);
+  const problem = topicFilterProblem(filter);
+  if (problem !== undefined) throw new LexicalError(t.offset, `invalid topic filter ${JSON.stringify(filter)} in FROM: ${problem}`);
+  return filter;
+}
+
+// Lists are Seq (seq.ts) while parsing, so that building one is linear; parser.ts turns them into
+// arrays once the parse is done, which is why list-valued fields are cast to the AST's array types.
+const list = <T>(seq: Seq<T> | Prefixed<T>): T[] => seq as unknown as T[];
+
+function ref(first: Tok, segs: Seq<A.PathSegment>): A.Ref {
   if (segs.length === 0) return { type: 'var', name: keyOf(first) };
-  return { type: 'path', segments: [key(first), ...segs] };
+  return { type: 'path', segments: list(new Prefixed(key(first), segs)) };
 }
 
 /** A bare lower-case `true`/`false` is a boolean constant; `TRUE` and `"true"` are names. */
-function primaryRef(first: Tok, segs: A.PathSegment[]): A.Expr {
+function primaryRef(first: Tok, segs: Seq<A.PathSegment>): A.Expr {
   if (segs.length === 0 && first.type === 'name' && (first.text === 'true' || first.text === 'false')) {
     return { type: 'const', value: first.text === 'true', kind: 'bool' };
   }
@@ -70,15 +86,15 @@ incase -> %INCASE cond {% (d) => d[1] %}
 where -> %WHERE cond {% (d) => d[1] %}
 
 from -> %FROM topics {% (d) => d[1] %}
-topics -> topic {% (d) => [d[0]] %}
-        | topics "," topic {% (d) => [...d[0], d[2]] %}
+topics -> topic {% (d) => list(Seq.of(d[0])) %}
+        | topics "," topic {% (d) => list(d[0].add(d[2])) %}
 # A topic filter: "double quoted", 'single quoted' or a bare name.
-topic -> %qname {% (d) => unquote(d[0].text) %}
-       | %string {% (d) => unquote(d[0].text) %}
-       | %name {% (d) => d[0].text %}
+topic -> %qname {% (d) => topicOf(d[0]) %}
+       | %string {% (d) => topicOf(d[0]) %}
+       | %name {% (d) => topicOf(d[0]) %}
 
-fields -> field {% (d) => [d[0]] %}
-        | fields "," field {% (d) => [...d[0], d[2]] %}
+fields -> field {% (d) => list(Seq.of(d[0])) %}
+        | fields "," field {% (d) => list(d[0].add(d[2])) %}
 
 field -> "*" {% (): A.AllField => ({ type: 'all' }) %}
        | expr {% (d) => field(d[0], undefined) %}
@@ -93,12 +109,12 @@ alias -> %AS target {% (d) => d[1] %}
        | target {% id %}
 
 # An output target: a name or a path, with [n], [0], [-0], [-n] or [ref] steps (never a range).
-target -> name segments {% (d): A.PathSegment[] => [key(d[0]), ...d[1]] %}
+target -> name segments {% (d): A.PathSegment[] => list(new Prefixed(key(d[0]), d[1])) %}
 
 name -> %name {% id %} | %qname {% id %}
 
-segments -> null {% () => [] %}
-          | segments segment {% (d) => [...d[0], d[1]] %}
+segments -> null {% () => Seq.empty() %}
+          | segments segment {% (d) => d[0].add(d[1]) %}
 
 segment -> "." %name {% (d) => key(d[1]) %}
          | "." %qname {% (d) => key(d[1]) %}
@@ -153,15 +169,15 @@ case_expr -> %CASE whens else:? %END
                {% (d): A.CaseExpr => ({ type: 'case', subject: d[1], whens: d[2], else: d[3] ?? undefined }) %}
            | "(" case_expr ")" {% (d) => d[1] %}
 
-whens -> when {% (d) => [d[0]] %}
-       | whens when {% (d) => [...d[0], d[1]] %}
+whens -> when {% (d) => list(Seq.of(d[0])) %}
+       | whens when {% (d) => list(d[0].add(d[1])) %}
 when -> %WHEN cond %THEN expr {% (d) => ({ when: d[1], then: d[3] }) %}
 else -> %ELSE expr {% (d) => d[1] %}
 
 # ---- expressions ----
 
-exprs -> expr {% (d) => [d[0]] %}
-       | exprs "," expr {% (d) => [...d[0], d[2]] %}
+exprs -> expr {% (d) => list(Seq.of(d[0])) %}
+       | exprs "," expr {% (d) => list(d[0].add(d[2])) %}
 
 # Level 5: + -
 expr -> expr "+" term {% binary('+') %}
@@ -198,8 +214,8 @@ call -> %name "(" args:? ")"
       | (%div | %mod) "(" args:? ")"
           {% (d): A.CallExpr => ({ type: 'call', module: undefined, name: d[0][0].text, args: d[2] ?? [] }) %}
 
-args -> arg {% (d) => [d[0]] %}
-      | args "," arg {% (d) => [...d[0], d[2]] %}
+args -> arg {% (d) => list(Seq.of(d[0])) %}
+      | args "," arg {% (d) => list(d[0].add(d[2])) %}
 
 # A comparison or a CASE may be an argument.
 arg -> expr {% id %}
