@@ -3,7 +3,9 @@ import { extname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, RuleDefinition, parseConfig, type ConfigIssue } from '@sluice/core';
+import { checkListenerExposure } from './http-guards';
 import { resolveSecrets } from './secrets';
+import { secretReferencePaths } from './secret-fields';
 
 /** One source or connector entry: `type` picks the plugin, every other key is that plugin's options. */
 const PluginEntry = z.looseObject({ type: z.string().min(1) });
@@ -15,6 +17,13 @@ export const HttpConfig = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8081),
   /** Bearer token required by the write endpoints (PUT/POST/DELETE); none = write endpoints open on the bound address. */
   token: z.string().min(1).optional(),
+  /** Host names (optionally `name:port`) the Host header may carry besides IP addresses and localhost: a proxy's or DNS name. */
+  allowedHosts: z.array(z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/, 'a host name or address, optionally with :port, e.g. sluice.example.com')).optional(),
+  /** The only directory under which actions created through the REST API may keep disk buffers. */
+  dataDir: z.string().min(1).optional(),
+}).superRefine((http, ctx) => {
+  const exposed = http.enabled ? checkListenerExposure(http.host, http.token) : undefined;
+  if (exposed !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: exposed });
 });
 
 export const LogConfig = z.strictObject({
@@ -41,6 +50,8 @@ export interface LoadedConfig {
   readonly config: ConfigFile;
   /** The values secret references (`${env:X}`, `${file:/p}`) resolved to, for the logger to scrub. */
   readonly secrets: ReadonlySet<string>;
+  /** Config paths (`rules[0].actions[1].value`) of the strings that held a secret reference, for the API to redact. */
+  readonly secretPaths: readonly string[];
   /** Line and column (1-based) of a config path such as `rules[2].actions[0].topic`, when known. */
   locate(path: string): { line: number; column: number } | undefined;
 }
@@ -86,8 +97,9 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConf
   };
   const located = { file, locate };
   const secrets = new Set<string>();
-  const config = withLocations(located, () => parseConfig('sluice', ConfigFile, resolveSecrets(document.toJS(), env, '', secrets)));
-  return { ...located, config, secrets };
+  const raw: unknown = document.toJS();
+  const config = withLocations(located, () => parseConfig('sluice', ConfigFile, resolveSecrets(raw, env, '', secrets)));
+  return { ...located, config, secrets, secretPaths: secretReferencePaths(raw) };
 }
 
 /**

@@ -1,8 +1,12 @@
+import { request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { type ConnectorStatus, createIntegration, silentLogger, sinkModule, sourceModule, type Integration } from '@sluice/core';
+import { ConfigError, type ConnectorStatus, createIntegration, type Logger, silentLogger, sinkModule, sourceModule, type Integration } from '@sluice/core';
 import { InMemorySink, InMemorySource } from '@sluice/core/testing';
 import { sqlModule } from '@sluice/sql';
-import { startHttpServer, type HttpEndpoint } from './http-server';
+import { startHttpServer, type HttpEndpoint, type HttpServerOptions } from './http-server';
 
 /** An in-memory source that follows rule changes, as the MQTT sources do. */
 class UpdatableSource extends InMemorySource {
@@ -27,7 +31,21 @@ describe(startHttpServer.name, () => {
   let endpoint: HttpEndpoint;
   let base: string;
 
-  async function setup(token?: string): Promise<void> {
+  /** Log lines by level, to show that hostile requests never write error lines. */
+  let lines: Array<[string, string]>;
+  const recording = (): Logger => {
+    const logger: Logger = {
+      debug: (message) => void lines.push(['debug', message]),
+      info: (message) => void lines.push(['info', message]),
+      warn: (message) => void lines.push(['warn', message]),
+      error: (message) => void lines.push(['error', message]),
+      child: () => logger,
+    };
+    return logger;
+  };
+
+  async function setup(token?: string, options: Partial<HttpServerOptions> = {}): Promise<void> {
+    lines = [];
     source = new UpdatableSource('plant');
     sink = new ReportingSink('store');
     app = await createIntegration({
@@ -35,7 +53,7 @@ describe(startHttpServer.name, () => {
       rules: [{ id: 'temp_hum', sql: 'SELECT payload.temp as temp FROM "t/#"', actions: [{ connector: 'store', template: '${temp}' }] }],
     });
     await app.start();
-    endpoint = await startHttpServer(app, { host: '127.0.0.1', port: 0, ...(token === undefined ? {} : { token }) }, silentLogger);
+    endpoint = await startHttpServer(app, { host: '127.0.0.1', port: 0, ...(token === undefined ? {} : { token }), ...options }, recording());
     base = `http://127.0.0.1:${endpoint.address.port}`;
   }
 
@@ -50,6 +68,21 @@ describe(startHttpServer.name, () => {
   };
   const put = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     json(path, { method: 'PUT', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+
+  /** A request with headers fetch will not send as given (Host) or at all; resolves with status and JSON body. */
+  const raw = (method: string, target: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, unknown> }> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: endpoint.address.port, method, path: target, headers, setHost: headers['host'] === undefined }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), headers: res.headers });
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
 
   describe('without a token', () => {
     beforeEach(() => setup());
@@ -153,21 +186,152 @@ describe(startHttpServer.name, () => {
       expect((await json('/api/rules')).status).toBe(200); // reads stay open
     });
 
-    it('never answers with a secret the config resolved, even inside a rule definition', async () => {
-      const secured = await startHttpServer(app, { host: '127.0.0.1', port: 0, secrets: new Set(['api-key-123456']) }, silentLogger);
-      try {
-        await app.upsertRule({ id: 'hook', sql: 'SELECT * FROM "h"', actions: [{ connector: 'store', template: 'key=api-key-123456' }] });
-        const text = await (await fetch(`http://127.0.0.1:${secured.address.port}/api/rules/hook`)).text();
-        expect(text).toContain('key=[redacted]');
-        expect(text).not.toContain('api-key-123456');
-      } finally {
-        await secured.close();
-      }
-    });
-
     it('accepts writes with the token', async () => {
       expect((await put('/api/rules/x', { sql: 'SELECT * FROM "x"' }, { authorization: 'Bearer s3cret' })).status).toBe(201);
       expect((await json('/api/rules/x', { method: 'DELETE', headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
+    });
+  });
+
+  describe('a web page in the operator\'s browser (issue #10, item 9)', () => {
+    beforeEach(() => setup());
+    const own = (): string => `http://127.0.0.1:${endpoint.address.port}`;
+
+    it('refuses a write from another origin (a simple CORS request needs no preflight) and changes nothing', async () => {
+      const refused = await raw('POST', '/api/rules/temp_hum/disable', { origin: 'http://evil.example', 'content-type': 'text/plain' });
+      expect(refused).toMatchObject({ status: 403, body: { error: expect.stringContaining('cross-origin write refused') } });
+      expect((await raw('DELETE', '/api/rules/temp_hum', { origin: 'null' })).status).toBe(403);
+      expect((await raw('POST', '/api/rules/temp_hum/disable', { origin: 'http://localhost:3000' })).status).toBe(403); // another port is another origin
+      expect(app.rules().map((r) => [r.id, r.enabled])).toEqual([['temp_hum', true]]);
+    });
+
+    it('refuses a write a browser marks cross-site or same-site, and takes one from its own origin', async () => {
+      expect((await raw('POST', '/api/rules/temp_hum/disable', { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+      expect((await raw('POST', '/api/rules/temp_hum/disable', { 'sec-fetch-site': 'same-site' })).status).toBe(403);
+      expect(app.rules()[0]?.enabled).toBe(true);
+      expect((await raw('POST', '/api/rules/temp_hum/disable', { 'sec-fetch-site': 'same-origin', origin: own() })).status).toBe(200);
+      expect(app.rules()[0]?.enabled).toBe(false);
+    });
+
+    it('takes request bodies only as application/json (415 for text/plain and forms)', async () => {
+      const body = JSON.stringify({ sql: 'SELECT * FROM "x"' });
+      expect(await raw('PUT', '/api/rules/x', { 'content-type': 'text/plain' }, body)).toMatchObject({ status: 415, body: { error: expect.stringContaining('application/json') } });
+      expect((await raw('PUT', '/api/rules/x', { 'content-type': 'application/x-www-form-urlencoded' }, body)).status).toBe(415);
+      expect((await raw('POST', '/api/rules/temp_hum/disable', { 'content-type': 'multipart/form-data; boundary=x' }, '--x--')).status).toBe(415);
+      expect(app.rules().map((r) => [r.id, r.enabled])).toEqual([['temp_hum', true]]);
+      expect((await raw('PUT', '/api/rules/x', { 'content-type': 'application/json; charset=utf-8' }, body)).status).toBe(201);
+    });
+
+    it('refuses a Host that does not name the endpoint (DNS rebinding), reads included, with 421', async () => {
+      const put = await raw('PUT', '/api/rules/x', { host: 'attacker.example:8081', 'content-type': 'application/json' }, JSON.stringify({ sql: 'SELECT * FROM "x"' }));
+      expect(put).toMatchObject({ status: 421, body: { error: expect.stringContaining('http.allowedHosts') } });
+      expect((await raw('GET', '/api/rules', { host: 'attacker.example' })).status).toBe(421);
+      expect((await raw('GET', '/metrics', { host: 'attacker.example' })).status).toBe(421);
+      expect(app.rules().map((r) => r.id)).toEqual(['temp_hum']);
+      for (const host of [`127.0.0.1:${endpoint.address.port}`, `localhost:${endpoint.address.port}`, `[::1]:${endpoint.address.port}`, '10.1.2.3']) {
+        expect([host, (await raw('GET', '/healthz', { host })).status]).toEqual([host, 200]);
+      }
+      expect(lines.filter(([level]) => level === 'error')).toEqual([]);
+      expect(lines.filter(([level]) => level === 'warn')).toHaveLength(1); // one throttled line, not one per request
+    });
+
+    it('accepts the names of http.allowedHosts', async () => {
+      await endpoint.close();
+      endpoint = await startHttpServer(app, { host: '127.0.0.1', port: 0, allowedHosts: ['sluice.example.com', 'proxy.lan:8443'] }, silentLogger);
+      expect((await raw('GET', '/healthz', { host: 'sluice.example.com' })).status).toBe(200);
+      expect((await raw('GET', '/healthz', { host: 'proxy.lan:8443' })).status).toBe(200);
+      expect((await raw('GET', '/healthz', { host: 'proxy.lan:9999' })).status).toBe(421);
+      const write = await raw('POST', '/api/rules/temp_hum/disable', { host: 'sluice.example.com', origin: 'https://sluice.example.com', 'sec-fetch-site': 'same-origin' });
+      expect(write.status).toBe(200);
+    });
+  });
+
+  describe('malformed requests (issue #10, item 12)', () => {
+    beforeEach(() => setup());
+
+    it('answers bad percent-encoding in an id with 400 and no error line', async () => {
+      for (const target of ['/api/rules/%E0%A4%A', '/api/actions/%E0%A4%A', '/api/rules/%E0%A4%A/enable']) {
+        const method = target.endsWith('enable') ? 'POST' : 'GET';
+        expect([target, (await raw(method, target, {})).status]).toEqual([target, 400]);
+      }
+      expect((await raw('GET', '/api/rules/%E0%A4%A', {})).body).toEqual({ error: expect.stringContaining('percent-encoding') });
+      expect(lines.filter(([level]) => level !== 'debug')).toEqual([]);
+    });
+
+    it('answers a huge id, a body that is not an object and a wrong type with 400', async () => {
+      expect((await raw('GET', `/api/rules/${'a'.repeat(5000)}`, {})).status).toBe(400);
+      expect((await put('/api/rules/n', [1, 2])).status).toBe(400);
+      expect((await put('/api/rules/n', 'null')).status).toBe(400);
+      expect(await put('/api/rules/n', { sql: 42 })).toMatchObject({ status: 400, body: { code: 'ERR_CONFIG_INVALID' } });
+      expect(await put('/api/rules/n', { sql: 'SELECT FROM' })).toMatchObject({ status: 400, body: { code: 'ERR_RULE_SYNTAX' } });
+      expect(lines.filter(([level]) => level === 'error' || level === 'warn')).toEqual([]);
+    });
+
+    it('answers 405 with Allow for a method a route does not take', async () => {
+      for (const [method, target, allow] of [['POST', '/metrics', 'GET'], ['OPTIONS', '/api/rules', 'GET'], ['PATCH', '/api/rules/temp_hum', 'GET, PUT, DELETE'], ['GET', '/api/rules/temp_hum/enable', 'POST']] as const) {
+        const answer = await raw(method, target, {});
+        expect([method, target, answer.status, answer.headers['allow']]).toEqual([method, target, 405, allow]);
+      }
+    });
+  });
+
+  describe('where a rule written through the API may put files (issue #10, item 10)', () => {
+    let dataDir: string;
+    beforeEach(() => {
+      dataDir = mkdtempSync(path.join(tmpdir(), 'sluice-api-data-'));
+    });
+    afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+    const withDir = (dir: string, fallback = false): object => ({
+      sql: 'SELECT * FROM "x"',
+      actions: [fallback ? { connector: 'store', fallbackActions: [{ connector: 'store', buffer: { dir } }] } : { connector: 'store', buffer: { dir } }],
+    });
+
+    it('refuses a buffer.dir without http.dataDir, in an action or a fallback', async () => {
+      await setup();
+      expect(await put('/api/rules/x', withDir('/etc/sluice-owned'))).toMatchObject({ status: 400, body: { issues: [{ path: 'actions[0].buffer.dir', message: expect.stringContaining('http.dataDir') }] } });
+      expect(await put('/api/rules/x', withDir('/tmp/x', true))).toMatchObject({ status: 400, body: { issues: [{ path: 'actions[0].fallbackActions[0].buffer.dir' }] } });
+      expect(app.rules().map((r) => r.id)).toEqual(['temp_hum']);
+    });
+
+    it('takes a buffer.dir inside http.dataDir (relative to it), refuses one outside', async () => {
+      await setup(undefined, { dataDir });
+      expect((await put('/api/rules/x', withDir('../escape'))).status).toBe(400);
+      expect((await put('/api/rules/x', withDir('/var/tmp'))).status).toBe(400);
+      expect((await put('/api/rules/x', withDir('buffers'))).status).toBe(201);
+      expect(app.ruleDefinition('x')?.actions[0]).toMatchObject({ buffer: { dir: path.join(dataDir, 'buffers') } });
+      expect((await put('/api/rules/y', withDir(path.join(dataDir, 'buffers')))).status).toBe(201); // as read back
+    });
+  });
+
+  describe('secrets in answers (issue #10, item 11)', () => {
+    const secret = 'api-key-123456';
+    beforeEach(async () => {
+      // rule "hook" came from the config file, where its action's template was `key=${env:API_KEY}`
+      await setup(undefined, { secrets: new Set([secret]), secretFields: { of: (id) => (id === 'hook' ? ['actions[0].template'] : []) } });
+      await app.upsertRule({ id: 'hook', sql: 'SELECT * FROM "h"', actions: [{ connector: 'store', template: `key=${secret}` }] });
+    });
+
+    it('redacts the fields that came from a secret reference, by position', async () => {
+      const text = await (await fetch(`${base}/api/rules/hook`)).text();
+      expect(JSON.parse(text)).toMatchObject({ definition: { actions: [{ template: '[redacted]' }] } });
+      expect(text).not.toContain(secret);
+    });
+
+    it('never tells whether text a caller wrote equals a secret (no guessing oracle)', async () => {
+      const description = `candidates: hunter2222 ${secret} letmein99`;
+      expect((await put('/api/rules/guess', { sql: 'SELECT * FROM "g"', description, actions: [{ connector: 'store', template: secret }] })).status).toBe(201);
+      const answer = await json('/api/rules/guess');
+      expect(answer.body).toMatchObject({ definition: { description, actions: [{ template: secret }] } });
+      expect((await json('/api/rules/nope-hunter2222')).body).toEqual({ error: 'no rule has the id "nope-hunter2222"' });
+    });
+  });
+
+  describe('binding', () => {
+    it('refuses a non-loopback address without a token (ConfigError naming http.token), and takes one with a token', async () => {
+      await setup();
+      await expect(startHttpServer(app, { host: '0.0.0.0', port: 0 }, silentLogger)).rejects.toThrow(ConfigError);
+      await expect(startHttpServer(app, { host: '0.0.0.0', port: 0 }, silentLogger)).rejects.toThrow(/http\.token.*127\.0\.0\.1/s);
+      const exposed = await startHttpServer(app, { host: '0.0.0.0', port: 0, token: 't0ken' }, silentLogger);
+      await exposed.close();
     });
   });
 });

@@ -28,6 +28,8 @@ export class ConfigReloader {
     private readonly logger: Logger,
     /** The logger's set of values to scrub; secrets a reload resolves are added to it. */
     private readonly secrets?: Set<string>,
+    /** Told of each config file that loaded, before its rules are applied (the API's SecretFields). */
+    private readonly onLoaded?: (loaded: LoadedConfig) => void,
   ) {
     this.startup = restartSections(running.config);
   }
@@ -44,6 +46,7 @@ export class ConfigReloader {
     try {
       loaded = loadConfigFile(this.file, this.env);
       for (const secret of loaded.secrets) this.secrets?.add(secret);
+      this.onLoaded?.(loaded);
       // Source and connector options are validated even though changing them needs a restart: a
       // broken file is refused as a whole, so what runs always matches a valid file.
       withLocations(loaded, () => {

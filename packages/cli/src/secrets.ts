@@ -3,6 +3,11 @@ import { ConfigError, type ConfigIssue } from '@sluice/core';
 
 const SECRET_REFERENCE = /\$\{(env|file):([^}]+)\}/g;
 
+/** True when `text` holds a `${env:NAME}` or `${file:/path}` reference (the HTTP API redacts such fields). */
+export function hasSecretReference(text: string): boolean {
+  return new RegExp(SECRET_REFERENCE.source).test(text);
+}
+
 /**
  * Replaces `${env:NAME}` and `${file:/path}` references in every string of a parsed config file, so
  * secrets stay out of the file. Other `${...}` placeholders (action templates such as `${clientid}`) are

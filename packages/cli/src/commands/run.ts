@@ -6,6 +6,7 @@ import { CliError, ExitCode } from '../exit-codes';
 import { startHttpServer } from '../http-server';
 import { createLogger } from '../logger';
 import { ConfigReloader, watchConfigFile } from '../reload';
+import { SecretFields } from '../secret-fields';
 import { logConnectorStates } from '../state-log';
 import type { CommandIo } from './io';
 
@@ -84,13 +85,16 @@ async function runStarted(
     throw new CliError(`could not start: ${(error as Error).message}`, ExitCode.startFailed);
   }
   logStartupSummary(app, logger);
+  // the API answers the fields that came from secret references as [redacted], by position (see SecretFields)
+  const secretFields = new SecretFields();
+  secretFields.add(loaded);
   const http = loaded.config.http.enabled && !noHttp
-    ? await startHttpServer(app, { ...loaded.config.http, secrets }, logger.child('http'))
+    ? await startHttpServer(app, { ...loaded.config.http, secrets, secretFields }, logger.child('http'))
     : undefined;
   if (http !== undefined) logger.info('http endpoint listening', { url: `http://${http.address.address}:${http.address.port}`, routes: ['/metrics', '/healthz', '/readyz', '/api/rules', '/api/actions'] });
 
   const states = logConnectorStates(app, logger.child('connectors'));
-  const reloader = new ConfigReloader(file, io.env, app, loaded, logger.child('reload'), secrets);
+  const reloader = new ConfigReloader(file, io.env, app, loaded, logger.child('reload'), secrets, (next) => secretFields.add(next));
   ready(reloader);
   const watcher = watchFile ? watchConfigFile(file, () => void reloader.reload('file change')) : undefined;
   logger.info('ready', { file, reload: watchFile ? 'SIGHUP or file change' : 'SIGHUP' });
