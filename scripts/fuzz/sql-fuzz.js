@@ -231,7 +231,7 @@ function caseView(o, id) {
     theme: c.theme,
     rule: c.rule,
     topic: c.topic,
-    payloads: c.payloads.map((p) => ({ desc: p.desc, size: p.bytes.length, base64: p.bytes.length <= 3072 ? p.bytes.toString('base64') : undefined })),
+    payloads: c.payloads.map((p) => ({ desc: p.desc, size: p.bytes.length, base64: p.bytes.length <= 1536 ? p.bytes.toString('base64') : undefined })),
     size: c.rule.length + c.payloads.reduce((n, p) => n + p.bytes.length, 0),
     replay: `npm run fuzz -- --seed ${o.seed} --scale ${o.scale} --only ${id}`,
   };
@@ -248,11 +248,25 @@ function snippet(view, indent) {
   return lines.map((l) => indent + l).join('\n');
 }
 
+const HEAVY_FUNCTIONS = /\b(regex_match|regex_replace|regex_extract|gunzip|unzip|zip_uncompress|pad|split|tokens|subbits|sprintf|bitsl|power|format_date|date_to_unix_ts|json_decode|term_decode|unescape|str_utf16_le|reverse|bin2hexstr|base64_encode)\(/;
+
+/** A short guess at what makes a case heavy: the first costly built-in it calls, or its size. */
+function cue(f) {
+  if (f.id.startsWith('F:')) return `fixed repro ${f.id.replace(/-[^-]*$/, '')}`;
+  const fn = HEAVY_FUNCTIONS.exec(f.rule);
+  if (fn) return `${fn[1]}()`;
+  if (f.rule.length > 2000) return `a ${Math.round(f.rule.length / 1024)} KB rule`;
+  return `a ${f.theme} rule`;
+}
+
 /** Groups failures by kind and message shape (digits and quoted text blurred), so one cause is one group. */
 function groupFailures(failing) {
   const groups = new Map();
   for (const f of failing) {
-    const shape = `${f.failure.kind}: ${f.failure.detail.replace(/^payload \d+: /, '').replace(/'[^']*'|"[^"]*"/g, '…').replace(/\d+/g, 'N').slice(0, 160)}`;
+    const detail = f.failure.detail.replace(/^payload \d+: /, '').replace(/'[^']*'|"[^"]*"/g, '…').replace(/\d+/g, 'N').slice(0, 160);
+    // A hang or a death says nothing about its cause: group those by what the rule does instead.
+    const silent = /^(hang|crash|out-of-memory|v8-fatal|memory)/.test(f.failure.kind);
+    const shape = silent ? `${f.failure.kind} in ${cue(f)}` : `${f.failure.kind}: ${detail}`;
     let group = groups.get(shape);
     if (group === undefined) groups.set(shape, (group = { shape, kind: f.failure.kind, members: [] }));
     group.members.push(f);
