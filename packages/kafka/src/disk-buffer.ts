@@ -298,11 +298,29 @@ function keepBuffers(this: Record<string, unknown>, key: string, value: unknown)
   return Buffer.isBuffer(raw) ? { $b: raw.toString('base64') } : value;
 }
 
-function restoreBuffers(key: string, value: unknown): unknown {
-  // the header map is keyed by device data: a user property named `$b` is a header, not an encoded Buffer
-  if (key === 'headers') return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { $b?: unknown }).$b === 'string') {
-    return Buffer.from((value as { $b: string }).$b, 'base64');
+/**
+ * Buffers are stored as `{ $b: base64 }` where a record may hold bytes: its key, its value, and its header
+ * values (alone or in a list). Restored at those places only, never by name: header names are device data
+ * (a header named `headers` or `$b` is a header like any other). Frames written before this read the same.
+ */
+function restoreMessage(message: KafkaMessage): KafkaMessage {
+  if (typeof message !== 'object' || message === null) return message;
+  message.key = restoreBuffer(message.key) as KafkaMessage['key'];
+  message.value = restoreBuffer(message.value) as KafkaMessage['value'];
+  const headers = message.headers as Record<string, unknown> | undefined;
+  if (typeof headers === 'object' && headers !== null) {
+    for (const name of Object.keys(headers)) {
+      const entry = headers[name];
+      headers[name] = Array.isArray(entry) ? entry.map(restoreBuffer) : restoreBuffer(entry);
+    }
+  }
+  return message;
+}
+
+function restoreBuffer(value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const encoded = (value as { $b?: unknown }).$b;
+    if (typeof encoded === 'string' && Object.keys(value).length === 1) return Buffer.from(encoded, 'base64');
   }
   return value;
 }
@@ -323,13 +341,12 @@ function readFrames(data: Buffer): { records: StoredRecord[]; end: number } {
 }
 
 function parseFrame(frame: Buffer): StoredRecord | undefined {
-  let parsed: { s: number; t: string; b: number; m: KafkaMessage };
   try {
-    parsed = JSON.parse(frame.toString('utf8'), restoreBuffers) as typeof parsed;
+    const parsed = JSON.parse(frame.toString('utf8')) as { s: number; t: string; b: number; m: KafkaMessage };
+    return { seq: parsed.s, topic: parsed.t, bytes: parsed.b, message: restoreMessage(parsed.m) };
   } catch {
     return undefined;
   }
-  return { seq: parsed.s, topic: parsed.t, bytes: parsed.b, message: parsed.m };
 }
 
 
