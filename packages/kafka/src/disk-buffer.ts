@@ -305,7 +305,7 @@ function keepBuffers(this: Record<string, unknown>, key: string, value: unknown)
  */
 function restoreMessage(message: KafkaMessage): KafkaMessage {
   if (typeof message !== 'object' || message === null) return message;
-  message.key = restoreBuffer(message.key) as KafkaMessage['key'];
+  if (message.key !== undefined) message.key = restoreBuffer(message.key) as string | Buffer | null;
   message.value = restoreBuffer(message.value) as KafkaMessage['value'];
   const headers = message.headers as Record<string, unknown> | undefined;
   if (typeof headers === 'object' && headers !== null) {
