@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { RuleEvaluationError } from '@sluice/core';
 import { decodeJson, decodeJsonExact, encodeJson, mayHoldIntegralFloat } from './json';
-import { SqlFloat, type SqlValue } from './values';
+import { SqlFloat, describeValue, toText, type SqlValue } from './values';
 
 const F = (n: number): SqlFloat => new SqlFloat(n);
 
@@ -145,5 +146,60 @@ describe('encodeJson', () => {
   it('round-trips kinds through decodeJson', () => {
     const text = '{"a":[1,2.0,-3.5,"s",null,true,{"b":1.0e2}]}';
     expect(encodeJson(decodeJson(text))).toBe('{"a":[1,2.0,-3.5,"s",null,true,{"b":100.0}]}');
+  });
+});
+
+describe('encodeJson size budget (maxStringSize)', () => {
+  /** A list of `length` items, each `item`, counting how many the encoder reads. */
+  function countedList(length: number, item: SqlValue): { list: SqlValue[]; reads: () => number } {
+    let reads = 0;
+    const list: SqlValue[] = new Array<SqlValue>(length);
+    for (let i = 0; i < length; i++) {
+      Object.defineProperty(list, i, {
+        get: () => {
+          reads++;
+          return item;
+        },
+      });
+    }
+    return { list, reads: () => reads };
+  }
+
+  it('stops at the first item past the budget instead of encoding the whole list', () => {
+    // One 1000-character string aliased 10,000 times: 10 MB of text, 1 KiB allowed.
+    const { list, reads } = countedList(10_000, 'x'.repeat(1000));
+    expect(() => encodeJson(list, 1024, 'function json_encode()')).toThrow(RuleEvaluationError);
+    expect(reads()).toBeLessThanOrEqual(2);
+  });
+
+  it('names the caller, the limit and how to raise it', () => {
+    expect(() => encodeJson({ a: 'x'.repeat(100) }, 50, 'function str()')).toThrow(
+      /^function str\(\): the JSON text of the map would be longer than 50 characters, the limit \(maxStringSize; raise it/,
+    );
+  });
+
+  it('counts nested values, escapes and brackets against one budget', () => {
+    const value = { a: ['ab', { b: 'c"d' }] }; // {"a":["ab",{"b":"c\"d"}]}
+    const text = '{"a":["ab",{"b":"c\\"d"}]}';
+    expect(encodeJson(value, text.length)).toBe(text);
+    expect(() => encodeJson(value, text.length - 1)).toThrow(RuleEvaluationError);
+    expect(() => encodeJson('x'.repeat(10), 11)).toThrow(RuleEvaluationError); // 12 with its quotes
+    expect(encodeJson('x'.repeat(10), 12)).toBe(`"${'x'.repeat(10)}"`);
+  });
+
+  it('applies the default limit (4 MiB) when no engine limit is given', () => {
+    const mib = 'x'.repeat(1024 * 1024);
+    expect(() => encodeJson([mib, mib, mib, mib, mib])).toThrow(/maxStringSize/);
+  });
+
+  it('describes a huge list in an error without encoding it', () => {
+    const { list, reads } = countedList(10_000, 'x'.repeat(1000));
+    expect(describeValue(list)).toBe('[...] (array)');
+    expect(reads()).toBeLessThanOrEqual(2);
+  });
+
+  it('writes a long printable character list as text (one spread call overflows the stack)', () => {
+    const codes = new Array<number>(300_000).fill(97);
+    expect(toText(codes)).toBe('a'.repeat(300_000));
   });
 });

@@ -1,7 +1,11 @@
 import { SqlFloat, encodeJsonValue, type SqlMap, type SqlValue } from './values';
 
-/** JSON text of a value with jiffy's rules (see encodeJsonValue): `undefined` → `"undefined"`, `2.0` stays `2.0`. */
-export const encodeJson: (v: SqlValue) => string = encodeJsonValue;
+/**
+ * JSON text of a value with jiffy's rules (see encodeJsonValue): `undefined` → `"undefined"`, `2.0` stays
+ * `2.0`. Text longer than `maxSize` (default: DEFAULT_LIMITS.maxStringSize) is refused while encoding,
+ * with a RuleEvaluationError naming `where`.
+ */
+export const encodeJson: (v: SqlValue, maxSize?: number, where?: string) => string = encodeJsonValue;
 
 /**
  * Does the text hold a number literal whose double value may be integral although it is written as a

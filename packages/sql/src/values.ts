@@ -1,3 +1,6 @@
+import { RuleEvaluationError } from '@sluice/core';
+import { DEFAULT_LIMITS } from './limits';
+
 /**
  * The values rules compute with, and how they map onto JavaScript.
  *
@@ -148,52 +151,111 @@ export function toText(v: SqlValue): string {
       if (v === null) return 'null';
       if (v instanceof SqlFloat) return formatFloat(v.value);
       if (Buffer.isBuffer(v)) return v.toString('utf8');
-      if (Array.isArray(v) && isPrintableList(v)) return String.fromCharCode(...(v as number[]));
+      if (Array.isArray(v) && isPrintableList(v)) return charListText(v as number[]);
       return encodeJsonValue(v);
   }
+}
+
+/**
+ * toText with the JSON text of a map or list bounded by `maxSize` (the engine's maxStringSize) rather
+ * than the default limit; `where` names the operator or function in the error. Other kinds are short,
+ * or as long as a value the rule already holds.
+ */
+export function toTextWithin(v: SqlValue, maxSize: number, where: string): string {
+  if (typeof v !== 'object' || v === null || v instanceof SqlFloat || Buffer.isBuffer(v)) return toText(v);
+  if (Array.isArray(v) && isPrintableList(v)) return charListText(v as number[]);
+  return encodeJsonValue(v, maxSize, where);
+}
+
+/** The text of a printable character list, in slices: one spread call of a long list overflows the stack. */
+function charListText(codes: readonly number[]): string {
+  const SLICE = 8192;
+  if (codes.length <= SLICE) return String.fromCharCode(...codes);
+  let out = '';
+  for (let i = 0; i < codes.length; i += SLICE) out += String.fromCharCode(...codes.slice(i, i + SLICE));
+  return out;
 }
 
 /**
  * JSON text of a value with jiffy's rules (EMQX's encoder): undefined (an atom) becomes the string
  * "undefined", null stays null, floats keep a fractional part (`2.0`), Buffers are written as their
  * UTF-8 text. json.ts exports it as encodeJson; it lives here because toText needs it for maps and lists.
+ *
+ * The text may not pass `maxSize` characters (the engine's maxStringSize; the default limit when the
+ * caller has no engine at hand): a list that holds one big string many times (aliased fields, FOREACH
+ * outputs) is small in memory but its text is not, so the encoder keeps a running budget and stops as
+ * soon as the text would pass it, before building it (RuleEvaluationError naming `where`).
  */
-export function encodeJsonValue(v: SqlValue): string {
-  switch (typeof v) {
-    case 'string':
-      return JSON.stringify(v);
-    case 'number':
-      return Number.isInteger(v) ? formatInteger(v) : jsonFloat(v);
-    case 'boolean':
-      return v ? 'true' : 'false';
-    case 'undefined':
-      return '"undefined"';
-    default:
-      if (v === null) return 'null';
-      if (v instanceof SqlFloat) return jsonFloat(v.value);
-      if (Buffer.isBuffer(v)) return JSON.stringify(v.toString('utf8'));
-      if (Array.isArray(v)) {
-        let out = '[';
-        for (let i = 0; i < v.length; i++) {
-          if (i > 0) out += ',';
-          out += encodeJsonValue(v[i]);
-        }
-        return `${out}]`;
-      }
-      return encodeMap(v);
+export function encodeJsonValue(v: SqlValue, maxSize: number = DEFAULT_LIMITS.maxStringSize, where = 'JSON encoding'): string {
+  const text = encodeWithin(v, maxSize);
+  if (text === undefined) {
+    throw new RuleEvaluationError(
+      `${where}: the JSON text of the ${typeName(v)} would be longer than ${maxSize} characters, the limit ` +
+        "(maxStringSize; raise it in the rule engine's limits if this is expected)",
+    );
   }
+  return text;
 }
 
-function encodeMap(m: SqlMap): string {
+/**
+ * The JSON text of `v` if it fits in `budget` characters, else undefined (no exception: callers unwind
+ * with one comparison per item). Each nested value gets the room left, so the whole text never passes
+ * the budget and the work stops within one item of it.
+ */
+function encodeWithin(v: SqlValue, budget: number): string | undefined {
+  let text: string;
+  switch (typeof v) {
+    case 'string':
+      // Checked before JSON.stringify: the quoted text is at least 2 longer, escapes only add.
+      if (v.length + 2 > budget) return undefined;
+      text = JSON.stringify(v);
+      break;
+    case 'number':
+      text = Number.isInteger(v) ? formatInteger(v) : jsonFloat(v);
+      break;
+    case 'boolean':
+      text = v ? 'true' : 'false';
+      break;
+    case 'undefined':
+      text = '"undefined"';
+      break;
+    default:
+      if (v === null) text = 'null';
+      else if (v instanceof SqlFloat) text = jsonFloat(v.value);
+      else if (Buffer.isBuffer(v)) {
+        // UTF-8 decoding gives at most one UTF-16 unit per byte, so a short buffer cannot pass the budget.
+        text = JSON.stringify(v.toString('utf8'));
+      } else if (Array.isArray(v)) return encodeList(v, budget);
+      else return encodeMap(v, budget);
+  }
+  return text.length > budget ? undefined : text;
+}
+
+function encodeList(list: readonly SqlValue[], budget: number): string | undefined {
+  let out = '[';
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0) out += ',';
+    // room for this item: what is left after the text so far and the closing bracket
+    const item = encodeWithin(list[i], budget - out.length - 1);
+    if (item === undefined) return undefined;
+    out += item;
+  }
+  return out.length + 1 > budget ? undefined : `${out}]`;
+}
+
+function encodeMap(m: SqlMap, budget: number): string | undefined {
   let out = '{';
   let first = true;
   for (const key in m) {
     if (!Object.prototype.hasOwnProperty.call(m, key)) continue;
     if (!first) out += ',';
     first = false;
-    out += `${JSON.stringify(key)}:${encodeJsonValue(m[key])}`;
+    out += `${JSON.stringify(key)}:`;
+    const value = encodeWithin(m[key], budget - out.length - 1);
+    if (value === undefined) return undefined;
+    out += value;
   }
-  return `${out}}`;
+  return out.length + 1 > budget ? undefined : `${out}}`;
 }
 
 /** Shortest round-trip digits as jiffy prints them: always a fraction or an exponent (`2.0`, `1.0e21`). */
@@ -225,9 +287,16 @@ export function isPrintableList(list: readonly SqlValue[]): boolean {
 export function describeValue(v: SqlValue): string {
   const kind = typeName(v);
   if (v === undefined || v === null || typeof v === 'boolean') return kind;
-  let text = typeof v === 'string' ? `'${v}'` : Buffer.isBuffer(v) ? `<<${v.length} bytes>>` : toText(v);
+  let text = typeof v === 'string' ? `'${v}'` : Buffer.isBuffer(v) ? `<<${v.length} bytes>>` : shortText(v);
   if (text.length > 40) text = `${text.slice(0, 37)}...`;
   return `${text} (${kind})`;
+}
+
+/** toText for an error message: a list or map whose text would be long is not encoded whole. */
+function shortText(v: SqlValue): string {
+  if (typeof v !== 'object' || v === null || v instanceof SqlFloat) return toText(v);
+  if (Array.isArray(v) && isPrintableList(v)) return charListText((v as number[]).slice(0, 41));
+  return encodeWithin(v, 41) ?? (Array.isArray(v) ? '[...]' : '{...}');
 }
 
 /**

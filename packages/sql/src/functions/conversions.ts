@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { parseErlangNumber } from '../operators';
-import { SqlFloat, formatFixed, isMap, makeFloat, toText, type SqlValue } from '../values';
+import { SqlFloat, formatFixed, isMap, makeFloat, toText, toTextWithin, type SqlValue } from '../values';
 import { badArg, bytes, bytesValue, fnError, integer, text, type FunctionDef } from './args';
 import { checkStringSize } from '../limits';
 import { toMap } from './maps';
@@ -69,7 +69,7 @@ function hexToBytes(name: string, args: readonly SqlValue[]): SqlValue {
   return bytesValue(Buffer.from(hex, 'hex'));
 }
 
-function strUtf8(v: SqlValue): SqlValue {
+function strUtf8(v: SqlValue, maxSize: number): SqlValue {
   if (typeof v === 'string') return v;
   if (Buffer.isBuffer(v)) {
     if (!isUtf8(v)) throw fnError('str_utf8', 'argument 1 is not valid UTF-8');
@@ -86,7 +86,7 @@ function strUtf8(v: SqlValue): SqlValue {
     }
     return out;
   }
-  return toText(v);
+  return toTextWithin(v, maxSize, 'function str_utf8()');
 }
 
 function isEmpty(v: SqlValue): boolean {
@@ -109,8 +109,9 @@ export const CONVERSION_FUNCTIONS: readonly FunctionDef[] = [
   predicate('is_map', (v) => isMap(v)),
   predicate('is_array', (v) => Array.isArray(v)),
   ['is_empty', 1, 1, (args) => isEmpty(args[0])],
-  ['str', 1, 1, (args) => toText(args[0])],
-  ['str_utf8', 1, 1, (args) => strUtf8(args[0])],
+  // A map or list is written as JSON, bounded by the engine's maxStringSize while it is encoded.
+  ['str', 1, 1, (args, ctx) => toTextWithin(args[0], limitsOf(ctx).maxStringSize, 'function str()')],
+  ['str_utf8', 1, 1, (args, ctx) => strUtf8(args[0], limitsOf(ctx).maxStringSize)],
   [
     'str_utf16_le',
     1,

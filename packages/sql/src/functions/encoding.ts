@@ -146,10 +146,8 @@ export const ENCODING_FUNCTIONS: readonly FunctionDef[] = [
     1,
     1,
     (args, ctx) => {
-      // Measured after encoding: the size of a nested value is only known by walking it, as encoding does.
-      const out = encodeJson(args[0]);
-      checkStringSize('json_encode', out.length, limitsOf(ctx));
-      return out;
+      // The encoder stops as soon as the text would pass the limit (a list of one big string repeated).
+      return encodeJson(args[0], limitsOf(ctx).maxStringSize, 'function json_encode()');
     },
   ],
   [
