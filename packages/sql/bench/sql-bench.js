@@ -95,6 +95,28 @@ const cases = [
     },
   },
   {
+    // `+` on numbers and on strings: the string branch checks the result against maxStringSize.
+    name: 'arithmetic and string +',
+    sql: "SELECT payload.a + payload.b AS n, qos + 1 AS q, clientid + '/' + payload.s AS s FROM \"t/1\"",
+    input: (i) => ({ topic: 't/1', clientid: 'c1', qos: 1, payload: `{"a": ${i % 50}, "b": 2, "s": "x${i % 10}"}` }),
+    js: (input) => {
+      if (input.topic !== 't/1') return [];
+      const p = JSON.parse(input.payload);
+      return [{ n: p.a + p.b, q: input.qos + 1, s: `${input.clientid}/${p.s}` }];
+    },
+  },
+  {
+    // JSON text of a small map and list: the encoder keeps a running size budget (maxStringSize).
+    name: 'json_encode of a small map',
+    sql: 'SELECT json_encode(payload.m) AS j, str(payload.l) AS l FROM "t/1"',
+    input: (i) => ({ topic: 't/1', payload: `{"m": {"id": "s${i % 10}", "v": ${i % 100}, "k": [true, "x"]}, "l": [1, 2, "x"]}` }),
+    js: (input) => {
+      if (input.topic !== 't/1') return [];
+      const p = JSON.parse(input.payload);
+      return [{ j: JSON.stringify(p.m), l: JSON.stringify(p.l) }];
+    },
+  },
+  {
     // The regex functions run RE2 (re2js): linear time whatever the pattern, at some cost per match
     // against V8's backtracking RegExp, which this hand-written side uses.
     name: 'regex functions (RE2)',

@@ -73,6 +73,20 @@ export function checkListLength(fn: string, length: number, limits: EvaluationLi
 }
 
 /**
+ * Throws when a FOREACH collection has more than maxListLength items: each item is an output (a record
+ * for every action), so a long payload list, each output holding the same big value, would multiply
+ * one message into gigabytes downstream.
+ */
+export function checkForeachLength(length: number, limits: EvaluationLimits): void {
+  if (length > limits.maxListLength) {
+    throw new RuleEvaluationError(
+      `FOREACH: the collection has ${length} items, over the limit of ${limits.maxListLength} outputs per message ` +
+        "(maxListLength; raise it in the rule engine's limits if this is expected)",
+    );
+  }
+}
+
+/**
  * A literal of the rule that can never evaluate (a regular expression RE2 refuses, a range literal over
  * maxListLength), found while compiling, where the syntax tree has no positions. compileRule places it
  * (locate) at the literal in the rule's text.
@@ -110,6 +124,14 @@ export function withCompileLimits<T>(limits: EvaluationLimits | undefined, compi
   } finally {
     compileLimits = previous;
   }
+}
+
+/**
+ * The limits of the rule being compiled, for a node that captures one in its closure at compile time
+ * (string `+` keeps maxStringSize there, so evaluating it reads no state).
+ */
+export function compilingLimits(): EvaluationLimits {
+  return compileLimits;
 }
 
 /**

@@ -262,3 +262,26 @@ describe('topicMatch (§6)', () => {
     expect(() => topicMatch(1, '#')).toThrow(RuleEvaluationError);
   });
 });
+
+describe('string + and maxStringSize', () => {
+  it('refuses a concatenation over the limit before building it', () => {
+    const half = 'x'.repeat(600);
+    expect(() => add(half, half, 1024)).toThrow(RuleEvaluationError);
+    expect(() => add(half, half, 1024)).toThrow(
+      "operator '+': the concatenated string would be 1200 characters, over the limit of 1024 (maxStringSize; raise it",
+    );
+    expect(add(half, 'y', 1024)).toBe(`${half}y`);
+    expect(add(half, half, 1200)).toBe(half + half);
+  });
+
+  it('bounds the JSON text of a map or list joined to a string', () => {
+    const big = { k: 'x'.repeat(2000) };
+    expect(() => add(big, '', 1024)).toThrow(/^operator '\+': the JSON text of the map would be longer than 1024/);
+    expect(() => add('', ['y'.repeat(2000)], 1024)).toThrow(RuleEvaluationError);
+  });
+
+  it('leaves numbers alone whatever the limit', () => {
+    expect(add(1, 2, 1)).toBe(3);
+    expect(add(1.5, 1.5, 1)).toEqual(F(3));
+  });
+});

@@ -5,10 +5,11 @@ import {
   describeValue,
   isMap,
   makeFloat,
-  toText,
+  toTextWithin,
   type SqlMap,
   type SqlValue,
 } from './values';
+import { DEFAULT_LIMITS } from './limits';
 
 /**
  * The operators of rule SQL (RULE-SQL.md §4.6, §4.7, §6), as EMQX's runtime and emqx_rule_funcs
@@ -31,18 +32,38 @@ function checkedFloat(op: string, n: number): number | SqlFloat {
   return makeFloat(n);
 }
 
-/** `+`: numbers add; if either side is a string (binary) both are converted with str() and concatenated. */
-export function add(a: SqlValue, b: SqlValue): SqlValue {
+/**
+ * `+`: numbers add; if either side is a string (binary) both are converted with str() and concatenated.
+ * The concatenation may not pass `maxStringSize` (the engine's limit, captured when the rule compiles):
+ * `s + s AS a, a + a AS b, ...` doubles a string per field, so without a bound a few fields reach V8's
+ * string limit after allocating a gigabyte. Only the string branch looks at it: numbers pay nothing.
+ */
+export function add(a: SqlValue, b: SqlValue, maxStringSize: number = DEFAULT_LIMITS.maxStringSize): SqlValue {
   if (typeof a === 'number' && typeof b === 'number') {
     const sum = a + b;
     if (Number.isInteger(a) && Number.isInteger(b)) return Number.isFinite(sum) ? sum : fail('+', 'arithmetic overflow');
     return checkedFloat('+', sum);
   }
   if (typeof a === 'string' || typeof b === 'string' || Buffer.isBuffer(a) || Buffer.isBuffer(b)) {
-    return toText(a) + toText(b);
+    return concatText(a, b, maxStringSize);
   }
   if (isNum(a) && isNum(b)) return checkedFloat('+', num(a) + num(b));
   return badArgs('+', a, b, 'two numbers or a string');
+}
+
+/** str(a) + str(b), refused before it is built when longer than maxStringSize (lengths only: cheap). */
+function concatText(a: SqlValue, b: SqlValue, maxStringSize: number): string {
+  const left = toTextWithin(a, maxStringSize, "operator '+'");
+  const right = toTextWithin(b, maxStringSize, "operator '+'");
+  const size = left.length + right.length;
+  if (size > maxStringSize) {
+    fail(
+      '+',
+      `the concatenated string would be ${size} characters, over the limit of ${maxStringSize} ` +
+        "(maxStringSize; raise it in the rule engine's limits if this is expected)",
+    );
+  }
+  return left + right;
 }
 
 export function subtract(a: SqlValue, b: SqlValue): SqlValue {
