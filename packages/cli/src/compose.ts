@@ -15,7 +15,7 @@ export async function composeFromConfig(loaded: LoadedConfig, logger: Logger): P
   const modules = withLocations(loaded, () => [
     ...config.sources.map((entry, i) => buildPluginModule('sources', i, entry)),
     ...config.connectors.map((entry, i) => buildPluginModule('connectors', i, entry)),
-    sqlModule(),
+    sqlModule(sqlEngineOptions(config)),
   ]);
   try {
     return await createIntegration({
@@ -31,6 +31,14 @@ export async function composeFromConfig(loaded: LoadedConfig, logger: Logger): P
       throw error;
     });
   }
+}
+
+/** The rule engine's options from the config's `sql` section (only the limits that are set). */
+export function sqlEngineOptions(config: LoadedConfig['config']): Parameters<typeof sqlModule>[0] {
+  const limits = config.sql?.limits;
+  if (limits === undefined) return {};
+  const set = Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined));
+  return { limits: set };
 }
 
 /** Sources and connectors are found by id: two with one id is a config error pointing at the second. */

@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { SqlRuleEngine } from '@sluice/sql';
+import { sqlEngineOptions } from './compose';
 import { ConfigFileError, loadConfigFile, parsePath } from './config-file';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
@@ -70,5 +72,21 @@ describe(parsePath.name, () => {
     ['http.port', ['http', 'port']],
   ])('%s', (path, expected) => {
     expect(parsePath(path)).toEqual(expected);
+  });
+});
+
+describe('the sql section', () => {
+  it('passes the limits that are set to the rule engine, and leaves the others at their defaults', () => {
+    const loaded = loadConfigFile(write('sql-limits.yaml', `${valid}sql:\n  limits:\n    maxStringSize: 65536\n`), {});
+    expect(loaded.config.sql).toEqual({ limits: { maxStringSize: 65536 } });
+    const engine = new SqlRuleEngine(sqlEngineOptions(loaded.config));
+    const rule = engine.compileRule('SELECT pad(payload.s, payload.n) AS p FROM "t"');
+    expect(rule.evaluate({ topic: 't', payload: '{"s":"a","n":65536}' })[0]?.['p']).toHaveLength(65536);
+    expect(() => rule.evaluate({ topic: 't', payload: '{"s":"a","n":65537}' })).toThrow(/maxStringSize/);
+  });
+
+  it('refuses a limit that is not a positive integer, naming its path', () => {
+    const file = write('sql-bad.yaml', `${valid}sql:\n  limits:\n    maxListLength: 0\n`);
+    expect(() => loadConfigFile(file, {})).toThrow(/sql\.limits\.maxListLength/);
   });
 });

@@ -32,6 +32,16 @@ export const LogConfig = z.strictObject({
   format: z.enum(['json', 'pretty']).optional(),
 });
 
+/** Per-evaluation limits of the rule engine (@sluice/sql's EvaluationLimits; defaults there). */
+const SqlLimits = z.strictObject({
+  maxStringSize: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
+  maxListLength: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
+  maxInflateSize: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
+});
+
+/** Settings of the rule engine. */
+export const SqlConfig = z.strictObject({ limits: SqlLimits.optional() });
+
 /** The shape of a config file. It mirrors the code API: sources, connectors, rules with their actions. */
 export const ConfigFile = z.strictObject({
   sources: z.array(PluginEntry).min(1, 'at least one source is needed, e.g. { type: mqtt, id: plant, url: mqtt://127.0.0.1:1883 }'),
@@ -42,6 +52,7 @@ export const ConfigFile = z.strictObject({
   rateIntervalMs: z.number().int().positive().optional(),
   http: HttpConfig.default({ enabled: true, host: '127.0.0.1', port: 8081 }),
   log: LogConfig.default({ level: 'info' }),
+  sql: SqlConfig.optional(),
 });
 export type ConfigFile = z.output<typeof ConfigFile>;
 

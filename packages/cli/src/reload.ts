@@ -91,6 +91,7 @@ function restartSections(config: ConfigFile): Record<string, string> {
   out['stopTimeoutMs'] = stableJson(config.stopTimeoutMs);
   out['rateIntervalMs'] = stableJson(config.rateIntervalMs);
   out['http'] = stableJson(config.http);
+  out['sql'] = stableJson(config.sql);
   out['log'] = stableJson(config.log);
   return out;
 }
