@@ -88,11 +88,7 @@ export class KafkaAction implements SinkAction {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    if (this.hybrid !== undefined) {
-      // a hybrid buffer may write the record to disk (and acknowledge it) before the batcher checks it
-      const refused = this.renderer.check(record);
-      return refused === undefined ? this.hybrid.send(record) : Promise.reject(refused);
-    }
+    if (this.hybrid !== undefined) return this.hybrid.send(record);
     return this.durable === undefined ? this.batcher.add(record) : this.sendDurably(record.topic, record.bytes, record.message, this.durable);
   }
 
@@ -111,7 +107,8 @@ export class KafkaAction implements SinkAction {
     durable.leftover = [];
     for (const stored of records) {
       const message = { ...stored.message, [PICK_PARTITION]: durable.pick };
-      this.batcher.add({ topic: stored.topic, bytes: stored.bytes, message }).then(
+      // read back from the log: the batcher checks it can be encoded before it joins a request
+      this.batcher.add({ topic: stored.topic, bytes: stored.bytes, message }, undefined, true).then(
         (result) => {
           durable.buffer.ack(stored.seq);
           if (isDropped(result)) durable.droppedLater(result.dropped);

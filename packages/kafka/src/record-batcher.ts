@@ -154,15 +154,21 @@ export class RecordBatcher {
   /**
    * Resolves when the batch holding the record is acknowledged as `acks` requires, or the record is dropped.
    * `onAccepted` is called when the record enters the buffer (at once, or once back-pressure lets it in).
+   * `onDisk`: the record was read back from a disk log (it is checked before it is sent, see below).
    */
   add(record: RenderedRecord, onAccepted?: () => void, onDisk = false): Promise<SendResult> {
     if (this.closed) {
       return Promise.reject(new SinkWriteError(this.sinkId, 'the Kafka action is closed', { retriable: true }));
     }
-    // checked before the record joins a request: kafkajs encodes a request whole, and one value it cannot
-    // write would fail every record in it, other devices' too
-    const problem = recordProblem(record.message);
-    if (problem !== undefined) return Promise.reject(unencodableRecord(this.sinkId, record.topic, problem));
+    // A record read back from a disk log (written by an earlier run, or damaged) is checked before it joins
+    // a request: kafkajs encodes a request whole, and one value it cannot write would fail every record in
+    // it, other devices' too. Records the renderer built are text or bytes by construction and are not
+    // checked again (the check costs as much as half a render with a few headers); should one slip through
+    // anyway, the request is split (isolate) and it fails alone.
+    if (onDisk) {
+      const problem = recordProblem(record.message);
+      if (problem !== undefined) return Promise.reject(unencodableRecord(this.sinkId, record.topic, problem));
+    }
     if (this.options.missingTopics?.has(record.topic) === true) {
       return Promise.reject(new SinkWriteError(this.sinkId,
         `kafka topic "${record.topic}" does not exist (Kafka said so moments ago; not asked again yet): create it, or set allowAutoTopicCreation on the connector`,

@@ -34,18 +34,19 @@ function encodeEach(batch: ProducerBatch): Error | undefined {
 }
 
 describe('RecordBatcher: a bad record fails alone', () => {
-  it('refuses a record kafkajs cannot encode before it joins a request; the others of the batch are sent', async () => {
+  // a disk log holds what an earlier run wrote (or a damaged or hand-edited file): such a record is checked
+  it('refuses a record read back from a disk log that kafkajs cannot encode before it joins a request; the others of the batch are sent', async () => {
     const producer = new FakeProducer();
     producer.failure = encodeEach;
     const batcher = new RecordBatcher('kafka', producer, options);
     const poisoned = Object.assign(Object.create(null) as Record<string, unknown>, { toString: Object.prototype.toString });
     const sends = [
-      batcher.add(record('a')),
-      batcher.add(record('b')),
-      batcher.add(record('poison', { headers: poisoned as never })),
-      batcher.add(record('c')),
-      batcher.add(record('d', { value: undefined as never })),
-      batcher.add(record('e')),
+      batcher.add(record('a'), undefined, true),
+      batcher.add(record('b'), undefined, true),
+      batcher.add(record('poison', { headers: poisoned as never }), undefined, true),
+      batcher.add(record('c'), undefined, true),
+      batcher.add(record('d', { value: undefined as never }), undefined, true),
+      batcher.add(record('e'), undefined, true),
     ].map(outcome);
     const results = await Promise.all(sends);
 
@@ -53,7 +54,24 @@ describe('RecordBatcher: a bad record fails alone', () => {
     expect(sentValues(producer)).toEqual(['a', 'b', 'c', 'e']);
     const [poison, noValue] = [results[2], results[4]] as IntegrationError[];
     expect(poison).toMatchObject({ retriable: false, message: expect.stringMatching(/cannot be encoded: its header "toString" is a function/) });
-    expect(noValue).toMatchObject({ retriable: false, message: expect.stringMatching(/its value is a undefined/) });
+    expect(noValue).toMatchObject({ retriable: false, message: expect.stringMatching(/its value is undefined, not text or bytes/) });
+  });
+
+  it('names a bad header in at most a few dozen characters, however long the device made its name', async () => {
+    const batcher = new RecordBatcher('kafka', new FakeProducer(), options);
+    const headers = Object.assign(Object.create(null) as Record<string, unknown>, { ['n'.repeat(100_000)]: 42 });
+    const result = await outcome(batcher.add(record('x', { headers: headers as never }), undefined, true));
+    expect(result).toMatchObject({ retriable: false, message: expect.stringMatching(/its header "n{64}…" \(100000 characters\) is a number/) });
+    expect((result as IntegrationError).message.length).toBeLessThan(400);
+  });
+
+  it('a record that was not read back from a log and that kafkajs cannot encode still fails alone: its request is split', async () => {
+    const { producer, delivered } = fakeBroker(() => undefined);
+    const batcher = new RecordBatcher('kafka', producer, options);
+    const poisoned = Object.assign(Object.create(null) as Record<string, unknown>, { toString: Object.prototype.toString });
+    const results = await Promise.all([record('a'), record('poison', { headers: poisoned as never }), record('b')].map((r) => outcome(batcher.add(r))));
+    expect(results.map(brief)).toEqual(['sent', 'failed', 'sent']);
+    expect(delivered).toEqual(['a', 'b']);
   });
 
   it('splits a request the broker refuses for one record until that record fails alone, keeping the order', async () => {

@@ -138,10 +138,10 @@ describe(recordProblem.name, () => {
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['a function-valued header', { headers: { toString: Object.prototype.toString } }, /header "toString" is a function/],
     ['a list header holding a function', { headers: { a: ['x', (): void => undefined] } }, /header "a" is a list/],
-    ['an undefined header value', { headers: { a: undefined } }, /header "a" is a undefined/],
+    ['an undefined header value', { headers: { a: undefined } }, /header "a" is undefined,/],
     ['a numeric value', { value: 5 }, /value is a number/],
-    ['an undefined value (kafkajs refuses the whole request)', { value: undefined }, /value is a undefined/],
-    ['an object key', { key: {} }, /key is a object/],
+    ['an undefined value (kafkajs refuses the whole request)', { value: undefined }, /value is undefined,/],
+    ['an object key', { key: {} }, /key is an object,/],
     ['headers that are bytes', { headers: Buffer.from('x') }, /headers are bytes/],
     ['a numeric timestamp', { timestamp: 5 }, /timestamp is a number/],
   ])('refuses %s, naming what is wrong', (_label, change, expected) => {

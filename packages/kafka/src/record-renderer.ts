@@ -76,12 +76,6 @@ export class RecordRenderer {
     return { topic, message: record, bytes };
   }
 
-  /** The error that refuses a record kafkajs could not encode (see recordProblem), or undefined when it can be sent. */
-  check(record: RenderedRecord): SinkWriteError | undefined {
-    const problem = recordProblem(record.message);
-    return problem === undefined ? undefined : unencodableRecord(this.sinkId, record.topic, problem);
-  }
-
   private renderTopic(output: RuleOutput): string {
     const topic = this.topic.render(output);
     if (typeof topic === 'string') return topic;
@@ -180,15 +174,21 @@ export function recordProblem(message: KafkaMessage): string | undefined {
     const entry = headers[name];
     if (isBytes(entry)) continue;
     if (Array.isArray(entry) && entry.every(isBytes)) continue;
-    return `its header ${JSON.stringify(name)} is ${describe(entry)}, not text, bytes or a list of them`;
+    return `its header ${quoteName(name)} is ${describe(entry)}, not text, bytes or a list of them`;
   }
   return undefined;
 }
 
 function describe(v: unknown): string {
-  if (v === null) return 'null';
+  if (v === null || v === undefined) return String(v);
   if (Array.isArray(v)) return 'a list with values that are not text or bytes';
-  return Buffer.isBuffer(v) ? 'bytes' : `a ${typeof v}`;
+  if (Buffer.isBuffer(v)) return 'bytes';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+/** A header name as the error shows it: names are device data, so at most 64 characters of it. */
+function quoteName(name: string): string {
+  return name.length <= 64 ? JSON.stringify(name) : `${JSON.stringify(name.slice(0, 64)).slice(0, -1)}…" (${name.length} characters)`;
 }
 
 /** The error that fails one record recordProblem() refused: not retriable (the same record fails again). */
