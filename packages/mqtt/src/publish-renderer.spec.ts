@@ -126,4 +126,17 @@ describe(PublishRenderer.name, () => {
       expect(payload.equals(Buffer.concat([Buffer.from('é:'), bytes]))).toBe(true);
     });
   });
+
+  it('quotes at most 64 characters of a device\'s value in a refusal, however long the value (qos, retain, wildcard topic)', () => {
+    const long = { ...output, q: '7'.repeat(100_000), t: `a/#/${'x'.repeat(100_000)}` };
+    const refusals = [
+      refusal(() => renderer({ topic: 'dead', qos: '${q}' }).render(long)),
+      refusal(() => renderer({ topic: 'dead', retain: '${q}' }).render(long)),
+      refusal(() => renderer({ topic: '${t}' }).render(long)),
+    ];
+    for (const error of refusals) {
+      expect(error.message).toMatch(/rendered ".{1,64}…" \(\d+ characters\)/);
+      expect(error.message.length).toBeLessThan(400);
+    }
+  });
 });
