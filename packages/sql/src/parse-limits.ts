@@ -20,12 +20,14 @@ export interface ParseLimits {
 }
 
 /**
- * 64 KiB of rule text: thirty times the longest rule of the EMQX examples, far more than a person
- * writes; it parses in a fraction of a second (bench). 200 levels: no rule written by hand nests more
- * than a few dozen; a chain of 199 `OR`s is the longest the limit admits (IN lists have no such limit).
- * Compiling and evaluating at 200 levels uses a small part of V8's default stack.
+ * 32 KiB of rule text: more than ten times a long hand-written rule, and the worst text of that size
+ * (a list of 16,000 one-character items) parses in about 0.4 s of CPU and 40 MB
+ * (bench/hostile-rules-bench.js); 64 KiB took up to 0.9 s. 500 levels: no rule written by hand nests
+ * more than a few dozen; a chain of about 500 `OR`s is the longest the limit admits (an IN list has no
+ * such limit). Compiling and evaluating at 500 levels uses under a third of V8's default stack
+ * (nested calls overflow it past about 1,600 levels, sums past 8,000).
  */
-export const DEFAULT_PARSE_LIMITS: ParseLimits = Object.freeze({ maxRuleLength: 65_536, maxDepth: 500 });
+export const DEFAULT_PARSE_LIMITS: ParseLimits = Object.freeze({ maxRuleLength: 32_768, maxDepth: 500 });
 
 /** A limit exceeded at an offset of the text being checked. */
 export interface LimitProblem {
