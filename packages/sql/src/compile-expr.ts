@@ -3,7 +3,7 @@ import type { CaseExpr, CallExpr, CompareExpr, Condition, Expr, PathSegment, Ref
 import { type Env, columnReader } from './env';
 import { arityError, lookupFunctionEntry, type SqlFunction } from './functions';
 import { add, compare, divide, exactEquals, intDiv, multiply, negate, rem, subtract, topicMatch } from './operators';
-import { compileRange } from './limits';
+import { compileRange, compilingLimits } from './limits';
 import { getIndex, getKey, keyGetter } from './paths';
 import { perSite } from './per-site';
 import { isNumber, makeFloat, type SqlMap, type SqlValue } from './values';
@@ -185,6 +185,11 @@ export function compileExpr(expr: Expr, scope: Scope): Getter {
     case 'binary': {
       const left = compileExpr(expr.left, scope);
       const right = compileExpr(expr.right, scope);
+      if (expr.op === '+') {
+        // The engine's maxStringSize, read once here: string `+` checks its result against it.
+        const maxStringSize = compilingLimits().maxStringSize;
+        return (env) => add(left(env), right(env), maxStringSize);
+      }
       const op = ARITHMETIC[expr.op] as (a: SqlValue, b: SqlValue) => SqlValue;
       return (env) => op(left(env), right(env));
     }
