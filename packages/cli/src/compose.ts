@@ -1,5 +1,5 @@
 import { ConfigError, createIntegration, type ConfigIssue, type Integration, type Logger } from '@sluice/core';
-import { sqlModule } from '@sluice/sql';
+import { sqlModule, type SqlRuleEngineOptions } from '@sluice/sql';
 import { withLocations, type LoadedConfig } from './config-file';
 import { buildPluginModule } from './plugins';
 import { assertNoRepublishLoops } from './republish-loop-check';
@@ -34,11 +34,12 @@ export async function composeFromConfig(loaded: LoadedConfig, logger: Logger): P
 }
 
 /** The rule engine's options from the config's `sql` section (only the limits that are set). */
-export function sqlEngineOptions(config: LoadedConfig['config']): Parameters<typeof sqlModule>[0] {
-  const limits = config.sql?.limits;
-  if (limits === undefined) return {};
-  const set = Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined));
-  return { limits: set };
+export function sqlEngineOptions(config: LoadedConfig['config']): SqlRuleEngineOptions {
+  const { maxRuleLength, maxDepth, ...evaluation } = config.sql?.limits ?? {};
+  const defined = (entries: object): Record<string, number> =>
+    Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined));
+  // the text limits are the parser's, the others the built-ins' (two option groups of the engine)
+  return { limits: defined(evaluation), parseLimits: defined({ maxRuleLength, maxDepth }) };
 }
 
 /** Sources and connectors are found by id: two with one id is a config error pointing at the second. */

@@ -85,6 +85,13 @@ describe('the sql section', () => {
     expect(() => rule.evaluate({ topic: 't', payload: '{"s":"a","n":65537}' })).toThrow(/maxStringSize/);
   });
 
+  it('passes the rule-text limits to the parser', () => {
+    const loaded = loadConfigFile(write('sql-parse-limits.yaml', `${valid}sql:\n  limits:\n    maxRuleLength: 64\n`), {});
+    const engine = new SqlRuleEngine(sqlEngineOptions(loaded.config));
+    expect(() => engine.compileRule(`SELECT payload.a AS a FROM "t" WHERE ${'1 = 1 AND '.repeat(5)}true`)).toThrow(/maxRuleLength|longer than/);
+    expect(engine.compileRule('SELECT payload.a AS a FROM "t"').topics).toEqual(['t']);
+  });
+
   it('refuses a limit that is not a positive integer, naming its path', () => {
     const file = write('sql-bad.yaml', `${valid}sql:\n  limits:\n    maxListLength: 0\n`);
     expect(() => loadConfigFile(file, {})).toThrow(/sql\.limits\.maxListLength/);

@@ -6,7 +6,7 @@ export { compileTemplate } from './template';
 export { parseRule } from './parser';
 export { DEFAULT_PARSE_LIMITS, type ParseLimits } from './parse-limits';
 export type * as Ast from './ast';
-export { SqlRuleEngine } from './sql-rule-engine';
+export { SqlRuleEngine, type SqlRuleEngineOptions } from './sql-rule-engine';
 export { sqlModule } from './sql-module';
 export type { FunctionStateOptions } from './functions';
 export { DEFAULT_LIMITS, type EvaluationLimits, type EvaluationLimitsOptions } from './limits';

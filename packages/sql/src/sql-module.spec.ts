@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Container } from 'inversify';
-import { ConfigError, RuleEngine, RuleEvaluationError } from '@sluice/core';
+import { ConfigError, RuleEngine, RuleEvaluationError, RuleSyntaxError } from '@sluice/core';
 import { sqlModule } from './sql-module';
 import { SqlRuleEngine } from './sql-rule-engine';
 
@@ -35,5 +35,18 @@ describe('sqlModule limits', () => {
     const rule = container.get<RuleEngine>(RuleEngine).compileRule('SELECT pad(clientid, 11) AS p FROM "t"');
     expect(() => rule.evaluate({ topic: 't', clientid: 'c' })).toThrow(RuleEvaluationError);
     expect(() => sqlModule({ limits: { maxListLength: 0 } })).toThrow(ConfigError);
+  });
+});
+
+describe('sqlModule parse limits', () => {
+  it('refuses a rule text over the engine\'s maxRuleLength and accepts it under the default', () => {
+    const rule = `SELECT payload.a AS a FROM "t" WHERE ${'payload.b = 1 OR '.repeat(10)}false`;
+    expect(() => new SqlRuleEngine({ parseLimits: { maxRuleLength: 100 } }).compileRule(rule)).toThrow(RuleSyntaxError);
+    expect(new SqlRuleEngine().compileRule(rule).topics).toEqual(['t']);
+  });
+
+  it('refuses a depth over the ceiling as a ConfigError naming the key', () => {
+    expect(() => sqlModule({ parseLimits: { maxDepth: 5000 } })).toThrow(/parseLimits\.maxDepth/);
+    expect(() => sqlModule({ parseLimits: { maxDepth: 0 } })).toThrow(ConfigError);
   });
 });

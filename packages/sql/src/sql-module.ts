@@ -1,14 +1,16 @@
 import { ContainerModule, RuleEngine } from '@sluice/core';
-import type { FunctionStateOptions } from './functions';
 import { resolveLimits } from './limits';
-import { SqlRuleEngine } from './sql-rule-engine';
+import { SqlRuleEngine, resolveParseLimits, type SqlRuleEngineOptions } from './sql-rule-engine';
 
 /**
  * Binds core's RuleEngine to an SqlRuleEngine (one per container). `options.limits` sets the engine's
- * per-evaluation size limits (docs/sql-functions.md, "Limits"); a bad value throws ConfigError here.
+ * per-evaluation size limits (docs/sql-functions.md, "Limits"), `options.parseLimits` the longest and
+ * deepest rule text (docs/sql.md, "Limits"); a bad value throws ConfigError here.
  */
-export function sqlModule(options: FunctionStateOptions = {}): ContainerModule {
-  resolveLimits(options.limits); // a bad limit is a ConfigError now, before any container loads
+export function sqlModule(options: SqlRuleEngineOptions = {}): ContainerModule {
+  // a bad limit is a ConfigError now, before any container loads
+  resolveLimits(options.limits);
+  resolveParseLimits(options.parseLimits);
   return new ContainerModule((bindings) => {
     bindings.bind<RuleEngine>(RuleEngine).toConstantValue(new SqlRuleEngine(options));
   });
