@@ -253,9 +253,12 @@ const HEAVY_FUNCTIONS = /\b(regex_match|regex_replace|regex_extract|gunzip|unzip
 /** A short guess at what makes a case heavy: the first costly built-in it calls, or its size. */
 function cue(f) {
   if (f.id.startsWith('F:')) return `fixed repro ${f.id.replace(/-[^-]*$/, '')}`;
+  if (/\[[-+]?\d+\.\.[-+]?\d{7,}\]/.test(f.rule)) return 'a huge range literal [a..b]';
   const fn = HEAVY_FUNCTIONS.exec(f.rule);
   if (fn) return `${fn[1]}()`;
-  if (f.rule.length > 2000) return `a ${Math.round(f.rule.length / 1024)} KB rule`;
+  if (/\[a\[a\[a\[/.test(f.rule)) return 'a deeply nested index path';
+  if (/(\.a){100}/.test(f.rule)) return 'a long path or AS target';
+  if (f.rule.length > 2000) return 'a rule over 2 KB (long lists)';
   return `a ${f.theme} rule`;
 }
 
