@@ -4,6 +4,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, RuleDefinition, parseConfig, type ConfigIssue } from '@sluice/core';
 import { checkListenerExposure } from './http-guards';
+import { scrub } from './secret-scrub';
 import { resolveSecrets } from './secrets';
 import { secretReferencePaths } from './secret-fields';
 
@@ -111,7 +112,8 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConf
   const located = { file, locate };
   const secrets = new Set<string>();
   const raw: unknown = document.toJS();
-  const config = withLocations(located, () => parseConfig('sluice', ConfigFile, resolveSecrets(raw, env, '', secrets)));
+  // `secrets` fills up while resolving: an error from the schema after that is scrubbed of them too
+  const config = withLocations({ ...located, secrets }, () => parseConfig('sluice', ConfigFile, resolveSecrets(raw, env, '', secrets)));
   return { ...located, config, secrets, secretPaths: secretReferencePaths(raw) };
 }
 
@@ -126,14 +128,25 @@ export class ConfigFileError extends ConfigError {
   }
 }
 
-/** Runs `build`; a ConfigError it throws is rethrown as a ConfigFileError pointing into the file. */
-export function withLocations<T>(loaded: Pick<LoadedConfig, 'file' | 'locate'>, build: () => T): T {
+/**
+ * Runs `build`; a ConfigError it throws is rethrown as a ConfigFileError pointing into the file, with
+ * the config's secret values scrubbed from its messages (a rule whose SQL holds a `${env:...}` value is
+ * quoted in its syntax error, and `sluice validate`/`run` print that error as it is).
+ */
+export function withLocations<T>(loaded: Pick<LoadedConfig, 'file' | 'locate'> & { readonly secrets?: ReadonlySet<string> }, build: () => T): T {
   try {
     return build();
   } catch (error) {
-    if (error instanceof ConfigError && !(error instanceof ConfigFileError)) throw new ConfigFileError(error, loaded.file, loaded.locate);
+    if (error instanceof ConfigError && !(error instanceof ConfigFileError)) throw new ConfigFileError(withoutSecrets(error, loaded.secrets), loaded.file, loaded.locate);
     throw error;
   }
+}
+
+/** The error with every secret value scrubbed from its issues; the original (holding them) is not kept as the cause. */
+function withoutSecrets(error: ConfigError, secrets: ReadonlySet<string> | undefined): ConfigError {
+  if (secrets === undefined || secrets.size === 0) return error;
+  const issues = error.issues.map((issue) => ({ ...issue, message: scrub(issue.message, secrets) }));
+  return issues.every((issue, i) => issue.message === error.issues[i]?.message) ? error : new ConfigError(error.plugin, issues);
 }
 
 /** `rules[2].actions[0].topic` → ['rules', 2, 'actions', 0, 'topic']. */

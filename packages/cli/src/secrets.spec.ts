@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '@sluice/core';
+import type { CommandIo } from './commands/io';
+import { ExitCode } from './exit-codes';
+import { main } from './main';
 import { resolveSecrets } from './secrets';
 
 describe(resolveSecrets.name, () => {
@@ -32,3 +35,29 @@ describe(resolveSecrets.name, () => {
     ]);
   });
 });
+
+describe('a secret used in rule SQL never reaches an error message', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-secret-errors-'));
+  // quote, backslash, unicode and > 40 characters: each rendering (raw, escaped, cut short) must go
+  const resolved = 'Zx91-é秘-back\\slash-"quoted"-0123456789abcdefghij';
+
+  it('sluice validate prints the syntax error of a rule holding an ${env:...} value without the value', async () => {
+    const file = join(dir, 'leak.yaml');
+    writeFileSync(file, [
+      'sources: [{ type: mqtt, id: plant, url: "mqtt://127.0.0.1:1883" }]',
+      'rules:',
+      '  - id: r',
+      "    sql: SELECT * FROM \"t/#\" WHERE payload.k '${env:API_KEY}'",
+      '    actions: []',
+      '',
+    ].join('\n'));
+    const stderr: string[] = [];
+    const io: CommandIo = { out: () => {}, err: (t) => stderr.push(t), env: { API_KEY: resolved } };
+    expect(await main(['validate', '-c', file], io)).toBe(ExitCode.invalid);
+    const text = stderr.join('\n');
+    expect(text).toContain('rules[0].sql');
+    expect(text).toContain('[redacted]');
+    for (let i = 0; i + 8 <= resolved.length; i++) expect(text).not.toContain(resolved.slice(i, i + 8));
+  });
+});
+

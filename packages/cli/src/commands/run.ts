@@ -4,7 +4,7 @@ import { composeFromConfig } from '../compose';
 import { loadConfigFile, type LoadedConfig } from '../config-file';
 import { CliError, ExitCode } from '../exit-codes';
 import { startHttpServer } from '../http-server';
-import { createLogger } from '../logger';
+import { createLogger, scrub } from '../logger';
 import { ConfigReloader, watchConfigFile } from '../reload';
 import { SecretFields } from '../secret-fields';
 import { logConnectorStates } from '../state-log';
@@ -82,7 +82,8 @@ async function runStarted(
   try {
     await app.start();
   } catch (error) {
-    throw new CliError(`could not start: ${(error as Error).message}`, ExitCode.startFailed);
+    // printed to stderr as it is, not through the logger: scrubbed here
+    throw new CliError(`could not start: ${scrub(String((error as Error).message), secrets)}`, ExitCode.startFailed);
   }
   logStartupSummary(app, logger);
   // the API answers the fields that came from secret references as [redacted], by position (see SecretFields)
