@@ -11,18 +11,18 @@ export const MIN_SCRUBBED_PREFIX = 8;
 /** JSON escaping levels scrubbed: a value JSON-quoted in a message, then written in a JSON log line, is escaped twice. */
 const JSON_ESCAPE_LEVELS = 3;
 
-const renderingCache = new Map<string, readonly string[]>();
+/** A secret's renderings grouped by their first MIN_SCRUBBED_PREFIX characters: one search per distinct head. */
+type RenderingsByHead = ReadonlyMap<string, readonly string[]>;
+
+const renderingCache = new Map<string, RenderingsByHead>();
 const RENDERING_CACHE_LIMIT = 1_000;
 
 /**
  * Every form a secret can take inside a line: raw; quoted for SQL (`'` or `"` doubled, as a secret placed
  * in a rule's string literal or quoted name); each of those JSON-escaped once, twice and three times (a
  * message quoting a value with JSON.stringify, inside a JSON log line or API answer); URL-encoded.
- * Longest first is not needed: matches of every rendering are merged before anything is replaced.
  */
 export function secretRenderings(secret: string): readonly string[] {
-  const cached = renderingCache.get(secret);
-  if (cached !== undefined) return cached;
   const forms = new Set<string>();
   for (const base of [secret, secret.replace(/'/g, "''"), secret.replace(/"/g, '""')]) {
     let form = base;
@@ -37,10 +37,22 @@ export function secretRenderings(secret: string): readonly string[] {
   } catch {
     // a lone surrogate cannot be URL-encoded, so it cannot appear URL-encoded either
   }
-  const renderings = [...forms].filter((form) => form.length >= MIN_SCRUBBED_LENGTH);
+  return [...forms].filter((form) => form.length >= MIN_SCRUBBED_LENGTH);
+}
+
+function renderingsByHead(secret: string): RenderingsByHead {
+  const cached = renderingCache.get(secret);
+  if (cached !== undefined) return cached;
+  const byHead = new Map<string, string[]>();
+  for (const form of secretRenderings(secret)) {
+    const head = form.slice(0, MIN_SCRUBBED_PREFIX);
+    const forms = byHead.get(head);
+    if (forms === undefined) byHead.set(head, [form]);
+    else forms.push(form);
+  }
   if (renderingCache.size >= RENDERING_CACHE_LIMIT) renderingCache.clear();
-  renderingCache.set(secret, renderings);
-  return renderings;
+  renderingCache.set(secret, byHead);
+  return byHead;
 }
 
 /**
@@ -53,27 +65,22 @@ export function scrub(line: string, secrets: ReadonlySet<string>): string {
   let spans: Array<[number, number]> | undefined;
   for (const secret of secrets) {
     if (secret.length < MIN_SCRUBBED_LENGTH) continue;
-    for (const form of secretRenderings(secret)) {
-      const found = occurrences(line, form);
-      if (found !== undefined) (spans ??= []).push(...found);
+    for (const [head, forms] of renderingsByHead(secret)) {
+      for (let at = line.indexOf(head); at !== -1; at = line.indexOf(head, at + 1)) {
+        let end = at + head.length;
+        for (const form of forms) end = Math.max(end, matchEnd(line, at, form, head.length));
+        (spans ??= []).push([at, end]);
+      }
     }
   }
   return spans === undefined ? line : censor(line, spans);
 }
 
-/** Where `form`, whole or a prefix of at least MIN_SCRUBBED_PREFIX characters, stands in `line`: [start, end) spans. */
-function occurrences(line: string, form: string): Array<[number, number]> | undefined {
-  const headLength = Math.min(form.length, MIN_SCRUBBED_PREFIX);
-  const head = form.slice(0, headLength);
-  let spans: Array<[number, number]> | undefined;
-  let at = line.indexOf(head);
-  while (at !== -1) {
-    let end = at + headLength;
-    while (end < line.length && end - at < form.length && line.charCodeAt(end) === form.charCodeAt(end - at)) end++;
-    (spans ??= []).push([at, end]);
-    at = line.indexOf(head, end);
-  }
-  return spans;
+/** How far `form` matches `line` from `at`, given its first `known` characters already match. */
+function matchEnd(line: string, at: number, form: string, known: number): number {
+  let end = at + known;
+  while (end < line.length && end - at < form.length && line.charCodeAt(end) === form.charCodeAt(end - at)) end++;
+  return end;
 }
 
 function censor(line: string, spans: Array<[number, number]>): string {
