@@ -67,25 +67,25 @@ function badEvaluationError(error) {
  */
 function badOutputs(outputs) {
   if (!Array.isArray(outputs)) return `evaluate returned ${typeof outputs}, not an array`;
+  // Iterative (an output may be nested thousands deep), over at most 100,000 values per evaluation.
   let budget = 100000;
-  const walk = (value, where) => {
-    if (budget-- <= 0 || value === null || typeof value !== 'object') return undefined;
-    if (Buffer.isBuffer(value) || value instanceof SqlFloat) return undefined;
-    if (Array.isArray(value)) {
-      if (Object.getPrototypeOf(value) !== Array.prototype) return `${where} is an array with a foreign prototype`;
-      for (let i = 0; i < value.length && budget > 0; i++) {
-        const bad = walk(value[i], `${where}[${i}]`);
-        if (bad) return bad;
+  const walk = (root, rootWhere) => {
+    const stack = [[root, rootWhere]];
+    while (stack.length > 0 && budget-- > 0) {
+      const [value, where] = stack.pop();
+      if (value === null || typeof value !== 'object' || Buffer.isBuffer(value) || value instanceof SqlFloat) continue;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return `${where} is an array with a foreign prototype`;
+        for (let i = 0; i < value.length && i < budget; i++) stack.push([value[i], `${where}[${i}]`]);
+        continue;
       }
-      return undefined;
-    }
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return `${where} has prototype ${describeProto(proto)}`;
-    for (const key of Reflect.ownKeys(value)) {
-      const d = Object.getOwnPropertyDescriptor(value, key);
-      if (d.get || d.set) return `${where}.${String(key)} is an accessor`;
-      const bad = walk(d.value, `${where}.${String(key)}`);
-      if (bad) return bad;
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return `${where} has prototype ${describeProto(proto)}`;
+      for (const key of Reflect.ownKeys(value)) {
+        const d = Object.getOwnPropertyDescriptor(value, key);
+        if (d.get || d.set) return `${where}.${String(key)} is an accessor`;
+        stack.push([d.value, `${where}.${String(key)}`]);
+      }
     }
     return undefined;
   };
@@ -147,6 +147,8 @@ function runCase(c) {
       note ??= longMessage(error);
       continue;
     }
+    // A hang from here on is in rendering the outputs (as a sink's ${.} would), not in the engine.
+    if (Array.isArray(outputs) && outputs.length > 1000) process.send({ type: 'phase', phase: `checking and serialising ${outputs.length} outputs of payload ${i}` });
     const bad = badOutputs(outputs);
     if (bad) return { outcome: 'failure', failure: { kind: 'bad-output', detail: `payload ${i}: ${bad}` } };
     if (c.expect !== undefined && i === 0) {

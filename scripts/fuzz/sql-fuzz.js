@@ -145,6 +145,7 @@ async function runCases(ids, o, log) {
       const ran = [];
       let current;
       let timedOut = false;
+      let phase;
       let timer;
       const arm = (ms) => {
         clearTimeout(timer);
@@ -155,8 +156,11 @@ async function runCases(ids, o, log) {
       };
       arm(30000 + o.timeout); // loading the package and building the first case
       child.on('message', (m) => {
-        if (m.type === 'start') {
+        if (m.type === 'phase') {
+          phase = m.phase;
+        } else if (m.type === 'start') {
           current = m.id;
+          phase = undefined;
           arm(o.timeout);
         } else if (m.type === 'done') {
           arm(30000 + o.timeout);
@@ -183,7 +187,7 @@ async function runCases(ids, o, log) {
         if (stopping) return resolve();
         if (current !== undefined) {
           const failure = timedOut
-            ? { kind: 'hang', detail: `no answer within ${o.timeout} ms (killed)` }
+            ? { kind: 'hang', detail: `no answer within ${o.timeout} ms (killed)${phase ? ` while ${phase}` : ''}` }
             : { kind: crashKind(stderr), detail: `child exited (code ${code}, signal ${signal}): ${deathNote(stderr) || 'no output'}` };
           if (timedOut || batch.solo || ran.length === 0) {
             record(current, { outcome: 'failure', ms: timedOut ? o.timeout : undefined, failure });

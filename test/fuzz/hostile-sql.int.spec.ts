@@ -13,7 +13,7 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SEED = process.env['SLUICE_FUZZ_SEED'] ?? '20260810';
-const CASES = 600;
+const CASES = 3000;
 const BUDGET_SECONDS = 75;
 
 interface FuzzReport {
