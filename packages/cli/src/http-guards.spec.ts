@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { HttpConfig } from './config-file';
-import { checkContentType, checkHost, checkListenerExposure, checkRequestOrigin, decodePathSegment, isLoopbackHost, resolveApiBufferDir } from './http-guards';
+import { checkContentType, checkHost, checkListenerExposure, checkRequestOrigin, decodePathSegment, isLoopbackHost, jsonNestsDeeperThan, resolveApiBufferDir } from './http-guards';
 
 const local = { host: '127.0.0.1', port: 8081 };
 
@@ -65,6 +65,13 @@ describe('paths', () => {
   it('decodes ids, undefined for malformed percent-encoding', () => {
     expect(decodePathSegment('a%2Fb')).toBe('a/b');
     expect(decodePathSegment('%E0%A4%A')).toBeUndefined();
+  });
+
+  it('measures JSON nesting without parsing, brackets in strings (escaped quotes too) not counted', () => {
+    expect(jsonNestsDeeperThan('{"a":[{"b":[]}]}', 4)).toBe(false);
+    expect(jsonNestsDeeperThan('{"a":[{"b":[]}]}', 3)).toBe(true);
+    expect(jsonNestsDeeperThan('{"a":"[[[[\\"[[[["}', 1)).toBe(false);
+    expect(jsonNestsDeeperThan('[]'.repeat(100), 1)).toBe(false);
   });
 
   it('keeps API buffer directories inside http.dataDir', () => {

@@ -151,6 +151,33 @@ export function checkListenerExposure(host: string, token: string | undefined): 
   return `binding the HTTP endpoint to ${host} (reachable from other machines) needs http.token: set token: \${env:SLUICE_API_TOKEN} (or \${file:/path}), or bind host: 127.0.0.1 and reach it through a proxy or SSH tunnel`;
 }
 
+/**
+ * Deepest nesting of arrays and objects a request body may have. A rule definition nests about six deep
+ * (rule, actions, action, fallbackActions, fallback, buffer); validation walks a body recursively, so a
+ * 1 MiB body of `[[[[...` would overflow the stack (a 500) instead of being refused.
+ */
+export const MAX_BODY_DEPTH = 64;
+
+/**
+ * True when the JSON text nests arrays/objects deeper than `max`. One pass over the text, brackets inside
+ * strings skipped; it runs before JSON.parse, so a deep body is never parsed, let alone walked.
+ */
+export function jsonNestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 /** Longest rule or action id the API takes in a path (ids are names; a longer one is a mistake or an attack). */
 export const MAX_PATH_ID_LENGTH = 256;
 

@@ -266,6 +266,15 @@ describe(startHttpServer.name, () => {
       expect(lines.filter(([level]) => level === 'error' || level === 'warn')).toEqual([]);
     });
 
+    it('answers a body nested deeper than a rule definition needs with 400, not a 500 from a stack overflow', async () => {
+      const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+      const answer = await put('/api/rules/n', `{"sql":"SELECT * FROM \\"n\\"","actions":[{"connector":"store","x":${deep}}]}`);
+      expect(answer).toMatchObject({ status: 400, body: { error: expect.stringContaining('nested deeper than 64') } });
+      // brackets inside strings are text, not nesting
+      expect((await put('/api/rules/n', { sql: 'SELECT * FROM "n"', description: '['.repeat(1000) })).status).toBe(201);
+      expect(lines.filter(([level]) => level === 'error' || level === 'warn')).toEqual([]);
+    });
+
     it('answers 405 with Allow for a method a route does not take', async () => {
       for (const [method, target, allow] of [['POST', '/metrics', 'GET'], ['OPTIONS', '/api/rules', 'GET'], ['PATCH', '/api/rules/temp_hum', 'GET, PUT, DELETE'], ['GET', '/api/rules/temp_hum/enable', 'POST']] as const) {
         const answer = await raw(method, target, {});

@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ConfigError, IntegrationError, RuleSyntaxError, ThrottledLog, type Integration, type Logger } from '@sluice/core';
 import {
-  checkContentType, checkHost, checkListenerExposure, checkRequestOrigin, decodePathSegment, isWriteMethod,
-  MAX_PATH_ID_LENGTH, resolveApiBufferDir, type ListenerIdentity, type Refusal,
+  checkContentType, checkHost, checkListenerExposure, checkRequestOrigin, decodePathSegment, isWriteMethod, jsonNestsDeeperThan,
+  MAX_BODY_DEPTH, MAX_PATH_ID_LENGTH, resolveApiBufferDir, type ListenerIdentity, type Refusal,
 } from './http-guards';
 import { scrub } from './logger';
 import { prometheusRegistry } from './prometheus';
@@ -199,7 +199,9 @@ async function putRule(ctx: RequestContext, id: string, req: IncomingMessage, re
   const { app, logger } = ctx;
   let body: unknown;
   try {
-    body = JSON.parse(await readBody(req));
+    const text = await readBody(req);
+    if (jsonNestsDeeperThan(text, MAX_BODY_DEPTH)) return badRequest(ctx, res, `the body is nested deeper than ${MAX_BODY_DEPTH} levels of arrays and objects; a rule definition needs about 6`);
+    body = JSON.parse(text);
   } catch (error) {
     if (error instanceof BodyTooLarge) return send(res, 413, { error: error.message });
     return badRequest(ctx, res, `the body is not JSON: ${(error as Error).message}`);
