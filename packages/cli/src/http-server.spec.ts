@@ -315,7 +315,7 @@ describe(startHttpServer.name, () => {
     const secret = 'api-key-123456';
     beforeEach(async () => {
       // rule "hook" came from the config file, where its action's template was `key=${env:API_KEY}`
-      await setup(undefined, { secrets: new Set([secret]), secretFields: { of: (id) => (id === 'hook' ? ['actions[0].template'] : []) } });
+      await setup(undefined, { secrets: new Set([secret]), secretFields: { of: (id) => (id === 'hook' ? ['actions[0].template'] : id === 'tenant' ? ['sql'] : []) } });
       await app.upsertRule({ id: 'hook', sql: 'SELECT * FROM "h"', actions: [{ connector: 'store', template: `key=${secret}` }] });
     });
 
@@ -323,6 +323,16 @@ describe(startHttpServer.name, () => {
       const text = await (await fetch(`${base}/api/rules/hook`)).text();
       expect(JSON.parse(text)).toMatchObject({ definition: { actions: [{ template: '[redacted]' }] } });
       expect(text).not.toContain(secret);
+    });
+
+    it('redacts the topics read from a secret-bearing SQL too (they are quoted from it)', async () => {
+      // rule "tenant" came from the config file as SELECT * FROM "tenants/${env:TENANT_KEY}/#"
+      await app.upsertRule({ id: 'tenant', sql: `SELECT * FROM "tenants/${secret}/#", "plain/#"`, actions: [] });
+      for (const target of ['/api/rules/tenant', '/api/rules']) {
+        const text = await (await fetch(`${base}${target}`)).text();
+        expect([target, text]).toEqual([target, expect.not.stringContaining(secret)]);
+      }
+      expect((await json('/api/rules/tenant')).body).toMatchObject({ sql: '[redacted]', topics: ['[redacted]', '[redacted]'] });
     });
 
     it('never tells whether text a caller wrote equals a secret (no guessing oracle)', async () => {

@@ -188,10 +188,15 @@ function readyz(ctx: RequestContext, res: ServerResponse): void {
   send(res, notReady.length === 0 ? 200 : 503, { ready: notReady.length === 0, connectors });
 }
 
-/** A rule answer with its secret-bearing fields (by position, see SecretFields) redacted, in the definition too. */
+/**
+ * A rule answer with its secret-bearing fields (by position, see SecretFields) redacted, in the definition
+ * too. The `topics` of a rule are quoted from its SQL's FROM, so a secret-bearing `sql` redacts them as well.
+ */
 function redactRule<T>(ctx: RequestContext, id: string, answer: T): T {
   const fields = ctx.options.secretFields?.of(id) ?? [];
-  return fields.length === 0 ? answer : redactFields(answer, [...fields, ...fields.map((field) => `definition.${field}`)]);
+  if (fields.length === 0) return answer;
+  const topics = fields.includes('sql') ? (ctx.app.rules().find((r) => r.id === id)?.topics.length ?? 0) : 0;
+  return redactFields(answer, [...fields, ...fields.map((field) => `definition.${field}`), ...Array.from({ length: topics }, (_, i) => `topics[${i}]`)]);
 }
 
 /** PUT /api/rules/:id — creates or replaces a rule; a bad one is refused (400) and nothing changes. */
