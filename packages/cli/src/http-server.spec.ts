@@ -335,6 +335,15 @@ describe(startHttpServer.name, () => {
       expect((await json('/api/rules/tenant')).body).toMatchObject({ sql: '[redacted]', topics: ['[redacted]', '[redacted]'] });
     });
 
+    it('refuses a rule read back and written as it was: its [redacted] would replace the secret', async () => {
+      const read = (await json('/api/rules/hook')).body['definition'] as Record<string, unknown>;
+      const answer = await put('/api/rules/hook', { ...read, description: 'edited' });
+      expect(answer).toMatchObject({ status: 400, body: { issues: [{ path: 'actions[0].template', message: expect.stringContaining('config file') }] } });
+      expect(app.ruleDefinition('hook')?.actions[0]).toMatchObject({ template: `key=${secret}` });
+      // the field given in full is taken (and still answered as [redacted]: its position came from a secret)
+      expect((await put('/api/rules/hook', { ...read, actions: [{ connector: 'store', template: 'key=other' }] })).status).toBe(200);
+    });
+
     it('never tells whether text a caller wrote equals a secret (no guessing oracle)', async () => {
       const description = `candidates: hunter2222 ${secret} letmein99`;
       expect((await put('/api/rules/guess', { sql: 'SELECT * FROM "g"', description, actions: [{ connector: 'store', template: secret }] })).status).toBe(201);

@@ -8,7 +8,7 @@ import {
 } from './http-guards';
 import { scrub } from './logger';
 import { prometheusRegistry } from './prometheus';
-import { redactFields } from './secret-fields';
+import { pathsHoldingRedacted, REDACTED, redactFields } from './secret-fields';
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -217,6 +217,11 @@ async function putRule(ctx: RequestContext, id: string, req: IncomingMessage, re
   const definition = body as Record<string, unknown>;
   if (definition['id'] !== undefined && definition['id'] !== id) {
     return badRequest(ctx, res, `the body's id "${String(definition['id']).slice(0, 200)}" differs from the id in the path "${id}"`);
+  }
+  const placeholders = pathsHoldingRedacted(definition, ctx.options.secretFields?.of(id) ?? []);
+  if (placeholders.length > 0) {
+    const issues = placeholders.map((path) => ({ path, message: `holds "${REDACTED}", which stands for a secret of the config file and cannot be written back; change this field in the config file, or give its full text` }));
+    return send(res, 400, { error: issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '), code: 'ERR_CONFIG_INVALID', issues });
   }
   const dirIssue = checkBufferDirs(app, ctx.options.dataDir, definition);
   if (dirIssue !== undefined) return send(res, 400, { error: `${dirIssue.path}: ${dirIssue.message}`, code: 'ERR_CONFIG_INVALID', issues: [dirIssue] });

@@ -56,6 +56,21 @@ export class SecretFields {
 }
 
 /**
+ * The `paths` (relative to `value`) whose string is exactly REDACTED: a rule read back from the API and
+ * written again as it was. Taking it would replace the secret with the text `[redacted]`.
+ */
+export function pathsHoldingRedacted(value: unknown, paths: readonly string[]): string[] {
+  return paths.filter((path) => {
+    let node: unknown = value;
+    for (const segment of parsePath(path)) {
+      if (typeof node !== 'object' || node === null || !Object.hasOwn(node, segment)) return false;
+      node = (node as Record<string | number, unknown>)[segment];
+    }
+    return node === REDACTED;
+  });
+}
+
+/**
  * A copy of `value` with the strings at `paths` (`actions[0].value`, relative to `value`) replaced by
  * REDACTED; paths that lead nowhere are skipped. `value` itself is not changed.
  */
