@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
-import { createLogger, scrub } from './logger';
+import { createLogger, scrub, secretRenderings } from './logger';
 
 // Secrets with the characters that change under escaping, and lengths past the 36/40-character cuts that
 // rule-engine error messages make (packages/sql: describeValue cuts `'text'` at 37, describe at 40).
@@ -100,5 +100,71 @@ describe('secret values in every rendering', () => {
     expect(scrub('got Zx90-lo...', secrets)).toBe('got Zx90-lo...');
     // a secret shorter than the prefix length is scrubbed whole only
     expect(scrub('abc12 abc123', new Set(['abc123']))).toBe('abc12 [redacted]');
+  });
+});
+
+describe('renderings a secret takes outside JSON and SQL', () => {
+  const secret = 'hunter2-kafka&pa$$ word';
+
+  it('base64 of a text holding the secret (an Authorization: Basic header), at each byte alignment', () => {
+    for (const user of ['u', 'us', 'usr']) {
+      const header = `Authorization: Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+      const scrubbed = scrub(header, new Set([secret]));
+      expect(scrubbed).toContain('[redacted]');
+      // what is left of the base64 decodes to no 8-character piece of the secret
+      const left = scrubbed.replace('Authorization: Basic ', '').split('[redacted]').join('');
+      expect(leakedPieces(Buffer.from(left, 'base64').toString('latin1'), secret, 8)).toEqual([]);
+    }
+  });
+
+  it('URL-encoded as user info (new URL(...).href keeps $ and &) and as a form body (space as +)', () => {
+    const url = new URL('mqtt://broker:1883');
+    url.username = 'u';
+    url.password = secret;
+    const form = new URLSearchParams({ password: secret }).toString();
+    expect(scrub(`connecting to ${url.href}`, new Set([secret]))).toBe('connecting to mqtt://u:[redacted]@broker:1883');
+    expect(scrub(`body ${form}`, new Set([secret]))).toBe('body password=[redacted]');
+  });
+});
+
+describe('scrub on repetitive text', () => {
+  /** What scrub must do, written the slow obvious way: every run of >= 8 leading characters (or the whole of a shorter form). */
+  function reference(line: string, forms: readonly string[]): string {
+    const covered = new Array<boolean>(line.length).fill(false);
+    for (const form of forms) {
+      const least = Math.min(form.length, 8);
+      for (let at = 0; at < line.length; at++) {
+        let n = 0;
+        while (n < form.length && at + n < line.length && line[at + n] === form[n]) n++;
+        if (n >= least) covered.fill(true, at, at + n);
+      }
+    }
+    let out = '';
+    for (let i = 0; i < line.length; i++) {
+      if (!covered[i]) out += line[i];
+      else if (i === 0 || !covered[i - 1]) out += '[redacted]';
+    }
+    return out;
+  }
+
+  it('covers exactly what a character-by-character comparison covers (periodic secrets and lines, seeded)', () => {
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const text = (length: number): string => Array.from({ length }, () => 'ab'[random(2)]).join('');
+    for (let round = 0; round < 500; round++) {
+      const secret = text(4 + random(14));
+      const line = text(random(60));
+      const forms = secretRenderings(secret);
+      expect({ secret, line, out: scrub(line, new Set([secret])) }).toEqual({ secret, line, out: reference(line, forms) });
+    }
+  });
+
+  it('scrubs a long run of a repetitive secret whole, and the text around it stays', () => {
+    const secret = 'ab'.repeat(64);
+    expect(scrub(`x${'ab'.repeat(50_000)}a y`, new Set([secret]))).toBe('x[redacted] y');
+    expect(scrub(`x${'a'.repeat(100_000)}y`, new Set(['a'.repeat(4_096)]))).toBe('x[redacted]y');
   });
 });
