@@ -192,6 +192,21 @@ describe(startHttpServer.name, () => {
     });
   });
 
+  describe('with a token that is not ASCII', () => {
+    beforeEach(() => setup('pässwört'));
+
+    it('takes the token as the UTF-8 bytes curl sends, under a scheme in any case (RFC 9110); refuses others', async () => {
+      // node reads header bytes as latin1: the token's UTF-8 bytes arrive as 'pÃ¤sswÃ¶rt'
+      const utf8AsLatin1 = Buffer.from('pässwört', 'utf8').toString('latin1');
+      const status = async (authorization: string): Promise<number> => (await raw('POST', '/api/rules/temp_hum/disable', { authorization })).status;
+      expect(await status(`Bearer ${utf8AsLatin1}`)).toBe(200);
+      expect(await status(`bearer ${utf8AsLatin1}`)).toBe(200);
+      expect(await status(`Bearer ${utf8AsLatin1}x`)).toBe(401);
+      expect(await status('Bearer pässwört')).toBe(401); // latin1 bytes: not the configured UTF-8 token
+      expect(await status(`Basic ${utf8AsLatin1}`)).toBe(401);
+    });
+  });
+
   describe('a web page in the operator\'s browser (issue #10, item 9)', () => {
     beforeEach(() => setup());
     const own = (): string => `http://127.0.0.1:${endpoint.address.port}`;

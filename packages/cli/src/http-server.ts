@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, IntegrationError, RuleSyntaxError, ThrottledLog, type Integration, type Logger } from '@sluice/core';
@@ -300,11 +300,17 @@ function actions(app: Integration): Array<Record<string, unknown>> {
   );
 }
 
+/**
+ * `Authorization: Bearer <token>`, the scheme in any case (RFC 9110). Compared as bytes: node hands header
+ * bytes over as latin1, the config's token is UTF-8 (what curl sends). Digests of both are compared, so the
+ * time taken tells nothing, not even the token's length.
+ */
 function authorized(options: HttpServerOptions, req: IncomingMessage): boolean {
   if (options.token === undefined) return true;
-  const given = Buffer.from(req.headers.authorization ?? '');
-  const wanted = Buffer.from(`Bearer ${options.token}`);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+  const match = /^bearer +(.+)$/i.exec(req.headers.authorization ?? '');
+  const given = createHash('sha256').update(Buffer.from(match?.[1] ?? '', 'latin1')).digest();
+  const wanted = createHash('sha256').update(Buffer.from(options.token, 'utf8')).digest();
+  return timingSafeEqual(given, wanted) && match !== null;
 }
 
 /** A request the guards refused: answered, and logged as one throttled warning per kind (never one line per request). */
