@@ -1,5 +1,6 @@
 import type { Message } from '../message';
 import type { RuleOutput } from '../rule-engine';
+import { NotConnectedError } from '../errors';
 import { type ActionContext, DROPPED, type Sink, type SinkAction } from '../sink';
 
 /** One record an InMemorySink stored. */
@@ -14,11 +15,14 @@ export interface StoredRecord {
 /**
  * A Sink for tests and examples. Stores what it is sent in `records`. `behaviour` decides per send: resolve
  * at once (default), fail, hold until release() — to test draining and in-flight metrics — or drop it on
- * purpose, as a full buffer would (`'drop'`: resolves with DROPPED.queue_full, stores nothing).
+ * purpose, as a full buffer would (`'drop'`: resolves with DROPPED.queue_full, stores nothing). Like a real
+ * sink whose connection is closed, it refuses sends after stop() (retriable) until it is started again.
  */
 export class InMemorySink implements Sink {
   readonly records: StoredRecord[] = [];
   started = false;
+  /** Set by stop(), cleared by start(): a send in between rejects (a sink never accepts work it cannot store). */
+  private stopped = false;
   behaviour: (output: RuleOutput, message: Message) => 'store' | 'hold' | 'drop' | Error = () => 'store';
   private readonly held: Array<() => void> = [];
 
@@ -32,6 +36,7 @@ export class InMemorySink implements Sink {
     return {
       id: context.id,
       send: (output, message) => {
+        if (this.stopped) return Promise.reject(new NotConnectedError(this.id, `in-memory sink "${this.id}" is stopped`));
         const decision = this.behaviour(output, message);
         if (decision instanceof Error) return Promise.reject(decision);
         if (decision === 'drop') return Promise.resolve(DROPPED.queue_full);
@@ -61,9 +66,11 @@ export class InMemorySink implements Sink {
 
   async start(): Promise<void> {
     this.started = true;
+    this.stopped = false;
   }
 
   async stop(): Promise<void> {
     this.started = false;
+    this.stopped = true;
   }
 }
