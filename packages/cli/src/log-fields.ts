@@ -9,24 +9,29 @@
 export const CENSOR = '[redacted]';
 
 /**
- * Key names whose values are never logged, compared lowercased with `-` and `_` removed
- * (`access_token`, `X-Api-Key`, `privateKey` all match).
+ * Key names whose values are never logged: compared lowercased with `-` and `_` removed, a key that ends
+ * in one of these words (`access_token`, `X-Api-Key`, `privateKey`, `saslPassword`, `x-auth-token` all
+ * match; `tokenProvider` and `passwordFile` do not).
  */
-const SECRET_KEYS = new Set([
-  'password', 'passwd', 'passphrase', 'secret', 'clientsecret', 'token', 'accesstoken', 'refreshtoken',
-  'authorization', 'proxyauthorization', 'cookie', 'setcookie', 'apikey', 'xapikey', 'privatekey',
+const SECRET_KEY_ENDINGS = [
+  'password', 'passwd', 'passphrase', 'secret', 'token', 'authorization', 'cookie', 'apikey', 'privatekey',
   'credentials', 'sasl', 'authbytes',
-]);
+];
 
 /** Deeper structure is summarised: a log line is for a person, and depth costs time on every line. */
 export const MAX_FIELD_DEPTH = 8;
-/** Values copied per log call before the rest is summarised (a kafkajs debug line can carry a whole metadata answer). */
+/**
+ * Values (each key of an object, each item of a list) copied per log call before the rest is summarised:
+ * a kafkajs debug line can carry a whole metadata answer.
+ */
 export const MAX_FIELD_VALUES = 2_000;
 /** Items kept from one array. */
 export const MAX_ARRAY_ITEMS = 100;
 
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEYS.has(key.toLowerCase().replace(/[-_]/g, ''));
+  const name = key.toLowerCase().replace(/[-_]/g, '');
+  for (const ending of SECRET_KEY_ENDINGS) if (name.endsWith(ending)) return true;
+  return false;
 }
 
 interface Walk {
@@ -81,7 +86,8 @@ function copyObject(object: object, depth: number, walk: Walk): unknown {
   if (object instanceof Map) return `[Map, ${object.size} entries]`;
   if (object instanceof Set) return `[Set, ${object.size} values]`;
   if (Array.isArray(object)) {
-    const n = Math.min(object.length, MAX_ARRAY_ITEMS);
+    const n = Math.min(object.length, MAX_ARRAY_ITEMS, Math.max(walk.budget, 0));
+    walk.budget -= n;
     const out: unknown[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = loggable(read(object, i), depth + 1, walk);
     if (object.length > n) out.push(`[… ${object.length - n} more]`);
@@ -90,20 +96,44 @@ function copyObject(object: object, depth: number, walk: Walk): unknown {
   const toJSON = read(object, 'toJSON');
   if (typeof toJSON === 'function') return loggable(toJSON.call(object), depth + 1, walk);
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const key of Object.keys(object)) {
-    out[key] = isSecretKey(key) ? CENSOR : loggable(read(object, key), depth + 1, walk);
-  }
+  copyKeys(object, Object.keys(object), out, depth, walk);
   return out;
 }
 
+/** Copies `keys` of `object` into `out` within the budget; the keys left over are counted under `…`. */
+function copyKeys(object: object, keys: readonly string[], out: Record<string, unknown>, depth: number, walk: Walk): void {
+  let copied = 0;
+  for (const key of keys) {
+    if (walk.budget <= 0) break;
+    walk.budget--;
+    copied++;
+    out[key] = isSecretKey(key) ? CENSOR : loggable(read(object, key), depth + 1, walk);
+  }
+  if (copied < keys.length) out['…'] = `${keys.length - copied} more keys`;
+}
+
+/** Fields an error has that copyError writes itself (its own `type`, e.g. kafkajs's, is kept as errorType). */
+const ERROR_FIELDS = new Set(['name', 'message', 'stack', 'code', 'cause', 'errors']);
+
+/**
+ * `{type, message, code}`, then the error's own fields (kafkajs's `retriable`, a system error's `errno`,
+ * `syscall`, `address`, `port`; secret-named ones redacted), its `cause` and an AggregateError's `errors`.
+ */
 function copyError(error: Error, depth: number, walk: Walk): Record<string, unknown> {
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   out['type'] = String(read(error, 'name') ?? 'Error');
   out['message'] = String(read(error, 'message') ?? '');
   const code = read(error, 'code');
   if (typeof code === 'string' || typeof code === 'number') out['code'] = code;
+  const own: string[] = [];
+  for (const key of Object.keys(error)) if (!ERROR_FIELDS.has(key)) own.push(key);
+  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  copyKeys(error, own, fields, depth, walk);
+  for (const key of Object.keys(fields)) out[key === 'type' ? 'errorType' : key] = fields[key];
   const cause = read(error, 'cause');
   if (cause !== undefined) out['cause'] = loggable(cause, depth + 1, walk);
+  const errors = read(error, 'errors');
+  if (Array.isArray(errors)) out['errors'] = loggable(errors, depth + 1, walk);
   return out;
 }
 
