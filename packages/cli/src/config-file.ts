@@ -38,6 +38,8 @@ const SqlLimits = z.strictObject({
   maxStringSize: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
   maxListLength: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
   maxInflateSize: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
+  maxOutputs: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
+  maxFanoutSize: z.number().int().min(1).max(64 * 1024 * 1024 * 1024).optional(),
   maxRuleLength: z.number().int().min(1).max(1024 * 1024).optional(),
   maxDepth: z.number().int().min(1).max(1000).optional(),
 });

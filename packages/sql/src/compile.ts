@@ -13,7 +13,7 @@ import {
 import { Env, columnValue, tryDecode } from './env';
 import { defaultFunctionState, type FunctionState } from './functions/state';
 import type { ParseLimits } from './parse-limits';
-import { checkForeachLength, compilingLimits } from './limits';
+import { checkForeachLength, compilingLimits, fanoutSize, fanoutSizeOfMap, fanoutTooBig, tooManyOutputs } from './limits';
 import { matchTopicText } from './operators';
 import { type KeyedField, compileKeyedFields, isLiteralKey } from './output-shape';
 import { perSite } from './per-site';
@@ -145,7 +145,11 @@ function compileForeach(statement: ForeachStatement): Run {
     }
     const outputs: SqlMap[] = [];
     if (!Array.isArray(list)) return outputs; // a non-list collection: zero items, a successful empty result
-    checkForeachLength(list.length, limits); // one output per item: at most maxListLength of them
+    checkForeachLength(list.length, limits); // the collection itself: at most maxListLength items
+    // What the outputs carry together (maxFanoutSize), from the top level of each value only. Without
+    // DO, every output holds the same columns and aliases: weighed once, here, not per output.
+    const shared = doFields === undefined ? fanoutSizeOfMap(env.input) + fanoutSizeOfMap(env.locals) : 0;
+    let carried = 0;
     for (const element of list) {
       env.item = element;
       if (incase !== undefined) {
@@ -154,7 +158,10 @@ function compileForeach(statement: ForeachStatement): Run {
         env.inCondition = false;
         if (!keep) continue;
       }
+      if (outputs.length === limits.maxOutputs) throw tooManyOutputs(limits);
       if (doFields === undefined) {
+        carried += shared + fanoutSize(element);
+        if (carried > limits.maxFanoutSize) throw fanoutTooBig(outputs.length + 1, carried, limits);
         // No DO: the columns, the FOREACH aliases and the element under its name (§1.5).
         const output: SqlMap = {};
         mergeColumns(output, env);
@@ -163,6 +170,8 @@ function compileForeach(statement: ForeachStatement): Run {
         outputs.push(output);
       } else {
         doFields(env); // puts a fresh map in env.output
+        carried += fanoutSizeOfMap(env.output);
+        if (carried > limits.maxFanoutSize) throw fanoutTooBig(outputs.length + 1, carried, limits);
         outputs.push(env.output);
       }
     }

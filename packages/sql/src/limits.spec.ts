@@ -36,7 +36,13 @@ const MiB = 1024 * 1024;
 describe('evaluation limits', () => {
   describe('defaults and configuration', () => {
     it('has documented defaults', () => {
-      expect(DEFAULT_LIMITS).toEqual({ maxStringSize: 4 * MiB, maxListLength: 100_000, maxInflateSize: 4 * MiB });
+      expect(DEFAULT_LIMITS).toEqual({
+        maxStringSize: 4 * MiB,
+        maxListLength: 100_000,
+        maxInflateSize: 4 * MiB,
+        maxOutputs: 10_000,
+        maxFanoutSize: 64 * MiB,
+      });
       expect(resolveLimits({ maxListLength: 10 })).toEqual({ ...DEFAULT_LIMITS, maxListLength: 10 });
     });
 
@@ -46,6 +52,8 @@ describe('evaluation limits', () => {
       ['maxListLength', -1],
       ['maxInflateSize', '1MB'],
       ['maxInflateSize', 2 ** 40],
+      ['maxOutputs', 0],
+      ['maxFanoutSize', 2 ** 40],
       ['maxItems', 10],
     ])('refuses %s = %j with a ConfigError naming the key', (key, value) => {
       const error = errorOf(() => new SqlRuleEngine({ limits: { [key]: value } as EvaluationLimitsOptions }));
@@ -106,6 +114,43 @@ describe('evaluation limits', () => {
       expect(() => engine.compileRule('SELECT [1..6] AS x FROM "t"')).toThrow(RuleSyntaxError);
       expect(engine.compileRule('SELECT [-1..3] AS x FROM "t"').evaluate({ topic: 't' })).toEqual([{ x: [-1, 0, 1, 2, 3] }]);
       expect(compileRule('SELECT [3..1] AS x FROM "t"').evaluate({ topic: 't' })).toEqual([{ x: [] }]);
+    });
+  });
+
+  describe('FOREACH outputs of one message', () => {
+    const list = (n: number): string => JSON.stringify(Array.from({ length: n }, (_, i) => i));
+    const evaluate = (limits: EvaluationLimitsOptions, sql: string, payload: string): unknown =>
+      new SqlRuleEngine({ limits }).compileRule(sql).evaluate({ topic: 't', clientid: 'c', payload });
+
+    // case 2594 of the CI fuzz: 100,000 small output maps alone filled a 256 MB heap.
+    it('more than maxOutputs outputs fail the message, whatever each output holds', () => {
+      const error = errorOf(() => evaluate({ maxOutputs: 100 }, 'FOREACH payload AS p DO p AS x FROM "t"', list(101)));
+      expect(error).toBeInstanceOf(RuleEvaluationError);
+      expect((error as Error).message).toMatch(/more than 100 outputs \(maxOutputs; raise it/);
+      expect(evaluate({ maxOutputs: 100 }, 'FOREACH payload AS p DO p AS x FROM "t"', list(100))).toHaveLength(100);
+      // Items INCASE drops are not outputs.
+      expect(evaluate({ maxOutputs: 100 }, 'FOREACH payload AS p DO p AS x INCASE p < 10 FROM "t"', list(1000))).toHaveLength(10);
+    });
+
+    // Seed 99 case 2784 / CI case 1812: without DO (or with DO *) each output holds the payload and the
+    // collection itself, so n items made n outputs of n items each: quadratic to serialise, or out of memory.
+    it('outputs that each carry the payload and the collection are bounded by maxFanoutSize', () => {
+      const payload = list(300); // 1,190 characters
+      for (const sql of ['FOREACH payload FROM "t"', 'FOREACH payload AS p DO * FROM "t"']) {
+        const error = errorOf(() => evaluate({ maxFanoutSize: 100_000 }, sql, payload));
+        expect(error).toBeInstanceOf(RuleEvaluationError);
+        expect((error as Error).message).toMatch(/over the limit of 100000 \(maxFanoutSize; raise it/);
+      }
+      // The same items, each output selecting its item only, stay far below it.
+      expect(evaluate({ maxFanoutSize: 100_000 }, 'FOREACH payload AS p DO p AS x FROM "t"', payload)).toHaveLength(300);
+      expect(evaluate({ maxFanoutSize: 100_000 }, 'FOREACH payload FROM "t"', list(30))).toHaveLength(30);
+    });
+
+    it('a DO field that copies a big value into every output counts in maxFanoutSize', () => {
+      const payload = JSON.stringify({ big: 'x'.repeat(10_000), items: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] });
+      const sql = 'FOREACH payload.items AS i DO payload.big AS b, i FROM "t"';
+      expect(errorOf(() => evaluate({ maxFanoutSize: 50_000 }, sql, payload))).toBeInstanceOf(RuleEvaluationError);
+      expect(evaluate({ maxFanoutSize: 200_000 }, sql, payload)).toHaveLength(10);
     });
   });
 

@@ -18,6 +18,13 @@ export interface EvaluationLimits {
   readonly maxListLength: number;
   /** Largest output of gunzip/unzip/zip_uncompress, in bytes (zlib stops inflating there). */
   readonly maxInflateSize: number;
+  /** Most outputs one FOREACH evaluation (one message) may produce. */
+  readonly maxOutputs: number;
+  /**
+   * Most that the outputs of one FOREACH evaluation may carry together, summed over the outputs by
+   * fanoutSize (characters of strings, bytes of binaries, items of lists, keys of maps).
+   */
+  readonly maxFanoutSize: number;
 }
 
 export type EvaluationLimitsOptions = Partial<EvaluationLimits>;
@@ -29,15 +36,27 @@ const MiB = 1024 * 1024;
  * output that could be delivered is refused, while the worst a message can make a function allocate
  * stays a few megabytes. 100,000 list items cover any realistic split of a payload (a 1 MB CSV of
  * 10-byte fields) and keep a list to a few megabytes of pointers.
+ *
+ * FOREACH multiplies: every output becomes a record of every action, and without DO each output holds
+ * the columns (the whole payload), the FOREACH aliases (the collection itself, under its name) and its
+ * item (EMQX semantics), so serialising n outputs of an n-item payload list is quadratic. 10,000 outputs
+ * is already 10,000 records for one message; 64 MiB (16 largest strings) lets 10,000 outputs of 6 KB
+ * through, or 64 outputs that each carry a 1 MB payload, and keeps what one message makes the sinks
+ * render to tens of megabytes instead of gigabytes.
  */
 export const DEFAULT_LIMITS: EvaluationLimits = Object.freeze({
   maxStringSize: 4 * MiB,
   maxListLength: 100_000,
   maxInflateSize: 4 * MiB,
+  maxOutputs: 10_000,
+  maxFanoutSize: 64 * MiB,
 });
 
-/** The largest value accepted for any limit: V8's own string limit (2^29 - 24 code units) is near it. */
+/** The largest value accepted for a limit: V8's own string limit (2^29 - 24 code units) is near it. */
 const CEILING = 256 * MiB;
+
+/** maxFanoutSize sums what many outputs share by reference, so it may go higher (16 GiB is still exact). */
+const CEILINGS: Readonly<Record<string, number>> = { maxFanoutSize: 64 * 1024 * MiB };
 
 /** Checks and completes the limits a host passes; throws ConfigError naming the bad key. */
 export function resolveLimits(options: EvaluationLimitsOptions = {}): EvaluationLimits {
@@ -47,8 +66,9 @@ export function resolveLimits(options: EvaluationLimitsOptions = {}): Evaluation
       throw new ConfigError('sql', [{ path: `limits.${key}`, message: `unknown limit (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})` }]);
     }
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > CEILING) {
-      throw new ConfigError('sql', [{ path: `limits.${key}`, message: `must be an integer from 1 to ${CEILING}` }]);
+    const ceiling = CEILINGS[key] ?? CEILING;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > ceiling) {
+      throw new ConfigError('sql', [{ path: `limits.${key}`, message: `must be an integer from 1 to ${ceiling}` }]);
     }
     out[key] = value;
   }
@@ -73,17 +93,55 @@ export function checkListLength(fn: string, length: number, limits: EvaluationLi
 }
 
 /**
- * Throws when a FOREACH collection has more than maxListLength items: each item is an output (a record
- * for every action), so a long payload list, each output holding the same big value, would multiply
- * one message into gigabytes downstream.
+ * Throws when a FOREACH collection has more than maxListLength items, like any other list a message
+ * can make. What the items turn into is bounded apart: maxOutputs and maxFanoutSize.
  */
 export function checkForeachLength(length: number, limits: EvaluationLimits): void {
   if (length > limits.maxListLength) {
     throw new RuleEvaluationError(
-      `FOREACH: the collection has ${length} items, over the limit of ${limits.maxListLength} outputs per message ` +
+      `FOREACH: the collection has ${length} items, over the limit of ${limits.maxListLength} ` +
         "(maxListLength; raise it in the rule engine's limits if this is expected)",
     );
   }
+}
+
+/** The error of a FOREACH evaluation that would emit more outputs than maxOutputs. */
+export function tooManyOutputs(limits: EvaluationLimits): RuleEvaluationError {
+  return new RuleEvaluationError(
+    `FOREACH: this message would give more than ${limits.maxOutputs} outputs (maxOutputs; raise it in the ` +
+      "rule engine's limits if this is expected, or filter the items with INCASE)",
+  );
+}
+
+/** The error of a FOREACH evaluation whose outputs would carry more than maxFanoutSize together. */
+export function fanoutTooBig(outputs: number, size: number, limits: EvaluationLimits): RuleEvaluationError {
+  return new RuleEvaluationError(
+    `FOREACH: the first ${outputs} outputs of this message would carry ${size} together (columns, aliases and ` +
+      `item of each, or what DO selects), over the limit of ${limits.maxFanoutSize} (maxFanoutSize; raise it ` +
+      "in the rule engine's limits if this is expected, or select only what each output needs with DO)",
+  );
+}
+
+/**
+ * How much a value placed in an output weighs for maxFanoutSize, looking at its top level only (cheap
+ * enough to run per output): a string's length, a binary's bytes, a list's items, a map's keys, 1 for
+ * anything else. Nested values are not walked; what they hold was bounded where it was made (the
+ * payload's size, maxStringSize, maxListLength).
+ */
+export function fanoutSize(value: unknown): number {
+  if (typeof value === 'string') return value.length + 1;
+  if (typeof value !== 'object' || value === null) return 1;
+  if (Array.isArray(value) || Buffer.isBuffer(value)) return value.length + 1;
+  let keys = 1;
+  for (const _key in value) keys++;
+  return keys;
+}
+
+/** fanoutSize summed over the top-level values of a map (an output, the columns, the FOREACH aliases). */
+export function fanoutSizeOfMap(map: Readonly<Record<string, unknown>>): number {
+  let size = 0;
+  for (const key in map) size += fanoutSize(map[key]);
+  return size;
 }
 
 /**
