@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { createLogger, scrub } from './logger';
 
 function capture(): { stream: Writable; lines: string[] } {
@@ -97,6 +97,37 @@ describe('a log call never throws', () => {
     expect(written[0]).not.toContain('lost-detail');
     logger.info('second line', {});
     expect(JSON.parse(written[1] as string)).toMatchObject({ msg: 'second line' });
+  });
+
+  it('lines lost while the destination was down are reported once it works again, even with no failure after', () => {
+    const written: string[] = [];
+    let down = true;
+    let now = 1_000_000;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      const destination = {
+        write(line: string): boolean {
+          if (down) throw new Error('EPIPE');
+          written.push(line);
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream;
+      const logger = createLogger({ level: 'info', format: 'json', destination });
+      logger.info('lost 1', {});
+      now += 1_000;
+      logger.info('lost 2', {});
+      down = false;
+      now += 120_000;
+      logger.info('back', {});
+      logger.info('again', {});
+      expect(written.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
+        expect.objectContaining({ msg: 'back' }),
+        expect.objectContaining({ msg: 'log lines could not be written and were dropped', lostLines: 2, lostLinesTotal: 2 }),
+        expect.objectContaining({ msg: 'again' }),
+      ]);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('keeps data-named keys such as __proto__ as plain keys', () => {

@@ -65,7 +65,10 @@ function adapt(log: pino.Logger, failures: WriteFailures): Logger {
       log[level](fields === undefined ? {} : loggableFields(fields), typeof message === 'string' ? message : String(message));
     } catch (error) {
       failures.record(error);
+      return;
     }
+    // the destination works again: lines lost before are reported even if nothing fails after
+    if (failures.unreported > 0) failures.report();
   };
   return {
     debug: at('debug'),
@@ -79,27 +82,37 @@ function adapt(log: pino.Logger, failures: WriteFailures): Logger {
 /**
  * Counts log lines that could not be written (a destination that throws, a serializer bug) and says so
  * in a line of its own that carries none of the lost line's data: the first failure at once, later ones
- * at most once a minute with their count.
+ * at most once a minute with their count, at the next failure or the next line written after that minute
+ * (so a count is not left unsaid when the destination recovers). A report that cannot be written itself
+ * keeps its count for the next one; it never recurses into the adapted logger.
  */
 class WriteFailures {
   private count = 0;
-  private unreported = 0;
+  /** Lost lines not yet reported. */
+  unreported = 0;
   private reportedAt: number | undefined;
+  /** The class of the latest failure (no data of the lost line). */
+  private cause = 'unknown';
 
   constructor(private readonly log: pino.Logger) {}
 
   record(error: unknown): void {
     this.count++;
     this.unreported++;
+    this.cause = errorName(error);
+    this.report();
+  }
+
+  report(): void {
     const now = Date.now();
     if (this.reportedAt !== undefined && now - this.reportedAt < FAILURE_REPORT_INTERVAL_MS) return;
+    // set before writing: while the destination fails, one attempt a minute, not one per line
     this.reportedAt = now;
-    const lost = this.unreported;
-    this.unreported = 0;
     try {
-      this.log.error({ lostLines: lost, lostLinesTotal: this.count, cause: errorName(error) }, 'log lines could not be written and were dropped');
+      this.log.error({ lostLines: this.unreported, lostLinesTotal: this.count, cause: this.cause }, 'log lines could not be written and were dropped');
+      this.unreported = 0;
     } catch {
-      // the destination itself fails: nothing more can be said through it
+      // the destination itself fails: the count waits for the next report
     }
   }
 }
