@@ -65,11 +65,28 @@ describe('KafkaSink against a real broker', () => {
       });
     });
 
-    it("passes core's sink contract check", async () => {
-      const config = parseKafkaSinkConfig({ id: 'contract', bootstrapHosts: broker.bootstrap });
-      await checkSinkContract(() => new KafkaSink(config, createKafkaProducer(config, silentLogger), silentLogger), { topic }, { compileTemplate });
-      const [record] = await consumeRecords(topic, 1);
-      expect([record?.key, record?.value]).toEqual(['contract-client', '{"n":1,"clientid":"contract-client"}']);
+    it("passes core's sink contract suite: success, concurrency, close with sends pending, retriable and final failures", async () => {
+      const config = parseKafkaSinkConfig({ id: 'contract', bootstrapHosts: broker.bootstrap, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
+      const missing = randomName('kafka-missing'); // never created: Kafka refuses it (UNKNOWN_TOPIC_OR_PARTITION)
+      // the retriable case: a connector whose connection to the broker drops, with no retries left to wait it out
+      const flaky = createKafkaProducer(config, silentLogger);
+      await checkSinkContract(() => new KafkaSink(config, createKafkaProducer(config, silentLogger), silentLogger), { topic }, { compileTemplate }, {
+        stored: () => topicRecordCount(topic),
+        invalidActionSettings: [{}, { topic: 42 }, { topic, maxRetries: -1 }],
+        failures: {
+          final: { actionSettings: { topic: missing } },
+          retriable: {
+            makeSink: () => new KafkaSink(config, flaky, silentLogger),
+            actionSettings: { topic, maxRetries: 0 },
+            arrange: () => flaky.disconnect(),
+            restore: () => flaky.connect(),
+          },
+        },
+        settleTimeoutMs: 30_000,
+      });
+      // the suite's first output, as the suite's outputs are rendered by default (the topic has 3 partitions: look it up)
+      const records = await consumeRecords(topic, await topicRecordCount(topic));
+      expect(records.find((r) => r.value === '{"n":1,"clientid":"contract-client"}')?.key).toBe('contract-client');
     });
 
     it('sends the whole output as JSON with a null key when the output has no clientid', async () => {
