@@ -202,10 +202,11 @@ async function waitReady(pid, bootstrap, timeoutMs) {
   }
 }
 
-function stateFor(version, ports, tls, pid) {
+function stateFor(version, ports, tls, pid, startedBy) {
   return {
     version,
     pid,
+    startedBy,
     bootstrap: `127.0.0.1:${ports.plaintext}`,
     saslSsl: `127.0.0.1:${ports.saslSsl}`,
     saslPlaintext: `127.0.0.1:${ports.saslPlaintext}`,
@@ -231,9 +232,10 @@ function keptBroker(version, ports) {
 }
 
 /**
- * @param {{ version?: string, timeoutMs?: number, keepData?: boolean, log?: (line: string) => void }} [opts]
- *   keepData: reuse the data dir of a broker that died (killed by a test) instead of formatting a new one
- * @returns {Promise<object>} the broker.json contents
+ * @param {{ version?: string, timeoutMs?: number, keepData?: boolean, startedBy?: string, log?: (line: string) => void }} [opts]
+ *   keepData: reuse the data dir of a broker that died (killed by a test) instead of formatting a new one;
+ *   startedBy: who starts it, recorded in broker.json so that a run reusing it can say whose it is
+ * @returns {Promise<object>} the broker.json contents, plus `reused`: true when it was already running
  */
 async function start(opts = {}) {
   const version = opts.version ?? process.env.SLUICE_KAFKA_VERSION ?? DEFAULT_VERSION;
@@ -245,8 +247,8 @@ async function start(opts = {}) {
     const pid = readPid();
     if (isOurBroker(pid)) {
       if (state && state.version === version && samePorts(state, ports) && (await allAnswer(ports))) {
-        log(`kafka ${version} already running (pid ${pid}) on ${state.bootstrap}`);
-        return state;
+        log(`kafka ${version} already running (pid ${pid}) on ${state.bootstrap}${state.startedBy ? `, started by ${state.startedBy}` : ''}`);
+        return { ...state, reused: true };
       }
       log(`restarting kafka (pid ${pid}): ${state ? `running ${state.version}` : 'no state file'}, wanted ${version}`);
       await stopPid(pid, log);
@@ -283,10 +285,12 @@ async function start(opts = {}) {
       await stopPid(newPid, () => {});
       throw err;
     }
-    const next = stateFor(version, ports, tls, newPid);
+    // A restart over kept data (after a test killed the broker) is still the same broker, started by the same one.
+    const startedBy = opts.startedBy ?? (kept !== undefined ? state?.startedBy : undefined) ?? `node scripts/kafka.js start (pid ${process.pid})`;
+    const next = stateFor(version, ports, tls, newPid, startedBy);
     fs.writeFileSync(paths.stateFile, `${JSON.stringify(next, null, 2)}\n`);
     log(`kafka ${version} ready on ${next.bootstrap} (SASL_SSL ${next.saslSsl}, SASL_PLAINTEXT ${next.saslPlaintext}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return next;
+    return { ...next, reused: false };
   });
 }
 
