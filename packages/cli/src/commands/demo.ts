@@ -1,6 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import mqtt from 'mqtt';
@@ -9,6 +6,7 @@ import { kafkaModule } from '@sluice/kafka';
 import { mqttBrokerModule } from '@sluice/mqtt';
 import { sqlModule } from '@sluice/sql';
 import { CliError, ExitCode } from '../exit-codes';
+import { releaseLocalKafka, startLocalKafka, STOP_COMMAND, type KafkaOrigin } from './demo-kafka';
 import type { CommandIo } from './io';
 
 export const demoHelp = `Usage: sluice demo [options]
@@ -22,8 +20,14 @@ simulated devices, the rule
 with a Kafka action (topic emqx, key \${clientid}, value {"temp": \${temp}, "hum": \${hum}}), a live
 consumer printing what lands in topic emqx, and the rule/action statistics. Ctrl-C stops everything.
 
+When the demo ends (Ctrl-C, SIGTERM, --duration, or an error) it stops the local Kafka broker if it
+started it (waiting for the JVM to exit, at most 40 s). A local broker that was already running (started
+by npm run kafka:start, a test run, another demo) is left running, and the demo says how to stop it
+(npm run kafka:stop); so is a --kafka broker.
+
 Options:
   --kafka <host:port>   use this Kafka (PLAINTEXT) instead of starting the local one
+  --keep-kafka          leave the local Kafka broker running at the end even if the demo started it
   --mqtt-port <port>    port of the embedded MQTT broker (default 1884; 1883 is usually Mosquitto)
   --duration <seconds>  stop by itself after this long (exit 1 if no record came back from Kafka)
   --interval <ms>       how often each device publishes (default 1000)
@@ -40,6 +44,7 @@ export async function demo(args: readonly string[], io: CommandIo): Promise<numb
     args: [...args],
     options: {
       kafka: { type: 'string' },
+      'keep-kafka': { type: 'boolean' },
       'mqtt-port': { type: 'string', default: '1884' },
       duration: { type: 'string' },
       interval: { type: 'string', default: '1000' },
@@ -53,8 +58,71 @@ export async function demo(args: readonly string[], io: CommandIo): Promise<numb
   const mqttPort = positiveInt('--mqtt-port', values['mqtt-port']);
   const intervalMs = positiveInt('--interval', values.interval);
   const durationMs = values.duration === undefined ? undefined : positiveInt('--duration', values.duration) * 1000;
+  const keepKafka = values['keep-kafka'] === true;
 
-  const bootstrap = values.kafka ?? startLocalKafka(io);
+  // Listening from the start: a Ctrl-C while Kafka starts must still lead to the cleanup below.
+  const stop = stopOnSignal(io);
+  try {
+    const origin: KafkaOrigin = values.kafka !== undefined ? { kind: 'given', bootstrap: values.kafka } : await startLocalKafka(io);
+    try {
+      return await runFlow(origin.bootstrap, { mqttPort, intervalMs, durationMs }, stop, io);
+    } finally {
+      await releaseLocalKafka(origin, keepKafka, io);
+    }
+  } finally {
+    stop.dispose();
+  }
+}
+
+interface StopSignal {
+  readonly requested: Promise<void>;
+  isRequested(): boolean;
+  request(): void;
+  dispose(): void;
+}
+
+/** SIGINT/SIGTERM request a clean stop; a second one gives up on the cleanup and exits at once. */
+function stopOnSignal(io: CommandIo): StopSignal {
+  let requested = false;
+  let resolveRequested = (): void => {};
+  const promise = new Promise<void>((r) => {
+    resolveRequested = r;
+  });
+  const request = (): void => {
+    requested = true;
+    resolveRequested();
+  };
+  const onSignal = (): void => {
+    if (requested) {
+      io.err(`sluice demo: stopping without cleaning up; the local Kafka broker may still be running: \`${STOP_COMMAND}\` stops it`);
+      process.exit(130);
+    }
+    io.out('\nstopping...');
+    request();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    requested: promise,
+    isRequested: () => requested,
+    request,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+interface FlowOptions {
+  readonly mqttPort: number;
+  readonly intervalMs: number;
+  readonly durationMs: number | undefined;
+}
+
+/** The MQTT → rule → Kafka flow with its consumer, until a signal or --duration; everything it opens it closes. */
+async function runFlow(bootstrap: string, opts: FlowOptions, stop: StopSignal, io: CommandIo): Promise<number> {
+  const { mqttPort, intervalMs, durationMs } = opts;
+  if (stop.isRequested()) return ExitCode.ok;
   const kafka = new Kafka({ clientId: 'sluice-demo', brokers: [bootstrap], logLevel: logLevel.NOTHING });
   await ensureTopic(kafka, 'emqx');
 
@@ -75,58 +143,60 @@ export async function demo(args: readonly string[], io: CommandIo): Promise<numb
 
   const consumer = kafka.consumer({ groupId: `sluice-demo-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 200 });
   let consumed = 0;
-  // A new consumer group only reads what arrives after it joined: wait for the assignment first.
-  const joined = new Promise<void>((resolveJoin) => {
-    const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
-      remove();
-      resolveJoin();
+  const devices: mqtt.MqttClient[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  let started = false;
+  try {
+    // A new consumer group only reads what arrives after it joined: wait for the assignment first.
+    const joined = new Promise<void>((resolveJoin) => {
+      const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
+        remove();
+        resolveJoin();
+      });
     });
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic: 'emqx', fromBeginning: false });
-  await consumer.run({
-    eachMessage: async ({ message, partition }) => {
-      consumed++;
-      io.out(`kafka  emqx[${partition}]  key=${message.key?.toString() ?? 'null'}  value=${message.value?.toString() ?? 'null'}`);
-    },
-  });
-  await joined;
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'emqx', fromBeginning: false });
+    await consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        consumed++;
+        io.out(`kafka  emqx[${partition}]  key=${message.key?.toString() ?? 'null'}  value=${message.value?.toString() ?? 'null'}`);
+      },
+    });
+    await Promise.race([joined, stop.requested]);
+    if (stop.isRequested()) return ExitCode.ok;
 
-  await app.start();
-  io.out(`sluice demo: embedded MQTT broker on mqtt://127.0.0.1:${mqttPort}, Kafka at ${bootstrap}`);
-  io.out(`rule temp_hum: ${RULE_SQL}`);
-  io.out('devices sensor-1..3 publish to temp_hum/emqx; Ctrl-C to stop\n');
+    await app.start();
+    started = true;
+    io.out(`sluice demo: embedded MQTT broker on mqtt://127.0.0.1:${mqttPort}, Kafka at ${bootstrap}`);
+    io.out(`rule temp_hum: ${RULE_SQL}`);
+    io.out('devices sensor-1..3 publish to temp_hum/emqx; Ctrl-C to stop\n');
 
-  // The embedded broker (Aedes) speaks MQTT 3.1.1.
-  const devices = DEVICES.map((clientId) => mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId, protocolVersion: 4 }));
-  const publisher = setInterval(() => {
-    for (const device of devices) {
-      const reading = { temp: (20 + Math.random() * 10).toFixed(1), hum: (35 + Math.random() * 20).toFixed(1) };
-      device.publish('temp_hum/emqx', JSON.stringify(reading), { qos: 1 });
+    // The embedded broker (Aedes) speaks MQTT 3.1.1.
+    for (const clientId of DEVICES) devices.push(mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId, protocolVersion: 4 }));
+    timers.push(setInterval(() => {
+      for (const device of devices) {
+        const reading = { temp: (20 + Math.random() * 10).toFixed(1), hum: (35 + Math.random() * 20).toFixed(1) };
+        device.publish('temp_hum/emqx', JSON.stringify(reading), { qos: 1 });
+      }
+    }, intervalMs));
+    timers.push(setInterval(() => io.out(statsLine(app)), 5000));
+    if (durationMs !== undefined) timers.push(setTimeout(stop.request, durationMs));
+
+    await stop.requested;
+  } finally {
+    for (const timer of timers) clearInterval(timer);
+    await Promise.all(devices.map((device) => device.endAsync()));
+    // Closes the embedded MQTT broker too (it lives in this process).
+    await app.stop();
+    if (started) {
+      // Give the consumer a moment to print the last records before it leaves.
+      await new Promise((r) => setTimeout(r, 1000));
     }
-  }, intervalMs);
-  const stats = setInterval(() => io.out(statsLine(app)), 5000);
-
-  await new Promise<void>((done) => {
-    const finish = (): void => {
-      process.off('SIGINT', finish);
-      process.off('SIGTERM', finish);
-      done();
-    };
-    process.on('SIGINT', finish);
-    process.on('SIGTERM', finish);
-    if (durationMs !== undefined) setTimeout(finish, durationMs).unref();
-  });
-
-  clearInterval(publisher);
-  clearInterval(stats);
-  await Promise.all(devices.map((device) => device.endAsync()));
-  await app.stop();
-  // Give the consumer a moment to print the last records before it leaves.
-  await new Promise((r) => setTimeout(r, 1000));
-  await consumer.disconnect();
+    await consumer.disconnect();
+  }
   io.out(statsLine(app));
   io.out(`\n${consumed} record(s) read back from Kafka topic emqx`);
+  io.out(`embedded MQTT broker on port ${mqttPort} closed`);
   return consumed > 0 || durationMs === undefined ? ExitCode.ok : ExitCode.failed;
 }
 
@@ -138,23 +208,6 @@ function statsLine(app: Integration): string {
     `stats  rule temp_hum: matched=${rule.matched} passed=${rule.passed} failed=${rule.failed} rate=${rule['matched.rate'].current.toFixed(1)}/s` +
     ` | action kafka_emqx: success=${action.success} failed=${action.failed} dropped=${action.dropped} inflight=${action.inflight} queuing=${action.queuing}`
   );
-}
-
-/** Starts (or reuses) the project's local Kafka broker and returns its PLAINTEXT bootstrap address. */
-function startLocalKafka(io: CommandIo): string {
-  const repoRoot = resolve(__dirname, '..', '..', '..', '..');
-  const script = join(repoRoot, 'scripts', 'kafka.js');
-  if (!existsSync(script)) {
-    throw new CliError('no local Kafka script found (scripts/kafka.js is part of the Sluice repository): pass --kafka host:port', ExitCode.invalid);
-  }
-  io.out('starting the local Kafka broker (the first run downloads it from Maven Central; about a minute)...');
-  try {
-    execFileSync(process.execPath, [script, 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  } catch {
-    throw new CliError('the local Kafka broker did not start (see the messages above); or pass --kafka host:port', ExitCode.startFailed);
-  }
-  const state = JSON.parse(readFileSync(join(repoRoot, '.sluice', 'kafka', 'broker.json'), 'utf8')) as { bootstrap: string };
-  return state.bootstrap;
 }
 
 async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
