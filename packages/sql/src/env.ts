@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { RuleEvaluationError, type RuleInput } from '@sluice/core';
 import type { FunctionContext } from './functions';
 import type { FunctionState } from './functions/state';
-import { decodeJson } from './json';
+import { JsonTooDeepError, decodeJson } from './json';
 import type { SqlMap, SqlValue } from './values';
 
 /**
@@ -74,8 +74,10 @@ function remember(input: RuleInput, raw: unknown, decoded: SqlValue | typeof NOT
   lastDecoded = decoded;
 }
 
+/** A payload nested deeper than MAX_JSON_DEPTH is refused like one that is not JSON, saying why. */
 function notJson(cause?: unknown): RuleEvaluationError {
-  return new RuleEvaluationError('decode_json_failed: the payload is not valid JSON', cause === undefined ? {} : { cause });
+  const why = cause instanceof JsonTooDeepError ? `is ${cause.message} (the limit of JSON payloads)` : 'is not valid JSON';
+  return new RuleEvaluationError(`decode_json_failed: the payload ${why}`, cause === undefined ? {} : { cause });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { RuleEvaluationError } from '@sluice/core';
-import { decodeJson, decodeJsonExact, encodeJson, mayHoldIntegralFloat } from './json';
+import { JsonTooDeepError, MAX_JSON_DEPTH, decodeJson, decodeJsonExact, encodeJson, mayHoldIntegralFloat } from './json';
+import { compileRule } from './rule';
 import { SqlFloat, describeValue, toText, type SqlValue } from './values';
 
 const F = (n: number): SqlFloat => new SqlFloat(n);
@@ -201,5 +202,39 @@ describe('encodeJson size budget (maxStringSize)', () => {
   it('writes a long printable character list as text (one spread call overflows the stack)', () => {
     const codes = new Array<number>(300_000).fill(97);
     expect(toText(codes)).toBe('a'.repeat(300_000));
+  });
+});
+
+describe('JSON nesting limit', () => {
+  const nested = (depth: number, inner = '1'): string => '{"a":'.repeat(depth) + inner + '}'.repeat(depth);
+  const list = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
+
+  it('decodes MAX_JSON_DEPTH levels and refuses one more', () => {
+    expect(MAX_JSON_DEPTH).toBe(512);
+    expect(() => decodeJson(nested(MAX_JSON_DEPTH))).not.toThrow();
+    expect(() => decodeJson(list(MAX_JSON_DEPTH))).not.toThrow();
+    expect(() => decodeJson(nested(MAX_JSON_DEPTH + 1))).toThrow(JsonTooDeepError);
+    expect(() => decodeJson(list(MAX_JSON_DEPTH + 1))).toThrow(JsonTooDeepError);
+    expect(() => decodeJson(`[${list(MAX_JSON_DEPTH)}, 2.0]`)).toThrow(JsonTooDeepError); // the exact parser's route too
+  });
+
+  it('does not count brackets inside strings, escaped quotes included', () => {
+    const value = { s: `${'['.repeat(2000)}\\"${'{'.repeat(2000)}`, t: '\\', l: [[[1]]] };
+    expect(decodeJson(JSON.stringify(value))).toEqual(value);
+  });
+
+  // fuzz seed 99 case 399: a subtree picked from an 8,000-level payload made an output that
+  // JSON.stringify could not render (RangeError) in the sink or the log.
+  it('a payload nested too deep fails the rule as a payload that is not JSON, saying why', () => {
+    const payload = nested(8000);
+    const rule = compileRule(`SELECT payload.${Array(300).fill('a').join('.')} AS x FROM "t"`);
+    expect(() => rule.evaluate({ topic: 't', payload })).toThrow(RuleEvaluationError);
+    expect(() => rule.evaluate({ topic: 't', payload })).toThrow(/decode_json_failed: the payload is JSON nested deeper than 512 levels/);
+    expect(() => compileRule('SELECT json_decode(payload) AS x FROM "t"').evaluate({ topic: 't', payload })).toThrow(
+      /json_decode.*nested deeper than 512 levels/,
+    );
+    // Like a payload that is not JSON: the raw payload is still a string, and FOREACH payload has no items.
+    expect(compileRule('SELECT payload AS p FROM "t"').evaluate({ topic: 't', payload })).toEqual([{ p: payload }]);
+    expect(compileRule('FOREACH payload FROM "t"').evaluate({ topic: 't', payload: list(600) })).toEqual([]);
   });
 });

@@ -48,8 +48,58 @@ function hasExponent(s: string, letter: 'e' | 'E'): boolean {
  * integral value, which JSON.parse would turn into an integer.
  */
 export function decodeJson(text: string): SqlValue {
+  if (text.length > 2 * MAX_JSON_DEPTH) checkJsonDepth(text);
   if (!mayHoldIntegralFloat(text)) return JSON.parse(text) as SqlValue;
   return decodeJsonExact(text);
+}
+
+/**
+ * Deepest nesting of arrays and objects decodeJson accepts. JSON.parse takes 10,000 levels, but what it
+ * returns then reaches code that recurses: JSON.stringify of an output (a sink's `${.}`, a log line)
+ * overflowed the stack on a subtree `payload.a.a.…` picked from an 8,000-level payload. 512 levels is
+ * far beyond real documents and far below any stack limit.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/** Thrown by decodeJson for a text nested deeper than MAX_JSON_DEPTH; callers treat it as "not JSON". */
+export class JsonTooDeepError extends SyntaxError {
+  constructor() {
+    super(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    this.name = 'JsonTooDeepError';
+  }
+}
+
+/**
+ * Throws JsonTooDeepError when `[`/`{` nest deeper than MAX_JSON_DEPTH outside strings. Each level takes
+ * an opening and a closing character, so a text of at most 2 × MAX_JSON_DEPTH characters cannot, and
+ * decodeJson skips the scan for it (most payloads). Otherwise one linear pass that jumps over strings.
+ * Brackets of invalid JSON may be miscounted; JSON.parse refuses that text anyway.
+ */
+function checkJsonDepth(text: string): void {
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > MAX_JSON_DEPTH) throw new JsonTooDeepError();
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
+      depth--;
+    } else if (c === 0x22 /* " */) {
+      i = endOfString(text, i);
+    }
+  }
+}
+
+/** The index of the quote that closes the string opened at `open` (the text's end when there is none). */
+function endOfString(text: string, open: number): number {
+  let close = text.indexOf('"', open + 1);
+  while (close !== -1) {
+    let backslashes = 0;
+    while (text.charCodeAt(close - 1 - backslashes) === 0x5c /* \ */) backslashes++;
+    if (backslashes % 2 === 0) return close;
+    close = text.indexOf('"', close + 1);
+  }
+  return text.length;
 }
 
 /** The kind-preserving route alone (what decodeJson falls back to); exported so tests can pin the fast path to it. */

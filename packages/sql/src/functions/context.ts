@@ -1,4 +1,4 @@
-import { decodeJson } from '../json';
+import { JsonTooDeepError, decodeJson } from '../json';
 import { exactEquals, matchTopicText } from '../operators';
 import { isMap, type SqlMap, type SqlValue } from '../values';
 import { badArg, fnError, integer, list, text, type FunctionContext, type FunctionDef } from './args';
@@ -34,8 +34,8 @@ function payloadPath(args: readonly SqlValue[], ctx: FunctionContext): SqlValue 
   if (typeof payload === 'string' || Buffer.isBuffer(payload)) {
     try {
       payload = decodeJson(typeof payload === 'string' ? payload : payload.toString('utf8'));
-    } catch {
-      throw fnError('payload', 'the payload is not valid JSON');
+    } catch (error) {
+      throw fnError('payload', `the payload ${error instanceof JsonTooDeepError ? `is ${error.message}` : 'is not valid JSON'}`);
     }
   }
   return nestedGet(payload, path.split('.'));

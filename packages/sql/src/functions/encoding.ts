@@ -1,6 +1,6 @@
 import { createHash, getHashes } from 'node:crypto';
 import { deflateRawSync, deflateSync, gunzipSync, gzipSync, inflateRawSync, inflateSync } from 'node:zlib';
-import { decodeJson, encodeJson } from '../json';
+import { JsonTooDeepError, decodeJson, encodeJson } from '../json';
 import { checkStringSize, limitError } from '../limits';
 import type { SqlValue } from '../values';
 import { bytes, bytesValue, fnError, text, type FunctionDef } from './args';
@@ -158,8 +158,8 @@ export const ENCODING_FUNCTIONS: readonly FunctionDef[] = [
       const s = text('json_decode', 1, args[0]);
       try {
         return decodeJson(s);
-      } catch {
-        throw fnError('json_decode', 'argument 1 is not valid JSON');
+      } catch (error) {
+        throw fnError('json_decode', `argument 1 ${error instanceof JsonTooDeepError ? `is ${error.message}` : 'is not valid JSON'}`);
       }
     },
   ],
