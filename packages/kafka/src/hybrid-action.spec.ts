@@ -160,7 +160,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     const first = action.send({ n: 1 }, mqttMessage()).catch(() => undefined);
     await action.send({ n: 2 }, mqttMessage()); // on disk: acknowledged although Kafka is away
     for (let i = 0; i < 3; i += 1) await turn();
-    expect(sink.status()).toEqual({ state: 'buffering', reason: expect.stringMatching(/Connection closed.*; records are kept in the disk buffer of action "r:k"$/) });
+    expect(sink.status()).toEqual({ state: 'buffering', reason: expect.stringMatching(/Connection closed.*; records are kept in the disk buffer of 1 action$/) });
     producer.failure = undefined;
     await drain(producer, action);
     await first;

@@ -163,11 +163,14 @@ export class KafkaSink implements Sink {
    */
   status(): ConnectorStatus {
     if (this.current.state !== 'connecting' || !this.started) return this.current;
-    const onDisk = [...this.actions.values()].filter((action) => action.buffersOnDisk && !action.closed).map((action) => `"${action.id}"`);
-    if (onDisk.length === 0) return this.current;
+    const onDisk = [...this.actions.values()].filter((action) => action.buffersOnDisk && !action.closed).length;
+    if (onDisk === 0) return this.current;
+    // A count, not the ids: an id is caller-chosen text, and /readyz scrubs secret values out of reasons,
+    // so quoting ids would let an API caller test password guesses by naming actions after them.
+    // GET /api/actions lists the actions themselves.
     return {
       state: 'buffering',
-      reason: `${this.current.reason ?? 'Kafka is not answering'}; records are kept in the disk buffer of action${onDisk.length > 1 ? 's' : ''} ${onDisk.join(', ')}`,
+      reason: `${this.current.reason ?? 'Kafka is not answering'}; records are kept in the disk buffer of ${onDisk} action${onDisk > 1 ? 's' : ''}`,
     };
   }
 
