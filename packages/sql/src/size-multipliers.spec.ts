@@ -52,11 +52,11 @@ describe('size multipliers stop at the evaluation limits', () => {
     expect(rule.evaluate(message({ s: 'ab' }))).toEqual([{ j: '["ab","ab","ab","ab"]' }]);
   });
 
-  it('FOREACH gives at most maxListLength outputs', () => {
+  it('FOREACH takes a collection of at most maxListLength items', () => {
     const rule = ruleOf('FOREACH payload.l AS x DO x FROM "t"', { maxListLength: 10 });
     expect(rule.evaluate(message({ l: [1, 2, 3] }))).toEqual([{ x: 1 }, { x: 2 }, { x: 3 }]);
     expect(() => rule.evaluate(message({ l: new Array(11).fill(0) }))).toThrow(
-      /^FOREACH: the collection has 11 items, over the limit of 10 outputs per message \(maxListLength/,
+      /^FOREACH: the collection has 11 items, over the limit of 10 \(maxListLength/,
     );
   });
 
