@@ -1,4 +1,4 @@
-import { type ActionContext, type Message, type RuleOutput, type Sink, type SinkAction, SinkWriteError } from '@sluice/core';
+import { type ActionContext, ConfigError, type ConfigIssue, type Message, type RuleOutput, type Sink, type SinkAction, SinkWriteError } from '@sluice/core';
 
 /**
  * A sink of your own, without decorators or container code: every rule output is POSTed to a URL.
@@ -10,8 +10,19 @@ export class WebhookSink implements Sink {
   constructor(readonly id: string, private readonly baseUrl: string) {}
 
   createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): SinkAction {
-    const url = new URL(String(settings['path'] ?? ''), this.baseUrl).toString();
-    const body = context.templates.compileTemplate(String(settings['body'] ?? '${.}'));
+    const { path = '', body: bodyTemplate = '${.}' } = settings;
+    // Refuse wrong settings here, with the setting's name, rather than POSTing to ".../[object Object]".
+    const issues: ConfigIssue[] = [];
+    if (typeof path !== 'string') issues.push({ path: 'path', message: `must be a string appended to ${this.baseUrl}, e.g. "/alerts"` });
+    if (typeof bodyTemplate !== 'string') issues.push({ path: 'body', message: 'must be a template string, e.g. "{\\"temp\\": ${temp}}"' });
+    if (issues.length > 0) throw new ConfigError(`webhook action "${context.id}"`, issues);
+    let url: string;
+    try {
+      url = new URL(path as string, this.baseUrl).toString();
+    } catch {
+      throw new ConfigError(`webhook action "${context.id}"`, [{ path: 'path', message: `"${String(path)}" does not make a URL with ${this.baseUrl}` }]);
+    }
+    const body = context.templates.compileTemplate(bodyTemplate as string);
     return {
       id: context.id,
       send: async (output: RuleOutput, _message: Message): Promise<void> => {
