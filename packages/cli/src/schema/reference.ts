@@ -21,6 +21,7 @@ export function configurationReference(schema: JsonSchema): string {
   table('Top level', 'A config file is YAML or JSON with these keys. Unknown keys are errors everywhere, so a typo shows at once.', schema, '', true);
   table('`http`', 'The HTTP endpoint of `sluice run` (see [cli.md](cli.md#http-endpoint-of-sluice-run)).', props['http'] as JsonSchema, 'http.');
   table('`log`', 'Logging of `sluice run`. Secrets are redacted from every line.', props['log'] as JsonSchema, 'log.');
+  table('`sql`', 'The rule engine: limits of a rule\'s text and of what one message may make a rule compute (see [security.md](security.md) and [sql-functions.md](sql-functions.md#limits)).', props['sql'] as JsonSchema, 'sql.');
   table('`rules[]`', 'One entry per rule. See [sql.md](sql.md) for the SQL dialect.', rules, '', true);
   for (const variant of action.anyOf ?? [action]) {
     const type = variant.title ?? 'kafka';
