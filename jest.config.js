@@ -23,6 +23,7 @@ module.exports = {
         '<rootDir>/test/**/*.int.spec.ts',
       ],
       globalSetup: '<rootDir>/scripts/testkit/global-setup.js',
+      globalTeardown: '<rootDir>/scripts/testkit/global-teardown.js',
     },
   ],
   // A global option (jest ignores it inside a project): integration tests talk to real brokers.

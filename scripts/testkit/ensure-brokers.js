@@ -15,8 +15,14 @@ function mqttTarget(env = process.env) {
   return { url: url.href, host: url.hostname, port: Number(url.port || 1883) };
 }
 
-/** SLUICE_KAFKA_BROKER_FILE points the tests at a broker started elsewhere: check it, start nothing. */
-async function ensureKafka(log) {
+/**
+ * SLUICE_KAFKA_BROKER_FILE points the tests at a broker started elsewhere: check it, start nothing.
+ * Otherwise the project's broker is started, or reused when it runs. The result is broker.json plus
+ * `reused` (true when it was already running, or external: this call started nothing).
+ * @param {(line: string) => void} log
+ * @param {{ startedBy?: string }} [opts] recorded in broker.json when this call starts the broker
+ */
+async function ensureKafka(log, opts = {}) {
   const external = process.env.SLUICE_KAFKA_BROKER_FILE;
   if (external) {
     let state;
@@ -30,10 +36,10 @@ async function ensureKafka(log) {
       throw new Error(`the Kafka broker named by SLUICE_KAFKA_BROKER_FILE (bootstrap "${state.bootstrap}") does not answer`);
     }
     log(`using the external Kafka broker ${state.bootstrap} (${external})`);
-    return state;
+    return { ...state, reused: true, external: true };
   }
   try {
-    return await start({ log });
+    return await start({ log, startedBy: opts.startedBy });
   } catch (err) {
     throw new Error(`integration tests need Kafka and it could not be started: ${err.message}`);
   }
@@ -76,17 +82,28 @@ async function ensureMosquitto(log) {
   return url;
 }
 
-async function ensureBrokers(log = (line) => console.log(`[brokers] ${line}`)) {
+async function ensureBrokers(log = (line) => console.log(`[brokers] ${line}`), opts = {}) {
   const mqtt = await ensureMosquitto(log);
-  const kafka = await ensureKafka(log);
+  const kafka = await ensureKafka(log, opts);
   return { kafka, mqtt };
 }
 
-module.exports = { ensureBrokers, ensureKafka, ensureMosquitto, mqttTarget };
+/** "Kafka 4.1.2 on 127.0.0.1:19092 (pid 123, started by …)" for messages. */
+function describeKafka(state) {
+  const who = state.startedBy ? `, started by ${state.startedBy}` : '';
+  const since = state.startedAt ? ` at ${state.startedAt}` : '';
+  return `Kafka ${state.version} on ${state.bootstrap} (pid ${state.pid}${who}${since})`;
+}
+
+module.exports = { ensureBrokers, ensureKafka, ensureMosquitto, mqttTarget, describeKafka };
 
 if (require.main === module) {
-  ensureBrokers().then(
-    ({ kafka, mqtt }) => console.log(`[brokers] Kafka ${kafka.version} at ${kafka.bootstrap}, MQTT at ${mqtt}`),
+  // Started from here, the broker outlives this command (that is what .ci/run wants before `npm test`).
+  ensureBrokers(undefined, { startedBy: `node scripts/testkit/ensure-brokers.js (pid ${process.pid})` }).then(
+    ({ kafka, mqtt }) => {
+      console.log(`[brokers] Kafka ${kafka.version} at ${kafka.bootstrap} (${kafka.reused ? 'already running' : 'started; it stays up after this command'}), MQTT at ${mqtt}`);
+      if (!kafka.external) console.log('[brokers] `npm run kafka:stop` stops Kafka');
+    },
     (err) => {
       console.error(`[brokers] ${err.message}`);
       process.exitCode = 1;
