@@ -1,6 +1,6 @@
 // core's contract suites (@sluice/core/testing) on the MQTT plugins, against real brokers: the republish
 // sink and the MQTT source against Mosquitto, the embedded Aedes broker with a device publishing to it.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it, jest } from '@jest/globals';
@@ -20,7 +20,9 @@ jest.setTimeout(60_000);
 const brokers: TestMosquitto[] = [];
 const subscriptions: MqttSubscription[] = [];
 const clients: MqttClient[] = [];
+const files: string[] = [];
 afterEach(async () => {
+  for (const file of files.splice(0)) rmSync(file, { force: true });
   await Promise.all(clients.splice(0).map((client) => client.endAsync(true)));
   await Promise.all(subscriptions.splice(0).map((sub) => sub.close()));
   await Promise.all(brokers.splice(0).map((broker) => broker.dispose()));
@@ -52,6 +54,7 @@ describe('MQTT publish sink (republish): sink contract', () => {
     // A broker of our own for the failures: it can be stopped, and its ACL lets anyone write only under ok/.
     const acl = join(tmpdir(), `${prefix}.acl`);
     writeFileSync(acl, 'topic readwrite ok/#\n');
+    files.push(acl);
     const own = await startMosquitto({ lines: [`acl_file ${acl}`] });
     brokers.push(own);
     const sinkOn = (url: string) => {
