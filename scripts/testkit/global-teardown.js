@@ -40,7 +40,9 @@ async function globalTeardown() {
   });
   const what = describeKafka(current.state ?? run.state);
   if (!decision.stop) {
-    say(`${what}: ${decision.why}${running && !run.external ? '; `npm run kafka:stop` stops it' : ''}`);
+    const dir = process.env.SLUICE_KAFKA_STATE_DIR;
+    const stopCommand = `${dir ? `SLUICE_KAFKA_STATE_DIR=${dir} ` : ''}npm run kafka:stop`;
+    say(`${what}: ${decision.why}${running && !run.external ? `; \`${stopCommand}\` stops it` : ''}`);
     return;
   }
   const t0 = Date.now();

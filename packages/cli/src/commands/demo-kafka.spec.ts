@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { kafkaLeftMessage, shouldStopKafka, type KafkaOrigin } from './demo-kafka';
+import { kafkaLeftMessage, shouldStopKafka, stopCommand, type KafkaOrigin } from './demo-kafka';
 
 const broker = { version: '4.1.2', bootstrap: '127.0.0.1:19092', pid: 4242, startedBy: 'jest run (pid 77)' };
 const started: KafkaOrigin = { kind: 'started', bootstrap: broker.bootstrap, broker };
@@ -31,5 +31,10 @@ describe('what the demo does with Kafka when it ends', () => {
         'within 40 s; it is still running in the background (a JVM of about 450 MB); stop it with `npm run kafka:stop`',
     );
     expect(kafkaLeftMessage(started, false, { stopped: false, running: false, heldBy: [], ms: 1 })).toContain('is not running any more');
+  });
+
+  it('the stop command names a state folder other than the default one', () => {
+    expect(stopCommand({})).toBe('npm run kafka:stop');
+    expect(stopCommand({ SLUICE_KAFKA_STATE_DIR: '/tmp/k' })).toBe('SLUICE_KAFKA_STATE_DIR=/tmp/k npm run kafka:stop');
   });
 });

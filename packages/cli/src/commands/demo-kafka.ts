@@ -31,6 +31,12 @@ export interface ReleaseResult {
 }
 
 export const STOP_COMMAND = 'npm run kafka:stop';
+
+/** The stop command for the broker the script uses: its state folder is where the pid file is. */
+export function stopCommand(env: NodeJS.ProcessEnv): string {
+  const stateDir = env['SLUICE_KAFKA_STATE_DIR'];
+  return stateDir === undefined || stateDir === '' ? STOP_COMMAND : `SLUICE_KAFKA_STATE_DIR=${stateDir} ${STOP_COMMAND}`;
+}
 /** Bound on stopping the broker: the script waits 20 s for SIGTERM, then SIGKILLs; a margin on top. */
 export const KAFKA_STOP_TIMEOUT_MS = 40_000;
 
@@ -44,10 +50,10 @@ export function describeBroker(broker: LocalBroker): string {
 }
 
 /** The line the demo prints about Kafka as it ends, when it does not stop it (or could not). */
-export function kafkaLeftMessage(origin: KafkaOrigin, keepKafka: boolean, release?: ReleaseResult | Error): string {
+export function kafkaLeftMessage(origin: KafkaOrigin, keepKafka: boolean, release?: ReleaseResult | Error, stop = STOP_COMMAND): string {
   if (origin.kind === 'given') return `Kafka at ${origin.bootstrap} (--kafka) was not started by the demo; left as it is`;
   const what = describeBroker(origin.broker);
-  const howToStop = `it is still running in the background (a JVM of about 450 MB); stop it with \`${STOP_COMMAND}\``;
+  const howToStop = `it is still running in the background (a JVM of about 450 MB); stop it with \`${stop}\``;
   if (release instanceof Error) return `could not stop ${what}: ${release.message}; ${howToStop}`;
   if (release !== undefined && !release.running) return `${what} is not running any more`;
   if (origin.kind === 'reused') return `${what} was already running before the demo; ${howToStop}`;
@@ -136,5 +142,5 @@ export async function releaseLocalKafka(origin: KafkaOrigin, keepKafka: boolean,
     io.out(`stopped ${describeBroker(origin.broker)} in ${(result.ms / 1000).toFixed(1)} s`);
     return;
   }
-  io.out(kafkaLeftMessage(origin, keepKafka, result));
+  io.out(kafkaLeftMessage(origin, keepKafka, result, stopCommand(process.env)));
 }

@@ -6,7 +6,7 @@ import { kafkaModule } from '@sluice/kafka';
 import { mqttBrokerModule } from '@sluice/mqtt';
 import { sqlModule } from '@sluice/sql';
 import { CliError, ExitCode } from '../exit-codes';
-import { releaseLocalKafka, startLocalKafka, STOP_COMMAND, type KafkaOrigin } from './demo-kafka';
+import { releaseLocalKafka, startLocalKafka, stopCommand, type KafkaOrigin } from './demo-kafka';
 import type { CommandIo } from './io';
 
 export const demoHelp = `Usage: sluice demo [options]
@@ -81,9 +81,16 @@ interface StopSignal {
   dispose(): void;
 }
 
-/** SIGINT/SIGTERM request a clean stop; a second one gives up on the cleanup and exits at once. */
+/**
+ * `npm run demo` sends one Ctrl-C twice (the terminal's SIGINT and the one npm forwards to its child): only a
+ * signal this long after the first counts as a second, impatient one.
+ */
+const FORCE_AFTER_MS = 2000;
+
+/** SIGINT/SIGTERM request a clean stop; a second one (later than FORCE_AFTER_MS) gives up on the cleanup and exits at once. */
 function stopOnSignal(io: CommandIo): StopSignal {
   let requested = false;
+  let firstSignalAt = 0;
   let resolveRequested = (): void => {};
   const promise = new Promise<void>((r) => {
     resolveRequested = r;
@@ -93,10 +100,12 @@ function stopOnSignal(io: CommandIo): StopSignal {
     resolveRequested();
   };
   const onSignal = (): void => {
-    if (requested) {
-      io.err(`sluice demo: stopping without cleaning up; the local Kafka broker may still be running: \`${STOP_COMMAND}\` stops it`);
+    if (firstSignalAt !== 0 && Date.now() - firstSignalAt < FORCE_AFTER_MS) return;
+    if (firstSignalAt !== 0) {
+      io.err(`sluice demo: stopping without cleaning up; the local Kafka broker may still be running: \`${stopCommand(process.env)}\` stops it`);
       process.exit(130);
     }
+    firstSignalAt = Date.now();
     io.out('\nstopping...');
     request();
   };

@@ -90,7 +90,10 @@ describe('sluice demo and the local Kafka broker', () => {
 
     expect(output).toContain(`reusing Kafka`);
     expect(output).toContain(`(pid ${broker.pid}, started by node scripts/kafka.js start`);
-    expect(output).toContain('was already running before the demo; it is still running in the background (a JVM of about 450 MB); stop it with `npm run kafka:stop`');
+    // The stop command names the state folder when it is not the default one.
+    expect(output).toContain(
+      `was already running before the demo; it is still running in the background (a JVM of about 450 MB); stop it with \`SLUICE_KAFKA_STATE_DIR=${join(stateDir, 'kafka')} npm run kafka:stop\``,
+    );
     expect(code).toBe(0);
     expect(alive(broker.pid)).toBe(true);
 
