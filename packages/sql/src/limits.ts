@@ -168,8 +168,9 @@ export class LiteralSyntaxError extends RuleSyntaxError {
 
 /*
  * The limits of the engine compiling a rule right now. Compilation is synchronous, so this is set for
- * exactly one compileRule call (withCompileLimits) and read by the compiler's range literals; it saves
- * threading the engine's limits through every compile function for the one node that needs them.
+ * exactly one compileRule call (withCompileLimits) and read, while compiling, by the nodes that keep a
+ * limit in their closure (range literals, string `+`, FOREACH); it saves threading the engine's limits
+ * through every compile function for the few nodes that need them.
  */
 let compileLimits: EvaluationLimits = DEFAULT_LIMITS;
 

