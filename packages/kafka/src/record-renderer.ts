@@ -1,4 +1,4 @@
-import { type ActionContext, type Message, type RuleOutput, SinkWriteError, type Template, TopicTemplate, valueRenderer } from '@sluice/core';
+import { type ActionContext, type Message, type RuleOutput, SinkWriteError, type Template, TopicTemplate, quoteExcerpt, valueRenderer } from '@sluice/core';
 import type { IHeaders, Message as KafkaMessage } from 'kafkajs';
 import type { KafkaActionSettings } from './kafka-sink-config';
 import { PICK_PARTITION, type PickPartition, type RoutedMessage } from './partitioning';
@@ -174,7 +174,7 @@ export function recordProblem(message: KafkaMessage): string | undefined {
     const entry = headers[name];
     if (isBytes(entry)) continue;
     if (Array.isArray(entry) && entry.every(isBytes)) continue;
-    return `its header ${quoteName(name)} is ${describe(entry)}, not text, bytes or a list of them`;
+    return `its header ${quoteExcerpt(name)} is ${describe(entry)}, not text, bytes or a list of them`;
   }
   return undefined;
 }
@@ -184,11 +184,6 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list with values that are not text or bytes';
   if (Buffer.isBuffer(v)) return 'bytes';
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-}
-
-/** A header name as the error shows it: names are device data, so at most 64 characters of it. */
-function quoteName(name: string): string {
-  return name.length <= 64 ? JSON.stringify(name) : `${JSON.stringify(name.slice(0, 64)).slice(0, -1)}…" (${name.length} characters)`;
 }
 
 /** The error that fails one record recordProblem() refused: not retriable (the same record fails again). */

@@ -1,4 +1,4 @@
-import { type ActionContext, type RuleOutput, SinkWriteError, type Template, TopicTemplate, valueRenderer } from '@sluice/core';
+import { type ActionContext, type RuleOutput, SinkWriteError, type Template, TopicTemplate, quoteExcerpt, valueRenderer } from '@sluice/core';
 import type { MqttPublishActionSettings } from './mqtt-publish-config';
 
 /** One MQTT publish built from a rule output. */
@@ -59,7 +59,7 @@ export class PublishRenderer {
   private renderTopic(output: RuleOutput): string {
     const topic = this.topic.render(output);
     if (typeof topic !== 'string') throw this.refuse(`topic template "${this.settings.topic}": ${topic.missing} has no value in the rule output, so there is no topic to publish to`);
-    if (/[+#]/.test(topic)) throw this.refuse(`topic template "${this.settings.topic}" rendered ${quoted(topic)}, which has a wildcard (+ or #) and cannot be published to`);
+    if (/[+#]/.test(topic)) throw this.refuse(`topic template "${this.settings.topic}" rendered ${quoteExcerpt(topic)}, which has a wildcard (+ or #) and cannot be published to`);
     const problem = stringProblem(topic);
     if (problem !== undefined) throw this.refuse(`topic template "${this.settings.topic}" rendered a topic that ${problem}`);
     return topic;
@@ -68,13 +68,13 @@ export class PublishRenderer {
   private renderQos(text: string): 0 | 1 | 2 {
     if (text === '') return 0;
     if (text === '0' || text === '1' || text === '2') return Number(text) as 0 | 1 | 2;
-    throw this.refuse(`qos "${this.settings.qos as string}" rendered ${quoted(text)}: expected 0, 1 or 2`);
+    throw this.refuse(`qos "${this.settings.qos as string}" rendered ${quoteExcerpt(text)}: expected 0, 1 or 2`);
   }
 
   private renderRetain(text: string): boolean {
     if (text === '' || text === 'false') return false;
     if (text === 'true') return true;
-    throw this.refuse(`retain "${this.settings.retain as string}" rendered ${quoted(text)}: expected true or false`);
+    throw this.refuse(`retain "${this.settings.retain as string}" rendered ${quoteExcerpt(text)}: expected true or false`);
   }
 
   /**
@@ -95,7 +95,7 @@ export class PublishRenderer {
     let any = false;
     const add = (name: string, value: string): void => {
       const problem = stringProblem(name) ?? stringProblem(value);
-      if (problem !== undefined) throw this.refuse(`user property ${JSON.stringify(name.slice(0, 64))} has a name or value that ${problem}`);
+      if (problem !== undefined) throw this.refuse(`user property ${quoteExcerpt(name)} has a name or value that ${problem}`);
       any = true;
       const existing = properties[name];
       if (existing === undefined) properties[name] = value;
@@ -145,9 +145,4 @@ function stringProblem(text: string): string | undefined {
 
 function asText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-/** A rendered value (device data) as a refusal quotes it: at most 64 characters, so errors and logs stay small. */
-function quoted(text: string): string {
-  return text.length <= 64 ? `"${text}"` : `"${text.slice(0, 64)}…" (${text.length} characters)`;
 }
