@@ -18,3 +18,4 @@ export * from './integration';
 export { SINGLE_PLACEHOLDER, TopicTemplate, splitPlaceholders } from './topic-template';
 export { ThrottledLog } from './throttled-log';
 export { quoteExcerpt } from './quote-excerpt';
+export * from './plugin';
