@@ -38,8 +38,8 @@ async function main() {
     const file = require.resolve(name);
     assert.ok(file.startsWith(path.join(__dirname, 'node_modules')), name + ' resolved outside the scratch project: ' + file);
   }
-  const { createIntegration, sinkModule, sourceModule } = require('@sluice/core');
-  const { InMemorySink, InMemorySource } = require('@sluice/core/testing');
+  const { createIntegration, connectorModule, sourceModule } = require('@sluice/core');
+  const { InMemoryConnector, InMemorySource } = require('@sluice/core/testing');
   const { compileRule, compileTemplate, sqlModule } = require('@sluice/sql');
   const { mqttModule, AedesSource } = require('@sluice/mqtt');
   const { kafkaModule } = require('@sluice/kafka');
@@ -54,14 +54,14 @@ async function main() {
   assert.equal(outputs.length, 1);
   assert.equal(compileTemplate('{"temp": \${temp}, "by": "\${clientid}"}').render(outputs[0]), '{"temp": 27.5, "by": "c1"}');
 
-  // The root README's composition, with the in-memory source and sink in place of the brokers; the MQTT and
+  // The root README's composition, with the in-memory source and connector in place of the brokers; the MQTT and
   // Kafka modules are built (config validated) but not started.
   mqttModule({ id: 'plant', url: 'mqtt://127.0.0.1:1883', qos: 1 });
   kafkaModule({ id: 'upstash', bootstrapHosts: ['127.0.0.1:9092'] });
   const source = new InMemorySource('plant');
-  const sink = new InMemorySink('upstash');
+  const connector = new InMemoryConnector('upstash');
   const app = await createIntegration({
-    modules: [sourceModule(source), sqlModule(), sinkModule(sink)],
+    modules: [sourceModule(source), sqlModule(), connectorModule(connector)],
     rules: [{
       id: 'temp_hum',
       sql: 'SELECT timestamp, clientid, payload.temp as temp, payload.hum as hum FROM "devices/+/telemetry"',
@@ -72,7 +72,7 @@ async function main() {
   await source.push('devices/d1/telemetry', '{"temp": 21.5, "hum": 40}', { clientId: 'd1' }).settled;
   await source.push('devices/d2/telemetry', '{"temp": 19, "hum": 55}', { clientId: 'd2' }).settled;
   await source.push('elsewhere', '{}').settled;
-  assert.deepEqual(sink.records.map((r) => r.rendered), ['{"temp": 21.5, "hum": 40}', '{"temp": 19, "hum": 55}']);
+  assert.deepEqual(connector.records.map((r) => r.rendered), ['{"temp": 21.5, "hum": 40}', '{"temp": 19, "hum": 55}']);
   const metrics = app.metrics.rule('temp_hum');
   assert.equal(metrics.matched, 2);
   assert.equal(metrics['actions.success'], 2);

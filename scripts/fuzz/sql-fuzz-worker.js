@@ -147,7 +147,7 @@ function runCase(c) {
       note ??= longMessage(error);
       continue;
     }
-    // A hang from here on is in rendering the outputs (as a sink's ${.} would), not in the engine.
+    // A hang from here on is in rendering the outputs (as a connector's ${.} would), not in the engine.
     if (Array.isArray(outputs) && outputs.length > 1000) process.send({ type: 'phase', phase: `checking and serialising ${outputs.length} outputs of payload ${i}` });
     const bad = badOutputs(outputs);
     if (bad) return { outcome: 'failure', failure: { kind: 'bad-output', detail: `payload ${i}: ${bad}` } };

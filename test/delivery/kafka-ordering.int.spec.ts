@@ -83,7 +83,7 @@ describe('ordering per partition with maxInflight 1 while the Kafka broker dies 
     await killKafka();
     await publishPhase(`${prefix}/in`, 1);
     // the second phase waits in the action's buffer, its requests failing and retried in order
-    await pollUntil('a send to fail against the dead broker', () => action().sink?.['retried'] ?? 0, (retried) => retried > 0);
+    await pollUntil('a send to fail against the dead broker', () => action().connector?.['retried'] ?? 0, (retried) => retried > 0);
     await restartKafka();
     await publishPhase(`${prefix}/in`, 2);
     await pollUntil('every record to be stored', () => ({ success: action().success, queuing: action().queuing }),

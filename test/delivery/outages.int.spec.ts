@@ -81,7 +81,7 @@ describe('delivery guarantees under outages (issue 5)', () => {
     console.log(summary('kafka killed 15 s', TOTAL, read));
     expect(read.missing).toEqual([]);
     // The same process did it: it never exited. (Whether its sends failed and went back to the broker,
-    // or the Kafka client kept retrying through the outage, is the sink's business: both lose nothing.)
+    // or the Kafka client kept retrying through the outage, is the connector's business: both lose nothing.)
     expect(await Promise.race([sluice.exited(), sleep(10).then(() => 'running')])).toBe('running');
   }, 360000);
 

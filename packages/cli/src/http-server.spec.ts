@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { ConfigError, type ConnectorStatus, createIntegration, type Logger, silentLogger, sinkModule, sourceModule, type Integration } from '@sluice/core';
-import { InMemorySink, InMemorySource } from '@sluice/core/testing';
+import { ConfigError, type ConnectorStatus, createIntegration, type Logger, silentLogger, connectorModule, sourceModule, type Integration } from '@sluice/core';
+import { InMemoryConnector, InMemorySource } from '@sluice/core/testing';
 import { sqlModule } from '@sluice/sql';
 import { startHttpServer, type HttpEndpoint, type HttpServerOptions } from './http-server';
 
@@ -15,8 +15,8 @@ class UpdatableSource extends InMemorySource {
   }
 }
 
-/** An in-memory sink whose connection state a test sets. */
-class ReportingSink extends InMemorySink {
+/** An in-memory connector whose connection state a test sets. */
+class ReportingConnector extends InMemoryConnector {
   current: ConnectorStatus = { state: 'connected' };
 
   status(): ConnectorStatus {
@@ -27,7 +27,7 @@ class ReportingSink extends InMemorySink {
 describe(startHttpServer.name, () => {
   let app: Integration;
   let source: UpdatableSource;
-  let sink: ReportingSink;
+  let connector: ReportingConnector;
   let endpoint: HttpEndpoint;
   let base: string;
 
@@ -47,9 +47,9 @@ describe(startHttpServer.name, () => {
   async function setup(token?: string, options: Partial<HttpServerOptions> = {}): Promise<void> {
     lines = [];
     source = new UpdatableSource('plant');
-    sink = new ReportingSink('store');
+    connector = new ReportingConnector('store');
     app = await createIntegration({
-      modules: [sourceModule(source), sinkModule(sink), sqlModule()],
+      modules: [sourceModule(source), connectorModule(connector), sqlModule()],
       rules: [{ id: 'temp_hum', sql: 'SELECT payload.temp as temp FROM "t/#"', actions: [{ connector: 'store', template: '${temp}' }] }],
     });
     await app.start();
@@ -101,9 +101,9 @@ describe(startHttpServer.name, () => {
     });
 
     it('GET /readyz: ready while a connector buffers on disk, not while it is only reconnecting', async () => {
-      sink.current = { state: 'buffering', reason: 'Connection closed; records are kept in the disk buffer of action "temp_hum:store"' };
-      expect(await json('/readyz')).toMatchObject({ status: 200, body: { ready: true, connectors: { store: sink.current } } });
-      sink.current = { state: 'connecting', reason: 'Connection closed' };
+      connector.current = { state: 'buffering', reason: 'Connection closed; records are kept in the disk buffer of action "temp_hum:store"' };
+      expect(await json('/readyz')).toMatchObject({ status: 200, body: { ready: true, connectors: { store: connector.current } } });
+      connector.current = { state: 'connecting', reason: 'Connection closed' };
       expect(await json('/readyz')).toMatchObject({ status: 503, body: { ready: false, connectors: { store: { state: 'connecting', reason: 'Connection closed' } } } });
     });
 
@@ -113,14 +113,14 @@ describe(startHttpServer.name, () => {
       expect(created.body).toMatchObject({ id: 'hum', topics: ['h/+'], enabled: true, actions: [{ id: 'hum:store', connector: 'store' }] });
       expect([...source.filters].sort()).toEqual(['h/+', 't/#']);
       await source.push('h/1', '{"hum": 40}').settled;
-      expect(sink.records.map((r) => r.rendered)).toEqual(['hum=40']);
+      expect(connector.records.map((r) => r.rendered)).toEqual(['hum=40']);
     });
 
     it('PUT /api/rules/:id replaces a rule (200); new messages go to the new definition', async () => {
       const replaced = await put('/api/rules/temp_hum', { sql: 'SELECT payload.temp * 10 as temp FROM "t/#"', actions: [{ connector: 'store', template: 'x${temp}' }] });
       expect(replaced.status).toBe(200);
       await source.push('t/1', '{"temp": 2}').settled;
-      expect(sink.records.map((r) => r.rendered)).toEqual(['x20']);
+      expect(connector.records.map((r) => r.rendered)).toEqual(['x20']);
       expect((await json('/api/rules/temp_hum')).body).toMatchObject({ sql: 'SELECT payload.temp * 10 as temp FROM "t/#"', definition: { id: 'temp_hum', enabled: true } });
     });
 
@@ -130,7 +130,7 @@ describe(startHttpServer.name, () => {
       expect(refused.body).toMatchObject({ code: 'ERR_RULE_SYNTAX', line: 2, column: 6 });
       expect(String(refused.body['error'])).toContain('sql: rule "temp_hum"');
       await source.push('t/1', '{"temp": 3}').settled;
-      expect(sink.records.map((r) => r.rendered)).toEqual(['3']);
+      expect(connector.records.map((r) => r.rendered)).toEqual(['3']);
       expect((await json('/api/rules')).body).toEqual([expect.objectContaining({ id: 'temp_hum', sql: 'SELECT payload.temp as temp FROM "t/#"' })]);
     });
 

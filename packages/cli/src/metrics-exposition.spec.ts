@@ -1,8 +1,8 @@
 // GET /metrics after a known load, read back by a strict parser of the Prometheus text exposition format
 // (version 0.0.4): what Prometheus itself would ingest, not substrings of the text.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createIntegration, silentLogger, sinkModule, sourceModule, type ActionContext, type Integration, type SinkAction } from '@sluice/core';
-import { InMemorySink, InMemorySource } from '@sluice/core/testing';
+import { createIntegration, silentLogger, connectorModule, sourceModule, type ActionContext, type Integration, type Action } from '@sluice/core';
+import { InMemoryConnector, InMemorySource } from '@sluice/core/testing';
 import { sqlModule } from '@sluice/sql';
 import { startHttpServer, type HttpEndpoint } from './http-server';
 import { parseExposition, value, type Family } from '../test/prometheus-text';
@@ -30,14 +30,14 @@ describe('parseExposition (the test parser itself)', () => {
 describe('GET /metrics after a known load', () => {
   let app: Integration;
   let source: InMemorySource;
-  let sink: InMemorySink;
+  let connector: InMemoryConnector;
   let endpoint: HttpEndpoint;
 
   beforeEach(async () => {
     source = new InMemorySource('plant');
-    sink = new InMemorySink('store');
+    connector = new InMemoryConnector('store');
     app = await createIntegration({
-      modules: [sourceModule(source), sinkModule(sink), sqlModule()],
+      modules: [sourceModule(source), connectorModule(connector), sqlModule()],
       rules: [
         { id: 'temp_hum', sql: 'SELECT payload.temp as temp FROM "t/#" WHERE payload.temp >= 3', actions: [{ connector: 'store', template: '${temp}' }] },
         { id: 'hum', sql: 'SELECT payload.hum as hum FROM "h/+"', actions: [{ connector: 'store', template: '${hum}' }] },
@@ -61,7 +61,7 @@ describe('GET /metrics after a known load', () => {
       source.push('other/2', '{}'),
     ];
     await Promise.all(pushed.map((p) => p.settled));
-    expect(sink.records).toHaveLength(11);
+    expect(connector.records).toHaveLength(11);
 
     const res = await fetch(`http://127.0.0.1:${endpoint.address.port}/metrics`);
     expect(res.status).toBe(200);
@@ -125,12 +125,12 @@ describe('GET /metrics after a known load', () => {
   });
 });
 
-/** A user-written sink reporting metrics of its own: declared kinds, an undeclared key, odd keys. */
-class ReportingSink extends InMemorySink {
+/** A user-written connector reporting metrics of its own: declared kinds, an undeclared key, odd keys. */
+class ReportingConnector extends InMemoryConnector {
   calls = 0;
   broken = false;
 
-  override createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): SinkAction {
+  override createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): Action {
     const action = super.createAction(settings, context);
     return {
       ...action,
@@ -147,10 +147,10 @@ class ReportingSink extends InMemorySink {
   }
 }
 
-describe('GET /metrics with a sink that reports metrics of its own', () => {
+describe('GET /metrics with a connector that reports metrics of its own', () => {
   let app: Integration;
   let source: InMemorySource;
-  let sink: ReportingSink;
+  let connector: ReportingConnector;
   let endpoint: HttpEndpoint;
   const scrape = async (): Promise<Map<string, Family>> => {
     const res = await fetch(`http://127.0.0.1:${endpoint.address.port}/metrics`);
@@ -160,9 +160,9 @@ describe('GET /metrics with a sink that reports metrics of its own', () => {
 
   beforeEach(async () => {
     source = new InMemorySource('plant');
-    sink = new ReportingSink('hook');
+    connector = new ReportingConnector('hook');
     app = await createIntegration({
-      modules: [sourceModule(source), sinkModule(sink), sinkModule(new InMemorySink('dead')), sqlModule()],
+      modules: [sourceModule(source), connectorModule(connector), connectorModule(new InMemoryConnector('dead')), sqlModule()],
       // a fallback action wraps the primary: its metrics and their kinds must still come through
       rules: [{ id: 'r', sql: 'SELECT * FROM "t/#"', actions: [{ connector: 'hook', fallbackActions: [{ connector: 'dead' }] }] }],
     });
@@ -182,15 +182,15 @@ describe('GET /metrics with a sink that reports metrics of its own', () => {
     expect({
       calls: series('sluice_action_http_calls_total'),
       depth: series('sluice_action_queue_depth'),
-      // the sink's `inflight` cannot take the runtime's name
-      sinkInflight: series('sluice_action_sink_inflight'),
+      // the connector's `inflight` cannot take the runtime's name
+      connectorInflight: series('sluice_action_connector_inflight'),
       runtimeInflight: series('sluice_action_inflight'),
       lastStatus: series('sluice_action_last_status'),
       odd: series('sluice_action_odd'),
     }).toEqual({
       calls: ['counter', 3],
       depth: ['gauge', 2],
-      sinkInflight: ['gauge', 1],
+      connectorInflight: ['gauge', 1],
       runtimeInflight: ['gauge', 0],
       lastStatus: ['untyped', 204],
       odd: ['untyped', 3],
@@ -201,12 +201,12 @@ describe('GET /metrics with a sink that reports metrics of its own', () => {
     expect(value(await scrape(), 'sluice_action_http_calls_total', '{action="r:hook"}')).toBe(4);
   });
 
-  it('a sink whose metrics() throws loses only its own series; the endpoint and the runtime series stay', async () => {
+  it('a connector whose metrics() throws loses only its own series; the endpoint and the runtime series stay', async () => {
     await source.push('t/1', '{}').settled;
-    sink.broken = true;
+    connector.broken = true;
     const families = await scrape();
     expect(value(families, 'sluice_action_success_total', '{action="r:hook"}')).toBe(1);
     expect(families.has('sluice_action_http_calls_total')).toBe(false);
-    expect(app.metrics.action('r:hook')?.sink).toEqual({});
+    expect(app.metrics.action('r:hook')?.connector).toEqual({});
   });
 });

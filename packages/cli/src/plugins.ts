@@ -1,7 +1,7 @@
 import { ConfigError, type ContainerModule } from '@sluice/core';
-import { KafkaActionSettings, KafkaSinkConfig, kafkaModule } from '@sluice/kafka';
+import { KafkaActionSettings, KafkaConnectorConfig, kafkaModule } from '@sluice/kafka';
 import {
-  AedesSourceConfig, MqttPublishActionSettings, MqttPublishSinkConfig, MqttSourceConfig, mqttBrokerModule, mqttModule, mqttPublishModule,
+  AedesSourceConfig, MqttPublishActionSettings, MqttPublishConnectorConfig, MqttSourceConfig, mqttBrokerModule, mqttModule, mqttPublishModule,
 } from '@sluice/mqtt';
 import type { z } from 'zod';
 
@@ -33,8 +33,8 @@ export const sourceSchemas: Readonly<Record<string, z.ZodType>> = {
 };
 
 export const connectorSchemas: Readonly<Record<string, { readonly config: z.ZodType; readonly action: z.ZodType }>> = {
-  kafka: { config: KafkaSinkConfig, action: KafkaActionSettings },
-  mqtt: { config: MqttPublishSinkConfig, action: MqttPublishActionSettings },
+  kafka: { config: KafkaConnectorConfig, action: KafkaActionSettings },
+  mqtt: { config: MqttPublishConnectorConfig, action: MqttPublishActionSettings },
 };
 
 /**

@@ -1,19 +1,19 @@
 import { Counter, Registry, Gauge } from 'prom-client';
 import type { Integration, Logger } from '@sluice/core';
-import { renderFamilies, sinkFamilies, type ActionSinkMetrics, type SkipReporter } from './sink-metrics';
+import { renderFamilies, connectorFamilies, type ActionConnectorMetrics, type SkipReporter } from './connector-metrics';
 
 /**
- * A registry whose exposition ends with the actions' sink metrics. Their families are not known in
- * advance (a sink reports the keys it likes, and actions come and go with rule changes), so they are read
+ * A registry whose exposition ends with the actions' connector metrics. Their families are not known in
+ * advance (a connector reports the keys it likes, and actions come and go with rule changes), so they are read
  * and mapped on each scrape instead of being registered once like the others.
  */
 class SluiceRegistry extends Registry {
-  constructor(private readonly sinkExposition: () => string) {
+  constructor(private readonly connectorExposition: () => string) {
     super();
   }
 
   override async metrics(): Promise<string> {
-    return (await super.metrics()) + this.sinkExposition();
+    return (await super.metrics()) + this.connectorExposition();
   }
 }
 
@@ -24,9 +24,9 @@ class SluiceRegistry extends Registry {
  */
 export function prometheusRegistry(app: Integration, logger?: Logger): Registry {
   const warnOnce = onceEach((actionId: string, key: string, reason: string) => {
-    logger?.warn('a sink metric is not exported to Prometheus', { action: actionId, key, reason });
+    logger?.warn('a connector metric is not exported to Prometheus', { action: actionId, key, reason });
   });
-  const registry: Registry = new SluiceRegistry(() => sinkExposition(app, registry, warnOnce));
+  const registry: Registry = new SluiceRegistry(() => connectorExposition(app, registry, warnOnce));
   const ruleCounters: Array<[string, string]> = [
     ['matched', 'messages whose topic matched the rule'],
     ['passed', 'messages that produced output'],
@@ -41,7 +41,7 @@ export function prometheusRegistry(app: Integration, logger?: Logger): Registry 
     ['matched', 'outputs handed to the action'],
     ['success', 'records stored'],
     ['failed', 'records that failed'],
-    ['failed.retriable', 'of failed: the sink gave up for now and the MQTT message was left to the broker'],
+    ['failed.retriable', 'of failed: the connector gave up for now and the MQTT message was left to the broker'],
     ['dropped', 'records dropped on purpose'],
     ['dropped.queue_full', 'records dropped because the buffer was full'],
     ['dropped.expired', 'records dropped because they expired'],
@@ -161,23 +161,23 @@ function collectedCounter(registry: Registry, name: string, help: string, label:
   });
 }
 
-/** The sink metrics of every action (SinkAction.metrics()), read now; see sink-metrics.ts for the names. */
-function sinkExposition(app: Integration, registry: Registry, skipped: SkipReporter): string {
-  const actions: ActionSinkMetrics[] = [];
+/** The connector metrics of every action (Action.metrics()), read now; see connector-metrics.ts for the names. */
+function connectorExposition(app: Integration, registry: Registry, skipped: SkipReporter): string {
+  const actions: ActionConnectorMetrics[] = [];
   for (const rule of app.rules()) {
     for (const action of rule.actions) {
-      const values = app.metrics.action(action.id)?.sink;
+      const values = app.metrics.action(action.id)?.connector;
       if (values === undefined || Object.keys(values).length === 0) continue;
-      actions.push({ actionId: action.id, values, kinds: app.metrics.sinkMetricKinds(action.id) ?? {} });
+      actions.push({ actionId: action.id, values, kinds: app.metrics.actionMetricKinds(action.id) ?? {} });
     }
   }
   const taken = new Set(registry.getMetricsAsArray().map((metric) => metric.name));
-  return renderFamilies(sinkFamilies(actions, taken, skipped));
+  return renderFamilies(connectorFamilies(actions, taken, skipped));
 }
 
 /**
  * A skipped key is reported on every scrape; the log should hear of it once per action and key. Bounded,
- * in case a sink invents new keys all the time: past the bound, nothing more is logged.
+ * in case a connector invents new keys all the time: past the bound, nothing more is logged.
  */
 function onceEach(report: SkipReporter, bound = 1_000): SkipReporter {
   const said = new Set<string>();

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createIntegration, sinkModule, sourceModule, type Integration, type Logger } from '@sluice/core';
-import { InMemorySink, InMemorySource } from '@sluice/core/testing';
+import { createIntegration, connectorModule, sourceModule, type Integration, type Logger } from '@sluice/core';
+import { InMemoryConnector, InMemorySource } from '@sluice/core/testing';
 import { sqlModule } from '@sluice/sql';
 import { loadConfigFile } from './config-file';
 import { ConfigReloader, watchConfigFile } from './reload';
@@ -49,7 +49,7 @@ describe(ConfigReloader.name, () => {
   let file: string;
   let app: Integration;
   let source: UpdatableSource;
-  let sink: InMemorySink;
+  let connector: InMemoryConnector;
   let logs: string[];
   let reloader: ConfigReloader;
 
@@ -58,8 +58,8 @@ describe(ConfigReloader.name, () => {
     writeFileSync(file, config(RULE_A));
     const loaded = loadConfigFile(file, {});
     source = new UpdatableSource('plant');
-    sink = new InMemorySink('store');
-    app = await createIntegration({ modules: [sourceModule(source), sinkModule(sink), sqlModule()], rules: loaded.config.rules });
+    connector = new InMemoryConnector('store');
+    app = await createIntegration({ modules: [sourceModule(source), connectorModule(connector), sqlModule()], rules: loaded.config.rules });
     await app.start();
     logs = [];
     reloader = new ConfigReloader(file, {}, app, loaded, captureLogger(logs));
@@ -77,7 +77,7 @@ describe(ConfigReloader.name, () => {
     expect(outcome).toEqual({ applied: true, rules: { added: ['b'], replaced: ['a'], removed: [], restartNeeded: [] }, needsRestart: [] });
     expect(logs).toEqual(['INFO reload applied {"trigger":"test","added":["b"],"replaced":["a"],"removed":[]}']);
     await source.push('a/1', '{"v": 1}').settled;
-    expect(sink.records.map((r) => r.rendered)).toEqual(['A=1']);
+    expect(connector.records.map((r) => r.rendered)).toEqual(['A=1']);
     expect([...source.filters].sort()).toEqual(['a/#', 'b']);
 
     writeFileSync(file, config(`  - id: b
@@ -101,7 +101,7 @@ describe(ConfigReloader.name, () => {
     expect(logs[0]).toMatch(/^ERROR reload refused; the running configuration stays \{"trigger":"SIGHUP","error":"invalid configuration/);
     expect(app.rules().map((r) => r.id)).toEqual(['a']);
     await source.push('a/1', '{"v": 2}').settled;
-    expect(sink.records.map((r) => r.rendered)).toEqual(['a=2']);
+    expect(connector.records.map((r) => r.rendered)).toEqual(['a=2']);
   });
 
   it('refuses broken YAML, unknown keys and bad source options', async () => {

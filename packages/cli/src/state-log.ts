@@ -2,7 +2,7 @@ import type { ConnectorStatus, Integration, Logger } from '@sluice/core';
 
 /**
  * Logs one line per connector state change (connecting, connected, disconnected with its reason,
- * stopped), for every source and sink that reports a status. The statuses are sampled (every
+ * stopped), for every source and connector that reports a status. The statuses are sampled (every
  * `intervalMs`), not pushed, so nothing is added to the message path; a flap shorter than the interval
  * may go unseen here (the MQTT source also logs its own connection losses).
  */

@@ -10,7 +10,7 @@ export type ErrorCode =
   | 'ERR_RULE_EVALUATION'
   | 'ERR_NOT_CONNECTED'
   | 'ERR_CONNECTION_TEST'
-  | 'ERR_SINK_WRITE'
+  | 'ERR_ACTION_WRITE'
   | 'ERR_DUPLICATE_ID'
   | 'ERR_UNKNOWN_CONNECTOR'
   | 'ERR_STOPPED'
@@ -105,18 +105,31 @@ export class NotConnectedError extends IntegrationError {
   }
 }
 
-/** A sink could not store a record. `retriable: false` means trying again cannot help (message too large, unknown topic, not authorized). */
-export class SinkWriteError extends IntegrationError {
-  constructor(
-    readonly sinkId: string,
-    message: string,
-    options: IntegrationErrorOptions = {},
-  ) {
-    super('ERR_SINK_WRITE', message, options);
+/** Which action of which connector an ActionWriteError is about. */
+export interface ActionRef {
+  readonly connectorId: string;
+  readonly actionId?: string;
+}
+
+/**
+ * An action could not store a record through its connector. `retriable: false` means trying again cannot
+ * help (message too large, unknown topic, not authorized).
+ */
+export class ActionWriteError extends IntegrationError {
+  /** The connector the action writes through. */
+  readonly connectorId: string;
+  /** The action whose record it was, when the connector knows it (undefined for a connector-wide failure). */
+  readonly actionId: string | undefined;
+
+  constructor(where: string | ActionRef, message: string, options: IntegrationErrorOptions = {}) {
+    super('ERR_ACTION_WRITE', message, options);
+    const ref: ActionRef = typeof where === 'string' ? { connectorId: where } : where;
+    this.connectorId = ref.connectorId;
+    this.actionId = ref.actionId;
   }
 }
 
-/** Two sources, sinks, rules or actions share an id. */
+/** Two sources, connectors, rules or actions share an id. */
 export class DuplicateIdError extends IntegrationError {
   constructor(kind: string, id: string) {
     super('ERR_DUPLICATE_ID', `two ${kind}s have the id "${id}": give each ${kind} a unique id`);

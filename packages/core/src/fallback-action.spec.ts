@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { SinkWriteError } from './errors';
+import { ActionWriteError } from './errors';
 import { withFallbacks } from './fallback-action';
 import type { Message } from './message';
 import { ActionCounters } from './metrics';
-import type { ActionContext } from './sink';
-import { InMemorySink } from './testing';
+import type { ActionContext } from './connector';
+import { InMemoryConnector } from './testing';
 
 const context = (id: string): ActionContext => ({
   id,
@@ -15,16 +15,16 @@ const context = (id: string): ActionContext => ({
 });
 
 const message = { topic: 't', payload: Buffer.from('x') } as unknown as Message;
-const forGood = new SinkWriteError('main', 'MESSAGE_TOO_LARGE', { retriable: false });
-const forNow = new SinkWriteError('main', 'broker away', { retriable: true });
+const forGood = new ActionWriteError('main', 'MESSAGE_TOO_LARGE', { retriable: false });
+const forNow = new ActionWriteError('main', 'broker away', { retriable: true });
 
 function setup(fallbackCount = 1) {
-  const main = new InMemorySink('main');
-  const fallbacks = Array.from({ length: fallbackCount }, (_, i) => new InMemorySink(`dlq${i}`));
+  const main = new InMemoryConnector('main');
+  const fallbacks = Array.from({ length: fallbackCount }, (_, i) => new InMemoryConnector(`dlq${i}`));
   const counters = new ActionCounters(1000);
   const action = withFallbacks(
     main.createAction({}, context('r:main')),
-    fallbacks.map((sink, i) => sink.createAction({}, context(`r:main/fallback-${i + 1}`))),
+    fallbacks.map((connector, i) => connector.createAction({}, context(`r:main/fallback-${i + 1}`))),
     counters,
   );
   return { main, fallbacks, counters, action };
@@ -58,10 +58,10 @@ describe(withFallbacks.name, () => {
   it('counts a fallback that drops the output too as fallback.failed; a fallback that gives up for now leaves the message to the broker', async () => {
     const { main, fallbacks, counters, action } = setup(2);
     main.behaviour = () => 'drop';
-    (fallbacks[0] as InMemorySink).behaviour = () => 'drop';
+    (fallbacks[0] as InMemoryConnector).behaviour = () => 'drop';
     await expect(action.send({ n: 1 }, message)).resolves.toEqual({ dropped: 'queue_full' });
     expect(counters).toMatchObject({ fallbackSuccess: 1, fallbackFailed: 1 });
-    (fallbacks[1] as InMemorySink).behaviour = () => forNow;
+    (fallbacks[1] as InMemoryConnector).behaviour = () => forNow;
     await expect(action.send({ n: 2 }, message)).rejects.toBe(forNow);
     expect(counters).toMatchObject({ fallbackSuccess: 1, fallbackFailed: 3 });
   });
@@ -77,8 +77,8 @@ describe(withFallbacks.name, () => {
   it('leaves the message to the broker when a fallback gives up for now', async () => {
     const { main, fallbacks, counters, action } = setup(2);
     main.behaviour = () => forGood;
-    const away = new SinkWriteError('dlq1', 'dlq away', { retriable: true });
-    (fallbacks[1] as InMemorySink).behaviour = () => away;
+    const away = new ActionWriteError('dlq1', 'dlq away', { retriable: true });
+    (fallbacks[1] as InMemoryConnector).behaviour = () => away;
     await expect(action.send({ n: 1 }, message)).rejects.toBe(away);
     expect(counters).toMatchObject({ fallbackSuccess: 1, fallbackFailed: 1 });
   });
@@ -86,7 +86,7 @@ describe(withFallbacks.name, () => {
   it('counts a fallback that fails for good and still rejects with the primary error (acknowledged)', async () => {
     const { main, fallbacks, counters, action } = setup();
     main.behaviour = () => forGood;
-    (fallbacks[0] as InMemorySink).behaviour = () => new Error('bug in the fallback sink');
+    (fallbacks[0] as InMemoryConnector).behaviour = () => new Error('bug in the fallback connector');
     await expect(action.send({ n: 1 }, message)).rejects.toBe(forGood);
     expect(counters).toMatchObject({ fallbackSuccess: 0, fallbackFailed: 1 });
   });
@@ -105,7 +105,7 @@ describe(withFallbacks.name, () => {
   it('queues and closes the primary and the fallbacks', async () => {
     const { main, fallbacks, action } = setup();
     main.behaviour = () => 'hold';
-    (fallbacks[0] as InMemorySink).behaviour = () => 'hold';
+    (fallbacks[0] as InMemoryConnector).behaviour = () => 'hold';
     const held = action.send({ n: 1 }, message);
     expect(action.queued?.()).toBe(1);
     main.release();

@@ -2,7 +2,7 @@ import { IntegrationError } from './errors';
 import type { Message } from './message';
 import type { ActionCounters } from './metrics';
 import type { RuleOutput } from './rule-engine';
-import { isDropped, type SendResult, type SinkAction } from './sink';
+import { isDropped, type SendResult, type Action } from './connector';
 
 /**
  * An action with fallback actions (EMQX's `fallback_actions`): when the primary refuses an output for
@@ -17,7 +17,7 @@ import { isDropped, type SendResult, type SinkAction } from './sink';
  * output too, is counted `fallback.failed` and nothing more is tried. A retriable failure of the primary
  * never reaches the fallbacks: the broker redelivers the message.
  */
-export function withFallbacks(primary: SinkAction, fallbacks: readonly SinkAction[], counters: ActionCounters): SinkAction {
+export function withFallbacks(primary: Action, fallbacks: readonly Action[], counters: ActionCounters): Action {
   /** Sends to every fallback; returns the first retriable failure among them, if any. */
   const toFallbacks = async (output: RuleOutput, message: Message): Promise<unknown> => {
     const results = await Promise.allSettled(fallbacks.map((fallback) => callSend(fallback, output, message)));
@@ -41,7 +41,7 @@ export function withFallbacks(primary: SinkAction, fallbacks: readonly SinkActio
     if (retriable !== undefined) throw retriable;
     return result;
   };
-  const action: SinkAction = {
+  const action: Action = {
     id: primary.id,
     send: (output, message) => callSend(primary, output, message).then(
       (result) => (isDropped(result) ? onDropped(result, output, message) : result),
@@ -53,18 +53,18 @@ export function withFallbacks(primary: SinkAction, fallbacks: readonly SinkActio
       for (const fallback of fallbacks) await fallback.close?.();
     },
   };
-  const withQueued: SinkAction =
+  const withQueued: Action =
     primary.queued !== undefined || fallbacks.some((f) => f.queued !== undefined)
       ? { ...action, queued: () => fallbacks.reduce((n, f) => n + (f.queued?.() ?? 0), primary.queued?.() ?? 0) }
       : action;
-  // The primary's own sink metrics (retries, latency ...) and their kinds stay visible behind the wrapper.
+  // The primary's own connector metrics (retries, latency ...) and their kinds stay visible behind the wrapper.
   const primaryMetrics = primary.metrics?.bind(primary);
-  const withMetrics: SinkAction = primaryMetrics === undefined ? withQueued : { ...withQueued, metrics: primaryMetrics };
+  const withMetrics: Action = primaryMetrics === undefined ? withQueued : { ...withQueued, metrics: primaryMetrics };
   return primary.metricKinds === undefined ? withMetrics : { ...withMetrics, metricKinds: primary.metricKinds };
 }
 
 /** send() that turns a synchronous throw into a rejection, as the runtime does. */
-function callSend(action: SinkAction, output: RuleOutput, message: Message): Promise<SendResult> {
+function callSend(action: Action, output: RuleOutput, message: Message): Promise<SendResult> {
   try {
     return action.send(output, message);
   } catch (error) {

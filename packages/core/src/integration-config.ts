@@ -5,8 +5,8 @@ import { ConfigError } from './errors';
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:\-/]*$/, 'use letters, digits and _ . : - / (starting with a letter or digit)');
 
 /**
- * One action of a rule: `connector` names the sink it writes through; every other key is a setting of
- * that sink's actions (for Kafka: topic, key, value, headers ...), validated by the sink itself.
+ * One action of a rule: `connector` names the connector it writes through; every other key is a setting of
+ * that connector's actions (for Kafka: topic, key, value, headers ...), validated by the connector itself.
  */
 export const ActionDefinition = z.looseObject({
   connector: id,
@@ -14,7 +14,7 @@ export const ActionDefinition = z.looseObject({
   id: id.optional(),
   /**
    * Where an output goes when this action refuses it for good (EMQX's fallback actions): each is a
-   * connector and that sink's action settings. Their ids are `<action id>/fallback-<n>`.
+   * connector and that connector's action settings. Their ids are `<action id>/fallback-<n>`.
    */
   fallbackActions: z
     .array(z.looseObject({ connector: id }).refine((f) => !('fallbackActions' in f) && !('id' in f), 'a fallback action takes a connector and its settings; no id, no fallbackActions of its own'))

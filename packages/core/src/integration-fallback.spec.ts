@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ContainerModule } from 'inversify';
-import { ConfigError, IntegrationError, SinkWriteError } from './errors';
+import { ConfigError, IntegrationError, ActionWriteError } from './errors';
 import { createIntegration, type Integration } from './integration';
-import { sinkModule, sourceModule } from './modules';
+import { connectorModule, sourceModule } from './modules';
 import { RuleEngine, type CompiledRule, type RuleInput, type Template } from './rule-engine';
-import { InMemorySink, InMemorySource } from './testing';
+import { InMemoryConnector, InMemorySource } from './testing';
 
 /** Rules pass the message through (`SQL` = topic filter); templates are constant. */
 const passThrough: RuleEngine = {
@@ -19,7 +19,7 @@ const engineModule = new ContainerModule((options) => {
   options.bind<RuleEngine>(RuleEngine).toConstantValue(passThrough);
 });
 
-const tooLarge = new SinkWriteError('main', 'MESSAGE_TOO_LARGE', { retriable: false });
+const tooLarge = new ActionWriteError('main', 'MESSAGE_TOO_LARGE', { retriable: false });
 
 describe('fallback actions', () => {
   let app: Integration | undefined;
@@ -30,11 +30,11 @@ describe('fallback actions', () => {
 
   async function compose(fallbackActions: unknown) {
     const source = new InMemorySource('plant');
-    const main = new InMemorySink('main');
-    const dlq = new InMemorySink('dlq');
+    const main = new InMemoryConnector('main');
+    const dlq = new InMemoryConnector('dlq');
     main.behaviour = (output) => (output['payload'] === 'big' ? tooLarge : 'store');
     app = await createIntegration({
-      modules: [sourceModule(source), sinkModule(main), sinkModule(dlq), engineModule],
+      modules: [sourceModule(source), connectorModule(main), connectorModule(dlq), engineModule],
       rules: [{ id: 'r', sql: 't', actions: [{ connector: 'main', fallbackActions } as never] }],
       rateIntervalMs: 1000,
     });
@@ -55,7 +55,7 @@ describe('fallback actions', () => {
 
   it('a fallback that gives up for now leaves the message to the broker (counted leftToBroker)', async () => {
     const { source, dlq, app } = await compose([{ connector: 'dlq' }]);
-    dlq.behaviour = () => new SinkWriteError('dlq', 'away', { retriable: true });
+    dlq.behaviour = () => new ActionWriteError('dlq', 'away', { retriable: true });
     const error = await source.push('t', 'big').settled;
     expect(IntegrationError.is(error) && error.retriable).toBe(true);
     expect(app.metrics.action('r:main')).toMatchObject({ failed: 1, 'failed.retriable': 1, 'fallback.success': 0, 'fallback.failed': 1 });
@@ -64,7 +64,7 @@ describe('fallback actions', () => {
 
   it('a fallback that fails for good is counted and the message acknowledged', async () => {
     const { source, dlq, app } = await compose([{ connector: 'dlq' }]);
-    dlq.behaviour = () => new SinkWriteError('dlq', 'refused too', { retriable: false });
+    dlq.behaviour = () => new ActionWriteError('dlq', 'refused too', { retriable: false });
     await expect(source.push('t', 'big').settled).resolves.toBeUndefined();
     expect(app.metrics.action('r:main')).toMatchObject({ failed: 1, 'fallback.failed': 1 });
     expect(app.metrics.source('plant')).toMatchObject({ acknowledged: 1 });

@@ -3,10 +3,10 @@ import { ContainerModule } from 'inversify';
 import { ConfigError, IntegrationError, RuleSyntaxError } from './errors';
 import { createIntegration, type Integration } from './integration';
 import type { Logger } from './logger';
-import { sinkModule, sourceModule } from './modules';
+import { connectorModule, sourceModule } from './modules';
 import { RuleEngine, type CompiledRule, type RuleInput, type Template } from './rule-engine';
-import type { ActionContext, SinkAction } from './sink';
-import { InMemorySink, InMemorySource } from './testing';
+import type { ActionContext, Action } from './connector';
+import { InMemoryConnector, InMemorySource } from './testing';
 
 /** Stand-in engine: the "SQL" is `<filter>[,<filter>...]`; `!` at the start is a syntax error at 1:1. */
 const fakeEngine: RuleEngine = {
@@ -31,11 +31,11 @@ class UpdatableSource extends InMemorySource {
   }
 }
 
-/** An InMemorySink whose actions record when they are created and closed, and refuse `template: '!'`. */
-class ClosingSink extends InMemorySink {
+/** An InMemoryConnector whose actions record when they are created and closed, and refuse `template: '!'`. */
+class ClosingConnector extends InMemoryConnector {
   readonly created: string[] = [];
   readonly closed: string[] = [];
-  override createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): SinkAction {
+  override createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): Action {
     if (settings['template'] === '!') throw new ConfigError('memory', [{ path: 'template', message: 'bad template' }]);
     const action = super.createAction(settings, context);
     this.created.push(`${context.id}=${String(settings['template'])}`);
@@ -64,49 +64,49 @@ describe('run-time rule changes', () => {
   });
 
   async function compose(rules: Parameters<typeof createIntegration>[0]['rules'], source: InMemorySource = new UpdatableSource('plant'), stopTimeoutMs = 1000) {
-    const sink = new ClosingSink('store');
+    const connector = new ClosingConnector('store');
     const logs: string[] = [];
-    app = await createIntegration({ modules: [sourceModule(source), sinkModule(sink), fakeEngineModule], rules, logger: captureLogger(logs), stopTimeoutMs });
+    app = await createIntegration({ modules: [sourceModule(source), connectorModule(connector), fakeEngineModule], rules, logger: captureLogger(logs), stopTimeoutMs });
     await app.start();
-    return { source, sink, app, logs };
+    return { source, connector, app, logs };
   }
 
   describe('.upsertRule', () => {
     it('adds a rule while running, subscribes the source to its topics and routes to it', async () => {
-      const { source, sink, app, logs } = await compose([{ id: 'a', sql: 'a/#', actions: [{ connector: 'store' }] }]);
+      const { source, connector, app, logs } = await compose([{ id: 'a', sql: 'a/#', actions: [{ connector: 'store' }] }]);
       const report = await app.upsertRule({ id: 'b', sql: 'b/+', actions: [{ connector: 'store', template: 'B ${payload}' }] });
       expect(report).toEqual({ added: ['b'], replaced: [], removed: [], restartNeeded: [] });
       expect((source as UpdatableSource).updates).toEqual([['a/#', 'b/+']]);
       await source.push('b/1', 'x').settled;
-      expect(sink.records.map((r) => [r.actionId, r.rendered])).toEqual([['b:store', 'B x']]);
+      expect(connector.records.map((r) => [r.actionId, r.rendered])).toEqual([['b:store', 'B x']]);
       expect(app.rules().map((r) => r.id)).toEqual(['a', 'b']);
       expect(logs).toContain('rule added {"rule":"b","topics":["b/+"]}');
     });
 
     it('refuses a rule whose SQL does not parse, with the line and column, and changes nothing', async () => {
-      const { source, sink, app } = await compose([{ id: 'a', sql: 'a', actions: [{ connector: 'store', template: 'old' }] }]);
+      const { source, connector, app } = await compose([{ id: 'a', sql: 'a', actions: [{ connector: 'store', template: 'old' }] }]);
       const error = await app.upsertRule({ id: 'a', sql: '!a', actions: [{ connector: 'store', template: 'new' }] }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).issues).toEqual([{ path: 'sql', message: 'rule "a": unexpected "!"' }]);
       expect((error as ConfigError).cause).toBeInstanceOf(RuleSyntaxError);
       expect((error as ConfigError).cause).toMatchObject({ line: 1, column: 1 });
-      expect(sink.created).toEqual(['a:store=old']);
+      expect(connector.created).toEqual(['a:store=old']);
       await source.push('a', 'x').settled;
-      expect(sink.records.map((r) => r.rendered)).toEqual(['old']);
+      expect(connector.records.map((r) => r.rendered)).toEqual(['old']);
       expect((source as UpdatableSource).updates).toEqual([]);
     });
 
     it('refuses a rule with a bad action, closes the actions it had already created, and changes nothing', async () => {
-      const { source, sink, app } = await compose([{ id: 'a', sql: 'a', actions: [{ connector: 'store', template: 'old' }] }]);
+      const { source, connector, app } = await compose([{ id: 'a', sql: 'a', actions: [{ connector: 'store', template: 'old' }] }]);
       const refused = app.upsertRule({ id: 'a', sql: 'a,b', actions: [{ connector: 'store', template: 'new' }, { connector: 'store', id: 'x', template: '!' }] });
       await expect(refused).rejects.toThrow(ConfigError);
       await expect(refused.catch((e: ConfigError) => e.issues)).resolves.toEqual([{ path: 'actions[1].template', message: 'bad template' }]);
       await expect(app.upsertRule({ id: 'c', sql: 'c', actions: [{ connector: 'nope' }] })).rejects.toThrow('actions[0].connector: no connector has the id "nope" (known: store)');
       await expect(app.upsertRule({ id: 'c', sql: 'c', acions: [] } as never)).rejects.toThrow(/Unrecognized key/);
       await tick();
-      expect(sink.closed).toEqual(['a:store=new']);
+      expect(connector.closed).toEqual(['a:store=new']);
       await source.push('a', 'x').settled;
-      expect(sink.records.map((r) => r.rendered)).toEqual(['old']);
+      expect(connector.records.map((r) => r.rendered)).toEqual(['old']);
       expect(app.rules().map((r) => r.id)).toEqual(['a']);
     });
 
@@ -116,34 +116,34 @@ describe('run-time rule changes', () => {
     });
 
     it('replaces a rule without dropping or duplicating: in-flight messages finish on the old actions, new ones go to the new rule', async () => {
-      const { source, sink, app, logs } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store', template: 'old ${payload}' }] }]);
-      sink.behaviour = () => 'hold';
+      const { source, connector, app, logs } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store', template: 'old ${payload}' }] }]);
+      connector.behaviour = () => 'hold';
       const before = [source.push('t', '1'), source.push('t', '2')];
       await tick();
-      expect(sink.heldCount).toBe(2);
+      expect(connector.heldCount).toBe(2);
 
       const report = await app.upsertRule({ id: 'r', sql: 't', actions: [{ connector: 'store', template: 'new ${payload}' }] });
       expect(report.replaced).toEqual(['r']);
       expect(logs).toContain('rule replaced {"rule":"r","topics":["t"]}');
       const after = source.push('t', '3');
       await tick();
-      expect(sink.heldCount).toBe(3);
-      expect(sink.closed).toEqual([]); // the old action still has sends in flight
+      expect(connector.heldCount).toBe(3);
+      expect(connector.closed).toEqual([]); // the old action still has sends in flight
 
-      sink.release();
+      connector.release();
       await Promise.all([...before, after].map((p) => p.settled));
-      expect(sink.records.map((r) => r.rendered).sort()).toEqual(['new 3', 'old 1', 'old 2']);
+      expect(connector.records.map((r) => r.rendered).sort()).toEqual(['new 3', 'old 1', 'old 2']);
       // counters carry on across the replacement (same rule id, same action id)
       expect(app.metrics.rule('r')).toMatchObject({ matched: 3, 'actions.success': 3 });
       expect(app.metrics.action('r:store')).toMatchObject({ matched: 3, success: 3, inflight: 0 });
-      await waitFor(() => sink.closed.length > 0);
-      expect(sink.closed).toEqual(['r:store=old ${payload}']);
+      await waitFor(() => connector.closed.length > 0);
+      expect(connector.closed).toEqual(['r:store=old ${payload}']);
     });
 
     it('leaves an identical definition alone', async () => {
-      const { app, sink } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
+      const { app, connector } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
       await expect(app.upsertRule({ id: 'r', sql: 't', enabled: true, actions: [{ connector: 'store' }] })).resolves.toEqual({ added: [], replaced: [], removed: [], restartNeeded: [] });
-      expect(sink.created).toHaveLength(1);
+      expect(connector.created).toHaveLength(1);
     });
 
     it('says which sources need a restart when they cannot change their subscriptions', async () => {
@@ -161,39 +161,39 @@ describe('run-time rule changes', () => {
 
   describe('.removeRule', () => {
     it('removes a rule, unsubscribes its topics and closes its actions once their messages settled', async () => {
-      const { source, sink, app, logs } = await compose([
+      const { source, connector, app, logs } = await compose([
         { id: 'a', sql: 'a', actions: [{ connector: 'store' }] },
         { id: 'b', sql: 'b', actions: [{ connector: 'store' }] },
       ]);
-      sink.behaviour = () => 'hold';
+      connector.behaviour = () => 'hold';
       const inflight = source.push('b', 'x');
       await expect(app.removeRule('b')).resolves.toBe(true);
       expect((source as UpdatableSource).updates).toEqual([['a']]);
       expect(logs).toContain('rule removed {"rule":"b"}');
       await expect(source.push('b', 'late').settled).resolves.toBeUndefined(); // routed nowhere, acknowledged
       expect(app.metrics.source('plant')).toMatchObject({ unrouted: 1 });
-      expect(sink.closed).toEqual([]);
-      sink.release();
+      expect(connector.closed).toEqual([]);
+      connector.release();
       await inflight.settled;
-      await waitFor(() => sink.closed.length > 0);
-      expect(sink.closed).toEqual(['b:store=undefined']);
-      expect(sink.records).toHaveLength(1);
+      await waitFor(() => connector.closed.length > 0);
+      expect(connector.closed).toEqual(['b:store=undefined']);
+      expect(connector.records).toHaveLength(1);
       await expect(app.removeRule('b')).resolves.toBe(false);
     });
 
     it('closes a removed action at stop when its message never settled', async () => {
-      const { source, sink, app } = await compose([{ id: 'a', sql: 'a', actions: [{ connector: 'store' }] }], new UpdatableSource('plant'), 10);
-      sink.behaviour = () => 'hold';
+      const { source, connector, app } = await compose([{ id: 'a', sql: 'a', actions: [{ connector: 'store' }] }], new UpdatableSource('plant'), 10);
+      connector.behaviour = () => 'hold';
       source.push('a', 'x');
       await app.removeRule('a');
       await app.stop();
-      expect(sink.closed).toEqual(['a:store=undefined']);
+      expect(connector.closed).toEqual(['a:store=undefined']);
     });
   });
 
   describe('.setRules', () => {
     it('adds, replaces and removes to match the list, leaving identical rules and their state alone', async () => {
-      const { app, sink } = await compose([
+      const { app, connector } = await compose([
         { id: 'same', sql: 's', actions: [{ connector: 'store' }] },
         { id: 'changed', sql: 'c', actions: [{ connector: 'store', template: '1' }] },
         { id: 'gone', sql: 'g' },
@@ -206,7 +206,7 @@ describe('run-time rule changes', () => {
       ]);
       expect(report).toEqual({ added: ['new'], replaced: ['changed'], removed: ['gone'], restartNeeded: [] });
       expect(app.rules().map((r) => [r.id, r.enabled])).toEqual([['same', false], ['changed', true], ['new', true]]);
-      expect(sink.created).toEqual(['same:store=undefined', 'changed:store=1', 'changed:store=2']);
+      expect(connector.created).toEqual(['same:store=undefined', 'changed:store=1', 'changed:store=2']);
       expect(app.ruleDefinition('changed')).toMatchObject({ actions: [{ connector: 'store', template: '2' }] });
     });
 

@@ -1,11 +1,11 @@
 import { describe, expect, it, afterEach } from '@jest/globals';
 import { ContainerModule } from 'inversify';
-import { ConfigError, IntegrationError, RuleEvaluationError, RuleSyntaxError, SinkWriteError } from './errors';
+import { ConfigError, IntegrationError, RuleEvaluationError, RuleSyntaxError, ActionWriteError } from './errors';
 import { createIntegration, type Integration } from './integration';
 import { RuleEngine, type CompiledRule, type RuleInput, type Template } from './rule-engine';
-import { sinkModule, sourceModule } from './modules';
-import type { Sink } from './sink';
-import { InMemorySink, InMemorySource } from './testing';
+import { connectorModule, sourceModule } from './modules';
+import type { Connector } from './connector';
+import { InMemoryConnector, InMemorySource } from './testing';
 
 /**
  * A stand-in rule engine for runtime tests (the real one is @sluice/sql): the "SQL" is
@@ -46,10 +46,10 @@ describe(createIntegration.name, () => {
 
   async function compose(rules: Parameters<typeof createIntegration>[0]['rules']) {
     const source = new InMemorySource('plant');
-    const sink = new InMemorySink('store');
-    app = await createIntegration({ modules: [sourceModule(source), sinkModule(sink), fakeEngineModule], rules, rateIntervalMs: 1000 });
+    const connector = new InMemoryConnector('store');
+    app = await createIntegration({ modules: [sourceModule(source), connectorModule(connector), fakeEngineModule], rules, rateIntervalMs: 1000 });
     await app.start();
-    return { source, sink, app };
+    return { source, connector, app };
   }
 
   describe('routing', () => {
@@ -62,45 +62,45 @@ describe(createIntegration.name, () => {
     });
 
     it('delivers a matching message to every action of every matching rule, and acknowledges after all stored', async () => {
-      const { source, sink } = await compose([
+      const { source, connector } = await compose([
         { id: 'r1', sql: 'sensors/+', actions: [{ connector: 'store', template: 'A ${payload}' }, { connector: 'store', id: 'second' }] },
         { id: 'r2', sql: 'sensors/#', actions: [{ connector: 'store' }] },
       ]);
-      sink.behaviour = () => 'hold';
+      connector.behaviour = () => 'hold';
       const pushed = source.push('sensors/1', 'hello', { clientId: 'dev-1' });
       let settled = false;
       void pushed.settled.then(() => (settled = true));
       await new Promise((r) => setImmediate(r));
       expect(settled).toBe(false);
-      expect(sink.heldCount).toBe(3);
-      sink.release();
+      expect(connector.heldCount).toBe(3);
+      connector.release();
       await expect(pushed.settled).resolves.toBeUndefined();
-      expect(sink.records.map((r) => r.actionId).sort()).toEqual(['r1:store', 'r2:store', 'second']);
-      expect(sink.records.find((r) => r.actionId === 'r1:store')?.rendered).toBe('A hello');
-      expect(sink.records[0]?.output).toEqual({ topic: 'sensors/1', payload: 'hello', clientid: 'dev-1' });
+      expect(connector.records.map((r) => r.actionId).sort()).toEqual(['r1:store', 'r2:store', 'second']);
+      expect(connector.records.find((r) => r.actionId === 'r1:store')?.rendered).toBe('A hello');
+      expect(connector.records[0]?.output).toEqual({ topic: 'sensors/1', payload: 'hello', clientid: 'dev-1' });
     });
 
     it('acknowledges at once a message no rule matches, and counts it unrouted', async () => {
-      const { source, sink, app } = await compose([{ id: 'r1', sql: 'a/b', actions: [{ connector: 'store' }] }]);
+      const { source, connector, app } = await compose([{ id: 'r1', sql: 'a/b', actions: [{ connector: 'store' }] }]);
       await expect(source.push('other/topic', 'x').settled).resolves.toBeUndefined();
-      expect(sink.records).toHaveLength(0);
+      expect(connector.records).toHaveLength(0);
       expect(app.metrics.source('plant')).toMatchObject({ received: 1, unrouted: 1, pending: 0 });
       expect(app.metrics.rule('r1')).toMatchObject({ matched: 0 });
     });
 
     it('skips a disabled rule', async () => {
-      const { source, sink, app } = await compose([{ id: 'r1', sql: 'a', actions: [{ connector: 'store' }] }]);
+      const { source, connector, app } = await compose([{ id: 'r1', sql: 'a', actions: [{ connector: 'store' }] }]);
       expect(app.setRuleEnabled('r1', false)).toBe(true);
       await source.push('a', 'x').settled;
-      expect(sink.records).toHaveLength(0);
+      expect(connector.records).toHaveLength(0);
       expect(app.setRuleEnabled('nope', false)).toBe(false);
     });
   });
 
   describe('metrics', () => {
     it('counts matched, passed, failed.exception, failed.no_result and action outcomes exactly', async () => {
-      const { source, sink, app } = await compose([{ id: 'r', sql: 't/#', actions: [{ connector: 'store' }] }]);
-      sink.behaviour = (output) => (output['payload'] === 'refused' ? new SinkWriteError('store', 'too large', { retriable: false }) : 'store');
+      const { source, connector, app } = await compose([{ id: 'r', sql: 't/#', actions: [{ connector: 'store' }] }]);
+      connector.behaviour = (output) => (output['payload'] === 'refused' ? new ActionWriteError('store', 'too large', { retriable: false }) : 'store');
       const results = await Promise.all(['ok', 'ok', 'boom', 'skip', 'refused'].map((p) => source.push('t/1', p).settled));
       expect(results).toEqual([undefined, undefined, undefined, undefined, undefined]);
       expect(app.metrics.rule('r')).toMatchObject({
@@ -117,8 +117,8 @@ describe(createIntegration.name, () => {
     });
 
     it('counts a send resolved as dropped under dropped.<reason>, not success, and acknowledges the message', async () => {
-      const { source, sink, app } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
-      sink.behaviour = (output) => (output['payload'] === 'full' ? 'drop' : 'store');
+      const { source, connector, app } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
+      connector.behaviour = (output) => (output['payload'] === 'full' ? 'drop' : 'store');
       const results = await Promise.all(['ok', 'full', 'full'].map((p) => source.push('t', p).settled));
       expect(results).toEqual([undefined, undefined, undefined]);
       expect(app.metrics.action('r:store')).toMatchObject({ matched: 3, success: 1, failed: 0, dropped: 2, 'dropped.queue_full': 2, inflight: 0 });
@@ -126,13 +126,13 @@ describe(createIntegration.name, () => {
       expect(app.metrics.source('plant')).toMatchObject({ acknowledged: 3, pending: 0 });
     });
 
-    it('shows in-flight sends and queued records while the sink holds them', async () => {
-      const { source, sink, app } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
-      sink.behaviour = () => 'hold';
+    it('shows in-flight sends and queued records while the connector holds them', async () => {
+      const { source, connector, app } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
+      connector.behaviour = () => 'hold';
       const pushed = [source.push('t', '1'), source.push('t', '2')];
       expect(app.metrics.action('r:store')).toMatchObject({ inflight: 2, queuing: 2 });
       expect(app.metrics.source('plant')).toMatchObject({ pending: 2 });
-      sink.release();
+      connector.release();
       await Promise.all(pushed.map((p) => p.settled));
       expect(app.metrics.action('r:store')).toMatchObject({ inflight: 0, success: 2 });
     });
@@ -154,20 +154,20 @@ describe(createIntegration.name, () => {
 
   describe('failures', () => {
     it('leaves a message to the broker when an action gives up for now (retriable), and acknowledges one refused for good', async () => {
-      const { source, sink } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
-      sink.behaviour = (output) =>
+      const { source, connector } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
+      connector.behaviour = (output) =>
         output['payload'] === 'later'
-          ? new SinkWriteError('store', 'broker away', { retriable: true })
-          : new SinkWriteError('store', 'unknown topic', { retriable: false });
+          ? new ActionWriteError('store', 'broker away', { retriable: true })
+          : new ActionWriteError('store', 'unknown topic', { retriable: false });
       const later = await source.push('t', 'later').settled;
       expect(IntegrationError.is(later) && later.retriable).toBe(true);
       await expect(source.push('t', 'never').settled).resolves.toBeUndefined();
     });
 
     it('keeps routing after an action throws synchronously', async () => {
-      const { source, sink, app } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
-      sink.behaviour = (output) => {
-        if (output['payload'] === 'throw') throw new Error('bug in sink');
+      const { source, connector, app } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
+      connector.behaviour = (output) => {
+        if (output['payload'] === 'throw') throw new Error('bug in connector');
         return 'store';
       };
       await source.push('t', 'throw').settled;
@@ -178,31 +178,31 @@ describe(createIntegration.name, () => {
 
   describe('stop()', () => {
     it('stops intake, waits for in-flight messages, then acknowledges them', async () => {
-      const { source, sink, app } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
-      sink.behaviour = () => 'hold';
+      const { source, connector, app } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
+      connector.behaviour = () => 'hold';
       const pushed = source.push('t', 'x');
       const stopped = app.stop();
       expect(source.paused).toBe(true);
       await new Promise((r) => setTimeout(r, 20));
       expect(source.started).toBe(true); // still draining
-      sink.release();
+      connector.release();
       await stopped;
       await expect(pushed.settled).resolves.toBeUndefined();
       expect(source.started).toBe(false);
-      expect(sink.started).toBe(false);
-      expect(sink.records).toHaveLength(1);
+      expect(connector.started).toBe(false);
+      expect(connector.records).toHaveLength(1);
     });
 
     it('gives up after stopTimeoutMs and leaves unsettled messages unacknowledged', async () => {
       const source = new InMemorySource('plant');
-      const sink = new InMemorySink('store');
+      const connector = new InMemoryConnector('store');
       app = await createIntegration({
-        modules: [sourceModule(source), sinkModule(sink), fakeEngineModule],
+        modules: [sourceModule(source), connectorModule(connector), fakeEngineModule],
         rules: [{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }],
         stopTimeoutMs: 30,
       });
       await app.start();
-      sink.behaviour = () => 'hold';
+      connector.behaviour = () => 'hold';
       const pushed = source.push('t', 'x');
       let settled = false;
       void pushed.settled.then(() => (settled = true));
@@ -213,7 +213,7 @@ describe(createIntegration.name, () => {
   });
 
   describe('configuration errors', () => {
-    const modules = () => [sourceModule(new InMemorySource('plant')), sinkModule(new InMemorySink('store')), fakeEngineModule];
+    const modules = () => [sourceModule(new InMemorySource('plant')), connectorModule(new InMemoryConnector('store')), fakeEngineModule];
 
     it('names the rule and the path of a syntax error', async () => {
       const error = await createIntegration({ modules: modules(), rules: [{ id: 'ok', sql: 'a', actions: [] }, { id: 'bad', sql: '!x', actions: [] }] }).catch((e: unknown) => e);
@@ -229,37 +229,37 @@ describe(createIntegration.name, () => {
     it('refuses duplicate rule ids, unknown keys and a missing rule engine', async () => {
       await expect(createIntegration({ modules: modules(), rules: [{ id: 'r', sql: 'a' }, { id: 'r', sql: 'b' }] })).rejects.toThrow('rules[1].id: another rule already has the id "r"');
       await expect(createIntegration({ modules: modules(), rules: [{ id: 'r', sql: 'a', acions: [] } as never] })).rejects.toThrow(/rules\[0\]/);
-      await expect(createIntegration({ modules: [sinkModule(new InMemorySink())], rules: [] })).rejects.toThrow('add sqlModule()');
+      await expect(createIntegration({ modules: [connectorModule(new InMemoryConnector())], rules: [] })).rejects.toThrow('add sqlModule()');
     });
 
-    it('refuses two sinks with the same id', async () => {
-      await expect(createIntegration({ modules: [sinkModule(new InMemorySink('s')), sinkModule(new InMemorySink('s')), fakeEngineModule], rules: [] })).rejects.toThrow('two sinks have the id "s"');
+    it('refuses two connectors with the same id', async () => {
+      await expect(createIntegration({ modules: [connectorModule(new InMemoryConnector('s')), connectorModule(new InMemoryConnector('s')), fakeEngineModule], rules: [] })).rejects.toThrow('two connectors have the id "s"');
     });
   });
 });
 
-describe('sink-specific action metrics', () => {
-  it('shows what SinkAction.metrics() reports, also behind fallback actions', async () => {
-    const reporting: Sink = {
+describe('connector-specific action metrics', () => {
+  it('shows what Action.metrics() reports, also behind fallback actions', async () => {
+    const reporting: Connector = {
       id: 'reporting',
       createAction: (_settings, context) => ({ id: context.id, send: () => Promise.resolve(), metrics: () => ({ retried: 3, 'queuing_bytes': 120 }) }),
       start: () => Promise.resolve(),
       stop: () => Promise.resolve(),
     };
     const app = await createIntegration({
-      modules: [sourceModule(new InMemorySource('plant')), sinkModule(reporting), sinkModule(new InMemorySink('store')), fakeEngineModule],
+      modules: [sourceModule(new InMemorySource('plant')), connectorModule(reporting), connectorModule(new InMemoryConnector('store')), fakeEngineModule],
       rules: [{ id: 'r', sql: 't', actions: [{ connector: 'reporting', id: 'plain' }, { connector: 'reporting', id: 'guarded', fallbackActions: [{ connector: 'store' }] }] }],
     });
-    expect(app.metrics.action('plain')?.sink).toEqual({ retried: 3, queuing_bytes: 120 });
-    expect(app.metrics.action('guarded')?.sink).toEqual({ retried: 3, queuing_bytes: 120 });
-    expect(app.metrics.snapshot().actions['plain']?.sink).toEqual({ retried: 3, queuing_bytes: 120 });
+    expect(app.metrics.action('plain')?.connector).toEqual({ retried: 3, queuing_bytes: 120 });
+    expect(app.metrics.action('guarded')?.connector).toEqual({ retried: 3, queuing_bytes: 120 });
+    expect(app.metrics.snapshot().actions['plain']?.connector).toEqual({ retried: 3, queuing_bytes: 120 });
   });
 
-  it('is empty for a sink that reports nothing', async () => {
+  it('is empty for a connector that reports nothing', async () => {
     const app = await createIntegration({
-      modules: [sourceModule(new InMemorySource('plant')), sinkModule(new InMemorySink('store')), fakeEngineModule],
+      modules: [sourceModule(new InMemorySource('plant')), connectorModule(new InMemoryConnector('store')), fakeEngineModule],
       rules: [{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }],
     });
-    expect(app.metrics.action('r:store')?.sink).toEqual({});
+    expect(app.metrics.action('r:store')?.connector).toEqual({});
   });
 });

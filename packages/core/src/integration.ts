@@ -13,11 +13,11 @@ import { Logger, silentLogger } from './logger';
 import { ActionCounters, RuleCounters, type ActionMetrics, type RuleMetrics, type SourceMetrics } from './metrics';
 import { RuleEngine } from './rule-engine';
 import { Runtime, type RuntimeAction, type RuntimeRule } from './runtime';
-import { Sink, type ConnectionTestReport, type DropReason, type SinkAction, type SinkMetricKind } from './sink';
+import { Connector, type ConnectionTestReport, type DropReason, type Action, type ActionMetricKind } from './connector';
 import { Source, type ConnectorStatus } from './source';
 
 export interface IntegrationOptions extends IntegrationConfigInput {
-  /** Plugin modules: sources (mqttModule), the rule engine (sqlModule), sinks (kafkaModule, sinkModule). */
+  /** Plugin modules: sources (mqttModule), the rule engine (sqlModule), connectors (kafkaModule, connectorModule). */
   readonly modules: readonly ContainerModule[];
   /** Where Sluice logs; silent by default. Adapt the host's pino/winston logger to Logger. */
   readonly logger?: Logger;
@@ -29,10 +29,10 @@ export interface IntegrationMetrics {
   action(id: string): ActionMetrics | undefined;
   source(id: string): SourceMetrics | undefined;
   /**
-   * How the keys of an action's `sink` metrics behave (SinkAction.metricKinds): `counter` or `gauge`;
-   * keys the sink did not declare are absent. Undefined for an unknown action. For exporters.
+   * How the keys of an action's `connector` metrics behave (Action.metricKinds): `counter` or `gauge`;
+   * keys the connector did not declare are absent. Undefined for an unknown action. For exporters.
    */
-  sinkMetricKinds(actionId: string): Readonly<Record<string, SinkMetricKind>> | undefined;
+  actionMetricKinds(actionId: string): Readonly<Record<string, ActionMetricKind>> | undefined;
   /** Everything at once, keyed by id. */
   snapshot(): {
     rules: Record<string, RuleMetrics>;
@@ -53,7 +53,7 @@ export interface RuleInfo {
 
 /** A composed, not yet started Sluice pipeline. */
 export interface Integration {
-  /** Connects sinks, then subscribes sources. Rejects with a clear error when a connector cannot start. */
+  /** Connects connectors, then subscribes sources. Rejects with a clear error when a connector cannot start. */
   start(): Promise<void>;
   /**
    * Stops intake, drains in-flight messages (up to stopTimeoutMs) so their acknowledgements go out,
@@ -64,9 +64,9 @@ export interface Integration {
   rules(): readonly RuleInfo[];
   /** Enables or disables a rule; a disabled rule matches nothing. Returns false for an unknown id. */
   setRuleEnabled(id: string, enabled: boolean): boolean;
-  /** Runs the staged connection test of every sink that has one. */
+  /** Runs the staged connection test of every connector that has one. */
   testConnections(): Promise<ConnectionTestReport[]>;
-  /** Connection state of every source and sink that reports one. */
+  /** Connection state of every source and connector that reports one. */
   status(): Record<string, ConnectorStatus>;
   /**
    * Creates a rule, or replaces the rule with the same id, before or while running. Everything is
@@ -104,7 +104,7 @@ export interface RuleChangeReport {
 /**
  * Composes modules, rules and actions into an Integration. Everything is validated here, before
  * anything connects: the rules' SQL (RuleSyntaxError naming the rule), the action settings (ConfigError
- * from the sink, with the action's path) and ids (DuplicateIdError / ConfigError).
+ * from the connector, with the action's path) and ids (DuplicateIdError / ConfigError).
  */
 export async function createIntegration(options: IntegrationOptions): Promise<Integration> {
   const { modules, logger: givenLogger, ...rest } = options;
@@ -115,16 +115,16 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
   container.bind<Logger>(Logger).toConstantValue(logger);
   await container.load(...modules);
   const sources = uniqueById('source', container.getAll<Source>(Source, { optional: true }));
-  const sinks = uniqueById('sink', container.getAll<Sink>(Sink, { optional: true }));
+  const connectors = uniqueById('connector', container.getAll<Connector>(Connector, { optional: true }));
   if (!container.isBound(RuleEngine)) {
     throw new IntegrationError('ERR_CONFIG_INVALID', 'no rule engine is bound: add sqlModule() from @sluice/sql to modules');
   }
   const engine = container.get<RuleEngine>(RuleEngine);
-  const sinksById = new Map(sinks.map((sink) => [sink.id, sink]));
+  const connectorsById = new Map(connectors.map((connector) => [connector.id, connector]));
   const sourceIds = new Set(sources.map((source) => source.id));
 
-  const runtime = new Runtime(sources, sinks, { logger, node: config.node, rateIntervalMs: config.rateIntervalMs });
-  const builder: RuleBuilder = { engine, sinksById, sourceIds, logger, rateIntervalMs: config.rateIntervalMs };
+  const runtime = new Runtime(sources, connectors, { logger, node: config.node, rateIntervalMs: config.rateIntervalMs });
+  const builder: RuleBuilder = { engine, connectorsById, sourceIds, logger, rateIntervalMs: config.rateIntervalMs };
   const definitions = new Map<string, RuleDefinitionOutput>();
   config.rules.forEach((rule, r) => {
     runtime.addRule(buildRuntimeRule(builder, rule, `rules[${r}]`, undefined));
@@ -141,7 +141,7 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
     rule: (id) => runtime.ruleMetrics(id),
     action: (id) => runtime.actionMetrics(id),
     source: (id) => runtime.sourceMetrics(id),
-    sinkMetricKinds: (actionId) => runtime.sinkMetricKinds(actionId),
+    actionMetricKinds: (actionId) => runtime.actionMetricKinds(actionId),
     snapshot: () => {
       const out = { rules: {} as Record<string, RuleMetrics>, actions: {} as Record<string, ActionMetrics>, sources: {} as Record<string, SourceMetrics> };
       for (const rule of runtime.listRules()) {
@@ -165,7 +165,7 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
     async start() {
       if (state !== 'created') throw new IntegrationError('ERR_STOPPED', `cannot start an integration that is ${state}`);
       state = 'starting';
-      logger.info('starting', { sources: sources.map((s) => s.id), sinks: sinks.map((s) => s.id), rules: config.rules.length });
+      logger.info('starting', { sources: sources.map((s) => s.id), connectors: connectors.map((s) => s.id), rules: config.rules.length });
       try {
         await runtime.start(abort.signal);
       } catch (error) {
@@ -194,7 +194,7 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
         sql: rule.sql,
         topics: rule.compiled.topics,
         enabled: rule.enabled,
-        actions: rule.actions.map((action) => ({ id: action.id, connector: action.sinkId })),
+        actions: rule.actions.map((action) => ({ id: action.id, connector: action.connectorId })),
       })),
     setRuleEnabled(id, enabled) {
       const rule = runtime.getRule(id);
@@ -204,12 +204,12 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
     },
     async testConnections() {
       const reports: ConnectionTestReport[] = [];
-      for (const sink of sinks) if (sink.test !== undefined) reports.push(await sink.test());
+      for (const connector of connectors) if (connector.test !== undefined) reports.push(await connector.test());
       return reports;
     },
     status() {
       const out: Record<string, ConnectorStatus> = {};
-      for (const c of [...sources, ...sinks]) if (c.status !== undefined) out[c.id] = c.status();
+      for (const c of [...sources, ...connectors]) if (c.status !== undefined) out[c.id] = c.status();
       return out;
     },
     upsertRule(definition) {
@@ -291,7 +291,7 @@ function uniqueById<T extends { readonly id: string }>(kind: string, items: read
 /** What building a rule needs from the composed integration. */
 interface RuleBuilder {
   readonly engine: RuleEngine;
-  readonly sinksById: ReadonlyMap<string, Sink>;
+  readonly connectorsById: ReadonlyMap<string, Connector>;
   readonly sourceIds: ReadonlySet<string>;
   readonly logger: Logger;
   readonly rateIntervalMs: number;
@@ -301,7 +301,7 @@ interface RuleBuilder {
 const joinPath = (prefix: string, path: string): string => (prefix === '' ? path : path === '' ? prefix : `${prefix}.${path}`);
 
 /**
- * Compiles a rule and creates its actions through their sinks. Throws ConfigError with paths under
+ * Compiles a rule and creates its actions through their connectors. Throws ConfigError with paths under
  * `path` (a RuleSyntaxError as `cause` for SQL). `reuse` carries counters over from a replaced rule.
  * Used at composition and for run-time changes alike, so both validate the same way.
  */
@@ -311,7 +311,7 @@ function buildRuntimeRule(
   path: string,
   reuse: { rule: RuleCounters; actions: ReadonlyMap<string, ActionCounters> } | undefined,
 ): RuntimeRule {
-  const { engine, sinksById, sourceIds, logger, rateIntervalMs } = builder;
+  const { engine, connectorsById, sourceIds, logger, rateIntervalMs } = builder;
   let compiled;
   try {
     compiled = engine.compileRule(rule.sql);
@@ -330,16 +330,16 @@ function buildRuntimeRule(
   const actions: RuntimeAction[] = [];
   try {
     rule.actions.forEach((definition, a) => {
-      const sink = sinksById.get(definition.connector);
+      const connector = connectorsById.get(definition.connector);
       const actionPath = joinPath(path, `actions[${a}]`);
-      if (sink === undefined) {
-        throw new ConfigError('integration', [{ path: `${actionPath}.connector`, message: `no connector has the id "${definition.connector}" (known: ${[...sinksById.keys()].join(', ') || 'none'})` }]);
+      if (connector === undefined) {
+        throw new ConfigError('integration', [{ path: `${actionPath}.connector`, message: `no connector has the id "${definition.connector}" (known: ${[...connectorsById.keys()].join(', ') || 'none'})` }]);
       }
       const { connector: _connector, id: _id, fallbackActions, ...settings } = definition;
       const actionId = ids[a] as string;
       const counters = reuse?.actions.get(actionId) ?? new ActionCounters(rateIntervalMs);
       const countDropped = (count: number, reason: DropReason): void => counters.countDropped(count, reason);
-      const create = (through: Sink, actionSettings: Record<string, unknown>, id: string, where: string): SinkAction => {
+      const create = (through: Connector, actionSettings: Record<string, unknown>, id: string, where: string): Action => {
         try {
           // A fallback's deliberate drops count on the action it stands in for: nothing vanishes uncounted.
           return through.createAction(actionSettings, { id, ruleId: rule.id, templates: engine, logger: logger.child(`action/${id}`), dropped: countDropped });
@@ -350,18 +350,18 @@ function buildRuntimeRule(
           throw error;
         }
       };
-      const action = create(sink, settings, actionId, actionPath);
+      const action = create(connector, settings, actionId, actionPath);
       if (fallbackActions === undefined || fallbackActions.length === 0) {
-        actions.push({ id: actionId, sinkId: sink.id, action, counters });
+        actions.push({ id: actionId, connectorId: connector.id, action, counters });
         return;
       }
-      const fallbacks: SinkAction[] = [];
+      const fallbacks: Action[] = [];
       try {
         fallbackActions.forEach((fallback, f) => {
           const where = `${actionPath}.fallbackActions[${f}]`;
-          const through = sinksById.get(fallback.connector);
+          const through = connectorsById.get(fallback.connector);
           if (through === undefined) {
-            throw new ConfigError('integration', [{ path: `${where}.connector`, message: `no connector has the id "${fallback.connector}" (known: ${[...sinksById.keys()].join(', ') || 'none'})` }]);
+            throw new ConfigError('integration', [{ path: `${where}.connector`, message: `no connector has the id "${fallback.connector}" (known: ${[...connectorsById.keys()].join(', ') || 'none'})` }]);
           }
           const { connector: _fallbackConnector, ...fallbackSettings } = fallback;
           fallbacks.push(create(through, fallbackSettings, `${actionId}/fallback-${f + 1}`, where));
@@ -370,10 +370,10 @@ function buildRuntimeRule(
         for (const created of [action, ...fallbacks]) void created.close?.().catch(() => undefined);
         throw error;
       }
-      actions.push({ id: actionId, sinkId: sink.id, action: withFallbacks(action, fallbacks, counters), counters });
+      actions.push({ id: actionId, connectorId: connector.id, action: withFallbacks(action, fallbacks, counters), counters });
     });
   } catch (error) {
-    // Actions created before the failing one hold nothing yet, but closing them keeps sinks tidy.
+    // Actions created before the failing one hold nothing yet, but closing them keeps connectors tidy.
     for (const action of actions) void action.action.close?.().catch(() => undefined);
     throw error;
   }

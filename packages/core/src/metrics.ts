@@ -1,4 +1,4 @@
-import type { DropReason } from './sink';
+import type { DropReason } from './connector';
 import { RateMeter } from './rate-meter';
 
 /**
@@ -41,9 +41,9 @@ export class ActionCounters {
   success = 0;
   /** Refused for good (or given up on); counted once per output. */
   failed = 0;
-  /** Of `failed`: the sink gave up for now (the message was left to the MQTT broker to redeliver). */
+  /** Of `failed`: the connector gave up for now (the message was left to the MQTT broker to redeliver). */
   failedRetriable = 0;
-  /** Dropped on purpose by the sink (buffer overflow, expiry). */
+  /** Dropped on purpose by the connector (buffer overflow, expiry). */
   dropped = 0;
   /** Of `failed` (for good): outputs a fallback action then stored, one per fallback action. */
   fallbackSuccess = 0;
@@ -110,11 +110,11 @@ export interface ActionMetrics {
   /** Fallback actions that failed as well. */
   readonly 'fallback.failed': number;
   readonly inflight: number;
-  /** Buffered in the sink, not yet stored. */
+  /** Buffered in the connector, not yet stored. */
   readonly queuing: number;
   readonly rate: RateSnapshot;
-  /** What the sink itself reports for this action (SinkAction.metrics()); empty when it reports nothing. */
-  readonly sink: Readonly<Record<string, number>>;
+  /** What the connector itself reports for this action (Action.metrics()); empty when it reports nothing. */
+  readonly connector: Readonly<Record<string, number>>;
 }
 
 /** Per-source counters. */
@@ -164,9 +164,9 @@ export function snapshotRule(c: RuleCounters): RuleMetrics {
   };
 }
 
-const NO_SINK_METRICS: Readonly<Record<string, number>> = Object.freeze({});
+const NO_CONNECTOR_METRICS: Readonly<Record<string, number>> = Object.freeze({});
 
-export function snapshotAction(c: ActionCounters, queuing: number, sink: Readonly<Record<string, number>> = NO_SINK_METRICS): ActionMetrics {
+export function snapshotAction(c: ActionCounters, queuing: number, connector: Readonly<Record<string, number>> = NO_CONNECTOR_METRICS): ActionMetrics {
   return {
     matched: c.matched,
     success: c.success,
@@ -181,7 +181,7 @@ export function snapshotAction(c: ActionCounters, queuing: number, sink: Readonl
     inflight: c.inflight,
     queuing,
     rate: snapshotRate(c.matchedRate),
-    sink,
+    connector,
   };
 }
 

@@ -1,11 +1,11 @@
 import { ContainerModule } from 'inversify';
-import { Sink } from './sink';
+import { Connector } from './connector';
 import { Source } from './source';
 
-/** Binds a sink object the application built itself (a custom sink): no decorators, no container code. */
-export function sinkModule(sink: Sink): ContainerModule {
+/** Binds a connector object the application built itself (a custom connector): no decorators, no container code. */
+export function connectorModule(connector: Connector): ContainerModule {
   return new ContainerModule((options) => {
-    options.bind<Sink>(Sink).toConstantValue(sink);
+    options.bind<Connector>(Connector).toConstantValue(connector);
   });
 }
 

@@ -14,16 +14,16 @@ import {
   type SourceMetrics,
 } from './metrics';
 import type { CompiledRule, RuleOutput } from './rule-engine';
-import { isDropped, type SendResult, type Sink, type SinkAction, type SinkMetricKind } from './sink';
+import { isDropped, type SendResult, type Connector, type Action, type ActionMetricKind } from './connector';
 import type { MessageReceiver, Settle, Source } from './source';
 import { ThrottledLog } from './throttled-log';
 import { TopicRouter } from './topic-router';
 
-/** An action ready to run: the sink's action object plus its counters. */
+/** An action ready to run: the connector's action object plus its counters. */
 export interface RuntimeAction {
   readonly id: string;
-  readonly sinkId: string;
-  readonly action: SinkAction;
+  readonly connectorId: string;
+  readonly action: Action;
   readonly counters: ActionCounters;
 }
 
@@ -132,7 +132,7 @@ export class Runtime implements MessageReceiver {
 
   constructor(
     private readonly sources: readonly Source[],
-    private readonly sinks: readonly Sink[],
+    private readonly connectors: readonly Connector[],
     private readonly options: RuntimeOptions,
   ) {
     this.warnings = new ThrottledLog(options.logger);
@@ -165,7 +165,7 @@ export class Runtime implements MessageReceiver {
   async start(signal: AbortSignal): Promise<void> {
     this.sampler = setInterval(() => this.sampleRates(), this.options.rateIntervalMs);
     this.sampler.unref();
-    for (const sink of this.sinks) await sink.start(signal);
+    for (const connector of this.connectors) await connector.start(signal);
     for (const source of this.sources) {
       const filters = this.filtersFor(source.id);
       if (filters.length === 0) {
@@ -284,7 +284,7 @@ export class Runtime implements MessageReceiver {
 
   /**
    * Stops intake, waits up to `timeoutMs` for in-flight messages to settle (so their acknowledgements go
-   * out), then closes actions, sources and sinks. What did not settle in time is left to the broker.
+   * out), then closes actions, sources and connectors. What did not settle in time is left to the broker.
    * Returns the number of messages that were still in flight when the timeout expired.
    */
   async stop(timeoutMs: number): Promise<number> {
@@ -322,7 +322,7 @@ export class Runtime implements MessageReceiver {
       this.retired.delete(action);
       await attempt(`action ${action.id}`, () => action.action.close?.());
     }
-    for (const sink of this.sinks) await attempt(`sink ${sink.id}`, () => sink.stop());
+    for (const connector of this.connectors) await attempt(`connector ${connector.id}`, () => connector.stop());
     return unsettled;
   }
 
@@ -405,10 +405,10 @@ export class Runtime implements MessageReceiver {
 
   actionMetrics(id: string): ActionMetrics | undefined {
     const action = this.findAction(id);
-    return action === undefined ? undefined : snapshotAction(action.counters, action.action.queued?.() ?? 0, this.sinkMetrics(action));
+    return action === undefined ? undefined : snapshotAction(action.counters, action.action.queued?.() ?? 0, this.connectorMetrics(action));
   }
 
-  sinkMetricKinds(id: string): Readonly<Record<string, SinkMetricKind>> | undefined {
+  actionMetricKinds(id: string): Readonly<Record<string, ActionMetricKind>> | undefined {
     const action = this.findAction(id);
     return action === undefined ? undefined : (action.action.metricKinds ?? {});
   }
@@ -421,14 +421,14 @@ export class Runtime implements MessageReceiver {
   }
 
   /**
-   * The sink's own metrics. A sink's metrics() is user code: if it throws, the action's metrics are still
-   * read (with no sink part) and the error is logged, so one bad sink cannot break GET /metrics or the API.
+   * The connector's own metrics. A connector's metrics() is user code: if it throws, the action's metrics are still
+   * read (with no connector part) and the error is logged, so one bad connector cannot break GET /metrics or the API.
    */
-  private sinkMetrics(action: RuntimeAction): Readonly<Record<string, number>> | undefined {
+  private connectorMetrics(action: RuntimeAction): Readonly<Record<string, number>> | undefined {
     try {
       return action.action.metrics?.();
     } catch (error) {
-      this.warnings.warn(`sink-metrics:${action.id}`, 'the sink action\'s metrics() threw; its sink metrics are left out', () => ({
+      this.warnings.warn(`connector-metrics:${action.id}`, 'the connector action\'s metrics() threw; its connector metrics are left out', () => ({
         action: action.id,
         error: errorText(error),
       }));

@@ -19,7 +19,7 @@ export interface MessageReceiver {
 }
 
 /**
- * Connection state of a source or sink, as shown by health endpoints and metrics. `buffering`: the other
+ * Connection state of a source or connector, as shown by health endpoints and metrics. `buffering`: the other
  * side is away, but the connector keeps what it accepts safe (e.g. a Kafka action's disk buffer) and intake
  * goes on: deliberately buffering, which readiness counts as ready.
  */

@@ -9,7 +9,7 @@ const path = require('node:path');
 const { Kafka, logLevel } = require('kafkajs');
 const { silentLogger } = require('@sluice/core');
 const { compileTemplate } = require('@sluice/sql');
-const { KafkaSink, createKafkaProducer, parseKafkaSinkConfig } = require('../dist');
+const { KafkaConnector, createKafkaProducer, parseKafkaConnectorConfig } = require('../dist');
 
 async function main() {
   const [records = 200_000, valueBytes = 100, concurrency = 5000] = process.argv.slice(2).map(Number);
@@ -31,13 +31,13 @@ async function main() {
   ];
   // a warm-up pass (JIT, connections), then each configuration twice, interleaved
   for (const [round, [label, settings]] of [configs[0], ...configs, ...configs].entries()) {
-    const config = parseKafkaSinkConfig({ id: 'bench', bootstrapHosts: broker.bootstrap });
+    const config = parseKafkaConnectorConfig({ id: 'bench', bootstrapHosts: broker.bootstrap });
     const producer = createKafkaProducer(config, silentLogger);
     let requests = 0;
     producer.on(producer.events.REQUEST, (e) => { if (e.payload.apiName === 'Produce') requests += 1; });
-    const sink = new KafkaSink(config, producer, silentLogger);
-    await sink.start(new AbortController().signal);
-    const action = sink.createAction({ topic, value: '{"seq": ${seq}, "data": "${data}"}', ...settings },
+    const connector = new KafkaConnector(config, producer, silentLogger);
+    await connector.start(new AbortController().signal);
+    const action = connector.createAction({ topic, value: '{"seq": ${seq}, "data": "${data}"}', ...settings },
       { id: 'bench:kafka', ruleId: 'bench', templates: { compileTemplate }, logger: silentLogger, dropped: () => {} });
     const message = { sourceId: 'bench', topic: 't/1', payload: Buffer.alloc(0), qos: 1, retain: false, dup: false,
       clientId: undefined, username: undefined, peerHost: undefined, receivedAt: Date.now(), properties: undefined };
@@ -57,7 +57,7 @@ async function main() {
     const used = process.cpuUsage(cpu);
     const cpuPerRecord = (used.user + used.system) / records;
     console.log(`${round === 0 ? '(warm-up) ' : ''}${label.padEnd(30)} ${cpuPerRecord.toFixed(1)} µs CPU/record, ${records} records of ~${valueBytes} B in ${seconds.toFixed(2)} s = ${Math.round(records / seconds)} records/s, ${requests} produce requests (${Math.round(records / requests)} records/request)`);
-    await sink.stop();
+    await connector.stop();
   }
   for (const [, settings] of configs) if (settings.buffer?.dir) rmSync(settings.buffer.dir, { recursive: true, force: true });
   await admin.deleteTopics({ topics: [topic] });

@@ -6,8 +6,8 @@ import { silentLogger } from '@sluice/core';
 import { FakeProducer } from '../test/fixtures/fake-producer';
 import { actionContext } from '../test/fixtures/fake-templates';
 import { actionBufferDir, bufferDirName } from './buffer-dir';
-import { KafkaSink } from './kafka-sink';
-import { parseKafkaSinkConfig } from './kafka-sink-config';
+import { KafkaConnector } from './kafka-connector';
+import { parseKafkaConnectorConfig } from './kafka-connector-config';
 
 describe(bufferDirName.name, () => {
   it('gives distinct ids distinct directories, even when they differ only in unsafe characters or case', () => {
@@ -50,7 +50,7 @@ describe(actionBufferDir.name, () => {
   });
 });
 
-describe('disk buffers of a KafkaSink', () => {
+describe('disk buffers of a KafkaConnector', () => {
   let parent: string;
   beforeEach(() => {
     parent = mkdtempSync(path.join(tmpdir(), 'sluice-buffer-dir-'));
@@ -58,10 +58,10 @@ describe('disk buffers of a KafkaSink', () => {
   afterEach(() => rmSync(parent, { recursive: true, force: true }));
 
   it('actions "victim:kafka" and "victim_kafka" never share a log', async () => {
-    const sink = new KafkaSink(parseKafkaSinkConfig({ id: 'kafka', bootstrapHosts: '127.0.0.1:1' }), new FakeProducer(), silentLogger);
+    const connector = new KafkaConnector(parseKafkaConnectorConfig({ id: 'kafka', bootstrapHosts: '127.0.0.1:1' }), new FakeProducer(), silentLogger);
     const settings = { topic: 't', buffer: { mode: 'disk', dir: parent } };
-    const victim = sink.createAction(settings, actionContext('victim:kafka'));
-    const other = sink.createAction(settings, actionContext('victim_kafka'));
+    const victim = connector.createAction(settings, actionContext('victim:kafka'));
+    const other = connector.createAction(settings, actionContext('victim_kafka'));
     expect(readdirSync(parent).sort()).toEqual([bufferDirName('victim:kafka'), bufferDirName('victim_kafka')].sort());
     await Promise.all([victim.close(), other.close()]);
   });

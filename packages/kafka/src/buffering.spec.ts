@@ -5,10 +5,10 @@ import { actionContext } from '../test/fixtures/fake-templates';
 import { FakeProducer, turn } from '../test/fixtures/fake-producer';
 import { mqttMessage } from '../test/fixtures/messages';
 import type { KafkaAction } from './kafka-action';
-import { KafkaSink } from './kafka-sink';
-import { type KafkaActionOptions, parseKafkaSinkConfig } from './kafka-sink-config';
+import { KafkaConnector } from './kafka-connector';
+import { type KafkaActionOptions, parseKafkaConnectorConfig } from './kafka-connector-config';
 
-const config = parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
+const config = parseKafkaConnectorConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
 const leaderMoved = (): Error => new KafkaJSNumberOfRetriesExceeded(
   new KafkaJSProtocolError({ message: 'not leader', type: 'NOT_LEADER_FOR_PARTITION', code: 6, retriable: true } as never),
   { retryCount: 5, retryTime: 100 } as never);
@@ -48,7 +48,7 @@ function track(promises: ReadonlyArray<Promise<unknown>>): { readonly done: bool
 
 describe('KafkaAction buffering and retries', () => {
   let producer: FakeProducer;
-  let sink: KafkaSink;
+  let connector: KafkaConnector;
   let drops: Array<[number, string]>;
   /** Estimated bytes of one record `out(i)` with i < 10 under the settings below. */
   let recordBytes: number;
@@ -57,11 +57,11 @@ describe('KafkaAction buffering and retries', () => {
   const dropped = (results: readonly SendResult[], reason: string): number => results.filter((r) => isDropped(r) && r.dropped === reason).length;
   const values = (): string[] => producer.records().map(([, , value]) => String(value));
   const create = (settings: Partial<KafkaActionOptions>): KafkaAction =>
-    sink.createAction({ topic: 't', key: '', value: '${n}', ...settings }, actionContext('r:k', (count, reason) => drops.push([count, reason])));
+    connector.createAction({ topic: 't', key: '', value: '${n}', ...settings }, actionContext('r:k', (count, reason) => drops.push([count, reason])));
 
   beforeEach(async () => {
     producer = new FakeProducer();
-    sink = new KafkaSink(config, producer, silentLogger);
+    connector = new KafkaConnector(config, producer, silentLogger);
     drops = [];
     const probe = create({});
     producer.manual = true;
@@ -74,7 +74,7 @@ describe('KafkaAction buffering and retries', () => {
   });
 
   afterEach(async () => {
-    await sink.stop();
+    await connector.stop();
   });
 
   describe("overflow 'backpressure' (the default)", () => {
@@ -123,7 +123,7 @@ describe('KafkaAction buffering and retries', () => {
       await closing;
       const outcomes = await Promise.all(sends.map(settled));
       expect(outcomes.slice(0, 2)).toEqual([undefined, undefined]);
-      for (const error of outcomes.slice(2)) expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true });
+      for (const error of outcomes.slice(2)) expect(error).toMatchObject({ code: 'ERR_ACTION_WRITE', retriable: true });
     });
   });
 
@@ -208,19 +208,19 @@ describe('KafkaAction buffering and retries', () => {
 
   describe('retries', () => {
     it('sends again after a retriable failure, keeps the records buffered, and counts retried and retried.success', async () => {
-      await sink.start(new AbortController().signal);
+      await connector.start(new AbortController().signal);
       let failures = 2;
       producer.failure = () => (failures-- > 0 ? leaderMoved() : undefined);
       const action = create({ retryBackoff: { initial: 50, max: 100 } });
       const sends = [1, 2, 3].map((i) => action.send(out(i), mqttMessage()));
       await turn();
-      expect(sink.status()).toMatchObject({ state: 'connecting', reason: expect.stringContaining('NOT_LEADER_FOR_PARTITION') });
+      expect(connector.status()).toMatchObject({ state: 'connecting', reason: expect.stringContaining('NOT_LEADER_FOR_PARTITION') });
       expect(action.queued()).toBe(3);
       expect(action.queuedBytes()).toBe(3 * recordBytes);
       await Promise.all(sends);
       expect(producer.batches).toHaveLength(3);
       expect(values().slice(-3)).toEqual(['1', '2', '3']);
-      expect(sink.status()).toEqual({ state: 'connected' });
+      expect(connector.status()).toEqual({ state: 'connected' });
       expect(action.metrics()).toMatchObject({ 'retried': 6, 'retried.success': 3, 'retried.failed': 0, 'queuing': 0, 'queuing_bytes': 0 });
     });
 
@@ -228,7 +228,7 @@ describe('KafkaAction buffering and retries', () => {
       producer.failure = leaderMoved;
       const action = create({ maxRetries: 2, retryBackoff: { initial: 1, max: 1 } });
       const errors = await Promise.all([action.send(out(1), mqttMessage()), action.send(out(2), mqttMessage())].map(settled));
-      for (const error of errors) expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true });
+      for (const error of errors) expect(error).toMatchObject({ code: 'ERR_ACTION_WRITE', retriable: true });
       expect(producer.batches).toHaveLength(3);
       expect(action.metrics()).toMatchObject({ 'retried': 4, 'retried.success': 0, 'retried.failed': 2, 'queuing': 0 });
     });
@@ -312,7 +312,7 @@ describe('KafkaAction buffering and retries', () => {
       expect(action.inflight()).toBe(2);
       jest.advanceTimersByTime(1);
       for (const error of await Promise.all(sends)) {
-        expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true, message: expect.stringContaining('syncQueryTimeout (1000 ms)') });
+        expect(error).toMatchObject({ code: 'ERR_ACTION_WRITE', retriable: true, message: expect.stringContaining('syncQueryTimeout (1000 ms)') });
       }
       expect(action.metrics()).toMatchObject({ inflight: 0, queuing: 0, late_reply: 0 });
       producer.settle();
@@ -361,7 +361,7 @@ describe('KafkaAction buffering and retries', () => {
     });
 
     it('times a request from when it leaves: one queued behind the idempotent gate does not time out unsent', async () => {
-      const gated = new KafkaSink(parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1', idempotent: true }), producer, silentLogger);
+      const gated = new KafkaConnector(parseKafkaConnectorConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1', idempotent: true }), producer, silentLogger);
       producer.manual = true;
       const context = actionContext('r:k', (count, reason) => drops.push([count, reason]));
       const [a, b] = ['r:a', 'r:b'].map((id) => gated.createAction({ topic: 't', key: '', value: '${n}', queryMode: 'sync', syncQueryTimeout: 1_000, maxRetries: 0 }, { ...context, id }));

@@ -2,7 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { type ConnectionTestReport, type ConnectionTestStage, type Logger, silentLogger } from '@sluice/core';
 import { type Admin, Kafka } from 'kafkajs';
 import { resolveTls, toKafkaConfig } from './kafka-client-config';
-import { type KafkaSinkConfig, type KafkaSinkOptions, parseKafkaSinkConfig } from './kafka-sink-config';
+import { type KafkaConnectorConfig, type KafkaConnectorOptions, parseKafkaConnectorConfig } from './kafka-connector-config';
 import { type HostPort, parseHostPort, tcpProbe, tlsProbe } from './probes';
 
 export interface ConnectionTestOptions {
@@ -20,14 +20,14 @@ const UNTRUSTED = new Set([
  * The staged connection test: TCP to each bootstrap host → TLS handshake and certificate check →
  * SASL (a real kafkajs connection) → cluster metadata and a TCP check of every advertised broker →
  * each given topic exists and has partition leaders. Stops at the first failing stage; every detail
- * says what was checked or what failed and what to change. Needs no started sink; never throws for
+ * says what was checked or what failed and what to change. Needs no started connector; never throws for
  * an unreachable cluster (a bad config still throws ConfigError).
  */
 export async function testKafkaConnection(
-  options: KafkaSinkOptions | KafkaSinkConfig,
+  options: KafkaConnectorOptions | KafkaConnectorConfig,
   { topics = [], logger = silentLogger }: ConnectionTestOptions = {},
 ): Promise<ConnectionTestReport> {
-  const config = parseKafkaSinkConfig(options as KafkaSinkOptions);
+  const config = parseKafkaConnectorConfig(options as KafkaConnectorOptions);
   const stages: ConnectionTestStage[] = [];
   const finish = (): ConnectionTestReport => ({ connectorId: config.id, ok: stages.every((s) => s.ok), stages });
   const fail = (stage: string, detail: string): ConnectionTestReport => {
@@ -153,7 +153,7 @@ function tlsFailure(address: string, result: { code: string; message: string }, 
   return `TLS handshake with ${address} failed (${result.code}): ${result.message}`;
 }
 
-async function handshakeFailure(config: KafkaSinkConfig, first: HostPort & { address: string }, tls: ConnectionOptions | undefined, error: unknown): Promise<string> {
+async function handshakeFailure(config: KafkaConnectorConfig, first: HostPort & { address: string }, tls: ConnectionOptions | undefined, error: unknown): Promise<string> {
   const auth = config.authentication;
   const message = messageOf(error);
   const name = error instanceof Error ? error.name : '';
@@ -178,7 +178,7 @@ async function handshakeFailure(config: KafkaSinkConfig, first: HostPort & { add
   return `${auth === 'none' ? 'Kafka handshake' : `SASL ${mechanismName(auth.mechanism)} handshake`} with ${first.address} failed: ${message}${hint}`;
 }
 
-function topicFailure(topic: string, config: KafkaSinkConfig, error: unknown): string {
+function topicFailure(topic: string, config: KafkaConnectorConfig, error: unknown): string {
   const type = (error as { type?: unknown }).type;
   if (type === 'UNKNOWN_TOPIC_OR_PARTITION') {
     return `topic "${topic}" does not exist: create it${config.allowAutoTopicCreation ? ' (allowAutoTopicCreation is on, so the first record will create it with the broker defaults)' : ', or set allowAutoTopicCreation on the connector'}`;

@@ -7,49 +7,49 @@ import { KafkaJSProtocolError } from 'kafkajs';
 import { actionContext } from '../test/fixtures/fake-templates';
 import { FakeProducer, turn } from '../test/fixtures/fake-producer';
 import { mqttMessage } from '../test/fixtures/messages';
-import { KafkaSink } from './kafka-sink';
-import { parseKafkaSinkConfig } from './kafka-sink-config';
+import { KafkaConnector } from './kafka-connector';
+import { parseKafkaConnectorConfig } from './kafka-connector-config';
 
-const config = parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
+const config = parseKafkaConnectorConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
 const tooLarge = (): Error => new KafkaJSProtocolError({ message: 'too large', type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false } as never);
 
 describe('a KafkaAction with a disk buffer', () => {
   let dir: string;
-  let sinks: KafkaSink[];
+  let connectors: KafkaConnector[];
   let drops: Array<[number, string]>;
 
-  const newSink = (producer: FakeProducer): KafkaSink => {
-    const sink = new KafkaSink(config, producer, silentLogger);
-    sinks.push(sink);
-    return sink;
+  const newConnector = (producer: FakeProducer): KafkaConnector => {
+    const connector = new KafkaConnector(config, producer, silentLogger);
+    connectors.push(connector);
+    return connector;
   };
   const settings = (extra: object = {}) => ({ topic: 't-${site}', key: '', value: '${n}', buffer: { mode: 'disk', dir, ...extra } });
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'sluice-disk-action-'));
-    sinks = [];
+    connectors = [];
     drops = [];
   });
 
   afterEach(async () => {
-    await Promise.all(sinks.map((sink) => sink.stop()));
+    await Promise.all(connectors.map((connector) => connector.stop()));
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('resolves a send once the record is on disk, before Kafka acknowledges it', async () => {
     const producer = new FakeProducer();
     producer.manual = true;
-    const action = newSink(producer).createAction(settings(), actionContext('r:k'));
+    const action = newConnector(producer).createAction(settings(), actionContext('r:k'));
     await action.send({ site: 'a', n: 1 }, mqttMessage());
     expect(action.queued()).toBe(1);
     expect(producer.open).toHaveLength(1);
     producer.settle();
   });
 
-  it('sends what a closed action left on disk when a new sink starts, ahead of new records', async () => {
+  it('sends what a closed action left on disk when a new connector starts, ahead of new records', async () => {
     const away = new FakeProducer();
     away.manual = true;
-    const first = newSink(away);
+    const first = newConnector(away);
     const action = first.createAction(settings(), actionContext('r:k'));
     await Promise.all([1, 2].map((n) => action.send({ site: 'a', n }, mqttMessage())));
     await turn();
@@ -58,7 +58,7 @@ describe('a KafkaAction with a disk buffer', () => {
     await first.stop();
 
     const back = new FakeProducer();
-    const second = newSink(back);
+    const second = newConnector(back);
     const again = second.createAction(settings(), actionContext('r:k'));
     await second.start(new AbortController().signal);
     await again.send({ site: 'b', n: 3 }, mqttMessage());
@@ -69,16 +69,16 @@ describe('a KafkaAction with a disk buffer', () => {
   it('counts a record Kafka refuses for good as dropped (other), and does not send it again', async () => {
     const producer = new FakeProducer();
     producer.failure = tooLarge;
-    const sink = newSink(producer);
-    const action = sink.createAction(settings(), actionContext('r:k', (count, reason) => drops.push([count, reason])));
+    const connector = newConnector(producer);
+    const action = connector.createAction(settings(), actionContext('r:k', (count, reason) => drops.push([count, reason])));
     await action.send({ site: 'a', n: 1 }, mqttMessage());
     await turn();
     await turn();
     expect(drops).toEqual([[1, 'other']]);
-    await sink.stop();
+    await connector.stop();
 
     const next = new FakeProducer();
-    const later = newSink(next);
+    const later = newConnector(next);
     later.createAction(settings(), actionContext('r:k'));
     await later.start(new AbortController().signal);
     await turn();
@@ -91,8 +91,8 @@ describe('a KafkaAction with a disk buffer', () => {
     try {
       const producer = new FakeProducer();
       producer.manual = true;
-      const sink = newSink(producer);
-      const action = sink.createAction({ ...settings({ maxBatchAge: 10 }), maxInflight: 1 }, actionContext('r:k', (count, reason) => drops.push([count, reason])));
+      const connector = newConnector(producer);
+      const action = connector.createAction({ ...settings({ maxBatchAge: 10 }), maxInflight: 1 }, actionContext('r:k', (count, reason) => drops.push([count, reason])));
       const first = action.send({ site: 'a', n: 1 }, mqttMessage());
       await turn();
       expect(await action.send({ site: 'a', n: 2 }, mqttMessage())).toBeUndefined(); // on disk: stored, as far as MQTT is concerned
@@ -111,8 +111,8 @@ describe('a KafkaAction with a disk buffer', () => {
   it("with 'drop_newest', resolves a record that does not fit without writing it", async () => {
     const producer = new FakeProducer();
     producer.manual = true;
-    const sink = newSink(producer);
-    const action = sink.createAction(settings({ limit: 1, overflow: 'drop_newest' }), actionContext('r:k', (count, reason) => drops.push([count, reason])));
+    const connector = newConnector(producer);
+    const action = connector.createAction(settings({ limit: 1, overflow: 'drop_newest' }), actionContext('r:k', (count, reason) => drops.push([count, reason])));
     const results = await Promise.all([1, 2].map((n) => action.send({ site: 'a', n }, mqttMessage())));
     expect(results).toEqual([undefined, { dropped: 'queue_full' }]);
     expect(drops).toEqual([]); // told through the result: the send had not resolved yet
@@ -125,10 +125,10 @@ describe('a KafkaAction with a disk buffer', () => {
   it('shares one log between an action and its replacement with the same id (a config change), so nothing is numbered twice', async () => {
     const producer = new FakeProducer();
     producer.manual = true;
-    const sink = newSink(producer);
-    const old = sink.createAction(settings(), actionContext('r:k'));
+    const connector = newConnector(producer);
+    const old = connector.createAction(settings(), actionContext('r:k'));
     await old.send({ site: 'a', n: 1 }, mqttMessage());
-    const replacement = sink.createAction(settings({ segmentBytes: 64 }), actionContext('r:k'));
+    const replacement = connector.createAction(settings({ segmentBytes: 64 }), actionContext('r:k'));
     await replacement.send({ site: 'a', n: 2 }, mqttMessage());
     await turn();
     expect(producer.open).toHaveLength(2);
@@ -138,7 +138,7 @@ describe('a KafkaAction with a disk buffer', () => {
     await replacement.close();
 
     const next = new FakeProducer();
-    const later = newSink(next);
+    const later = newConnector(next);
     later.createAction(settings(), actionContext('r:k'));
     await later.start(new AbortController().signal);
     await turn();

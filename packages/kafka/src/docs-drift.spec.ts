@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import type { z } from 'zod';
-import { KafkaActionSettings, KafkaSinkConfig } from './kafka-sink-config';
+import { KafkaActionSettings, KafkaConnectorConfig } from './kafka-connector-config';
 
 // The option tables of docs/kafka.md are generated from these schemas (`npm run schema -w @sluice/cli`, whose
 // `--check` CI runs). What stays hand-written is the EMQX comparison table; this keeps it honest: every
@@ -48,10 +48,10 @@ const covered = (setting: string, names: readonly string[]): boolean =>
 const CORE_ACTION_KEYS = ['connector', 'fallbackActions'];
 
 describe('docs/kafka.md, EMQX options and their Sluice names', () => {
-  const known = new Set([...settingPaths(KafkaSinkConfig, true), ...settingPaths(KafkaActionSettings, true), ...CORE_ACTION_KEYS]);
+  const known = new Set([...settingPaths(KafkaConnectorConfig, true), ...settingPaths(KafkaActionSettings, true), ...CORE_ACTION_KEYS]);
 
   it.each([
-    ['Connector', KafkaSinkConfig],
+    ['Connector', KafkaConnectorConfig],
     ['Action', KafkaActionSettings],
   ] as const)('the %s table has a row for every setting', (title, schema) => {
     const names = sluiceNames(title);

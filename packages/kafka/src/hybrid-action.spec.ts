@@ -8,10 +8,10 @@ import { FakeProducer, turn } from '../test/fixtures/fake-producer';
 import { mqttMessage } from '../test/fixtures/messages';
 import type { KafkaAction } from './kafka-action';
 import { bufferDirName } from './buffer-dir';
-import { KafkaSink } from './kafka-sink';
-import { parseKafkaActionSettings, parseKafkaSinkConfig } from './kafka-sink-config';
+import { KafkaConnector } from './kafka-connector';
+import { parseKafkaActionSettings, parseKafkaConnectorConfig } from './kafka-connector-config';
 
-const config = parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
+const config = parseKafkaConnectorConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
 
 /** Tracks which sends have settled, without awaiting them. */
 function track(promises: ReadonlyArray<Promise<unknown>>): boolean[] {
@@ -22,17 +22,17 @@ function track(promises: ReadonlyArray<Promise<unknown>>): boolean[] {
 
 describe('a KafkaAction with a hybrid buffer', () => {
   let dir: string;
-  let sinks: KafkaSink[];
+  let connectors: KafkaConnector[];
   let drops: Array<[number, string]>;
   /** Estimated bytes of one record `{ n }` with n < 10 under the settings below. */
   let recordBytes: number;
 
-  const newSink = (producer: FakeProducer): KafkaSink => {
-    const sink = new KafkaSink(config, producer, silentLogger);
-    sinks.push(sink);
-    return sink;
+  const newConnector = (producer: FakeProducer): KafkaConnector => {
+    const connector = new KafkaConnector(config, producer, silentLogger);
+    connectors.push(connector);
+    return connector;
   };
-  const hybrid = (sink: KafkaSink, buffer: object): KafkaAction => sink.createAction(
+  const hybrid = (connector: KafkaConnector, buffer: object): KafkaAction => connector.createAction(
     { topic: 't', key: '', value: '${n}', maxInflight: 1, buffer: { mode: 'hybrid', dir, ...buffer } },
     actionContext('r:k', (count, reason) => drops.push([count, reason])),
   );
@@ -50,25 +50,25 @@ describe('a KafkaAction with a hybrid buffer', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'sluice-hybrid-'));
-    sinks = [];
+    connectors = [];
     drops = [];
     // a memory-mode action against a producer that never answers holds the record: its size is what it counts
     const silent = new FakeProducer();
     silent.manual = true;
-    const probe = new KafkaSink(config, silent, silentLogger).createAction({ topic: 't', key: '', value: '${n}' }, actionContext('probe'));
+    const probe = new KafkaConnector(config, silent, silentLogger).createAction({ topic: 't', key: '', value: '${n}' }, actionContext('probe'));
     void probe.send({ n: 0 }, mqttMessage());
     recordBytes = probe.queuedBytes();
   });
 
   afterEach(async () => {
-    await Promise.all(sinks.map((sink) => sink.stop()));
+    await Promise.all(connectors.map((connector) => connector.stop()));
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps records in memory while they fit: the send resolves on Kafka\'s ack and nothing is written', async () => {
     const producer = new FakeProducer();
     producer.manual = true;
-    const action = hybrid(newSink(producer), { limit: 10 * recordBytes });
+    const action = hybrid(newConnector(producer), { limit: 10 * recordBytes });
     const done = track([action.send({ n: 1 }, mqttMessage())]);
     await turn();
     await turn();
@@ -82,7 +82,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
   it('spills to disk when memory is full, writing what memory holds too, so every send resolves once on disk', async () => {
     const producer = new FakeProducer();
     producer.manual = true;
-    const action = hybrid(newSink(producer), { limit: 2 * recordBytes });
+    const action = hybrid(newConnector(producer), { limit: 2 * recordBytes });
     const sends = [1, 2, 3, 4, 5, 6].map((n) => action.send({ n }, mqttMessage()));
     // the two in memory are written as well when spilling starts: an unacknowledged message at the head
     // would hold back the MQTT acknowledgements of all the others, which go out in order
@@ -106,7 +106,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
   it('when the disk part is full too, back-pressure holds the send until room frees', async () => {
     const producer = new FakeProducer();
     producer.manual = true;
-    const action = hybrid(newSink(producer), { limit: recordBytes, diskLimit: 2 * recordBytes });
+    const action = hybrid(newConnector(producer), { limit: recordBytes, diskLimit: 2 * recordBytes });
     const sends = [1, 2, 3, 4].map((n) => action.send({ n }, mqttMessage()));
     const done = track(sends);
     await Promise.all(sends.slice(0, 3));
@@ -121,7 +121,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
   it("with overflow 'drop_newest', drops what fits neither in memory nor on disk, counted queue_full", async () => {
     const producer = new FakeProducer();
     producer.manual = true;
-    const action = hybrid(newSink(producer), { limit: recordBytes, diskLimit: 2 * recordBytes, overflow: 'drop_newest' });
+    const action = hybrid(newConnector(producer), { limit: recordBytes, diskLimit: 2 * recordBytes, overflow: 'drop_newest' });
     const sends = [1, 2, 3, 4, 5].map((n) => action.send({ n }, mqttMessage()));
     expect(await Promise.all(sends.slice(1))).toEqual([undefined, undefined, { dropped: 'queue_full' }, { dropped: 'queue_full' }]);
     expect(drops).toEqual([]);
@@ -133,7 +133,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
   it('records still on disk when the action stops, those held in memory included, are sent first by the next run', async () => {
     const away = new FakeProducer();
     away.manual = true;
-    const first = newSink(away);
+    const first = newConnector(away);
     const action = hybrid(first, { limit: recordBytes });
     const sends = [1, 2, 3].map((n) => action.send({ n }, mqttMessage()));
     expect(await Promise.all(sends)).toEqual([undefined, undefined, undefined]); // all on disk
@@ -142,7 +142,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     await first.stop();
 
     const back = new FakeProducer();
-    const second = newSink(back);
+    const second = newConnector(back);
     const again = hybrid(second, { limit: 10 * recordBytes });
     await second.start(new AbortController().signal);
     await again.send({ n: 4 }, mqttMessage());
@@ -153,24 +153,24 @@ describe('a KafkaAction with a hybrid buffer', () => {
 
   it("shows the connector as 'buffering' (not 'connecting') while Kafka is away and records go to disk", async () => {
     const producer = new FakeProducer();
-    const sink = newSink(producer);
-    await sink.start(new AbortController().signal);
-    const action = hybrid(sink, { limit: recordBytes });
+    const connector = newConnector(producer);
+    await connector.start(new AbortController().signal);
+    const action = hybrid(connector, { limit: recordBytes });
     producer.failure = () => Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError' });
     const first = action.send({ n: 1 }, mqttMessage()).catch(() => undefined);
     await action.send({ n: 2 }, mqttMessage()); // on disk: acknowledged although Kafka is away
     for (let i = 0; i < 3; i += 1) await turn();
-    expect(sink.status()).toEqual({ state: 'buffering', reason: expect.stringMatching(/Connection closed.*; records are kept in the disk buffer of 1 action$/) });
+    expect(connector.status()).toEqual({ state: 'buffering', reason: expect.stringMatching(/Connection closed.*; records are kept in the disk buffer of 1 action$/) });
     producer.failure = undefined;
     await drain(producer, action);
     await first;
-    expect(sink.status()).toEqual({ state: 'connected' });
+    expect(connector.status()).toEqual({ state: 'connected' });
   });
 
   it('a failed disk write fails those sends as retriable and does not hold the log back afterwards', async () => {
     const producer = new FakeProducer();
     producer.manual = true;
-    const action = hybrid(newSink(producer), { limit: recordBytes, segmentBytes: 1 });
+    const action = hybrid(newConnector(producer), { limit: recordBytes, segmentBytes: 1 });
     const disk = (action as unknown as { hybrid: { disk: { write: (...args: unknown[]) => Promise<void> } } }).hybrid.disk;
     const write = disk.write.bind(disk);
     let failures = 1;
@@ -189,28 +189,28 @@ describe('a KafkaAction with a hybrid buffer', () => {
 
   it('goes to disk as soon as Kafka fails, not only once memory is full (a source window is much smaller)', async () => {
     const producer = new FakeProducer();
-    const sink = newSink(producer);
-    await sink.start(new AbortController().signal);
-    const action = hybrid(sink, {}); // the default limit: 256MB, far more than 20 messages
+    const connector = newConnector(producer);
+    await connector.start(new AbortController().signal);
+    const action = hybrid(connector, {}); // the default limit: 256MB, far more than 20 messages
     producer.failure = () => Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError' });
     // a source with a window of 20 sends no 21st message until one of these is acknowledged
     const sends = Array.from({ length: 20 }, (_, n) => action.send({ n }, mqttMessage()));
     expect(await Promise.all(sends)).toEqual(Array(20).fill(undefined)); // all on disk, though Kafka has none
     expect(segments().length).toBeGreaterThan(0);
-    expect(sink.status().state).toBe('buffering');
+    expect(connector.status().state).toBe('buffering');
     await action.send({ n: 20 }, mqttMessage()); // new records follow them to disk while Kafka fails
     producer.failure = undefined;
     await drain(producer, action);
     const stored = values(producer);
     expect([...new Set(stored)].map(Number)).toEqual(Array.from({ length: 21 }, (_, n) => n)); // all, in order
-    expect(sink.status()).toEqual({ state: 'connected' });
+    expect(connector.status()).toEqual({ state: 'connected' });
   });
 
   it('skips a damaged record on disk, counted dropped.other, and sends the ones around it', async () => {
     const producer = new FakeProducer();
-    const sink = newSink(producer);
-    await sink.start(new AbortController().signal);
-    const action = hybrid(sink, {});
+    const connector = newConnector(producer);
+    await connector.start(new AbortController().signal);
+    const action = hybrid(connector, {});
     producer.failure = () => Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError' });
     await action.send({ n: 0 }, mqttMessage()); // Kafka fails it: from now on records go to disk only
     await Promise.all([1, 2, 3].map((n) => action.send({ n }, mqttMessage())));

@@ -1,4 +1,4 @@
-import { DROPPED, type DropReason, IntegrationError, isDropped, type SendResult, SinkWriteError } from '@sluice/core';
+import { DROPPED, type DropReason, IntegrationError, isDropped, type SendResult, ActionWriteError, type ActionRef } from '@sluice/core';
 import type { DiskBuffer, SpillState, StoredRecord } from './disk-buffer';
 import type { HandedOver, RecordBatcher } from './record-batcher';
 import type { RenderedRecord } from './record-renderer';
@@ -7,7 +7,8 @@ type RenderedMessage = RenderedRecord['message'];
 
 export interface HybridBufferOptions {
   /** Named in errors. */
-  readonly actionId: string;
+  /** The connector and action the buffer belongs to, for the errors it raises. */
+  readonly where: ActionRef;
   /** Bytes (estimated, as the batcher counts them) the records spilled to disk may take. */
   readonly diskLimit: number;
   /** When the disk part is full too: hold the send (back-pressure) or drop the new record. */
@@ -107,7 +108,7 @@ export class HybridBuffer {
 
   /** Rejects the sends still waiting for room on disk (retriable: the MQTT broker keeps those messages). */
   close(): void {
-    const closing = new SinkWriteError(this.options.actionId, 'the Kafka action closed before the record was buffered', { retriable: true });
+    const closing = new ActionWriteError(this.options.where, 'the Kafka action closed before the record was buffered', { retriable: true });
     for (const send of this.held.splice(0)) send.reject(closing);
   }
 
@@ -125,7 +126,7 @@ export class HybridBuffer {
       this.disk.ack(seq);
       this.spill.records -= 1;
       this.spill.bytes -= record.bytes;
-      throw new SinkWriteError(this.options.actionId, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
+      throw new ActionWriteError(this.options.where, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
     });
   }
 
@@ -138,7 +139,7 @@ export class HybridBuffer {
         // the record stays in memory and is still sent; only its early acknowledgement is off
         this.disk.ack(seq);
         this.spill.inMemory.delete(seq);
-        throw new SinkWriteError(this.options.actionId, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
+        throw new ActionWriteError(this.options.where, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
       }),
       settled: (outcome) => {
         if (outcome instanceof Error) {

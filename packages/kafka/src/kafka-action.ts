@@ -1,7 +1,7 @@
-import { type DropReason, IntegrationError, isDropped, type Message, type RuleOutput, type SendResult, SinkWriteError, type SinkAction, type SinkMetricKind } from '@sluice/core';
+import { type DropReason, IntegrationError, isDropped, type Message, type RuleOutput, type SendResult, ActionWriteError, type Action, type ActionMetricKind } from '@sluice/core';
 import type { DiskBuffer, StoredRecord } from './disk-buffer';
 import type { HybridBuffer } from './hybrid-buffer';
-import type { KafkaActionSettings } from './kafka-sink-config';
+import type { KafkaActionSettings } from './kafka-connector-config';
 import { PICK_PARTITION, type PickPartition } from './partitioning';
 import type { RecordBatcher } from './record-batcher';
 import type { RecordRenderer, RenderedRecord } from './record-renderer';
@@ -22,7 +22,7 @@ export interface DurableStore {
   readonly droppedLater: (reason: DropReason) => void;
 }
 
-// A type alias, not an interface: it must be assignable to core's Record<string, number> (SinkAction.metrics).
+// A type alias, not an interface: it must be assignable to core's Record<string, number> (Action.metrics).
 export type KafkaActionMetrics = {
   readonly 'retried': number;
   readonly 'retried.success': number;
@@ -53,10 +53,10 @@ export const KAFKA_METRIC_KINDS = {
   'produce_latency.p50_ms': 'gauge',
   'produce_latency.p99_ms': 'gauge',
   'produce_latency.max_ms': 'gauge',
-} as const satisfies Record<keyof KafkaActionMetrics, SinkMetricKind>;
+} as const satisfies Record<keyof KafkaActionMetrics, ActionMetricKind>;
 
 /** One rule's way into Kafka: renders each output into a record and hands it to its own batcher. */
-export class KafkaAction implements SinkAction {
+export class KafkaAction implements Action {
   constructor(
     readonly id: string,
     readonly settings: KafkaActionSettings,
@@ -132,7 +132,7 @@ export class KafkaAction implements SinkAction {
         appended.written.then(() => {
           onDisk = true;
           resolve();
-        }, (error: Error) => reject(new SinkWriteError(this.id,
+        }, (error: Error) => reject(new ActionWriteError(this.batcher.where,
           `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error })));
       });
       stored.then((result) => {

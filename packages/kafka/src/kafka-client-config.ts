@@ -3,10 +3,10 @@ import type { ConnectionOptions } from 'node:tls';
 import { ConfigError, type ConfigIssue, type Logger } from '@sluice/core';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { kafkaLogCreator } from './kafka-log-creator';
-import type { KafkaSinkConfig, KafkaSslOptions } from './kafka-sink-config';
+import type { KafkaConnectorConfig, KafkaSslOptions } from './kafka-connector-config';
 
 /** TLS options ready for tls.connect / kafkajs, with files read; undefined when TLS is off. */
-export function resolveTls(config: KafkaSinkConfig): ConnectionOptions | undefined {
+export function resolveTls(config: KafkaConnectorConfig): ConnectionOptions | undefined {
   const ssl = config.ssl;
   if (ssl === false) return undefined;
   if (ssl === true) return { rejectUnauthorized: true };
@@ -45,7 +45,7 @@ function pemOf(
   }
 }
 
-export function toSasl(config: KafkaSinkConfig): SASLOptions | undefined {
+export function toSasl(config: KafkaConnectorConfig): SASLOptions | undefined {
   const auth = config.authentication;
   if (auth === 'none') return undefined;
   switch (auth.mechanism) {
@@ -61,7 +61,7 @@ export function toSasl(config: KafkaSinkConfig): SASLOptions | undefined {
 }
 
 /** The kafkajs client configuration of a connector. Reads TLS files: throws ConfigError when one is missing. */
-export function toKafkaConfig(config: KafkaSinkConfig, logger: Logger, brokers: readonly string[] = config.bootstrapHosts): KafkaConfig {
+export function toKafkaConfig(config: KafkaConnectorConfig, logger: Logger, brokers: readonly string[] = config.bootstrapHosts): KafkaConfig {
   const kafka: KafkaConfig = {
     clientId: config.clientId,
     brokers: [...brokers],

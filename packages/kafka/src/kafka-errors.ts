@@ -1,4 +1,4 @@
-import { SinkWriteError } from '@sluice/core';
+import { ActionWriteError, type ActionRef } from '@sluice/core';
 
 /**
  * Kafka error codes that trying again cannot fix for the records concerned. kafkajs marks some of them
@@ -61,10 +61,10 @@ function errorName(error: unknown): string {
   return error instanceof Error ? error.name : 'Error';
 }
 
-export function toSinkWriteError(sinkId: string, topics: readonly string[], error: unknown): SinkWriteError {
+export function toActionWriteError(action: ActionRef, topics: readonly string[], error: unknown): ActionWriteError {
   const { retriable, reason, hint } = classifyKafkaError(error);
   const message = error instanceof Error ? error.message : String(error);
-  const where = topics.length === 1 ? `topic "${topics[0] as string}"` : `topics ${topics.map((t) => `"${t}"`).join(', ')}`;
-  const text = `kafka produce to ${where} failed (${reason}${retriable ? ', retriable' : ''}): ${message}${hint === undefined ? '' : `: ${hint}`}`;
-  return new SinkWriteError(sinkId, text, { retriable, cause: error });
+  const target = topics.length === 1 ? `topic "${topics[0] as string}"` : `topics ${topics.map((t) => `"${t}"`).join(', ')}`;
+  const text = `kafka produce to ${target} failed (${reason}${retriable ? ', retriable' : ''}): ${message}${hint === undefined ? '' : `: ${hint}`}`;
+  return new ActionWriteError(action, text, { retriable, cause: error });
 }

@@ -1,20 +1,20 @@
-import { ContainerModule, Logger, Sink, silentLogger } from '@sluice/core';
+import { ContainerModule, Logger, Connector, silentLogger } from '@sluice/core';
 import { resolveTls } from './kafka-client-config';
-import { createKafkaProducer, KafkaSink } from './kafka-sink';
-import { type KafkaSinkOptions, parseKafkaSinkConfig } from './kafka-sink-config';
+import { createKafkaProducer, KafkaConnector } from './kafka-connector';
+import { type KafkaConnectorOptions, parseKafkaConnectorConfig } from './kafka-connector-config';
 
 /**
- * Binds one KafkaSink (a Kafka connector) to core's Sink token. Throws ConfigError at once for bad
+ * Binds one KafkaConnector (a Kafka connector) to core's Connector token. Throws ConfigError at once for bad
  * options or unreadable TLS files, before anything connects.
  */
-export function kafkaModule(options: KafkaSinkOptions): ContainerModule {
-  const config = parseKafkaSinkConfig(options);
+export function kafkaModule(options: KafkaConnectorOptions): ContainerModule {
+  const config = parseKafkaConnectorConfig(options);
   resolveTls(config);
   return new ContainerModule((module) => {
-    module.bind<Sink>(Sink).toDynamicValue((context) => {
+    module.bind<Connector>(Connector).toDynamicValue((context) => {
       const root = context.get<Logger>(Logger, { optional: true }) ?? silentLogger;
       const logger = root.child(`kafka/${config.id}`);
-      return new KafkaSink(config, createKafkaProducer(config, logger), logger);
+      return new KafkaConnector(config, createKafkaProducer(config, logger), logger);
     }).inSingletonScope();
   });
 }

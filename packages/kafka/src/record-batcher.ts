@@ -1,12 +1,12 @@
 import type { CompressionTypes, Message as KafkaMessage, ProducerBatch, RecordMetadata, TopicMessages } from 'kafkajs';
-import { DROPPED, type SendResult, SinkWriteError } from '@sluice/core';
-import { classifyKafkaError, toSinkWriteError } from './kafka-errors';
+import { DROPPED, type SendResult, ActionWriteError, type ActionRef } from '@sluice/core';
+import { classifyKafkaError, toActionWriteError } from './kafka-errors';
 import type { MissingTopics } from './missing-topics';
 import type { SendGate } from './send-gate';
 import { recordProblem, type RenderedRecord, unencodableRecord } from './record-renderer';
 import { LatencyHistogram } from './latency-histogram';
 
-/** The part of a kafkajs Producer the sink uses: the seam a second driver (or a test fake) implements. */
+/** The part of a kafkajs Producer the connector uses: the seam a second driver (or a test fake) implements. */
 export interface ProducerClient {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -37,7 +37,7 @@ export interface BatcherOptions {
   /** When set, every produce request of the connector passes through it, one at a time. */
   readonly gate?: SendGate;
   /** Told the outcome of every produce request (undefined on success), for the connector's status. */
-  readonly onResult?: (error: SinkWriteError | undefined) => void;
+  readonly onResult?: (error: ActionWriteError | undefined) => void;
   /**
    * `sync` query mode: a produce request Kafka has not answered within this many ms fails its records
    * (retriable, so they are retried or left to the MQTT broker); a reply that comes later is counted
@@ -144,7 +144,8 @@ export class RecordBatcher {
   readonly latency = new LatencyHistogram();
 
   constructor(
-    private readonly sinkId: string,
+    /** The connector and action this batcher sends for, named in its errors. */
+    readonly where: ActionRef,
     private readonly producer: ProducerClient,
     private readonly options: BatcherOptions,
   ) {
@@ -158,7 +159,7 @@ export class RecordBatcher {
    */
   add(record: RenderedRecord, onAccepted?: () => void, onDisk = false): Promise<SendResult> {
     if (this.closed) {
-      return Promise.reject(new SinkWriteError(this.sinkId, 'the Kafka action is closed', { retriable: true }));
+      return Promise.reject(new ActionWriteError(this.where, 'the Kafka action is closed', { retriable: true }));
     }
     // A record read back from a disk log (written by an earlier run, or damaged) is checked before it joins
     // a request: kafkajs encodes a request whole, and one value it cannot write would fail every record in
@@ -167,10 +168,10 @@ export class RecordBatcher {
     // anyway, the request is split (isolate) and it fails alone.
     if (onDisk) {
       const problem = recordProblem(record.message);
-      if (problem !== undefined) return Promise.reject(unencodableRecord(this.sinkId, record.topic, problem));
+      if (problem !== undefined) return Promise.reject(unencodableRecord(this.where, record.topic, problem));
     }
     if (this.options.missingTopics?.has(record.topic) === true) {
-      return Promise.reject(new SinkWriteError(this.sinkId,
+      return Promise.reject(new ActionWriteError(this.where,
         `kafka topic "${record.topic}" does not exist (Kafka said so moments ago; not asked again yet): create it, or set allowAutoTopicCreation on the connector`,
         { retriable: false }));
     }
@@ -243,7 +244,7 @@ export class RecordBatcher {
    */
   async close(): Promise<void> {
     this.closed = true;
-    const closing = new SinkWriteError(this.sinkId, 'the Kafka action closed before the record was sent', { retriable: true });
+    const closing = new ActionWriteError(this.where, 'the Kafka action closed before the record was sent', { retriable: true });
     const held = this.waiting;
     this.waiting = [];
     for (const entry of held) entry.reject(closing);
@@ -385,7 +386,7 @@ export class RecordBatcher {
    * Never rejects: settles, drops or requeues every entry of the batch. Resolves to the retriable failure
    * that put records back for a retry, if there was one.
    */
-  private async produce(batch: Entry[]): Promise<SinkWriteError | undefined> {
+  private async produce(batch: Entry[]): Promise<ActionWriteError | undefined> {
     const groups = groupByTopic(batch);
     try {
       await this.sendBatch(groups);
@@ -399,12 +400,12 @@ export class RecordBatcher {
         // each as a request of its own (split in turn if one of its records is refused). One after the
         // other: concurrent sends would race kafkajs's metadata refresh for the bad topic. A retriable
         // failure is passed up, so a request being split holds back its later records behind those retried.
-        let retry: SinkWriteError | undefined;
+        let retry: ActionWriteError | undefined;
         for (const group of groups.values()) retry = (await this.produce(group.entries)) ?? retry;
         return retry;
       }
       if (groups.size === 1) this.rememberIfMissing([...groups.keys()][0] as string, error);
-      const failure = toSinkWriteError(this.sinkId, [...groups.keys()], error);
+      const failure = toActionWriteError(this.where, [...groups.keys()], error);
       this.failed(batch, failure);
       return failure.retriable ? failure : undefined;
     }
@@ -417,7 +418,7 @@ export class RecordBatcher {
    * one culprit take about 2·log2(n) requests. A record may reach Kafka twice when a request that failed
    * had been partly written (at-least-once, as with any retry).
    */
-  private async isolate(entries: Entry[]): Promise<SinkWriteError | undefined> {
+  private async isolate(entries: Entry[]): Promise<ActionWriteError | undefined> {
     const middle = entries.length >>> 1;
     const second = entries.slice(middle);
     const failure = await this.produce(entries.slice(0, middle));
@@ -442,7 +443,7 @@ export class RecordBatcher {
    * A retriable failure puts the records back (in order) for a retry after a back-off, while retries remain.
    * `counted` false: the failure was already reported and backed off for (records held back with a failed request).
    */
-  private failed(entries: readonly Entry[], failure: SinkWriteError, counted = true): void {
+  private failed(entries: readonly Entry[], failure: ActionWriteError, counted = true): void {
     if (counted) this.options.onResult?.(failure);
     const again: Entry[] = [];
     for (const entry of entries) {

@@ -38,7 +38,7 @@ describe('RecordBatcher: a bad record fails alone', () => {
   it('refuses a record read back from a disk log that kafkajs cannot encode before it joins a request; the others of the batch are sent', async () => {
     const producer = new FakeProducer();
     producer.failure = encodeEach;
-    const batcher = new RecordBatcher('kafka', producer, options);
+    const batcher = new RecordBatcher({ connectorId: 'kafka', actionId: 'r:kafka' }, producer, options);
     const poisoned = Object.assign(Object.create(null) as Record<string, unknown>, { toString: Object.prototype.toString });
     const sends = [
       batcher.add(record('a'), undefined, true),
@@ -58,7 +58,7 @@ describe('RecordBatcher: a bad record fails alone', () => {
   });
 
   it('names a bad header in at most a few dozen characters, however long the device made its name', async () => {
-    const batcher = new RecordBatcher('kafka', new FakeProducer(), options);
+    const batcher = new RecordBatcher({ connectorId: 'kafka', actionId: 'r:kafka' }, new FakeProducer(), options);
     const headers = Object.assign(Object.create(null) as Record<string, unknown>, { ['n'.repeat(100_000)]: 42 });
     const result = await outcome(batcher.add(record('x', { headers: headers as never }), undefined, true));
     expect(result).toMatchObject({ retriable: false, message: expect.stringMatching(/its header "n{64}…" \(100000 characters\) is a number/) });
@@ -67,7 +67,7 @@ describe('RecordBatcher: a bad record fails alone', () => {
 
   it('a record that was not read back from a log and that kafkajs cannot encode still fails alone: its request is split', async () => {
     const { producer, delivered } = fakeBroker(() => undefined);
-    const batcher = new RecordBatcher('kafka', producer, options);
+    const batcher = new RecordBatcher({ connectorId: 'kafka', actionId: 'r:kafka' }, producer, options);
     const poisoned = Object.assign(Object.create(null) as Record<string, unknown>, { toString: Object.prototype.toString });
     const results = await Promise.all([record('a'), record('poison', { headers: poisoned as never }), record('b')].map((r) => outcome(batcher.add(r))));
     expect(results.map(brief)).toEqual(['sent', 'failed', 'sent']);
@@ -76,7 +76,7 @@ describe('RecordBatcher: a bad record fails alone', () => {
 
   it('splits a request the broker refuses for one record until that record fails alone, keeping the order', async () => {
     const { producer, delivered } = fakeBroker((values) => (values.includes('huge') ? tooLarge() : undefined));
-    const batcher = new RecordBatcher('kafka', producer, options);
+    const batcher = new RecordBatcher({ connectorId: 'kafka', actionId: 'r:kafka' }, producer, options);
     const values = ['0', '1', '2', 'huge', '4', '5', '6', '7', '8'];
     const results = await Promise.all(values.map((value) => outcome(batcher.add(record(value)))));
 
@@ -89,7 +89,7 @@ describe('RecordBatcher: a bad record fails alone', () => {
 
   it('a request kafkajs fails with a TypeError while encoding (a record the check let through) is split the same way', async () => {
     const { producer, delivered } = fakeBroker(() => undefined);
-    const batcher = new RecordBatcher('kafka', producer, options);
+    const batcher = new RecordBatcher({ connectorId: 'kafka', actionId: 'r:kafka' }, producer, options);
     // passes the check when added, then turns into something kafkajs cannot encode
     let armed = false;
     const slipping = record('x');
@@ -106,7 +106,7 @@ describe('RecordBatcher: a bad record fails alone', () => {
     const away = (): Error => Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError' });
     // request 2 is the first half of the split: Kafka is away for that one request
     const { producer, delivered } = fakeBroker((values, request) => (request === 2 ? away() : values.includes('huge') ? tooLarge() : undefined));
-    const batcher = new RecordBatcher('kafka', producer, options);
+    const batcher = new RecordBatcher({ connectorId: 'kafka', actionId: 'r:kafka' }, producer, options);
     const results = await Promise.all(['0', '1', 'huge', '3'].map((value) => outcome(batcher.add(record(value)))));
     expect(results.map(brief)).toEqual(['sent', 'sent', 'failed', 'sent']);
     expect(delivered).toEqual(['0', '1', '3']);
@@ -141,7 +141,7 @@ describe('RecordBatcher: splitting a refused request (review)', () => {
   it('a hand-over while a request is being split writes only the records still waiting for Kafka, and each one written hears its outcome', async () => {
     const producer = new FakeProducer();
     producer.manual = true;
-    const batcher = new RecordBatcher('kafka', producer, options);
+    const batcher = new RecordBatcher({ connectorId: 'kafka', actionId: 'r:kafka' }, producer, options);
     const sends = ['a', 'huge', 'c', 'd'].map((value) => outcome(batcher.add(record(value))));
     await turn();
     producer.settle(tooLarge()); // [a huge c d] refused: split
@@ -181,7 +181,7 @@ describe('RecordBatcher: splitting a refused request (review)', () => {
       delivered.push(...values);
       return undefined;
     };
-    const batcher = new RecordBatcher('kafka', producer, options);
+    const batcher = new RecordBatcher({ connectorId: 'kafka', actionId: 'r:kafka' }, producer, options);
     const results = await Promise.all([
       record('a'), { ...record('x'), topic: 'gone' }, record('huge'), record('b'),
     ].map((r) => outcome(batcher.add(r))));
@@ -207,7 +207,7 @@ describe('RecordBatcher: splitting a refused request (review)', () => {
       delivered.push(...values);
       return undefined;
     };
-    const batcher = new RecordBatcher('kafka', producer, options);
+    const batcher = new RecordBatcher({ connectorId: 'kafka', actionId: 'r:kafka' }, producer, options);
     const records = [record('t1'), { ...record('x'), topic: 'denied' }, record('t2'), record('huge')];
     const results = await Promise.all(records.map((r) => outcome(batcher.add(r))));
     expect(results.map(brief)).toEqual(['sent', 'failed', 'sent', 'failed']);

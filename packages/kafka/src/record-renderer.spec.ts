@@ -2,13 +2,13 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { IntegrationError } from '@sluice/core';
 import { templates } from '../test/fixtures/fake-templates';
 import { mqttMessage } from '../test/fixtures/messages';
-import { parseKafkaActionSettings } from './kafka-sink-config';
+import { parseKafkaActionSettings } from './kafka-connector-config';
 import { createPicker } from './partitioning';
 import { compileTemplate as compileSqlTemplate } from '@sluice/sql';
 import { RecordRenderer, recordProblem } from './record-renderer';
 
 const renderer = (settings: Record<string, unknown>): RecordRenderer =>
-  new RecordRenderer('k', parseKafkaActionSettings(settings, 'r:k'), templates, createPicker('random', undefined));
+  new RecordRenderer({ connectorId: 'k', actionId: 'r:k' }, parseKafkaActionSettings(settings, 'r:k'), templates, createPicker('random', undefined));
 
 const output = { timestamp: 1_700_000_000_123, clientid: 'dev-1', temp: '27.5', hum: '41.8' };
 
@@ -50,7 +50,7 @@ describe(RecordRenderer.name, () => {
       try {
         render();
       } catch (error) {
-        expect(IntegrationError.is(error) && error.code === 'ERR_SINK_WRITE' && !error.retriable).toBe(true);
+        expect(IntegrationError.is(error) && error.code === 'ERR_ACTION_WRITE' && !error.retriable).toBe(true);
       }
     });
   });
@@ -158,7 +158,7 @@ describe(recordProblem.name, () => {
 describe('binary values (issue 10 item 4)', () => {
   // the SQL engine's templates: the fake ones have no binary values
   const sqlRenderer = (settings: Record<string, unknown>): RecordRenderer =>
-    new RecordRenderer('k', parseKafkaActionSettings(settings, 'r:k'), { compileTemplate: compileSqlTemplate }, createPicker('random', undefined));
+    new RecordRenderer({ connectorId: 'k', actionId: 'r:k' }, parseKafkaActionSettings(settings, 'r:k'), { compileTemplate: compileSqlTemplate }, createPicker('random', undefined));
   const bytes = Buffer.from([0x00, 0x01, 0x02, 0xff, 0xfe, 0x80, 0xc3, 0x28, 0xed, 0xa0, 0x80]);
 
   it('sends the bytes of a binary value unchanged as key, value and header value', () => {

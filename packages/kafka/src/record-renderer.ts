@@ -1,6 +1,6 @@
-import { type ActionContext, type Message, type RuleOutput, SinkWriteError, type Template, TopicTemplate, quoteExcerpt, valueRenderer } from '@sluice/core';
+import { type ActionContext, type Message, type RuleOutput, ActionWriteError, type ActionRef, type Template, TopicTemplate, quoteExcerpt, valueRenderer } from '@sluice/core';
 import type { IHeaders, Message as KafkaMessage } from 'kafkajs';
-import type { KafkaActionSettings } from './kafka-sink-config';
+import type { KafkaActionSettings } from './kafka-connector-config';
 import { PICK_PARTITION, type PickPartition, type RoutedMessage } from './partitioning';
 
 /** One record ready for kafkajs, with its topic and a size estimate for batching. */
@@ -30,7 +30,7 @@ export class RecordRenderer {
   private readonly userProperties: boolean;
 
   constructor(
-    private readonly sinkId: string,
+    private readonly where: ActionRef,
     private readonly settings: KafkaActionSettings,
     templates: ActionContext['templates'],
     private readonly pick: PickPartition,
@@ -54,7 +54,7 @@ export class RecordRenderer {
     return this.topic.constant;
   }
 
-  /** Throws SinkWriteError (not retriable) when the record cannot be built from this output. */
+  /** Throws ActionWriteError (not retriable) when the record cannot be built from this output. */
   render(output: RuleOutput, message: Message): RenderedRecord {
     const topic = this.topic.constant ?? this.renderTopic(output);
     const key = this.key(output);
@@ -79,7 +79,7 @@ export class RecordRenderer {
   private renderTopic(output: RuleOutput): string {
     const topic = this.topic.render(output);
     if (typeof topic === 'string') return topic;
-    throw new SinkWriteError(this.sinkId,
+    throw new ActionWriteError(this.where,
       `topic template "${this.settings.topic}": ${topic.missing} has no value in the rule output, so the record has no topic; it is dropped`,
       { retriable: false });
   }
@@ -145,8 +145,8 @@ export class RecordRenderer {
     return typeof value === 'object' ? JSON.stringify(value) : String(value);
   }
 
-  private badHeaders(): SinkWriteError {
-    return new SinkWriteError(this.sinkId,
+  private badHeaders(): ActionWriteError {
+    return new ActionWriteError(this.where,
       `headers placeholder ${this.settings.headers ?? ''} must yield a map, a list of {key, value} or their JSON text; the record is dropped`,
       { retriable: false });
   }
@@ -187,6 +187,6 @@ function describe(v: unknown): string {
 }
 
 /** The error that fails one record recordProblem() refused: not retriable (the same record fails again). */
-export function unencodableRecord(sinkId: string, topic: string, problem: string): SinkWriteError {
-  return new SinkWriteError(sinkId, `a record for kafka topic "${topic}" cannot be encoded: ${problem}; the record is dropped (the other records are sent)`, { retriable: false });
+export function unencodableRecord(where: ActionRef, topic: string, problem: string): ActionWriteError {
+  return new ActionWriteError(where, `a record for kafka topic "${topic}" cannot be encoded: ${problem}; the record is dropped (the other records are sent)`, { retriable: false });
 }

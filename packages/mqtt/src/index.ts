@@ -6,10 +6,10 @@ export { AedesSource } from './aedes-source';
 export { AedesSourceConfig, type AedesSourceOptions, parseAedesSourceConfig } from './aedes-source-config';
 export { compileTopicPattern, type IdentitySource } from './identity';
 export { mqttPublishModule } from './mqtt-publish-module';
-export { MqttPublishSink, MqttPublishAction, MQTT_PUBLISH_METRIC_KINDS, type MqttPublishMetrics } from './mqtt-publish-sink';
+export { MqttPublishConnector, MqttPublishAction, MQTT_PUBLISH_METRIC_KINDS, type MqttPublishMetrics } from './mqtt-publish-connector';
 export {
-  MqttPublishSinkConfig, MqttPublishActionSettings, parseMqttPublishSinkConfig, parseMqttPublishActionSettings,
-  type MqttPublishSinkOptions, type MqttPublishActionOptions,
+  MqttPublishConnectorConfig, MqttPublishActionSettings, parseMqttPublishConnectorConfig, parseMqttPublishActionSettings,
+  type MqttPublishConnectorOptions, type MqttPublishActionOptions,
 } from './mqtt-publish-config';
 export { PublishRenderer, type RenderedPublish } from './publish-renderer';
 export { republishLoops } from './republish-loops';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '@sluice/core';
-import { parseMqttPublishActionSettings, parseMqttPublishSinkConfig } from './mqtt-publish-config';
+import { parseMqttPublishActionSettings, parseMqttPublishConnectorConfig } from './mqtt-publish-config';
 import { republishLoops } from './republish-loops';
 
 const issuesOf = (run: () => unknown): string[] => {
@@ -13,21 +13,21 @@ const issuesOf = (run: () => unknown): string[] => {
   throw new Error('expected a ConfigError');
 };
 
-describe(parseMqttPublishSinkConfig.name, () => {
+describe(parseMqttPublishConnectorConfig.name, () => {
   it('applies the defaults', () => {
-    expect(parseMqttPublishSinkConfig({ id: 'dlq', url: 'mqtt://127.0.0.1:1883' })).toEqual({
+    expect(parseMqttPublishConnectorConfig({ id: 'dlq', url: 'mqtt://127.0.0.1:1883' })).toEqual({
       id: 'dlq', url: 'mqtt://127.0.0.1:1883', protocolVersion: 5, keepalive: 30, connectTimeout: 30_000, reconnectPeriod: 1_000, publishTimeout: 30_000,
     });
   });
 
   it('refuses credentials in the URL, TLS on a plain URL and unknown keys, naming each', () => {
-    expect(issuesOf(() => parseMqttPublishSinkConfig({ id: 'd', url: 'mqtt://u:secret@h:1883' }))).toEqual(['url: put credentials in username/password, not in the URL']);
-    expect(issuesOf(() => parseMqttPublishSinkConfig({ id: 'd', url: 'mqtt://h', tls: { verify: false } }))).toEqual(['tls: tls options need an mqtts:// or wss:// URL']);
-    expect(issuesOf(() => parseMqttPublishSinkConfig({ id: 'd', url: 'mqtt://h', qos: 1 } as never))).toEqual([expect.stringContaining('qos')]);
+    expect(issuesOf(() => parseMqttPublishConnectorConfig({ id: 'd', url: 'mqtt://u:secret@h:1883' }))).toEqual(['url: put credentials in username/password, not in the URL']);
+    expect(issuesOf(() => parseMqttPublishConnectorConfig({ id: 'd', url: 'mqtt://h', tls: { verify: false } }))).toEqual(['tls: tls options need an mqtts:// or wss:// URL']);
+    expect(issuesOf(() => parseMqttPublishConnectorConfig({ id: 'd', url: 'mqtt://h', qos: 1 } as never))).toEqual([expect.stringContaining('qos')]);
   });
 
   it('never echoes a password in its messages', () => {
-    const messages = issuesOf(() => parseMqttPublishSinkConfig({ id: 'd', url: 'http://h', password: 'hunter2' }));
+    const messages = issuesOf(() => parseMqttPublishConnectorConfig({ id: 'd', url: 'http://h', password: 'hunter2' }));
     expect(messages.join('\n')).not.toContain('hunter2');
   });
 });

@@ -8,7 +8,7 @@ import { checkTlsUrl, MqttUrl, Tls } from './mqtt-source-config';
  * actions that name it. The connection settings are the MQTT source's, minus what only a subscriber
  * needs (session, maxInflight, identity, shareGroup).
  */
-export const MqttPublishSinkConfig = z
+export const MqttPublishConnectorConfig = z
   .strictObject({
     /** Unique connector id; actions name it in `connector`. */
     id: z.string().min(1).regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits and . _ : - only'),
@@ -37,11 +37,11 @@ export const MqttPublishSinkConfig = z
   })
   .superRefine(checkTlsUrl);
 
-export type MqttPublishSinkOptions = z.input<typeof MqttPublishSinkConfig>;
-export type MqttPublishSinkConfig = z.output<typeof MqttPublishSinkConfig>;
+export type MqttPublishConnectorOptions = z.input<typeof MqttPublishConnectorConfig>;
+export type MqttPublishConnectorConfig = z.output<typeof MqttPublishConnectorConfig>;
 
-export const parseMqttPublishSinkConfig = (input: MqttPublishSinkOptions): MqttPublishSinkConfig =>
-  parseConfig('mqtt', MqttPublishSinkConfig, input);
+export const parseMqttPublishConnectorConfig = (input: MqttPublishConnectorOptions): MqttPublishConnectorConfig =>
+  parseConfig('mqtt', MqttPublishConnectorConfig, input);
 
 const placeholder = (example: string) => z.string().regex(SINGLE_PLACEHOLDER, `must be a single placeholder such as "${example}"`);
 

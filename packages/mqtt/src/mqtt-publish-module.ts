@@ -1,21 +1,21 @@
-import { ContainerModule, Logger, Sink, silentLogger } from '@sluice/core';
+import { ContainerModule, Logger, Connector, silentLogger } from '@sluice/core';
 import { connect } from 'mqtt';
-import { type MqttPublishSinkOptions, parseMqttPublishSinkConfig } from './mqtt-publish-config';
-import { MqttPublishSink } from './mqtt-publish-sink';
+import { type MqttPublishConnectorOptions, parseMqttPublishConnectorConfig } from './mqtt-publish-config';
+import { MqttPublishConnector } from './mqtt-publish-connector';
 import { loadTls } from './mqtt-source-config';
 
 /**
- * Binds one MqttPublishSink (an MQTT connector that actions publish through: EMQX's "republish").
+ * Binds one MqttPublishConnector (an MQTT connector that actions publish through: EMQX's "republish").
  * Throws ConfigError at once for bad options or unreadable TLS files, before anything connects.
  */
-export function mqttPublishModule(options: MqttPublishSinkOptions): ContainerModule {
-  const config = parseMqttPublishSinkConfig(options);
+export function mqttPublishModule(options: MqttPublishConnectorOptions): ContainerModule {
+  const config = parseMqttPublishConnectorConfig(options);
   const tls = loadTls(config);
   return new ContainerModule((module) => {
-    module.bind<Sink>(Sink).toDynamicValue((context) => {
+    module.bind<Connector>(Connector).toDynamicValue((context) => {
       const root = context.get<Logger>(Logger, { optional: true }) ?? silentLogger;
       const logger = root.child(`mqtt-publish/${config.id}`);
-      return new MqttPublishSink(config, (clientOptions) => connect(config.url, clientOptions), logger, tls);
+      return new MqttPublishConnector(config, (clientOptions) => connect(config.url, clientOptions), logger, tls);
     }).inSingletonScope();
   });
 }

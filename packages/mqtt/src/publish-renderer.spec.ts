@@ -6,7 +6,7 @@ import { PublishRenderer } from './publish-renderer';
 
 const templates = { compileTemplate };
 const renderer = (settings: Record<string, unknown>): PublishRenderer =>
-  new PublishRenderer('dlq', parseMqttPublishActionSettings(settings, 'r:mqtt'), templates);
+  new PublishRenderer({ connectorId: 'dlq', actionId: 'r:mqtt' }, parseMqttPublishActionSettings(settings, 'r:mqtt'), templates);
 
 const output = { clientid: 'dev-1', topic: 'devices/dev-1/telemetry', seq: 7, qos: 1, flags: { retain: true, dup: false },
   pub_props: { 'User-Property': { site: 'north', tag: ['a', 'b'] } } };

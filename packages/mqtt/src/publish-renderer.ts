@@ -1,4 +1,4 @@
-import { type ActionContext, type RuleOutput, SinkWriteError, type Template, TopicTemplate, quoteExcerpt, valueRenderer } from '@sluice/core';
+import { type ActionContext, type RuleOutput, ActionWriteError, type ActionRef, type Template, TopicTemplate, quoteExcerpt, valueRenderer } from '@sluice/core';
 import type { MqttPublishActionSettings } from './mqtt-publish-config';
 
 /** One MQTT publish built from a rule output. */
@@ -13,7 +13,7 @@ export interface RenderedPublish {
 
 
 /**
- * Renders rule outputs into publishes. Templates are compiled once, here; render() throws a SinkWriteError
+ * Renders rule outputs into publishes. Templates are compiled once, here; render() throws an ActionWriteError
  * that is not retriable when an output cannot make a valid publish (the same output would fail again).
  */
 export class PublishRenderer {
@@ -25,7 +25,7 @@ export class PublishRenderer {
   private readonly userProperties: Template | undefined;
 
   constructor(
-    private readonly sinkId: string,
+    private readonly where: ActionRef,
     private readonly settings: MqttPublishActionSettings,
     templates: ActionContext['templates'],
   ) {
@@ -119,12 +119,12 @@ export class PublishRenderer {
     return any ? properties : undefined;
   }
 
-  private badUserProperties(): SinkWriteError {
+  private badUserProperties(): ActionWriteError {
     return this.refuse(`userProperties "${this.settings.userProperties ?? ''}" is not a map of names to values nor a [{key, value}] list`);
   }
 
-  private refuse(reason: string): SinkWriteError {
-    return new SinkWriteError(this.sinkId, `${reason}; the output is not published`, { retriable: false });
+  private refuse(reason: string): ActionWriteError {
+    return new ActionWriteError(this.where, `${reason}; the output is not published`, { retriable: false });
   }
 }
 

@@ -33,9 +33,9 @@ function opsPerSecond(fn) {
   return calls / (now - start);
 }
 
-let sink = 0; // consumes results so nothing is optimised away
+let connector = 0; // consumes results so nothing is optimised away
 const consume = (outputs) => {
-  sink += outputs.length;
+  connector += outputs.length;
 };
 
 // Each iteration builds a fresh input, as every MQTT message is a new object (so the per-input payload
@@ -226,4 +226,4 @@ for (const lines of [10, 25, 50, 100, 200, 400]) {
   const ms = parseMs(text);
   console.log(`| ${lines} | ${text.length} | ${ms.toFixed(2)} | ${(ms / lines).toFixed(3)} |`);
 }
-if (sink === 0) console.log('');
+if (connector === 0) console.log('');

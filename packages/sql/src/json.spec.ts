@@ -224,7 +224,7 @@ describe('JSON nesting limit', () => {
   });
 
   // fuzz seed 99 case 399: a subtree picked from an 8,000-level payload made an output that
-  // JSON.stringify could not render (RangeError) in the sink or the log.
+  // JSON.stringify could not render (RangeError) in the connector or the log.
   it('a payload nested too deep fails the rule as a payload that is not JSON, saying why', () => {
     const payload = nested(8000);
     const rule = compileRule(`SELECT payload.${Array(300).fill('a').join('.')} AS x FROM "t"`);

@@ -55,7 +55,7 @@ export function decodeJson(text: string): SqlValue {
 
 /**
  * Deepest nesting of arrays and objects decodeJson accepts. JSON.parse takes 10,000 levels, but what it
- * returns then reaches code that recurses: JSON.stringify of an output (a sink's `${.}`, a log line)
+ * returns then reaches code that recurses: JSON.stringify of an output (a connector's `${.}`, a log line)
  * overflowed the stack on a subtree `payload.a.a.…` picked from an 8,000-level payload. 512 levels is
  * far beyond real documents and far below any stack limit.
  */

@@ -41,7 +41,7 @@ const MiB = 1024 * 1024;
  * the columns (the whole payload), the FOREACH aliases (the collection itself, under its name) and its
  * item (EMQX semantics), so serialising n outputs of an n-item payload list is quadratic. 10,000 outputs
  * is already 10,000 records for one message; 64 MiB (16 largest strings) lets 10,000 outputs of 6 KB
- * through, or 64 outputs that each carry a 1 MB payload, and keeps what one message makes the sinks
+ * through, or 64 outputs that each carry a 1 MB payload, and keeps what one message makes the connectors
  * render to tens of megabytes instead of gigabytes.
  */
 export const DEFAULT_LIMITS: EvaluationLimits = Object.freeze({

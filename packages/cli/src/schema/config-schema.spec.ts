@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { KafkaActionSettings, KafkaSinkConfig } from '@sluice/kafka';
+import { KafkaActionSettings, KafkaConnectorConfig } from '@sluice/kafka';
 import { configJsonSchema, connectorPluginSchemas, descriptionOf, schemaPaths, type JsonSchema } from './config-schema';
 import { DESCRIPTIONS } from './descriptions';
 import { fillGeneratedBlocks, GeneratedBlockError, kafkaReferenceBlocks } from './kafka-reference';
@@ -86,7 +86,7 @@ describe('defaults of transforming schemas', () => {
   it('shows a default for every key whose zod schema has one', () => {
     const withDefault = (shape: Record<string, { def: { type: string } }>): string[] =>
       Object.entries(shape).filter(([, child]) => child.def.type === 'default').map(([key]) => key);
-    expect(withDefault(KafkaSinkConfig.shape).filter((key) => kafka.config.properties?.[key]?.default === undefined)).toEqual([]);
+    expect(withDefault(KafkaConnectorConfig.shape).filter((key) => kafka.config.properties?.[key]?.default === undefined)).toEqual([]);
     expect(withDefault(KafkaActionSettings.shape).filter((key) => kafka.action.properties?.[key]?.default === undefined)).toEqual([]);
   });
 
@@ -102,9 +102,9 @@ describe(kafkaReferenceBlocks.name, () => {
   const connector = blocks['kafka connector settings'] as string;
   const action = blocks['kafka action settings'] as string;
 
-  it('has a row for every key of KafkaSinkConfig and KafkaActionSettings, nested keys dotted', () => {
+  it('has a row for every key of KafkaConnectorConfig and KafkaActionSettings, nested keys dotted', () => {
     const rowFor = (table: string, key: string): boolean => table.includes(`\n| \`${key}\` |`);
-    expect(Object.keys(KafkaSinkConfig.shape).filter((key) => !rowFor(connector, key))).toEqual([]);
+    expect(Object.keys(KafkaConnectorConfig.shape).filter((key) => !rowFor(connector, key))).toEqual([]);
     expect(Object.keys(KafkaActionSettings.shape).filter((key) => key !== 'connector' && !rowFor(action, key))).toEqual([]);
     expect(['buffer.limit', 'buffer.mode', 'retryBackoff.max', 'extHeaders[].key'].filter((key) => !rowFor(action, key))).toEqual([]);
     expect(['retry.retries', 'ssl.verify', 'authentication.mechanism'].filter((key) => !rowFor(connector, key))).toEqual([]);

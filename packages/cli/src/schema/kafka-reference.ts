@@ -24,7 +24,7 @@ export class GeneratedBlockError extends Error {
 }
 
 const END = '<!-- end generated -->';
-const NOTICE = '<!-- Generated from packages/kafka/src/kafka-sink-config.ts and packages/cli/src/schema/descriptions.ts by `npm run schema -w @sluice/cli`; edits between these markers are overwritten. -->';
+const NOTICE = '<!-- Generated from packages/kafka/src/kafka-connector-config.ts and packages/cli/src/schema/descriptions.ts by `npm run schema -w @sluice/cli`; edits between these markers are overwritten. -->';
 
 /**
  * `text` with the body of each `<!-- generated: <name> -->` … `<!-- end generated -->` block replaced.

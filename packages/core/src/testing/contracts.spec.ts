@@ -1,46 +1,46 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, SinkWriteError } from '../errors';
+import { ConfigError, ActionWriteError } from '../errors';
 import type { Message } from '../message';
 import type { RuleOutput } from '../rule-engine';
-import { type ActionContext, DROPPED, type Sink, type SinkAction } from '../sink';
+import { type ActionContext, DROPPED, type Connector, type Action } from '../connector';
 import type { MessageReceiver, Source } from '../source';
-import { checkSinkContract, checkSourceContract, ContractViolation, type SinkContractOptions } from './contracts';
-import { InMemorySink } from './in-memory-sink';
+import { checkConnectorContract, checkSourceContract, ContractViolation, type ConnectorContractOptions } from './contracts';
+import { InMemoryConnector } from './in-memory-connector';
 import { InMemorySource } from './in-memory-source';
 
 const templates: ActionContext['templates'] = { compileTemplate: (text: string) => ({ render: () => text }) } as unknown as ActionContext['templates'];
 const fast = { settleTimeoutMs: 300, quietMs: 30 };
 
-/** InMemorySink's failure and drop switches, as a plugin author would wire their own. */
-function memoryOptions(sink: InMemorySink): SinkContractOptions {
-  const fail = (error: Error | 'drop') => ({ arrange: () => void (sink.behaviour = () => error), restore: () => void (sink.behaviour = () => 'store') });
+/** InMemoryConnector's failure and drop switches, as a plugin author would wire their own. */
+function memoryOptions(connector: InMemoryConnector): ConnectorContractOptions {
+  const fail = (error: Error | 'drop') => ({ arrange: () => void (connector.behaviour = () => error), restore: () => void (connector.behaviour = () => 'store') });
   return {
-    stored: () => sink.records.length,
-    failures: { retriable: fail(new SinkWriteError(sink.id, 'away', { retriable: true })), final: fail(new SinkWriteError(sink.id, 'refused')) },
+    stored: () => connector.records.length,
+    failures: { retriable: fail(new ActionWriteError(connector.id, 'away', { retriable: true })), final: fail(new ActionWriteError(connector.id, 'refused')) },
     drop: { ...fail('drop'), reason: 'queue_full' },
     settleTimeoutMs: fast.settleTimeoutMs,
   };
 }
 
-/** A sink whose every send resolves at once and stores nothing: what the suite must refuse. */
-class AlwaysResolves implements Sink {
+/** A connector whose every send resolves at once and stores nothing: what the suite must refuse. */
+class AlwaysResolves implements Connector {
   readonly id = 'always';
-  createAction(_settings: Readonly<Record<string, unknown>>, context: ActionContext): SinkAction {
+  createAction(_settings: Readonly<Record<string, unknown>>, context: ActionContext): Action {
     return { id: context.id, send: () => Promise.resolve() };
   }
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
 }
 
-/** A sink that stores in `records`; `flaw` picks the one rule it breaks. */
-class FlawedSink implements Sink {
+/** A connector that stores in `records`; `flaw` picks the one rule it breaks. */
+class FlawedConnector implements Connector {
   readonly id = 'flawed';
   readonly records: RuleOutput[] = [];
   down = false;
   private readonly pending = new Set<() => void>();
   constructor(private readonly flaw: 'none' | 'wrong-retriable' | 'plain-error' | 'hang-on-close' | 'final-on-close' | 'duplicates' | 'lax-settings' | 'accepts-after-stop') {}
 
-  createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): SinkAction {
+  createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): Action {
     if (this.flaw !== 'lax-settings' && settings['table'] !== undefined && typeof settings['table'] !== 'string') {
       throw new ConfigError(`flawed action "${context.id}"`, [{ path: 'table', message: 'must be a string' }]);
     }
@@ -49,9 +49,9 @@ class FlawedSink implements Sink {
       send: (output) => {
         if (this.down) {
           if (this.flaw === 'plain-error') return Promise.reject(new Error('away'));
-          return Promise.reject(new SinkWriteError(this.id, 'away', { retriable: this.flaw !== 'wrong-retriable' }));
+          return Promise.reject(new ActionWriteError(this.id, 'away', { retriable: this.flaw !== 'wrong-retriable' }));
         }
-        if (this.stopped) return this.flaw === 'accepts-after-stop' ? Promise.resolve() : Promise.reject(new SinkWriteError(this.id, 'stopped', { retriable: true }));
+        if (this.stopped) return this.flaw === 'accepts-after-stop' ? Promise.resolve() : Promise.reject(new ActionWriteError(this.id, 'stopped', { retriable: true }));
         // every write takes a tick, so a close finds sends pending
         return new Promise<void>((resolve, reject) => {
           const finish = (): void => {
@@ -79,47 +79,47 @@ class FlawedSink implements Sink {
     for (const finish of this.pending) {
       this.pending.delete(finish);
       if (this.flaw === 'hang-on-close') continue; // the send's promise is never settled
-      this.cut.get(finish)?.(new SinkWriteError(this.id, 'stopped', { retriable: this.flaw !== 'final-on-close' }));
+      this.cut.get(finish)?.(new ActionWriteError(this.id, 'stopped', { retriable: this.flaw !== 'final-on-close' }));
     }
   }
 }
 
-function flawedOptions(sink: FlawedSink): SinkContractOptions {
+function flawedOptions(connector: FlawedConnector): ConnectorContractOptions {
   return {
-    stored: () => sink.records.length,
+    stored: () => connector.records.length,
     invalidActionSettings: [{ table: 42 }],
-    failures: { retriable: { arrange: () => void (sink.down = true), restore: () => void (sink.down = false) } },
+    failures: { retriable: { arrange: () => void (connector.down = true), restore: () => void (connector.down = false) } },
     settleTimeoutMs: fast.settleTimeoutMs,
   };
 }
 
-describe('checkSinkContract', () => {
-  it("passes core's InMemorySink with failures, drops and read-back", async () => {
-    const sink = new InMemorySink('mem');
-    await checkSinkContract(() => sink, {}, templates, memoryOptions(sink));
-    expect(sink.records.length).toBeGreaterThan(20);
+describe('checkConnectorContract', () => {
+  it("passes core's InMemoryConnector with failures, drops and read-back", async () => {
+    const connector = new InMemoryConnector('mem');
+    await checkConnectorContract(() => connector, {}, templates, memoryOptions(connector));
+    expect(connector.records.length).toBeGreaterThan(20);
   });
 
   it('still runs with the three arguments of older calls', async () => {
-    await checkSinkContract(() => new InMemorySink(), {}, templates);
+    await checkConnectorContract(() => new InMemoryConnector(), {}, templates);
   });
 
-  it('passes a sink that keeps every rule', async () => {
-    const sink = new FlawedSink('none');
-    await checkSinkContract(() => sink, {}, templates, flawedOptions(sink));
+  it('passes a connector that keeps every rule', async () => {
+    const connector = new FlawedConnector('none');
+    await checkConnectorContract(() => connector, {}, templates, flawedOptions(connector));
   });
 
-  it('refuses a sink that always resolves once it claims failures, drops or a read-back', async () => {
-    const claims: Array<[SinkContractOptions, RegExp]> = [
+  it('refuses a connector that always resolves once it claims failures, drops or a read-back', async () => {
+    const claims: Array<[ConnectorContractOptions, RegExp]> = [
       [{ failures: { retriable: {} } }, /retriable failure: send\(\) resolved/],
       [{ failures: { final: {} } }, /final failure: send\(\) resolved/],
       [{ drop: {} }, /drop: send\(\) resolved with undefined/],
       [{ stored: () => 0 }, /success: send\(\) resolved but the record is not stored/],
     ];
     for (const [options, expected] of claims) {
-      await expect(checkSinkContract(() => new AlwaysResolves(), {}, templates, options)).rejects.toThrow(expected);
+      await expect(checkConnectorContract(() => new AlwaysResolves(), {}, templates, options)).rejects.toThrow(expected);
     }
-    await expect(checkSinkContract(() => new AlwaysResolves(), {}, templates, { failures: {} })).rejects.toThrow(/send after stop\(\): send\(\) resolved/);
+    await expect(checkConnectorContract(() => new AlwaysResolves(), {}, templates, { failures: {} })).rejects.toThrow(/send after stop\(\): send\(\) resolved/);
   });
 
   it.each([
@@ -129,25 +129,25 @@ describe('checkSinkContract', () => {
     ['final-on-close', /a send cut short by close\/stop must reject retriable/],
     ['duplicates', /20 sends resolved but 40 records were stored/],
     ['lax-settings', /accepted invalidActionSettings\[0\] \{"table":42\}/],
-  ] as const)('refuses a sink with the flaw %s', async (flaw, expected) => {
-    const sink = new FlawedSink(flaw);
-    const outcome = checkSinkContract(() => sink, {}, templates, flawedOptions(sink));
+  ] as const)('refuses a connector with the flaw %s', async (flaw, expected) => {
+    const connector = new FlawedConnector(flaw);
+    const outcome = checkConnectorContract(() => connector, {}, templates, flawedOptions(connector));
     await expect(outcome).rejects.toThrow(expected);
     await expect(outcome).rejects.toBeInstanceOf(ContractViolation);
   });
 
   it('refuses a send after stop() that resolves without storing', async () => {
-    const sink = new FlawedSink('accepts-after-stop');
-    await expect(checkSinkContract(() => sink, {}, templates, flawedOptions(sink))).rejects.toThrow(/send after stop\(\): send\(\) resolved but nothing was stored/);
+    const connector = new FlawedConnector('accepts-after-stop');
+    await expect(checkConnectorContract(() => connector, {}, templates, flawedOptions(connector))).rejects.toThrow(/send after stop\(\): send\(\) resolved but nothing was stored/);
   });
 
-  it('uses a scenario sink of its own and reports a drop that is not DROPPED', async () => {
-    const sink = new InMemorySink('mem');
-    const other = new InMemorySink('other');
-    other.behaviour = () => new SinkWriteError('other', 'refused');
-    await checkSinkContract(() => sink, {}, templates, { stored: () => sink.records.length, failures: { final: { makeSink: () => other } } });
-    const wrongDrop = { ...memoryOptions(sink), drop: { arrange: () => void (sink.behaviour = () => 'store') } };
-    await expect(checkSinkContract(() => sink, {}, templates, wrongDrop)).rejects.toThrow(/drop: send\(\) resolved with undefined/);
+  it('uses a scenario connector of its own and reports a drop that is not DROPPED', async () => {
+    const connector = new InMemoryConnector('mem');
+    const other = new InMemoryConnector('other');
+    other.behaviour = () => new ActionWriteError('other', 'refused');
+    await checkConnectorContract(() => connector, {}, templates, { stored: () => connector.records.length, failures: { final: { makeConnector: () => other } } });
+    const wrongDrop = { ...memoryOptions(connector), drop: { arrange: () => void (connector.behaviour = () => 'store') } };
+    await expect(checkConnectorContract(() => connector, {}, templates, wrongDrop)).rejects.toThrow(/drop: send\(\) resolved with undefined/);
     expect(DROPPED.queue_full.dropped).toBe('queue_full');
   });
 });

@@ -3,25 +3,25 @@ import { type ActionContext, isDropped, type SendResult, silentLogger } from '@s
 import { compileTemplate } from '@sluice/sql';
 import { consumeRecords, createTopic, deleteTopic, kafkaBroker, randomName, topicRecordCount } from '@sluice/testkit';
 import type { KafkaAction } from '../../src/kafka-action';
-import { createKafkaProducer, KafkaSink } from '../../src/kafka-sink';
-import { type KafkaActionOptions, parseKafkaSinkConfig } from '../../src/kafka-sink-config';
+import { createKafkaProducer, KafkaConnector } from '../../src/kafka-connector';
+import { type KafkaActionOptions, parseKafkaConnectorConfig } from '../../src/kafka-connector-config';
 import { mqttMessage } from '../fixtures/messages';
 
 const broker = kafkaBroker();
 
 describe('Kafka action buffer and retries against a real broker', () => {
   let topic: string;
-  let sinks: KafkaSink[];
+  let connectors: KafkaConnector[];
   let drops: Array<[number, string]>;
   /** Estimated bytes of one `{ n }` record, set by actionHolding. */
   let recordBytes = 0;
   const topics: string[] = [];
 
-  function newSink(): KafkaSink {
-    const config = parseKafkaSinkConfig({ id: 'it', bootstrapHosts: broker.bootstrap, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
-    const sink = new KafkaSink(config, createKafkaProducer(config, silentLogger), silentLogger);
-    sinks.push(sink);
-    return sink;
+  function newConnector(): KafkaConnector {
+    const config = parseKafkaConnectorConfig({ id: 'it', bootstrapHosts: broker.bootstrap, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
+    const connector = new KafkaConnector(config, createKafkaProducer(config, silentLogger), silentLogger);
+    connectors.push(connector);
+    return connector;
   }
 
   function context(): ActionContext {
@@ -29,16 +29,16 @@ describe('Kafka action buffer and retries against a real broker', () => {
   }
 
   /** An action whose buffer holds exactly `records` records of the form `{ n }` with n < 10. */
-  async function actionHolding(sink: KafkaSink, records: number, settings: Partial<KafkaActionOptions>): Promise<KafkaAction> {
+  async function actionHolding(connector: KafkaConnector, records: number, settings: Partial<KafkaActionOptions>): Promise<KafkaAction> {
     const base = { topic, key: '', value: '${n}' };
     // the renderer's estimate of one record (key + value + headers + overhead), measured on an action of a
-    // sink that never connects, so the probe record cannot reach the topic
-    const probe = newSink().createAction({ ...base, maxRetries: 0 }, context());
+    // connector that never connects, so the probe record cannot reach the topic
+    const probe = newConnector().createAction({ ...base, maxRetries: 0 }, context());
     const probed = probe.send({ n: 0 }, mqttMessage()).catch(() => undefined);
     recordBytes = probe.queuedBytes();
     await probe.close();
     await probed;
-    return sink.createAction({ ...base, ...settings, buffer: { limit: records * recordBytes, ...settings.buffer } }, context());
+    return connector.createAction({ ...base, ...settings, buffer: { limit: records * recordBytes, ...settings.buffer } }, context());
   }
 
   const sendAll = (action: KafkaAction, count: number): Array<Promise<SendResult>> =>
@@ -50,7 +50,7 @@ describe('Kafka action buffer and retries against a real broker', () => {
     (await consumeRecords(topic, count)).map((record) => String(record.value));
 
   beforeEach(async () => {
-    sinks = [];
+    connectors = [];
     drops = [];
     topic = randomName('kafka-buf');
     topics.push(topic);
@@ -58,14 +58,14 @@ describe('Kafka action buffer and retries against a real broker', () => {
   });
 
   afterEach(async () => {
-    await Promise.all(sinks.map((sink) => sink.stop()));
+    await Promise.all(connectors.map((connector) => connector.stop()));
     await Promise.all(topics.splice(0).map((name) => deleteTopic(name).catch(() => undefined)));
   });
 
   it("'drop_newest' stores exactly the records that fit and counts the rest queue_full", async () => {
-    const sink = newSink();
-    await sink.start(new AbortController().signal);
-    const action = await actionHolding(sink, 10, { buffer: { overflow: 'drop_newest' } });
+    const connector = newConnector();
+    await connector.start(new AbortController().signal);
+    const action = await actionHolding(connector, 10, { buffer: { overflow: 'drop_newest' } });
     const results = await Promise.all(sendAll(action, 25));
     expect(await consumedValues(10)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     expect(await topicRecordCount(topic)).toBe(10);
@@ -75,9 +75,9 @@ describe('Kafka action buffer and retries against a real broker', () => {
   });
 
   it("'drop_oldest' stores exactly the newest records that fit and counts the rest queue_full", async () => {
-    const sink = newSink();
-    await sink.start(new AbortController().signal);
-    const action = await actionHolding(sink, 10, { buffer: { overflow: 'drop_oldest' } });
+    const connector = newConnector();
+    await connector.start(new AbortController().signal);
+    const action = await actionHolding(connector, 10, { buffer: { overflow: 'drop_oldest' } });
     const results = await Promise.all(sendAll(action, 25));
     expect(await consumedValues(10)).toEqual(['5', '6', '7', '8', '9', '0', '1', '2', '3', '4']);
     expect(await topicRecordCount(topic)).toBe(10);
@@ -87,9 +87,9 @@ describe('Kafka action buffer and retries against a real broker', () => {
   });
 
   it("'backpressure' holds the sends beyond the limit and then stores every record, none dropped", async () => {
-    const sink = newSink();
-    await sink.start(new AbortController().signal);
-    const action = await actionHolding(sink, 10, {});
+    const connector = newConnector();
+    await connector.start(new AbortController().signal);
+    const action = await actionHolding(connector, 10, {});
     const sends = sendAll(action, 25);
     expect(action.queued()).toBe(25);
     // ten records in the buffer, fifteen sends held outside it
@@ -101,24 +101,24 @@ describe('Kafka action buffer and retries against a real broker', () => {
   });
 
   it('keeps the records buffered while Kafka is unreachable and delivers them, in order, once it is back', async () => {
-    const sink = newSink();
-    const action = sink.createAction({ topic, key: '', value: '${n}', retryBackoff: { initial: 50, max: 200 } }, context());
+    const connector = newConnector();
+    const action = connector.createAction({ topic, key: '', value: '${n}', retryBackoff: { initial: 50, max: 200 } }, context());
     // not connected yet: every try fails retriable ("the producer is disconnected")
     const sends = [1, 2, 3].map((n) => action.send({ n }, mqttMessage()));
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(action.queued()).toBe(3);
     expect(action.metrics().retried).toBeGreaterThanOrEqual(3);
-    await sink.start(new AbortController().signal);
+    await connector.start(new AbortController().signal);
     await Promise.all(sends);
     expect(await consumedValues(3)).toEqual(['1', '2', '3']);
     expect(action.metrics()['retried.success']).toBe(3);
-    expect(sink.status()).toEqual({ state: 'connected' });
+    expect(connector.status()).toEqual({ state: 'connected' });
   });
 
   it('fails a record as retriable after maxRetries while Kafka stays unreachable', async () => {
-    const sink = newSink();
-    const action = sink.createAction({ topic, maxRetries: 2, retryBackoff: { initial: 10, max: 10 } }, context());
-    await expect(action.send({ n: 1 }, mqttMessage())).rejects.toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true });
+    const connector = newConnector();
+    const action = connector.createAction({ topic, maxRetries: 2, retryBackoff: { initial: 10, max: 10 } }, context());
+    await expect(action.send({ n: 1 }, mqttMessage())).rejects.toMatchObject({ code: 'ERR_ACTION_WRITE', retriable: true });
     expect(action.metrics()).toMatchObject({ 'retried': 2, 'retried.failed': 1, 'queuing': 0 });
   });
 });

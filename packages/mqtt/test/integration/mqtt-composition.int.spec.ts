@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { type Integration, createIntegration, silentLogger, sinkModule, sourceModule } from '@sluice/core';
-import { InMemorySink } from '@sluice/core/testing';
+import { type Integration, createIntegration, silentLogger, connectorModule, sourceModule } from '@sluice/core';
+import { InMemoryConnector } from '@sluice/core/testing';
 import { sqlModule } from '@sluice/sql';
 import { mqttUrl, randomName } from '../../../../scripts/testkit';
 import { AedesSource } from '../../src/aedes-source';
@@ -8,7 +8,7 @@ import { parseAedesSourceConfig } from '../../src/aedes-source-config';
 import { mqttModule } from '../../src/mqtt-module';
 import { Closer, publisher } from '../source-harness';
 
-// The MQTT sources composed with the real runtime and rule engine (sink in memory): what the lead's
+// The MQTT sources composed with the real runtime and rule engine (connector in memory): what the lead's
 // end-to-end flow relies on.
 jest.setTimeout(30_000);
 
@@ -31,12 +31,12 @@ async function until(condition: () => boolean): Promise<void> {
 describe('MQTT sources in an integration', () => {
   it('client mode: a rule sees the clientid taken from a user property', async () => {
     const topic = randomName('it-compose');
-    const sink = new InMemorySink('memory');
+    const connector = new InMemoryConnector('memory');
     const app = await createIntegration({
       modules: [
         mqttModule({ id: 'plant', url: mqttUrl(), clientId: randomName('it-sluice'), session: { sessionExpiry: 60 }, identity: { clientid: { userProperty: 'clientid' } } }),
         sqlModule(),
-        sinkModule(sink),
+        connectorModule(connector),
       ],
       rules: [{ id: 'temp_hum', sql: `SELECT clientid, payload.temp as temp FROM "${topic}"`, actions: [{ connector: 'memory' }] }],
     });
@@ -44,17 +44,17 @@ describe('MQTT sources in an integration', () => {
     await app.start();
     const pub = closer.client(await publisher(mqttUrl()));
     await pub.publishAsync(topic, '{"temp": 27.5}', { qos: 1, properties: { userProperties: { clientid: 'dev-1' } } });
-    await until(() => sink.records.length === 1);
-    expect(sink.records[0]!.output).toMatchObject({ clientid: 'dev-1', temp: 27.5 });
+    await until(() => connector.records.length === 1);
+    expect(connector.records[0]!.output).toMatchObject({ clientid: 'dev-1', temp: 27.5 });
   });
 
-  it("embedded broker: the device's PUBACK waits until the sink has stored the record", async () => {
+  it("embedded broker: the device's PUBACK waits until the connector has stored the record", async () => {
     const topic = randomName('it-compose');
-    const sink = new InMemorySink('memory');
-    sink.behaviour = () => 'hold';
+    const connector = new InMemoryConnector('memory');
+    connector.behaviour = () => 'hold';
     const source = new AedesSource(parseAedesSourceConfig({ id: 'edge', port: 0 }), silentLogger);
     const app = await createIntegration({
-      modules: [sourceModule(source), sqlModule(), sinkModule(sink)],
+      modules: [sourceModule(source), sqlModule(), connectorModule(connector)],
       rules: [{ id: 'r', sql: `SELECT clientid, payload.temp as temp FROM "${topic}"`, actions: [{ connector: 'memory' }] }],
     });
     apps.push(app);
@@ -63,11 +63,11 @@ describe('MQTT sources in an integration', () => {
     const pub = closer.client(await publisher(`mqtt://127.0.0.1:${source.address!.port}`, { protocolVersion: 4, clientId }));
     let acked = false;
     const sent = pub.publishAsync(topic, '{"temp": 21}', { qos: 1 }).then(() => (acked = true));
-    await until(() => sink.heldCount === 1);
+    await until(() => connector.heldCount === 1);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(acked).toBe(false);
-    sink.release();
+    connector.release();
     await sent;
-    expect(sink.records[0]!.output).toMatchObject({ clientid: clientId, temp: 21 });
+    expect(connector.records[0]!.output).toMatchObject({ clientid: clientId, temp: 21 });
   });
 });

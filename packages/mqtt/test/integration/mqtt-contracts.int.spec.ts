@@ -1,18 +1,18 @@
 // core's contract suites (@sluice/core/testing) on the MQTT plugins, against real brokers: the republish
-// sink and the MQTT source against Mosquitto, the embedded Aedes broker with a device publishing to it.
+// connector and the MQTT source against Mosquitto, the embedded Aedes broker with a device publishing to it.
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it, jest } from '@jest/globals';
 import { silentLogger, type Source } from '@sluice/core';
-import { checkSinkContract, checkSourceContract } from '@sluice/core/testing';
+import { checkConnectorContract, checkSourceContract } from '@sluice/core/testing';
 import { compileTemplate } from '@sluice/sql';
 import { connect, type MqttClient } from 'mqtt';
 import { mqttUrl, publish, randomName, startMosquitto, subscribeMqtt, type MqttSubscription, type TestMosquitto } from '../../../../scripts/testkit';
 import { AedesSource } from '../../src/aedes-source';
 import { parseAedesSourceConfig } from '../../src/aedes-source-config';
-import { parseMqttPublishSinkConfig } from '../../src/mqtt-publish-config';
-import { MqttPublishSink } from '../../src/mqtt-publish-sink';
+import { parseMqttPublishConnectorConfig } from '../../src/mqtt-publish-config';
+import { MqttPublishConnector } from '../../src/mqtt-publish-connector';
 import { mqttSource, publisher } from '../source-harness';
 
 jest.setTimeout(60_000);
@@ -48,7 +48,7 @@ async function settledCount(sub: MqttSubscription): Promise<number> {
   }
 }
 
-describe('MQTT publish sink (republish): sink contract', () => {
+describe('MQTT publish connector (republish): connector contract', () => {
   it.each([0, 1, 2] as const)('stores at QoS %i, fails retriable while its broker is down and final where the broker refuses the topic', async (qos) => {
     const prefix = randomName('it-contract');
     // A broker of our own for the failures: it can be stopped, and its ACL lets anyone write only under ok/.
@@ -57,20 +57,20 @@ describe('MQTT publish sink (republish): sink contract', () => {
     files.push(acl);
     const own = await startMosquitto({ lines: [`acl_file ${acl}`] });
     brokers.push(own);
-    const sinkOn = (url: string) => {
-      const config = parseMqttPublishSinkConfig({ id: 'contract', url, reconnectPeriod: 100, publishTimeout: 5_000 });
-      return new MqttPublishSink(config, (options) => connect(config.url, options), silentLogger);
+    const connectorOn = (url: string) => {
+      const config = parseMqttPublishConnectorConfig({ id: 'contract', url, reconnectPeriod: 100, publishTimeout: 5_000 });
+      return new MqttPublishConnector(config, (options) => connect(config.url, options), silentLogger);
     };
     const sub = await subscribeMqtt(mqttUrl(), `${prefix}/#`, { qos: 1 });
     subscriptions.push(sub);
-    let down: MqttPublishSink | undefined;
+    let down: MqttPublishConnector | undefined;
 
-    await checkSinkContract(() => sinkOn(mqttUrl()), { topic: `${prefix}/out`, qos }, { compileTemplate }, {
+    await checkConnectorContract(() => connectorOn(mqttUrl()), { topic: `${prefix}/out`, qos }, { compileTemplate }, {
       stored: () => settledCount(sub),
       invalidActionSettings: [{}, { topic: `${prefix}/#` }, { topic: 't', qos: 3 }],
       failures: {
         retriable: {
-          makeSink: () => (down = sinkOn(own.url)),
+          makeConnector: () => (down = connectorOn(own.url)),
           actionSettings: { topic: 'ok/out', qos },
           arrange: async () => {
             await own.stop();
@@ -83,7 +83,7 @@ describe('MQTT publish sink (republish): sink contract', () => {
         },
         // MQTT 5: Mosquitto answers a publish its ACL denies with PUBACK reason code 0x87 (not authorized);
         // at QoS 0 there is no answer, so the refusal can only be seen at QoS 1
-        final: { makeSink: () => sinkOn(own.url), actionSettings: { topic: 'denied/out', qos: 1 } },
+        final: { makeConnector: () => connectorOn(own.url), actionSettings: { topic: 'denied/out', qos: 1 } },
       },
       settleTimeoutMs: 20_000,
     });

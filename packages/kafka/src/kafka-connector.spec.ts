@@ -4,11 +4,11 @@ import { CompressionTypes, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError 
 import { actionContext } from '../test/fixtures/fake-templates';
 import { FakeProducer, turn } from '../test/fixtures/fake-producer';
 import { mqttMessage } from '../test/fixtures/messages';
-import { toSinkWriteError } from './kafka-errors';
-import { KafkaSink } from './kafka-sink';
-import { parseKafkaSinkConfig } from './kafka-sink-config';
+import { toActionWriteError } from './kafka-errors';
+import { KafkaConnector } from './kafka-connector';
+import { parseKafkaConnectorConfig } from './kafka-connector-config';
 
-const config = parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
+const config = parseKafkaConnectorConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
 const protocolError = (type: string, retriable: boolean): Error =>
   new KafkaJSProtocolError({ message: `broker says ${type}`, type, code: 0, retriable } as never);
 const afterRetries = (cause: Error): Error => new KafkaJSNumberOfRetriesExceeded(cause, { retryCount: 5, retryTime: 100 } as never);
@@ -22,34 +22,34 @@ async function settled(promise: Promise<unknown>): Promise<unknown> {
   }
 }
 
-describe(KafkaSink.name, () => {
+describe(KafkaConnector.name, () => {
   let producer: FakeProducer;
   let reports: Array<readonly string[]>;
-  let sink: KafkaSink;
+  let connector: KafkaConnector;
   const out = (i: number): RuleOutput => ({ clientid: `dev-${i}`, n: i, site: i % 2 === 0 ? 'even' : 'odd' });
 
   beforeEach(() => {
     producer = new FakeProducer();
     reports = [];
-    sink = new KafkaSink(config, producer, silentLogger, async (topics): Promise<ConnectionTestReport> => {
+    connector = new KafkaConnector(config, producer, silentLogger, async (topics): Promise<ConnectionTestReport> => {
       reports.push(topics);
       return { connectorId: 'upstash', ok: false, stages: [{ stage: 'tcp', ok: true, detail: 'reached' }, { stage: 'sasl', ok: false, detail: 'SASL authentication failed for user "u"' }] };
     });
   });
 
   afterEach(async () => {
-    await sink.stop();
+    await connector.stop();
   });
 
   describe('.createAction', () => {
     it('throws ConfigError naming the action for bad settings', () => {
-      expect(() => sink.createAction({ topic: 't', requiredAcks: 'some' }, actionContext('r:bad'))).toThrow(/kafka action "r:bad"[\s\S]*requiredAcks/);
+      expect(() => connector.createAction({ topic: 't', requiredAcks: 'some' }, actionContext('r:bad'))).toThrow(/kafka action "r:bad"[\s\S]*requiredAcks/);
     });
   });
 
   describe('.send', () => {
     it('puts records sent in the same turn into one request, with the configured acks and compression', async () => {
-      const action = sink.createAction({ topic: 'emqx', value: '${n}', requiredAcks: 'leader', compression: 'gzip' }, actionContext());
+      const action = connector.createAction({ topic: 'emqx', value: '${n}', requiredAcks: 'leader', compression: 'gzip' }, actionContext());
       const sends = Array.from({ length: 100 }, (_, i) => action.send(out(i), mqttMessage()));
       expect(action.queued()).toBe(100);
       await Promise.all(sends);
@@ -60,14 +60,14 @@ describe(KafkaSink.name, () => {
     });
 
     it('groups a templated topic per topic inside one request', async () => {
-      const action = sink.createAction({ topic: 't-${site}' }, actionContext());
+      const action = connector.createAction({ topic: 't-${site}' }, actionContext());
       await Promise.all([0, 1, 2, 3].map((i) => action.send(out(i), mqttMessage())));
       expect(producer.batches).toHaveLength(1);
       expect(producer.batches[0]?.topicMessages?.map((group) => [group.topic, group.messages.length])).toEqual([['t-even', 2], ['t-odd', 2]]);
     });
 
     it('splits by maxBatchBytes, and a record larger than the limit still goes alone', async () => {
-      const action = sink.createAction({ topic: 't', value: '${text}', maxBatchBytes: 1000, maxInflight: 100 }, actionContext());
+      const action = connector.createAction({ topic: 't', value: '${text}', maxBatchBytes: 1000, maxInflight: 100 }, actionContext());
       const small = Array.from({ length: 20 }, () => action.send({ text: 'x'.repeat(100) }, mqttMessage()));
       const big = action.send({ text: 'y'.repeat(5000) }, mqttMessage());
       await Promise.all([...small, big]);
@@ -78,14 +78,14 @@ describe(KafkaSink.name, () => {
     });
 
     it('caps a request at maxBatchRecords', async () => {
-      const action = sink.createAction({ topic: 't', maxBatchRecords: 40 }, actionContext());
+      const action = connector.createAction({ topic: 't', maxBatchRecords: 40 }, actionContext());
       await Promise.all(Array.from({ length: 100 }, (_, i) => action.send(out(i), mqttMessage())));
       expect(producer.batches.map((batch) => batch.topicMessages?.[0]?.messages.length)).toEqual([40, 40, 20]);
     });
 
     it('keeps at most maxInflight requests open and batches what arrives meanwhile', async () => {
       producer.manual = true;
-      const action = sink.createAction({ topic: 't', maxInflight: 2 }, actionContext());
+      const action = connector.createAction({ topic: 't', maxInflight: 2 }, actionContext());
       const first = [action.send(out(1), mqttMessage())];
       await turn();
       const second = [action.send(out(2), mqttMessage())];
@@ -109,7 +109,7 @@ describe(KafkaSink.name, () => {
     });
 
     it('waits maxLingerTime before sending', async () => {
-      const action = sink.createAction({ topic: 't', maxLingerTime: '20ms' }, actionContext());
+      const action = connector.createAction({ topic: 't', maxLingerTime: '20ms' }, actionContext());
       const sent = action.send(out(1), mqttMessage());
       await turn();
       expect(producer.batches).toHaveLength(0);
@@ -118,9 +118,9 @@ describe(KafkaSink.name, () => {
     });
 
     it('drops a record whose topic placeholder is missing, not retriable, without sending it', async () => {
-      const action = sink.createAction({ topic: 't-${nope}' }, actionContext());
+      const action = connector.createAction({ topic: 't-${nope}' }, actionContext());
       const error = await settled(action.send(out(1), mqttMessage()));
-      expect(IntegrationError.is(error) && error.code === 'ERR_SINK_WRITE' && error.retriable === false).toBe(true);
+      expect(IntegrationError.is(error) && error.code === 'ERR_ACTION_WRITE' && error.retriable === false).toBe(true);
       expect(producer.batches).toHaveLength(0);
     });
   });
@@ -132,11 +132,11 @@ describe(KafkaSink.name, () => {
       ['MESSAGE_TOO_LARGE', /max\.message\.bytes/],
     ])('%s fails every record of the request, not retriable', async (type, hint) => {
       producer.failure = () => afterRetries(protocolError(type, true));
-      const action = sink.createAction({ topic: 'gone' }, actionContext());
+      const action = connector.createAction({ topic: 'gone' }, actionContext());
       const errors = await Promise.all([action.send(out(1), mqttMessage()), action.send(out(2), mqttMessage())].map(settled));
       for (const error of errors) {
         expect(IntegrationError.is(error)).toBe(true);
-        expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: false, sinkId: 'upstash' });
+        expect(error).toMatchObject({ code: 'ERR_ACTION_WRITE', retriable: false, connectorId: 'upstash', actionId: 'rule:kafka' });
         expect((error as Error).message).toMatch(hint);
         expect((error as Error).message).toContain(type);
       }
@@ -148,30 +148,30 @@ describe(KafkaSink.name, () => {
       ['a closed connection', Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError', retriable: true })],
       ['a disconnected producer', Object.assign(new Error('The producer is disconnected'), { name: 'KafkaJSError', retriable: true })],
     ])('%s is retriable, and the connector shows connecting with the reason', async (_name, failure) => {
-      await sink.start(new AbortController().signal);
+      await connector.start(new AbortController().signal);
       producer.failure = () => failure;
-      const action = sink.createAction({ topic: 't', maxRetries: 0 }, actionContext());
+      const action = connector.createAction({ topic: 't', maxRetries: 0 }, actionContext());
       const error = await settled(action.send(out(1), mqttMessage()));
-      expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true });
-      expect(sink.status()).toEqual({ state: 'connecting', reason: (error as Error).message });
+      expect(error).toMatchObject({ code: 'ERR_ACTION_WRITE', retriable: true });
+      expect(connector.status()).toEqual({ state: 'connecting', reason: (error as Error).message });
       producer.failure = undefined;
       await action.send(out(2), mqttMessage());
-      expect(sink.status()).toEqual({ state: 'connected' });
+      expect(connector.status()).toEqual({ state: 'connected' });
     });
 
     it('fails the next records for an unknown topic at once, without asking Kafka again', async () => {
       producer.failure = () => afterRetries(protocolError('UNKNOWN_TOPIC_OR_PARTITION', true));
-      const action = sink.createAction({ topic: 'gone' }, actionContext());
+      const action = connector.createAction({ topic: 'gone' }, actionContext());
       await settled(action.send(out(1), mqttMessage()));
       const error = await settled(action.send(out(2), mqttMessage()));
-      expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: false, message: expect.stringContaining('"gone" does not exist') });
+      expect(error).toMatchObject({ code: 'ERR_ACTION_WRITE', retriable: false, message: expect.stringContaining('"gone" does not exist') });
       expect(producer.batches).toHaveLength(1);
     });
 
     it('retries per topic so one unknown topic does not fail the records of the others', async () => {
       producer.failure = (batch) => batch.topicMessages?.some((group) => group.topic === 't-odd')
         ? afterRetries(protocolError('UNKNOWN_TOPIC_OR_PARTITION', true)) : undefined;
-      const action = sink.createAction({ topic: 't-${site}' }, actionContext());
+      const action = connector.createAction({ topic: 't-${site}' }, actionContext());
       const [even, odd] = await Promise.all([action.send(out(0), mqttMessage()), action.send(out(1), mqttMessage())].map(settled));
       expect(even).toBeUndefined();
       expect(odd).toMatchObject({ retriable: false });
@@ -180,16 +180,16 @@ describe(KafkaSink.name, () => {
   });
 
   describe('when the connector is idempotent', () => {
-    const idempotent = parseKafkaSinkConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1', idempotent: true });
+    const idempotent = parseKafkaConnectorConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1', idempotent: true });
 
     it('refuses an action that does not require acks from all replicas', () => {
-      const strict = new KafkaSink(idempotent, producer, silentLogger);
+      const strict = new KafkaConnector(idempotent, producer, silentLogger);
       expect(() => strict.createAction({ topic: 't', requiredAcks: 'leader' }, actionContext())).toThrow(/requiredAcks: must be "all"/);
     });
 
     it('lets one request of the connector through at a time, across actions', async () => {
       producer.manual = true;
-      const strict = new KafkaSink(idempotent, producer, silentLogger);
+      const strict = new KafkaConnector(idempotent, producer, silentLogger);
       const a = strict.createAction({ topic: 'a' }, actionContext('r:a'));
       const b = strict.createAction({ topic: 'b' }, actionContext('r:b'));
       const sent = [a.send(out(1), mqttMessage()), b.send(out(2), mqttMessage())];
@@ -204,56 +204,56 @@ describe(KafkaSink.name, () => {
     });
 
     it('needs at least one retry', () => {
-      expect(() => parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a', idempotent: true, retry: { retries: 0 } })).toThrow(/retry\.retries/);
+      expect(() => parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: 'a', idempotent: true, retry: { retries: 0 } })).toThrow(/retry\.retries/);
     });
   });
 
   describe('.close', () => {
     it('flushes what waits, then refuses new records as retriable', async () => {
       producer.manual = true;
-      const action = sink.createAction({ topic: 't', maxLingerTime: '1h' }, actionContext());
+      const action = connector.createAction({ topic: 't', maxLingerTime: '1h' }, actionContext());
       const sent = action.send(out(1), mqttMessage());
       const closed = action.close();
       expect(producer.open).toHaveLength(1);
       producer.settle();
       await Promise.all([sent, closed]);
-      expect(await settled(action.send(out(2), mqttMessage()))).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: true });
+      expect(await settled(action.send(out(2), mqttMessage()))).toMatchObject({ code: 'ERR_ACTION_WRITE', retriable: true });
     });
   });
 
   describe('.start', () => {
     it('connects and reports connected', async () => {
-      expect(sink.status().state).toBe('disconnected');
-      await sink.start(new AbortController().signal);
+      expect(connector.status().state).toBe('disconnected');
+      await connector.start(new AbortController().signal);
       expect(producer.connected).toBe(true);
-      expect(sink.status()).toEqual({ state: 'connected' });
+      expect(connector.status()).toEqual({ state: 'connected' });
     });
 
     it('rejects with a retriable NotConnectedError naming the failing stage of the connection test', async () => {
       producer.connectError = new Error('Connection error: ECONNREFUSED');
-      const error = await settled(sink.start(new AbortController().signal));
+      const error = await settled(connector.start(new AbortController().signal));
       expect(error).toMatchObject({ code: 'ERR_NOT_CONNECTED', retriable: true });
       expect((error as Error).message).toContain('sasl stage failed: SASL authentication failed for user "u"');
-      expect(sink.status().state).toBe('disconnected');
+      expect(connector.status().state).toBe('disconnected');
     });
   });
 
   describe('.test', () => {
     it("checks the actions' fixed topics, not templated ones", async () => {
-      sink.createAction({ topic: 'emqx' }, actionContext('a:1'));
-      sink.createAction({ topic: 'emqx' }, actionContext('a:2'));
-      sink.createAction({ topic: 't-${site}' }, actionContext('a:3'));
-      await sink.test();
+      connector.createAction({ topic: 'emqx' }, actionContext('a:1'));
+      connector.createAction({ topic: 'emqx' }, actionContext('a:2'));
+      connector.createAction({ topic: 't-${site}' }, actionContext('a:3'));
+      await connector.test();
       expect(reports).toEqual([['emqx']]);
     });
   });
 
   describe('.stop', () => {
     it('disconnects the producer and reports stopped', async () => {
-      await sink.start(new AbortController().signal);
-      await sink.stop();
+      await connector.start(new AbortController().signal);
+      await connector.stop();
       expect(producer.connected).toBe(false);
-      expect(sink.status()).toEqual({ state: 'stopped' });
+      expect(connector.status()).toEqual({ state: 'stopped' });
     });
   });
 });
@@ -261,7 +261,7 @@ describe(KafkaSink.name, () => {
 describe('error reasons', () => {
   it('names the root cause behind kafkajs wrappers', () => {
     const root = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:19092'), { name: 'KafkaJSConnectionError', retriable: true });
-    const error = toSinkWriteError('k', ['t'], afterRetries(root));
+    const error = toActionWriteError({ connectorId: 'k' }, ['t'], afterRetries(root));
     expect(error.message).toBe('kafka produce to topic "t" failed (KafkaJSConnectionError, retriable): Connection error: connect ECONNREFUSED 127.0.0.1:19092');
     expect(error.retriable).toBe(true);
   });

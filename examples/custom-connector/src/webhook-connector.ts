@@ -1,15 +1,15 @@
-import { type ActionContext, ConfigError, type ConfigIssue, type Message, type RuleOutput, type Sink, type SinkAction, SinkWriteError } from '@sluice/core';
+import { type ActionContext, ConfigError, type ConfigIssue, type Message, type RuleOutput, type Connector, type Action, ActionWriteError } from '@sluice/core';
 
 /**
- * A sink of your own, without decorators or container code: every rule output is POSTed to a URL.
+ * A connector of your own, without decorators or container code: every rule output is POSTed to a URL.
  * Each action may set `path` (appended to the base URL) and `body` (a template; the whole output as
  * JSON by default). A 5xx answer is retriable (the MQTT message stays with the broker and comes back);
  * a 4xx is not (counted as failed, the message is acknowledged so the stream keeps flowing).
  */
-export class WebhookSink implements Sink {
+export class WebhookConnector implements Connector {
   constructor(readonly id: string, private readonly baseUrl: string) {}
 
-  createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): SinkAction {
+  createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): Action {
     const { path = '', body: bodyTemplate = '${.}' } = settings;
     // Refuse wrong settings here, with the setting's name, rather than POSTing to ".../[object Object]".
     const issues: ConfigIssue[] = [];
@@ -30,9 +30,9 @@ export class WebhookSink implements Sink {
         try {
           response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body.render(output) });
         } catch (error) {
-          throw new SinkWriteError(this.id, `POST ${url} failed: ${(error as Error).message}`, { retriable: true, cause: error });
+          throw new ActionWriteError(this.id, `POST ${url} failed: ${(error as Error).message}`, { retriable: true, cause: error });
         }
-        if (!response.ok) throw new SinkWriteError(this.id, `POST ${url} answered HTTP ${response.status}`, { retriable: response.status >= 500 });
+        if (!response.ok) throw new ActionWriteError(this.id, `POST ${url} answered HTTP ${response.status}`, { retriable: response.status >= 500 });
       },
     };
   }

@@ -1,49 +1,49 @@
 /**
- * Maps the metrics an action's sink reports (SinkAction.metrics(), the action's `sink` metrics) to
- * Prometheus families. The keys are the sink's own (EMQX names for Kafka: `retried`, `queuing_bytes`,
- * `produce_latency.p99_ms` ...; anything for a user-written sink), so the mapping is generic:
+ * Maps the metrics an action's connector reports (Action.metrics(), the action's `connector` metrics) to
+ * Prometheus families. The keys are the connector's own (EMQX names for Kafka: `retried`, `queuing_bytes`,
+ * `produce_latency.p99_ms` ...; anything for a user-written connector), so the mapping is generic:
  *
  * - name: `sluice_action_<key>`, the key lower-cased, camelCase split and every run of characters outside
  *   [a-z0-9_] turned into one `_` (`retried.success` → `sluice_action_retried_success`).
- * - type: what the sink declared in SinkAction.metricKinds. A `counter` gets the `_total` suffix; a
+ * - type: what the connector declared in Action.metricKinds. A `counter` gets the `_total` suffix; a
  *   `gauge` none; an undeclared key is exported as `untyped` (a number alone does not say whether it only
  *   grows, and guessing wrong would make `rate()` lie), without a suffix.
  * - latency quantiles: a gauge whose key ends in `.p<digits>_ms` or `.max_ms` (Kafka's produce latency) is
  *   exported in seconds as `sluice_action_<base>_seconds{quantile="0.99"}` (`max` is quantile 1). Why not a
  *   Prometheus summary or histogram: the values are cumulative since the action was created and read
- *   from buckets (each quantile is its bucket's upper bound), and the sink reports no sum, so a summary
+ *   from buckets (each quantile is its bucket's upper bound), and the connector reports no sum, so a summary
  *   would be missing `_sum` and claim a precision it does not have; a histogram would need the buckets,
  *   which the numeric metrics() contract does not carry. Gauges with a `quantile` label keep the familiar
  *   shape (`max by (action)`, a Grafana legend per quantile) without pretending. The count of measured
  *   requests is the counter `sluice_action_<base>_count_total`.
  * - clashes: a name the endpoint already uses (`sluice_action_inflight`, `sluice_action_queuing` ...) moves
- *   to `sluice_action_sink_<key>`: Kafka's `inflight` (records in produce requests) is not the runtime's
+ *   to `sluice_action_connector_<key>`: Kafka's `inflight` (records in produce requests) is not the runtime's
  *   (sends not yet finished). A key that still clashes (two keys of one action sanitised to the same
  *   name, or a family already taken with another type or labels) is left out and reported through
  *   `skipped`, so one odd key can never produce an exposition Prometheus rejects.
  * - values: only finite numbers (and, for counters, not negative) are exported; anything else is skipped.
  */
 
-export type SinkFamilyType = 'counter' | 'gauge' | 'untyped';
+export type ConnectorMetricType = 'counter' | 'gauge' | 'untyped';
 
-export interface SinkSample {
+export interface ConnectorMetricSample {
   /** Label pairs in order: `action` first, then `quantile` for latency quantiles. */
   readonly labels: ReadonlyArray<readonly [string, string]>;
   readonly value: number;
 }
 
-export interface SinkFamily {
+export interface ConnectorMetricFamily {
   readonly name: string;
-  readonly type: SinkFamilyType;
+  readonly type: ConnectorMetricType;
   readonly help: string;
-  readonly samples: SinkSample[];
+  readonly samples: ConnectorMetricSample[];
 }
 
-/** One action's sink metrics as read at scrape time. */
-export interface ActionSinkMetrics {
+/** One action's connector metrics as read at scrape time. */
+export interface ActionConnectorMetrics {
   readonly actionId: string;
   readonly values: Readonly<Record<string, unknown>>;
-  /** SinkAction.metricKinds; an unknown kind is treated as undeclared. */
+  /** Action.metricKinds; an unknown kind is treated as undeclared. */
   readonly kinds: Readonly<Record<string, unknown>>;
 }
 
@@ -51,7 +51,7 @@ export type SkipReporter = (actionId: string, key: string, reason: string) => vo
 
 const PREFIX = 'sluice_action_';
 /** Where a key goes when its natural name is one the endpoint already uses. */
-const CLASH_PREFIX = 'sluice_action_sink_';
+const CLASH_PREFIX = 'sluice_action_connector_';
 const QUANTILE_KEY = /^(.+)_(?:p(\d+)|(max))_ms$/;
 
 /** `produce_latency.p50_ms` → `produce_latency_p50_ms`; `retryCount` → `retry_count`; `` → ``. */
@@ -73,12 +73,12 @@ function quantileOf(digits: string | undefined): string | undefined {
 
 interface Mapped {
   readonly name: string;
-  readonly type: SinkFamilyType;
+  readonly type: ConnectorMetricType;
   readonly quantile?: string;
   readonly scale: number;
 }
 
-function mapKey(sanitised: string, kind: SinkFamilyType, taken: ReadonlySet<string>): Mapped {
+function mapKey(sanitised: string, kind: ConnectorMetricType, taken: ReadonlySet<string>): Mapped {
   const quantileMatch = kind === 'gauge' ? QUANTILE_KEY.exec(sanitised) : null;
   const quantile = quantileMatch === null ? undefined : quantileOf(quantileMatch[2]);
   const base = quantileMatch !== null && quantile !== undefined ? `${quantileMatch[1] as string}_seconds` : sanitised;
@@ -88,21 +88,21 @@ function mapKey(sanitised: string, kind: SinkFamilyType, taken: ReadonlySet<stri
   return quantile === undefined || quantileMatch === null ? { name, type: kind, scale: 1 } : { name, type: kind, quantile, scale: 0.001 };
 }
 
-const kindOf = (declared: unknown): SinkFamilyType => (declared === 'counter' || declared === 'gauge' ? declared : 'untyped');
+const kindOf = (declared: unknown): ConnectorMetricType => (declared === 'counter' || declared === 'gauge' ? declared : 'untyped');
 
 function helpFor(key: string, mapped: Mapped): string {
-  const what = mapped.type === 'untyped' ? 'kind not declared by the sink' : mapped.type;
+  const what = mapped.type === 'untyped' ? 'kind not declared by the connector' : mapped.type;
   return mapped.quantile === undefined
-    ? `Action: the sink's "${key}" metric (${what})`
-    : `Action: the sink's latency at the quantile, in seconds, cumulative since the action was created (from "${key}")`;
+    ? `Action: the connector's "${key}" metric (${what})`
+    : `Action: the connector's latency at the quantile, in seconds, cumulative since the action was created (from "${key}")`;
 }
 
 /**
- * The sink metrics of every action as Prometheus families, in a stable order (actions as given, keys in
- * the order the sink returned them). `taken` holds the family names the endpoint already exports.
+ * The connector metrics of every action as Prometheus families, in a stable order (actions as given, keys in
+ * the order the connector returned them). `taken` holds the family names the endpoint already exports.
  */
-export function sinkFamilies(actions: Iterable<ActionSinkMetrics>, taken: ReadonlySet<string>, skipped: SkipReporter = () => {}): SinkFamily[] {
-  const families = new Map<string, SinkFamily & { readonly labelNames: string }>();
+export function connectorFamilies(actions: Iterable<ActionConnectorMetrics>, taken: ReadonlySet<string>, skipped: SkipReporter = () => {}): ConnectorMetricFamily[] {
+  const families = new Map<string, ConnectorMetricFamily & { readonly labelNames: string }>();
   for (const { actionId, values, kinds } of actions) {
     const seen = new Set<string>(); // family + quantile of this action: a second one would be a duplicate series
     for (const key of Object.keys(values)) {
@@ -128,12 +128,12 @@ export function sinkFamilies(actions: Iterable<ActionSinkMetrics>, taken: Readon
         family = { name: mapped.name, type: mapped.type, help: helpFor(key, mapped), samples: [], labelNames };
         families.set(mapped.name, family);
       } else if (family.type !== mapped.type || family.labelNames !== labelNames) {
-        skipped(actionId, key, `${mapped.name} is already exported as a ${family.type} with labels (${family.labelNames}); rename the key in the sink's metrics()`);
+        skipped(actionId, key, `${mapped.name} is already exported as a ${family.type} with labels (${family.labelNames}); rename the key in the connector's metrics()`);
         continue;
       }
       const seriesKey = `${mapped.name}|${mapped.quantile ?? ''}`;
       if (seen.has(seriesKey)) {
-        skipped(actionId, key, `another key of the action is already exported as ${mapped.name}; rename one of them in the sink's metrics()`);
+        skipped(actionId, key, `another key of the action is already exported as ${mapped.name}; rename one of them in the connector's metrics()`);
         continue;
       }
       seen.add(seriesKey);
@@ -149,7 +149,7 @@ const escapeHelp = (text: string): string => text.replace(/\\/g, '\\\\').replace
 const escapeLabel = (text: string): string => text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 /** The families in the Prometheus text format (0.0.4), each ending with a newline; '' for none. */
-export function renderFamilies(families: readonly SinkFamily[]): string {
+export function renderFamilies(families: readonly ConnectorMetricFamily[]): string {
   let out = '';
   for (const family of families) {
     out += `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`;

@@ -95,7 +95,7 @@ const retry = z.strictObject({
 });
 
 /** A Kafka connector: one cluster connection shared by every action that names it. */
-export const KafkaSinkConfig = z.strictObject({
+export const KafkaConnectorConfig = z.strictObject({
   id: z.string().min(1),
   bootstrapHosts,
   clientId: z.string().min(1).default('sluice'),
@@ -122,13 +122,13 @@ export const KafkaSinkConfig = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['retry', 'retries'], message: 'an idempotent producer needs at least 1 retry' });
   }
 });
-export type KafkaSinkOptions = z.input<typeof KafkaSinkConfig>;
-export type KafkaSinkConfig = z.output<typeof KafkaSinkConfig>;
-export type KafkaAuthentication = KafkaSinkConfig['authentication'];
-export type KafkaSslOptions = Exclude<KafkaSinkConfig['ssl'], boolean>;
+export type KafkaConnectorOptions = z.input<typeof KafkaConnectorConfig>;
+export type KafkaConnectorConfig = z.output<typeof KafkaConnectorConfig>;
+export type KafkaAuthentication = KafkaConnectorConfig['authentication'];
+export type KafkaSslOptions = Exclude<KafkaConnectorConfig['ssl'], boolean>;
 
-export function parseKafkaSinkConfig(input: KafkaSinkOptions): KafkaSinkConfig {
-  return parseConfig('kafka', KafkaSinkConfig, input);
+export function parseKafkaConnectorConfig(input: KafkaConnectorOptions): KafkaConnectorConfig {
+  return parseConfig('kafka', KafkaConnectorConfig, input);
 }
 
 

@@ -1,4 +1,4 @@
-// The custom sink example against a real Mosquitto and a real (local) HTTP server.
+// The custom connector example against a real Mosquitto and a real (local) HTTP server.
 import { afterEach, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

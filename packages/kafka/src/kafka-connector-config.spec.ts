@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, IntegrationError } from '@sluice/core';
 import { kafkaModule } from './kafka-module';
-import { parseKafkaActionSettings, parseKafkaSinkConfig } from './kafka-sink-config';
+import { parseKafkaActionSettings, parseKafkaConnectorConfig } from './kafka-connector-config';
 
 function configError(run: () => unknown): ConfigError {
   try {
@@ -14,9 +14,9 @@ function configError(run: () => unknown): ConfigError {
   throw new Error('expected a ConfigError');
 }
 
-describe('parseKafkaSinkConfig', () => {
+describe('parseKafkaConnectorConfig', () => {
   it('fills the defaults of the schema', () => {
-    const config = parseKafkaSinkConfig({ id: 'k', bootstrapHosts: ['127.0.0.1:9092'] });
+    const config = parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: ['127.0.0.1:9092'] });
     expect(config).toEqual({
       id: 'k', bootstrapHosts: ['127.0.0.1:9092'], clientId: 'sluice', authentication: 'none', ssl: false,
       connectTimeout: 5000, requestTimeout: 30000, metadataRequestTimeout: 5000, partitionCountRefreshInterval: 60000,
@@ -26,23 +26,23 @@ describe('parseKafkaSinkConfig', () => {
   });
 
   it('accepts a comma-separated host list and adds the default port 9092', () => {
-    const config = parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a.example.com, b.example.com:19092,[::1]' });
+    const config = parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: 'a.example.com, b.example.com:19092,[::1]' });
     expect(config.bootstrapHosts).toEqual(['a.example.com:9092', 'b.example.com:19092', '[::1]:9092']);
   });
 
   it('parses EMQX-style durations', () => {
-    const config = parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a', connectTimeout: '10s', requestTimeout: '1m', metadataRequestTimeout: 750 });
+    const config = parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: 'a', connectTimeout: '10s', requestTimeout: '1m', metadataRequestTimeout: 750 });
     expect([config.connectTimeout, config.requestTimeout, config.metadataRequestTimeout]).toEqual([10_000, 60_000, 750]);
   });
 
   it('keeps a TLS object with verification on by default', () => {
-    const config = parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a', ssl: { ca: 'PEM' } });
+    const config = parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: 'a', ssl: { ca: 'PEM' } });
     expect(config.ssl).toEqual({ enable: true, ca: 'PEM', verify: true });
   });
 
   describe('when the options are wrong', () => {
     it('names every bad path and never echoes a secret', () => {
-      const error = configError(() => parseKafkaSinkConfig({
+      const error = configError(() => parseKafkaConnectorConfig({
         id: '', bootstrapHosts: 'broker:99999',
         authentication: { mechanism: 'scram-sha-265', username: 'u', password: 'hunter2-secret' } as never,
         connectTimeout: 'soon' as never,
@@ -54,12 +54,12 @@ describe('parseKafkaSinkConfig', () => {
     });
 
     it('refuses an unknown key (a typo) at once', () => {
-      const error = configError(() => parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a', clientid: 'x' } as never));
+      const error = configError(() => parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: 'a', clientid: 'x' } as never));
       expect(error.issues[0]?.message).toMatch(/clientid/);
     });
 
     it('refuses both ca and caFile, and a certificate without its key', () => {
-      const error = configError(() => parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a', ssl: { ca: 'x', caFile: '/x', cert: 'c' } }));
+      const error = configError(() => parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: 'a', ssl: { ca: 'x', caFile: '/x', cert: 'c' } }));
       expect(error.issues.map((issue) => issue.path).sort()).toEqual(['ssl.caFile', 'ssl.key']);
     });
 
@@ -69,7 +69,7 @@ describe('parseKafkaSinkConfig', () => {
     });
 
     it('requires a function as OAUTHBEARER token provider', () => {
-      const error = configError(() => parseKafkaSinkConfig({ id: 'k', bootstrapHosts: 'a', authentication: { mechanism: 'oauthbearer', tokenProvider: 'x' } as never }));
+      const error = configError(() => parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: 'a', authentication: { mechanism: 'oauthbearer', tokenProvider: 'x' } as never }));
       expect(error.issues[0]?.path).toMatch(/^authentication/);
     });
   });

@@ -2,7 +2,7 @@
 // (retries, queue, produce latency) on GET /metrics, read back by the strict exposition parser and
 // checked against the traffic that made them and against the REST API's view of the same action. The
 // shared Kafka is healthy and must not be disturbed, so the retry counters are checked at 0 here; their
-// mapping with other values is in src/sink-metrics.spec.ts.
+// mapping with other values is in src/connector-metrics.spec.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,12 +49,12 @@ function startRunner(file: string): { child: ChildProcess; lines: LogLine[]; exi
 }
 
 describe('GET /metrics of sluice run exports the Kafka action metrics', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-sink-metrics-'));
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-connector-metrics-'));
   let kafkaTopic: string;
   let runner: ReturnType<typeof startRunner> | undefined;
 
   beforeEach(async () => {
-    kafkaTopic = randomName('sink-metrics');
+    kafkaTopic = randomName('connector-metrics');
     await createTopic(kafkaTopic, 1);
   });
 
@@ -74,7 +74,7 @@ describe('GET /metrics of sluice run exports the Kafka action metrics', () => {
   - type: mqtt
     id: plant
     url: ${mqttUrl()}
-    clientId: ${randomName('sluice-sink-metrics')}
+    clientId: ${randomName('sluice-connector-metrics')}
     protocolVersion: 5
     session: { persistent: false }
 connectors:
@@ -101,8 +101,8 @@ log:
       return parseExposition(await res.text());
     };
     const series = (families: Map<string, Family>, name: string, labels = `{action="${ACTION}"}`): number => value(families, name, labels);
-    const sinkView = async (): Promise<Record<string, number>> =>
-      ((await (await fetch(`${api}/api/actions/${encodeURIComponent(ACTION)}`)).json()) as { metrics: { sink: Record<string, number> } }).metrics.sink;
+    const connectorView = async (): Promise<Record<string, number>> =>
+      ((await (await fetch(`${api}/api/actions/${encodeURIComponent(ACTION)}`)).json()) as { metrics: { connector: Record<string, number> } }).metrics.connector;
 
     // Before any traffic the families are there, at zero.
     const idle = await scrape();
@@ -122,13 +122,13 @@ log:
       done = await scrape();
     }
     expect(await topicRecordCount(kafkaTopic)).toBe(MESSAGES);
-    const rest = await sinkView(); // read after the scrape; nothing moves any more, so the two views agree
+    const rest = await connectorView(); // read after the scrape; nothing moves any more, so the two views agree
 
-    // Counters with _total, gauges without; the sink's queuing/inflight beside the runtime's own.
+    // Counters with _total, gauges without; the connector's queuing/inflight beside the runtime's own.
     expect(Object.fromEntries(['retried_total', 'retried_success_total', 'retried_failed_total', 'late_reply_total', 'produce_latency_count_total',
-      'queuing_bytes', 'sink_queuing', 'sink_inflight', 'produce_latency_seconds'].map((name) => [name, done.get(`sluice_action_${name}`)?.type]))).toEqual({
+      'queuing_bytes', 'connector_queuing', 'connector_inflight', 'produce_latency_seconds'].map((name) => [name, done.get(`sluice_action_${name}`)?.type]))).toEqual({
       retried_total: 'counter', retried_success_total: 'counter', retried_failed_total: 'counter', late_reply_total: 'counter', produce_latency_count_total: 'counter',
-      queuing_bytes: 'gauge', sink_queuing: 'gauge', sink_inflight: 'gauge', produce_latency_seconds: 'gauge',
+      queuing_bytes: 'gauge', connector_queuing: 'gauge', connector_inflight: 'gauge', produce_latency_seconds: 'gauge',
     });
     // A healthy broker: nothing retried; everything stored, so nothing waits.
     expect({
@@ -137,11 +137,11 @@ log:
       retriedFailed: series(done, 'sluice_action_retried_failed_total'),
       lateReply: series(done, 'sluice_action_late_reply_total'),
       queuingBytes: series(done, 'sluice_action_queuing_bytes'),
-      sinkQueuing: series(done, 'sluice_action_sink_queuing'),
-      sinkInflight: series(done, 'sluice_action_sink_inflight'),
+      connectorQueuing: series(done, 'sluice_action_connector_queuing'),
+      connectorInflight: series(done, 'sluice_action_connector_inflight'),
     }).toEqual({
       retried: rest['retried'], retriedSuccess: rest['retried.success'], retriedFailed: rest['retried.failed'], lateReply: rest['late_reply'],
-      queuingBytes: 0, sinkQueuing: 0, sinkInflight: 0,
+      queuingBytes: 0, connectorQueuing: 0, connectorInflight: 0,
     });
     expect([rest['retried'], rest['retried.success'], rest['retried.failed']]).toEqual([0, 0, 0]);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { KAFKA_METRIC_KINDS } from '@sluice/kafka';
 import { parseExposition, value } from '../test/prometheus-text';
-import { renderFamilies, sanitiseKey, sinkFamilies, type ActionSinkMetrics } from './sink-metrics';
+import { renderFamilies, sanitiseKey, connectorFamilies, type ActionConnectorMetrics } from './connector-metrics';
 
 /** The names the endpoint's own action families use, as prometheus.ts registers them. */
 const TAKEN = new Set(['sluice_action_matched_total', 'sluice_action_success_total', 'sluice_action_inflight', 'sluice_action_queuing']);
@@ -20,11 +20,11 @@ const kafkaValues = {
 };
 
 /** Maps, renders and parses back strictly: what Prometheus would ingest. */
-function exposition(actions: ActionSinkMetrics[], skipped: Array<[string, string, string]> = []): ReturnType<typeof parseExposition> {
-  return parseExposition(renderFamilies(sinkFamilies(actions, TAKEN, (...s) => skipped.push(s))) || '\n');
+function exposition(actions: ActionConnectorMetrics[], skipped: Array<[string, string, string]> = []): ReturnType<typeof parseExposition> {
+  return parseExposition(renderFamilies(connectorFamilies(actions, TAKEN, (...s) => skipped.push(s))) || '\n');
 }
 
-describe('sink metrics → Prometheus families', () => {
+describe('connector metrics → Prometheus families', () => {
   it('exports the Kafka action metrics under EMQX names: counters with _total, gauges without, latency as quantile gauges in seconds', () => {
     const families = exposition([{ actionId: 'r1:kafka', values: kafkaValues, kinds: KAFKA_METRIC_KINDS }]);
     const series = [...families].map(([name, f]) => [name, f.type, Object.fromEntries(f.samples)]);
@@ -32,10 +32,10 @@ describe('sink metrics → Prometheus families', () => {
       ['sluice_action_retried_total', 'counter', { '{action="r1:kafka"}': 4 }],
       ['sluice_action_retried_success_total', 'counter', { '{action="r1:kafka"}': 3 }],
       ['sluice_action_retried_failed_total', 'counter', { '{action="r1:kafka"}': 1 }],
-      // `queuing` and `inflight` are names of the runtime's own action gauges: the sink's go aside
-      ['sluice_action_sink_queuing', 'gauge', { '{action="r1:kafka"}': 7 }],
+      // `queuing` and `inflight` are names of the runtime's own action gauges: the connector's go aside
+      ['sluice_action_connector_queuing', 'gauge', { '{action="r1:kafka"}': 7 }],
       ['sluice_action_queuing_bytes', 'gauge', { '{action="r1:kafka"}': 2048 }],
-      ['sluice_action_sink_inflight', 'gauge', { '{action="r1:kafka"}': 5 }],
+      ['sluice_action_connector_inflight', 'gauge', { '{action="r1:kafka"}': 5 }],
       ['sluice_action_produce_latency_count_total', 'counter', { '{action="r1:kafka"}': 120 }],
       ['sluice_action_produce_latency_seconds', 'gauge', {
         '{action="r1:kafka",quantile="0.5"}': 0.005,
@@ -105,15 +105,15 @@ describe('sink metrics → Prometheus families', () => {
       // a plain gauge where latency quantiles (labels action, quantile) already live
       { actionId: 'd', values: { 'lat.p50_ms': 10 }, kinds: { 'lat.p50_ms': 'gauge' } },
       { actionId: 'e', values: { lat_seconds: 0.2 }, kinds: { lat_seconds: 'gauge' } },
-      // a sink key whose natural name is taken, next to one that is literally the fallback name
-      { actionId: 'f', values: { inflight: 1, 'sink.inflight': 2 }, kinds: { inflight: 'gauge', 'sink.inflight': 'gauge' } },
+      // a connector key whose natural name is taken, next to one that is literally the fallback name
+      { actionId: 'f', values: { inflight: 1, 'connector.inflight': 2 }, kinds: { inflight: 'gauge', 'connector.inflight': 'gauge' } },
     ], skipped);
     expect(value(families, 'sluice_action_x_y', '{action="a"}')).toBe(1);
     expect(value(families, 'sluice_action_hits_total', '{action="b"}')).toBe(3);
     expect(families.get('sluice_action_hits_total')?.samples.size).toBe(1);
     expect(value(families, 'sluice_action_lat_seconds', '{action="d",quantile="0.5"}')).toBe(0.01);
-    expect(value(families, 'sluice_action_sink_inflight', '{action="f"}')).toBe(1);
-    expect(skipped.map(([action, key]) => `${action}:${key}`)).toEqual(['a:x_y', 'c:hits_total', 'e:lat_seconds', 'f:sink.inflight']);
+    expect(value(families, 'sluice_action_connector_inflight', '{action="f"}')).toBe(1);
+    expect(skipped.map(([action, key]) => `${action}:${key}`)).toEqual(['a:x_y', 'c:hits_total', 'e:lat_seconds', 'f:connector.inflight']);
   });
 
   it('reads pNN as a percentile, p999 as 0.999, and leaves a key it cannot read as a quantile alone', () => {
@@ -130,7 +130,7 @@ describe('sink metrics → Prometheus families', () => {
     expect([...(families.get('sluice_action_depth')?.samples.keys() ?? [])]).toEqual([`{action=${JSON.stringify(id)}}`]);
   });
 
-  it('renders nothing for no sink metrics', () => {
-    expect(renderFamilies(sinkFamilies([], TAKEN))).toBe('');
+  it('renders nothing for no connector metrics', () => {
+    expect(renderFamilies(connectorFamilies([], TAKEN))).toBe('');
   });
 });

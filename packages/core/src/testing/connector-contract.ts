@@ -1,54 +1,54 @@
 import { IntegrationError } from '../errors';
 import { silentLogger } from '../logger';
 import type { RuleOutput } from '../rule-engine';
-import { type ActionContext, DROPPED, type DropReason, isDropped, type SendResult, type Sink, type SinkAction } from '../sink';
+import { type ActionContext, DROPPED, type DropReason, isDropped, type SendResult, type Connector, type Action } from '../connector';
 import { ContractViolation, contractMessage, DEFAULT_SETTLE_TIMEOUT_MS, describeError, settleWithin } from './contract-support';
 
 type Settings = Readonly<Record<string, unknown>>;
 
 /**
- * One situation the suite puts a sink in (a failure, a drop). Everything is optional: by default the
- * suite uses the sink and action settings of the main run and the default output.
+ * One situation the suite puts a connector in (a failure, a drop). Everything is optional: by default the
+ * suite uses the connector and action settings of the main run and the default output.
  */
-export interface SinkScenario {
-  /** A sink of its own for this scenario (started and stopped by the suite), e.g. one pointed at a refusing server. */
-  readonly makeSink?: () => Sink | Promise<Sink>;
+export interface ConnectorScenario {
+  /** A connector of its own for this scenario (started and stopped by the suite), e.g. one pointed at a refusing server. */
+  readonly makeConnector?: () => Connector | Promise<Connector>;
   /** Action settings of their own, e.g. a topic the external system refuses. */
   readonly actionSettings?: Settings;
   /** The output to send, e.g. one too large for the external system. */
   readonly output?: RuleOutput;
   /** Called after start() and before the send: make the external system fail (stop it, answer 5xx, fill the buffer ...). */
-  readonly arrange?: (sink: Sink, action: SinkAction) => void | Promise<void>;
+  readonly arrange?: (connector: Connector, action: Action) => void | Promise<void>;
   /**
-   * Undoes arrange(). For the retriable failure the suite then checks that the sink recovered: a new send
+   * Undoes arrange(). For the retriable failure the suite then checks that the connector recovered: a new send
    * of the same action must be stored.
    */
-  readonly restore?: (sink: Sink, action: SinkAction) => void | Promise<void>;
+  readonly restore?: (connector: Connector, action: Action) => void | Promise<void>;
 }
 
-/** What the caller tells checkSinkContract about the sink, to let the suite check more than the basics. */
-export interface SinkContractOptions {
+/** What the caller tells checkConnectorContract about the connector, to let the suite check more than the basics. */
+export interface ConnectorContractOptions {
   /**
    * How many records the external system holds now (rows, topic records, POSTs received). With it the
    * suite checks that a resolved send really stored its record, exactly once, and that a send after
-   * stop() was not resolved without storing. Without it, a sink that resolves and stores nothing passes
+   * stop() was not resolved without storing. Without it, a connector that resolves and stores nothing passes
    * the success checks: give it whenever the system can be read back.
    */
   readonly stored?: () => number | Promise<number>;
   /** Action settings createAction() must refuse with a ConfigError (wrong types, missing required fields). */
   readonly invalidActionSettings?: readonly Settings[];
   /**
-   * How to make a send fail. A sink that claims a kind of failure here must reject that send with an
-   * IntegrationError (SinkWriteError) whose `retriable` says which: `retriable` = trying again later can
+   * How to make a send fail. A connector that claims a kind of failure here must reject that send with an
+   * IntegrationError (ActionWriteError) whose `retriable` says which: `retriable` = trying again later can
    * succeed (the message stays with the broker), `final` = it cannot (the message is counted failed).
-   * Leave out what the sink cannot simulate; the rest of the suite still runs.
+   * Leave out what the connector cannot simulate; the rest of the suite still runs.
    */
-  readonly failures?: { readonly retriable?: SinkScenario; readonly final?: SinkScenario };
-  /** How to make the sink drop a record on purpose (a full buffer): the send must resolve with DROPPED[reason]. */
-  readonly drop?: SinkScenario & { readonly reason?: DropReason };
+  readonly failures?: { readonly retriable?: ConnectorScenario; readonly final?: ConnectorScenario };
+  /** How to make the connector drop a record on purpose (a full buffer): the send must resolve with DROPPED[reason]. */
+  readonly drop?: ConnectorScenario & { readonly reason?: DropReason };
   /** Sends in flight at once in the concurrency and close checks (20 unless set). */
   readonly concurrentSends?: number;
-  /** How long any one promise of the sink may stay pending before the suite calls it hung (10 s unless set). */
+  /** How long any one promise of the connector may stay pending before the suite calls it hung (10 s unless set). */
   readonly settleTimeoutMs?: number;
 }
 
@@ -58,11 +58,11 @@ type Outcome = { readonly ok: true; readonly result: SendResult } | { readonly o
 const DROP_REASONS: ReadonlySet<string> = new Set(Object.keys(DROPPED));
 
 /**
- * Checks a sink against the Sink contract (see core's sink.ts) and throws a ContractViolation naming the
- * first rule it breaks. Runs against the real sink the factory builds, with whatever it connects to.
+ * Checks a connector against the Connector contract (see core's connector.ts) and throws a ContractViolation naming the
+ * first rule it breaks. Runs against the real connector the factory builds, with whatever it connects to.
  *
- * What every sink is checked for:
- * - `sink.id` is a non-empty string; `createAction()` (called before `start()`, as the runtime does)
+ * What every connector is checked for:
+ * - `connector.id` is a non-empty string; `createAction()` (called before `start()`, as the runtime does)
  *   returns an action with the id of its ActionContext, and refuses each of `options.invalidActionSettings`
  *   with a ConfigError.
  * - success: `send()` returns a Promise that resolves with `undefined` once the record is stored (with
@@ -76,20 +76,20 @@ const DROP_REASONS: ReadonlySet<string> = new Set(Object.keys(DROPPED));
  *   the record's fault; the broker must deliver the message again). None hangs.
  * - a send after `stop()` is not accepted silently: it rejects, or (with `options.stored`) it did store.
  *
- * What a sink is checked for when the caller says how to provoke it:
+ * What a connector is checked for when the caller says how to provoke it:
  * - `options.failures.retriable`: the send rejects with an IntegrationError whose `retriable` is true; after
  *   `restore()` a send is stored again.
  * - `options.failures.final`: the send rejects with an IntegrationError whose `retriable` is false.
  * - `options.drop`: the send resolves with `DROPPED[reason]` (`isDropped()`), and nothing is stored for it.
  *
- * A sink that always resolves fails every check the caller opts in to, and with `options.stored` also the
+ * A connector that always resolves fails every check the caller opts in to, and with `options.stored` also the
  * success checks. The 4th argument is optional: older calls with three arguments run the basic checks.
  */
-export async function checkSinkContract(
-  makeSink: () => Sink | Promise<Sink>,
+export async function checkConnectorContract(
+  makeConnector: () => Connector | Promise<Connector>,
   actionSettings: Settings,
   templates: ActionContext['templates'],
-  options: SinkContractOptions = {},
+  options: ConnectorContractOptions = {},
 ): Promise<void> {
   const timeoutMs = options.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
   const concurrent = options.concurrentSends ?? 20;
@@ -99,7 +99,7 @@ export async function checkSinkContract(
   let serial = 0;
   const output = (): RuleOutput => ({ n: ++serial, clientid: 'contract-client' });
   /** Sends and waits for the outcome, never longer than the timeout. */
-  const attempt = async (action: SinkAction, out: RuleOutput, what: string): Promise<Outcome> => {
+  const attempt = async (action: Action, out: RuleOutput, what: string): Promise<Outcome> => {
     let sent: Promise<SendResult>;
     try {
       sent = action.send(out, contractMessage(JSON.stringify(out)));
@@ -111,12 +111,12 @@ export async function checkSinkContract(
   };
 
   // --- basics -----------------------------------------------------------------------------------------
-  const sink = await makeSink();
-  if (typeof sink.id !== 'string' || sink.id.length === 0) throw new ContractViolation('sink.id must be a non-empty string');
+  const connector = await makeConnector();
+  if (typeof connector.id !== 'string' || connector.id.length === 0) throw new ContractViolation('connector.id must be a non-empty string');
   for (const [i, invalid] of (options.invalidActionSettings ?? []).entries()) {
     let refused: unknown;
     try {
-      sink.createAction(invalid, context(`contract:invalid${i}`));
+      connector.createAction(invalid, context(`contract:invalid${i}`));
     } catch (error) {
       refused = error;
     }
@@ -125,12 +125,12 @@ export async function checkSinkContract(
       throw new ContractViolation(`createAction() refused invalidActionSettings[${i}] with ${describeError(refused)}; it must be a ConfigError naming the setting`);
     }
   }
-  const action = sink.createAction(actionSettings, context('contract:action'));
+  const action = connector.createAction(actionSettings, context('contract:action'));
   if (action.id !== 'contract:action') throw new ContractViolation('action.id must be the id given in the ActionContext');
   checkGauges(action, 'before any send');
 
   const controller = new AbortController();
-  await settleWithin(sink.start(controller.signal), timeoutMs, 'sink.start()');
+  await settleWithin(connector.start(controller.signal), timeoutMs, 'connector.start()');
   let stopped = false;
   try {
     // --- success --------------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ export async function checkSinkContract(
     if (action.close !== undefined) await settleWithin(action.close(), timeoutMs, 'close with sends pending: action.close()');
     controller.abort();
     stopped = true;
-    await settleWithin(sink.stop(), timeoutMs, 'close with sends pending: sink.stop()');
+    await settleWithin(connector.stop(), timeoutMs, 'close with sends pending: connector.stop()');
     const outcomes = await Promise.all(pending);
     let resolved = 0;
     for (const outcome of outcomes) {
@@ -188,25 +188,25 @@ export async function checkSinkContract(
     const beforeLate = await count();
     const late = await attempt(action, output(), 'send after stop()');
     if (late.ok && !isDropped(late.result)) {
-      if (stored === undefined) throw new ContractViolation('send after stop(): send() resolved; after stop() a send must reject (give options.stored if the sink really stores it)');
+      if (stored === undefined) throw new ContractViolation('send after stop(): send() resolved; after stop() a send must reject (give options.stored if the connector really stores it)');
       if ((await count()) < beforeLate + 1) throw new ContractViolation('send after stop(): send() resolved but nothing was stored; it must reject');
     }
   } finally {
     if (!stopped) {
       controller.abort();
-      await sink.stop().catch(() => undefined);
+      await connector.stop().catch(() => undefined);
     }
   }
 
-  /** Runs `scenario` on its own sink, or on the main one (then `action` is reused when the settings are the same). */
-  async function inScenario<T>(scenario: SinkScenario, what: string, body: (s: Sink, a: SinkAction) => Promise<T>): Promise<T> {
-    const own = scenario.makeSink === undefined ? undefined : await scenario.makeSink();
-    const target = own ?? sink;
+  /** Runs `scenario` on its own connector, or on the main one (then `action` is reused when the settings are the same). */
+  async function inScenario<T>(scenario: ConnectorScenario, what: string, body: (s: Connector, a: Action) => Promise<T>): Promise<T> {
+    const own = scenario.makeConnector === undefined ? undefined : await scenario.makeConnector();
+    const target = own ?? connector;
     const scenarioAction = own === undefined && scenario.actionSettings === undefined
       ? action
       : target.createAction(scenario.actionSettings ?? actionSettings, context(`contract:${what}`));
     const ownController = new AbortController();
-    if (own !== undefined) await settleWithin(own.start(ownController.signal), timeoutMs, `${what}: start() of the scenario's sink`);
+    if (own !== undefined) await settleWithin(own.start(ownController.signal), timeoutMs, `${what}: start() of the scenario's connector`);
     try {
       return await body(target, scenarioAction);
     } finally {
@@ -218,7 +218,7 @@ export async function checkSinkContract(
     }
   }
 
-  async function checkDrop(scenario: SinkScenario & { readonly reason?: DropReason }): Promise<void> {
+  async function checkDrop(scenario: ConnectorScenario & { readonly reason?: DropReason }): Promise<void> {
     await inScenario(scenario, 'drop', async (target, scenarioAction) => {
       await scenario.arrange?.(target, scenarioAction);
       const before = await count();
@@ -235,7 +235,7 @@ export async function checkSinkContract(
     });
   }
 
-  async function checkFailure(scenario: SinkScenario, retriable: boolean): Promise<void> {
+  async function checkFailure(scenario: ConnectorScenario, retriable: boolean): Promise<void> {
     const what = retriable ? 'retriable failure' : 'final failure';
     await inScenario(scenario, what, async (target, scenarioAction) => {
       await scenario.arrange?.(target, scenarioAction);
@@ -249,21 +249,21 @@ export async function checkSinkContract(
         throw new ContractViolation(`${what}: send() resolved (${safeJson(outcome.result)}) although the scenario makes the external system fail; it must reject`);
       }
       if (!IntegrationError.is(outcome.error)) {
-        throw new ContractViolation(`${what}: send() rejected with ${describeError(outcome.error)}; it must reject with an IntegrationError (SinkWriteError) carrying \`retriable\``, { cause: outcome.error });
+        throw new ContractViolation(`${what}: send() rejected with ${describeError(outcome.error)}; it must reject with an IntegrationError (ActionWriteError) carrying \`retriable\``, { cause: outcome.error });
       }
       if (outcome.error.retriable !== retriable) {
         throw new ContractViolation(`${what}: send() rejected with retriable: ${String(outcome.error.retriable)} (${outcome.error.message}); expected retriable: ${String(retriable)}`, { cause: outcome.error });
       }
       if (retriable && scenario.restore !== undefined) {
         const again = await attempt(scenarioAction, output(), `${what}: send after restore()`);
-        if (!again.ok) throw new ContractViolation(`${what}: after restore() a send still rejects (${describeError(again.error)}); the sink must recover`, { cause: again.error });
+        if (!again.ok) throw new ContractViolation(`${what}: after restore() a send still rejects (${describeError(again.error)}); the connector must recover`, { cause: again.error });
       }
     });
   }
 }
 
 /** queued() and metrics() are read by exporters at any time: plain numbers, never a throw. */
-function checkGauges(action: SinkAction, when: string): void {
+function checkGauges(action: Action, when: string): void {
   if (action.queued !== undefined) {
     const queued = action.queued();
     if (!Number.isInteger(queued) || queued < 0) throw new ContractViolation(`queued() ${when} returned ${String(queued)}; it must be a non-negative integer`);

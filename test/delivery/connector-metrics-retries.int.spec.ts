@@ -18,7 +18,7 @@ describe('Kafka action retry metrics on GET /metrics across a Kafka pause', () =
   let sluice: SluiceProcess | undefined;
 
   beforeEach(async () => {
-    kafkaTopic = randomName('sink-metrics-retries');
+    kafkaTopic = randomName('connector-metrics-retries');
     await createTopic(kafkaTopic, 1);
   });
 
@@ -72,14 +72,14 @@ describe('Kafka action retry metrics on GET /metrics across a Kafka pause', () =
       retriedSuccess: series(held, 'sluice_action_retried_success_total'),
       retriedFailed: series(held, 'sluice_action_retried_failed_total'),
       queuing: series(held, 'sluice_action_queuing'),
-      sinkQueuing: series(held, 'sluice_action_sink_queuing'),
-    }).toEqual({ success: 0, retriedSuccess: 0, retriedFailed: 0, queuing: MESSAGES, sinkQueuing: MESSAGES });
+      connectorQueuing: series(held, 'sluice_action_connector_queuing'),
+    }).toEqual({ success: 0, retriedSuccess: 0, retriedFailed: 0, queuing: MESSAGES, connectorQueuing: MESSAGES });
     expect(series(held, 'sluice_action_queuing_bytes')).toBeGreaterThan(0);
 
-    const done = await until((f) => series(f, 'sluice_action_success_total') === MESSAGES && series(f, 'sluice_action_sink_inflight') === 0);
+    const done = await until((f) => series(f, 'sluice_action_success_total') === MESSAGES && series(f, 'sluice_action_connector_inflight') === 0);
     // the late answers to timed-out requests stored some records as well: at least one copy of each
     expect(await topicRecordCount(kafkaTopic)).toBeGreaterThanOrEqual(MESSAGES);
-    const rest = ((await (await fetch(`http://127.0.0.1:${running.port}/api/actions/${encodeURIComponent(ACTION)}`)).json()) as { metrics: { sink: Record<string, number> } }).metrics.sink;
+    const rest = ((await (await fetch(`http://127.0.0.1:${running.port}/api/actions/${encodeURIComponent(ACTION)}`)).json()) as { metrics: { connector: Record<string, number> } }).metrics.connector;
     const after = await scrape(); // a late reply may still have been on its way during `done`: compare like with like
     expect({
       retried: series(after, 'sluice_action_retried_total'),
@@ -87,9 +87,9 @@ describe('Kafka action retry metrics on GET /metrics across a Kafka pause', () =
       retriedFailed: series(after, 'sluice_action_retried_failed_total'),
       lateReply: series(after, 'sluice_action_late_reply_total'),
       queuingBytes: series(after, 'sluice_action_queuing_bytes'),
-      sinkQueuing: series(after, 'sluice_action_sink_queuing'),
+      connectorQueuing: series(after, 'sluice_action_connector_queuing'),
     }).toEqual({
-      retried: rest['retried'], retriedSuccess: MESSAGES, retriedFailed: 0, lateReply: rest['late_reply'], queuingBytes: 0, sinkQueuing: 0,
+      retried: rest['retried'], retriedSuccess: MESSAGES, retriedFailed: 0, lateReply: rest['late_reply'], queuingBytes: 0, connectorQueuing: 0,
     });
     expect(series(done, 'sluice_action_retried_success_total')).toBe(MESSAGES);
     expect(series(after, 'sluice_action_retried_total')).toBeGreaterThanOrEqual(MESSAGES);

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { type ActionContext, IntegrationError, type RuleOutput, silentLogger } from '@sluice/core';
-import { checkSinkContract } from '@sluice/core/testing';
+import { checkConnectorContract } from '@sluice/core/testing';
 import { compileRule, compileTemplate } from '@sluice/sql';
 import { consumeRecords, createTopic, deleteTopic, dumpTopicWithJava, kafkaBroker, kafkaConfig, randomName, topicRecordCount } from '@sluice/testkit';
 import { testKafkaConnection } from '../../src/connection-test';
-import { createKafkaProducer, KafkaSink } from '../../src/kafka-sink';
-import { type KafkaSinkOptions, parseKafkaSinkConfig } from '../../src/kafka-sink-config';
+import { createKafkaProducer, KafkaConnector } from '../../src/kafka-connector';
+import { type KafkaConnectorOptions, parseKafkaConnectorConfig } from '../../src/kafka-connector-config';
 import { javaKeyPartition } from '../../src/partitioning';
 import { mqttMessage } from '../fixtures/messages';
 
@@ -16,40 +16,40 @@ function context(id = 'temp_hum:kafka'): ActionContext {
   return { id, ruleId: 'temp_hum', templates: { compileTemplate }, logger: silentLogger, dropped: () => {} };
 }
 
-describe('KafkaSink against a real broker', () => {
+describe('KafkaConnector against a real broker', () => {
   let topic: string;
-  let sinks: KafkaSink[];
+  let connectors: KafkaConnector[];
   const topics: string[] = [];
 
-  /** A started sink with its own kafkajs producer, so a test can watch the producer's requests. */
-  async function startSink(options: Partial<KafkaSinkOptions> = {}) {
-    const config = parseKafkaSinkConfig({
+  /** A started connector with its own kafkajs producer, so a test can watch the producer's requests. */
+  async function startConnector(options: Partial<KafkaConnectorOptions> = {}) {
+    const config = parseKafkaConnectorConfig({
       id: 'it', bootstrapHosts: broker.bootstrap, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 }, ...options,
-    } as KafkaSinkOptions);
+    } as KafkaConnectorOptions);
     const producer = createKafkaProducer(config, silentLogger);
-    const sink = new KafkaSink(config, producer, silentLogger);
-    sinks.push(sink);
-    await sink.start(new AbortController().signal);
-    return { sink, producer };
+    const connector = new KafkaConnector(config, producer, silentLogger);
+    connectors.push(connector);
+    await connector.start(new AbortController().signal);
+    return { connector, producer };
   }
 
   beforeEach(async () => {
-    sinks = [];
+    connectors = [];
     topic = randomName('kafka-it');
     topics.push(topic);
     await createTopic(topic, 3);
   });
 
   afterEach(async () => {
-    await Promise.all(sinks.map((sink) => sink.stop()));
+    await Promise.all(connectors.map((connector) => connector.stop()));
     await Promise.all(topics.splice(0).map((name) => deleteTopic(name).catch(() => undefined)));
   });
 
   describe('over PLAINTEXT', () => {
     it('writes the issue-2 record: key = client id, value from the template, user properties as headers', async () => {
-      const { sink } = await startSink();
+      const { connector } = await startConnector();
       const rule = compileRule('SELECT timestamp, clientid, payload.temp as temp, payload.hum as hum FROM "temp_hum/emqx"');
-      const action = sink.createAction({ topic, value: '{"temp": ${temp}, "hum": ${hum}}', extHeaders: [{ key: 'source', value: 'sluice-${clientid}' }] }, context());
+      const action = connector.createAction({ topic, value: '{"temp": ${temp}, "hum": ${hum}}', extHeaders: [{ key: 'source', value: 'sluice-${clientid}' }] }, context());
       const message = mqttMessage({ userProperties: { site: 'north', tag: ['a', 'b'] } });
       const [output] = rule.evaluate({
         topic: message.topic, payload: message.payload.toString(), clientid: 'dev-1', timestamp: 1_700_000_000_123, qos: 1,
@@ -65,18 +65,18 @@ describe('KafkaSink against a real broker', () => {
       });
     });
 
-    it("passes core's sink contract suite: success, concurrency, close with sends pending, retriable and final failures", async () => {
-      const config = parseKafkaSinkConfig({ id: 'contract', bootstrapHosts: broker.bootstrap, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
+    it("passes core's connector contract suite: success, concurrency, close with sends pending, retriable and final failures", async () => {
+      const config = parseKafkaConnectorConfig({ id: 'contract', bootstrapHosts: broker.bootstrap, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
       const missing = randomName('kafka-missing'); // never created: Kafka refuses it (UNKNOWN_TOPIC_OR_PARTITION)
       // the retriable case: a connector whose connection to the broker drops, with no retries left to wait it out
       const flaky = createKafkaProducer(config, silentLogger);
-      await checkSinkContract(() => new KafkaSink(config, createKafkaProducer(config, silentLogger), silentLogger), { topic }, { compileTemplate }, {
+      await checkConnectorContract(() => new KafkaConnector(config, createKafkaProducer(config, silentLogger), silentLogger), { topic }, { compileTemplate }, {
         stored: () => topicRecordCount(topic),
         invalidActionSettings: [{}, { topic: 42 }, { topic, maxRetries: -1 }],
         failures: {
           final: { actionSettings: { topic: missing } },
           retriable: {
-            makeSink: () => new KafkaSink(config, flaky, silentLogger),
+            makeConnector: () => new KafkaConnector(config, flaky, silentLogger),
             actionSettings: { topic, maxRetries: 0 },
             arrange: () => flaky.disconnect(),
             restore: () => flaky.connect(),
@@ -90,20 +90,20 @@ describe('KafkaSink against a real broker', () => {
     });
 
     it('sends the whole output as JSON with a null key when the output has no clientid', async () => {
-      const { sink } = await startSink();
-      const action = sink.createAction({ topic }, context());
+      const { connector } = await startConnector();
+      const action = connector.createAction({ topic }, context());
       await action.send({ a: 1, b: 'x' }, mqttMessage());
       const [record] = await consumeRecords(topic, 1);
       expect([record?.key, record?.value]).toEqual([null, '{"a":1,"b":"x"}']);
     });
 
     it('puts many records into one produce request', async () => {
-      const { sink, producer } = await startSink();
+      const { connector, producer } = await startConnector();
       let produceRequests = 0;
       producer.on(producer.events.REQUEST, (event) => {
         if (event.payload.apiName === 'Produce') produceRequests += 1;
       });
-      const action = sink.createAction({ topic, value: '${n}' }, context());
+      const action = connector.createAction({ topic, value: '${n}' }, context());
       await Promise.all(Array.from({ length: 500 }, (_, n) => action.send({ clientid: `dev-${n % 7}`, n }, mqttMessage())));
       expect(produceRequests).toBe(1);
       const records = await consumeRecords(topic, 500);
@@ -111,8 +111,8 @@ describe('KafkaSink against a real broker', () => {
     });
 
     it('key_dispatch puts each key on the partition the Java client would pick', async () => {
-      const { sink } = await startSink();
-      const action = sink.createAction({ topic, partitionStrategy: 'key_dispatch', compression: 'gzip' }, context());
+      const { connector } = await startConnector();
+      const action = connector.createAction({ topic, partitionStrategy: 'key_dispatch', compression: 'gzip' }, context());
       const keys = Array.from({ length: 30 }, (_, i) => `device-${i}`);
       await Promise.all(keys.map((clientid) => action.send({ clientid }, mqttMessage())));
       const records = await consumeRecords(topic, keys.length);
@@ -120,8 +120,8 @@ describe('KafkaSink against a real broker', () => {
     });
 
     it.each(['gzip', 'snappy', 'lz4', 'zstd'] as const)('writes %s-compressed batches the broker accepts and a consumer reads', async (compression) => {
-      const { sink } = await startSink();
-      const action = sink.createAction({ topic, value: '${text}', compression }, context());
+      const { connector } = await startConnector();
+      const action = connector.createAction({ topic, value: '${text}', compression }, context());
       const texts = Array.from({ length: 400 }, (_, i) => `record ${i} ${'compressible '.repeat(20)}`); // > 64 KB: several LZ4 blocks
       await Promise.all(texts.map((text, i) => action.send({ clientid: `dev-${i}`, text }, mqttMessage())));
       const records = await consumeRecords(topic, texts.length);
@@ -133,8 +133,8 @@ describe('KafkaSink against a real broker', () => {
     });
 
     it("queryMode 'sync' delivers what Kafka answers within syncQueryTimeout, with no late reply", async () => {
-      const { sink } = await startSink();
-      const action = sink.createAction({ topic, value: '${n}', queryMode: 'sync', syncQueryTimeout: '10s', maxInflight: 1 }, context());
+      const { connector } = await startConnector();
+      const action = connector.createAction({ topic, value: '${n}', queryMode: 'sync', syncQueryTimeout: '10s', maxInflight: 1 }, context());
       await Promise.all(Array.from({ length: 50 }, (_, n) => action.send({ clientid: `dev-${n % 3}`, n }, mqttMessage())));
       const records = await consumeRecords(topic, 50);
       expect(records.map((r) => Number(r.value)).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, n) => n));
@@ -142,8 +142,8 @@ describe('KafkaSink against a real broker', () => {
     });
 
     it('an idempotent connector delivers every record of concurrent actions exactly once', async () => {
-      const { sink } = await startSink({ idempotent: true });
-      const actions = [sink.createAction({ topic, value: 'a-${n}' }, context('r:a')), sink.createAction({ topic, value: 'b-${n}' }, context('r:b'))];
+      const { connector } = await startConnector({ idempotent: true });
+      const actions = [connector.createAction({ topic, value: 'a-${n}' }, context('r:a')), connector.createAction({ topic, value: 'b-${n}' }, context('r:b'))];
       await Promise.all(Array.from({ length: 200 }, (_, n) => actions.map((action) => action.send({ clientid: `dev-${n % 5}`, n }, mqttMessage()))).flat());
       const records = await consumeRecords(topic, 400);
       expect(new Set(records.map((r) => r.value)).size).toBe(400);
@@ -154,21 +154,21 @@ describe('KafkaSink against a real broker', () => {
       const other = `${topic}-b`;
       topics.push(other);
       await createTopic(other, 1);
-      const { sink } = await startSink();
-      const action = sink.createAction({ topic: `${topic}\${suffix}`, value: '${n}' }, context());
+      const { connector } = await startConnector();
+      const action = connector.createAction({ topic: `${topic}\${suffix}`, value: '${n}' }, context());
       const results = await Promise.allSettled([
         action.send({ suffix: '-b', n: 1 }, mqttMessage()),
         action.send({ n: 2 }, mqttMessage()),
       ]);
       expect(results[0].status).toBe('fulfilled');
-      expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'ERR_SINK_WRITE', retriable: false } });
+      expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'ERR_ACTION_WRITE', retriable: false } });
       expect((await consumeRecords(other, 1)).map((r) => r.value)).toEqual(['1']);
     });
 
     it('fails records for an unknown topic as not retriable, and still delivers to a good one in the same batch', async () => {
-      const { sink } = await startSink();
+      const { connector } = await startConnector();
       const missing = randomName('kafka-it-missing');
-      const action = sink.createAction({ topic: '${t}', value: '${n}' }, context());
+      const action = connector.createAction({ topic: '${t}', value: '${n}' }, context());
       const [good, bad] = await Promise.allSettled([
         action.send({ t: topic, n: 1 }, mqttMessage()),
         action.send({ t: missing, n: 2 }, mqttMessage()),
@@ -177,48 +177,48 @@ describe('KafkaSink against a real broker', () => {
       expect(bad.status).toBe('rejected');
       const error = (bad as PromiseRejectedResult).reason as unknown;
       expect(IntegrationError.is(error)).toBe(true);
-      expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', retriable: false, sinkId: 'it' });
+      expect(error).toMatchObject({ code: 'ERR_ACTION_WRITE', retriable: false, connectorId: 'it' });
       expect((error as Error).message).toContain('UNKNOWN_TOPIC_OR_PARTITION');
       expect((await consumeRecords(topic, 1)).map((r) => r.value)).toEqual(['1']);
     });
 
     it('the connection test passes and checks the fixed topics of the actions', async () => {
-      const { sink } = await startSink();
-      sink.createAction({ topic }, context());
-      sink.createAction({ topic: 'x-${site}' }, context('other'));
-      const report = await sink.test();
+      const { connector } = await startConnector();
+      connector.createAction({ topic }, context());
+      connector.createAction({ topic: 'x-${site}' }, context('other'));
+      const report = await connector.test();
       expect(report.stages.map((s) => [s.stage, s.ok])).toEqual([['tcp', true], ['handshake', true], ['metadata', true], [`topic ${topic}`, true]]);
       expect(report.ok).toBe(true);
     });
 
     it('the connection test names a topic that does not exist', async () => {
-      const { sink } = await startSink();
+      const { connector } = await startConnector();
       const missing = randomName('kafka-it-missing');
-      sink.createAction({ topic: missing }, context());
-      const report = await sink.test();
+      connector.createAction({ topic: missing }, context());
+      const report = await connector.test();
       expect(report.ok).toBe(false);
       expect(report.stages.at(-1)).toEqual({ stage: `topic ${missing}`, ok: false, detail: `topic "${missing}" does not exist: create it, or set allowAutoTopicCreation on the connector` });
     });
   });
 
   describe('over SASL_SSL', () => {
-    const saslSsl = (mechanism: 'scram-sha-256' | 'scram-sha-512' | 'plain'): Partial<KafkaSinkOptions> => {
+    const saslSsl = (mechanism: 'scram-sha-256' | 'scram-sha-512' | 'plain'): Partial<KafkaConnectorOptions> => {
       const user = mechanism === 'scram-sha-256' ? broker.users.scram256 : mechanism === 'scram-sha-512' ? broker.users.scram512 : broker.users.plain;
       return { bootstrapHosts: broker.saslSsl, ssl: { caFile: broker.caFile }, authentication: { mechanism, ...user } };
     };
 
     it.each(['scram-sha-256', 'scram-sha-512', 'plain'] as const)('writes records with %s and the generated CA', async (mechanism) => {
-      const { sink } = await startSink(saslSsl(mechanism));
-      const action = sink.createAction({ topic, value: '${n}' }, context());
+      const { connector } = await startConnector(saslSsl(mechanism));
+      const action = connector.createAction({ topic, value: '${n}' }, context());
       await action.send({ clientid: 'dev-9', n: 42 }, mqttMessage());
       const [record] = await consumeRecords(topic, 1, 20000, { config: kafkaConfig('sasl-ssl-scram-256') });
       expect([record?.key, record?.value]).toEqual(['dev-9', '42']);
     });
 
     it('the connection test walks TCP, TLS, SASL, metadata and the topic', async () => {
-      const { sink } = await startSink(saslSsl('scram-sha-256'));
-      sink.createAction({ topic }, context());
-      const report = await sink.test();
+      const { connector } = await startConnector(saslSsl('scram-sha-256'));
+      connector.createAction({ topic }, context());
+      const report = await connector.test();
       expect(report.stages.map((s) => [s.stage, s.ok])).toEqual([['tcp', true], ['tls', true], ['sasl', true], ['metadata', true], [`topic ${topic}`, true]]);
       expect(report.stages[1]?.detail).toContain('certificate verified against the configured CA');
       expect(report.stages[2]?.detail).toBe(`authenticated as "${scram256.username}" with SCRAM-SHA-256`);
@@ -273,13 +273,13 @@ describe('KafkaSink against a real broker', () => {
     });
 
     it('start() against a wrong password rejects with NotConnectedError naming the SASL stage', async () => {
-      const config = parseKafkaSinkConfig({
+      const config = parseKafkaConnectorConfig({
         id: 'upstash', bootstrapHosts: broker.saslSsl, ssl: { caFile: broker.caFile }, retry: { retries: 0 },
         authentication: { mechanism: 'scram-sha-256', username: scram256.username, password: 'nope-nope' },
       });
-      const sink = new KafkaSink(config, createKafkaProducer(config, silentLogger), silentLogger);
-      sinks.push(sink);
-      await expect(sink.start(new AbortController().signal)).rejects.toMatchObject({
+      const connector = new KafkaConnector(config, createKafkaProducer(config, silentLogger), silentLogger);
+      connectors.push(connector);
+      await expect(connector.start(new AbortController().signal)).rejects.toMatchObject({
         code: 'ERR_NOT_CONNECTED', message: expect.stringContaining('sasl stage failed: SASL authentication failed for user'),
       });
     });

@@ -3,7 +3,7 @@ import type { Message } from './message';
 import type { RuleEngine, RuleOutput } from './rule-engine';
 import type { ConnectorStatus } from './source';
 
-/** What a sink receives when the runtime asks it for an action. */
+/** What a connector receives when the runtime asks it for an action. */
 export interface ActionContext {
   /** Unique action id, e.g. 'temp_hum:kafka_emqx'. Used in metrics and logs. */
   readonly id: string;
@@ -28,7 +28,7 @@ export interface Dropped {
   readonly dropped: DropReason;
 }
 
-/** The Dropped outcomes, shared, so that a sink allocates nothing per dropped record. */
+/** The Dropped outcomes, shared, so that a connector allocates nothing per dropped record. */
 export const DROPPED: { readonly [R in DropReason]: Dropped } = Object.freeze({
   queue_full: Object.freeze({ dropped: 'queue_full' }),
   expired: Object.freeze({ dropped: 'expired' }),
@@ -43,31 +43,31 @@ export function isDropped(result: unknown): result is Dropped {
   return typeof result === 'object' && result !== null && typeof (result as { dropped?: unknown }).dropped === 'string';
 }
 
-/** Whether a sink metric only grows (`counter`) or goes up and down (`gauge`); see SinkAction.metricKinds. */
-export type SinkMetricKind = 'counter' | 'gauge';
+/** Whether a connector metric only grows (`counter`) or goes up and down (`gauge`); see Action.metricKinds. */
+export type ActionMetricKind = 'counter' | 'gauge';
 
 /**
- * Sends one rule's outputs through a sink with settings of its own (topic, templates).
+ * Sends one rule's outputs through a connector with settings of its own (topic, templates).
  * send() is called once per output, possibly many times before earlier calls resolve.
  */
-export interface SinkAction {
+export interface Action {
   readonly id: string;
   /**
    * Resolves once the record is stored (acknowledged by the external system as the action's settings
    * require, or written to a durable buffer). Resolves with `DROPPED[reason]` when the action dropped the
    * record on purpose (its overflow policy, its maximum age): counted `dropped.<reason>`, not `success`, the
-   * message is acknowledged, and the action's fallbacks get the output. Rejects with SinkWriteError:
+   * message is acknowledged, and the action's fallbacks get the output. Rejects with ActionWriteError:
    * `retriable: false` when trying again cannot help (the message is counted failed and acknowledged),
-   * `retriable: true` when the sink gave up for now (the message is not acknowledged, so the broker
+   * `retriable: true` when the connector gave up for now (the message is not acknowledged, so the broker
    * delivers it again).
    */
   send(output: RuleOutput, message: Message): Promise<SendResult>;
   /** Records accepted but not yet stored (buffered); the action's `queuing` gauge. */
   queued?(): number;
   /**
-   * Metrics only this kind of sink knows (EMQX names where they exist: `retried`, `retried.success`,
+   * Metrics only this kind of connector knows (EMQX names where they exist: `retried`, `retried.success`,
    * `queuing_bytes`, produce latency ...). Read when metrics are read, never per message; shown as the
-   * action's `sink` metrics.
+   * action's `connector` metrics.
    */
   metrics?(): Readonly<Record<string, number>>;
   /**
@@ -76,7 +76,7 @@ export interface SinkAction {
    * left out: an exporter cannot tell a counter from a gauge by looking at a number, so it exports an
    * undeclared key without a type (Prometheus `untyped`). Read when metrics are read, never per message.
    */
-  readonly metricKinds?: Readonly<Record<string, SinkMetricKind>>;
+  readonly metricKinds?: Readonly<Record<string, ActionMetricKind>>;
   /** Flushes what is buffered and waits for it; called when the action is removed or the runtime stops. */
   close?(): Promise<void>;
 }
@@ -98,14 +98,14 @@ export interface ConnectionTestReport {
 
 /**
  * A connector to an external system that actions write through (a Kafka cluster, a webhook).
- * The runtime calls createAction() for each action that names this sink, then start() once, then the
+ * The runtime calls createAction() for each action that names this connector, then start() once, then the
  * actions' send(), then stop(). A plain class or object will do: no decorators.
  */
-export interface Sink {
+export interface Connector {
   /** Unique in the application, e.g. 'upstash'. Actions name it as their `connector`. */
   readonly id: string;
   /** Validates the action's settings (throws ConfigError) and compiles its templates. */
-  createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): SinkAction;
+  createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): Action;
   /** Connects. Rejects when the connection cannot be made; the message says which stage failed. */
   start(signal: AbortSignal): Promise<void>;
   /** Closes the connection after the actions were closed. */
@@ -114,4 +114,4 @@ export interface Sink {
   test?(): Promise<ConnectionTestReport>;
   status?(): ConnectorStatus;
 }
-export const Sink = Symbol.for('@sluice/core/Sink');
+export const Connector = Symbol.for('@sluice/core/Connector');

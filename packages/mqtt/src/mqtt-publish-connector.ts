@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   type ActionContext, ConfigError, type ConnectionTestReport, type ConnectorStatus, IntegrationError, type Logger, type Message, NotConnectedError,
-  type RuleOutput, type Sink, type SinkAction, type SinkMetricKind, SinkWriteError,
+  type RuleOutput, type Connector, type Action, type ActionMetricKind, ActionWriteError,
 } from '@sluice/core';
 import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
 import type { MqttClientFactory } from './mqtt-source';
-import { type MqttPublishActionSettings, type MqttPublishSinkConfig, parseMqttPublishActionSettings } from './mqtt-publish-config';
+import { type MqttPublishActionSettings, type MqttPublishConnectorConfig, parseMqttPublishActionSettings } from './mqtt-publish-config';
 import { describeUrl, type TlsMaterial } from './mqtt-source-config';
 import { PublishRenderer } from './publish-renderer';
 import { firstConnection } from './first-connection';
@@ -32,14 +32,14 @@ export type MqttPublishMetrics = {
   readonly 'inflight': number;
 };
 
-export const MQTT_PUBLISH_METRIC_KINDS = { inflight: 'gauge' } as const satisfies Record<keyof MqttPublishMetrics, SinkMetricKind>;
+export const MQTT_PUBLISH_METRIC_KINDS = { inflight: 'gauge' } as const satisfies Record<keyof MqttPublishMetrics, ActionMetricKind>;
 
 /**
  * Publishes rule outputs to an MQTT broker (EMQX's "republish" action, against any broker): one mqtt.js
  * connection per connector, shared by its actions. A send resolves once the broker has the publish as
  * its QoS promises (QoS 0: written to the socket; 1: PUBACK; 2: PUBCOMP).
  */
-export class MqttPublishSink implements Sink {
+export class MqttPublishConnector implements Connector {
   readonly id: string;
   private client: MqttClient | undefined;
   private state: ConnectorStatus = { state: 'disconnected', reason: 'not started' };
@@ -53,7 +53,7 @@ export class MqttPublishSink implements Sink {
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly config: MqttPublishSinkConfig,
+    private readonly config: MqttPublishConnectorConfig,
     private readonly createClient: MqttClientFactory,
     private readonly logger: Logger,
     private readonly tls: TlsMaterial | undefined = undefined,
@@ -67,7 +67,7 @@ export class MqttPublishSink implements Sink {
     if (parsed.userProperties !== undefined && this.config.protocolVersion !== 5) {
       throw new ConfigError(`mqtt action "${context.id}"`, [{ path: 'userProperties', message: `needs MQTT 5, but connector "${this.id}" uses protocolVersion 4: set protocolVersion 5 on the connector or leave userProperties out` }]);
     }
-    return new MqttPublishAction(context.id, parsed, new PublishRenderer(this.id, parsed, context.templates), this);
+    return new MqttPublishAction(context.id, parsed, new PublishRenderer({ connectorId: this.id, actionId: context.id }, parsed, context.templates), this);
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -151,7 +151,7 @@ export class MqttPublishSink implements Sink {
         client,
         deadline: performance.now() + this.config.publishTimeout,
         messageId: undefined,
-        expire: () => reject(new SinkWriteError(this.id, `mqtt action "${actionId}": no ${ack} from ${this.where} within ${this.config.publishTimeout} ms for a publish to "${topic}"; mqtt.js will not send it again`, { retriable: true })),
+        expire: () => reject(new ActionWriteError({ connectorId: this.id, actionId }, `mqtt action "${actionId}": no ${ack} from ${this.where} within ${this.config.publishTimeout} ms for a publish to "${topic}"; mqtt.js will not send it again`, { retriable: true })),
       };
       this.awaitingAck.add(pending);
       this.armSweep();
@@ -219,11 +219,11 @@ export class MqttPublishSink implements Sink {
     this.armSweep();
   }
 
-  private publishError(actionId: string, topic: string, error: Error & { code?: unknown }): SinkWriteError {
+  private publishError(actionId: string, topic: string, error: Error & { code?: unknown }): ActionWriteError {
     const code = typeof error.code === 'number' ? error.code : undefined;
     // An error without a reason code is the connection's (closed, disconnecting): worth another try.
     const retriable = code === undefined || RETRIABLE_REASON_CODES.has(code);
-    return new SinkWriteError(this.id, `mqtt action "${actionId}": the publish to "${topic}" on ${this.where} failed: ${error.message}`, { retriable, cause: error });
+    return new ActionWriteError({ connectorId: this.id, actionId }, `mqtt action "${actionId}": the publish to "${topic}" on ${this.where} failed: ${error.message}`, { retriable, cause: error });
   }
 
   private clientOptions(): IClientOptions {
@@ -261,7 +261,7 @@ export class MqttPublishSink implements Sink {
 }
 
 /** One rule's republish: renders each output and publishes it through the connector's connection. */
-export class MqttPublishAction implements SinkAction {
+export class MqttPublishAction implements Action {
   private pending = 0;
   readonly metricKinds = MQTT_PUBLISH_METRIC_KINDS;
 
@@ -269,7 +269,7 @@ export class MqttPublishAction implements SinkAction {
     readonly id: string,
     readonly settings: MqttPublishActionSettings,
     private readonly renderer: PublishRenderer,
-    private readonly sink: MqttPublishSink,
+    private readonly connector: MqttPublishConnector,
   ) {}
 
   /** The topic when it is not templated; undefined otherwise. */
@@ -290,7 +290,7 @@ export class MqttPublishAction implements SinkAction {
       ...(rendered.userProperties !== undefined && { properties: { userProperties: rendered.userProperties } }),
     };
     this.pending++;
-    return this.sink.publish(this.id, rendered.topic, rendered.payload, options).finally(() => {
+    return this.connector.publish(this.id, rendered.topic, rendered.payload, options).finally(() => {
       this.pending--;
     });
   }

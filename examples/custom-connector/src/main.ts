@@ -1,9 +1,9 @@
-import { createIntegration, sinkModule, type Integration } from '@sluice/core';
+import { createIntegration, connectorModule, type Integration } from '@sluice/core';
 import { mqttModule } from '@sluice/mqtt';
 import { sqlModule } from '@sluice/sql';
-import { WebhookSink } from './webhook-sink';
+import { WebhookConnector } from './webhook-connector';
 
-export { WebhookSink } from './webhook-sink';
+export { WebhookConnector } from './webhook-connector';
 
 export interface ExampleOptions {
   readonly mqttUrl: string;
@@ -14,14 +14,14 @@ export interface ExampleOptions {
   readonly clientId?: string;
 }
 
-/** Composes an MQTT source, the SQL engine and the webhook sink; alerts on hot readings only. */
+/** Composes an MQTT source, the SQL engine and the webhook connector; alerts on hot readings only. */
 export async function createWebhookBridge(options: ExampleOptions): Promise<Integration> {
   return createIntegration({
     modules: [
       // A persistent session (the default for QoS 1): a message the webhook refused with a 5xx is redelivered.
       mqttModule({ id: 'sensors', url: options.mqttUrl, protocolVersion: 5, clientId: options.clientId ?? 'sluice-webhook-example' }),
       sqlModule(),
-      sinkModule(new WebhookSink('webhook', options.webhookUrl)),
+      connectorModule(new WebhookConnector('webhook', options.webhookUrl)),
     ],
     rules: [{
       id: 'hot',
@@ -31,7 +31,7 @@ export async function createWebhookBridge(options: ExampleOptions): Promise<Inte
   });
 }
 
-// `npm start -w @sluice-examples/custom-sink` runs it against local services until Ctrl-C.
+// `npm start -w @sluice-examples/custom-connector` runs it against local services until Ctrl-C.
 if (require.main === module) {
   void (async () => {
     const app = await createWebhookBridge({ mqttUrl: 'mqtt://127.0.0.1:1883', webhookUrl: 'http://127.0.0.1:8080', filter: 'sensors/#' });

@@ -6,8 +6,8 @@ import { compileTemplate, sqlModule } from '@sluice/sql';
 import { mqttUrl, publish, randomName, startMosquitto, subscribeMqtt, type MqttSubscription, type TestMosquitto } from '../../../../scripts/testkit';
 import { mqttModule } from '../../src/mqtt-module';
 import { mqttPublishModule } from '../../src/mqtt-publish-module';
-import { parseMqttPublishSinkConfig } from '../../src/mqtt-publish-config';
-import { MqttPublishSink } from '../../src/mqtt-publish-sink';
+import { parseMqttPublishConnectorConfig } from '../../src/mqtt-publish-config';
+import { MqttPublishConnector } from '../../src/mqtt-publish-connector';
 import { connect } from 'mqtt';
 
 // The republish connector against the real Mosquitto: what a subscriber reads back is exactly what the
@@ -15,13 +15,13 @@ import { connect } from 'mqtt';
 jest.setTimeout(30_000);
 
 const apps: Integration[] = [];
-const sinks: MqttPublishSink[] = [];
+const connectors: MqttPublishConnector[] = [];
 const subscriptions: MqttSubscription[] = [];
 const brokers: TestMosquitto[] = [];
 
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.stop()));
-  await Promise.all(sinks.splice(0).map((sink) => sink.stop()));
+  await Promise.all(connectors.splice(0).map((connector) => connector.stop()));
   await Promise.all(subscriptions.splice(0).map((s) => s.close()));
   await Promise.all(brokers.splice(0).map((broker) => broker.dispose()));
 });
@@ -56,7 +56,7 @@ async function republishing(prefix: string, action: Record<string, unknown>): Pr
   return app;
 }
 
-describe('MQTT publish sink (republish) against Mosquitto', () => {
+describe('MQTT publish connector (republish) against Mosquitto', () => {
   it('publishes the rendered topic and payload at the configured QoS, with the MQTT 5 user properties (repeated names kept)', async () => {
     const prefix = randomName('it-repub');
     const sub = await subscribeMqtt(mqttUrl(), `${prefix}/out/#`, { qos: 2, protocolVersion: 5 });
@@ -109,32 +109,32 @@ describe('MQTT publish sink (republish) against Mosquitto', () => {
   });
 
   it('fails a send as retriable while not connected, and start names the broker it cannot reach', async () => {
-    const config = parseMqttPublishSinkConfig({ id: 'down', url: 'mqtt://127.0.0.1:1', connectTimeout: 1000 });
-    const sink = new MqttPublishSink(config, (options) => connect(config.url, options), silentLogger);
-    const action = sink.createAction({ topic: 't' }, { id: 'r:down', ruleId: 'r', templates: { compileTemplate }, logger: silentLogger, dropped: () => undefined });
+    const config = parseMqttPublishConnectorConfig({ id: 'down', url: 'mqtt://127.0.0.1:1', connectTimeout: 1000 });
+    const connector = new MqttPublishConnector(config, (options) => connect(config.url, options), silentLogger);
+    const action = connector.createAction({ topic: 't' }, { id: 'r:down', ruleId: 'r', templates: { compileTemplate }, logger: silentLogger, dropped: () => undefined });
     const error = await action.send({ a: 1 }, { topic: 'x' } as never).catch((e: unknown) => e);
     expect(IntegrationError.is(error) && error.retriable).toBe(true);
-    await expect(sink.start(new AbortController().signal)).rejects.toThrow('mqtt connector "down" cannot connect to mqtt://127.0.0.1:1');
-    expect(sink.status().state).toBe('disconnected');
+    await expect(connector.start(new AbortController().signal)).rejects.toThrow('mqtt connector "down" cannot connect to mqtt://127.0.0.1:1');
+    expect(connector.status().state).toBe('disconnected');
   });
 
   it.each([1, 2] as const)('QoS %i: a publish Mosquitto refuses by closing the connection fails as retriable, is not resent for ever, and later publishes go through', async (qos) => {
     const broker = await startMosquitto({ settings: { max_packet_size: 1024 } }); // "disconnected due to oversize packet"
     brokers.push(broker);
     let connects = 0;
-    const config = parseMqttPublishSinkConfig({ id: 'small', url: broker.url, reconnectPeriod: 100, publishTimeout: 2000 });
-    const sink = new MqttPublishSink(config, (options) => {
+    const config = parseMqttPublishConnectorConfig({ id: 'small', url: broker.url, reconnectPeriod: 100, publishTimeout: 2000 });
+    const connector = new MqttPublishConnector(config, (options) => {
       const client = connect(config.url, options);
       client.on('packetsend', (packet) => {
         if (packet.cmd === 'connect') connects++;
       });
       return client;
     }, silentLogger);
-    sinks.push(sink);
-    await sink.start(new AbortController().signal);
+    connectors.push(connector);
+    await connector.start(new AbortController().signal);
     const sub = await subscribeMqtt(broker.url, 'out/#', { qos: 2 });
     subscriptions.push(sub);
-    const action = sink.createAction({ topic: 'out/${n}', payload: '${body}', qos }, { id: 'r:small', ruleId: 'r', templates: { compileTemplate }, logger: silentLogger, dropped: () => undefined });
+    const action = connector.createAction({ topic: 'out/${n}', payload: '${body}', qos }, { id: 'r:small', ruleId: 'r', templates: { compileTemplate }, logger: silentLogger, dropped: () => undefined });
 
     const error = await action.send({ n: 1, body: 'x'.repeat(4096) }, { topic: 'in' } as never).then(() => undefined, (e: unknown) => e);
     expect(IntegrationError.is(error) && error.retriable).toBe(true);
@@ -143,7 +143,7 @@ describe('MQTT publish sink (republish) against Mosquitto', () => {
     expect(connects).toBeGreaterThan(2); // the refusal closed the connection and mqtt.js resent the publish while the send waited
 
     // Once the send has failed, the publish is gone from mqtt.js: one more connection, then no more.
-    await until(() => sink.status().state === 'connected', 'connector connected again');
+    await until(() => connector.status().state === 'connected', 'connector connected again');
     const settled = connects;
     for (let period = 0; period < 20; period++) await new Promise((resolve) => setTimeout(resolve, config.reconnectPeriod));
     expect(connects).toBe(settled);

@@ -1,5 +1,5 @@
 import {
-  type ActionContext, ConfigError, type ConnectionTestReport, type ConnectorStatus, type Logger, NotConnectedError, type Sink, type SinkWriteError, ThrottledLog,
+  type ActionContext, type ActionRef, ConfigError, type ConnectionTestReport, type ConnectorStatus, type Logger, NotConnectedError, type Connector, type ActionWriteError, ThrottledLog,
 } from '@sluice/core';
 import { Kafka, type Producer } from 'kafkajs';
 import { COMPRESSION, ensureCodec } from './codecs';
@@ -9,7 +9,7 @@ import { openDiskBuffer } from './disk-buffer';
 import { type DurableStore, KafkaAction } from './kafka-action';
 import { HybridBuffer } from './hybrid-buffer';
 import { toKafkaConfig } from './kafka-client-config';
-import { type KafkaActionSettings, type KafkaSinkConfig, parseKafkaActionSettings } from './kafka-sink-config';
+import { type KafkaActionSettings, type KafkaConnectorConfig, parseKafkaActionSettings } from './kafka-connector-config';
 import { MissingTopics } from './missing-topics';
 import { SendGate } from './send-gate';
 import { createPicker, PICK_PARTITION, type PickPartition, routingPartitioner } from './partitioning';
@@ -27,7 +27,7 @@ export type ConnectionTester = (topics: readonly string[]) => Promise<Connection
  * its records and batches them on its own (its acks and compression go with its requests); the
  * producer's partitioner applies each record's own partition strategy.
  */
-export class KafkaSink implements Sink {
+export class KafkaConnector implements Connector {
   readonly id: string;
   private readonly actions = new Map<string, KafkaAction>();
   private current: ConnectorStatus = { state: 'disconnected', reason: 'not started' };
@@ -39,7 +39,7 @@ export class KafkaSink implements Sink {
   private started = false;
 
   constructor(
-    private readonly config: KafkaSinkConfig,
+    private readonly config: KafkaConnectorConfig,
     private readonly producer: ProducerClient,
     private readonly logger: Logger,
     tester?: ConnectionTester,
@@ -55,10 +55,11 @@ export class KafkaSink implements Sink {
       throw new ConfigError(`kafka action "${context.id}"`, [{ path: 'requiredAcks', message: `must be "all" (the default): connector "${this.id}" is idempotent` }]);
     }
     ensureCodec(parsed.compression);
+    const where: ActionRef = { connectorId: this.id, actionId: context.id };
     const pick = createPicker(parsed.partitionStrategy, parsed.partitionsLimit);
-    const renderer = new RecordRenderer(this.id, parsed, context.templates, pick);
+    const renderer = new RecordRenderer(where, parsed, context.templates, pick);
     let hybrid: HybridBuffer | undefined;
-    const batcher = new RecordBatcher(this.id, this.producer, {
+    const batcher = new RecordBatcher(where, this.producer, {
       acks: ACKS[parsed.requiredAcks],
       compression: COMPRESSION[parsed.compression],
       timeout: this.config.requestTimeout,
@@ -81,7 +82,7 @@ export class KafkaSink implements Sink {
     const durable = this.durableStore(parsed, context, pick);
     if (parsed.buffer.mode === 'hybrid' && durable !== undefined) {
       hybrid = new HybridBuffer(batcher, durable.buffer, {
-        actionId: context.id,
+        where,
         diskLimit: parsed.buffer.diskLimit,
         overflow: parsed.buffer.overflow === 'drop_newest' ? 'drop_newest' : 'backpressure',
         droppedLater: durable.droppedLater,
@@ -91,7 +92,7 @@ export class KafkaSink implements Sink {
       durable.leftover = [];
     }
     const action = new KafkaAction(context.id, parsed, renderer, batcher, durable, hybrid);
-    // actions of removed rules are closed, not told to the sink: forget them here
+    // actions of removed rules are closed, not told to the connector: forget them here
     for (const [id, known] of this.actions) if (known.closed) this.actions.delete(id);
     this.actions.set(context.id, action);
     if (this.started) action.replay();
@@ -175,7 +176,7 @@ export class KafkaSink implements Sink {
   }
 
   /** Once started, a transient failure shows as connecting with its reason, never as a teardown. */
-  private onResult(error: SinkWriteError | undefined): void {
+  private onResult(error: ActionWriteError | undefined): void {
     if (this.current.state === 'stopped' || this.current.state === 'disconnected') return;
     if (error === undefined) {
       if (this.current.state !== 'connected') this.current = { state: 'connected' };
@@ -198,7 +199,7 @@ export class KafkaSink implements Sink {
 }
 
 /** The kafkajs producer of a connector: our partitioner, our logger, no auto-created topics unless asked. */
-export function createKafkaProducer(config: KafkaSinkConfig, logger: Logger): Producer {
+export function createKafkaProducer(config: KafkaConnectorConfig, logger: Logger): Producer {
   const kafka = new Kafka(toKafkaConfig(config, logger));
   return kafka.producer({
     createPartitioner: routingPartitioner,

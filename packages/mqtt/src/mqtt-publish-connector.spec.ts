@@ -4,30 +4,30 @@ import { IntegrationError, silentLogger } from '@sluice/core';
 import { compileTemplate } from '@sluice/sql';
 import type { IClientPublishOptions, IPublishPacket, MqttClient, Packet } from 'mqtt';
 import { FakeWire } from '../test/fake-wire';
-import { type MqttPublishAction, MqttPublishSink } from './mqtt-publish-sink';
-import { type MqttPublishSinkOptions, parseMqttPublishSinkConfig } from './mqtt-publish-config';
+import { type MqttPublishAction, MqttPublishConnector } from './mqtt-publish-connector';
+import { type MqttPublishConnectorOptions, parseMqttPublishConnectorConfig } from './mqtt-publish-config';
 
 // The publish connector against a fake broker end (FakeWire): what mqtt.js sends, and sends again after a
 // reconnection, once a QoS 1/2 publish has timed out. The real broker's refusal is in
-// test/integration/mqtt-publish-sink.int.spec.ts.
+// test/integration/mqtt-publish-connector.int.spec.ts.
 
-const sinks: MqttPublishSink[] = [];
+const connectors: MqttPublishConnector[] = [];
 
 afterEach(async () => {
-  await Promise.all(sinks.splice(0).map((sink) => sink.stop()));
+  await Promise.all(connectors.splice(0).map((connector) => connector.stop()));
 });
 
-async function started(options: Partial<MqttPublishSinkOptions> = {}, wire = new FakeWire()) {
+async function started(options: Partial<MqttPublishConnectorOptions> = {}, wire = new FakeWire()) {
   wire.autoAnswer();
-  const config = parseMqttPublishSinkConfig({ id: 'unit', url: 'mqtt://fake:1883', reconnectPeriod: 100, publishTimeout: 200, ...options });
-  const sink = new MqttPublishSink(config, wire.clientFactory, silentLogger);
-  sinks.push(sink);
-  await sink.start(new AbortController().signal);
-  return { sink, wire };
+  const config = parseMqttPublishConnectorConfig({ id: 'unit', url: 'mqtt://fake:1883', reconnectPeriod: 100, publishTimeout: 200, ...options });
+  const connector = new MqttPublishConnector(config, wire.clientFactory, silentLogger);
+  connectors.push(connector);
+  await connector.start(new AbortController().signal);
+  return { connector, wire };
 }
 
-function actionOf(sink: MqttPublishSink, qos: 0 | 1 | 2): MqttPublishAction {
-  return sink.createAction({ topic: 'out/${n}', payload: '${n}', qos }, { id: `r:unit${qos}`, ruleId: 'r', templates: { compileTemplate }, logger: silentLogger, dropped: () => undefined });
+function actionOf(connector: MqttPublishConnector, qos: 0 | 1 | 2): MqttPublishAction {
+  return connector.createAction({ topic: 'out/${n}', payload: '${n}', qos }, { id: `r:unit${qos}`, ruleId: 'r', templates: { compileTemplate }, logger: silentLogger, dropped: () => undefined });
 }
 
 /** Sends `{ n }` and records how it settled, without awaiting it. */
@@ -53,18 +53,18 @@ async function until(what: string, condition: () => boolean): Promise<void> {
 }
 
 /** Cuts the connection and waits until mqtt.js is connected again: it says so once what it resent is acknowledged. */
-async function reconnect(wire: FakeWire, sink: MqttPublishSink): Promise<void> {
+async function reconnect(wire: FakeWire, connector: MqttPublishConnector): Promise<void> {
   const before = wire.connections;
   wire.cut();
-  await until('the connector reconnected', () => wire.connections > before && sink.status().state === 'connected');
+  await until('the connector reconnected', () => wire.connections > before && connector.status().state === 'connected');
 }
 
 const retriableTimeout = (ack: string) => expect.objectContaining({ retriable: true, message: expect.stringContaining(`no ${ack} from mqtt://fake:1883 within 200 ms`) });
 
-describe(MqttPublishSink.name, () => {
+describe(MqttPublishConnector.name, () => {
   it('resends an unacknowledged QoS 1 publish after a reconnection while its send still waits, and resolves on the PUBACK', async () => {
-    const { sink, wire } = await started({ publishTimeout: 5_000 });
-    const sent = send(actionOf(sink, 1), 1);
+    const { connector, wire } = await started({ publishTimeout: 5_000 });
+    const sent = send(actionOf(connector, 1), 1);
     await until('the publish went out', () => publishesOf(wire, 1).length === 1);
     // (mqtt.js emits 'connect' only once its resends are acknowledged: no waiting for the status here)
     wire.cut();
@@ -77,8 +77,8 @@ describe(MqttPublishSink.name, () => {
   });
 
   it.each([[1, 'PUBACK'], [2, 'PUBCOMP']] as const)('fails a QoS %i publish without %s as retriable after publishTimeout, and mqtt.js does not send it again', async (qos, ack) => {
-    const { sink, wire } = await started();
-    const action = actionOf(sink, qos);
+    const { connector, wire } = await started();
+    const action = actionOf(connector, qos);
     const sent = send(action, 1);
     expect(action.metrics()).toEqual({ inflight: 1 });
     await sent.done;
@@ -86,7 +86,7 @@ describe(MqttPublishSink.name, () => {
     expect(IntegrationError.is(sent.outcome.error)).toBe(true);
     expect(action.metrics()).toEqual({ inflight: 0 });
 
-    await reconnect(wire, sink);
+    await reconnect(wire, connector);
     // A later publish goes out after whatever mqtt.js would have resent first: once it is there, a resend would be too.
     const later = send(action, 2);
     await until('the later publish went out', () => publishesOf(wire, 2).length === 1);
@@ -103,15 +103,15 @@ describe(MqttPublishSink.name, () => {
   });
 
   it('does not send the PUBREL of a QoS 2 publish again once it timed out between PUBREC and PUBCOMP', async () => {
-    const { sink, wire } = await started();
-    const sent = send(actionOf(sink, 2), 1);
+    const { connector, wire } = await started();
+    const sent = send(actionOf(connector, 2), 1);
     await until('the publish went out', () => publishesOf(wire, 1).length === 1);
     wire.push({ cmd: 'pubrec', messageId: publishesOf(wire, 1)[0]?.messageId as number, reasonCode: 0 });
     await until('PUBREL', () => wire.sentOf('pubrel').length === 1);
     await sent.done;
     expect(sent.outcome.error).toEqual(retriableTimeout('PUBCOMP'));
-    await reconnect(wire, sink);
-    const later = send(actionOf(sink, 1), 2);
+    await reconnect(wire, connector);
+    const later = send(actionOf(connector, 1), 2);
     await until('the later publish went out', () => publishesOf(wire, 2).length === 1);
     expect([wire.sentOf('pubrel').length, publishesOf(wire, 1).length]).toEqual([1, 1]);
     wire.push({ cmd: 'puback', messageId: publishesOf(wire, 2)[0]?.messageId as number, reasonCode: 0 });
@@ -124,14 +124,14 @@ describe(MqttPublishSink.name, () => {
     wire.on('packet', (packet: Packet) => {
       if (packet.cmd === 'publish' && packet.topic === 'out/1') setImmediate(() => wire.cut());
     });
-    const { sink } = await started({}, wire);
-    const sent = send(actionOf(sink, 1), 1);
+    const { connector } = await started({}, wire);
+    const sent = send(actionOf(connector, 1), 1);
     await sent.done;
     expect(sent.outcome.error).toEqual(retriableTimeout('PUBACK'));
     expect(wire.connections).toBeGreaterThan(1); // it did reconnect and resend while the send waited
-    await until('the connector reconnected', () => sink.status().state === 'connected');
+    await until('the connector reconnected', () => connector.status().state === 'connected');
     const connections = wire.connections;
-    const later = send(actionOf(sink, 1), 2);
+    const later = send(actionOf(connector, 1), 2);
     await until('the later publish went out', () => publishesOf(wire, 2).length === 1);
     wire.push({ cmd: 'puback', messageId: publishesOf(wire, 2)[0]?.messageId as number, reasonCode: 0 });
     await later.done;
@@ -142,8 +142,8 @@ describe(MqttPublishSink.name, () => {
   });
 
   it('with one timer for all: acknowledged publishes resolve, the others time out, in any order of sending', async () => {
-    const { sink, wire } = await started();
-    const action = actionOf(sink, 1);
+    const { connector, wire } = await started();
+    const action = actionOf(connector, 1);
     const sent = [1, 2, 3, 4].map((n) => send(action, n));
     await until('four publishes went out', () => publishes(wire).length === 4);
     for (const n of [2, 4]) wire.push({ cmd: 'puback', messageId: publishesOf(wire, n)[0]?.messageId as number, reasonCode: 0 });
@@ -157,13 +157,13 @@ describe(MqttPublishSink.name, () => {
   });
 
   it('fails a publish refused by a PUBACK failure code for good, and a QoS 0 publish resolves once written', async () => {
-    const { sink, wire } = await started();
-    const refused = send(actionOf(sink, 1), 1);
+    const { connector, wire } = await started();
+    const refused = send(actionOf(connector, 1), 1);
     await until('the publish went out', () => publishesOf(wire, 1).length === 1);
     wire.push({ cmd: 'puback', messageId: publishesOf(wire, 1)[0]?.messageId as number, reasonCode: 0x87 });
     await refused.done;
     expect(refused.outcome.error).toMatchObject({ retriable: false, message: expect.stringContaining('Not authorized') });
-    const qos0 = send(actionOf(sink, 0), 2);
+    const qos0 = send(actionOf(connector, 0), 2);
     await qos0.done;
     expect(qos0.outcome.error).toBeUndefined();
     await until('the QoS 0 publish reached the wire', () => publishesOf(wire, 2).length === 1);
@@ -202,11 +202,11 @@ describe(MqttPublishSink.name, () => {
       async endAsync(): Promise<void> {}
     }
     const client = new QueueingClient();
-    const config = parseMqttPublishSinkConfig({ id: 'unit', url: 'mqtt://fake:1883', publishTimeout: 100 });
-    const sink = new MqttPublishSink(config, () => client as unknown as MqttClient, silentLogger);
-    sinks.push(sink);
-    await sink.start(new AbortController().signal);
-    const sent = send(actionOf(sink, 1), 1);
+    const config = parseMqttPublishConnectorConfig({ id: 'unit', url: 'mqtt://fake:1883', publishTimeout: 100 });
+    const connector = new MqttPublishConnector(config, () => client as unknown as MqttClient, silentLogger);
+    connectors.push(connector);
+    await connector.start(new AbortController().signal);
+    const sent = send(actionOf(connector, 1), 1);
     await sent.done;
     expect(sent.outcome.error).toEqual(expect.objectContaining({ retriable: true, message: expect.stringContaining('within 100 ms') }));
     expect(removed).toEqual([]); // no packet id yet: nothing mqtt.js could resend
