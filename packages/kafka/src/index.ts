@@ -1,4 +1,4 @@
-export { kafkaModule } from './kafka-module';
+export { bindKafkaConnector, kafkaModule } from './kafka-module';
 export { KafkaConnector, createKafkaProducer, type ConnectionTester } from './kafka-connector';
 export { KafkaAction, KAFKA_METRIC_KINDS, type KafkaActionMetrics } from './kafka-action';
 export { testKafkaConnection, type ConnectionTestOptions } from './connection-test';
@@ -10,3 +10,4 @@ export type { ProducerClient, OverflowPolicy } from './record-batcher';
 export { classifyKafkaError } from './kafka-errors';
 export { murmur2, javaKeyPartition } from './partitioning';
 export { bufferDirName } from './buffer-dir';
+export { kafkaConnector, plugin } from './plugin';

@@ -1,14 +1,18 @@
 import { ContainerModule, Logger, Connector, silentLogger } from '@sluice/core';
 import { resolveTls } from './kafka-client-config';
 import { createKafkaProducer, KafkaConnector } from './kafka-connector';
-import { type KafkaConnectorOptions, parseKafkaConnectorConfig } from './kafka-connector-config';
+import { type KafkaConnectorConfig, type KafkaConnectorOptions, parseKafkaConnectorConfig } from './kafka-connector-config';
 
 /**
  * Binds one KafkaConnector (a Kafka connector) to core's Connector token. Throws ConfigError at once for bad
  * options or unreadable TLS files, before anything connects.
  */
 export function kafkaModule(options: KafkaConnectorOptions): ContainerModule {
-  const config = parseKafkaConnectorConfig(options);
+  return bindKafkaConnector(parseKafkaConnectorConfig(options));
+}
+
+/** kafkaModule for settings already validated (the plugin descriptor's path: config files, the API). */
+export function bindKafkaConnector(config: KafkaConnectorConfig): ContainerModule {
   resolveTls(config);
   return new ContainerModule((module) => {
     module.bind<Connector>(Connector).toDynamicValue((context) => {

@@ -1,6 +1,6 @@
 import { ContainerModule, Logger, Connector, silentLogger } from '@sluice/core';
 import { connect } from 'mqtt';
-import { type MqttPublishConnectorOptions, parseMqttPublishConnectorConfig } from './mqtt-publish-config';
+import { type MqttPublishConnectorConfig, type MqttPublishConnectorOptions, parseMqttPublishConnectorConfig } from './mqtt-publish-config';
 import { MqttPublishConnector } from './mqtt-publish-connector';
 import { loadTls } from './mqtt-source-config';
 
@@ -9,7 +9,11 @@ import { loadTls } from './mqtt-source-config';
  * Throws ConfigError at once for bad options or unreadable TLS files, before anything connects.
  */
 export function mqttPublishModule(options: MqttPublishConnectorOptions): ContainerModule {
-  const config = parseMqttPublishConnectorConfig(options);
+  return bindMqttPublishConnector(parseMqttPublishConnectorConfig(options));
+}
+
+/** mqttPublishModule for settings already validated (the plugin descriptor's path: config files, the API). */
+export function bindMqttPublishConnector(config: MqttPublishConnectorConfig): ContainerModule {
   const tls = loadTls(config);
   return new ContainerModule((module) => {
     module.bind<Connector>(Connector).toDynamicValue((context) => {
