@@ -1,7 +1,6 @@
 import { ConfigError, createIntegration, type ConfigIssue, type Integration, type Logger } from '@sluice/core';
 import { sqlModule, type SqlRuleEngineOptions } from '@sluice/sql';
 import { withLocations, type LoadedConfig } from './config-file';
-import { buildPluginModule } from './plugins';
 import { assertNoRepublishLoops } from './republish-loop-check';
 
 /**
@@ -13,8 +12,8 @@ export async function composeFromConfig(loaded: LoadedConfig, logger: Logger): P
   withLocations(loaded, () => assertUniqueIds(config));
   withLocations(loaded, () => assertNoRepublishLoops(config));
   const modules = withLocations(loaded, () => [
-    ...config.sources.map((entry, i) => buildPluginModule('sources', i, entry)),
-    ...config.connectors.map((entry, i) => buildPluginModule('connectors', i, entry)),
+    ...config.sources.map((entry, i) => loaded.plugins.buildModule('sources', i, entry)),
+    ...config.connectors.map((entry, i) => loaded.plugins.buildModule('connectors', i, entry)),
     sqlModule(sqlEngineOptions(config)),
   ]);
   try {

@@ -4,6 +4,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, RuleDefinition, parseConfig, type ConfigIssue } from '@sluice/core';
 import { checkListenerExposure } from './http-guards';
+import { loadPlugins } from './plugin-loader';
+import type { PluginRegistry } from './plugins';
 import { scrub } from './secret-scrub';
 import { resolveSecrets } from './secrets';
 import { secretReferencePaths } from './secret-fields';
@@ -49,6 +51,7 @@ export const SqlConfig = z.strictObject({ limits: SqlLimits.optional() });
 
 /** The shape of a config file. It mirrors the code API: sources, connectors, rules with their actions. */
 export const ConfigFile = z.strictObject({
+  plugins: z.array(z.string().min(1)).default([]),
   sources: z.array(PluginEntry).min(1, 'at least one source is needed, e.g. { type: mqtt, id: plant, url: mqtt://127.0.0.1:1883 }'),
   connectors: z.array(PluginEntry).default([]),
   rules: z.array(RuleDefinition).min(1, 'at least one rule is needed'),
@@ -70,6 +73,8 @@ export interface LoadedConfig {
   readonly secretPaths: readonly string[];
   /** Line and column (1-based) of a config path such as `rules[2].actions[0].topic`, when known. */
   locate(path: string): { line: number; column: number } | undefined;
+  /** The source and connector types the file may use: the built-in plugins and those of its `plugins:`. */
+  readonly plugins: PluginRegistry;
 }
 
 /** Reads, parses (YAML or JSON), resolves secret references and validates a config file. */
@@ -116,7 +121,8 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConf
   const raw: unknown = document.toJS();
   // `secrets` fills up while resolving: an error from the schema after that is scrubbed of them too
   const config = withLocations({ ...located, secrets }, () => parseConfig('sluice', ConfigFile, resolveSecrets(raw, env, '', secrets)));
-  return { ...located, config, secrets, secretPaths: secretReferencePaths(raw) };
+  const plugins = withLocations(located, () => loadPlugins(config.plugins, file));
+  return { ...located, config, secrets, secretPaths: secretReferencePaths(raw), plugins };
 }
 
 /**

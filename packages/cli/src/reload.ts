@@ -2,7 +2,6 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ConfigError, type Integration, type Logger, type RuleChangeReport } from '@sluice/core';
 import { ConfigFileError, loadConfigFile, withLocations, type ConfigFile, type LoadedConfig } from './config-file';
-import { buildPluginModule } from './plugins';
 
 /** What one reload did. */
 export type ReloadOutcome =
@@ -50,8 +49,8 @@ export class ConfigReloader {
       // Source and connector options are validated even though changing them needs a restart: a
       // broken file is refused as a whole, so what runs always matches a valid file.
       withLocations(loaded, () => {
-        loaded.config.sources.forEach((entry, i) => buildPluginModule('sources', i, entry));
-        loaded.config.connectors.forEach((entry, i) => buildPluginModule('connectors', i, entry));
+        loaded.config.sources.forEach((entry, i) => loaded.plugins.buildModule('sources', i, entry));
+        loaded.config.connectors.forEach((entry, i) => loaded.plugins.buildModule('connectors', i, entry));
       });
     } catch (error) {
       return this.refuse(trigger, error);

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { ActionDefinition } from '@sluice/core';
 import { ConfigFile } from '../config-file';
-import { connectorSchemas, sourceSchemas } from '../plugins';
+import { PluginRegistry } from '../plugins';
 import { DESCRIPTIONS } from './descriptions';
 
 /** The subset of JSON Schema (2020-12) that z.toJSONSchema produces and this module reads. */
@@ -62,6 +62,16 @@ function withInfinityWord(value: unknown): unknown {
   return value;
 }
 
+/** The settings schema of each source type, by `type`. */
+function sourceSchemasOf(registry: PluginRegistry): Record<string, z.ZodType> {
+  return Object.fromEntries([...registry.sources].map(([type, { descriptor }]) => [type, descriptor.settings]));
+}
+
+/** The settings and action-settings schemas of each connector type, by `type`. */
+function connectorSchemasOf(registry: PluginRegistry): Record<string, { readonly config: z.ZodType; readonly action: z.ZodType }> {
+  return Object.fromEntries([...registry.connectors].map(([type, { descriptor }]) => [type, { config: descriptor.settings, action: descriptor.actionSettings }]));
+}
+
 /** A plugin's schema as one entry of `sources`/`connectors`: its keys plus `type: <name>` first. */
 function withType(type: string, schema: JsonSchema): JsonSchema {
   return {
@@ -76,7 +86,9 @@ function withType(type: string, schema: JsonSchema): JsonSchema {
  * with each source/connector entry replaced by the plugin's schema for its `type`, and each action by
  * the core action keys plus the connector plugins' action settings. Every key carries its description.
  */
-export function configJsonSchema(): JsonSchema {
+export function configJsonSchema(registry: PluginRegistry = PluginRegistry.withBuiltIns()): JsonSchema {
+  const sourceSchemas = sourceSchemasOf(registry);
+  const connectorSchemas = connectorSchemasOf(registry);
   const root = toJson(ConfigFile);
   const props = root.properties as Record<string, JsonSchema>;
   const variants = (schemas: Readonly<Record<string, z.ZodType>>, kind: string): JsonSchema[] =>
@@ -147,8 +159,8 @@ export function configJsonSchema(): JsonSchema {
  * entry (with `type`), `action` the settings of its actions (described at `rules[].actions[].<key>`).
  * docs/kafka.md's generated tables come from here.
  */
-export function connectorPluginSchemas(): Record<string, { readonly config: JsonSchema; readonly action: JsonSchema }> {
-  return Object.fromEntries(Object.entries(connectorSchemas).map(([type, { config, action }]) => [
+export function connectorPluginSchemas(registry: PluginRegistry = PluginRegistry.withBuiltIns()): Record<string, { readonly config: JsonSchema; readonly action: JsonSchema }> {
+  return Object.fromEntries(Object.entries(connectorSchemasOf(registry)).map(([type, { config, action }]) => [
     type,
     { config: describeTree(withType(type, toJson(config)), `connectors[${type}]`), action: describeTree(toJson(action), 'rules[].actions[]') },
   ]));

@@ -7,6 +7,7 @@
  */
 export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   // ---- top level
+  plugins: 'Packages or files that add source and connector types (a PostgreSQL connector, your own webhook): each entry is a package name (`@acme/sluice-webhook`) or a path (`./plugins/webhook.js`), resolved from the directory of this file as `require` would, exporting a plugin made with `definePlugin` from @sluice/core. Their types are then usable under `sources:` and `connectors:`. Loading runs the plugin\'s code: list only plugins you trust. See docs/plugins.md.',
   sources: 'Where messages come from: MQTT brokers to subscribe to (`type: mqtt`) or an embedded broker devices connect to (`type: mqtt-broker`). At least one.',
   connectors: 'Connections to the systems actions write to: a Kafka cluster (`type: kafka`) or an MQTT broker to publish to (`type: mqtt`, EMQX\'s republish). Actions name a connector by its `id`.',
   rules: 'SQL rules (EMQX dialect). Each rule reads the topics of its FROM clause and sends its output through its actions.',
