@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { dirname, extname, join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { ConfigError } from '@sluice/core';
+import { writeFileAtomic } from './atomic-write';
+import {
+  ConfigConflictError, ConfigEntryNotFoundError, ConfigStoreError, type ConfigDocument, type ConfigEdit, type ConfigSnapshot, type ConfigStore,
+} from './config-store';
+import { validateCandidate } from './config-validation';
+import { isPlainObject, storableEntry, type PendingSecret } from './secret-entries';
+import { JsonConfigText } from './json-config-text';
+import { YamlConfigText, type ConfigText, type Section } from './yaml-config-text';
+
+export interface FileConfigStoreOptions {
+  /** The config file `sluice run` loads (YAML, or JSON when it ends in `.json`). */
+  readonly file: string;
+  /** Resolves `${env:…}` references while an edit is validated (the CLI passes process.env). */
+  readonly env: NodeJS.ProcessEnv;
+  /** Where secrets typed into the console are stored; default `secrets/` beside the config file. */
+  readonly secretsDir?: string;
+}
+
+/**
+ * A ConfigStore on the config file itself, which stays the single source of truth and hand-editable:
+ * edits are spliced into the text (YAML comments, order, blank lines, anchors and secret references
+ * outside the edited entries are kept byte for byte; see YamlConfigText), a JSON file is rewritten as
+ * JSON. The revision is the SHA-256 of the file's bytes, so a hand edit is a new revision whatever its
+ * mtime. A write is atomic and is refused when the file changed since `basedOn`, checked once more just
+ * before the rename. Two writers in one process are serialised; two processes are told apart by the
+ * hash check alone (a narrow window remains between that check and the rename).
+ *
+ * A secret field given a plain value goes into a file of its own, `<secretsDir>/<section>.<id>.<field>`
+ * (mode 0600, directory 0700 when the store creates it), referenced from the config as
+ * `${file:<absolute path>}`: config-file.ts reads such paths relative to the working directory of
+ * `sluice run`, so only an absolute one resolves from anywhere.
+ */
+export class FileConfigStore implements ConfigStore {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: FileConfigStoreOptions) {}
+
+  async read(): Promise<ConfigSnapshot> {
+    const { text, revision } = await this.readFile(await this.target());
+    return { revision, document: parseModel(text) };
+  }
+
+  apply(basedOn: string, edits: readonly ConfigEdit[]): Promise<ConfigSnapshot> {
+    const next = this.queue.then(() => this.applyNow(basedOn, edits));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyNow(basedOn: string, edits: readonly ConfigEdit[]): Promise<ConfigSnapshot> {
+    // A symlinked config (a checked-out dotfile, a mounted volume) is edited where it really lives.
+    const file = await this.target();
+    const { text, revision } = await this.readFile(file);
+    if (revision !== basedOn) throw conflict(this.options.file);
+    const secretsDir = this.options.secretsDir ?? join(dirname(file), 'secrets');
+    const model = structuredClone(parseModel(text)) as Record<string, unknown>;
+    const editor: ConfigText = isJson(this.options.file) ? new JsonConfigText(text) : new YamlConfigText(text);
+    const secrets: PendingSecret[] = [];
+    for (const edit of edits) applyEdit(editor, model, plainData(edit) as ConfigEdit, secretsDir, secrets);
+    const written = editor.toString();
+    if (written === text) return { revision, document: parseModel(text) };
+
+    if (secrets.length > 0) await ensureSecretsDir(secretsDir);
+    await validateCandidate(file, written, this.options.env, secrets);
+    const { mode } = await stat(file);
+    const restore = await this.storeSecrets(secrets);
+    try {
+      await writeFileAtomic(file, written, mode & 0o7777, async () => {
+        if ((await this.readFile(file)).revision !== basedOn) throw conflict(this.options.file);
+      });
+    } catch (error) {
+      await restore();
+      throw error;
+    }
+    return { revision: revisionOf(Buffer.from(written, 'utf8')), document: parseModel(written) };
+  }
+
+  /** Writes the secret files; the returned function puts back what they held (for a config write that failed). */
+  private async storeSecrets(secrets: readonly PendingSecret[]): Promise<() => Promise<void>> {
+    const previous: Array<{ path: string; content: string | undefined }> = [];
+    const restore = async (): Promise<void> => {
+      for (const { path, content } of previous.reverse()) {
+        if (content === undefined) await rm(path, { force: true });
+        else await writeFileAtomic(path, content, 0o600);
+      }
+    };
+    try {
+      for (const secret of secrets) {
+        previous.push({ path: secret.path, content: await readFile(secret.path, 'utf8').catch(() => undefined) });
+        // one trailing newline, which resolveSecrets drops: a value ending in a newline keeps it
+        await writeFileAtomic(secret.path, `${secret.value}\n`, 0o600);
+      }
+    } catch (error) {
+      await restore();
+      throw new ConfigStoreError('ERR_CONFIG_STORE', `cannot store a secret under ${dirname(secrets[0]?.path ?? '')} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    return restore;
+  }
+
+  private async target(): Promise<string> {
+    try {
+      return await realpath(this.options.file);
+    } catch (error) {
+      throw new ConfigStoreError('ERR_CONFIG_STORE', `cannot read ${this.options.file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+
+  private async readFile(file: string): Promise<{ text: string; revision: string }> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (error) {
+      throw new ConfigStoreError('ERR_CONFIG_STORE', `cannot read ${this.options.file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    return { text: bytes.toString('utf8'), revision: revisionOf(bytes) };
+  }
+}
+
+const SECTION_OF = {
+  'upsert-rule': 'rules', 'remove-rule': 'rules', 'set-rule-enabled': 'rules',
+  'upsert-connector': 'connectors', 'remove-connector': 'connectors',
+  'upsert-source': 'sources', 'remove-source': 'sources',
+} as const satisfies Record<ConfigEdit['op'], Section>;
+
+/** Applies one edit to the text and, in step, to `model` (the plain data, for finding entries by id). */
+function applyEdit(editor: ConfigText, model: Record<string, unknown>, edit: ConfigEdit, secretsDir: string, secrets: PendingSecret[]): void {
+  const section = SECTION_OF[edit.op];
+  if (section === undefined) throw new ConfigStoreError('ERR_CONFIG_STORE', `unknown edit ${JSON.stringify(String(edit.op)).slice(0, 60)}`);
+  const list = Array.isArray(model[section]) ? (model[section] as unknown[]) : (model[section] = []) as unknown[];
+  const indexOf = (id: string): number => list.findIndex((entry) => isPlainObject(entry) && entry['id'] === id);
+  const put = (id: string, value: Record<string, unknown>): void => {
+    const index = indexOf(id);
+    if (index === -1) {
+      editor.appendEntry(section, value);
+      list.push(value);
+    } else {
+      editor.replaceEntry(section, index, value);
+      list[index] = value;
+    }
+  };
+  const existing = (id: string): { index: number; entry: Record<string, unknown> } => {
+    const index = indexOf(id);
+    if (index === -1) throw new ConfigEntryNotFoundError(section, id);
+    return { index, entry: list[index] as Record<string, unknown> };
+  };
+  switch (edit.op) {
+    case 'upsert-rule':
+      put(entryId(edit.rule, section, list.length), { ...edit.rule });
+      return;
+    case 'upsert-connector':
+    case 'upsert-source': {
+      const given = edit.op === 'upsert-connector' ? edit.connector : edit.source;
+      const id = entryId(given, section, list.length);
+      const stored = indexOf(id) === -1 ? undefined : (list[indexOf(id)] as Record<string, unknown>);
+      put(id, storableEntry(section as 'sources' | 'connectors', given, stored, secretsDir, secrets));
+      return;
+    }
+    case 'set-rule-enabled': {
+      const { index, entry } = existing(edit.id);
+      // `enabled` defaults to true: a rule without the key is not given one to say so
+      if ((entry['enabled'] ?? true) === edit.enabled) return;
+      const value = { ...entry, enabled: edit.enabled };
+      editor.replaceEntry(section, index, value);
+      list[index] = value;
+      return;
+    }
+    case 'remove-rule':
+    case 'remove-connector':
+    case 'remove-source': {
+      const { index } = existing(edit.id);
+      editor.removeEntry(section, index);
+      list.splice(index, 1);
+      return;
+    }
+  }
+}
+
+function entryId(entry: Readonly<Record<string, unknown>>, section: Section, index: number): string {
+  const id = entry['id'];
+  if (typeof id !== 'string' || id === '') throw new ConfigError('sluice', [{ path: `${section}[${index}].id`, message: 'an entry needs an id (a non-empty string) to be stored' }]);
+  return id;
+}
+
+/**
+ * A JSON copy of what the caller handed in: plain data only (no functions, getters or prototypes), and
+ * no `__proto__` key, which would turn into a prototype when copied into an object.
+ */
+function plainData(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value) ?? 'null', (key, child: unknown) => {
+    if (key === '__proto__') throw new ConfigError('sluice', [{ path: '', message: 'a key named __proto__ is not allowed' }]);
+    return child;
+  });
+}
+
+function parseModel(text: string): ConfigDocument {
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigStoreError('ERR_CONFIG_STORE', `the config file does not parse (${document.errors[0]?.message.split('\n')[0] ?? ''}); \`sluice validate\` shows where`);
+  }
+  const data: unknown = document.toJS();
+  return isPlainObject(data) ? data : {};
+}
+
+async function ensureSecretsDir(directory: string): Promise<void> {
+  try {
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new ConfigStoreError('ERR_CONFIG_STORE', `cannot create the secrets directory ${directory} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+function conflict(file: string): ConfigConflictError {
+  return new ConfigConflictError(`${file} changed since it was read (another edit, or by hand): read it again and re-apply the change`);
+}
+
+function revisionOf(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function isJson(file: string): boolean {
+  return extname(file) === '.json';
+}
