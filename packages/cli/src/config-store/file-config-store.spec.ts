@@ -324,6 +324,15 @@ describe(FileConfigStore.name, () => {
       expect(onDisk()).toBe(originalWith(['password: ${env:MQTT_PASSWORD}', `password: \${file:${join(dir, 'secrets', 'sources.plant.password')}}`]));
     });
 
+    it('stores a secret set twice in one batch once, with the last value', async () => {
+      const s = store();
+      const { revision } = await s.read();
+      const connector = (pass: string): never => ({ type: 'kafka', id: 'backup', bootstrapHosts: 'backup:9092', authentication: { mechanism: 'plain', username: 'u', password: pass } }) as never;
+      await s.apply(revision, [{ op: 'upsert-connector', connector: connector('first-value') }, { op: 'upsert-connector', connector: connector(password) }]);
+      expect(readFileSync(join(dir, 'secrets', 'connectors.backup.authentication.password'), 'utf8')).toBe(`${password}\n`);
+      expect(loadConfigFile(file, env).config.connectors[1]?.['authentication']).toMatchObject({ password });
+    });
+
     it('removes a secret given as null', async () => {
       const s = store();
       const { revision } = await s.read();

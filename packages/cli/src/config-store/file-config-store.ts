@@ -59,10 +59,12 @@ export class FileConfigStore implements ConfigStore {
     const secretsDir = this.options.secretsDir ?? join(dirname(file), 'secrets');
     const model = structuredClone(parseModel(text)) as Record<string, unknown>;
     const editor: ConfigText = isJson(this.options.file) ? new JsonConfigText(text) : new YamlConfigText(text);
-    const secrets: PendingSecret[] = [];
-    for (const edit of edits) applyEdit(editor, model, plainData(edit) as ConfigEdit, secretsDir, secrets);
+    const typed: PendingSecret[] = [];
+    for (const edit of edits) applyEdit(editor, model, plainData(edit) as ConfigEdit, secretsDir, typed);
     const written = editor.toString();
     if (written === text) return { revision, document: parseModel(text) };
+    // a secret set twice in one batch is stored once, with the last value
+    const secrets = [...new Map(typed.map((secret) => [secret.path, secret])).values()].filter((secret) => written.includes(secret.reference));
 
     if (secrets.length > 0) await ensureSecretsDir(secretsDir);
     await validateCandidate(file, written, this.options.env, secrets);

@@ -63,7 +63,7 @@ export class YamlConfigText implements ConfigText {
     // The entry changed shape at its top (or its first key, which shares the `- ` line): re-render it.
     const region = this.entryRegion(item, `${section}[${index}]`);
     const node = mergeNode(doc, item, value);
-    this.splice([{ from: region.from, to: region.to, text: renderBlock(doc, new YAMLSeq(), node, region.column, this.style(doc)) }]);
+    this.splice([{ from: region.from, to: region.to, text: renderBlock(new YAMLSeq(), node, region.column, this.style(doc)) }]);
   }
 
   appendEntry(section: Section, value: unknown): void {
@@ -76,7 +76,7 @@ export class YamlConfigText implements ConfigText {
       const column = this.entryRegion(first, `${section}[0]`).column;
       const at = lineEnd(this.text, range(last)[1]);
       const gap = seq.items.slice(1).some((item) => (item as Node).spaceBefore === true) ? '\n' : '';
-      this.splice([{ from: at, to: at, text: gap + renderBlock(doc, new YAMLSeq(), doc.createNode(value) as Node, column, this.style(doc)) }]);
+      this.splice([{ from: at, to: at, text: gap + renderBlock(new YAMLSeq(), doc.createNode(value) as Node, column, this.style(doc)) }]);
       return;
     }
     const existing = isSeq(seq) ? (seq.toJS(doc) as unknown[]) : [];
@@ -247,7 +247,7 @@ function diffMap(ctx: DiffContext, map: YAMLMap, value: Record<string, unknown>)
     if (isCollection(merged)) merged.comment = null; // a trailing comment lies after the region and stays there
     const holder = new YAMLMap();
     holder.items.push(ctx.doc.createPair(pair.key, merged));
-    edits.push({ ...region, text: renderDocument(ctx.doc, holder, column, ctx.style) });
+    edits.push({ ...region, text: renderDocument(holder, column, ctx.style) });
   }
   const added = Object.keys(value).filter((key) => !seen.has(key) && value[key] !== undefined);
   if (added.length > 0) {
@@ -293,20 +293,20 @@ function renderPairText(key: string, value: unknown, column: number, style: Styl
 }
 
 /** One node as the single item of `holder` (a sequence: `- ...`; a map: `key: ...`), indented by `column`. */
-function renderBlock(doc: Document.Parsed, holder: YAMLSeq, node: Node, column: number, style: Style): string {
+function renderBlock(holder: YAMLSeq, node: Node, column: number, style: Style): string {
   // The text before the entry (its comment lines, the blank line) is left in place, not rendered twice.
   node.commentBefore = null;
   node.spaceBefore = false;
   if (isCollection(node)) node.comment = null;
   holder.items.push(node);
-  return renderDocument(doc, holder, column, style);
+  return renderDocument(holder, column, style);
 }
 
 /**
  * Renders `contents` in a document of its own. Aliases to anchors outside it would not resolve there, so
  * they go in as placeholders and come back as `*name`.
  */
-function renderDocument(doc: Document.Parsed, contents: YAMLMap | YAMLSeq, column: number, style: Style): string {
+function renderDocument(contents: YAMLMap | YAMLSeq, column: number, style: Style): string {
   const aliases: string[] = [];
   visit(contents, {
     Alias(_key, alias: Alias) {
