@@ -15,52 +15,54 @@ const PluginEntry = z.looseObject({ type: z.string().min(1) });
 
 /** The HTTP endpoint of `sluice run`: metrics, health, and the REST API. */
 export const HttpConfig = z.strictObject({
-  enabled: z.boolean().default(true),
-  host: z.string().default('127.0.0.1'),
-  port: z.number().int().min(0).max(65535).default(8081),
-  /** Bearer token required by the write endpoints (PUT/POST/DELETE); none = write endpoints open on the bound address. */
-  token: z.string().min(1).optional(),
-  /** Host names (optionally `name:port`) the Host header may carry besides IP addresses and localhost: a proxy's or DNS name. */
-  allowedHosts: z.array(z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/, 'a host name or address, optionally with :port, e.g. sluice.example.com')).optional(),
-  /** The only directory under which actions created through the REST API may keep disk buffers. */
-  dataDir: z.string().min(1).optional(),
+  enabled: z.boolean().default(true).describe('Start the HTTP endpoint.'),
+  host: z.string().default('127.0.0.1').describe('Interface to bind; 127.0.0.1 keeps the endpoint local. Any address other than a loopback one (127.x, ::1, localhost), e.g. 0.0.0.0 for Prometheus on another machine, needs `http.token`: without one the config is refused.'),
+  port: z.number().int().min(0).max(65535).default(8081).describe('TCP port; 0 picks a free one (logged at start-up).'),
+  token: z.string().min(1).optional().describe('Bearer token required by the write endpoints (PUT, POST, DELETE). Without it, they are open to whoever reaches the bound address. Use `${env:NAME}` or `${file:/path}`.'),
+  allowedHosts: z.array(z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/, 'a host name or address, optionally with :port, e.g. sluice.example.com')).optional()
+    .describe('Further names the `Host` header of a request may carry, e.g. `[sluice.example.com]` behind a proxy or DNS name (`name:port` pins the port). IP addresses, `localhost` and `http.host` are always accepted; any other name is refused (421) on every request, reads included, so that a page using DNS rebinding cannot reach the API.')
+    .meta({ examples: [['sluice.example.com'], ['sluice.example.com:443']] }),
+  dataDir: z.string().min(1).optional().describe('The directory under which rules created or replaced through the REST API may keep disk buffers: their `buffer.dir` must lie inside it (a relative one is taken relative to it) or be one that a running rule already uses. Without it, the API refuses a new `buffer.dir`; the config file may use any directory.'),
 }).superRefine((http, ctx) => {
   const exposed = http.enabled ? checkListenerExposure(http.host, http.token) : undefined;
   if (exposed !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: exposed });
 });
 
 export const LogConfig = z.strictObject({
-  level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  /** json (default) or pretty (human-readable; the default when stderr is a terminal). */
-  format: z.enum(['json', 'pretty']).optional(),
+  level: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe level written.'),
+  format: z.enum(['json', 'pretty']).optional().describe('`json`: one JSON object per line; `pretty`: readable lines. Default: pretty when stderr is a terminal, json otherwise.'),
 });
 
-/** Per-evaluation limits of the rule engine (@sluice/sql's EvaluationLimits; defaults there). */
+/** Per-evaluation limits of the rule engine (@sluice/sql's EvaluationLimits; defaults there, so none here). */
 const SqlLimits = z.strictObject({
-  maxStringSize: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
-  maxListLength: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
-  maxInflateSize: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
-  maxOutputs: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
-  maxFanoutSize: z.number().int().min(1).max(64 * 1024 * 1024 * 1024).optional(),
-  maxRuleLength: z.number().int().min(1).max(1024 * 1024).optional(),
-  maxDepth: z.number().int().min(1).max(1000).optional(),
+  maxStringSize: z.number().int().min(1).max(256 * 1024 * 1024).optional().describe('Largest string (characters) or binary (bytes) a built-in, `+` or a JSON encoding may produce. Default 4194304 (4 MiB).'),
+  maxListLength: z.number().int().min(1).max(256 * 1024 * 1024).optional().describe('Most items a built-in (`split`, `tokens`, ...), a range literal `[a..b]` or a FOREACH collection may have (what a FOREACH makes of them is bounded by `maxOutputs` and `maxFanoutSize`). Default 100000.'),
+  maxInflateSize: z.number().int().min(1).max(256 * 1024 * 1024).optional().describe('Largest output, in bytes, of `gunzip`, `unzip` and `zip_uncompress`: inflating stops there. Default 4194304 (4 MiB).'),
+  maxOutputs: z.number().int().min(1).max(256 * 1024 * 1024).optional().describe('Most outputs one FOREACH may make from one message (each becomes a record of every action). Default 10000.'),
+  maxFanoutSize: z.number().int().min(1).max(64 * 1024 * 1024 * 1024).optional().describe('Most that the outputs of one FOREACH may carry together for one message, summed over the outputs: characters of strings, bytes of binaries, items of lists and keys of maps at the top level of each output (without DO each output holds the columns, the payload among them, the FOREACH aliases, the collection among them, and its item). Default 67108864 (64 MiB); at most 68719476736.'),
+  maxRuleLength: z.number().int().min(1).max(1024 * 1024).optional().describe('Longest rule text, in characters; a longer rule is refused with a `RuleSyntaxError`. Default 32768; at most 1048576.'),
+  maxDepth: z.number().int().min(1).max(1000).optional().describe('Deepest nesting of a rule (brackets, CASE, operators, path steps); a deeper rule is refused with a `RuleSyntaxError`. Default 500; at most 1000 (V8\'s stack).'),
 });
 
-/** Settings of the rule engine. */
-export const SqlConfig = z.strictObject({ limits: SqlLimits.optional() });
+export const SqlConfig = z.strictObject({
+  limits: SqlLimits.optional().describe('Limits of the rule engine. `maxRuleLength` and `maxDepth` bound a rule\'s text (a rule over them is refused). The others are per-evaluation limits: a built-in function, range literal or FOREACH whose result would pass one fails the rule for that message alone (`RuleEvaluationError`, counted `failed.exception`; the message is acknowledged). See docs/sql-functions.md, "Limits". A change needs a restart.'),
+});
 
 /** The shape of a config file. It mirrors the code API: sources, connectors, rules with their actions. */
 export const ConfigFile = z.strictObject({
-  plugins: z.array(z.string().min(1)).default([]),
-  sources: z.array(PluginEntry).min(1, 'at least one source is needed, e.g. { type: mqtt, id: plant, url: mqtt://127.0.0.1:1883 }'),
-  connectors: z.array(PluginEntry).default([]),
-  rules: z.array(RuleDefinition).min(1, 'at least one rule is needed'),
-  node: z.string().min(1).optional(),
-  stopTimeoutMs: z.number().int().nonnegative().optional(),
-  rateIntervalMs: z.number().int().positive().optional(),
-  http: HttpConfig.default({ enabled: true, host: '127.0.0.1', port: 8081 }),
-  log: LogConfig.default({ level: 'info' }),
-  sql: SqlConfig.optional(),
+  plugins: z.array(z.string().min(1)).default([])
+    .describe('Packages or files that add source and connector types (a PostgreSQL connector, your own webhook): each entry is a package name (`@acme/sluice-webhook`) or a path (`./plugins/webhook.js`), resolved from the directory of this file as `require` would, exporting a plugin made with `definePlugin` from @sluice/core. Their types are then usable under `sources:` and `connectors:`. Loading runs the plugin\'s code: list only plugins you trust. See docs/plugins.md.')
+    .meta({ examples: [['@acme/sluice-webhook', './plugins/webhook.js']] }),
+  sources: z.array(PluginEntry).min(1, 'at least one source is needed, e.g. { type: mqtt, id: plant, url: mqtt://127.0.0.1:1883 }')
+    .describe('Where messages come from: MQTT brokers to subscribe to (`type: mqtt`) or an embedded broker devices connect to (`type: mqtt-broker`), or a type a plugin under `plugins:` adds. At least one.'),
+  connectors: z.array(PluginEntry).default([]).describe('Connections to the systems actions write to: a Kafka cluster (`type: kafka`) or an MQTT broker to publish to (`type: mqtt`, EMQX\'s republish), or a type a plugin under `plugins:` adds. Actions name a connector by its `id`.'),
+  rules: z.array(RuleDefinition).min(1, 'at least one rule is needed').describe('SQL rules (EMQX dialect). Each rule reads the topics of its FROM clause and sends its output through its actions.'),
+  node: z.string().min(1).optional().describe('The `node` column rules see (EMQX puts its node name there). Default `sluice@127.0.0.1`.'),
+  stopTimeoutMs: z.number().int().nonnegative().optional().describe('How long a stop (SIGTERM/SIGINT) waits for in-flight messages before leaving them unacknowledged for the broker to redeliver. Default 30000.'),
+  rateIntervalMs: z.number().int().positive().optional().describe('Sampling interval of the rates (`matched.rate`, ...), in milliseconds. Default 5000.'),
+  http: HttpConfig.default({ enabled: true, host: '127.0.0.1', port: 8081 }).describe('The HTTP endpoint of `sluice run`: /metrics, /healthz, /readyz and the REST API.'),
+  log: LogConfig.default({ level: 'info' }).describe('Logging of `sluice run` (pino, on stderr).'),
+  sql: SqlConfig.optional().describe('Settings of the rule engine.'),
 });
 export type ConfigFile = z.output<typeof ConfigFile>;
 

@@ -9,26 +9,24 @@ const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:\-/]*$/, 'use letters, dig
  * that connector's actions (for Kafka: topic, key, value, headers ...), validated by the connector itself.
  */
 export const ActionDefinition = z.looseObject({
-  connector: id,
-  /** Defaults to `<rule id>:<connector>` (with `#<n>` appended when a rule uses one connector twice). */
-  id: id.optional(),
-  /**
-   * Where an output goes when this action refuses it for good (EMQX's fallback actions): each is a
-   * connector and that connector's action settings. Their ids are `<action id>/fallback-<n>`.
-   */
+  connector: id.describe('Id of the connector the action writes through.'),
+  id: id.optional().describe('Action id, used in metrics and the REST API. Default `<rule id>:<connector>` (`#2`, `#3` ... appended when a rule uses a connector twice).'),
   fallbackActions: z
-    .array(z.looseObject({ connector: id }).refine((f) => !('fallbackActions' in f) && !('id' in f), 'a fallback action takes a connector and its settings; no id, no fallbackActions of its own'))
-    .optional(),
+    .array(z.looseObject({ connector: id.describe('Id of the connector the fallback action writes through.') })
+      .refine((f) => !('fallbackActions' in f) && !('id' in f), 'a fallback action takes a connector and its settings; no id, no fallbackActions of its own'))
+    .optional()
+    .describe('Where an output goes when this action refuses it for good (EMQX\'s fallback actions): each entry is a `connector` and that connector\'s action settings (as for the action itself; no `id`, no nested fallbacks). Their ids are `<action id>/fallback-<n>`; the message is acknowledged afterwards.'),
 });
 
 export const RuleDefinition = z.strictObject({
-  id,
-  sql: z.string().min(1, 'a rule needs its SQL, e.g. SELECT * FROM "t/#"'),
-  description: z.string().optional(),
-  enabled: z.boolean().default(true),
-  /** Ids of the sources the rule reads from; all sources when absent. */
-  sources: z.array(id).min(1).optional(),
-  actions: z.array(ActionDefinition).default([]),
+  id: id.describe('Unique rule id; used in metrics (`sluice_rule_matched_total{rule="..."}`), logs and the REST API.'),
+  sql: z.string().min(1, 'a rule needs its SQL, e.g. SELECT * FROM "t/#"')
+    .describe('The rule, e.g. `SELECT clientid, payload.temp as temp FROM "sensors/+/data" WHERE payload.temp > 30`. See docs/sql.md.')
+    .meta({ examples: ['SELECT clientid, payload.temp as temp FROM "sensors/+/data" WHERE payload.temp > 30', 'SELECT * FROM "t/#"'] }),
+  description: z.string().optional().describe('Free text for operators.'),
+  enabled: z.boolean().default(true).describe('A disabled rule matches nothing (it can be enabled at run time through the REST API).'),
+  sources: z.array(id).min(1).optional().describe('Ids of the sources the rule reads from; every source when absent.'),
+  actions: z.array(ActionDefinition).default([]).describe('Where the rule output goes: one entry per action, each naming a connector.'),
 });
 
 export const IntegrationConfig = z.strictObject({

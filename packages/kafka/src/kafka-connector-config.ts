@@ -7,6 +7,8 @@ const DEFAULT_PORT = 9092;
 /** 'a:9093, b' or ['a:9093', 'b'] → ['a:9093', 'b:9092']; EMQX accepts the comma-separated form. */
 const bootstrapHosts = z
   .union([z.string(), z.array(z.string())])
+  // Examples here, before the transform: zod leaves a transforming schema's own examples out of the input-side JSON Schema.
+  .meta({ examples: [['kafka-1:9092', 'kafka-2:9092'], 'kafka-1:9092,kafka-2', '[::1]:9092'] })
   .transform((value, ctx) => {
     const items = (Array.isArray(value) ? value : value.split(','))
       .map((item) => item.trim())
@@ -25,7 +27,8 @@ const bootstrapHosts = z
       hosts.push(host);
     }
     return hosts;
-  });
+  })
+  .describe('`[h1:9092, h2:9092]`, or one comma-separated string as EMQX accepts (`h1:9092,h2`); the port defaults to 9092; `[::1]:9092` for IPv6.');
 
 function withDefaultPort(item: string): string | undefined {
   // [::1]:9092, host:9092, host; a bare IPv6 address without brackets is ambiguous and refused
@@ -45,34 +48,30 @@ export type OauthTokenProvider = () => Promise<{ value: string }>;
 const authentication = z.union([
   z.literal('none'),
   z.strictObject({
-    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-    username: z.string().min(1),
-    password: secret,
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism.'),
+    username: z.string().min(1).describe('SASL username.'),
+    password: secret.describe('SASL password; use `${env:NAME}` or `${file:/path}`.'),
   }),
   z.strictObject({
-    mechanism: z.literal('oauthbearer'),
+    mechanism: z.literal('oauthbearer').describe('SASL mechanism.'),
     tokenProvider: z.custom<OauthTokenProvider>((value) => typeof value === 'function', {
       message: 'must be a function returning a promise of { value: token }',
-    }),
+    }).describe('A function returning a promise of `{ value: token }` (code API only; a config file cannot give one).'),
   }),
 ], { error: 'must be "none", { mechanism: "plain" | "scram-sha-256" | "scram-sha-512", username, password } or { mechanism: "oauthbearer", tokenProvider }' });
 
 const sslOptions = z
   .strictObject({
-    enable: z.boolean().default(true),
-    /** PEM of the CA(s) that signed the broker certificate; without it, Node's bundled public CAs are used. */
-    ca: pem.optional(),
-    caFile: z.string().min(1).optional(),
-    /** Client certificate and key, for brokers that authenticate clients by certificate (mTLS). */
-    cert: pem.optional(),
-    certFile: z.string().min(1).optional(),
-    key: pem.optional(),
-    keyFile: z.string().min(1).optional(),
-    passphrase: secret.optional(),
-    /** SNI and the name the certificate must carry; defaults to the host name of each broker. */
-    serverName: z.string().min(1).optional(),
-    /** Verify the broker certificate. EMQX defaults to verify_none; Sluice does not. */
-    verify: z.boolean().default(true),
+    enable: z.boolean().default(true).describe('Use TLS; lets a config keep its TLS block while turning TLS off.'),
+    ca: pem.optional().describe('PEM (text, or a Buffer in code) of the CA(s) that signed the broker certificate; without it, Node\'s bundled public CAs are trusted.'),
+    caFile: z.string().min(1).optional().describe('Path of a PEM file with the CA(s).'),
+    cert: pem.optional().describe('Client certificate (PEM), for brokers that authenticate clients by certificate (mTLS); needs `key` or `keyFile`.'),
+    certFile: z.string().min(1).optional().describe('Path of the client certificate (PEM).'),
+    key: pem.optional().describe('Client private key (PEM).'),
+    keyFile: z.string().min(1).optional().describe('Path of the client private key (PEM).'),
+    passphrase: secret.optional().describe('Passphrase of the private key.'),
+    serverName: z.string().min(1).optional().describe('SNI and the name the certificate must carry; defaults to the host name of each broker.'),
+    verify: z.boolean().default(true).describe('Verify the broker certificate and host name. EMQX defaults to `verify_none`; Sluice does not.'),
   })
   .superRefine((ssl, ctx) => {
     for (const [inline, file] of [['ca', 'caFile'], ['cert', 'certFile'], ['key', 'keyFile']] as const) {
@@ -88,36 +87,25 @@ const sslOptions = z
   });
 
 const retry = z.strictObject({
-  /** Attempts kafkajs makes on a retriable error before the record fails as retriable. */
-  retries: z.number().int().nonnegative().default(5),
-  initialRetryTime: duration.default(300),
-  maxRetryTime: duration.default(30_000),
+  retries: z.number().int().nonnegative().default(5).describe('Attempts before giving up.'),
+  initialRetryTime: duration.default(300).describe('First back-off: milliseconds or a duration.'),
+  maxRetryTime: duration.default(30_000).describe('Longest back-off: milliseconds or a duration.'),
 });
 
-/** A Kafka connector: one cluster connection shared by every action that names it. */
 export const KafkaConnectorConfig = z.strictObject({
-  id: z.string().min(1),
+  id: z.string().min(1).describe('Unique connector id; actions name it in `connector`.'),
   bootstrapHosts,
-  clientId: z.string().min(1).default('sluice'),
-  authentication: authentication.default('none'),
-  ssl: z.union([z.boolean(), sslOptions]).default(false),
-  /** TCP connect (kafkajs connectionTimeout); SASL gets the same budget (authenticationTimeout). */
-  connectTimeout: duration.default(5_000),
-  /** How long a request may wait for its reply before kafkajs treats it as timed out. */
-  requestTimeout: duration.default(30_000),
-  /** Budget of the metadata and topic checks in the connection test. */
-  metadataRequestTimeout: duration.default(5_000),
-  /** Metadata (partition counts, leaders) is refreshed at least this often (kafkajs metadataMaxAge). */
-  partitionCountRefreshInterval: duration.default(60_000),
-  /** Let a produce to an unknown topic create it with the broker's defaults. Off, as in EMQX. */
-  allowAutoTopicCreation: z.boolean().default(false),
-  /**
-   * kafkajs's idempotent producer (no duplicates from its own retries): forces requiredAcks all and one
-   * produce request at a time per connector. Off by default: kafkajs marks it experimental.
-   */
-  idempotent: z.boolean().default(false),
-  retry: retry.default({ retries: 5, initialRetryTime: 300, maxRetryTime: 30_000 }),
-}).superRefine((config, ctx) => {
+  clientId: z.string().min(1).default('sluice').describe('Kafka client id the producer announces (quotas, broker logs).'),
+  authentication: authentication.default('none').describe('`none`, `{ mechanism: plain | scram-sha-256 | scram-sha-512, username, password }` (SASL), or `{ mechanism: oauthbearer, tokenProvider }` where kafkajs calls `tokenProvider()` whenever it authenticates (code API only: a config file cannot give a function).'),
+  ssl: z.union([z.boolean(), sslOptions]).default(false).describe('`true` for TLS with Node\'s bundled public CAs and verification on, or TLS options.'),
+  connectTimeout: duration.default(5_000).describe('TCP connect budget (kafkajs `connectionTimeout`); SASL gets the same: milliseconds or a duration such as `5s`.'),
+  requestTimeout: duration.default(30_000).describe('How long a request, produce requests included, may wait for its reply: milliseconds or a duration.'),
+  metadataRequestTimeout: duration.default(5_000).describe('Budget of the metadata and topic checks in the connection test: milliseconds or a duration.'),
+  partitionCountRefreshInterval: duration.default(60_000).describe('Metadata (partition counts, leaders) is refreshed at least this often (kafkajs `metadataMaxAge`), so added partitions are used: milliseconds or a duration.'),
+  allowAutoTopicCreation: z.boolean().default(false).describe('Let a produce to an unknown topic create it with the broker\'s defaults. Off, as in EMQX.'),
+  idempotent: z.boolean().default(false).describe('kafkajs\'s idempotent producer: its own retries cannot write duplicates. Forces `requiredAcks: all` on every action (others are refused) and lets one produce request of the connector through at a time (kafkajs loses track of sequence numbers under concurrent sends, kafkajs#598), which lowers throughput. Off because kafkajs marks it experimental.'),
+  retry: retry.default({ retries: 5, initialRetryTime: 300, maxRetryTime: 30_000 }).describe('kafkajs\'s own retries of a request on retriable errors, before the record fails as retriable (then the action\'s `maxRetries` and `retryBackoff` take over).'),
+}).describe('One kafkajs connection, shared by every action that names the connector.').superRefine((config, ctx) => {
   if (config.idempotent && config.retry.retries < 1) {
     ctx.addIssue({ code: 'custom', path: ['retry', 'retries'], message: 'an idempotent producer needs at least 1 retry' });
   }
@@ -135,86 +123,55 @@ export function parseKafkaConnectorConfig(input: KafkaConnectorOptions): KafkaCo
 /** The settings of one action (what EMQX calls the action's `parameters`). */
 export const KafkaActionSettings = z
   .strictObject({
-    /** The connector the action names; the runtime has already routed on it. */
-    connector: z.string().optional(),
-    /** Kafka topic; a template such as `t-${payload.site}`. A placeholder without a value fails that record. */
-    topic: z.string().min(1),
-    /** Record key; renders to a null key when empty. */
-    key: z.string().default('${clientid}'),
-    /** Record value; `${.}` is the whole rule output as JSON. */
-    value: z.string().default('${.}'),
-    /** Milliseconds since the epoch; anything that is not an integer falls back to the time of sending. */
-    timestamp: z.string().default('${timestamp}'),
-    /** One placeholder yielding a map, a [{key, value}] list, or their JSON text, e.g. `${pub_props}`. */
-    headers: z.string().regex(SINGLE_PLACEHOLDER, 'must be a single placeholder such as "${pub_props}"').optional(),
-    /** Extra headers; key and value are templates. */
-    extHeaders: z.array(z.strictObject({ key: z.string().min(1), value: z.string() })).default([]),
-    /** How non-string header values of `headers` are written: as text (none) or as JSON (json, strings quoted). */
-    headerValueEncodeMode: z.enum(['none', 'json']).default('none'),
-    /** Copy the MQTT 5 user properties of the message into record headers (repeated keys stay repeated). */
-    userPropertiesAsHeaders: z.boolean().default(true),
-    requiredAcks: z.enum(['all', 'leader', 'none']).default('all'),
-    compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'),
-    partitionStrategy: z.enum(['random', 'key_dispatch', 'round_robin']).default('random'),
-    /** Produce only to the first N partitions of the topic; all partitions when absent. */
-    partitionsLimit: z.number().int().positive().optional(),
-    /** Upper bound of one produce request (estimated from key, value and header sizes). */
-    maxBatchBytes: byteSize.default(896 * 1024),
-    /**
-     * Upper bound of records in one produce request. kafkajs groups a request's records by partition
-     * in time quadratic in the records per partition, so very large requests cost more CPU than they
-     * save; 500 keeps that cost small while still amortising the round trip.
-     */
-    maxBatchRecords: z.number().int().positive().default(500),
-    /** Wait this long for more records before sending; 0 sends on the next turn of the event loop. */
-    maxLingerTime: duration.default(0),
-    /**
-     * `async`: a produce request waits for Kafka's reply as long as the connector's requestTimeout and
-     * retries allow. `sync`: a request unanswered after `syncQueryTimeout` fails its records at once
-     * (retriable: retried as `maxRetries` allows, or left to the MQTT broker), which bounds how long a
-     * message's acknowledgement can wait on one request; a reply that comes later counts `late_reply`.
-     * Either way each send resolves only when Kafka has the record, and up to `maxInflight` requests run.
-     */
-    queryMode: z.enum(['async', 'sync']).default('async'),
-    /** The reply deadline of a produce request in `sync` query mode. */
-    syncQueryTimeout: duration.default(5_000),
-    /** Produce requests of this action awaiting their acknowledgement; 1 keeps the order per partition. */
-    maxInflight: z.number().int().positive().default(10),
-    /** The action's buffer of records accepted and not yet acknowledged by Kafka (in memory). */
+    // The runtime has already routed on it; accepted so that the whole action entry passes this strict schema.
+    connector: z.string().optional().describe('Id of the connector the action writes through.'),
+    topic: z.string().min(1)
+      .describe('Kafka topic, a template: `emqx`, `t-${payload.site}`. A placeholder without a value fails that record (not retriable): it is never sent to a topic such as `t-`.')
+      .meta({ examples: ['emqx', 't-${payload.site}'] }),
+    key: z.string().default('${clientid}').describe('Record key template; an empty rendering gives a null key.'),
+    value: z.string().default('${.}')
+      .describe('Record value template; `${.}` is the whole rule output as JSON. An empty rendering is an empty value, not a null (a null would be a tombstone in a compacted topic).')
+      .meta({ examples: ['${.}', '{"temp": ${temp}, "hum": ${hum}}'] }),
+    timestamp: z.string().default('${timestamp}').describe('Record timestamp template, milliseconds since the epoch; anything that is not an integer (missing, a date string) falls back to the time of sending.'),
+    headers: z.string().regex(SINGLE_PLACEHOLDER, 'must be a single placeholder such as "${pub_props}"').optional()
+      .describe('One placeholder yielding a map, a [{key, value}] list, or their JSON text, e.g. `${pub_props}`; its entries become record headers. Any other value fails the record (not retriable).')
+      .meta({ examples: ['${pub_props}'] }),
+    extHeaders: z.array(z.strictObject({
+      key: z.string().min(1).describe('Header name template.'),
+      value: z.string().describe('Header value template.'),
+    })).default([])
+      .describe('Extra record headers, e.g. `[{ key: source, value: "sluice-${clientid}" }]`; an entry whose key renders empty is left out.'),
+    headerValueEncodeMode: z.enum(['none', 'json']).default('none').describe('How values from `headers` are written: `none` = strings as they are, numbers and booleans as text, maps as JSON; `json` = every value as JSON (strings quoted).'),
+    userPropertiesAsHeaders: z.boolean().default(true).describe('Copy the MQTT 5 user properties of the message into record headers (a key sent twice stays two headers). EMQX needs `${pub_props}` in `headers` for this; turn it off if you map `${pub_props}` there yourself.'),
+    requiredAcks: z.enum(['all', 'leader', 'none']).default('all').describe('Acknowledgement Kafka gives before a record counts as stored: `all` in-sync replicas (-1), the `leader` only (1), or `none` (0).'),
+    compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none').describe('Compression of produce requests; the codecs are described in docs/kafka.md (Compression).'),
+    partitionStrategy: z.enum(['random', 'key_dispatch', 'round_robin']).default('random').describe('`random` (among partitions that have a leader), `round_robin`, or `key_dispatch` (murmur2 of the key as the Java client computes it, so other producers put the same key on the same partition; a null key goes round-robin).'),
+    partitionsLimit: z.number().int().positive().optional().describe('Produce only to partitions 0..N-1 of the topic; all partitions when absent.'),
+    maxBatchBytes: byteSize.default(896 * 1024).describe('Upper bound of one produce request, estimated from key, value and headers; a single larger record still goes, alone. Bytes or a size such as `896KB`.'),
+    // 500 keeps kafkajs's quadratic grouping cheap while still amortising the round trip.
+    maxBatchRecords: z.number().int().positive().default(500).describe('Upper bound of records in one produce request: kafkajs groups a request\'s records by partition in time quadratic in their number, so very large requests cost more CPU than they save.'),
+    maxLingerTime: duration.default(0).describe('Wait this long for more records before sending: milliseconds or a duration such as `5ms`. 0 sends on the next turn of the event loop, so records that arrive together share a request without delaying any of them.'),
+    queryMode: z.enum(['async', 'sync']).default('async').describe('`async`: a produce request waits for Kafka\'s reply as long as the connector\'s `requestTimeout` and `retry` allow. `sync`: a request unanswered after `syncQueryTimeout` fails its records at once as retriable (retried as `maxRetries` allows, or left to the MQTT broker), which bounds how long a message\'s acknowledgement can wait on one request; a later reply counts `late_reply`. Either way a send resolves only when Kafka has the record, and up to `maxInflight` requests run.'),
+    syncQueryTimeout: duration.default(5_000).describe('The reply deadline of a produce request in `sync` query mode: milliseconds or a duration; more than 0.'),
+    maxInflight: z.number().int().positive().default(10).describe('Produce requests of this action awaiting their acknowledgement; 1 keeps the order of records per partition.'),
     buffer: z.strictObject({
-      /**
-       * Bytes (estimated) the action may hold: waiting, in flight, or back for a retry. For the whole
-       * action, not per partition: kafkajs picks the partition only when the request is built.
-       */
-      limit: byteSize.default(256 * 1024 ** 2),
-      /** When full: hold new sends (MQTT acks wait), or drop the oldest waiting / the new record. */
-      overflow: z.enum(['backpressure', 'drop_oldest', 'drop_newest']).default('backpressure'),
-      /** A record waiting longer than this is dropped (counted `dropped.expired`); 'infinity' keeps it. */
-      maxBatchAge: durationOrInfinity.default(Number.POSITIVE_INFINITY),
-      /**
-       * `memory`: lost on restart. `disk`: each record is appended to a segment file (fdatasync) before its
-       * send resolves, and what Kafka had not acknowledged is sent again on the next start. `hybrid`: in
-       * memory while `limit` allows (sends resolve on Kafka's ack), then on disk up to `diskLimit` (sends
-       * resolve once written), read back into memory in order as room frees.
-       */
-      mode: z.enum(['memory', 'disk', 'hybrid']).default('memory'),
-      /** Directory of the disk buffers; each action uses a subdirectory named after its id. */
-      dir: z.string().min(1).optional(),
-      /** A disk buffer's segment file is closed and a new one started past this size. */
-      segmentBytes: byteSize.default(10 * 1024 ** 2),
-      /** `hybrid` only: estimated bytes of records waiting on disk for room in memory; then `overflow` applies. */
-      diskLimit: byteSize.default(1024 ** 3),
-    }).default({ limit: 256 * 1024 ** 2, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, mode: 'memory', segmentBytes: 10 * 1024 ** 2, diskLimit: 1024 ** 3 }),
-    /**
-     * Retries of a record after a retriable failure (each a full kafkajs send with the connector's
-     * `retry`), then it fails as retriable (the MQTT message is left to the broker). 'infinity' keeps
-     * retrying while the buffer back-pressures the source.
-     */
+      limit: byteSize.default(256 * 1024 ** 2).describe('Estimated bytes of records the action may hold: waiting, in flight or back for a retry. For the whole action, not per partition as EMQX\'s `per_partition_limit` (kafkajs picks the partition only when it builds the request). A record larger than the limit still goes when the buffer is empty. Bytes or a size such as `256MB`.'),
+      overflow: z.enum(['backpressure', 'drop_oldest', 'drop_newest']).default('backpressure').describe('When full: `backpressure` holds new sends (the source keeps the MQTT acknowledgement, the broker keeps the data); `drop_oldest` drops the oldest records still waiting (not those in flight; when nothing waits, the new one); `drop_newest` drops the new record. A dropped record\'s send resolves (its message is acknowledged) and is counted `dropped.queue_full`. EMQX only drops the oldest.'),
+      maxBatchAge: durationOrInfinity.default(Number.POSITIVE_INFINITY).describe('A record that waited longer than this since it was accepted is dropped instead of sent (its send resolves; counted `dropped.expired`); checked whenever the action is about to send, so also after an outage. Milliseconds, a duration, or `infinity` to keep it.'),
+      mode: z.enum(['memory', 'disk', 'hybrid']).default('memory').describe('`memory`: lost on restart. `disk`: a record is appended to a segment file under `buffer.dir` (and fdatasync\'d) before its send resolves, and what Kafka had not acknowledged is sent again when the connector next starts; templated topics included (EMQX refuses a disk buffer with a templated topic). `hybrid`: records stay in memory while `limit` allows (their sends resolve on Kafka\'s ack); past that they are appended to the disk log (their sends resolve once written) up to `diskLimit`, and read back into memory, oldest first, as room frees, so a long outage does not stop intake; order is kept.'),
+      dir: z.string().min(1).optional().describe('Directory of the disk buffers; each action writes to a subdirectory named after its id: the id with characters other than letters, digits, `.`, `_`, `-` as `_` (at most 64), `+` and a hash of the exact id, e.g. `temp_hum_kafka+3c1f…`, so two ids never share one. Required with `mode: disk` or `hybrid`. An action created through the REST API may set it only inside `http.dataDir`.'),
+      segmentBytes: byteSize.default(10 * 1024 ** 2).describe('A disk buffer\'s segment file is closed and a new one started past this size; a segment is deleted once Kafka has acknowledged all its records. Bytes or a size such as `10MB`.'),
+      diskLimit: byteSize.default(1024 ** 3).describe('`hybrid` only: estimated bytes of the records waiting on disk for room in memory; past it, `overflow` applies (`backpressure` or `drop_newest`; `drop_oldest` is refused, the oldest records being on disk and already acknowledged). Bytes or a size such as `1GB`.'),
+    }).default({ limit: 256 * 1024 ** 2, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, mode: 'memory', segmentBytes: 10 * 1024 ** 2, diskLimit: 1024 ** 3 })
+      .describe('The action\'s buffer of records accepted and not yet acknowledged by Kafka (see "Buffering" in docs/kafka.md).'),
     maxRetries: z.union([z.number().int().nonnegative(), z.literal('infinity').transform(() => Number.POSITIVE_INFINITY)])
-      .default(Number.POSITIVE_INFINITY),
-    /** Pause before the next retry: `initial`, doubling per consecutive failed request, up to `max`. */
-    retryBackoff: z.strictObject({ initial: duration.default(1_000), max: duration.default(30_000) })
-      .default({ initial: 1_000, max: 30_000 }),
+      .default(Number.POSITIVE_INFINITY)
+      .describe('Times a record is sent again after a retriable failure (each try a whole kafkajs send with the connector\'s `retry`). Exhausted: the send fails as retriable (the MQTT message stays with the broker), counted `retried.failed`. A number or `infinity`, which is sound because the buffer back-pressures the source instead of growing; must be `infinity` with a disk buffer.'),
+    retryBackoff: z.strictObject({
+      initial: duration.default(1_000).describe('First pause: milliseconds or a duration.'),
+      max: duration.default(30_000).describe('Longest pause: milliseconds or a duration.'),
+    }).default({ initial: 1_000, max: 30_000 })
+      .describe('Pause of the action\'s sending after a retriable failure: `initial`, doubling with each consecutive failed request, up to `max`; reset by a success.'),
   })
   .superRefine((settings, ctx) => {
     if (settings.partitionStrategy === 'key_dispatch' && settings.key.trim() === '') {

@@ -7,9 +7,9 @@ const URL_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
 export const SECURE_PROTOCOLS = new Set(['mqtts:', 'wss:']);
 
 /** Checks a topic pattern once at config time, so a typo is reported before anything connects. */
-function identitySource(field: string) {
+function identitySource(field: string, example: string) {
   return z.union([
-    z.strictObject({ userProperty: z.string().min(1) }),
+    z.strictObject({ userProperty: z.string().min(1).describe('Name of the MQTT 5 user property carrying the value.') }),
     z.strictObject({
       topicSegment: z.string().min(1).superRefine((pattern, ctx) => {
         try {
@@ -17,9 +17,10 @@ function identitySource(field: string) {
         } catch (error) {
           ctx.addIssue({ code: 'custom', message: (error as Error).message });
         }
-      }),
+      }).describe(`Topic pattern with a \`{${field}}\` level, e.g. \`${example}\`.`),
     }),
-  ], { error: 'expected { userProperty: "<name>" } or { topicSegment: "<pattern with {' + field + '}>" }' });
+  ], { error: 'expected { userProperty: "<name>" } or { topicSegment: "<pattern with {' + field + '}>" }' })
+    .describe(`\`{ userProperty: <name> }\` (MQTT 5) or \`{ topicSegment: "${example}" }\`.`);
 }
 
 /** A broker URL (mqtt, mqtts, ws, wss) without credentials; shared by the source and the publish connector. */
@@ -38,24 +39,23 @@ export const MqttUrl = z.string().superRefine((url, ctx) => {
     // URLs end up in logs and status; credentials belong in `username` and `password`.
     ctx.addIssue({ code: 'custom', message: 'put credentials in username/password, not in the URL' });
   }
-});
+})
+  .describe('Broker URL: `mqtt://`, `mqtts://`, `ws://` or `wss://`, without credentials.')
+  .meta({ examples: ['mqtt://127.0.0.1:1883', 'mqtts://broker.example.com:8883', 'wss://broker.example.com:8084/mqtt'] });
 
 /** TLS options of an MQTT client connection; shared by the source and the publish connector. */
 export const Tls = z
   .strictObject({
-    /** PEM text of the CA(s) to trust instead of the system store. */
-    ca: z.string().min(1).optional(),
-    caFile: z.string().min(1).optional(),
-    /** Client certificate and key (PEM), for brokers that authenticate clients by certificate. */
-    cert: z.string().min(1).optional(),
-    certFile: z.string().min(1).optional(),
-    key: z.string().min(1).optional(),
-    keyFile: z.string().min(1).optional(),
-    /** Verify the broker's certificate and host name. Turning it off is for local experiments only. */
-    verify: z.boolean().default(true),
-    /** Host name to send as SNI and to check the certificate against, when it differs from the URL's. */
-    serverName: z.string().min(1).optional(),
+    ca: z.string().min(1).optional().describe('PEM text of the CA(s) to trust instead of the system store.'),
+    caFile: z.string().min(1).optional().describe('Path of a PEM file with the CA(s) to trust.'),
+    cert: z.string().min(1).optional().describe('Client certificate (PEM), for brokers that authenticate clients by certificate.'),
+    certFile: z.string().min(1).optional().describe('Path of the client certificate (PEM).'),
+    key: z.string().min(1).optional().describe('Client private key (PEM).'),
+    keyFile: z.string().min(1).optional().describe('Path of the client private key (PEM).'),
+    verify: z.boolean().default(true).describe('Verify the broker\'s certificate and host name. Turning it off is for local experiments only.'),
+    serverName: z.string().min(1).optional().describe('Host name to send as SNI and to check the certificate against, when it differs from the URL\'s.'),
   })
+  .describe('TLS settings; needs an `mqtts://` or `wss://` URL.')
   .superRefine((tls, ctx) => {
     for (const [inline, file] of [['ca', 'caFile'], ['cert', 'certFile'], ['key', 'keyFile']] as const) {
       if (tls[inline] !== undefined && tls[file] !== undefined) {
@@ -78,46 +78,40 @@ export function checkTlsUrl(config: { readonly url: string; readonly tls?: unkno
 
 export const MqttSourceConfig = z
   .strictObject({
-    /** Unique source id, e.g. 'plant'; also the base of the derived client id. */
-    id: z.string().min(1).regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits and . _ : - only'),
+    id: z.string().min(1).regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits and . _ : - only')
+      .describe('Unique source id, e.g. `plant`; also the base of the derived client id.'),
     url: MqttUrl,
-    username: z.string().min(1).optional(),
-    password: z.string().optional(),
-    /** Fixed client id. Derived from `id` (`sluice-<id>`) when the session is persistent, random otherwise. */
-    clientId: z.string().min(1).max(65535).optional(),
-    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
-    /** QoS of the subscriptions; the broker delivers at most this QoS. */
-    qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1),
+    username: z.string().min(1).optional().describe('MQTT username.'),
+    password: z.string().optional().describe('MQTT password; use `${env:NAME}` or `${file:/path}`.'),
+    clientId: z.string().min(1).max(65535).optional().describe('Fixed client id. Derived from `id` (`sluice-<id>`) when the session is persistent, random otherwise.'),
+    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5).describe('4 = MQTT 3.1.1, 5 = MQTT 5 (user properties, Receive Maximum).'),
+    qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1).describe('QoS of the subscriptions; the broker delivers at most this QoS.'),
     tls: Tls.optional(),
     session: z
       .strictObject({
-        /** Keep the session (subscriptions and unacknowledged messages) while Sluice is away. Default: qos >= 1. */
-        persistent: z.boolean().optional(),
-        /** MQTT 5 only: seconds the broker keeps the session after a disconnect. */
-        sessionExpiry: z.number().int().min(1).max(0xffffffff).default(86_400),
+        persistent: z.boolean().optional().describe('Keep the session (subscriptions and unacknowledged messages) while Sluice is away. Default: true when qos >= 1.'),
+        sessionExpiry: z.number().int().min(1).max(0xffffffff).default(86_400).describe('MQTT 5 only: seconds the broker keeps the session after a disconnect.'),
       })
-      .prefault({}),
-    /** Seconds between PINGREQs when idle (0 turns keepalive off, which hides dead connections). */
-    keepalive: z.number().int().min(0).max(65535).default(30),
-    /** Milliseconds to wait for CONNACK. */
-    connectTimeout: z.number().int().min(100).default(30_000),
-    /** Milliseconds between reconnection attempts. Must be positive: reconnecting is how redelivery happens. */
-    reconnectPeriod: z.number().int().min(100).default(1_000),
-    delivery: z.enum(['at-least-once', 'at-most-once']).default('at-least-once'),
-    /**
-     * Messages handed to the rules and not yet acknowledged. Advertised as Receive Maximum on MQTT 5
-     * connections; on 3.1.1 the broker's own limit (Mosquitto: max_inflight_messages, 20) applies too.
-     */
-    maxInflight: z.number().int().min(1).max(65535).default(20),
-    /** Subscribe as `$share/<shareGroup>/<filter>` so several Sluice connections split the load. */
-    shareGroup: z.string().min(1).regex(/^[^/+#]+$/, "a share group name cannot contain '/', '+' or '#'").optional(),
+      .prefault({})
+      .describe('MQTT session settings.'),
+    keepalive: z.number().int().min(0).max(65535).default(30).describe('Seconds between PINGREQs when idle (0 turns keepalive off, which hides dead connections).'),
+    connectTimeout: z.number().int().min(100).default(30_000).describe('Milliseconds to wait for CONNACK.'),
+    // At least 100: reconnecting is how redelivery happens, so it cannot be turned off.
+    reconnectPeriod: z.number().int().min(100).default(1_000).describe('Milliseconds between reconnection attempts.'),
+    delivery: z.enum(['at-least-once', 'at-most-once']).default('at-least-once').describe('`at-least-once`: a message is acknowledged to the broker only once every action stored it. `at-most-once`: acknowledged on receipt.'),
+    // On 3.1.1 the broker's own limit (Mosquitto: max_inflight_messages, 20) applies too.
+    maxInflight: z.number().int().min(1).max(65535).default(20).describe('Messages handed to the rules and not yet acknowledged (advertised as Receive Maximum on MQTT 5).'),
+    shareGroup: z.string().min(1).regex(/^[^/+#]+$/, "a share group name cannot contain '/', '+' or '#'").optional()
+      .describe('Subscribe as `$share/<shareGroup>/<filter>` so several Sluice instances split the load.'),
     identity: z
       .strictObject({
-        clientid: identitySource('clientid').optional(),
-        username: identitySource('username').optional(),
+        clientid: identitySource('clientid', 'devices/{clientid}/telemetry').optional(),
+        username: identitySource('username', 'users/{username}/#').optional(),
       })
-      .default({}),
+      .default({})
+      .describe('Where the `clientid` and `username` columns come from in client mode (the broker does not forward the publisher\'s identity).'),
   })
+  .describe('Client mode: subscribe to an existing MQTT broker (Mosquitto, EMQX, HiveMQ ...).')
   .superRefine((config, ctx) => {
     checkTlsUrl(config, ctx);
     if (config.identity.clientid !== undefined || config.identity.username !== undefined) {

@@ -1,20 +1,80 @@
 import { describe, expect, it } from '@jest/globals';
+import { ContainerModule, CORE_VERSION, defineConnector, definePlugin, defineSource } from '@sluice/core';
 import { KafkaActionSettings, KafkaConnectorConfig } from '@sluice/kafka';
-import { configJsonSchema, connectorPluginSchemas, descriptionOf, schemaPaths, type JsonSchema } from './config-schema';
-import { DESCRIPTIONS } from './descriptions';
+import { z } from 'zod';
+import { PluginRegistry } from '../plugins';
+import { configJsonSchema, connectorPluginSchemas, undescribedKeys, type JsonSchema } from './config-schema';
 import { fillGeneratedBlocks, GeneratedBlockError, kafkaReferenceBlocks } from './kafka-reference';
 import { configurationReference, flatten } from './reference';
 
+const noBindings = (): ContainerModule => new ContainerModule(() => {});
+
+/** A third-party plugin as a plugin author would write it; `settings`/`actionSettings` swap in schemas missing a description. */
+function acmePlugin(overrides: { settings?: z.ZodType; actionSettings?: z.ZodType } = {}) {
+  const webhook = defineConnector({
+    type: 'webhook',
+    summary: 'An HTTP endpoint that actions POST rule outputs to.',
+    settings: overrides.settings ?? z.strictObject({
+      id: z.string().min(1).describe('Unique connector id; actions name it in `connector`.'),
+      url: z.string().url().describe('Endpoint URL.').meta({ examples: ['https://hooks.example.com/sluice'] }),
+      auth: z.strictObject({ token: z.string().min(1).describe('Bearer token; use `${env:NAME}`.') }).optional().describe('Authentication of the requests.'),
+    }),
+    actionSettings: overrides.actionSettings ?? z.strictObject({
+      path: z.string().default('/').describe('Path appended to the URL, a template.'),
+    }),
+    module: noBindings,
+  });
+  const ticker = defineSource({
+    type: 'ticker',
+    summary: 'A clock that emits one message per interval.',
+    settings: z.strictObject({ id: z.string().describe('Unique source id.'), everyMs: z.number().int().positive().default(1000).describe('Interval in milliseconds.') }),
+    module: noBindings,
+  });
+  return definePlugin({ name: '@acme/sluice-webhook', core: CORE_VERSION, descriptors: [webhook, ticker] });
+}
+
+function withAcme(plugin = acmePlugin()): PluginRegistry {
+  const registry = PluginRegistry.withBuiltIns();
+  registry.register(plugin);
+  return registry;
+}
+
 describe(configJsonSchema.name, () => {
   const schema = configJsonSchema();
-  const paths = schemaPaths(schema);
 
-  it('describes every key of the config file and of every plugin', () => {
-    expect(paths.filter((path) => descriptionOf(path) === undefined)).toEqual([]);
+  it('describes every key of the config file and of every built-in plugin', () => {
+    expect(undescribedKeys(schema)).toEqual([]);
   });
 
-  it('has no description for a key that no longer exists', () => {
-    expect(Object.keys(DESCRIPTIONS).filter((key) => !paths.includes(key))).toEqual([]);
+  it('describes every key of a third-party plugin that describes its own', () => {
+    expect(undescribedKeys(configJsonSchema(withAcme()))).toEqual([]);
+  });
+
+  it('names each key whose zod schema has no .describe(), nested ones and action settings included', () => {
+    const settings = z.strictObject({
+      id: z.string().describe('Unique connector id.'),
+      url: z.string(),
+      auth: z.strictObject({ token: z.string() }).optional().describe('Authentication of the requests.'),
+    });
+    expect(undescribedKeys(configJsonSchema(withAcme(acmePlugin({ settings }))))).toEqual(['connectors[webhook].url', 'connectors[webhook].auth.token']);
+    const undescribed = undescribedKeys(configJsonSchema(withAcme(acmePlugin({ actionSettings: z.strictObject({ path: z.string().default('/') }) }))));
+    // on the action itself and wherever the connector type can be a fallback
+    expect(undescribed).toEqual(expect.arrayContaining(['rules[].actions[webhook].path', 'rules[].actions[kafka].fallbackActions[webhook].path']));
+    expect(undescribed.filter((path) => !path.endsWith('[webhook].path'))).toEqual([]);
+  });
+
+  it('includes a third-party plugin\'s types, described by their summary, with their keys\' descriptions and examples', () => {
+    const acme = configJsonSchema(withAcme());
+    const sources = acme.properties?.['sources']?.items?.oneOf as JsonSchema[];
+    expect(sources.map((s) => s.properties?.['type']?.const)).toEqual(['mqtt', 'mqtt-broker', 'ticker']);
+    const webhook = (acme.properties?.['connectors']?.items?.oneOf as JsonSchema[]).find((c) => c.properties?.['type']?.const === 'webhook') as JsonSchema;
+    expect(webhook.properties?.['type']?.description).toBe('An HTTP endpoint that actions POST rule outputs to.');
+    expect(webhook.properties?.['url']).toMatchObject({ description: 'Endpoint URL.', examples: ['https://hooks.example.com/sluice'] });
+    expect(webhook.required).toEqual(['type', 'id', 'url']);
+    const actions = acme.properties?.['rules']?.items?.properties?.['actions']?.items?.anyOf as JsonSchema[];
+    expect(actions.map((a) => a.title)).toEqual(['kafka', 'mqtt', 'webhook']);
+    expect(actions[2]?.properties?.['path']).toMatchObject({ default: '/', description: 'Path appended to the URL, a template.' });
+    expect(actions[2]?.properties?.['connector']?.description).toBe('Id of the connector the action writes through.');
   });
 
   it('picks the plugin schema by `type` and refuses unknown keys', () => {
@@ -39,18 +99,25 @@ describe(configJsonSchema.name, () => {
     expect(Object.keys(mqtt.properties ?? {})).toEqual(expect.arrayContaining(['connector', 'id', 'topic', 'payload', 'qos', 'retain', 'userProperties']));
     expect(mqtt.properties?.['key']).toBeUndefined();
     expect(mqtt.additionalProperties).toBe(false);
-    // `topic` means a Kafka topic on one and an MQTT topic on the other.
-    expect(kafka.properties?.['topic']?.description).toBe(DESCRIPTIONS['rules[].actions[].topic']);
-    expect(mqtt.properties?.['topic']?.description).toBe(DESCRIPTIONS['rules[].actions[mqtt].topic']);
+    // `topic` means a Kafka topic on one and an MQTT topic on the other: each plugin describes its own.
+    expect(kafka.properties?.['topic']?.description).toMatch(/^Kafka topic, a template/);
+    expect(mqtt.properties?.['topic']?.description).toMatch(/^MQTT topic to publish to, a template/);
+    expect(kafka.properties?.['topic']?.examples).toContain('t-${payload.site}');
   });
 
   it('lets any connector type be the fallback of any action (a Kafka action with an MQTT dead letter)', () => {
     const [kafka] = schema.properties?.['rules']?.items?.properties?.['actions']?.items?.anyOf as JsonSchema[];
     const fallbacks = kafka?.properties?.['fallbackActions']?.items?.anyOf as JsonSchema[];
     expect(fallbacks.map((f) => f.title)).toEqual(['kafka', 'mqtt']);
-    expect(fallbacks[0]?.properties?.['topic']?.description).toBe(DESCRIPTIONS['rules[].actions[].topic']);
-    expect(fallbacks[1]?.properties?.['topic']?.description).toBe(DESCRIPTIONS['rules[].actions[mqtt].topic']);
+    expect(fallbacks[0]?.properties?.['topic']?.description).toBe(KafkaActionSettings.shape.topic.description);
+    expect(fallbacks[1]?.properties?.['topic']?.description).toMatch(/^MQTT topic to publish to/);
+    expect(fallbacks[0]?.properties?.['connector']?.description).toBe('Id of the connector the fallback action writes through.');
     expect(fallbacks[1]?.properties?.['qos']).toMatchObject({ default: 0 });
+  });
+
+  it('keeps the examples of a transforming schema (given on its input side)', () => {
+    const kafka = schema.properties?.['connectors']?.items?.oneOf?.[0] as JsonSchema;
+    expect(kafka.properties?.['bootstrapHosts']?.examples).toContainEqual(['kafka-1:9092', 'kafka-2:9092']);
   });
 
   it('keeps the runner settings with their defaults', () => {
@@ -60,13 +127,25 @@ describe(configJsonSchema.name, () => {
 });
 
 describe(configurationReference.name, () => {
-  const text = configurationReference(configJsonSchema());
+  const text = configurationReference();
 
   it('lists each documented key once per section, with type, default and description', () => {
     expect(text).toContain('| `http.port` | integer 0–65535 | `8081` | TCP port; 0 picks a free one (logged at start-up). |');
     expect(text).toContain('| `qos` | `0` or `1` or `2` | `1` |');
     expect(text).toContain('| `bootstrapHosts` | string or array of string | **required** |');
     expect(text).toContain('# yaml-language-server: $schema=');
+  });
+
+  it('heads each source and connector type with its descriptor\'s summary and plugin, then its settings description', () => {
+    expect(text).toContain('## `connectors[]` with `type: kafka`\n\nA Kafka cluster (any Kafka 2.x–4.x, managed ones such as Upstash or Confluent Cloud over SASL/TLS) that actions produce records to. Provided by `@sluice/kafka`.\n\nOne kafkajs connection, shared by every action that names the connector.\n\n| key |');
+  });
+
+  it('has a section for each type of a third-party plugin', () => {
+    const acme = configurationReference(withAcme());
+    expect(acme).toContain('## `connectors[]` with `type: webhook`\n\nAn HTTP endpoint that actions POST rule outputs to. Provided by `@acme/sluice-webhook`.\n\n| key |');
+    expect(acme).toContain('| `auth.token` | string | **required** | Bearer token; use `${env:NAME}`. |');
+    expect(acme).toContain('## `sources[]` with `type: ticker`');
+    expect(acme).toContain('## `rules[].actions[]` on a `type: webhook` connector');
   });
 });
 
@@ -111,7 +190,7 @@ describe(kafkaReferenceBlocks.name, () => {
   });
 
   it('gives type or allowed values, the default in the units users write, and the description', () => {
-    expect(connector).toContain(`| \`connectTimeout\` | integer ≥ 0 or duration | \`5s\` | ${DESCRIPTIONS['connectors[kafka].connectTimeout']} |`);
+    expect(connector).toContain(`| \`connectTimeout\` | integer ≥ 0 or duration | \`5s\` | ${KafkaConnectorConfig.shape.connectTimeout.description as string} |`);
     expect(action).toContain('| `buffer.limit` | integer ≥ 1 or size | `256MB` |');
     expect(action).toContain('| `maxLingerTime` | integer ≥ 0 or duration | `0ms` |');
     expect(action).toContain('| `buffer.maxBatchAge` | `"infinity"` or integer ≥ 0 or duration | `"infinity"` |');

@@ -1,15 +1,15 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { ActionDefinition } from '@sluice/core';
+import { ActionDefinition, type PluginDescriptor } from '@sluice/core';
 import { ConfigFile } from '../config-file';
 import { PluginRegistry } from '../plugins';
-import { DESCRIPTIONS } from './descriptions';
 
 /** The subset of JSON Schema (2020-12) that z.toJSONSchema produces and this module reads. */
 export interface JsonSchema {
   type?: string;
   title?: string;
   description?: string;
+  examples?: unknown[];
   properties?: Record<string, JsonSchema>;
   required?: string[];
   additionalProperties?: boolean | JsonSchema;
@@ -62,21 +62,12 @@ function withInfinityWord(value: unknown): unknown {
   return value;
 }
 
-/** The settings schema of each source type, by `type`. */
-function sourceSchemasOf(registry: PluginRegistry): Record<string, z.ZodType> {
-  return Object.fromEntries([...registry.sources].map(([type, { descriptor }]) => [type, descriptor.settings]));
-}
-
-/** The settings and action-settings schemas of each connector type, by `type`. */
-function connectorSchemasOf(registry: PluginRegistry): Record<string, { readonly config: z.ZodType; readonly action: z.ZodType }> {
-  return Object.fromEntries([...registry.connectors].map(([type, { descriptor }]) => [type, { config: descriptor.settings, action: descriptor.actionSettings }]));
-}
-
-/** A plugin's schema as one entry of `sources`/`connectors`: its keys plus `type: <name>` first. */
-function withType(type: string, schema: JsonSchema): JsonSchema {
+/** A plugin's schema as one entry of `sources`/`connectors`: its keys plus `type: <name>` first, described by the summary. */
+function withType(descriptor: PluginDescriptor): JsonSchema {
+  const schema = toJson(descriptor.settings);
   return {
     ...schema,
-    properties: { type: { type: 'string', const: type }, ...schema.properties },
+    properties: { type: { type: 'string', const: descriptor.type, description: descriptor.summary }, ...schema.properties },
     required: ['type', ...(schema.required ?? [])],
   };
 }
@@ -84,33 +75,29 @@ function withType(type: string, schema: JsonSchema): JsonSchema {
 /**
  * The JSON Schema of a config file, for editors (yaml-language-server, VS Code): the file's own schema
  * with each source/connector entry replaced by the plugin's schema for its `type`, and each action by
- * the core action keys plus the connector plugins' action settings. Every key carries its description.
+ * the core action keys plus the connector plugins' action settings. The descriptions and examples are
+ * those of the zod schemas (`.describe()`, `.meta()`), of the runner's and the plugins' alike.
  */
 export function configJsonSchema(registry: PluginRegistry = PluginRegistry.withBuiltIns()): JsonSchema {
-  const sourceSchemas = sourceSchemasOf(registry);
-  const connectorSchemas = connectorSchemasOf(registry);
+  const connectors = [...registry.connectors.values()].map(({ descriptor }) => descriptor);
   const root = toJson(ConfigFile);
   const props = root.properties as Record<string, JsonSchema>;
-  const variants = (schemas: Readonly<Record<string, z.ZodType>>, kind: string): JsonSchema[] =>
-    Object.entries(schemas).map(([type, schema]) => describeTree(withType(type, toJson(schema)), `${kind}[${type}]`));
-  props['sources'] = { ...props['sources'], items: { oneOf: variants(sourceSchemas, 'sources') } };
-  props['connectors'] = {
-    ...props['connectors'],
-    items: { oneOf: variants(Object.fromEntries(Object.entries(connectorSchemas).map(([type, s]) => [type, s.config])), 'connectors') },
-  };
+  props['sources'] = { ...props['sources'], items: { oneOf: [...registry.sources.values()].map(({ descriptor }) => withType(descriptor)) } };
+  props['connectors'] = { ...props['connectors'], items: { oneOf: connectors.map(withType) } };
 
   const base = toJson(ActionDefinition);
-  const settingsByType = Object.entries(connectorSchemas).map(([type, { action }]) => {
-    const settings = toJson(action);
+  const settingsByType = connectors.map(({ type, actionSettings }) => {
+    const settings = toJson(actionSettings);
     const { connector: _connector, ...settingProps } = settings.properties ?? {};
     return { type, settingProps, required: settings.required ?? [] };
   });
   // A fallback is a connector plus that connector's action settings; any connector type may be the
   // fallback of any action (a Kafka action with an MQTT republish as its dead letter), so every type.
+  const fallbackConnector = base.properties?.['fallbackActions']?.items?.properties?.['connector']?.description;
   const fallbackVariants = settingsByType.map(({ type, settingProps, required }): JsonSchema => ({
     type: 'object',
     title: type,
-    properties: { connector: { type: 'string' }, ...structuredClone(settingProps) },
+    properties: { connector: { type: 'string', ...(fallbackConnector !== undefined && { description: fallbackConnector }) }, ...structuredClone(settingProps) },
     required: ['connector', ...required],
     additionalProperties: false,
   }));
@@ -135,17 +122,6 @@ export function configJsonSchema(registry: PluginRegistry = PluginRegistry.withB
     ...ruleItems.properties?.['actions'],
     items: actionVariants.length === 1 ? (actionVariants[0] as JsonSchema) : { anyOf: actionVariants },
   };
-  for (const key of ['sources', 'connectors']) {
-    const section = props[key] as JsonSchema;
-    section.description = DESCRIPTIONS[key] as string;
-  }
-  for (const [key, child] of Object.entries(props)) {
-    if (key === 'sources' || key === 'connectors') continue;
-    describeTree(child, key, true);
-  }
-  // Then each connector type's own wording where a key means something else there (`topic` of an
-  // `mqtt` action is an MQTT topic): `rules[].actions[<type>].<key>` in DESCRIPTIONS.
-  for (const variant of actionVariants) describeTyped(variant);
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: 'Sluice configuration file',
@@ -156,72 +132,38 @@ export function configJsonSchema(registry: PluginRegistry = PluginRegistry.withB
 
 /**
  * Each connector plugin's own schemas, described as in the config file: `config` is its `connectors[]`
- * entry (with `type`), `action` the settings of its actions (described at `rules[].actions[].<key>`).
- * docs/kafka.md's generated tables come from here.
+ * entry (with `type`), `action` the settings of its actions. docs/kafka.md's generated tables come from here.
  */
 export function connectorPluginSchemas(registry: PluginRegistry = PluginRegistry.withBuiltIns()): Record<string, { readonly config: JsonSchema; readonly action: JsonSchema }> {
-  return Object.fromEntries(Object.entries(connectorSchemasOf(registry)).map(([type, { config, action }]) => [
+  return Object.fromEntries([...registry.connectors].map(([type, { descriptor }]) => [
     type,
-    { config: describeTree(withType(type, toJson(config)), `connectors[${type}]`), action: describeTree(toJson(action), 'rules[].actions[]') },
+    { config: withType(descriptor), action: toJson(descriptor.actionSettings) },
   ]));
 }
 
 /**
- * Sets the description of every property below `schema` from DESCRIPTIONS (`path` is the schema's own
- * path); `self` also describes the schema itself. Returns the schema.
+ * The keys below `schema` that have no description, as paths (`sources[mqtt].tls.ca`,
+ * `rules[].actions[kafka].buffer.limit`): a zod schema key without `.describe()`. Union members share
+ * their key's path; the entries of `sources`, `connectors` and actions are named by their type.
  */
-function describeTree(schema: JsonSchema, path: string, self = false): JsonSchema {
-  const description = descriptionOf(path);
-  if (self && description !== undefined) schema.description = description;
-  for (const [key, child] of Object.entries(schema.properties ?? {})) describeTree(child, `${path}.${key}`, true);
-  if (schema.items !== undefined) describeTree(schema.items, `${path}[]`);
-  for (const variant of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) describeTree(variant, path);
-  return schema;
-}
-
-/** Describes an action variant (and its fallback variants) at `rules[].actions[<its type>]`. */
-function describeTyped(variant: JsonSchema, path = 'rules[].actions[]'): void {
-  const typed = path.replace(/\[\]$/, `[${String(variant.title)}]`);
-  for (const [key, child] of Object.entries(variant.properties ?? {})) {
-    if (key === 'fallbackActions') {
-      const items = child.items;
-      for (const fallback of items?.anyOf ?? (items === undefined ? [] : [items])) describeTyped(fallback, 'rules[].actions[]');
-      continue;
-    }
-    describeTree(child, `${typed}.${key}`, true);
+export function undescribedKeys(schema: JsonSchema, path = ''): string[] {
+  const out = new Set<string>();
+  for (const [key, child] of Object.entries(schema.properties ?? {})) {
+    const childPath = path === '' ? key : `${path}.${key}`;
+    if (child.description === undefined || child.description.trim() === '') out.add(childPath);
+    for (const nested of undescribedKeys(child, childPath)) out.add(nested);
   }
+  if (schema.items !== undefined) {
+    const variants = [...(schema.items.oneOf ?? []), ...(schema.items.anyOf ?? [])];
+    const walks = variants.length === 0 ? [[schema.items, `${path}[]`] as const] : variants.map((variant) => [variant, `${path}[${variantName(variant)}]`] as const);
+    for (const [item, itemPath] of walks) for (const nested of undescribedKeys(item, itemPath)) out.add(nested);
+  }
+  for (const variant of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) for (const nested of undescribedKeys(variant, path)) out.add(nested);
+  return [...out];
 }
 
-/**
- * The description of a path; a fallback action's settings share those of the action's own, and a
- * connector type's action key (`rules[].actions[mqtt].topic`) falls back to the shared one.
- */
-export function descriptionOf(path: string): string | undefined {
-  const own = DESCRIPTIONS[path] ?? (path.includes('.fallbackActions[].') ? DESCRIPTIONS[path.replace('.fallbackActions[].', '.')] : undefined);
-  if (own !== undefined) return own;
-  const shared = path.replace(/^rules\[\]\.actions\[[^\]]+\]/, 'rules[].actions[]');
-  return shared === path ? undefined : descriptionOf(shared);
-}
-
-/** Every documented path of the schema (`sources[mqtt].tls.ca`, `rules[].actions[].topic` ...), in order. */
-export function schemaPaths(root: JsonSchema): string[] {
-  const out: string[] = [];
-  const walk = (schema: JsonSchema, path: string): void => {
-    for (const [key, child] of Object.entries(schema.properties ?? {})) {
-      const childPath = path === '' ? key : `${path}.${key}`;
-      out.push(childPath);
-      walk(child, childPath);
-    }
-    if (schema.items !== undefined) {
-      const variants = schema.items.oneOf;
-      if (variants !== undefined && (path === 'sources' || path === 'connectors')) {
-        for (const variant of variants) walk(variant, `${path}[${String(variant.properties?.['type']?.const)}]`);
-      } else walk(schema.items, `${path}[]`);
-      // Each connector type's actions also under their typed path, for type-specific descriptions.
-      if (path === 'rules[].actions') for (const variant of schema.items.anyOf ?? []) if (variant.title !== undefined) walk(variant, `${path}[${variant.title}]`);
-    }
-    for (const variant of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) walk(variant, path);
-  };
-  walk(root, '');
-  return [...new Set(out)];
+/** A source/connector entry's `type`, an action variant's title (its connector type). */
+function variantName(variant: JsonSchema): string {
+  const type = variant.properties?.['type']?.const;
+  return typeof type === 'string' ? type : variant.title ?? '';
 }

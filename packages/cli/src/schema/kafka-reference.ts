@@ -1,14 +1,15 @@
+import { PluginRegistry } from '../plugins';
 import { connectorPluginSchemas } from './config-schema';
 import { flatten, settingsTable } from './reference';
 
 /**
  * The generated parts of docs/kafka.md: the connector options and the action settings of `@sluice/kafka`,
  * each a table of every key (nested ones dotted) with its type, default and description, from the same
- * schemas and descriptions as docs/configuration.md. The prose around them stays hand-written.
+ * schemas as docs/configuration.md. The prose around them stays hand-written.
  */
-export function kafkaReferenceBlocks(): Record<string, string> {
-  const kafka = connectorPluginSchemas()['kafka'];
-  if (kafka === undefined) throw new Error('no `kafka` entry in connectorSchemas (packages/cli/src/plugins.ts)');
+export function kafkaReferenceBlocks(registry: PluginRegistry = PluginRegistry.withBuiltIns()): Record<string, string> {
+  const kafka = connectorPluginSchemas(registry)['kafka'];
+  if (kafka === undefined) throw new Error('the registry has no `kafka` connector type (@sluice/kafka\'s plugin)');
   // `type: kafka` exists only in config files; `connector` is the core key every action has.
   const connector = flatten(kafka.config).filter((row) => row.path !== 'type');
   const action = flatten(kafka.action).filter((row) => row.path !== 'connector');
@@ -24,7 +25,7 @@ export class GeneratedBlockError extends Error {
 }
 
 const END = '<!-- end generated -->';
-const NOTICE = '<!-- Generated from packages/kafka/src/kafka-connector-config.ts and packages/cli/src/schema/descriptions.ts by `npm run schema -w @sluice/cli`; edits between these markers are overwritten. -->';
+const NOTICE = '<!-- Generated from the zod schemas in packages/kafka/src/kafka-connector-config.ts (their `.describe()` texts) by `npm run schema -w @sluice/cli`; edits between these markers are overwritten. -->';
 
 /**
  * `text` with the body of each `<!-- generated: <name> -->` … `<!-- end generated -->` block replaced.

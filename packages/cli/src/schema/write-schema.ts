@@ -6,7 +6,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { configJsonSchema } from './config-schema';
+import { PluginRegistry } from '../plugins';
+import { configJsonSchema, undescribedKeys } from './config-schema';
 import { fillGeneratedBlocks, GeneratedBlockError, kafkaReferenceBlocks } from './kafka-reference';
 import { configurationReference } from './reference';
 
@@ -14,21 +15,29 @@ const FIX = 'run `npm run schema -w @sluice/cli` (or `npm run schema` at the roo
 
 function main(): void {
   const root = resolve(__dirname, '../../../..');
-  const schema = configJsonSchema();
+  const registry = PluginRegistry.withBuiltIns();
+  const schema = configJsonSchema(registry);
+  const undescribed = undescribedKeys(schema);
+  if (undescribed.length > 0) {
+    // Generated docs with empty cells would pass --check; refuse them instead.
+    process.stderr.write(`npm run schema: these keys have no description: ${undescribed.join(', ')}; add \`.describe('...')\` to the zod schema that owns each one (a plugin's settings, packages/core/src/integration-config.ts or packages/cli/src/config-file.ts)\n`);
+    process.exitCode = 1;
+    return;
+  }
   const kafkaDoc = join(root, 'docs/kafka.md');
   const outputs: Array<[string, string]> = [
     [join(root, 'schema/sluice.schema.json'), `${JSON.stringify(schema, null, 2)}\n`],
     // The same file inside the published package, so installed projects can point a modeline at
     // node_modules/@sluice/cli/schema/sluice.schema.json.
     [join(root, 'packages/cli/schema/sluice.schema.json'), `${JSON.stringify(schema, null, 2)}\n`],
-    [join(root, 'docs/configuration.md'), configurationReference(schema)],
-    [kafkaDoc, fillGeneratedBlocks(readFileSync(kafkaDoc, 'utf8'), relative(root, kafkaDoc), kafkaReferenceBlocks())],
+    [join(root, 'docs/configuration.md'), configurationReference(registry, schema)],
+    [kafkaDoc, fillGeneratedBlocks(readFileSync(kafkaDoc, 'utf8'), relative(root, kafkaDoc), kafkaReferenceBlocks(registry))],
   ];
   const names = outputs.map(([file]) => relative(root, file));
   const stale = outputs.filter(([file, text]) => !existsSync(file) || readFileSync(file, 'utf8') !== text).map(([file]) => relative(root, file));
   if (process.argv.includes('--check')) {
     if (stale.length > 0) {
-      process.stderr.write(`out of date (generated from the zod schemas and packages/cli/src/schema/descriptions.ts): ${stale.join(', ')}; ${FIX}\n`);
+      process.stderr.write(`out of date (generated from the zod schemas of the config file and of each plugin): ${stale.join(', ')}; ${FIX}\n`);
       process.exitCode = 1;
     } else process.stdout.write(`${names.join(', ')} are up to date\n`);
     return;
