@@ -4,6 +4,7 @@ import { demo } from './commands/demo';
 import { processIo, type CommandIo } from './commands/io';
 import { ruleTest } from './commands/rule-test';
 import { run } from './commands/run';
+import { schema } from './commands/schema';
 import { validate } from './commands/validate';
 import { CliError, ExitCode } from './exit-codes';
 import { cliVersion } from './version';
@@ -17,6 +18,7 @@ Commands:
   validate -c <config>         check a config file without connecting
   rule test --sql <rule> ...   evaluate a rule against one message
   connector test -c <config>   staged connection test of the connectors
+  schema [-c <config>]         the JSON Schema of config files, third-party plugins included
   demo                         the temperature/humidity flow on local brokers
   version                      print the version
 
@@ -46,6 +48,8 @@ export async function main(argv: readonly string[], io: CommandIo = processIo): 
         if (isHelp(rest[0])) return await connectorTest(['--help'], io);
         if (rest[0] !== 'test') throw new CliError('usage: sluice connector test -c <config> [connector-id] (see --help)', ExitCode.invalid);
         return await connectorTest(rest.slice(1), io);
+      case 'schema':
+        return await schema(rest, io);
       case 'demo':
         return await demo(rest, io);
       case 'version':
