@@ -121,6 +121,13 @@ describe(ConfigReloader.name, () => {
     expect(logs[1]).toBe('WARN reload: these settings changed and take effect only after a restart {"settings":["connectors[store]","sources[plant]"]}');
   });
 
+  it('reports a changed plugins: list as needing a restart (plugin code loads once per process)', async () => {
+    const plugin = join(__dirname, '../test/fixtures/plugins/file-lines.js');
+    writeFileSync(file, `plugins: [${JSON.stringify(plugin)}]\n${config(RULE_A)}`);
+    const outcome = await reloader.reload('t');
+    expect(outcome).toMatchObject({ applied: true, needsRestart: ['plugins'] });
+  });
+
   it('adds the secrets a reload resolves to the set the logger scrubs', async () => {
     const secrets = new Set<string>();
     const withSecret = new ConfigReloader(file, { KAFKA_PASSWORD: 'hunter2-rotated' }, app, loadConfigFile(file, {}), captureLogger(logs), secrets);

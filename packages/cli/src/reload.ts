@@ -86,6 +86,8 @@ function restartSections(config: ConfigFile): Record<string, string> {
   const out: Record<string, string> = {};
   config.sources.forEach((entry, i) => (out[`sources[${String(entry['id'] ?? i)}]`] = stableJson(entry)));
   config.connectors.forEach((entry, i) => (out[`connectors[${String(entry['id'] ?? i)}]`] = stableJson(entry)));
+  // plugin code is loaded once per process (require's cache): a changed list, or a changed plugin, needs a restart
+  out['plugins'] = stableJson(config.plugins);
   out['node'] = stableJson(config.node);
   out['stopTimeoutMs'] = stableJson(config.stopTimeoutMs);
   out['rateIntervalMs'] = stableJson(config.rateIntervalMs);
