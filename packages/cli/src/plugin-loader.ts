@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, type ConfigIssue, type SluicePlugin } from '@sluice/core';
 import { PluginRegistry } from './plugins';
 
@@ -53,9 +53,11 @@ function pluginExport(exported: unknown): SluicePlugin | undefined {
 function loadFailure(specifier: string, error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(`'${specifier}'`)) {
-    const hint = specifier.startsWith('.') || specifier.startsWith('/')
+    const hint = specifier.startsWith('.')
       ? 'the path is taken relative to the config file\'s directory'
-      : 'install it next to the config file (npm install ' + specifier + ') or give a path such as ./plugins/my-plugin.js';
+      : isAbsolute(specifier)
+        ? 'no file, or package folder, is at that path'
+        : 'install it next to the config file (npm install ' + specifier + ') or give a path such as ./plugins/my-plugin.js';
     return `cannot find plugin "${specifier}": ${hint}`;
   }
   const reason = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0] ?? ''}` : String(error);

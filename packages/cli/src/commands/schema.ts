@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@sluice/core';
@@ -37,7 +37,8 @@ export async function schema(args: readonly string[], io: CommandIo): Promise<nu
   const fromConfig = values.config === undefined ? [] : pluginListOf(values.config);
   // entries given on the command line resolve from the current directory, as a config file there would
   const configFile = values.config ?? join(process.cwd(), 'sluice.yaml');
-  const fromFlags = (values.plugin ?? []).map((spec) => (spec.startsWith('.') ? resolve(spec) : spec));
+  // a flag naming an existing file or folder is a path even without a leading ./ (as a shell user types it)
+  const fromFlags = (values.plugin ?? []).map((spec) => (spec.startsWith('.') || existsSync(spec) ? resolve(spec) : spec));
   const registry = loadPlugins([...fromConfig, ...fromFlags], configFile);
   const text = `${JSON.stringify(configJsonSchema(registry), null, 2)}\n`;
   if (values.output === undefined) io.out(text.trimEnd());
