@@ -37,6 +37,12 @@ describe(PluginRegistry.name, () => {
     expect(registry.sources.has('ticker')).toBe(false);
   });
 
+  it('refuses a plugin that declares one type twice (the last would silently win)', () => {
+    const registry = new PluginRegistry();
+    expect(() => registry.register(definePlugin({ name: 'twice', core: '^0.1.0', descriptors: [source, { ...source, summary: 'again' }] }))).toThrow('plugin "twice" declares the source type "ticker" twice: keep one descriptor per type');
+    expect(registry.sources.size).toBe(0);
+  });
+
   it('validates an entry with its type\'s schema, paths from the entry, and hands the module typed settings with defaults', () => {
     const seen: unknown[] = [];
     const registry = new PluginRegistry();

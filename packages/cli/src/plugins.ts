@@ -54,7 +54,11 @@ export class PluginRegistry {
     if (!satisfies(CORE_VERSION, plugin.core, { includePrerelease: true })) {
       throw new Error(`plugin "${plugin.name}" is built for @sluice/core ${plugin.core}, but this is @sluice/core ${CORE_VERSION}: install a version of the plugin made for it`);
     }
+    const declared = new Set<string>();
     for (const descriptor of plugin.descriptors) {
+      const key = `${descriptor.kind} type "${descriptor.type}"`;
+      if (declared.has(key)) throw new Error(`plugin "${plugin.name}" declares the ${key} twice: keep one descriptor per type`);
+      declared.add(key);
       const table: Map<string, Registered<PluginDescriptor>> = descriptor.kind === 'source' ? this.sourceTypes : this.connectorTypes;
       const claimed = table.get(descriptor.type);
       if (claimed !== undefined) {

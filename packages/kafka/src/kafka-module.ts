@@ -4,7 +4,7 @@ import { createKafkaProducer, KafkaConnector } from './kafka-connector';
 import { type KafkaConnectorConfig, type KafkaConnectorOptions, parseKafkaConnectorConfig } from './kafka-connector-config';
 
 /**
- * Binds one KafkaConnector (a Kafka connector) to core's Connector token. Throws ConfigError at once for bad
+ * Binds one KafkaConnector to core's Connector token. Throws ConfigError at once for bad
  * options or unreadable TLS files, before anything connects.
  */
 export function kafkaModule(options: KafkaConnectorOptions): ContainerModule {
