@@ -42,7 +42,8 @@ export const POSTGRES_METRIC_KINDS: Readonly<Record<string, ActionMetricKind>> =
  * A postgres action: sends collect for `batchTimeMs` or until `batchSize`, then the batch is written as one
  * multi-row INSERT (or, for other statements, one transaction). When a batch fails for a reason of its own
  * (a constraint, a bad value), its rows are written again one by one, so only the bad row fails. When the
- * connection fails, every row of the batch fails retriable: the broker delivers them again.
+ * connection fails (the batch, or any row written one by one), every row not yet written fails retriable at
+ * once: the broker delivers them again.
  */
 export class PostgresAction implements Action {
   readonly metricKinds = POSTGRES_METRIC_KINDS;
@@ -141,13 +142,28 @@ export class PostgresAction implements Action {
     }
     // The batch failed because of some row: one by one, each row succeeds or fails alone.
     this.retriedRows += batch.length;
-    for (const entry of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i] as Pending;
+      if (this.closed) {
+        // close() waits for this loop: the rest goes back to the broker instead of holding the shutdown up
+        // (not reported to the connector's status: closing says nothing about the connection)
+        const closing = new ActionWriteError(this.where, `postgres action "${this.id}" is closing: the rest of a batch being written row by row was not written`, { retriable: true });
+        for (const rest of batch.slice(i)) rest.reject(closing);
+        return;
+      }
       try {
         await this.runner.query({ text: this.template.text, params: entry.params });
         entry.resolve();
         this.onResult(undefined);
       } catch (error) {
         const failure = postgresWriteError(this.where, error, this.password);
+        if (failure.retriable) {
+          // the connection died or the server refuses everything: each remaining row would only wait out its
+          // own timeout; they all go back to the broker now, with this error
+          for (const rest of batch.slice(i)) rest.reject(failure);
+          this.onResult(failure);
+          return;
+        }
         entry.reject(failure);
         this.onResult(failure);
       }

@@ -10,12 +10,13 @@ export interface PostgresFailure {
 }
 
 /**
- * SQLSTATE classes (the first two characters) that say the server or the connection is the problem, not the
- * record: the same record can succeed later. 08 connection exception, 53 insufficient resources (53300 too
- * many connections, disk full), 57 operator intervention (57P01 admin shutdown, 57014 cancelled by a
- * timeout), 58 system error (I/O), 40 transaction rollback (serialization failure, deadlock), 28 invalid
- * authorization and 3D invalid catalog (a changed password or a database being restored: every record fails
- * alike, so they stay with the broker until the connector is fixed rather than being counted failed).
+ * SQLSTATE classes (the first two characters) that say the server, the connection or the database's setup is
+ * the problem, not the record: the same record can succeed later. 08 connection exception, 53 insufficient
+ * resources (53300 too many connections, disk full), 57 operator intervention (57P01 admin shutdown, 57014
+ * cancelled by a timeout), 58 system error (I/O), 40 transaction rollback (serialization failure, deadlock),
+ * 28 invalid authorization and 3D invalid catalog (a changed password or a database being restored), XX
+ * internal error (a server bug or corrupted data). Like EMQX, an error that fails every record alike and that
+ * an operator can fix keeps the messages with the broker until it is fixed, rather than counting each one failed.
  */
 const RETRIABLE_CLASSES: ReadonlyMap<string, string> = new Map([
   ['08', 'connection exception'],
@@ -26,13 +27,26 @@ const RETRIABLE_CLASSES: ReadonlyMap<string, string> = new Map([
   ['28', 'authentication failed'],
   ['3D', 'the database does not exist'],
   ['55', 'object not in prerequisite state (e.g. a lock not available)'],
+  ['XX', 'internal error of the server'],
+]);
+
+/**
+ * Single SQLSTATEs of otherwise final classes that, too, fail every record alike until an operator acts: a
+ * failover (the server name still points at a demoted primary) or a migration (the table or a column is being
+ * created or renamed, a GRANT is missing). Counting each record failed during those minutes would lose them all.
+ */
+const RETRIABLE_CODES: ReadonlyMap<string, string> = new Map([
+  ['25006', 'read-only transaction (the server is a standby, e.g. a demoted primary after a failover)'],
+  ['42P01', 'undefined table (the table is missing: a migration not yet run?)'],
+  ['42703', 'undefined column (the table lacks a column the statement names: a migration not yet run?)'],
+  ['42501', 'insufficient privilege (the role lacks a GRANT on the table)'],
 ]);
 
 /** Classes that say the statement or the record is wrong: trying the same record again cannot help. */
 const FINAL_CLASSES: ReadonlyMap<string, string> = new Map([
   ['22', 'data exception (a value does not fit its column)'],
   ['23', 'integrity constraint violation'],
-  ['42', 'syntax error or access rule violation (e.g. undefined table or column)'],
+  ['42', 'syntax error or access rule violation'],
   ['0A', 'feature not supported'],
   ['21', 'cardinality violation'],
   ['25', 'invalid transaction state'],
@@ -47,7 +61,7 @@ export function classifyPostgresError(error: unknown): PostgresFailure {
   const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : undefined;
   if (code !== undefined && SQLSTATE.test(code)) {
     const cls = code.slice(0, 2);
-    const retriable = RETRIABLE_CLASSES.get(cls);
+    const retriable = RETRIABLE_CODES.get(code) ?? RETRIABLE_CLASSES.get(cls);
     if (retriable !== undefined) return { retriable: true, code, meaning: retriable };
     return { retriable: false, code, meaning: FINAL_CLASSES.get(cls) ?? `SQLSTATE class ${cls}` };
   }

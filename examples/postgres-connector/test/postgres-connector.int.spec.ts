@@ -134,12 +134,59 @@ describe('PostgresConnector against a real PostgreSQL', () => {
     expect(action.metrics?.()).toEqual({ batches: 1, 'retried.row': 0 });
   });
 
-  it('fails a write to a table that does not exist as not retriable (SQLSTATE 42P01)', async () => {
-    const pg = await started(connector());
-    const action = pg.createAction({ sql: 'INSERT INTO no_such_table_here(a) VALUES (${a})' }, context());
-    const error = await rejection(action.send({ a: 1 }));
-    expect(error.retriable).toBe(false);
-    expect(error.message).toContain('SQLSTATE 42P01');
+  describe('when every record fails alike until an operator acts (a migration not run, a missing GRANT)', () => {
+    it('fails a batch into a table that does not exist as retriable (SQLSTATE 42P01): the messages stay with the broker', async () => {
+      const pg = await started(connector());
+      const action = pg.createAction({ sql: 'INSERT INTO no_such_table_here(a) VALUES (${a})', batchTimeMs: 50 }, context());
+      const errors = await Promise.all([1, 2, 3].map((a) => rejection(action.send({ a }))));
+      expect(errors.map((e) => e.retriable)).toEqual([true, true, true]);
+      expect(errors[0]?.message).toContain('SQLSTATE 42P01');
+      expect(action.metrics?.()).toEqual({ batches: 1, 'retried.row': 0 });
+    });
+
+    it('fails a write naming a column the table lacks as retriable (SQLSTATE 42703)', async () => {
+      const pg = await started(connector());
+      const action = pg.createAction({ sql: `INSERT INTO ${table}(clientid, added_later) VALUES (\${clientid}, \${x})` }, context());
+      const error = await rejection(action.send({ clientid: 'a', x: 1 }));
+      expect(error.retriable).toBe(true);
+      expect(error.message).toContain('SQLSTATE 42703');
+    });
+
+    it('fails a write the role has no GRANT for as retriable (SQLSTATE 42501), and writes once the GRANT is back', async () => {
+      const pg = await started(connector());
+      const action = pg.createAction({ sql: insert() }, context());
+      await reader.query(`REVOKE INSERT ON ${table} FROM ${db.username}`);
+      const error = await rejection(action.send({ clientid: 'a', timestamp: 1 }));
+      expect(error.retriable).toBe(true);
+      expect(error.message).toContain('SQLSTATE 42501');
+
+      await reader.query(`GRANT INSERT ON ${table} TO ${db.username}`);
+      await action.send({ clientid: 'a', timestamp: 1 });
+      expect((await rows()).map((r) => r['clientid'])).toEqual(['a']);
+    });
+  });
+
+  it('gives the rest of a batch back as retriable, unwritten, when a row written one by one fails retriable', async () => {
+    // a trigger that fails row "c" with a deadlock (40P01, retriable) as the server would; row "b" breaks the CHECK
+    const fn = `${table}_deadlock_on_c`;
+    await reader.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+      IF NEW.clientid = 'c' THEN RAISE EXCEPTION 'deadlock for the test' USING ERRCODE = '40P01'; END IF; RETURN NEW; END $$`);
+    try {
+      await reader.query(`CREATE TRIGGER deadlock_on_c BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+      const pg = await started(connector());
+      const action = pg.createAction({ sql: insert(), batchTimeMs: 50 }, context());
+      const outputs = ['a', 'b', 'c', 'd', 'e'].map((clientid) => ({ clientid, temp: clientid === 'b' ? 250 : 20, timestamp: 1 }));
+      const settled = await Promise.allSettled(outputs.map((output) => action.send(output)));
+
+      const outcome = settled.map((s) => (s.status === 'fulfilled' ? 'written' : (s.reason as IntegrationError).retriable ? 'retriable' : 'final'));
+      expect(outcome).toEqual(['written', 'final', 'retriable', 'retriable', 'retriable']);
+      expect(((settled[4] as PromiseRejectedResult).reason as IntegrationError).message).toContain('SQLSTATE 40P01');
+      // d and e were not tried (they would have been stored): the broker brings them back
+      expect((await rows()).map((r) => r['clientid'])).toEqual(['a']);
+    } finally {
+      await reader.query(`DROP TABLE IF EXISTS ${table}`);
+      await reader.query(`DROP FUNCTION IF EXISTS ${fn}()`);
+    }
   });
 
   it('refuses SQL with a placeholder inside quotes as a ConfigError on `sql`, before anything is sent', () => {
