@@ -5,7 +5,7 @@
 // `node examples/postgres-connector/scripts/ensure-db.js` runs it by hand; the tests call ensureTestDatabase().
 'use strict';
 const { execFileSync } = require('node:child_process');
-const { readFileSync, writeFileSync } = require('node:fs');
+const { chmodSync, chownSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
 const { Client } = require('pg');
 
 const HOST = '127.0.0.1';
@@ -16,24 +16,50 @@ const DATABASE = 'sluice_pg_test';
 const PASSWORD = 'sluice-pg-test-5c1e';
 const HBA_MARKER = '# sluice postgres-connector tests: this role must log in with its password';
 
-/** Runs SQL as a superuser: over TCP as `postgres` (trust), else through psql as the postgres OS user (peer). */
+/**
+ * Runs SQL as a superuser: over TCP as `postgres` (trust), else, when that login fails and this runs as root,
+ * through psql as the postgres OS user (peer). An error of the SQL itself is thrown as it is: running the same
+ * statements a second time through psql would only repeat it (or run half of them twice).
+ */
 async function asSuperuser(sql) {
   const url = process.env.SLUICE_PG_ADMIN_URL;
   const client = new Client(url === undefined ? { host: HOST, port: PORT, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 5000 } : { connectionString: url });
+  client.on('error', () => {});
+  let connected = false;
   try {
     await client.connect();
+    connected = true;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    if (url !== undefined || typeof process.getuid !== 'function' || process.getuid() !== 0) throw error;
+  }
+  if (connected) {
     try {
       const result = await client.query(sql);
-      return result.rows.map((row) => Object.values(row).join('|')).join('\n');
+      const results = Array.isArray(result) ? result : [result];
+      return results.flatMap((r) => r.rows.map((row) => Object.values(row).join('|'))).join('\n');
     } finally {
-      await client.end();
+      await client.end().catch(() => undefined);
     }
-  } catch (error) {
-    if (url !== undefined || typeof process.getuid !== 'function' || process.getuid() !== 0 || error.code === '42601') throw error;
   }
   // root on a server that wants a password over TCP (Debian's default): peer authentication on the socket
   return execFileSync('runuser', ['-u', 'postgres', '--', 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', 'postgres', '-c', sql],
     { encoding: 'utf8', cwd: '/' }).trim();
+}
+
+/** Replaces the file's text in one step (a reader never sees half a file), keeping its mode and owner. */
+function replaceFileAtomically(file, text) {
+  const { mode, uid, gid } = statSync(file);
+  const temporary = `${file}.sluice-${process.pid}.tmp`; // same directory: rename stays on one file system
+  try {
+    writeFileSync(temporary, text, { mode: mode & 0o7777, flag: 'wx' });
+    chmodSync(temporary, mode & 0o7777); // the umask may have narrowed the mode given to writeFileSync
+    chownSync(temporary, uid, gid);
+    renameSync(temporary, file);
+  } catch (error) {
+    try { unlinkSync(temporary); } catch { /* not created */ }
+    throw error;
+  }
 }
 
 async function canLogIn(password) {
@@ -55,14 +81,16 @@ async function requirePasswordForTestRole() {
   const hbaFile = await asSuperuser('SHOW hba_file');
   const text = readFileSync(hbaFile, 'utf8');
   if (!text.includes(HBA_MARKER)) {
+    // md5, not scram-sha-256: md5 accepts a password stored either way (servers before 14 store md5 by
+    // default, and with scram-sha-256 lines such a role could never log in); a SCRAM-stored one still logs in by SCRAM
     const lines = [HBA_MARKER,
-      `host ${DATABASE} ${ROLE} 127.0.0.1/32 scram-sha-256`,
-      `host ${DATABASE} ${ROLE} ::1/128 scram-sha-256`, ''];
-    writeFileSync(hbaFile, lines.join('\n') + text);
+      `host ${DATABASE} ${ROLE} 127.0.0.1/32 md5`,
+      `host ${DATABASE} ${ROLE} ::1/128 md5`, ''];
+    replaceFileAtomically(hbaFile, lines.join('\n') + text);
   }
   await asSuperuser('SELECT pg_reload_conf()');
   for (let i = 0; i < 50 && (await canLogIn(`${PASSWORD}-wrong`)); i++) await new Promise((r) => setTimeout(r, 100));
-  if (await canLogIn(`${PASSWORD}-wrong`)) throw new Error(`PostgreSQL still lets role ${ROLE} in with a wrong password after adding scram-sha-256 lines to ${hbaFile}`);
+  if (await canLogIn(`${PASSWORD}-wrong`)) throw new Error(`PostgreSQL still lets role ${ROLE} in with a wrong password after adding password lines to ${hbaFile}`);
 }
 
 /** Creates the role and the database when missing; resolves with the settings the tests connect with. */
@@ -82,7 +110,7 @@ async function ensureTestDatabase() {
   return { host: HOST, port: PORT, server: `${HOST}:${PORT}`, database: DATABASE, username: ROLE, password: PASSWORD };
 }
 
-module.exports = { ensureTestDatabase };
+module.exports = { ensureTestDatabase, replaceFileAtomically };
 
 if (require.main === module) {
   ensureTestDatabase().then(
