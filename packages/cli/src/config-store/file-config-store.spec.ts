@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { ConfigError } from '@sluice/core';
 import { ConfigFileError, loadConfigFile } from '../config-file';
+import * as atomicWrite from './atomic-write';
 import { ConfigConflictError, ConfigEntryNotFoundError, ConfigStoreError } from './config-store';
 import { FileConfigStore } from './file-config-store';
 
@@ -70,7 +71,18 @@ beforeEach(() => {
   chmodSync(file, 0o640);
 });
 
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
 const store = (): FileConfigStore => new FileConfigStore({ file, env });
+const secretsDir = (): string => join(dir, 'secrets');
+/** The one secret file whose name starts with `prefix` (names end in a random suffix). */
+function secretFileOf(prefix: string): string {
+  const names = readdirSync(secretsDir()).filter((name) => name.startsWith(`${prefix}.`));
+  expect(names).toEqual([expect.stringMatching(new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.[0-9a-f]{16}$`))]);
+  return join(secretsDir(), names[0] as string);
+}
 const onDisk = (): string => readFileSync(file, 'utf8');
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 /** The original text with each [from, to] replaced once (each must be there). */
@@ -291,7 +303,7 @@ describe(FileConfigStore.name, () => {
         op: 'upsert-connector',
         connector: { type: 'kafka', id: 'backup', bootstrapHosts: 'backup:9092', authentication: { mechanism: 'plain', username: 'u', password } },
       }]);
-      const secretFile = join(dir, 'secrets', 'connectors.backup.authentication.password');
+      const secretFile = secretFileOf('connectors.backup.authentication.password');
       expect(readFileSync(secretFile, 'utf8')).toBe(`${password}\n`);
       expect(statSync(secretFile).mode & 0o777).toBe(0o600);
       expect(statSync(join(dir, 'secrets')).mode & 0o777).toBe(0o700);
@@ -299,7 +311,7 @@ describe(FileConfigStore.name, () => {
       expect(onDisk()).toContain(`    authentication:\n      mechanism: plain\n      username: u\n      password: \${file:${secretFile}}\n`);
       const loaded = loadConfigFile(file, env);
       expect(loaded.config.connectors[1]?.['authentication']).toEqual({ mechanism: 'plain', username: 'u', password });
-      expect(readdirSync(join(dir, 'secrets'))).toEqual(['connectors.backup.authentication.password']);
+      expect(readdirSync(secretsDir())).toHaveLength(1);
     });
 
     it('never puts a typed secret into an error, and leaves no secret file behind when the edit is refused', async () => {
@@ -321,7 +333,7 @@ describe(FileConfigStore.name, () => {
       const s = store();
       const { revision } = await s.read();
       await s.apply(revision, [{ op: 'upsert-source', source: { type: 'mqtt', id: 'plant', url: 'mqtt://127.0.0.1:1883', password } }]);
-      expect(onDisk()).toBe(originalWith(['password: ${env:MQTT_PASSWORD}', `password: \${file:${join(dir, 'secrets', 'sources.plant.password')}}`]));
+      expect(onDisk()).toBe(originalWith(['password: ${env:MQTT_PASSWORD}', `password: \${file:${secretFileOf('sources.plant.password')}}`]));
     });
 
     it('stores a secret set twice in one batch once, with the last value', async () => {
@@ -329,7 +341,7 @@ describe(FileConfigStore.name, () => {
       const { revision } = await s.read();
       const connector = (pass: string): never => ({ type: 'kafka', id: 'backup', bootstrapHosts: 'backup:9092', authentication: { mechanism: 'plain', username: 'u', password: pass } }) as never;
       await s.apply(revision, [{ op: 'upsert-connector', connector: connector('first-value') }, { op: 'upsert-connector', connector: connector(password) }]);
-      expect(readFileSync(join(dir, 'secrets', 'connectors.backup.authentication.password'), 'utf8')).toBe(`${password}\n`);
+      expect(readFileSync(secretFileOf('connectors.backup.authentication.password'), 'utf8')).toBe(`${password}\n`);
       expect(loadConfigFile(file, env).config.connectors[1]?.['authentication']).toMatchObject({ password });
     });
 
@@ -344,7 +356,95 @@ describe(FileConfigStore.name, () => {
       const s = store();
       const { revision } = await s.read();
       await s.apply(revision, [{ op: 'upsert-connector', connector: { type: 'mqtt', id: 'edge:1.x', url: 'mqtt://127.0.0.1:1883', password } }]);
-      expect(readdirSync(join(dir, 'secrets'))).toEqual([expect.stringMatching(/^connectors\.edge_1_x-[0-9a-f]{12}\.password$/)]);
+      expect(readdirSync(secretsDir())).toEqual([expect.stringMatching(/^connectors\.edge_1_x-[0-9a-f]{12}\.password\.[0-9a-f]{16}$/)]);
+    });
+  });
+
+  describe('secret files', () => {
+    const backup = (pass: string): never => ({ type: 'kafka', id: 'backup', bootstrapHosts: 'backup:9092', authentication: { mechanism: 'plain', username: 'u', password: pass } }) as never;
+    const backupPassword = (): unknown => (loadConfigFile(file, env).config.connectors[1]?.['authentication'] as Record<string, unknown> | undefined)?.['password'];
+
+    it('writes a changed secret to a new file, so that until the new config is in place the stored one still loads with the old value', async () => {
+      const s = store();
+      let { revision } = await s.read();
+      ({ revision } = await s.apply(revision, [{ op: 'upsert-connector', connector: backup('old-pass-1') }]));
+      const oldFile = secretFileOf('connectors.backup.authentication.password');
+      const real = atomicWrite.writeFileAtomic;
+      let seenJustBeforeRename: unknown;
+      jest.spyOn(atomicWrite, 'writeFileAtomic').mockImplementation(async (path, data, mode, beforeRename) => {
+        if (path !== file) return real(path, data, mode, beforeRename);
+        // a crash at the last moment before the rename: what would the next start load?
+        return real(path, data, mode, async () => {
+          await beforeRename?.();
+          seenJustBeforeRename = backupPassword();
+        });
+      });
+      await s.apply(revision, [{ op: 'upsert-connector', connector: backup('new-pass-2') }]);
+      expect(seenJustBeforeRename).toBe('old-pass-1');
+      expect(backupPassword()).toBe('new-pass-2');
+      const newFile = secretFileOf('connectors.backup.authentication.password');
+      expect(newFile).not.toBe(oldFile);
+      expect(readdirSync(secretsDir())).toEqual([newFile.slice(secretsDir().length + 1)]); // the replaced file is gone
+    });
+
+    it('deletes the secret file of a removed entry or secret, and no file it did not write for this config', async () => {
+      const s = store();
+      let { revision } = await s.read();
+      ({ revision } = await s.apply(revision, [
+        { op: 'upsert-connector', connector: backup('pass-b') },
+        { op: 'upsert-source', source: { type: 'mqtt', id: 'plant', url: 'mqtt://127.0.0.1:1883', password: 'pass-p' } },
+      ]));
+      // a file by hand, a file from before the store named files this way, a file of another config in the same directory
+      const others = ['mine', 'connectors.backup.authentication.password', 'connectors.other.password.0123456789abcdef'];
+      for (const name of others) writeFileSync(join(secretsDir(), name), 'x\n');
+      ({ revision } = await s.apply(revision, [{ op: 'remove-connector', id: 'backup' }]));
+      expect(readdirSync(secretsDir()).sort()).toEqual([...others, secretFileOf('sources.plant.password').slice(secretsDir().length + 1)].sort());
+      await s.apply(revision, [{ op: 'upsert-source', source: { type: 'mqtt', id: 'plant', url: 'mqtt://127.0.0.1:1883', password: null } }]);
+      expect(readdirSync(secretsDir()).sort()).toEqual([...others].sort());
+      expect(readFileSync(kafkaSecret, 'utf8')).toBe('kafka-pass-from-file\n');
+    });
+
+    it('deletes nothing when the config write fails, except the new secret file', async () => {
+      const s = store();
+      let { revision } = await s.read();
+      ({ revision } = await s.apply(revision, [{ op: 'upsert-connector', connector: backup('old-pass-1') }]));
+      const before = readdirSync(secretsDir());
+      const stored = onDisk();
+      const real = atomicWrite.writeFileAtomic;
+      jest.spyOn(atomicWrite, 'writeFileAtomic').mockImplementation(async (path, data, mode, beforeRename) => {
+        if (path === file) throw Object.assign(new Error('disk full'), { code: 'ENOSPC' });
+        return real(path, data, mode, beforeRename);
+      });
+      await expect(s.apply(revision, [{ op: 'upsert-connector', connector: backup('new-pass-2') }])).rejects.toThrow('disk full');
+      expect(readdirSync(secretsDir())).toEqual(before);
+      expect(onDisk()).toBe(stored);
+      expect(backupPassword()).toBe('old-pass-1');
+    });
+
+    it("keeps each broker user's own password when the console removes another user", async () => {
+      const s = store();
+      let { revision } = await s.read();
+      const edge = (users: unknown[]): never => ({ type: 'mqtt-broker', id: 'edge', port: 0, users }) as never;
+      ({ revision } = await s.apply(revision, [{ op: 'upsert-source', source: edge([{ username: 'alice', password: 'alice-pass' }, { username: 'bob', password: 'bob-pass' }]) }]));
+      // the console removes alice and sends bob back without his password
+      await s.apply(revision, [{ op: 'upsert-source', source: edge([{ username: 'bob', password: '[redacted]' }]) }]);
+      expect(loadConfigFile(file, env).config.sources[1]?.['users']).toEqual([{ username: 'bob', password: 'bob-pass' }]);
+      expect(readdirSync(secretsDir())).toEqual([expect.stringMatching(/^sources\.edge\.users\.1\.password\.[0-9a-f]{16}$/)]);
+    });
+  });
+
+  describe('rules holding secret references', () => {
+    it('keeps the stored reference where a rule read back from the API holds [redacted], and refuses it elsewhere', async () => {
+      writeFileSync(file, original.replace("value: '{\"temp\": ${temp}, \"hum\": ${hum}}'", `value: \${file:${kafkaSecret}}`));
+      const withReference = onDisk();
+      const s = store();
+      const { revision } = await s.read();
+      const rule = (topic: string, value: string): never => ({ id: 'temp_hum', sql: 'SELECT * FROM "t/#"', actions: [{ connector: 'local', topic, value }] }) as never;
+      await expect(s.apply(revision, [{ op: 'upsert-rule', rule: rule('[redacted]', '[redacted]') }])).rejects.toThrow(/^rules\["temp_hum"\]\.actions\[0\]\.topic: holds "\[redacted\]"/);
+      expect(onDisk()).toBe(withReference);
+      await s.apply(revision, [{ op: 'upsert-rule', rule: rule('t2', '[redacted]') }]);
+      expect(onDisk()).toContain(`    - connector: local   # the main one\n      topic: t2\n      value: \${file:${kafkaSecret}}\n`);
+      expect(loadConfigFile(file, env).config.rules[0]?.actions[0]).toMatchObject({ topic: 't2', value: 'kafka-pass-from-file' });
     });
   });
 
@@ -363,7 +463,7 @@ describe(FileConfigStore.name, () => {
         { op: 'set-rule-enabled', id: 'r', enabled: false },
         { op: 'upsert-connector', connector: { type: 'kafka', id: 'local', bootstrapHosts: ['127.0.0.1:9092'], authentication: { mechanism: 'plain', username: 'u', password } } },
       ]);
-      const secretFile = join(dir, 'secrets', 'connectors.local.authentication.password');
+      const secretFile = secretFileOf('connectors.local.authentication.password');
       const expected = {
         ...config,
         connectors: [{ type: 'kafka', id: 'local', bootstrapHosts: ['127.0.0.1:9092'], authentication: { mechanism: 'plain', username: 'u', password: `\${file:${secretFile}}` } }],

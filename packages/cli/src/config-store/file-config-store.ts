@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '@sluice/core';
@@ -8,7 +8,7 @@ import {
   ConfigConflictError, ConfigEntryNotFoundError, ConfigStoreError, type ConfigDocument, type ConfigEdit, type ConfigSnapshot, type ConfigStore,
 } from './config-store';
 import { validateCandidate } from './config-validation';
-import { isPlainObject, storableEntry, type PendingSecret } from './secret-entries';
+import { isPlainObject, isStoredSecretName, storableEntry, storableRule, type PendingSecret } from './secret-entries';
 import { JsonConfigText } from './json-config-text';
 import { YamlConfigText, type ConfigText, type Section } from './yaml-config-text';
 
@@ -30,10 +30,13 @@ export interface FileConfigStoreOptions {
  * before the rename. Two writers in one process are serialised; two processes are told apart by the
  * hash check alone (a narrow window remains between that check and the rename).
  *
- * A secret field given a plain value goes into a file of its own, `<secretsDir>/<section>.<id>.<field>`
- * (mode 0600, directory 0700 when the store creates it), referenced from the config as
- * `${file:<absolute path>}`: config-file.ts reads such paths relative to the working directory of
- * `sluice run`, so only an absolute one resolves from anywhere.
+ * A secret field given a plain value goes into a new file of its own,
+ * `<secretsDir>/<section>.<id>.<field>.<random>` (mode 0600, directory 0700 when the store creates it),
+ * referenced from the config as `${file:<absolute path>}`: config-file.ts reads such paths relative to
+ * the working directory of `sluice run`, so only an absolute one resolves from anywhere. A file the
+ * stored config references is never written to (a crash before the config is renamed into place leaves
+ * the old config with its old secrets); the store's own secret files the old config referenced and the
+ * new one does not are deleted once the new config is in place.
  */
 export class FileConfigStore implements ConfigStore {
   private queue: Promise<unknown> = Promise.resolve();
@@ -63,44 +66,45 @@ export class FileConfigStore implements ConfigStore {
     for (const edit of edits) applyEdit(editor, model, plainData(edit) as ConfigEdit, secretsDir, typed);
     const written = editor.toString();
     if (written === text) return { revision, document: parseModel(text) };
-    // a secret set twice in one batch is stored once, with the last value
-    const secrets = [...new Map(typed.map((secret) => [secret.path, secret])).values()].filter((secret) => written.includes(secret.reference));
+    // a secret set twice in one batch is stored once, with the last value (the first one's file is not referenced)
+    const secrets = typed.filter((secret) => written.includes(secret.reference));
 
     if (secrets.length > 0) await ensureSecretsDir(secretsDir);
     await validateCandidate(file, written, this.options.env, secrets);
     const { mode } = await stat(file);
-    const restore = await this.storeSecrets(secrets);
+    const discard = await this.storeSecrets(secrets);
     try {
       await writeFileAtomic(file, written, mode & 0o7777, async () => {
         if ((await this.readFile(file)).revision !== basedOn) throw conflict(this.options.file);
       });
     } catch (error) {
-      await restore();
+      await discard();
       throw error;
     }
+    await removeReplacedSecrets(secretsDir, text, written);
     return { revision: revisionOf(Buffer.from(written, 'utf8')), document: parseModel(written) };
   }
 
-  /** Writes the secret files; the returned function puts back what they held (for a config write that failed). */
+  /**
+   * Writes the secret files, each under a new name (nothing the stored config references is touched);
+   * the returned function deletes them again (for a config write that failed).
+   */
   private async storeSecrets(secrets: readonly PendingSecret[]): Promise<() => Promise<void>> {
-    const previous: Array<{ path: string; content: string | undefined }> = [];
-    const restore = async (): Promise<void> => {
-      for (const { path, content } of previous.reverse()) {
-        if (content === undefined) await rm(path, { force: true });
-        else await writeFileAtomic(path, content, 0o600);
-      }
+    const created: string[] = [];
+    const discard = async (): Promise<void> => {
+      await Promise.all(created.map((path) => rm(path, { force: true })));
     };
     try {
       for (const secret of secrets) {
-        previous.push({ path: secret.path, content: await readFile(secret.path, 'utf8').catch(() => undefined) });
         // one trailing newline, which resolveSecrets drops: a value ending in a newline keeps it
         await writeFileAtomic(secret.path, `${secret.value}\n`, 0o600);
+        created.push(secret.path);
       }
     } catch (error) {
-      await restore();
+      await discard();
       throw new ConfigStoreError('ERR_CONFIG_STORE', `cannot store a secret under ${dirname(secrets[0]?.path ?? '')} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
-    return restore;
+    return discard;
   }
 
   private async target(): Promise<string> {
@@ -150,9 +154,12 @@ function applyEdit(editor: ConfigText, model: Record<string, unknown>, edit: Con
     return { index, entry: list[index] as Record<string, unknown> };
   };
   switch (edit.op) {
-    case 'upsert-rule':
-      put(entryId(edit.rule, section, list.length), { ...edit.rule });
+    case 'upsert-rule': {
+      const id = entryId(edit.rule, section, list.length);
+      const index = indexOf(id);
+      put(id, storableRule(edit.rule as unknown as Record<string, unknown>, index === -1 ? undefined : (list[index] as Record<string, unknown>)));
       return;
+    }
     case 'upsert-connector':
     case 'upsert-source': {
       const given = edit.op === 'upsert-connector' ? edit.connector : edit.source;
@@ -205,6 +212,24 @@ function parseModel(text: string): ConfigDocument {
   }
   const data: unknown = document.toJS();
   return isPlainObject(data) ? data : {};
+}
+
+/**
+ * Deletes the secret files the store wrote that `before` (the replaced config text) referenced and
+ * `after` (the one now in place) no longer mentions: a changed, removed or renamed secret. Only files
+ * named as the store names them, directly in its secrets directory, and referenced by the old config:
+ * a file of that shape another config (sharing the directory) uses is left alone. Best effort: the new
+ * config is already stored, so a failure here leaves a stale file, not a failed edit.
+ */
+async function removeReplacedSecrets(secretsDir: string, before: string, after: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(secretsDir);
+  } catch {
+    return; // no secrets directory: nothing the store wrote
+  }
+  const replaced = names.filter((name) => isStoredSecretName(name) && before.includes(`\${file:${join(secretsDir, name)}}`) && !after.includes(name));
+  await Promise.all(replaced.map((name) => rm(join(secretsDir, name), { force: true }).catch(() => undefined)));
 }
 
 async function ensureSecretsDir(directory: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigStoreError } from './config-store';
-import { isSecretField, storableEntry, type PendingSecret } from './secret-entries';
+import { isSecretField, isStoredSecretName, storableEntry, storableRule, type PendingSecret } from './secret-entries';
 
 describe(isSecretField.name, () => {
   it.each([
@@ -23,26 +23,89 @@ describe(storableEntry.name, () => {
     const entry = storableEntry('connectors', { id: '../../etc/passwd', password: 'p4ss-word' }, undefined, '/cfg/secrets', secrets);
     expect(secrets).toHaveLength(1);
     const [secret] = secrets as [PendingSecret];
-    expect(secret.path).toMatch(/^\/cfg\/secrets\/connectors\.______etc_passwd-[0-9a-f]{12}\.password$/);
+    expect(secret.path).toMatch(/^\/cfg\/secrets\/connectors\.______etc_passwd-[0-9a-f]{12}\.password\.[0-9a-f]{16}$/);
+    expect(isStoredSecretName(secret.path.slice('/cfg/secrets/'.length))).toBe(true);
     expect(entry['password']).toBe(`\${file:${secret.path}}`);
     expect(secret.value).toBe('p4ss-word');
   });
 
-  it('keeps a reference the caller wrote, and secrets inside lists by position', () => {
+  it('keeps a reference the caller wrote', () => {
     const secrets: PendingSecret[] = [];
-    const stored = { id: 'b', users: [{ username: 'a', password: '${env:A}' }, { username: 'b', password: '${env:B}' }] };
-    const entry = storableEntry('sources', { id: 'b', users: [{ username: 'a', password: '[redacted]' }, { username: 'b2' }, { username: 'c', password: '${env:C}' }] }, stored, '/s', secrets);
-    expect(entry).toEqual({ id: 'b', users: [{ username: 'a', password: '${env:A}' }, { username: 'b2', password: '${env:B}' }, { username: 'c', password: '${env:C}' }] });
+    const entry = storableEntry('sources', { id: 'b', password: '${env:C}' }, { id: 'b', password: '${env:B}' }, '/s', secrets);
+    expect(entry).toEqual({ id: 'b', password: '${env:C}' });
     expect(secrets).toEqual([]);
+  });
+
+  describe('in lists', () => {
+    const stored = { id: 'edge', users: [{ username: 'alice', password: '${file:/s/alice}' }, { username: 'bob', password: '${file:/s/bob}' }] };
+
+    it('keeps the secret of the stored item with the same username, wherever it now is', () => {
+      // the console removed alice: bob is now at position 0, where alice's password was
+      for (const bob of [{ username: 'bob', password: '[redacted]' }, { username: 'bob' }]) {
+        expect(storableEntry('sources', { id: 'edge', users: [bob] }, stored, '/s', [])).toEqual({ id: 'edge', users: [{ username: 'bob', password: '${file:/s/bob}' }] });
+      }
+    });
+
+    it('matches by the first of username, id, name, key the item has', () => {
+      const old = { id: 'k', brokers: [{ name: 'a', token: '${env:A}' }, { name: 'b', token: '${env:B}' }] };
+      expect(storableEntry('connectors', { id: 'k', brokers: [{ name: 'b', token: '[redacted]' }, { name: 'a' }] }, old, '/s', []))
+        .toEqual({ id: 'k', brokers: [{ name: 'b', token: '${env:B}' }, { name: 'a', token: '${env:A}' }] });
+    });
+
+    it.each([
+      ['[redacted] for a user the stored list does not have', [{ username: 'carol', password: '[redacted]' }], /^sources\["edge"\]\.users\.0\.password: "\[redacted\]" stands for the stored secret, but the stored users has no single item with username "carol" .*never by position\); type the value again$/],
+      ['a left-out password for a user the stored list does not have', [{ username: 'bob' }, { username: 'bobby' }], /^sources\["edge"\]\.users\.1\.password: a left-out value stands for the stored secret, but the stored users has no single item with username "bobby"/],
+      ['[redacted] in an item nothing identifies', [{ password: '[redacted]' }], /^sources\["edge"\]\.users\.0\.password: .*has none of username, id, name, key/],
+    ])('refuses %s, naming no secret', (_what, users, message) => {
+      const error = (() => { try { storableEntry('sources', { id: 'edge', users }, stored, '/s', []); return undefined; } catch (e) { return e; } })();
+      expect(error).toBeInstanceOf(ConfigStoreError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toContain('/s/');
+    });
+
+    it('lets a new user leave out a password when no stored user has one', () => {
+      expect(storableEntry('sources', { id: 'edge', users: [{ username: 'carol' }] }, { id: 'edge', users: [{ username: 'dave' }] }, '/s', []))
+        .toEqual({ id: 'edge', users: [{ username: 'carol' }] });
+    });
+  });
+
+  it('stores every string under a secret-named key that holds an object, and keeps what it left out or redacted', () => {
+    const secrets: PendingSecret[] = [];
+    const old = { id: 'k', credentials: { user: '${file:/s/u}', pass: '${file:/s/p}', extra: '${env:X}' } };
+    const entry = storableEntry('connectors', { id: 'k', credentials: { user: '[redacted]', pass: 'plain-pass-123', list: ['t1'] } }, old, '/s', secrets);
+    expect(JSON.stringify(entry)).not.toContain('plain-pass-123');
+    expect(JSON.stringify(entry)).not.toContain('t1');
+    expect(secrets.map((s) => s.value).sort()).toEqual(['plain-pass-123', 't1']);
+    const credentials = entry['credentials'] as Record<string, unknown>;
+    expect(credentials['user']).toBe('${file:/s/u}');
+    expect(credentials['extra']).toBe('${env:X}');
+    expect(credentials['pass']).toBe(secrets.find((s) => s.value === 'plain-pass-123')?.reference);
+    expect(credentials['list']).toEqual([secrets.find((s) => s.value === 't1')?.reference]);
   });
 
   it('refuses [redacted] when no secret is stored, without naming any value', () => {
     expect(() => storableEntry('connectors', { id: 'k', authentication: { password: '[redacted]' } }, { id: 'k' }, '/s', []))
-      .toThrow(new ConfigStoreError('ERR_CONFIG_STORE', 'connectors["k"].authentication.password: "[redacted]" stands for the stored secret, but none is stored; give the value'));
+      .toThrow(new ConfigStoreError('ERR_CONFIG_STORE', 'connectors["k"].authentication.password: "[redacted]" stands for the stored secret, but none is stored; type the value again'));
   });
 
   it('drops a stored secret whose parent the new entry replaced with a non-object', () => {
     const entry = storableEntry('connectors', { id: 'k', authentication: 'none' }, { id: 'k', authentication: { mechanism: 'plain', password: '${env:P}' } }, '/s', []);
     expect(entry).toEqual({ id: 'k', authentication: 'none' });
+  });
+});
+
+describe(storableRule.name, () => {
+  const stored = { id: 'r', sql: 'SELECT * FROM "a"', actions: [{ connector: 'k', topic: 't', headers: { auth: 'Bearer ${env:TOKEN}' } }] };
+
+  it('keeps the stored text where the rule holds [redacted] and the stored rule a secret reference', () => {
+    const rule = { id: 'r', sql: 'SELECT 1 FROM "b"', actions: [{ connector: 'k', topic: 't2', headers: { auth: '[redacted]' } }] };
+    expect(storableRule(rule, stored)).toEqual({ ...rule, actions: [{ connector: 'k', topic: 't2', headers: { auth: 'Bearer ${env:TOKEN}' } }] });
+  });
+
+  it.each([
+    ['at a position whose stored text holds no reference', { id: 'r', sql: 'SELECT 1', actions: [{ connector: 'k', topic: '[redacted]' }] }, stored, 'rules["r"].actions[0].topic'],
+    ['in a new rule', { id: 'r', sql: 'SELECT 1', actions: [{ connector: 'k', value: '[redacted]' }] }, undefined, 'rules["r"].actions[0].value'],
+  ])('refuses [redacted] %s', (_what, rule, old, where) => {
+    expect(() => storableRule(rule, old)).toThrow(new ConfigStoreError('ERR_CONFIG_STORE', `${where}: holds "[redacted]", which stands for a secret reference of the config file, but the stored rule has none at this position; give the full text, or change this field in the config file`));
   });
 });

@@ -58,6 +58,12 @@ describe(YamlConfigText.name, () => {
       expect(out).toBe('rules:\n  - id: r\nlog: {level: info}\nconnectors:\n  - type: kafka\n    id: k\n');
     });
 
+    it('appends after a last entry whose line has no newline, as a line of its own', () => {
+      const out = edited('rules:\n  - id: a\n    sql: SELECT 1', (t) => t.appendEntry('rules', { id: 'b', sql: 'SELECT 2' }));
+      expect(out).toBe('rules:\n  - id: a\n    sql: SELECT 1\n  - id: b\n    sql: SELECT 2\n');
+      expect(parse(out).rules).toEqual([{ id: 'a', sql: 'SELECT 1' }, { id: 'b', sql: 'SELECT 2' }]);
+    });
+
     it('fills an empty list', () => {
       const out = edited('connectors: []   # none yet\nrules: []\n', (t) => t.appendEntry('connectors', { id: 'k' }));
       expect(out).toBe('connectors:\n  - id: k\nrules: []\n');

@@ -75,8 +75,10 @@ export class YamlConfigText implements ConfigText {
       const last = seq.items[seq.items.length - 1] as Node;
       const column = this.entryRegion(first, `${section}[0]`).column;
       const at = lineEnd(this.text, range(last)[1]);
+      // a last line without its newline gets one first, or the new entry would run on from it
+      const lead = at > 0 && this.text[at - 1] !== '\n' ? '\n' : '';
       const gap = seq.items.slice(1).some((item) => (item as Node).spaceBefore === true) ? '\n' : '';
-      this.splice([{ from: at, to: at, text: gap + renderBlock(new YAMLSeq(), doc.createNode(value) as Node, column, this.style(doc)) }]);
+      this.splice([{ from: at, to: at, text: lead + gap + renderBlock(new YAMLSeq(), doc.createNode(value) as Node, column, this.style(doc)) }]);
       return;
     }
     const existing = isSeq(seq) ? (seq.toJS(doc) as unknown[]) : [];
