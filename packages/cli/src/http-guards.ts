@@ -4,7 +4,7 @@ import path from 'node:path';
 /**
  * The request checks of the HTTP API, as pure functions of the request's headers: the web pages an
  * operator visits must not be able to drive the API (cross-site writes, DNS rebinding). They do not
- * depend on node:http, so a later HTTP layer (a Fastify onRequest hook) calls them as they are.
+ * depend on the HTTP layer: http/request-guards.ts calls them from the API's Fastify onRequest hook.
  */
 
 /** What the checks need to know about the listener. */
