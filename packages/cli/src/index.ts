@@ -6,3 +6,4 @@ export {
   FileConfigStore, ConfigConflictError, ConfigEntryNotFoundError, ConfigStoreError,
   type ConfigStore, type ConfigSnapshot, type ConfigDocument, type ConfigEdit, type PluginEntry, type FileConfigStoreOptions,
 } from './config-store';
+export { sluiceApi, type SluiceApiOptions } from './http-server';
