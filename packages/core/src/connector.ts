@@ -113,5 +113,36 @@ export interface Connector {
   /** Staged connection test (see ConnectionTestReport); does not need start(). */
   test?(): Promise<ConnectionTestReport>;
   status?(): ConnectorStatus;
+  /**
+   * Reads back what was written, for an operator (the console's Messages page): a connector to a log
+   * such as Kafka can list its topics and show their latest records. Optional; called on demand, never
+   * on the message path. Needs start() to have been called.
+   */
+  browser?(): RecordBrowser;
 }
 export const Connector = Symbol.for('@sluice/core/Connector');
+
+/** One record read back from the external system, bytes as stored. */
+export interface BrowsedRecord {
+  readonly partition: number;
+  /** Offsets are 64-bit: kept as decimal text. */
+  readonly offset: string;
+  /** Epoch milliseconds as decimal text (Kafka's record timestamp). */
+  readonly timestamp: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, Buffer>>;
+}
+
+/** Read access to the topics a connector writes to (see Connector.browser). */
+export interface RecordBrowser {
+  /** Topic names, sorted, internal ones (`__consumer_offsets` ...) left out. */
+  topics(): Promise<string[]>;
+  /** The latest `limit` records of `topic` across its partitions, oldest first. */
+  latest(topic: string, limit: number, signal?: AbortSignal): Promise<BrowsedRecord[]>;
+  /**
+   * Calls `onRecord` for every record written to `topic` from now on, until `signal` aborts; resolves
+   * then, after its resources are released. Rejects when the topic cannot be read.
+   */
+  follow(topic: string, onRecord: (record: BrowsedRecord) => void, signal: AbortSignal): Promise<void>;
+}
