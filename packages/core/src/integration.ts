@@ -13,7 +13,7 @@ import { Logger, silentLogger } from './logger';
 import { ActionCounters, RuleCounters, type ActionMetrics, type RuleMetrics, type SourceMetrics } from './metrics';
 import { RuleEngine } from './rule-engine';
 import { Runtime, type RuntimeAction, type RuntimeRule } from './runtime';
-import { Connector, type ConnectionTestReport, type DropReason, type Action, type ActionMetricKind } from './connector';
+import { Connector, type ConnectionTestReport, type DropReason, type Action, type ActionMetricKind, type RecordBrowser } from './connector';
 import { Source, type ConnectorStatus } from './source';
 
 export interface IntegrationOptions extends IntegrationConfigInput {
@@ -87,6 +87,57 @@ export interface Integration {
   setRules(definitions: readonly RuleDefinition[]): Promise<RuleChangeReport>;
   /** The definition a rule was installed from (defaults applied), for comparisons and the REST API. */
   ruleDefinition(id: string): RuleDefinitionOutput | undefined;
+  /**
+   * Adds the connector `module` binds (exactly one Connector, else ConfigError), or replaces the installed
+   * connector with its id, before or while running. The module is loaded into a child container of the
+   * integration's (it sees the Logger). A new connector is started (when running) and then usable by
+   * rules. A replacement is started first; every rule with an action or fallback action through it is
+   * rebuilt from its definition against the new connector (its createAction validates: a refusal is a
+   * ConfigError with paths `rules[i]...`, i the rule's position in rules(), and nothing changes); those
+   * rules are swapped in one step (counters and enabled state carry on); messages in flight finish on the
+   * old actions, which are closed once they settled, and then the old connector is stopped. A start()
+   * rejection propagates and nothing changes. Serialized with rule changes; ERR_STOPPED once stopping.
+   */
+  upsertConnector(module: ContainerModule): Promise<ComponentChangeReport>;
+  /**
+   * Removes a connector (stopped once the messages in flight settled). Refused with a ConfigError (issue
+   * path '', the message names the rules and actions) while an action or fallback action uses it. False
+   * for an unknown id.
+   */
+  removeConnector(id: string): Promise<boolean>;
+  /**
+   * Adds the source `module` binds (exactly one Source, else ConfigError), or replaces the installed
+   * source with its id. When running, the new source is started with the filters of the rules that read
+   * from it (a rejection propagates, nothing changes); a replaced source is then paused and stopped once
+   * the messages received before the pause settled (at most stopTimeoutMs; what did not settle is left to
+   * the broker). Its metrics carry on under the same id. `rulesRebuilt` is always empty for sources.
+   */
+  upsertSource(module: ContainerModule): Promise<ComponentChangeReport>;
+  /**
+   * Removes a source (paused at once, stopped as a replaced one). Refused with a ConfigError (issue path
+   * '') while a rule names it in `sources`. False for an unknown id.
+   */
+  removeSource(id: string): Promise<boolean>;
+  /** Ids of the installed connectors, in installation order. */
+  connectorIds(): readonly string[];
+  /** Ids of the installed sources, in installation order. */
+  sourceIds(): readonly string[];
+  /** The connector's RecordBrowser (Connector.browser), undefined when the connector is unknown or has none. */
+  browser(connectorId: string): RecordBrowser | undefined;
+  /** The staged connection test of one installed connector; undefined when unknown or it has no test. */
+  testConnection(connectorId: string): Promise<ConnectionTestReport | undefined>;
+}
+
+/** What upsertConnector / upsertSource did. */
+export interface ComponentChangeReport {
+  /** The connector's or source's id. */
+  readonly id: string;
+  /** No component had this id: it was added. */
+  readonly added: boolean;
+  /** A component with this id was replaced. */
+  readonly replaced: boolean;
+  /** Rules rebuilt against the new connector (they have an action or fallback action through it). */
+  readonly rulesRebuilt: readonly string[];
 }
 
 /** What a run-time rule change did. */
@@ -120,6 +171,7 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
     throw new IntegrationError('ERR_CONFIG_INVALID', 'no rule engine is bound: add sqlModule() from @sluice/sql to modules');
   }
   const engine = container.get<RuleEngine>(RuleEngine);
+  // Kept in step with the runtime's lists by the run-time component changes below.
   const connectorsById = new Map(connectors.map((connector) => [connector.id, connector]));
   const sourceIds = new Set(sources.map((source) => source.id));
 
@@ -132,7 +184,10 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
   });
 
   let state: 'created' | 'starting' | 'running' | 'stopping' | 'stopped' = 'created';
+  let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
+  /** The connector or source change running at the moment, if any: start() waits for it. */
+  let componentChange: Promise<unknown> | undefined;
   /** Serializes run-time rule changes. */
   let ruleChanges: Promise<unknown> = Promise.resolve();
   const abort = new AbortController();
@@ -148,7 +203,7 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
         out.rules[rule.id] = runtime.ruleMetrics(rule.id) as RuleMetrics;
         for (const action of rule.actions) out.actions[action.id] = runtime.actionMetrics(action.id) as ActionMetrics;
       }
-      for (const source of sources) out.sources[source.id] = runtime.sourceMetrics(source.id) as SourceMetrics;
+      for (const source of runtime.listSources()) out.sources[source.id] = runtime.sourceMetrics(source.id) as SourceMetrics;
       return out;
     },
     resetRule: (id) => {
@@ -162,20 +217,25 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
 
   return {
     metrics,
-    async start() {
-      if (state !== 'created') throw new IntegrationError('ERR_STOPPED', `cannot start an integration that is ${state}`);
+    start() {
+      if (state !== 'created') return Promise.reject(new IntegrationError('ERR_STOPPED', `cannot start an integration that is ${state}`));
       state = 'starting';
-      logger.info('starting', { sources: sources.map((s) => s.id), connectors: connectors.map((s) => s.id), rules: config.rules.length });
-      try {
-        await runtime.start(abort.signal);
-      } catch (error) {
-        abort.abort();
-        await runtime.stop(0);
-        state = 'stopped';
-        throw error;
-      }
-      state = 'running';
-      logger.info('started', {});
+      starting = (async () => {
+        // A connector or source being installed would otherwise miss both start() and its own start.
+        await componentChange?.catch(() => undefined);
+        logger.info('starting', { sources: ids(runtime.listSources()), connectors: ids(runtime.listConnectors()), rules: definitions.size });
+        try {
+          await runtime.start(abort.signal);
+        } catch (error) {
+          abort.abort();
+          await runtime.stop(0);
+          state = 'stopped';
+          throw error;
+        }
+        state = 'running';
+        logger.info('started', {});
+      })();
+      return starting;
     },
     stop() {
       if (state === 'stopped') return Promise.resolve();
@@ -204,12 +264,12 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
     },
     async testConnections() {
       const reports: ConnectionTestReport[] = [];
-      for (const connector of connectors) if (connector.test !== undefined) reports.push(await connector.test());
+      for (const connector of runtime.listConnectors()) if (connector.test !== undefined) reports.push(await connector.test());
       return reports;
     },
     status() {
       const out: Record<string, ConnectorStatus> = {};
-      for (const c of [...sources, ...connectors]) if (c.status !== undefined) out[c.id] = c.status();
+      for (const c of [...runtime.listSources(), ...runtime.listConnectors()]) if (c.status !== undefined) out[c.id] = c.status();
       return out;
     },
     upsertRule(definition) {
@@ -237,7 +297,114 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
       });
     },
     ruleDefinition: (id) => definitions.get(id),
+    upsertConnector(module) {
+      return changeComponents('connectors', async () => {
+        const connector = await loadOne<Connector>(container, module, Connector, 'connector');
+        const old = connectorsById.get(connector.id);
+        await runtime.prepareConnector(connector);
+        let rebuilt: RuntimeRule[];
+        try {
+          rebuilt = rebuildRulesFor(connector);
+        } catch (error) {
+          await runtime.abandonConnector(connector);
+          throw error;
+        }
+        runtime.installConnector(connector, rebuilt);
+        connectorsById.set(connector.id, connector);
+        const rulesRebuilt = rebuilt.map((rule) => rule.id);
+        logger.info(old === undefined ? 'connector added' : 'connector replaced', { connector: connector.id, rulesRebuilt });
+        return { id: connector.id, added: old === undefined, replaced: old !== undefined, rulesRebuilt };
+      });
+    },
+    removeConnector(id) {
+      return changeComponents('connectors', async () => {
+        if (!connectorsById.has(id)) return false;
+        const users = [...definitions.values()].flatMap((rule) => actionIdsOf(rule)
+          .filter((_, a) => throughConnector(rule.actions[a], id))
+          .map((actionId) => `${actionId} (rule "${rule.id}")`));
+        if (users.length > 0) {
+          throw new ConfigError('integration', [{ path: '', message: `connector "${id}" is used by action ${users.join(', ')}: change or remove those rules first` }]);
+        }
+        runtime.removeConnector(id);
+        connectorsById.delete(id);
+        logger.info('connector removed', { connector: id });
+        return true;
+      });
+    },
+    upsertSource(module) {
+      return changeComponents('sources', async () => {
+        const source = await loadOne<Source>(container, module, Source, 'source');
+        const added = !sourceIds.has(source.id);
+        await runtime.upsertSource(source, config.stopTimeoutMs);
+        sourceIds.add(source.id);
+        logger.info(added ? 'source added' : 'source replaced', { source: source.id });
+        return { id: source.id, added, replaced: !added, rulesRebuilt: [] };
+      });
+    },
+    removeSource(id) {
+      return changeComponents('sources', async () => {
+        if (!sourceIds.has(id)) return false;
+        const users = [...definitions.values()].filter((rule) => rule.sources?.includes(id)).map((rule) => `"${rule.id}"`);
+        if (users.length > 0) {
+          throw new ConfigError('integration', [{ path: '', message: `source "${id}" is named in the sources of rule ${users.join(', ')}: change or remove those rules first` }]);
+        }
+        runtime.removeSource(id, config.stopTimeoutMs);
+        sourceIds.delete(id);
+        logger.info('source removed', { source: id });
+        return true;
+      });
+    },
+    connectorIds: () => ids(runtime.listConnectors()),
+    sourceIds: () => ids(runtime.listSources()),
+    browser: (connectorId) => connectorsById.get(connectorId)?.browser?.(),
+    testConnection: async (connectorId) => connectorsById.get(connectorId)?.test?.(),
   };
+
+  /**
+   * Builds, against `connector`, every installed rule with an action or fallback action through its id,
+   * from the rule's stored definition. Counters and the enabled state carry over. All or nothing: a
+   * refusal closes what was built and throws (ConfigError, paths `rules[i]...` by position in rules()).
+   */
+  function rebuildRulesFor(connector: Connector): RuntimeRule[] {
+    const through = new Map(connectorsById).set(connector.id, connector);
+    const rebuildWith: RuleBuilder = { ...builder, connectorsById: through };
+    const counters = actionCountersOf(runtime);
+    const built: RuntimeRule[] = [];
+    try {
+      [...definitions.values()].forEach((rule, r) => {
+        if (!rule.actions.some((action) => throughConnector(action, connector.id))) return;
+        const old = runtime.getRule(rule.id);
+        const next = buildRuntimeRule(rebuildWith, rule, `rules[${r}]`, old === undefined ? undefined : { rule: old.counters, actions: counters });
+        next.enabled = old?.enabled ?? next.enabled;
+        built.push(next);
+      });
+    } catch (error) {
+      for (const rule of built) for (const action of rule.actions) void action.action.close?.().catch(() => undefined);
+      throw error;
+    }
+    return built;
+  }
+
+  /**
+   * Run-time connector and source changes go through the rule-change queue, so rule and component changes
+   * never interleave. One that begins during start() waits for it; start() waits for one in progress: a
+   * component is either started by start() or by its own change, never by neither.
+   */
+  function changeComponents<T>(what: string, change: () => Promise<T>): Promise<T> {
+    const next = ruleChanges.then(async (): Promise<T> => {
+      if (state === 'starting') await starting?.catch(() => undefined);
+      if (state === 'stopping' || state === 'stopped') throw new IntegrationError('ERR_STOPPED', `cannot change ${what} of an integration that is ${state}`);
+      const running = change();
+      componentChange = running;
+      try {
+        return await running;
+      } finally {
+        componentChange = undefined;
+      }
+    });
+    ruleChanges = next.catch(() => undefined);
+    return next;
+  }
 
   /**
    * Run-time rule changes, one at a time: `plan` picks what to change (it sees the rules of the
@@ -261,7 +428,7 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
       }
       const added = upserts.filter(({ rule }) => !definitions.has(rule.id)).map(({ rule }) => rule.id);
       const replaced = upserts.filter(({ rule }) => definitions.has(rule.id)).map(({ rule }) => rule.id);
-      runtime.swapRules(built, removals);
+      void runtime.swapRules(built, removals);
       for (const { rule } of upserts) definitions.set(rule.id, rule);
       for (const id of removals) definitions.delete(id);
       for (const id of added) logger.info('rule added', { rule: id, topics: runtime.getRule(id)?.compiled.topics });
@@ -278,6 +445,29 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
   }
 }
 
+
+const ids = (items: readonly { readonly id: string }[]): string[] => items.map((item) => item.id);
+
+/** Whether an action, or one of its fallback actions, goes through connector `id`. */
+function throughConnector(action: RuleDefinitionOutput['actions'][number] | undefined, id: string): boolean {
+  return action !== undefined && (action.connector === id || (action.fallbackActions ?? []).some((fallback) => fallback.connector === id));
+}
+
+/**
+ * Loads a module for a run-time change into a child container (it inherits the Logger and anything else
+ * the integration's container binds) and returns the one `token` it binds: refused with a ConfigError when
+ * it binds none or several. Only the child's own bindings count, not those inherited from the parent.
+ */
+async function loadOne<T extends { readonly id: string }>(parent: Container, module: ContainerModule, token: symbol, kind: string): Promise<T> {
+  const child = new Container({ parent });
+  await child.load(module);
+  const found = child.isCurrentBound(token) ? child.getAll<T>(token) : [];
+  if (found.length !== 1) {
+    const named = found.length === 0 ? 'none' : `${found.length} (${ids(found).join(', ')})`;
+    throw new ConfigError('integration', [{ path: '', message: `the module must bind exactly one ${kind}; it binds ${named}` }]);
+  }
+  return found[0] as T;
+}
 
 function uniqueById<T extends { readonly id: string }>(kind: string, items: readonly T[]): T[] {
   const seen = new Set<string>();

@@ -129,14 +129,33 @@ export class Runtime implements MessageReceiver {
   private readonly retirements = new Set<Promise<void>>();
   /** The filters each source is subscribed to, once started (sorted, for comparison). */
   private readonly subscribed = new Map<string, readonly string[]>();
+  // Changed at run time (add/replace/remove); read only by start, stop and subscription updates, never per message.
+  private readonly sources: Source[];
+  private readonly connectors: Connector[];
+  /** Sources and connectors taken out of service at run time and not stopped yet (stop() stops them). */
+  private readonly retiredSources = new Set<Source>();
+  private readonly retiredConnectors = new Set<Connector>();
+  /** Set by start(): components added later are started with it. */
+  private signal: AbortSignal | undefined;
+  private stopping = false;
 
   constructor(
-    private readonly sources: readonly Source[],
-    private readonly connectors: readonly Connector[],
+    sources: readonly Source[],
+    connectors: readonly Connector[],
     private readonly options: RuntimeOptions,
   ) {
     this.warnings = new ThrottledLog(options.logger);
+    this.sources = [...sources];
+    this.connectors = [...connectors];
     for (const source of sources) this.sourceCounters.set(source.id, new SourceCounters());
+  }
+
+  listSources(): readonly Source[] {
+    return [...this.sources];
+  }
+
+  listConnectors(): readonly Connector[] {
+    return [...this.connectors];
   }
 
   addRule(rule: RuntimeRule): void {
@@ -163,17 +182,21 @@ export class Runtime implements MessageReceiver {
   }
 
   async start(signal: AbortSignal): Promise<void> {
+    this.signal = signal;
     this.sampler = setInterval(() => this.sampleRates(), this.options.rateIntervalMs);
     this.sampler.unref();
-    for (const connector of this.connectors) await connector.start(signal);
-    for (const source of this.sources) {
-      const filters = this.filtersFor(source.id);
-      if (filters.length === 0) {
-        this.options.logger.warn('source has no rule to feed; it will not subscribe to anything', { source: source.id });
-      }
-      await source.start(this, filters, signal);
-      this.subscribed.set(source.id, [...filters].sort());
+    for (const connector of [...this.connectors]) await connector.start(signal);
+    for (const source of [...this.sources]) await this.subscribe(source, signal);
+  }
+
+  /** Starts a source with the filters of the rules that read from it, and records them. */
+  private async subscribe(source: Source, signal: AbortSignal): Promise<void> {
+    const filters = this.filtersFor(source.id);
+    if (filters.length === 0) {
+      this.options.logger.warn('source has no rule to feed; it will not subscribe to anything', { source: source.id });
     }
+    await source.start(this, filters, signal);
+    this.subscribed.set(source.id, [...filters].sort());
   }
 
   /** Hot path: called by sources for every message. */
@@ -288,15 +311,11 @@ export class Runtime implements MessageReceiver {
    * Returns the number of messages that were still in flight when the timeout expired.
    */
   async stop(timeoutMs: number): Promise<number> {
+    this.stopping = true;
     for (const source of this.sources) source.pause();
     let unsettled = 0;
     if (this.inflightMessages > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => (this.drained = resolve)),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-      ]);
-      clearTimeout(timer);
+      await settledWithin(new Promise<void>((resolve) => (this.drained = resolve)), timeoutMs);
       unsettled = this.inflightMessages;
       if (unsettled > 0) {
         this.options.logger.warn('stop timed out with messages in flight; they stay unacknowledged for the broker to redeliver', { unsettled });
@@ -312,7 +331,11 @@ export class Runtime implements MessageReceiver {
         this.options.logger.error(`stopping ${what} failed`, { error: errorText(error) });
       }
     };
-    for (const source of this.sources) await attempt(`source ${source.id}`, () => source.stop());
+    // Sources replaced or removed at run time that were still draining: paused already, stopped here, once.
+    for (const source of [...this.retiredSources, ...this.sources]) {
+      this.retiredSources.delete(source);
+      await attempt(`source ${source.id}`, () => source.stop());
+    }
     for (const rule of this.rules.values()) {
       for (const action of rule.actions) await attempt(`action ${action.id}`, () => action.action.close?.());
     }
@@ -322,7 +345,11 @@ export class Runtime implements MessageReceiver {
       this.retired.delete(action);
       await attempt(`action ${action.id}`, () => action.action.close?.());
     }
-    for (const connector of this.connectors) await attempt(`connector ${connector.id}`, () => connector.stop());
+    // Connectors replaced or removed at run time whose actions had not closed yet, then the installed ones.
+    for (const connector of [...this.retiredConnectors, ...this.connectors]) {
+      this.retiredConnectors.delete(connector);
+      await attempt(`connector ${connector.id}`, () => connector.stop());
+    }
     return unsettled;
   }
 
@@ -330,10 +357,11 @@ export class Runtime implements MessageReceiver {
    * Run-time rule changes: installs `upserts` (replacing rules of the same id) and removes the rules
    * `removals` names, in one synchronous step. Messages received from now on are routed to the new set;
    * messages already received finish on the rules and actions they were routed to. Actions that are no
-   * longer installed are closed once every message received before the change has settled.
-   * The caller (Integration) validated the rules; this cannot fail.
+   * longer installed are closed once every message received before the change has settled; the promise
+   * returned resolves then (callers need not wait for it). The caller (Integration) validated the rules;
+   * this cannot fail.
    */
-  swapRules(upserts: readonly RuntimeRule[], removals: readonly string[]): void {
+  swapRules(upserts: readonly RuntimeRule[], removals: readonly string[]): Promise<void> {
     const dropped: RuntimeAction[] = [];
     for (const id of removals) {
       const old = this.rules.get(id);
@@ -349,7 +377,7 @@ export class Runtime implements MessageReceiver {
     const router = new TopicRouter<RuntimeRule>();
     for (const rule of this.rules.values()) for (const filter of rule.compiled.topics) router.add(filter, rule);
     this.router = router;
-    if (dropped.length > 0) this.retire(dropped);
+    return dropped.length > 0 ? this.retire(dropped) : Promise.resolve();
   }
 
   /**
@@ -378,13 +406,11 @@ export class Runtime implements MessageReceiver {
     await Promise.all([...this.retirements]);
   }
 
-  private retire(actions: readonly RuntimeAction[]): void {
-    const previous = this.generation;
-    this.generation = new Generation();
-    const settled = Promise.all([this.earlierGenerations, previous.settled()]).then(() => undefined);
-    this.earlierGenerations = settled;
+  /** Closes `actions` once every message received so far has settled. Resolves when they are closed. */
+  private retire(actions: readonly RuntimeAction[]): Promise<void> {
+    const settled = this.cutGeneration();
     for (const action of actions) this.retired.add(action);
-    const retirement = settled.then(async () => {
+    return this.track(settled.then(async () => {
       for (const action of actions) {
         if (!this.retired.delete(action)) continue; // stop() closed it already
         try {
@@ -393,9 +419,162 @@ export class Runtime implements MessageReceiver {
           this.options.logger.error('closing a replaced action failed', { action: action.id, error: errorText(error) });
         }
       }
-    });
+    }));
+  }
+
+  /**
+   * Starts a new generation of messages; the promise settles once every message received before this call
+   * has settled (a counter per generation, nothing per message).
+   */
+  private cutGeneration(): Promise<void> {
+    const previous = this.generation;
+    this.generation = new Generation();
+    const settled = Promise.all([this.earlierGenerations, previous.settled()]).then(() => undefined);
+    this.earlierGenerations = settled;
+    return settled;
+  }
+
+  private track(retirement: Promise<void>): Promise<void> {
     this.retirements.add(retirement);
     void retirement.finally(() => this.retirements.delete(retirement));
+    return retirement;
+  }
+
+  /**
+   * Run-time connector changes, step 1: starts a connector that is not installed yet, when the runtime is
+   * running (before start(), start() will). On failure it is stopped again (it may hold half a connection)
+   * and the error propagates; nothing else changed.
+   */
+  async prepareConnector(connector: Connector): Promise<void> {
+    if (this.signal === undefined) return;
+    this.refuseWhenStopping(`connector "${connector.id}"`);
+    try {
+      await connector.start(this.signal);
+    } catch (error) {
+      await this.stopQuietly(`connector ${connector.id}`, () => connector.stop());
+      throw error;
+    }
+    if (this.stopping) {
+      await this.stopQuietly(`connector ${connector.id}`, () => connector.stop());
+      this.refuseWhenStopping(`connector "${connector.id}"`);
+    }
+  }
+
+  /** Stops a prepared connector that will not be installed after all (its rules were refused). */
+  async abandonConnector(connector: Connector): Promise<void> {
+    if (this.signal !== undefined) await this.stopQuietly(`connector ${connector.id}`, () => connector.stop());
+  }
+
+  /**
+   * Run-time connector changes, step 2, synchronous: installs a prepared connector, replacing the one with
+   * its id, together with `rebuilt`, the rules whose actions now go through it (swapRules). The old
+   * connector is stopped once the old actions are closed, i.e. once every message received before now
+   * has settled and the retirements still running (which may send through it) are done.
+   */
+  installConnector(connector: Connector, rebuilt: readonly RuntimeRule[]): void {
+    const index = this.connectors.findIndex((c) => c.id === connector.id);
+    const old = index < 0 ? undefined : this.connectors[index];
+    if (old === undefined) this.connectors.push(connector);
+    else this.connectors[index] = connector;
+    const earlier = [...this.retirements];
+    const retired = this.swapRules(rebuilt, []);
+    if (old !== undefined) this.retireConnector(old, [retired, ...earlier]);
+  }
+
+  /** Takes a connector out; the caller checked that no installed action uses it. False if unknown. */
+  removeConnector(id: string): boolean {
+    const index = this.connectors.findIndex((c) => c.id === id);
+    const old = this.connectors[index];
+    if (old === undefined) return false;
+    this.connectors.splice(index, 1);
+    // Actions retired earlier (a rule removed just before) may still be sending through it.
+    this.retireConnector(old, [this.cutGeneration(), ...this.retirements]);
+    return true;
+  }
+
+  private retireConnector(connector: Connector, before: readonly Promise<void>[]): void {
+    if (this.signal === undefined) return; // never started: nothing to stop
+    this.retiredConnectors.add(connector);
+    void this.track(Promise.all(before).then(async () => {
+      if (!this.retiredConnectors.delete(connector)) return; // stop() stopped it already
+      await this.stopQuietly(`replaced connector ${connector.id}`, () => connector.stop());
+    }));
+  }
+
+  /**
+   * Adds a source, or replaces the one with its id, at run time. When running, the new source is started
+   * with the filters of the rules that read from it (a rejection stops it again and propagates: nothing
+   * changed); then the old one is paused, and stopped once the messages received before the pause have
+   * settled or `drainTimeoutMs` passed (as stop() drains; what did not settle is left to the broker).
+   * Source counters carry on under the same id. Resolves once the new source is in service, without
+   * waiting for the old one to stop.
+   */
+  async upsertSource(source: Source, drainTimeoutMs: number): Promise<void> {
+    // Counters first: a source may hand over messages before its start() resolves.
+    const fresh = !this.sourceCounters.has(source.id);
+    if (fresh) this.sourceCounters.set(source.id, new SourceCounters());
+    if (this.signal !== undefined) {
+      const subscribedBefore = this.subscribed.get(source.id);
+      try {
+        this.refuseWhenStopping(`source "${source.id}"`);
+        await this.subscribe(source, this.signal);
+      } catch (error) {
+        if (fresh) this.sourceCounters.delete(source.id);
+        if (subscribedBefore === undefined) this.subscribed.delete(source.id);
+        else this.subscribed.set(source.id, subscribedBefore);
+        await this.stopQuietly(`source ${source.id}`, () => source.stop());
+        throw error;
+      }
+      if (this.stopping) {
+        // stop() began while it connected: it never joins, and what it handed over drains with the rest.
+        source.pause();
+        await this.stopQuietly(`source ${source.id}`, () => source.stop());
+        this.refuseWhenStopping(`source "${source.id}"`);
+      }
+    }
+    const index = this.sources.findIndex((s) => s.id === source.id);
+    const old = index < 0 ? undefined : this.sources[index];
+    if (old === undefined) this.sources.push(source);
+    else this.sources[index] = source;
+    if (old !== undefined) this.retireSource(old, drainTimeoutMs);
+  }
+
+  /** Takes a source out (paused at once, stopped as upsertSource stops a replaced one). False if unknown. */
+  removeSource(id: string, drainTimeoutMs: number): boolean {
+    const index = this.sources.findIndex((s) => s.id === id);
+    const old = this.sources[index];
+    if (old === undefined) return false;
+    this.sources.splice(index, 1);
+    this.subscribed.delete(id);
+    this.sourceCounters.delete(id); // messages in flight keep their counters through their Settlement
+    this.retireSource(old, drainTimeoutMs);
+    return true;
+  }
+
+  private retireSource(source: Source, drainTimeoutMs: number): void {
+    if (this.signal === undefined) return; // never started
+    source.pause();
+    this.retiredSources.add(source);
+    const settled = this.cutGeneration();
+    void this.track((async () => {
+      if (!(await settledWithin(settled, drainTimeoutMs))) {
+        this.options.logger.warn('a replaced source stops with messages in flight; they stay unacknowledged for the broker to redeliver', { source: source.id });
+      }
+      if (!this.retiredSources.delete(source)) return; // stop() stopped it already
+      await this.stopQuietly(`replaced source ${source.id}`, () => source.stop());
+    })());
+  }
+
+  private refuseWhenStopping(what: string): void {
+    if (this.stopping) throw new IntegrationError('ERR_STOPPED', `cannot add ${what}: the integration is stopping`);
+  }
+
+  private async stopQuietly(what: string, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      this.options.logger.error(`stopping ${what} failed`, { error: errorText(error) });
+    }
   }
 
   ruleMetrics(id: string): RuleMetrics | undefined {
@@ -454,6 +633,18 @@ export class Runtime implements MessageReceiver {
     this.sourceCounters.set(id, counters);
     return counters;
   }
+}
+
+/** Waits for `settled`, at most `timeoutMs`; true when it settled in time. */
+async function settledWithin(settled: Promise<void>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  let inTime = false;
+  await Promise.race([
+    settled.then(() => void (inTime = true)),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  return inTime;
 }
 
 function errorText(error: unknown): string {
