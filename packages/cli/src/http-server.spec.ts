@@ -183,12 +183,31 @@ describe(startHttpServer.name, () => {
       expect((await json('/api/rules/temp_hum', { method: 'DELETE' })).status).toBe(401);
       expect((await json('/api/rules/temp_hum/disable', { method: 'POST' })).status).toBe(401);
       expect(app.rules().map((r) => [r.id, r.enabled])).toEqual([['temp_hum', true]]);
-      expect((await json('/api/rules')).status).toBe(200); // reads stay open
+    });
+
+    it('refuses every read under /api/ without the token too (401 ERR_UNAUTHORIZED), unknown paths included', async () => {
+      for (const target of ['/api/rules', '/api/rules/temp_hum', '/api/actions', '/api/actions/temp_hum:store', '/api/nope']) {
+        const answer = await raw('GET', target, {});
+        expect([target, answer.status, answer.body, answer.headers['www-authenticate']]).toEqual([target, 401, { error: expect.stringContaining('Authorization: Bearer <token>'), code: 'ERR_UNAUTHORIZED' }, 'Bearer']);
+      }
+      expect((await raw('GET', '/api/rules', { authorization: 'Bearer wrong' })).status).toBe(401);
+      expect((await raw('OPTIONS', '/api/rules', { authorization: 'Bearer s3cret' })).status).toBe(405);
+      expect((await raw('GET', '/api/rules', { authorization: 'Bearer s3cret' })).status).toBe(200);
+      expect(lines.filter(([level]) => level !== 'debug')).toEqual([]);
+    });
+
+    it('leaves /metrics, /healthz and /readyz open to probes and scrapers', async () => {
+      for (const target of ['/metrics', '/healthz', '/readyz']) expect([target, (await fetch(`${base}${target}`)).status]).toEqual([target, 200]);
     });
 
     it('accepts writes with the token', async () => {
       expect((await put('/api/rules/x', { sql: 'SELECT * FROM "x"' }, { authorization: 'Bearer s3cret' })).status).toBe(201);
       expect((await json('/api/rules/x', { method: 'DELETE', headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
+    });
+
+    it('checks Host and Origin before the token: a rebinding page learns nothing, not even that a token is needed', async () => {
+      expect((await raw('GET', '/api/rules', { host: 'attacker.example' })).status).toBe(421);
+      expect((await raw('POST', '/api/rules/temp_hum/disable', { origin: 'http://evil.example', authorization: 'Bearer s3cret' })).status).toBe(403);
     });
   });
 

@@ -59,12 +59,21 @@ describe(sluiceApi.name, () => {
 
   const rule = JSON.stringify({ sql: 'SELECT * FROM "x"', description: 'a rule written through the API mounted in a host service' });
 
+  const withToken = { authorization: 'Bearer s3cret' };
+
   it('serves the endpoints under the prefix, beside the host route', async () => {
     expect((await inject({ method: 'GET', url: '/sluice/healthz' })).json()).toEqual({ status: 'ok' });
-    expect((await inject({ method: 'GET', url: '/sluice/api/rules' })).json()).toEqual([expect.objectContaining({ id: 'temp_hum' })]);
+    expect((await inject({ method: 'GET', url: '/sluice/api/rules', headers: withToken })).json()).toEqual([expect.objectContaining({ id: 'temp_hum' })]);
     expect((await inject({ method: 'GET', url: '/sluice/metrics' })).body).toContain('sluice_rule_matched_total{rule="temp_hum"} 0');
     const echoed = await inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'text/plain' }, payload: 'hi' });
     expect([echoed.statusCode, echoed.json()]).toEqual([200, { echoed: 'hi' }]);
+  });
+
+  it('takes reads under /sluice/api/ with the token only', async () => {
+    const read = await inject({ method: 'GET', url: '/sluice/api/rules' });
+    expect([read.statusCode, read.json()]).toEqual([401, { error: expect.stringContaining('Bearer'), code: 'ERR_UNAUTHORIZED' }]);
+    expect((await inject({ method: 'GET', url: '/sluice/api/nope' })).statusCode).toBe(401);
+    expect((await inject({ method: 'GET', url: '/sluice/nope' })).statusCode).toBe(404);
   });
 
   it('takes writes with the token only, with bodies over the host limit', async () => {
@@ -80,7 +89,7 @@ describe(sluiceApi.name, () => {
 
   it('checks Host, Origin and the body type on its own routes only', async () => {
     const rebound = { host: 'attacker.example' };
-    expect((await inject({ method: 'GET', url: '/sluice/api/rules', headers: rebound })).statusCode).toBe(421);
+    expect((await inject({ method: 'GET', url: '/sluice/api/rules', headers: { ...rebound, ...withToken } })).statusCode).toBe(421);
     expect((await inject({ method: 'POST', url: '/echo', headers: { ...rebound, origin: 'http://attacker.example', 'content-type': 'text/plain' }, payload: 'hi' })).statusCode).toBe(200);
     const crossSite = await inject({ method: 'POST', url: '/sluice/api/rules/temp_hum/disable', headers: { origin: 'http://evil.example', authorization: 'Bearer s3cret' } });
     expect([crossSite.statusCode, crossSite.json()]).toEqual([403, { error: expect.stringContaining('cross-origin write refused') }]);

@@ -14,7 +14,7 @@ export interface SluiceApiOptions {
   readonly integration: Integration;
   /** Where refusals (throttled warn), malformed input (debug) and internal errors go; silent by default. */
   readonly logger?: Logger | undefined;
-  /** When set, write endpoints (POST, PUT, DELETE) require `Authorization: Bearer <token>`. */
+  /** When set, every route under `/api/` (reads and event streams included) requires `Authorization: Bearer <token>`. */
   readonly token?: string | undefined;
   /**
    * The name the server is bound to (`http.host`), which the Host header may then carry. An embedding host
@@ -75,7 +75,7 @@ export async function sluiceApi(app: FastifyInstance, options: SluiceApiOptions)
   const redact = <T>(id: string, answer: T): T => redactRule(integration, options.secretFields, id, answer);
   const write: onRequestHookHandler[] = options.token === undefined ? [] : [requireToken(options.token)];
 
-  app.addHook('onRequest', guardRequests({ host: options.host ?? '', allowedHosts: options.allowedHosts }, refusals));
+  app.addHook('onRequest', guardRequests({ host: options.host ?? '', allowedHosts: options.allowedHosts, token: options.token, prefix: app.prefix }, refusals));
   acceptJsonBodiesOnly(app);
   app.setErrorHandler(errorHandler(logger));
   app.setNotFoundHandler((request, reply) => {
