@@ -48,6 +48,26 @@ export interface ConfigStore {
    * ConfigError for a config that would not load, ConfigStoreError when the change cannot be stored.
    */
   apply(basedOn: string, edits: readonly ConfigEdit[]): Promise<ConfigSnapshot>;
+  /**
+   * As apply, but the change can still be taken back: the new config is stored (a reload reads it), and
+   * the caller then calls `keep()` once the running integration took it, or `undo()` when it refused it.
+   * Until then what the change replaced (the old config, secrets it no longer references) stays
+   * recoverable. The caller serialises: another apply before keep/undo makes `undo()` a conflict.
+   */
+  change(basedOn: string, edits: readonly ConfigEdit[]): Promise<ConfigChange>;
+}
+
+/** A stored change that may still be taken back (see ConfigStore.change). */
+export interface ConfigChange {
+  /** The config as the change left it. */
+  readonly snapshot: ConfigSnapshot;
+  /** Makes the change final (drops what only undo needed). */
+  keep(): Promise<void>;
+  /**
+   * Puts the stored config back as it was before the change (byte for byte for a file) and drops what
+   * the change stored. ConfigConflictError when the config changed again since.
+   */
+  undo(): Promise<void>;
 }
 
 /** A ConfigStore failure other than an invalid config. Never carries a secret value. */

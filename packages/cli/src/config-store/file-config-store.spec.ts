@@ -433,6 +433,49 @@ describe(FileConfigStore.name, () => {
     });
   });
 
+  describe('.change (keep or undo)', () => {
+    const backup = (pass: string): never => ({ type: 'kafka', id: 'backup', bootstrapHosts: 'backup:9092', authentication: { mechanism: 'plain', username: 'u', password: pass } }) as never;
+
+    it('undo puts the file back byte for byte, with its mode, and drops the secret files the change wrote', async () => {
+      const s = store();
+      let { revision } = await s.read();
+      ({ revision } = await s.apply(revision, [{ op: 'upsert-connector', connector: backup('old-pass-1') }]));
+      const before = onDisk();
+      const oldFile = secretFileOf('connectors.backup.authentication.password');
+      const change = await s.change(revision, [{ op: 'upsert-connector', connector: backup('new-pass-2') }]);
+      expect(onDisk()).not.toBe(before);
+      expect(change.snapshot.revision).toBe(sha256(onDisk()));
+      // until kept or undone, the file the old config references is still there
+      expect(readdirSync(secretsDir())).toHaveLength(2);
+      await change.undo();
+      expect(onDisk()).toBe(before);
+      expect(statSync(file).mode & 0o777).toBe(0o640);
+      expect(readdirSync(secretsDir())).toEqual([oldFile.slice(secretsDir().length + 1)]);
+      expect((await s.read()).revision).toBe(revision);
+    });
+
+    it('keep deletes the secret files only the replaced config referenced', async () => {
+      const s = store();
+      let { revision } = await s.read();
+      ({ revision } = await s.apply(revision, [{ op: 'upsert-connector', connector: backup('old-pass-1') }]));
+      const change = await s.change(revision, [{ op: 'upsert-connector', connector: backup('new-pass-2') }]);
+      await change.keep();
+      const kept = secretFileOf('connectors.backup.authentication.password');
+      expect(readFileSync(kept, 'utf8')).toBe('new-pass-2\n');
+      await change.undo(); // too late: settled
+      expect(onDisk()).toContain(kept);
+    });
+
+    it('refuses to undo over a hand edit made since the change', async () => {
+      const s = store();
+      const change = await s.change((await s.read()).revision, [{ op: 'remove-rule', id: 'other' }]);
+      const edited = `${onDisk()}# edited by hand\n`;
+      writeFileSync(file, edited);
+      await expect(change.undo()).rejects.toBeInstanceOf(ConfigConflictError);
+      expect(onDisk()).toBe(edited);
+    });
+  });
+
   describe('rules holding secret references', () => {
     it('keeps the stored reference where a rule read back from the API holds [redacted], and refuses it elsewhere', async () => {
       writeFileSync(file, original.replace("value: '{\"temp\": ${temp}, \"hum\": ${hum}}'", `value: \${file:${kafkaSecret}}`));

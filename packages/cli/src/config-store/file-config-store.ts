@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import { ConfigError } from '@sluice/core';
 import { writeFileAtomic } from './atomic-write';
 import {
-  ConfigConflictError, ConfigEntryNotFoundError, ConfigStoreError, type ConfigDocument, type ConfigEdit, type ConfigSnapshot, type ConfigStore,
+  ConfigConflictError, ConfigEntryNotFoundError, ConfigStoreError, type ConfigChange, type ConfigDocument, type ConfigEdit, type ConfigSnapshot, type ConfigStore,
 } from './config-store';
 import { validateCandidate } from './config-validation';
 import { isPlainObject, isStoredSecretName, storableEntry, storableRule, type PendingSecret } from './secret-entries';
@@ -48,13 +48,23 @@ export class FileConfigStore implements ConfigStore {
     return { revision, document: parseModel(text) };
   }
 
-  apply(basedOn: string, edits: readonly ConfigEdit[]): Promise<ConfigSnapshot> {
-    const next = this.queue.then(() => this.applyNow(basedOn, edits));
+  async apply(basedOn: string, edits: readonly ConfigEdit[]): Promise<ConfigSnapshot> {
+    const change = await this.change(basedOn, edits);
+    await change.keep();
+    return change.snapshot;
+  }
+
+  change(basedOn: string, edits: readonly ConfigEdit[]): Promise<ConfigChange> {
+    return this.serialised(() => this.changeNow(basedOn, edits));
+  }
+
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work);
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async applyNow(basedOn: string, edits: readonly ConfigEdit[]): Promise<ConfigSnapshot> {
+  private async changeNow(basedOn: string, edits: readonly ConfigEdit[]): Promise<ConfigChange> {
     // A symlinked config (a checked-out dotfile, a mounted volume) is edited where it really lives.
     const file = await this.target();
     const { text, revision } = await this.readFile(file);
@@ -65,7 +75,7 @@ export class FileConfigStore implements ConfigStore {
     const typed: PendingSecret[] = [];
     for (const edit of edits) applyEdit(editor, model, plainData(edit) as ConfigEdit, secretsDir, typed);
     const written = editor.toString();
-    if (written === text) return { revision, document: parseModel(text) };
+    if (written === text) return { snapshot: { revision, document: parseModel(text) }, keep: async () => undefined, undo: async () => undefined };
     // a secret set twice in one batch is stored once, with the last value (the first one's file is not referenced)
     const secrets = typed.filter((secret) => written.includes(secret.reference));
 
@@ -81,8 +91,24 @@ export class FileConfigStore implements ConfigStore {
       await discard();
       throw error;
     }
-    await removeReplacedSecrets(secretsDir, text, written);
-    return { revision: revisionOf(Buffer.from(written, 'utf8')), document: parseModel(written) };
+    const writtenRevision = revisionOf(Buffer.from(written, 'utf8'));
+    let settled = false;
+    const settle = (work: () => Promise<void>): Promise<void> => this.serialised(async () => {
+      if (settled) return;
+      settled = true;
+      await work();
+    });
+    return {
+      snapshot: { revision: writtenRevision, document: parseModel(written) },
+      // the secret files only the old config referenced go once the change is final: undo needs them
+      keep: () => settle(() => removeReplacedSecrets(secretsDir, text, written)),
+      undo: () => settle(async () => {
+        await writeFileAtomic(file, text, mode & 0o7777, async () => {
+          if ((await this.readFile(file)).revision !== writtenRevision) throw conflict(this.options.file);
+        });
+        await discard();
+      }),
+    };
   }
 
   /**
