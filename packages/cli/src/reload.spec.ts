@@ -2,9 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createIntegration, connectorModule, sourceModule, type Integration, type Logger } from '@sluice/core';
+import { createIntegration, connectorModule, silentLogger, sourceModule, type Integration, type Logger } from '@sluice/core';
 import { InMemoryConnector, InMemorySource } from '@sluice/core/testing';
 import { sqlModule } from '@sluice/sql';
+import { composeFromConfig } from './compose';
 import { loadConfigFile } from './config-file';
 import { ConfigReloader, watchConfigFile } from './reload';
 
@@ -36,6 +37,8 @@ connectors:
     bootstrapHosts: [${connector}]
 rules:
 ${rules}`;
+
+const NONE = { added: [], replaced: [], removed: [] };
 
 const RULE_A = `  - id: a
     sql: SELECT payload.v as v FROM "a/#"
@@ -74,7 +77,7 @@ describe(ConfigReloader.name, () => {
     sql: SELECT * FROM "b"
 `));
     const outcome = await reloader.reload('test');
-    expect(outcome).toEqual({ applied: true, rules: { added: ['b'], replaced: ['a'], removed: [], restartNeeded: [] }, needsRestart: [] });
+    expect(outcome).toEqual({ applied: true, rules: { added: ['b'], replaced: ['a'], removed: [], restartNeeded: [] }, connectors: NONE, sources: NONE, needsRestart: [] });
     expect(logs).toEqual(['INFO reload applied {"trigger":"test","added":["b"],"replaced":["a"],"removed":[]}']);
     await source.push('a/1', '{"v": 1}').settled;
     expect(connector.records.map((r) => r.rendered)).toEqual(['A=1']);
@@ -88,7 +91,7 @@ describe(ConfigReloader.name, () => {
   });
 
   it('changes nothing when the file did not change', async () => {
-    await expect(reloader.reload('test')).resolves.toEqual({ applied: true, rules: { added: [], replaced: [], removed: [], restartNeeded: [] }, needsRestart: [] });
+    await expect(reloader.reload('test')).resolves.toEqual({ applied: true, rules: { added: [], replaced: [], removed: [], restartNeeded: [] }, connectors: NONE, sources: NONE, needsRestart: [] });
   });
 
   it('refuses a file with a rule that does not compile, pointing at its line, and keeps the running rules', async () => {
@@ -114,11 +117,11 @@ describe(ConfigReloader.name, () => {
     expect(app.ruleDefinition('a')).toMatchObject({ actions: [{ template: 'a=${v}' }] });
   });
 
-  it('applies rule changes and reports a changed connector or source as needing a restart', async () => {
-    writeFileSync(file, config(RULE_A.replace('a=', 'A='), '127.0.0.1:29092', '\n    qos: 0'));
+  it('applies rule changes and reports changed runner settings as needing a restart', async () => {
+    writeFileSync(file, `node: sluice@elsewhere\nstopTimeoutMs: 5\n${config(RULE_A.replace('a=', 'A='))}`);
     const outcome = await reloader.reload('t');
-    expect(outcome).toMatchObject({ applied: true, rules: { replaced: ['a'] }, needsRestart: ['connectors[store]', 'sources[plant]'] });
-    expect(logs[1]).toBe('WARN reload: these settings changed and take effect only after a restart {"settings":["connectors[store]","sources[plant]"]}');
+    expect(outcome).toMatchObject({ applied: true, rules: { replaced: ['a'] }, connectors: NONE, sources: NONE, needsRestart: ['node', 'stopTimeoutMs'] });
+    expect(logs[1]).toBe('WARN reload: these settings changed and take effect only after a restart {"settings":["node","stopTimeoutMs"]}');
   });
 
   it('reports a changed plugins: list as needing a restart (plugin code loads once per process)', async () => {
@@ -131,10 +134,107 @@ describe(ConfigReloader.name, () => {
   it('adds the secrets a reload resolves to the set the logger scrubs', async () => {
     const secrets = new Set<string>();
     const withSecret = new ConfigReloader(file, { KAFKA_PASSWORD: 'hunter2-rotated' }, app, loadConfigFile(file, {}), captureLogger(logs), secrets);
-    writeFileSync(file, config(RULE_A).replace('bootstrapHosts', 'authentication: { mechanism: plain, username: u, password: "${env:KAFKA_PASSWORD}" }\n    bootstrapHosts'));
+    // a rule's secret (a connector's would be installed: this spec's connectors are in-memory ones)
+    writeFileSync(file, config(RULE_A.replace('template: a=', 'template: a=${env:KAFKA_PASSWORD}')));
     await withSecret.reload('t');
     expect([...secrets]).toEqual(['hunter2-rotated']);
     expect(logs.join('\n')).not.toContain('hunter2');
+  });
+});
+
+/** The memory plugin (test/fixtures/plugins/memory.js): sources and connectors built from config entries, kept for the spec. */
+interface MemoryPlugin {
+  readonly instances: { readonly sources: Map<string, InMemorySource & { label?: string }>; readonly connectors: Map<string, InMemoryConnector & { config: { label: string } }> };
+}
+const MEMORY_PLUGIN = join(__dirname, '../test/fixtures/plugins/memory.js');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the fixture is plain CommonJS, as a plugin is
+const memory = require(MEMORY_PLUGIN) as MemoryPlugin;
+
+describe(`${ConfigReloader.name} with run-time sources and connectors`, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-reload-components-'));
+  let file: string;
+  let app: Integration;
+  let logs: string[];
+  let reloader: ConfigReloader;
+
+  const entries = (list: ReadonlyArray<Record<string, string>>): string => list.map((entry) => `  - ${Object.entries(entry).map(([k, v]) => `${k}: ${v}`).join('\n    ')}\n`).join('');
+  const memoryConfig = (parts: { sources?: Array<Record<string, string>>; connectors?: Array<Record<string, string>>; rules: string }): string =>
+    `plugins: [${JSON.stringify(MEMORY_PLUGIN)}]\nsources:\n${entries(parts.sources ?? [{ type: 'memory', id: 'plant' }])}connectors:\n${entries(parts.connectors ?? [{ type: 'memory', id: 'store' }])}rules:\n${parts.rules}`;
+  const rule = (id: string, topic: string, connector: string, extra = ''): string => `  - id: ${id}\n    sql: SELECT payload.v as v FROM "${topic}"\n    actions:\n      - connector: ${connector}\n        template: ${id}=\${v}${extra}\n`;
+  const source = (id: string): InMemorySource => memory.instances.sources.get(id) as InMemorySource;
+  const connector = (id: string): InMemoryConnector => memory.instances.connectors.get(id) as InMemoryConnector;
+
+  beforeEach(async () => {
+    file = join(dir, `${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, memoryConfig({ rules: rule('a', 'a/#', 'store') }));
+    const loaded = loadConfigFile(file, {});
+    app = await composeFromConfig(loaded, silentLogger);
+    await app.start();
+    logs = [];
+    reloader = new ConfigReloader(file, {}, app, loaded, captureLogger(logs));
+  });
+
+  afterEach(async () => {
+    await app.stop();
+  });
+
+  it('replaces a changed connector without a restart: its rules send through the new one', async () => {
+    const old = connector('store');
+    writeFileSync(file, memoryConfig({ connectors: [{ type: 'memory', id: 'store', label: 'v2' }], rules: rule('a', 'a/#', 'store') }));
+    const outcome = await reloader.reload('t');
+    expect(outcome).toEqual({ applied: true, rules: { added: [], replaced: [], removed: [], restartNeeded: [] }, connectors: { ...NONE, replaced: ['store'] }, sources: NONE, needsRestart: [] });
+    expect(connector('store')).not.toBe(old);
+    await source('plant').push('a/1', '{"v": 1}').settled;
+    expect(connector('store').records.map((r) => r.rendered)).toEqual(['a=1']);
+    expect(old.records).toEqual([]);
+    expect(logs[0]).toBe('INFO reload applied {"trigger":"t","added":[],"replaced":[],"removed":[],"connectors":{"added":[],"replaced":["store"],"removed":[]}}');
+  });
+
+  it('adds a connector before the rule that uses it, and removes one after the rule that used it', async () => {
+    writeFileSync(file, memoryConfig({ connectors: [{ type: 'memory', id: 'store' }, { type: 'memory', id: 'archive' }], rules: rule('a', 'a/#', 'store') + rule('b', 'b', 'archive') }));
+    await expect(reloader.reload('t')).resolves.toMatchObject({ applied: true, rules: { added: ['b'] }, connectors: { ...NONE, added: ['archive'] } });
+    expect(app.connectorIds()).toEqual(['store', 'archive']);
+    await source('plant').push('b', '{"v": 2}').settled;
+    expect(connector('archive').records.map((r) => r.rendered)).toEqual(['b=2']);
+
+    writeFileSync(file, memoryConfig({ rules: rule('a', 'a/#', 'store') }));
+    await expect(reloader.reload('t')).resolves.toMatchObject({ applied: true, rules: { removed: ['b'] }, connectors: { ...NONE, removed: ['archive'] } });
+    expect(app.connectorIds()).toEqual(['store']);
+  });
+
+  it('adds, replaces and removes sources', async () => {
+    const old = source('plant');
+    writeFileSync(file, memoryConfig({ sources: [{ type: 'memory', id: 'plant', label: 'v2' }, { type: 'memory', id: 'yard' }], rules: rule('a', 'a/#', 'store') }));
+    await expect(reloader.reload('t')).resolves.toMatchObject({ applied: true, sources: { added: ['yard'], replaced: ['plant'], removed: [] }, needsRestart: [] });
+    expect(source('plant')).not.toBe(old);
+    expect(app.sourceIds()).toEqual(['plant', 'yard']);
+    await source('yard').push('a/2', '{"v": 3}').settled;
+    expect(connector('store').records.map((r) => r.rendered)).toEqual(['a=3']);
+
+    writeFileSync(file, memoryConfig({ sources: [{ type: 'memory', id: 'yard' }], rules: rule('a', 'a/#', 'store') }));
+    await expect(reloader.reload('t')).resolves.toMatchObject({ applied: true, sources: { ...NONE, removed: ['plant'] } });
+    expect(app.sourceIds()).toEqual(['yard']);
+  });
+
+  it('takes back a connector it added when the rules are refused, and keeps the running ones', async () => {
+    writeFileSync(file, memoryConfig({ connectors: [{ type: 'memory', id: 'store', label: 'v2' }, { type: 'memory', id: 'archive' }], rules: rule('a', 'a/#', 'store') + rule('b', 'b', 'archive', '\n        nope: 1') }));
+    const outcome = await reloader.reload('t');
+    expect(outcome).toMatchObject({ applied: false, error: expect.stringContaining('rules[1].actions[0]') });
+    expect(app.connectorIds()).toEqual(['store']);
+    expect(app.rules().map((r) => r.id)).toEqual(['a']);
+    await source('plant').push('a/1', '{"v": 4}').settled;
+    expect(connector('store').records.map((r) => r.rendered)).toEqual(['a=4']);
+    expect(logs.filter((line) => line.startsWith('ERROR'))).toEqual([expect.stringMatching(/^ERROR reload refused; the running configuration stays/)]);
+
+    // what was taken back is applied by the next reload of a good file
+    writeFileSync(file, memoryConfig({ connectors: [{ type: 'memory', id: 'store', label: 'v2' }, { type: 'memory', id: 'archive' }], rules: rule('a', 'a/#', 'store') + rule('b', 'b', 'archive') }));
+    await expect(reloader.reload('t')).resolves.toMatchObject({ applied: true, connectors: { added: ['archive'], replaced: ['store'], removed: [] } });
+  });
+
+  it('refuses to remove a connector a rule still uses (the file is invalid), changing nothing', async () => {
+    writeFileSync(file, memoryConfig({ connectors: [{ type: 'memory', id: 'other' }], rules: rule('a', 'a/#', 'store') }));
+    await expect(reloader.reload('t')).resolves.toMatchObject({ applied: false, error: expect.stringContaining('no connector has the id "store"') });
+    expect(app.connectorIds()).toEqual(['store']);
   });
 });
 

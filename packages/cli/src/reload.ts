@@ -1,22 +1,63 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { ConfigError, type Integration, type Logger, type RuleChangeReport } from '@sluice/core';
+import { ConfigError, type ContainerModule, type Integration, type Logger, type RuleChangeReport } from '@sluice/core';
 import { ConfigFileError, loadConfigFile, withLocations, type ConfigFile, type LoadedConfig } from './config-file';
+import { assertReferencesExist } from './config-store/config-validation';
+import type { PluginRegistry } from './plugins';
+import { assertNoRepublishLoops } from './republish-loop-check';
+
+/** The ids of the sources or connectors one reload added, replaced and removed. */
+export interface ComponentChanges {
+  readonly added: readonly string[];
+  readonly replaced: readonly string[];
+  readonly removed: readonly string[];
+}
 
 /** What one reload did. */
 export type ReloadOutcome =
-  | { readonly applied: true; readonly rules: RuleChangeReport; readonly needsRestart: readonly string[] }
-  | { readonly applied: false; readonly error: string };
+  | {
+    readonly applied: true;
+    readonly rules: RuleChangeReport;
+    readonly connectors: ComponentChanges;
+    readonly sources: ComponentChanges;
+    readonly needsRestart: readonly string[];
+  }
+  /** `cause` is the error itself (a ConfigError carries issues), for callers that answer with them. */
+  | { readonly applied: false; readonly error: string; readonly cause?: unknown };
+
+type Section = 'sources' | 'connectors';
+
+/** A source or connector entry as it runs: its resolved entry and the registry that built it. */
+interface AppliedEntry {
+  readonly json: string;
+  readonly entry: { readonly type: string } & Record<string, unknown>;
+  readonly plugins: PluginRegistry;
+}
+
+/** One source or connector entry of the file being reloaded, built (so validated). */
+interface WantedEntry extends AppliedEntry {
+  readonly id: string;
+  readonly module: ContainerModule;
+}
+
+const NO_CHANGES: ComponentChanges = Object.freeze({ added: [], replaced: [], removed: [] });
 
 /**
- * Re-reads the config file of a running integration and applies what can change at run time: the rules
- * and their actions, swapped through Integration.setRules (all-or-nothing, no message dropped or
- * duplicated). Changes to sources, connectors and the runner's own settings are reported as needing a
- * restart. A config that does not validate is refused and the running one stays.
+ * Re-reads the config file of a running integration and applies what can change at run time: sources,
+ * connectors, and the rules with their actions. In that order of need: new and changed connectors and
+ * sources are installed first (Integration.upsertConnector/upsertSource: a replaced one finishes its
+ * in-flight messages), then the rules are swapped through Integration.setRules (all-or-nothing, no
+ * message dropped or duplicated), then the connectors and sources the file no longer has are removed,
+ * once no rule uses them. A step that fails takes back the steps before it, so the running integration
+ * stays as it was. Only the runner's own settings (node, http, log, sql, plugins, stopTimeoutMs,
+ * rateIntervalMs) are reported as needing a restart. A config that does not validate is refused and
+ * the running one stays.
  */
 export class ConfigReloader {
   /** The settings that were applied at start-up; run-time changes to them need a restart. */
   private readonly startup: Readonly<Record<string, string>>;
+  /** The sources and connectors running now, by id, as their entries were when installed. */
+  private readonly applied: Record<Section, Map<string, AppliedEntry>>;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -31,6 +72,11 @@ export class ConfigReloader {
     private readonly onLoaded?: (loaded: LoadedConfig) => void,
   ) {
     this.startup = restartSections(running.config);
+    const entries = (section: Section): Map<string, AppliedEntry> => new Map(running.config[section].map((entry) => [
+      String(entry['id']),
+      { json: stableJson(entry), entry, plugins: running.plugins },
+    ]));
+    this.applied = { sources: entries('sources'), connectors: entries('connectors') };
   }
 
   /** Reloads now (reloads never overlap: a second call waits for the first). */
@@ -42,50 +88,149 @@ export class ConfigReloader {
 
   private async reloadNow(trigger: string): Promise<ReloadOutcome> {
     let loaded: LoadedConfig;
+    let wanted: Record<Section, WantedEntry[]>;
     try {
       loaded = loadConfigFile(this.file, this.env);
       for (const secret of loaded.secrets) this.secrets?.add(secret);
       this.onLoaded?.(loaded);
-      // Source and connector options are validated even though changing them needs a restart: a
-      // broken file is refused as a whole, so what runs always matches a valid file.
-      withLocations(loaded, () => {
-        loaded.config.sources.forEach((entry, i) => loaded.plugins.buildModule('sources', i, entry));
-        loaded.config.connectors.forEach((entry, i) => loaded.plugins.buildModule('connectors', i, entry));
+      // every source and connector is built, changed or not: a broken file is refused as a whole, so
+      // what runs always matches a valid file
+      const build = (section: Section): WantedEntry[] => loaded.config[section].map((entry, i) => ({
+        id: String(entry['id']),
+        json: stableJson(entry),
+        entry,
+        plugins: loaded.plugins,
+        module: loaded.plugins.buildModule(section, i, entry),
+      }));
+      wanted = withLocations(loaded, () => {
+        const built = { sources: build('sources'), connectors: build('connectors') };
+        // checked here rather than met half-way through the change (an action naming a removed connector)
+        assertNoRepublishLoops(loaded.config);
+        assertReferencesExist(loaded.config);
+        return built;
       });
     } catch (error) {
       return this.refuse(trigger, error);
     }
-    const wanted = restartSections(loaded.config);
-    const needsRestart = [...new Set([...Object.keys(this.startup), ...Object.keys(wanted)])].filter((key) => this.startup[key] !== wanted[key]).sort();
+    const runner = restartSections(loaded.config);
+    const needsRestart = [...new Set([...Object.keys(this.startup), ...Object.keys(runner)])].filter((key) => this.startup[key] !== runner[key]).sort();
+
+    const undo: Array<() => Promise<unknown>> = [];
     let rules: RuleChangeReport;
+    let changes: Record<Section, ComponentChanges>;
     try {
-      rules = await this.app.setRules(loaded.config.rules);
+      // new and changed connectors and sources first: the new rules may use them
+      const upserted = {
+        connectors: await this.upsertChanged('connectors', wanted.connectors, undo),
+        sources: await this.upsertChanged('sources', wanted.sources, undo),
+      };
+      const before = this.app.rules().map((rule) => this.app.ruleDefinition(rule.id)).filter((d) => d !== undefined);
+      try {
+        rules = await this.app.setRules(loaded.config.rules);
+      } catch (error) {
+        throw error instanceof ConfigError && !(error instanceof ConfigFileError) ? new ConfigFileError(error, loaded.file, loaded.locate) : error;
+      }
+      undo.push(() => this.app.setRules(before));
+      // removed ones last, once no rule uses them any more
+      changes = {
+        connectors: { ...upserted.connectors, removed: await this.removeMissing('connectors', wanted.connectors, undo) },
+        sources: { ...upserted.sources, removed: await this.removeMissing('sources', wanted.sources, undo) },
+      };
     } catch (error) {
-      return this.refuse(trigger, error instanceof ConfigError && !(error instanceof ConfigFileError) ? new ConfigFileError(error, loaded.file, loaded.locate) : error);
+      await this.takeBack(undo);
+      return this.refuse(trigger, error);
     }
-    this.logger.info('reload applied', { trigger, added: rules.added, replaced: rules.replaced, removed: rules.removed });
+    for (const section of ['sources', 'connectors'] as const) {
+      this.applied[section] = new Map(wanted[section].map(({ id, json, entry, plugins }) => [id, { json, entry, plugins }]));
+    }
+    const changed = (c: ComponentChanges): boolean => c.added.length + c.replaced.length + c.removed.length > 0;
+    this.logger.info('reload applied', {
+      trigger, added: rules.added, replaced: rules.replaced, removed: rules.removed,
+      ...(changed(changes.connectors) ? { connectors: changes.connectors } : {}),
+      ...(changed(changes.sources) ? { sources: changes.sources } : {}),
+    });
     if (needsRestart.length > 0) {
       this.logger.warn('reload: these settings changed and take effect only after a restart', { settings: needsRestart });
     }
-    return { applied: true, rules, needsRestart: [...new Set([...needsRestart, ...rules.restartNeeded.map((id) => `sources[${id}] subscriptions`)])] };
+    return {
+      applied: true,
+      rules,
+      connectors: changes.connectors,
+      sources: changes.sources,
+      needsRestart: [...new Set([...needsRestart, ...rules.restartNeeded.map((id) => `sources[${id}] subscriptions`)])],
+    };
+  }
+
+  /** Installs the entries that are new or differ from the running ones; records how to take each back. */
+  private async upsertChanged(section: Section, wanted: readonly WantedEntry[], undo: Array<() => Promise<unknown>>): Promise<Omit<ComponentChanges, 'removed'>> {
+    const added: string[] = [];
+    const replaced: string[] = [];
+    for (const entry of wanted) {
+      const running = this.applied[section].get(entry.id);
+      if (running?.json === entry.json) continue;
+      await this.upsert(section, entry.module);
+      if (running === undefined) {
+        added.push(entry.id);
+        undo.push(() => this.remove(section, entry.id));
+      } else {
+        replaced.push(entry.id);
+        undo.push(() => this.upsert(section, rebuild(section, running)));
+      }
+    }
+    return { added, replaced };
+  }
+
+  /** Removes the running entries the file no longer has; records how to take each back. */
+  private async removeMissing(section: Section, wanted: readonly WantedEntry[], undo: Array<() => Promise<unknown>>): Promise<string[]> {
+    const ids = new Set(wanted.map((entry) => entry.id));
+    const removed: string[] = [];
+    for (const [id, running] of this.applied[section]) {
+      if (ids.has(id)) continue;
+      await this.remove(section, id);
+      removed.push(id);
+      undo.push(() => this.upsert(section, rebuild(section, running)));
+    }
+    return removed;
+  }
+
+  private upsert(section: Section, module: ContainerModule): Promise<unknown> {
+    return section === 'connectors' ? this.app.upsertConnector(module) : this.app.upsertSource(module);
+  }
+
+  private remove(section: Section, id: string): Promise<boolean> {
+    return section === 'connectors' ? this.app.removeConnector(id) : this.app.removeSource(id);
+  }
+
+  /** Runs the undo steps, last first; one that fails is logged and the others still run. */
+  private async takeBack(undo: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
+    for (const step of [...undo].reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        this.logger.error('reload: taking back a partly applied change failed; the running configuration may differ from the file until the next reload', { error: error instanceof Error ? error.message : String(error) });
+      }
+    }
   }
 
   private refuse(trigger: string, error: unknown): ReloadOutcome {
     const message = error instanceof Error ? error.message : String(error);
     this.logger.error('reload refused; the running configuration stays', { trigger, error: message });
-    return { applied: false, error: message };
+    return { applied: false, error: message, cause: error };
   }
 }
 
+/** The module of an entry that ran before (validated then, so it builds again). */
+function rebuild(section: Section, running: AppliedEntry): ContainerModule {
+  return running.plugins.buildModule(section, 0, running.entry);
+}
+
 /**
- * The parts of a config that only a restart applies, keyed by a readable name (`sources[plant]`,
- * `connectors[local]`, `http`, ...), each as comparable text. Secrets are already resolved, so a
+ * The parts of a config that only a restart applies, keyed by their name (`http`, `plugins`, ...),
+ * each as comparable text. Secrets are already resolved, so a
  * rotated password shows up as a change too; the text is compared, never logged.
  */
 function restartSections(config: ConfigFile): Record<string, string> {
   const out: Record<string, string> = {};
-  config.sources.forEach((entry, i) => (out[`sources[${String(entry['id'] ?? i)}]`] = stableJson(entry)));
-  config.connectors.forEach((entry, i) => (out[`connectors[${String(entry['id'] ?? i)}]`] = stableJson(entry)));
   // plugin code is loaded once per process (require's cache): a changed list, or a changed plugin, needs a restart
   out['plugins'] = stableJson(config.plugins);
   out['node'] = stableJson(config.node);

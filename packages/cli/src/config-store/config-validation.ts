@@ -44,7 +44,7 @@ export async function validateCandidate(file: string, text: string, env: NodeJS.
  * What composing the integration would refuse later: an action naming a connector, or a rule naming a
  * source, that the config does not have (worded as @sluice/core words it).
  */
-function assertReferencesExist(config: LoadedConfig['config']): void {
+export function assertReferencesExist(config: LoadedConfig['config']): void {
   const issues: ConfigIssue[] = [];
   const connectors = config.connectors.map((entry) => String(entry['id']));
   const sources = config.sources.map((entry) => String(entry['id']));
