@@ -1,5 +1,6 @@
 import {
   type ActionContext, type ActionRef, ConfigError, type ConnectionTestReport, type ConnectorStatus, type Logger, NotConnectedError, type Connector, type ActionWriteError, ThrottledLog,
+  type RecordBrowser,
 } from '@sluice/core';
 import { Kafka, type Producer } from 'kafkajs';
 import { COMPRESSION, ensureCodec } from './codecs';
@@ -14,6 +15,7 @@ import { MissingTopics } from './missing-topics';
 import { SendGate } from './send-gate';
 import { createPicker, PICK_PARTITION, type PickPartition, routingPartitioner } from './partitioning';
 import { type ProducerClient, RecordBatcher } from './record-batcher';
+import { KafkaRecordBrowser } from './record-browser';
 import { RecordRenderer } from './record-renderer';
 
 const MISSING_TOPIC_MEMORY_MS = 10_000;
@@ -37,6 +39,8 @@ export class KafkaConnector implements Connector {
   private readonly gate: SendGate | undefined;
   /** Once connected, a new disk-buffered action replays its leftovers at once. */
   private started = false;
+  /** Made on the first browser() call: clients of its own, off the producer's connections. */
+  private recordBrowser: KafkaRecordBrowser | undefined;
 
   constructor(
     private readonly config: KafkaConnectorConfig,
@@ -143,11 +147,21 @@ export class KafkaConnector implements Connector {
   }
 
   async stop(): Promise<void> {
+    const browser = this.recordBrowser;
+    this.recordBrowser = undefined;
     // the runtime closes actions first; closing again is harmless and flushes anything left
-    await Promise.all([...this.actions.values()].map((action) => action.close()));
+    const closing = [...this.actions.values()].map((action) => action.close());
+    if (browser !== undefined) closing.push(browser.close());
+    await Promise.all(closing);
     this.actions.clear();
     await this.producer.disconnect();
     this.current = { state: 'stopped' };
+  }
+
+  /** Reads topics back for the console with the producer's client settings (brokers, TLS, SASL). */
+  browser(): RecordBrowser {
+    this.recordBrowser ??= new KafkaRecordBrowser(this.id, new Kafka(toKafkaConfig(this.config, this.logger)), this.logger.child('browser'));
+    return this.recordBrowser;
   }
 
   test(): Promise<ConnectionTestReport> {
