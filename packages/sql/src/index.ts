@@ -8,6 +8,6 @@ export { DEFAULT_PARSE_LIMITS, type ParseLimits } from './parse-limits';
 export type * as Ast from './ast';
 export { SqlRuleEngine, type SqlRuleEngineOptions } from './sql-rule-engine';
 export { sqlModule } from './sql-module';
-export type { FunctionStateOptions } from './functions';
+export { functionNames, type FunctionStateOptions } from './functions';
 export { DEFAULT_LIMITS, type EvaluationLimits, type EvaluationLimitsOptions } from './limits';
 export { SqlFloat, type SqlValue, type SqlMap } from './values';

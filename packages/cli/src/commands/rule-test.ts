@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
-import { RuleSyntaxError, messageColumns, type Message } from '@sluice/core';
-import { compileRule, compileTemplate } from '@sluice/sql';
+import type { RuleSyntaxError } from '@sluice/core';
+import type { SqlRuleEngineOptions } from '@sluice/sql';
+import { sqlEngineOptions } from '../compose';
 import { loadConfigFile } from '../config-file';
 import { CliError, ExitCode } from '../exit-codes';
+import { runRuleTest } from '../rule-test-run';
 import type { CommandIo } from './io';
 
 export const ruleTestHelp = `Usage: sluice rule test --sql <rule> --topic <topic> [options]
@@ -47,13 +49,15 @@ export async function ruleTest(args: readonly string[], io: CommandIo): Promise<
     return ExitCode.ok;
   }
   if (values.topic === undefined) throw new CliError('--topic is required\n\n' + ruleTestHelp, ExitCode.invalid);
-  const qos = Number(values.qos);
+  const qos = Number(values.qos) as 0 | 1 | 2;
   if (qos !== 0 && qos !== 1 && qos !== 2) throw new CliError('--qos must be 0, 1 or 2', ExitCode.invalid);
 
   let sql = values.sql;
   let actions: ReadonlyArray<Readonly<Record<string, unknown>>> = [];
+  let engine: SqlRuleEngineOptions | undefined;
   if (values.config !== undefined) {
     const loaded = loadConfigFile(values.config, io.env);
+    engine = sqlEngineOptions(loaded.config); // the limits the rule runs with
     const rule = loaded.config.rules.find((r) => r.id === values.rule) ?? (values.rule === undefined && loaded.config.rules.length === 1 ? loaded.config.rules[0] : undefined);
     if (rule === undefined) {
       throw new CliError(`name the rule to test with --rule (rules in ${values.config}: ${loaded.config.rules.map((r) => r.id).join(', ')})`, ExitCode.invalid);
@@ -62,17 +66,6 @@ export async function ruleTest(args: readonly string[], io: CommandIo): Promise<
     actions = rule.actions;
   }
   if (sql === undefined) throw new CliError('give the rule with --sql, or a config file with -c and --rule\n\n' + ruleTestHelp, ExitCode.invalid);
-
-  let rule;
-  try {
-    rule = compileRule(sql);
-  } catch (error) {
-    if (error instanceof RuleSyntaxError) {
-      io.err(describeSyntaxError(sql, error));
-      return ExitCode.failed;
-    }
-    throw error;
-  }
 
   const userProperties: Record<string, string | string[]> = {};
   for (const pair of values['user-property'] ?? []) {
@@ -83,39 +76,28 @@ export async function ruleTest(args: readonly string[], io: CommandIo): Promise<
     const existing = userProperties[key];
     userProperties[key] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
   }
-  const message: Message = {
-    sourceId: 'rule-test',
-    topic: values.topic,
-    payload: Buffer.from(values.payload ?? ''),
-    qos,
-    retain: false,
-    dup: false,
-    clientId: values.clientid,
-    username: values.username,
-    peerHost: '127.0.0.1',
-    receivedAt: Date.now(),
-    properties: Object.keys(userProperties).length > 0 ? { userProperties } : undefined,
-  };
-  let outputs;
-  try {
-    outputs = rule.evaluate(messageColumns(message, 'sluice@127.0.0.1'));
-  } catch (error) {
-    io.err(`evaluation failed: ${(error as Error).message}`);
+  const message = { topic: values.topic, payload: values.payload, clientid: values.clientid, username: values.username, qos, userProperties };
+  const result = runRuleTest({ sql, actions, message }, { engine });
+  if (result.kind === 'syntax-error') {
+    io.err(describeSyntaxError(sql, result.error));
     return ExitCode.failed;
   }
-  if (outputs.length === 0 && !/^\s*foreach/i.test(sql)) {
-    io.err(`no result: the topic "${values.topic}" does not match FROM (${rule.topics.join(', ')}) or WHERE filtered the message out`);
+  if (result.kind === 'evaluation-error') {
+    io.err(`evaluation failed: ${result.error}`);
     return ExitCode.failed;
   }
-  // The whole-output template renders exactly as a Kafka value would (floats keep `.0`, undefined columns as "undefined").
-  const asJson = compileTemplate('${.}');
-  io.out(`[${outputs.map((output) => asJson.render(output)).join(',\n ')}]`);
-  for (const action of actions) {
-    io.out(`\naction → ${String(action['connector'])}${action['id'] === undefined ? '' : ` (${String(action['id'])})`}`);
-    for (const [setting, value] of Object.entries(action)) {
-      if (typeof value !== 'string' || setting === 'connector' || setting === 'id' || !value.includes('${')) continue;
-      const template = compileTemplate(value);
-      for (const output of outputs) io.out(`  ${setting}: ${template.render(output)}`);
+  if (!result.matched) {
+    io.err(`no result: the topic "${values.topic}" does not match FROM (${result.topics.join(', ')}) or WHERE filtered the message out`);
+    return ExitCode.failed;
+  }
+  io.out(`[${result.outputs.join(',\n ')}]`);
+  for (const action of result.rendered) {
+    io.out(`\naction → ${action.connector}${action.id === undefined ? '' : ` (${action.id})`}`);
+    for (const record of action.records) {
+      const lines = Object.entries({ ...record, ...record.other, other: undefined })
+        .filter(([, value]) => value !== undefined)
+        .map(([setting, value]) => `  ${setting}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+      io.out(lines.join('\n'));
     }
   }
   return ExitCode.ok;

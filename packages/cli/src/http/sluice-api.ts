@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { IntegrationError, silentLogger, ThrottledLog, type Integration, type Logger } from '@sluice/core';
+import type { SqlRuleEngineOptions } from '@sluice/sql';
 import { MAX_PATH_ID_LENGTH } from '../http-guards';
 import { scrub } from '../logger';
 import { prometheusRegistry } from '../prometheus';
@@ -8,6 +9,10 @@ import { ApiError } from './api-error';
 import { acceptJsonBodiesOnly, MAX_BODY_BYTES } from './json-body';
 import { guardRequests, requireToken } from './request-guards';
 import { checkBufferDirs, listActions, redactRule, refusedRule, type SecretFieldsOf } from './rule-answers';
+import { messagesRoutes } from './messages-routes';
+import { ruleTestRoutes } from './rule-test-routes';
+import { sessionRoutes } from './session-routes';
+import { streamRoutes } from './stream-routes';
 
 export interface SluiceApiOptions {
   /** The integration the API reads and changes. */
@@ -35,6 +40,8 @@ export interface SluiceApiOptions {
    * text a caller wrote, and a library may quote a setting.
    */
   readonly secrets?: ReadonlySet<string> | undefined;
+  /** The rule engine's limits (the config's `sql.limits`), which `POST /api/rules/test` evaluates with. */
+  readonly ruleEngine?: SqlRuleEngineOptions | undefined;
 }
 
 /** A 500 is a bug of ours; one error line per this many milliseconds (with the count between) is enough. */
@@ -171,6 +178,11 @@ export async function sluiceApi(app: FastifyInstance, options: SluiceApiOptions)
       return { ok: true };
     });
   }
+
+  sessionRoutes(app, options);
+  streamRoutes(app, options);
+  ruleTestRoutes(app, options);
+  messagesRoutes(app, options);
 
   answerOtherMethodsWith405(app, {
     '/metrics': ['GET'], '/healthz': ['GET'], '/readyz': ['GET'], '/api/rules': ['GET'], '/api/actions': ['GET'], '/api/actions/:id': ['GET'],
