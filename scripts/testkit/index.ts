@@ -18,3 +18,4 @@ export {
 export { mqttUrl, publish, subscribeMqtt, type PublishOptions, type ReceivedMqtt, type MqttSubscription, type SubscribeOptions } from './mqtt';
 export { startMosquitto, type MosquittoOptions, type TestMosquitto } from './mosquitto';
 export { dumpTopicWithJava, parseDump, type StoredBatch } from './java-log-dump';
+export { chromiumExecutable, launchChromium } from './browser';
