@@ -1,0 +1,50 @@
+import { describe, expect, it } from '@jest/globals';
+import { counterRates, MetricHistory, RateHistory } from './metric-history';
+
+describe(MetricHistory.name, () => {
+  it('reads samples oldest first as uPlot columns (x in seconds)', () => {
+    const history = new MetricHistory(2, 4);
+    history.push(1000, [1, 10]);
+    history.push(2000, [2, 20]);
+    expect(history.columns()).toEqual([[1, 2], [1, 2], [10, 20]]);
+  });
+
+  it('overwrites the oldest sample once full', () => {
+    const history = new MetricHistory(1, 3);
+    for (let s = 1; s <= 5; s++) history.push(s * 1000, [s]);
+    expect(history.length).toBe(3);
+    expect(history.columns()).toEqual([[3, 4, 5], [3, 4, 5]]);
+  });
+
+  it('is empty after clear()', () => {
+    const history = new MetricHistory(1, 3);
+    history.push(1000, [1]);
+    history.clear();
+    expect(history.columns()).toEqual([[], []]);
+  });
+});
+
+describe('counterRates', () => {
+  it('divides the increase by the seconds between the snapshots', () => {
+    expect(counterRates({ at: 1000, values: [10, 5] }, 3000, [30, 5])).toEqual([10, 0]);
+  });
+
+  it('takes a counter that went down as reset: its value is the count since', () => {
+    expect(counterRates({ at: 0, values: [100] }, 1000, [3])).toEqual([3]);
+  });
+
+  it('gives nothing without a previous snapshot or when the clock did not move', () => {
+    expect(counterRates(undefined, 1000, [1])).toBeUndefined();
+    expect(counterRates({ at: 1000, values: [1] }, 1000, [2])).toBeUndefined();
+  });
+});
+
+describe(RateHistory.name, () => {
+  it('adds a rate sample from the second snapshot on', () => {
+    const rates = new RateHistory(1, 10);
+    expect(rates.add(1000, [0])).toBe(false);
+    expect(rates.add(2000, [4])).toBe(true);
+    expect(rates.add(4000, [8])).toBe(true);
+    expect(rates.history.columns()).toEqual([[2, 4], [4, 2]]);
+  });
+});
