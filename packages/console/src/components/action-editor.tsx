@@ -28,12 +28,8 @@ export function actionSchemaOf(connectors: readonly ConnectorView[], schemas: Sc
   return { schema, known };
 }
 
-/** The action schema without the settings that have fields of their own (and without `connector`). */
-function remainingSchema(schema: JSONSchema): JSONSchema {
-  const shown = new Set<string>(['connector', ...DEDICATED_SETTINGS]);
-  const properties = Object.fromEntries(Object.entries(schema.properties ?? {}).filter(([k]) => !shown.has(k)));
-  return { ...schema, properties, required: (schema.required ?? []).filter((k) => !shown.has(k)) };
-}
+/** Settings with fields of their own in the action editor, left out of its schema form. */
+const OWN_FIELDS: readonly string[] = ['connector', 'id', 'fallbackActions', ...DEDICATED_SETTINGS];
 
 /**
  * One action of a rule: a "Connector" select, then what the Kafka record gets (Topic, Key, Value, Headers),
@@ -92,9 +88,9 @@ export function ActionEditor({ index, draft, onChange, onRemove, connectors, sch
       )}
 
       {schema !== undefined && (
-        <SchemaForm schema={remainingSchema(schema)} value={draft.rest as Record<string, unknown>}
-          onChange={(rest: Record<string, unknown>) => set({ rest })} idPrefix={`${idBase}-more`}
-          issues={restIssues.flatMap(({ path, messages }) => messages.map((message) => ({ path, message })))} />
+        <SchemaForm schema={schema} value={draft.rest as Record<string, unknown>} omit={OWN_FIELDS}
+          onChange={(rest) => set({ rest })}
+          errors={Object.fromEntries(restIssues.map(({ path, messages }) => [path, messages.join('; ')]))} />
       )}
       {schema === undefined && restIssues.length > 0 && <FieldError id={`${idBase}-other-error`} messages={restIssues.flatMap(({ path, messages }) => messages.map((m) => `${path}: ${m}`))} />}
 
