@@ -27,6 +27,8 @@ export interface HttpServerOptions {
    * text a caller wrote, and a library may quote a setting.
    */
   readonly secrets?: ReadonlySet<string> | undefined;
+  /** The config store and what applies it, the plugin registry and environment (see SluiceApiOptions). */
+  readonly config?: Pick<SluiceApiOptions, 'store' | 'reloader' | 'plugins' | 'env'> | undefined;
 }
 
 export interface HttpEndpoint {
@@ -71,6 +73,7 @@ export async function startHttpServer(app: Integration, options: HttpServerOptio
     dataDir: options.dataDir,
     secretFields: options.secretFields,
     secrets: options.secrets,
+    ...options.config,
   });
   await server.listen({ host: options.host, port: options.port });
   return {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Integration, Logger } from '@sluice/core';
 import { composeFromConfig } from '../compose';
 import { loadConfigFile, type LoadedConfig } from '../config-file';
+import { FileConfigStore } from '../config-store/file-config-store';
 import { CliError, ExitCode } from '../exit-codes';
 import { startHttpServer } from '../http-server';
 import { createLogger, scrub } from '../logger';
@@ -14,9 +15,11 @@ export const runHelp = `Usage: sluice run -c <config> [options]
 
 Runs the sources, connectors, rules and actions of a config file in the foreground. SIGTERM or SIGINT
 stops intake, drains in-flight messages (stopTimeoutMs, default 30 s) and exits. SIGHUP re-reads the
-config: changed rules and actions are swapped without dropping or duplicating messages; changed
-sources, connectors or runner settings are reported as needing a restart; an invalid file is refused
-(its errors are logged) and the running configuration stays.
+config: changed rules, actions, sources and connectors are swapped without dropping or duplicating
+messages (in-flight ones finish on the old ones); changed runner settings (node, http, log, sql,
+plugins, stopTimeoutMs, rateIntervalMs) are reported as needing a restart; an invalid file is refused
+(its errors are logged) and the running configuration stays. What the REST API creates, edits or
+deletes is written into the config file (comments and references kept) and applied the same way.
 
 Options:
   -c, --config <file>   config file (YAML or JSON), required
@@ -89,13 +92,15 @@ async function runStarted(
   // the API answers the fields that came from secret references as [redacted], by position (see SecretFields)
   const secretFields = new SecretFields();
   secretFields.add(loaded);
+  const reloader = new ConfigReloader(file, io.env, app, loaded, logger.child('reload'), secrets, (next) => secretFields.add(next));
+  // what the API creates, edits or deletes is written into the config file and applied by a reload
+  const store = new FileConfigStore({ file, env: io.env });
   const http = loaded.config.http.enabled && !noHttp
-    ? await startHttpServer(app, { ...loaded.config.http, secrets, secretFields }, logger.child('http'))
+    ? await startHttpServer(app, { ...loaded.config.http, secrets, secretFields, config: { store, reloader, plugins: loaded.plugins, env: io.env } }, logger.child('http'))
     : undefined;
-  if (http !== undefined) logger.info('http endpoint listening', { url: `http://${http.address.address}:${http.address.port}`, routes: ['/metrics', '/healthz', '/readyz', '/api/rules', '/api/actions'] });
+  if (http !== undefined) logger.info('http endpoint listening', { url: `http://${http.address.address}:${http.address.port}`, routes: ['/metrics', '/healthz', '/readyz', '/api/rules', '/api/actions', '/api/connectors', '/api/sources', '/api/config'] });
 
   const states = logConnectorStates(app, logger.child('connectors'));
-  const reloader = new ConfigReloader(file, io.env, app, loaded, logger.child('reload'), secrets, (next) => secretFields.add(next));
   ready(reloader);
   const watcher = watchFile ? watchConfigFile(file, () => void reloader.reload('file change')) : undefined;
   logger.info('ready', { file, reload: watchFile ? 'SIGHUP or file change' : 'SIGHUP' });

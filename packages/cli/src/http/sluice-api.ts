@@ -1,14 +1,21 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { IntegrationError, silentLogger, ThrottledLog, type Integration, type Logger } from '@sluice/core';
+import { silentLogger, ThrottledLog, type Integration, type Logger } from '@sluice/core';
 import type { SqlRuleEngineOptions } from '@sluice/sql';
 import { MAX_PATH_ID_LENGTH } from '../http-guards';
 import { scrub } from '../logger';
 import { prometheusRegistry } from '../prometheus';
-import { pathsHoldingRedacted, REDACTED } from '../secret-fields';
 import { ApiError } from './api-error';
 import { acceptJsonBodiesOnly, MAX_BODY_BYTES } from './json-body';
 import { guardRequests, requireToken } from './request-guards';
-import { checkBufferDirs, listActions, redactRule, refusedRule, type SecretFieldsOf } from './rule-answers';
+import { listActions, redactRule, type SecretFieldsOf } from './rule-answers';
+import type { ConfigStore } from '../config-store/config-store';
+import { PluginRegistry } from '../plugins';
+import type { ApiContext } from './api-context';
+import { configRoutes } from './config-routes';
+import { ConfigWriter, type Reloader } from './config-writes';
+import { connectorTestRoutes } from './connector-test-routes';
+import { entryRoutes } from './entry-routes';
+import { ruleWriteRoutes } from './rule-write-routes';
 import { messagesRoutes } from './messages-routes';
 import { ruleTestRoutes } from './rule-test-routes';
 import { sessionRoutes } from './session-routes';
@@ -42,6 +49,18 @@ export interface SluiceApiOptions {
   readonly secrets?: ReadonlySet<string> | undefined;
   /** The rule engine's limits (the config's `sql.limits`), which `POST /api/rules/test` evaluates with. */
   readonly ruleEngine?: SqlRuleEngineOptions | undefined;
+  /**
+   * Where the config is kept (`sluice run`: a FileConfigStore on its config file). With it and `reloader`,
+   * rule, connector and source writes are stored there and applied by a reload (they survive a restart);
+   * without, connector and source writes answer 501 and rule writes change the running integration only.
+   */
+  readonly store?: ConfigStore | undefined;
+  /** Applies the stored config to the running integration (ConfigReloader); needed with `store`. */
+  readonly reloader?: Reloader | undefined;
+  /** The source and connector types (GET /api/schema, connection tests); the built-in ones by default. */
+  readonly plugins?: PluginRegistry | undefined;
+  /** Resolves `${env:…}` in a connector tested before it is saved (`sluice run` passes its environment). */
+  readonly env?: NodeJS.ProcessEnv | undefined;
 }
 
 /** A 500 is a bug of ours; one error line per this many milliseconds (with the count between) is enough. */
@@ -52,9 +71,6 @@ const idParams = {
   properties: { id: { type: 'string', maxLength: MAX_PATH_ID_LENGTH } },
   required: ['id'],
 } as const;
-
-/** Only the shape is checked here; what a rule may hold is the config schema's job (ERR_CONFIG_INVALID with issues). */
-const ruleBody = { type: 'object' } as const;
 
 interface IdParams {
   readonly id: string;
@@ -81,6 +97,18 @@ export async function sluiceApi(app: FastifyInstance, options: SluiceApiOptions)
   const refusals = new ThrottledLog(logger);
   const redact = <T>(id: string, answer: T): T => redactRule(integration, options.secretFields, id, answer);
   const write: onRequestHookHandler[] = options.token === undefined ? [] : [requireToken(options.token)];
+
+  const api: ApiContext = {
+    integration,
+    logger,
+    write,
+    config: options.store === undefined || options.reloader === undefined ? undefined : new ConfigWriter(options.store, options.reloader, logger, options.secrets),
+    plugins: options.plugins ?? PluginRegistry.withBuiltIns(),
+    env: options.env ?? {},
+    dataDir: options.dataDir,
+    secretFields: options.secretFields,
+    secrets: options.secrets,
+  };
 
   app.addHook('onRequest', guardRequests({ host: options.host ?? '', allowedHosts: options.allowedHosts, token: options.token, prefix: app.prefix }, refusals));
   acceptJsonBodiesOnly(app);
@@ -125,59 +153,17 @@ export async function sluiceApi(app: FastifyInstance, options: SluiceApiOptions)
     });
   });
 
-  /** Creates (201) or replaces (200) a rule; a bad one is refused (400) and nothing changes. */
-  app.put<{ Params: IdParams; Body: Record<string, unknown> }>('/api/rules/:id', { onRequest: write, schema: { params: idParams, body: ruleBody } }, async (request, reply) => {
-    const id = request.params.id;
-    const definition = request.body;
-    if (definition['id'] !== undefined && definition['id'] !== id) {
-      throw ApiError.badRequest(`the body's id "${String(definition['id']).slice(0, 200)}" differs from the id in the path "${id}"`);
-    }
-    const placeholders = pathsHoldingRedacted(definition, options.secretFields?.of(id) ?? []);
-    if (placeholders.length > 0) {
-      const issues = placeholders.map((path) => ({ path, message: `holds "${REDACTED}", which stands for a secret of the config file and cannot be written back; change this field in the config file, or give its full text` }));
-      throw new ApiError(400, { error: issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '), code: 'ERR_CONFIG_INVALID', issues });
-    }
-    const dirIssue = checkBufferDirs(integration, options.dataDir, definition);
-    if (dirIssue !== undefined) throw new ApiError(400, { error: `${dirIssue.path}: ${dirIssue.message}`, code: 'ERR_CONFIG_INVALID', issues: [dirIssue] });
-    const existed = integration.rules().some((r) => r.id === id);
-    let report: Awaited<ReturnType<Integration['upsertRule']>>;
-    try {
-      report = await integration.upsertRule({ ...definition, id } as Parameters<Integration['upsertRule']>[0]);
-    } catch (error) {
-      const refused = refusedRule(error);
-      if (refused !== undefined) {
-        logger.debug('rule refused through the API', { rule: id, error: refused['error'] });
-        throw new ApiError(400, refused);
-      }
-      if (IntegrationError.is(error) && error.code === 'ERR_STOPPED') throw new ApiError(503, { error: error.message });
-      throw error;
-    }
-    logger.info(existed ? 'rule replaced through the API' : 'rule created through the API', { rule: id });
-    const rule = integration.rules().find((r) => r.id === id);
-    return reply.code(existed ? 200 : 201).send(redact(id, { ...rule, ...(report.restartNeeded.length > 0 ? { restartNeeded: report.restartNeeded } : {}) }));
-  });
-
-  app.delete<{ Params: IdParams }>('/api/rules/:id', { onRequest: write, schema: { params: idParams } }, async (request) => {
-    const id = request.params.id;
-    if (!(await integration.removeRule(id))) throw new ApiError(404, { error: `no rule has the id "${id}"` });
-    logger.info('rule removed through the API', { rule: id });
-    return { removed: id };
-  });
+  ruleWriteRoutes(app, api);
+  configRoutes(app, api);
+  entryRoutes(app, api, 'connectors');
+  entryRoutes(app, api, 'sources');
+  connectorTestRoutes(app, api);
 
   app.post<{ Params: IdParams }>('/api/rules/:id/reset-metrics', { onRequest: write, schema: { params: idParams } }, async (request) => {
     existingRule(integration, request.params.id);
     integration.metrics.resetRule(request.params.id);
     return { ok: true };
   });
-  for (const enabled of [true, false]) {
-    app.post<{ Params: IdParams }>(`/api/rules/:id/${enabled ? 'enable' : 'disable'}`, { onRequest: write, schema: { params: idParams } }, async (request) => {
-      const id = request.params.id;
-      existingRule(integration, id);
-      integration.setRuleEnabled(id, enabled);
-      logger.info(enabled ? 'rule enabled through the API' : 'rule disabled through the API', { rule: id });
-      return { ok: true };
-    });
-  }
 
   sessionRoutes(app, options);
   streamRoutes(app, options);
@@ -187,6 +173,8 @@ export async function sluiceApi(app: FastifyInstance, options: SluiceApiOptions)
   answerOtherMethodsWith405(app, {
     '/metrics': ['GET'], '/healthz': ['GET'], '/readyz': ['GET'], '/api/rules': ['GET'], '/api/actions': ['GET'], '/api/actions/:id': ['GET'],
     '/api/rules/:id': ['GET', 'PUT', 'DELETE'], '/api/rules/:id/reset-metrics': ['POST'], '/api/rules/:id/enable': ['POST'], '/api/rules/:id/disable': ['POST'],
+    '/api/config': ['GET'], '/api/schema': ['GET'], '/api/overview': ['GET'], '/api/connectors': ['GET'], '/api/connectors/:id': ['GET', 'PUT', 'DELETE'],
+    '/api/sources': ['GET'], '/api/sources/:id': ['GET', 'PUT', 'DELETE'], '/api/connectors/:id/test': ['POST'], '/api/connectors/test': ['POST'],
   });
 }
 
