@@ -2,7 +2,7 @@
 // connection dot and "Sign out", and the router. Routes live under the mount prefix (paths.ts).
 import { useEffect, useState } from 'preact/hooks';
 import type { ComponentChildren, JSX } from 'preact';
-import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
+import { lazy, LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { api, ApiError, connection, session, type ConnectionState } from './api';
 import type { SessionInfo } from './api-types';
 import { href, navigate, ROOT } from './paths';
@@ -13,11 +13,13 @@ import { ConnectorsPage } from './pages/connectors';
 import { ConnectorEditPage } from './pages/connector-edit';
 import { SourcesPage } from './pages/sources';
 import { SourceEditPage } from './pages/source-edit';
-import { RulesPage } from './pages/rules';
-import { RuleEditPage } from './pages/rule-edit';
-import { RuleDetailPage } from './pages/rule-detail';
-import { MessagesPage } from './pages/messages';
 import { NotFoundPage } from './pages/not-found';
+
+// The rule pages carry CodeMirror and uPlot: loaded when first visited, so the overview starts small.
+const RulesPage = lazy(() => import('./pages/rules').then((m) => m.RulesPage));
+const RuleEditPage = lazy(() => import('./pages/rule-edit').then((m) => m.RuleEditPage));
+const RuleDetailPage = lazy(() => import('./pages/rule-detail').then((m) => m.RuleDetailPage));
+const MessagesPage = lazy(() => import('./pages/messages').then((m) => m.MessagesPage));
 
 const NAV: readonly { page: string; label: string }[] = [
   { page: '', label: 'Overview' },

@@ -1,5 +1,7 @@
 import type { JSX } from 'preact';
+import { EntryEditor } from '../components/entry-editor';
 
+/** Create (no id) or edit a source. */
 export function SourceEditPage(props: { id?: string }): JSX.Element {
-  return <h1>{props.id ?? 'New source'}</h1>;
+  return <EntryEditor kind="sources" {...(props.id === undefined ? {} : { id: props.id })} />;
 }
