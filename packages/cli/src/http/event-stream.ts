@@ -101,6 +101,8 @@ export class EventStreams {
       'x-content-type-options': 'nosniff',
       // nginx and similar proxies would otherwise hold events back to fill their buffers
       'x-accel-buffering': 'no',
+      // the connection ends with the stream: a keep-alive socket left behind would hold up a server closing
+      connection: 'close',
     });
     reply.raw.flushHeaders();
     const stream = new EventStream(reply.raw);
