@@ -33,7 +33,9 @@ export function entryRoutes(app: FastifyInstance, api: ApiContext, section: Sect
     const body = entryOf(request.body, noun);
     checkBodyId(body, id);
     const existed = storedEntries((await writer.read()).document, section).some((entry) => entry.id === id);
-    const entry = { ...body, id } as PluginEntry;
+    // `type` and `id` first, as people write entries (the key order of a new entry is the file's)
+    const { type, id: _id, ...settings } = body;
+    const entry: PluginEntry = { type, id, ...settings };
     const { snapshot, outcome } = await writer.write(request, { section, id }, [section === 'connectors' ? { op: 'upsert-connector', connector: entry } : { op: 'upsert-source', source: entry }]);
     api.logger.info(existed ? `${noun} replaced through the API` : `${noun} created through the API`, { [noun]: id });
     return reply.code(existed ? 200 : 201).send({

@@ -33,7 +33,7 @@ export function ruleWriteRoutes(app: FastifyInstance, api: ApiContext): void {
     const dirIssue = checkBufferDirs(integration, api.dataDir, definition);
     if (dirIssue !== undefined) throw new ApiError(400, { error: `${dirIssue.path}: ${dirIssue.message}`, code: 'ERR_CONFIG_INVALID', issues: [dirIssue] });
     const existed = integration.rules().some((r) => r.id === id);
-    const rule = { ...definition, id } as unknown as RuleDefinition;
+    const rule = { id, ...definition } as unknown as RuleDefinition; // `id` first in a new entry of the file
     const answer = api.config === undefined ? await upsertRunning(api, rule) : await upsertStored(api.config, request, rule);
     logger.info(existed ? 'rule replaced through the API' : 'rule created through the API', { rule: id });
     const running = integration.rules().find((r) => r.id === id);
