@@ -514,14 +514,11 @@ export class Runtime implements MessageReceiver {
     const fresh = !this.sourceCounters.has(source.id);
     if (fresh) this.sourceCounters.set(source.id, new SourceCounters());
     if (this.signal !== undefined) {
-      const subscribedBefore = this.subscribed.get(source.id);
       try {
         this.refuseWhenStopping(`source "${source.id}"`);
         await this.subscribe(source, this.signal);
       } catch (error) {
         if (fresh) this.sourceCounters.delete(source.id);
-        if (subscribedBefore === undefined) this.subscribed.delete(source.id);
-        else this.subscribed.set(source.id, subscribedBefore);
         await this.stopQuietly(`source ${source.id}`, () => source.stop());
         throw error;
       }
