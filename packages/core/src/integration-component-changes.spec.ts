@@ -278,6 +278,15 @@ describe('run-time connector and source changes', () => {
       expect(app.connectorIds()).toEqual(['store', 'bound']);
     });
 
+    it('leaves an installed connector or source alone when the module binds the very same object', async () => {
+      const { app, source, store, journal } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
+      await expect(app.upsertConnector(connectorModule(store))).resolves.toEqual({ id: 'store', added: false, replaced: false, rulesRebuilt: [] });
+      await expect(app.upsertSource(sourceModule(source))).resolves.toEqual({ id: 'plant', added: false, replaced: false, rulesRebuilt: [] });
+      await source.push('t', 'x').settled;
+      expect(store.records).toHaveLength(1);
+      expect(journal).toEqual([]);
+    });
+
     it('is refused once the integration is stopped', async () => {
       const { app } = await compose([]);
       await app.stop();

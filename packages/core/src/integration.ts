@@ -128,13 +128,16 @@ export interface Integration {
   testConnection(connectorId: string): Promise<ConnectionTestReport | undefined>;
 }
 
-/** What upsertConnector / upsertSource did. */
+/**
+ * What upsertConnector / upsertSource did. Both false: the module bound the very object already installed,
+ * and nothing changed.
+ */
 export interface ComponentChangeReport {
   /** The connector's or source's id. */
   readonly id: string;
   /** No component had this id: it was added. */
   readonly added: boolean;
-  /** A component with this id was replaced. */
+  /** A component with this id was replaced by a new object. */
   readonly replaced: boolean;
   /** Rules rebuilt against the new connector (they have an action or fallback action through it). */
   readonly rulesRebuilt: readonly string[];
@@ -301,6 +304,8 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
       return changeComponents('connectors', async () => {
         const connector = await loadOne<Connector>(container, module, Connector, 'connector');
         const old = connectorsById.get(connector.id);
+        // The installed object itself (a module binding a constant, loaded again): starting and then stopping it would break it.
+        if (old === connector) return { id: connector.id, added: false, replaced: false, rulesRebuilt: [] };
         await runtime.prepareConnector(connector);
         let rebuilt: RuntimeRule[];
         try {
@@ -334,6 +339,7 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
     upsertSource(module) {
       return changeComponents('sources', async () => {
         const source = await loadOne<Source>(container, module, Source, 'source');
+        if (runtime.listSources().includes(source)) return { id: source.id, added: false, replaced: false, rulesRebuilt: [] };
         const added = !sourceIds.has(source.id);
         await runtime.upsertSource(source, config.stopTimeoutMs);
         sourceIds.add(source.id);
