@@ -138,6 +138,9 @@ export class Runtime implements MessageReceiver {
   /** Set by start(): components added later are started with it. */
   private signal: AbortSignal | undefined;
   private stopping = false;
+  /** Resolves when stop() takes over the sources, so a draining replaced source stops waiting (and its timer goes). */
+  private halt!: () => void;
+  private readonly halted = new Promise<void>((resolve) => (this.halt = resolve));
 
   constructor(
     sources: readonly Source[],
@@ -332,6 +335,7 @@ export class Runtime implements MessageReceiver {
       }
     };
     // Sources replaced or removed at run time that were still draining: paused already, stopped here, once.
+    this.halt();
     for (const source of [...this.retiredSources, ...this.sources]) {
       this.retiredSources.delete(source);
       await attempt(`source ${source.id}`, () => source.stop());
@@ -554,10 +558,11 @@ export class Runtime implements MessageReceiver {
     this.retiredSources.add(source);
     const settled = this.cutGeneration();
     void this.track((async () => {
-      if (!(await settledWithin(settled, drainTimeoutMs))) {
+      const drained = await settledWithin(Promise.race([settled, this.halted]), drainTimeoutMs);
+      if (!this.retiredSources.delete(source)) return; // stop() stopped it already
+      if (!drained) {
         this.options.logger.warn('a replaced source stops with messages in flight; they stay unacknowledged for the broker to redeliver', { source: source.id });
       }
-      if (!this.retiredSources.delete(source)) return; // stop() stopped it already
       await this.stopQuietly(`replaced source ${source.id}`, () => source.stop());
     })());
   }
