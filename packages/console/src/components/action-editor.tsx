@@ -50,12 +50,12 @@ export function ActionEditor({ index, draft, onChange, onRemove, connectors, sch
   const connectorKnown = connectors.some((c) => c.id === draft.connector);
 
   return (
-    <fieldset class="action-editor">
+    <fieldset class="field-group action-editor">
       <legend>Action {index + 1}</legend>
       <div class="field">
         <label for={`${idBase}-connector`}>Connector</label>
         {connectors.length === 0 ? (
-          <p class="empty-state">No connectors yet. <a href={href('connectors')}>Create one</a> to send rule results to Kafka.</p>
+          <p class="hint">No connectors yet. <a href={href('connectors')}>Create one</a> to send rule results to Kafka.</p>
         ) : (
           <select id={`${idBase}-connector`} value={draft.connector} onChange={(e) => set({ connector: e.currentTarget.value })}
             aria-invalid={at('connector').length > 0 || !connectorKnown} aria-describedby={`${idBase}-connector-error`}>
@@ -94,8 +94,8 @@ export function ActionEditor({ index, draft, onChange, onRemove, connectors, sch
       )}
       {schema === undefined && restIssues.length > 0 && <FieldError id={`${idBase}-other-error`} messages={restIssues.flatMap(({ path, messages }) => messages.map((m) => `${path}: ${m}`))} />}
 
-      <div class="actions-row">
-        <button type="button" class="danger-link" onClick={onRemove}>Remove action {index + 1}</button>
+      <div class="action-editor-foot">
+        <button type="button" class="link-danger" onClick={onRemove}>Remove action {index + 1}</button>
       </div>
     </fieldset>
   );

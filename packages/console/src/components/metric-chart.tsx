@@ -39,7 +39,8 @@ export function MetricChart({ title, series, data, windowSeconds = 300, height =
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
       scales: {
-        x: { time: true, range: (_u, _min, max) => [max - windowSeconds, max] },
+        // a fixed window ending at the newest sample (now, before there is one)
+        x: { time: true, range: (_u, _min, max) => { const end = max ?? Date.now() / 1000; return [end - windowSeconds, end]; } },
         y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] },
       },
       axes: [axis, { ...axis, size: 48, label: 'msg/s', labelSize: 18 }],

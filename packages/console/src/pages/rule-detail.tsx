@@ -99,7 +99,7 @@ export function RuleDetailPage({ id }: { id: string }) {
   if (rule === undefined) {
     return (
       <section class="page">
-        <nav class="breadcrumbs" aria-label="Breadcrumb"><a href={href('rules')}>Rules</a> › {id}</nav>
+        <nav class="breadcrumb" aria-label="Breadcrumb"><a href={href('rules')}>Rules</a> › {id}</nav>
         <h1>{id}</h1>
         {error === undefined ? <p aria-live="polite">Loading…</p> : <p role="alert" class="error">{error}</p>}
       </section>
@@ -109,25 +109,29 @@ export function RuleDetailPage({ id }: { id: string }) {
   const m = rule.metrics;
   return (
     <section class="page rule-detail" aria-labelledby="rule-heading">
-      <nav class="breadcrumbs" aria-label="Breadcrumb"><a href={href('rules')}>Rules</a> › {rule.id}</nav>
-      <div class="page-head">
-        <h1 id="rule-heading">{rule.id}</h1>
-        <span class={rule.enabled ? 'badge badge-ok' : 'badge badge-off'}>{rule.enabled ? 'enabled' : 'disabled'}</span>
-        <div class="page-head-actions">
+      <nav class="breadcrumb" aria-label="Breadcrumb"><a href={href('rules')}>Rules</a> › {rule.id}</nav>
+      <header class="page-header">
+        <div>
+          <div class="title-line">
+            <h1 id="rule-heading">{rule.id}</h1>
+            <span class={rule.enabled ? 'badge badge-ok' : 'badge badge-off'}>{rule.enabled ? 'enabled' : 'disabled'}</span>
+          </div>
+          {rule.definition.description !== undefined && <p>{rule.definition.description}</p>}
+        </div>
+        <div class="header-actions">
           <button type="button" onClick={() => void post(rule.enabled ? 'disable' : 'enable')} disabled={busy}>{rule.enabled ? 'Disable' : 'Enable'}</button>
           <button type="button" onClick={() => void post('reset-metrics')} disabled={busy}>Reset metrics</button>
-          <a class="button" href={href(`rules/${encodeURIComponent(rule.id)}/edit`)}>Edit</a>
+          <a class="button button-primary" href={href(`rules/${encodeURIComponent(rule.id)}/edit`)}>Edit</a>
         </div>
-      </div>
-      {rule.definition.description !== undefined && <p class="lead">{rule.definition.description}</p>}
+      </header>
       <pre class="sql-view" aria-label="Rule SQL"><code>{rule.sql}</code></pre>
-      {error !== undefined && <p role="alert" class="error">{error}</p>}
+      {error !== undefined && <p role="alert" class="alert alert-error">{error}</p>}
       <p class="status-line" aria-live="polite">{notice}</p>
-      {(rule.restartNeeded?.length ?? 0) > 0 && <p class="notice">Needs a restart to apply: {rule.restartNeeded?.join(', ')}</p>}
+      {(rule.restartNeeded?.length ?? 0) > 0 && <p class="alert alert-info">Needs a restart to apply: {rule.restartNeeded?.join(', ')}</p>}
 
-      <section class="stats-section" aria-labelledby="rule-stats-heading">
+      <section class="card" aria-labelledby="rule-stats-heading">
         <h2 id="rule-stats-heading">Rule statistics <span class="updated">{updatedAt === undefined ? '' : `live, ${new Date(updatedAt).toLocaleTimeString()}`}</span></h2>
-        <dl class="stats">
+        <dl class="grid stats-grid">
           <Stat term="Matched" value={formatCount(m.matched)} note="topic matched FROM" />
           <Stat term="Passed" value={formatCount(m.passed)} note="WHERE passed" />
           <Stat term="Failed" value={formatCount(m.failed)} bad={m.failed > 0} note={breakdown([['exception', m['failed.exception']], ['no result', m['failed.no_result']]])} />
@@ -139,8 +143,8 @@ export function RuleDetailPage({ id }: { id: string }) {
         <MetricChart title={`${rule.id}: messages per second`} series={RULE_SERIES} data={columns.rule} />
       </section>
 
-      <h2>Actions</h2>
-      {rule.actions.length === 0 && <p class="empty-state">This rule has no actions: its results go nowhere. <a href={href(`rules/${encodeURIComponent(rule.id)}/edit`)}>Add one</a>.</p>}
+      <h2 class="section-title">Actions</h2>
+      {rule.actions.length === 0 && <p class="card empty">This rule has no actions: its results go nowhere. <a href={href(`rules/${encodeURIComponent(rule.id)}/edit`)}>Add one</a>.</p>}
       {rule.actions.map((action) => (
         <ActionStats key={action.id} id={action.id} connector={action.connector} metrics={action.metrics}
           status={status[action.connector]} columns={columns.actions[action.id] ?? emptyColumns(ACTION_SERIES.length)} />
@@ -154,13 +158,13 @@ function ActionStats({ id, connector, metrics: a, status, columns }: { id: strin
   const headingId = `action-${id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const retried = c['retried'];
   return (
-    <section class="stats-section action-stats" aria-labelledby={headingId}>
+    <section class="card action-stats" aria-labelledby={headingId}>
       <h3 id={headingId}>{id}</h3>
       <p class="muted">
-        through <a href={href(`connectors/${encodeURIComponent(connector)}`)}>{connector}</a>
+        Through <a href={href(`connectors/${encodeURIComponent(connector)}`)}>{connector}</a>
         {status !== undefined && <> · <span class={`state state-${status.state}`}>{status.state}</span>{status.reason === undefined ? '' : `: ${status.reason}`}</>}
       </p>
-      <dl class="stats">
+      <dl class="grid stats-grid">
         <Stat term="Matched" value={formatCount(a.matched)} />
         <Stat term="Success" value={formatCount(a.success)} />
         <Stat term="Failed" value={formatCount(a.failed)} bad={a.failed > 0}
@@ -186,11 +190,18 @@ function Stat({ term, value, note, bad = false }: { term: string; value: string;
     <div class={bad ? 'stat bad' : 'stat'}>
       <dt>{term}</dt>
       <dd>
-        <span class="stat-value">{value}</span>
-        {note !== undefined && <span class="stat-note">{note}</span>}
+        <StatValue text={value} />
+        {note !== undefined && <small>{note}</small>}
       </dd>
     </div>
   );
+}
+
+/** "1.00 msg/s" with its unit smaller (and kept on the number's line). */
+function StatValue({ text }: { text: string }) {
+  const unit = / (msg\/s|ms)$/.exec(text);
+  if (unit === null) return <>{text}</>;
+  return <>{text.slice(0, unit.index)} <span class="unit">{unit[1]}</span></>;
 }
 
 function messageOf(e: unknown): string {

@@ -43,6 +43,8 @@ export function RuleEditPage({ id }: { id?: string }) {
   const [fields, setFields] = useState<RuleFields | undefined>(creating ? { id: '', sql: STARTER_SQL, description: '', enabled: true } : undefined);
   const [actions, setActions] = useState<ActionDraft[]>([]);
   const [revision, setRevision] = useState<string | undefined>(undefined);
+  /** Ids of the stored rules: a new rule must not take one (PUT would replace that rule). */
+  const [existingIds, setExistingIds] = useState<ReadonlySet<string>>(new Set());
   const [connectors, setConnectors] = useState<ConnectorView[]>([]);
   const [schemas, setSchemas] = useState<SchemaCatalog | undefined>(undefined);
   const [loadError, setLoadError] = useState<string | undefined>(undefined);
@@ -61,6 +63,7 @@ export function RuleEditPage({ id }: { id?: string }) {
     api<SchemaCatalog>('api/schema', { signal }).then(setSchemas, () => { /* the Kafka fields are shown without it */ });
     api<ConfigView>('api/config', { signal }).then(async (config) => {
       setRevision(config.revision);
+      setExistingIds(new Set(config.rules.map((r) => r.id)));
       if (creating) return;
       // the stored form (references as written, secrets redacted); a rule made at run time only (a host
       // service without a config store) is read from the running rules instead
@@ -105,9 +108,13 @@ export function RuleEditPage({ id }: { id?: string }) {
     }
   };
 
-  const save = async (event: Event): Promise<void> => {
-    event.preventDefault();
+  const save = async (event: Event | undefined, ifMatch = revision): Promise<void> => {
+    event?.preventDefault();
     const ruleId = fields.id.trim();
+    if (creating && existingIds.has(ruleId)) {
+      setRefusal({ issues: new Map([['id', [`a rule "${ruleId}" exists already; pick another id, or edit that rule`]]]) });
+      return;
+    }
     const problems = new Map<number, string>();
     definitions.forEach((d, i) => {
       const text = describeProblems(d.problems);
@@ -126,7 +133,7 @@ export function RuleEditPage({ id }: { id?: string }) {
     setSaving(true);
     setRefusal(undefined);
     try {
-      await api(`api/rules/${encodeURIComponent(ruleId)}`, { method: 'PUT', body, ...(revision === undefined ? {} : { ifMatch: revision }) });
+      await api(`api/rules/${encodeURIComponent(ruleId)}`, { method: 'PUT', body, ...(ifMatch === undefined ? {} : { ifMatch }) });
       navigate(`rules/${encodeURIComponent(ruleId)}`);
     } catch (e) {
       setRefusal(refusalOf(e));
@@ -135,10 +142,15 @@ export function RuleEditPage({ id }: { id?: string }) {
     }
   };
 
-  const reloadRevision = async (): Promise<void> => {
-    const config = await api<ConfigView>('api/config');
-    setRevision(config.revision);
-    setRefusal(undefined);
+  /** After a conflict: takes the stored revision as the one this page read, then saves again. */
+  const saveOver = async (): Promise<void> => {
+    try {
+      const config = await api<ConfigView>('api/config');
+      setRevision(config.revision);
+      await save(undefined, config.revision);
+    } catch (e) {
+      setRefusal(refusalOf(e));
+    }
   };
 
   const idIssues = issuesUnder(issues, 'id');
@@ -146,50 +158,60 @@ export function RuleEditPage({ id }: { id?: string }) {
   const generalIssues = [...issues].filter(([path]) => !(path === 'id' || path === 'sql' || path.startsWith('actions[')))
     .flatMap(([path, messages]) => messages.map((m) => (path === '' ? m : `${path}: ${m}`)));
 
+  const back = href(creating ? 'rules' : `rules/${encodeURIComponent(fields.id)}`);
   return (
     <section class="page rule-edit" aria-labelledby="rule-edit-heading">
-      <nav class="breadcrumbs" aria-label="Breadcrumb"><a href={href('rules')}>Rules</a> › {creating ? 'New rule' : <a href={href(`rules/${encodeURIComponent(fields.id)}`)}>{fields.id}</a>}</nav>
-      <h1 id="rule-edit-heading">{creating ? 'New rule' : `Edit rule ${fields.id}`}</h1>
+      <nav class="breadcrumb" aria-label="Breadcrumb"><a href={href('rules')}>Rules</a> › {creating ? 'New rule' : <a href={back}>{fields.id}</a>}</nav>
+      <header class="page-header">
+        <div>
+          <h1 id="rule-edit-heading">{creating ? 'New rule' : `Edit rule ${fields.id}`}</h1>
+          <p>{creating ? 'Write the SQL, try it with Enable Test, add an action, then Save.' : 'Changes apply when you save; in-flight messages finish on the old rule.'}</p>
+        </div>
+      </header>
       <form onSubmit={(e) => void save(e)} noValidate>
-        <div class="field">
-          <label for="rule-id">Rule ID</label>
-          <input id="rule-id" type="text" value={fields.id} readOnly={!creating} required pattern={RULE_ID_PATTERN} spellcheck={false} autoComplete="off"
-            placeholder="temp_hum" aria-invalid={idIssues.length > 0} aria-describedby="rule-id-hint rule-id-error"
-            onInput={(e) => setField({ id: e.currentTarget.value })} />
-          <p class="hint" id="rule-id-hint">{creating ? 'Letters, digits and _ . : - /; used in metrics and the API.' : 'The id of a saved rule stays; create a new rule for another id.'}</p>
-          <p id="rule-id-error" class="field-error" hidden={idIssues.length === 0}>{idIssues.join('; ')}</p>
-        </div>
-
-        <div class="field">
-          <label id="rule-sql-label" for="rule-sql">SQL</label>
-          <SqlEditor id="rule-sql" value={fields.sql} onChange={onSqlChange} error={syntax} describedBy="rule-sql-error" />
-          <div id="rule-sql-error">
-            {syntax !== undefined && <p role="alert" class="field-error syntax-error">{syntaxErrorText(syntax)}</p>}
-            {sqlIssues.length > 0 && <p role="alert" class="field-error">{sqlIssues.join('; ')}</p>}
+        <div class="card">
+          <div class="field narrow">
+            <label for="rule-id">Rule ID</label>
+            <input id="rule-id" type="text" value={fields.id} readOnly={!creating} required pattern={RULE_ID_PATTERN} spellcheck={false} autoComplete="off"
+              placeholder="temp_hum" aria-invalid={idIssues.length > 0} aria-describedby="rule-id-hint rule-id-error"
+              onInput={(e) => setField({ id: e.currentTarget.value })} />
+            <p class="hint" id="rule-id-hint">{creating ? 'Letters, digits and _ . : - /; used in metrics and the API.' : 'A saved rule keeps its id; create a new rule for another one.'}</p>
+            <p id="rule-id-error" class="field-error" hidden={idIssues.length === 0}>{idIssues.join('; ')}</p>
           </div>
-        </div>
 
-        <div class="field">
-          <label for="rule-description">Description</label>
-          <input id="rule-description" type="text" value={fields.description} placeholder="Optional, for operators" onInput={(e) => setField({ description: e.currentTarget.value })} />
-        </div>
-        <div class="field checkbox">
-          <label><input type="checkbox" checked={fields.enabled} onChange={(e) => setField({ enabled: e.currentTarget.checked })} /> Enabled</label>
-        </div>
+          <div class="field">
+            <label for="rule-sql">SQL</label>
+            <SqlEditor id="rule-sql" value={fields.sql} onChange={onSqlChange} error={syntax} describedBy="rule-sql-error" />
+            <div id="rule-sql-error">
+              {syntax !== undefined && <p role="alert" class="field-error syntax-error">{syntaxErrorText(syntax)}</p>}
+              {sqlIssues.length > 0 && <p role="alert" class="field-error">{sqlIssues.join('; ')}</p>}
+            </div>
+          </div>
 
-        <div class="test-toggle">
-          <button type="button" aria-expanded={testOpen} aria-controls="rule-test-panel" onClick={() => setTestOpen(!testOpen)}>
-            {testOpen ? 'Hide test' : 'Enable Test'}
-          </button>
-          <span class="hint">Try the SQL and the actions' templates on a simulated message; nothing is published.</span>
+          <div class="field narrow">
+            <label for="rule-description">Description</label>
+            <input id="rule-description" type="text" value={fields.description} placeholder="Optional, for operators" onInput={(e) => setField({ description: e.currentTarget.value })} />
+          </div>
+          <div class="field field-inline">
+            <input id="rule-enabled" type="checkbox" checked={fields.enabled} onChange={(e) => setField({ enabled: e.currentTarget.checked })} aria-describedby="rule-enabled-hint" />
+            <label for="rule-enabled">Enabled</label>
+            <p class="hint" id="rule-enabled-hint">A disabled rule matches no messages.</p>
+          </div>
+
+          <div class="test-toggle">
+            <button type="button" aria-expanded={testOpen} aria-controls="rule-test-panel" onClick={() => setTestOpen(!testOpen)}>
+              {testOpen ? 'Hide test' : 'Enable Test'}
+            </button>
+            <span class="hint">Try the SQL and the actions' templates on a simulated message; nothing is published.</span>
+          </div>
         </div>
         {testOpen && (
           <RuleTestPanel id="rule-test-panel" sql={fields.sql} actions={definitions.map((d) => d.definition)} onSyntaxError={setTestSyntax} />
         )}
 
-        <h2>Actions</h2>
+        <h2 class="section-title">Actions</h2>
         {actions.length === 0 && (
-          <p class="empty-state">No actions yet: the rule's results go nowhere. Add an action to send them to a connector{connectors.length === 0 ? <> (<a href={href('connectors')}>create a connector</a> first)</> : null}.</p>
+          <p class="card empty">No actions yet: the rule's results go nowhere. Add an action to send them to a connector{connectors.length === 0 ? <> (<a href={href('connectors')}>create a connector</a> first)</> : null}.</p>
         )}
         {actions.map((draft, index) => (
           <ActionEditor key={index} index={index} draft={draft} connectors={connectors} schemas={schemas} issues={issues}
@@ -199,27 +221,29 @@ export function RuleEditPage({ id }: { id?: string }) {
         ))}
         <button type="button" onClick={() => setActions([...actions, newDraft(connectors.find((c) => c.type === 'kafka')?.id ?? connectors[0]?.id ?? '')])}>Add action</button>
 
-        <div ref={formError}>
+        <div ref={formError} class="form-feedback">
           {refusal?.conflict === true && (
-            <div role="alert" tabIndex={-1} class="error">
+            <div role="alert" tabIndex={-1} class="alert alert-error">
               <p>{refusal.message}</p>
-              <button type="button" onClick={() => void reloadRevision()}>Keep my edits and save over it</button>{' '}
-              <a href={href(creating ? 'rules' : `rules/${encodeURIComponent(fields.id)}`)}>Discard my edits</a>
+              <div class="actions-row">
+                <button type="button" onClick={() => void saveOver()}>Save mine over theirs</button>
+                <a href={back}>Discard my edits</a>
+              </div>
             </div>
           )}
           {refusal?.conflict !== true && (refusal?.message !== undefined || generalIssues.length > 0) && (
-            <div role="alert" tabIndex={-1} class="error">
+            <div role="alert" tabIndex={-1} class="alert alert-error">
               {refusal?.message !== undefined && <p>{refusal.message}</p>}
               {generalIssues.length > 0 && <ul>{generalIssues.map((m) => <li key={m}>{m}</li>)}</ul>}
             </div>
           )}
-          {refusal !== undefined && refusal.message === undefined && generalIssues.length === 0 && (
-            <p role="alert" tabIndex={-1} class="error">Not saved: see the messages at the fields above.</p>
+          {refusal !== undefined && refusal.syntax === undefined && refusal.message === undefined && generalIssues.length === 0 && (
+            <p role="alert" tabIndex={-1} class="alert alert-error">Not saved: see the messages at the fields above.</p>
           )}
         </div>
-        <div class="form-actions">
-          <button type="submit" class="primary" disabled={saving}>{saving ? 'Saving…' : 'Save'}</button>
-          <a href={href(creating ? 'rules' : `rules/${encodeURIComponent(fields.id)}`)}>Cancel</a>
+        <div class="actions-row">
+          <button type="submit" class="button-primary" disabled={saving}>{saving ? 'Saving…' : 'Save'}</button>
+          <a class="button" href={back}>Cancel</a>
         </div>
       </form>
     </section>

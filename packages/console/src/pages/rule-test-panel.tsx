@@ -69,7 +69,7 @@ export function RuleTestPanel({ id, sql, actions, onSyntaxError }: RuleTestPanel
   };
 
   return (
-    <div id={id} class="rule-test" role="region" aria-label="Enable Test">
+    <div id={id} class="card rule-test" role="region" aria-label="Enable Test">
       <h2>Test with a simulated message</h2>
       <div class="test-grid">
         <div class="field">

@@ -53,54 +53,58 @@ export function RulesPage() {
 
   return (
     <section class="page rules-page" aria-labelledby="rules-heading">
-      <div class="page-head">
-        <h1 id="rules-heading">Rules</h1>
-        {rules !== undefined && rules.length > 0 && <a class="button primary" href={href('rules/new')}>New rule</a>}
-      </div>
-      <p class="lead">A rule picks MQTT messages with SQL, reshapes them, and hands each result to its actions.</p>
-      {error !== undefined && <p role="alert" class="error">{error}</p>}
-      {rules === undefined && error === undefined && <p aria-live="polite">Loading…</p>}
+      <header class="page-header">
+        <div>
+          <h1 id="rules-heading">Rules</h1>
+          <p>A rule picks MQTT messages with SQL, reshapes them, and hands each result to its actions.</p>
+        </div>
+        {rules !== undefined && rules.length > 0 && <a class="button button-primary" href={href('rules/new')}>New rule</a>}
+      </header>
+      {error !== undefined && <p role="alert" class="alert alert-error">{error}</p>}
+      {rules === undefined && error === undefined && <p class="muted" aria-live="polite">Loading…</p>}
       {rules !== undefined && rules.length === 0 && (
-        <div class="empty-state">
-          <p>No rules yet. Create one: write the SQL that selects messages (e.g. <code>SELECT payload.temp AS temp FROM "sensors/#"</code>), try it with Enable Test, and add an action that sends the results to a connector.</p>
-          <a class="button primary" href={href('rules/new')}>New rule</a>
+        <div class="card empty">
+          <p>No rules yet. Create one: write the SQL that selects messages (for example <code>SELECT payload.temp AS temp FROM "sensors/#"</code>), try it with Enable Test, and add an action that sends the results to a connector.</p>
+          <a class="button button-primary" href={href('rules/new')}>New rule</a>
         </div>
       )}
       {rules !== undefined && rules.length > 0 && (
-        <div class="table-scroll">
-          <table class="rules-table">
-            <caption class="visually-hidden">Rules with their counters, updated every second</caption>
-            <thead>
-              <tr>
-                <th scope="col">ID</th>
-                <th scope="col">SQL</th>
-                <th scope="col">Enabled</th>
-                <th scope="col" class="num">Matched</th>
-                <th scope="col" class="num">Passed</th>
-                <th scope="col" class="num">Failed</th>
-                <th scope="col" class="num">Rate</th>
-                <th scope="col"><span class="visually-hidden">Actions</span></th>
-              </tr>
-            </thead>
-            <tbody>
-              {rules.map((rule) => (
-                <tr key={rule.id}>
-                  <th scope="row" data-label="ID"><a href={href(`rules/${encodeURIComponent(rule.id)}`)}>{rule.id}</a></th>
-                  <td data-label="SQL"><code class="sql-summary" title={rule.sql}>{sqlSummary(rule.sql)}</code></td>
-                  <td data-label="Enabled"><span class={rule.enabled ? 'badge badge-ok' : 'badge badge-off'}>{rule.enabled ? 'enabled' : 'disabled'}</span></td>
-                  <td class="num" data-label="Matched">{formatCount(rule.metrics.matched)}</td>
-                  <td class="num" data-label="Passed">{formatCount(rule.metrics.passed)}</td>
-                  <td class={rule.metrics.failed > 0 ? 'num bad' : 'num'} data-label="Failed">{formatCount(rule.metrics.failed)}</td>
-                  <td class="num" data-label="Rate">{formatRate(rule.metrics['matched.rate'].current)}</td>
-                  <td class="row-actions">
-                    <button type="button" onClick={() => void toggle(rule)} disabled={busy === rule.id}
-                      aria-label={`${rule.enabled ? 'Disable' : 'Enable'} ${rule.id}`}>{rule.enabled ? 'Disable' : 'Enable'}</button>
-                    <a href={href(`rules/${encodeURIComponent(rule.id)}/edit`)} aria-label={`Edit ${rule.id}`}>Edit</a>
-                  </td>
+        <div class="card table-card">
+          <div class="table-wrap">
+            <table class="responsive rules-table">
+              <caption class="visually-hidden">Rules with their counters, updated every second</caption>
+              <thead>
+                <tr>
+                  <th scope="col">ID</th>
+                  <th scope="col">SQL</th>
+                  <th scope="col">Enabled</th>
+                  <th scope="col" class="num">Matched</th>
+                  <th scope="col" class="num">Passed</th>
+                  <th scope="col" class="num">Failed</th>
+                  <th scope="col" class="num">Rate</th>
+                  <th scope="col"><span class="visually-hidden">Actions</span></th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {rules.map((rule) => (
+                  <tr key={rule.id}>
+                    <td data-label="ID" class="rule-id"><a href={href(`rules/${encodeURIComponent(rule.id)}`)}>{rule.id}</a></td>
+                    <td data-label="SQL" class="sql"><code class="sql-summary" title={rule.sql}>{sqlSummary(rule.sql)}</code></td>
+                    <td data-label="Enabled"><span class={rule.enabled ? 'badge badge-ok' : 'badge badge-off'}>{rule.enabled ? 'enabled' : 'disabled'}</span></td>
+                    <td class="num" data-label="Matched">{formatCount(rule.metrics.matched)}</td>
+                    <td class="num" data-label="Passed">{formatCount(rule.metrics.passed)}</td>
+                    <td class={rule.metrics.failed > 0 ? 'num bad' : 'num'} data-label="Failed">{formatCount(rule.metrics.failed)}</td>
+                    <td class="num" data-label="Rate">{formatRate(rule.metrics['matched.rate'].current)}</td>
+                    <td class="row-actions">
+                      <button type="button" class="button-small" onClick={() => void toggle(rule)} disabled={busy === rule.id}
+                        aria-label={`${rule.enabled ? 'Disable' : 'Enable'} ${rule.id}`}>{rule.enabled ? 'Disable' : 'Enable'}</button>
+                      <a class="button button-small" href={href(`rules/${encodeURIComponent(rule.id)}/edit`)} aria-label={`Edit ${rule.id}`}>Edit</a>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </div>
       )}
     </section>
