@@ -55,9 +55,11 @@ describe(loadConfigFile.name, () => {
     expect(() => loadConfigFile(file, {})).toThrow(`${file}:3:1: Sequence item without - indicator`);
   });
 
-  it('refuses a config without rules and says what a rule looks like', () => {
-    const file = write('norules.yaml', 'sources:\n  - type: mqtt\nrules: []\n');
-    expect(() => loadConfigFile(file, {})).toThrow('rules: at least one rule is needed');
+  it('takes a config without rules (the console and the REST API add them to the file)', () => {
+    const empty = loadConfigFile(write('norules.yaml', 'sources:\n  - type: mqtt\n    id: plant\nrules: []\n'), {});
+    expect(empty.config.rules).toEqual([]);
+    const absent = loadConfigFile(write('norules-key.yaml', 'sources:\n  - type: mqtt\n    id: plant\n'), {});
+    expect(absent.config.rules).toEqual([]);
   });
 
   it('says which file it cannot read', () => {

@@ -56,7 +56,7 @@ export const ConfigFile = z.strictObject({
   sources: z.array(PluginEntry).min(1, 'at least one source is needed, e.g. { type: mqtt, id: plant, url: mqtt://127.0.0.1:1883 }')
     .describe('Where messages come from: MQTT brokers to subscribe to (`type: mqtt`) or an embedded broker devices connect to (`type: mqtt-broker`), or a type a plugin under `plugins:` adds. At least one.'),
   connectors: z.array(PluginEntry).default([]).describe('Connections to the systems actions write to: a Kafka cluster (`type: kafka`) or an MQTT broker to publish to (`type: mqtt`, EMQX\'s republish), or a type a plugin under `plugins:` adds. Actions name a connector by its `id`.'),
-  rules: z.array(RuleDefinition).min(1, 'at least one rule is needed').describe('SQL rules (EMQX dialect). Each rule reads the topics of its FROM clause and sends its output through its actions.'),
+  rules: z.array(RuleDefinition).default([]).describe('SQL rules (EMQX dialect). Each rule reads the topics of its FROM clause and sends its output through its actions. May be empty: rules created in the console or through the REST API are written here.'),
   node: z.string().min(1).optional().describe('The `node` column rules see (EMQX puts its node name there). Default `sluice@127.0.0.1`.'),
   stopTimeoutMs: z.number().int().nonnegative().optional().describe('How long a stop (SIGTERM/SIGINT) waits for in-flight messages before leaving them unacknowledged for the broker to redeliver. Default 30000.'),
   rateIntervalMs: z.number().int().positive().optional().describe('Sampling interval of the rates (`matched.rate`, ...), in milliseconds. Default 5000.'),
