@@ -2,7 +2,7 @@
 // created through the REST API are written into the config file (its comments kept), survive a SIGHUP and
 // a restart, and a connector replaced through the API keeps the records flowing.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -194,5 +194,39 @@ log:
     runner.child.kill('SIGTERM');
     await expect(runner.exited).resolves.toBe(0);
     expect(runner.lines.slice(mark).map((l) => l.msg)).toContain('stopped');
+  });
+
+  it('tests a SASL connector before and after saving it; the typed password goes to a 0600 file and never into an answer, the log or the YAML', async () => {
+    writeFileSync(file, config());
+    const { runner, api } = await start();
+    const { username, password } = kafkaBroker().users.scram256;
+    const definition = (secret: string): Record<string, unknown> => ({ type: 'kafka', bootstrapHosts: [kafkaBroker().saslPlaintext], authentication: { mechanism: 'scram-sha-256', username, password: secret } });
+    const answers: string[] = [];
+    const test = async (path: string, body?: unknown): Promise<{ ok: boolean; stages: Array<{ stage: string; ok: boolean; detail: string }> }> => {
+      const answer = await call(api, 'POST', path, body);
+      answers.push(JSON.stringify(answer.body));
+      expect(answer.status).toBe(200);
+      return answer.body as never;
+    };
+
+    const wrong = await test('/api/connectors/test', { id: 'secure', ...definition('not-the-password') });
+    expect(wrong.ok).toBe(false);
+    expect(wrong.stages.find((stage) => !stage.ok)?.stage).toMatch(/sasl/i);
+    expect((await test('/api/connectors/test', { id: 'secure', ...definition(password) })).ok).toBe(true);
+
+    const saved = await call(api, 'PUT', '/api/connectors/secure', definition(password));
+    answers.push(JSON.stringify(saved.body));
+    expect(saved.status).toBe(201);
+    expect(saved.body['connector']).toMatchObject({ settings: { authentication: { mechanism: 'scram-sha-256', username, password: '[redacted]' } }, status: { state: 'connected' } });
+    // the stored password stands in for [redacted] in an unsaved edit of the same connector
+    expect((await test('/api/connectors/test', { id: 'secure', ...definition('[redacted]') })).ok).toBe(true);
+    expect((await test('/api/connectors/secure/test')).ok).toBe(true);
+
+    const yaml = readFileSync(file, 'utf8');
+    const reference = /password: \$\{file:([^}]+)\}/.exec(yaml)?.[1] as string;
+    expect(readFileSync(reference, 'utf8')).toBe(`${password}\n`);
+    expect(statSync(reference).mode & 0o777).toBe(0o600);
+    answers.push(JSON.stringify((await call(api, 'GET', '/api/config')).body), JSON.stringify((await call(api, 'GET', '/api/overview')).body));
+    for (const text of [...answers, yaml, JSON.stringify(runner.lines)]) expect(text).not.toContain(password);
   });
 });
