@@ -212,6 +212,13 @@ describe('the API over a config store', () => {
       expect(onDisk()).toContain('# temperatures');
     });
 
+    it('keeps GET, PUT and DELETE for a connector named "test" (POST /api/connectors/test is the unsaved test)', async () => {
+      expect((await call('PUT', '/api/connectors/test', { body: { type: 'memory' } })).status).toBe(201);
+      expect((await call('GET', '/api/connectors/test')).body).toMatchObject({ id: 'test', type: 'memory' });
+      expect((await call('DELETE', '/api/connectors/test')).status).toBe(200);
+      expect(onDisk()).toBe(CONFIG);
+    });
+
     it('tests an unsaved definition, taking a [redacted] password from the stored connector of that id', async () => {
       const stored = await call('POST', '/api/connectors/test', { body: { id: 'store', type: 'memory', label: 'draft', password: '[redacted]' } });
       expect(stored.status).toBe(200);

@@ -71,6 +71,9 @@ export class ConfigWriter {
     }
     try {
       await change.undo();
+      // What runs follows the file again: the reloader took back what it had applied, but a SIGHUP or a
+      // file watch may have reloaded the changed file meanwhile. Usually there is nothing to change.
+      await this.reloader.reload('api: change undone');
     } catch (error) {
       this.logger.error('the config file could not be put back after a refused change; check it before the next reload', { error: error instanceof Error ? error.message : String(error) });
     }

@@ -174,7 +174,7 @@ export async function sluiceApi(app: FastifyInstance, options: SluiceApiOptions)
     '/metrics': ['GET'], '/healthz': ['GET'], '/readyz': ['GET'], '/api/rules': ['GET'], '/api/actions': ['GET'], '/api/actions/:id': ['GET'],
     '/api/rules/:id': ['GET', 'PUT', 'DELETE'], '/api/rules/:id/reset-metrics': ['POST'], '/api/rules/:id/enable': ['POST'], '/api/rules/:id/disable': ['POST'],
     '/api/config': ['GET'], '/api/schema': ['GET'], '/api/overview': ['GET'], '/api/connectors': ['GET'], '/api/connectors/:id': ['GET', 'PUT', 'DELETE'],
-    '/api/sources': ['GET'], '/api/sources/:id': ['GET', 'PUT', 'DELETE'], '/api/connectors/:id/test': ['POST'], '/api/connectors/test': ['POST'],
+    '/api/sources': ['GET'], '/api/sources/:id': ['GET', 'PUT', 'DELETE'], '/api/connectors/:id/test': ['POST'],
   });
 }
 
