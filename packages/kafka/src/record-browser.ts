@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type BrowsedRecord, type Logger, type RecordBrowser, ThrottledLog } from '@sluice/core';
-import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, EachBatchHandler, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 
 /** How long latest() reads before it returns what it has (and how long it waits for metadata at all). */
 const READ_TIMEOUT_MS = 10_000;
@@ -100,28 +100,26 @@ export class KafkaRecordBrowser implements RecordBrowser {
     const timeout = AbortSignal.timeout(this.readTimeout);
     const stop = this.deadline(signal, timeout);
     await this.withinTime(this.assertTopic(topic), stop);
-    const groupId = this.newGroupId();
-    const consumer = this.consumer(groupId);
+    const reader = new ThrowawayConsumer(this.kafka, this.newGroupId());
     // connecting needs no offsets: do it while they are fetched
-    const connected = consumer.connect();
+    const connected = reader.connect();
     let ranges: Map<number, PartitionRange>;
     try {
       ranges = await this.withinTime(this.latestRanges(topic, limit), stop);
       await this.withinTime(connected, stop);
     } catch (error) {
-      connected.catch(() => undefined);
-      this.release(consumer, undefined);
+      this.release(reader);
       throw error;
     }
     if (ranges.size === 0) {
-      this.release(consumer, undefined);
+      this.release(reader);
       return [];
     }
     const newest = new NewestRecords(limit);
     try {
-      await this.readRanges(consumer, topic, ranges, newest, stop, timeout);
+      await this.readRanges(reader, topic, ranges, newest, stop, timeout);
     } finally {
-      this.release(consumer, groupId);
+      this.release(reader);
     }
     return newest.oldestFirst();
   }
@@ -139,8 +137,7 @@ export class KafkaRecordBrowser implements RecordBrowser {
       if (stop.aborted) return;
       throw error;
     }
-    const groupId = this.newGroupId();
-    const consumer = this.consumer(groupId);
+    const reader = new ThrowawayConsumer(this.kafka, this.newGroupId());
     try {
       await new Promise<void>((resolve, reject) => {
         let ended = false;
@@ -154,28 +151,24 @@ export class KafkaRecordBrowser implements RecordBrowser {
           stop.removeEventListener('abort', done);
           reject(error);
         };
-        this.watchPositions(consumer, topic, positions, () => undefined, fail);
-        consumer.connect()
-          .then(() => consumer.subscribe({ topic, fromBeginning: false }))
-          .then(() => consumer.run({
-            autoCommit: false,
-            eachBatch: async ({ batch }) => {
-              for (const message of batch.messages) {
-                if (ended) return;
-                try {
-                  onRecord(toBrowsedRecord(batch.partition, message, false));
-                } catch (error) {
-                  // the caller's bug: stop following rather than let kafkajs fetch the batch again
-                  fail(error);
-                  return;
-                }
+        this.watchPositions(reader.consumer, topic, positions, () => undefined, fail);
+        reader.connect()
+          .then(() => reader.run(topic, async ({ batch }) => {
+            for (const message of batch.messages) {
+              if (ended) return;
+              try {
+                onRecord(toBrowsedRecord(batch.partition, message, false));
+              } catch (error) {
+                // the caller's bug: stop following rather than let kafkajs fetch the batch again
+                fail(error);
+                return;
               }
-            },
+            }
           }))
           .catch(fail);
       });
     } finally {
-      await this.releaseNow(consumer, groupId);
+      await this.releaseNow(reader);
     }
   }
 
@@ -186,7 +179,11 @@ export class KafkaRecordBrowser implements RecordBrowser {
     if (!names.includes(topic)) throw new Error(`topic "${topic}" does not exist on the cluster`);
   }
 
-  /** Per partition with records: from max(low, high - limit) to the high watermark as it is now. */
+  /**
+   * Per partition with records: from max(low, high - limit) to `high` as it is now. kafkajs asks for offsets
+   * read_committed, so `high` is the last stable offset: the high watermark, or the first record of a
+   * transaction still open, which a read_committed consumer could not read past before the transaction ends.
+   */
   private async latestRanges(topic: string, limit: number): Promise<Map<number, PartitionRange>> {
     const ranges = new Map<number, PartitionRange>();
     for (const { partition, low, high } of await this.watermarks(topic)) {
@@ -203,13 +200,13 @@ export class KafkaRecordBrowser implements RecordBrowser {
       await admin.connect();
       return await admin.fetchTopicOffsets(topic);
     } finally {
-      this.track(admin.disconnect().catch(() => undefined));
+      await admin.disconnect().catch(() => undefined);
     }
   }
 
   /** Reads every range to its end (or until `stop`), keeping the newest records; a timeout ends it early. */
   private readRanges(
-    consumer: Consumer, topic: string, ranges: Map<number, PartitionRange>, newest: NewestRecords,
+    reader: ThrowawayConsumer, topic: string, ranges: Map<number, PartitionRange>, newest: NewestRecords,
     stop: AbortSignal, timeout: AbortSignal,
   ): Promise<void> {
     const unfinished = new Set(ranges.keys());
@@ -235,26 +232,21 @@ export class KafkaRecordBrowser implements RecordBrowser {
         stop.removeEventListener('abort', onStop);
         reject(error);
       };
-      this.watchPositions(consumer, topic, positions, (partition, next) => {
+      this.watchPositions(reader.consumer, topic, positions, (partition, next) => {
         const range = ranges.get(partition);
         if (range === undefined) return;
         range.next = next;
         if (next >= range.end && unfinished.delete(partition) && unfinished.size === 0) finish();
       }, fail);
-      consumer.subscribe({ topic, fromBeginning: false })
-        .then(() => consumer.run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            const range = ranges.get(batch.partition);
-            if (range === undefined) return;
-            for (const message of batch.messages) {
-              // records written after latest() began are past the end it reads to
-              if (BigInt(message.offset) >= range.end) break;
-              newest.offer(batch.partition, message);
-            }
-          },
-        }))
-        .catch(fail);
+      reader.run(topic, async ({ batch }) => {
+        const range = ranges.get(batch.partition);
+        if (range === undefined) return;
+        for (const message of batch.messages) {
+          // records written after latest() began are past the end it reads to
+          if (BigInt(message.offset) >= range.end) break;
+          newest.offer(batch.partition, message);
+        }
+      }).catch(fail);
     });
   }
 
@@ -284,27 +276,17 @@ export class KafkaRecordBrowser implements RecordBrowser {
     });
   }
 
-  private consumer(groupId: string): Consumer {
-    return this.kafka.consumer({
-      groupId,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: MAX_WAIT_MS,
-      sessionTimeout: SESSION_TIMEOUT_MS,
-      rebalanceTimeout: SESSION_TIMEOUT_MS,
-    });
+  /** Closes the consumer and deletes its group in the background; close() waits for it. */
+  private release(reader: ThrowawayConsumer): void {
+    void this.releaseNow(reader);
   }
 
-  /** Disconnects the consumer and deletes its group in the background; close() waits for it. */
-  private release(consumer: Consumer, groupId: string | undefined): void {
-    void this.releaseNow(consumer, groupId);
-  }
-
-  private releaseNow(consumer: Consumer, groupId: string | undefined): Promise<void> {
+  private releaseNow(reader: ThrowawayConsumer): Promise<void> {
     return this.track((async () => {
-      await consumer.disconnect().catch((error: unknown) => {
+      await reader.close().catch((error: unknown) => {
         this.logger.debug('closing a browsing consumer failed', { error: messageOf(error) });
       });
-      if (groupId !== undefined) await this.deleteGroup(groupId);
+      if (reader.joined) await this.deleteGroup(reader.groupId);
     })());
   }
 
@@ -347,8 +329,12 @@ export class KafkaRecordBrowser implements RecordBrowser {
     return AbortSignal.any(signal === undefined ? [timeout, this.closing.signal] : [signal, timeout, this.closing.signal]);
   }
 
-  /** `work`, unless `stop` aborts first: then its reason, or a timeout error that says what to check. */
+  /**
+   * `work`, unless `stop` aborts first: then its reason, or a timeout error that says what to check. Work
+   * left behind goes on (kafkajs cannot cancel a request); close() waits for it.
+   */
   private withinTime<T>(work: Promise<T>, stop: AbortSignal): Promise<T> {
+    this.track(work);
     return new Promise<T>((resolve, reject) => {
       const onStop = (): void => {
         const reason: unknown = stop.reason;
@@ -363,6 +349,54 @@ export class KafkaRecordBrowser implements RecordBrowser {
       stop.addEventListener('abort', onStop, { once: true });
       work.then(resolve, reject).finally(() => stop.removeEventListener('abort', onStop));
     });
+  }
+}
+
+/**
+ * A kafkajs consumer in a consumer group of its own, that never commits. kafkajs's disconnect() does not stop
+ * a connect or a group join in progress: the join fails on the closed connection, and kafkajs restarts the
+ * consumer, which then joins after all and keeps running. So close() first lets them end (bounded).
+ */
+class ThrowawayConsumer {
+  readonly consumer: Consumer;
+  /** Whether run() was called: the group may exist on the cluster from then on. */
+  joined = false;
+  private readonly steps: Array<Promise<unknown>> = [];
+
+  constructor(kafka: Kafka, readonly groupId: string) {
+    this.consumer = kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: MAX_WAIT_MS,
+      sessionTimeout: SESSION_TIMEOUT_MS,
+      rebalanceTimeout: SESSION_TIMEOUT_MS,
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.step(this.consumer.connect());
+  }
+
+  /** Subscribes to `topic` and joins the group; resolves once joined (positions are set on GROUP_JOIN). */
+  run(topic: string, eachBatch: EachBatchHandler): Promise<void> {
+    this.joined = true;
+    return this.step(this.consumer.subscribe({ topic, fromBeginning: false })
+      .then(() => this.consumer.run({ autoCommit: false, eachBatch })));
+  }
+
+  async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SESSION_TIMEOUT_MS);
+    });
+    await Promise.race([Promise.allSettled(this.steps), bound]);
+    clearTimeout(timer);
+    await this.consumer.disconnect();
+  }
+
+  private step<T>(work: Promise<T>): Promise<T> {
+    this.steps.push(work);
+    return work;
   }
 }
 

@@ -185,6 +185,30 @@ describe('KafkaRecordBrowser against a real broker', () => {
       expect(groups.map((g) => g.groupId)).not.toContain(groupId);
     });
 
+    it('reads up to an open transaction, without waiting for it (read_committed, up to the last stable offset)', async () => {
+      const base = Date.now() - 60_000;
+      const committed = [
+        await write(0, base, Buffer.from('a'), Buffer.from('1')),
+        await write(0, base + 1, Buffer.from('b'), Buffer.from('2')),
+        await write(1, base + 2, Buffer.from('c'), Buffer.from('3')),
+      ];
+      // the high watermark moves past an open transaction's record, which a read_committed reader cannot read
+      // before the transaction ends: latest() must end at the last stable offset instead
+      const transactional = new Kafka(kafkaConfig()).producer({ transactionalId: randomName('browse-tx'), idempotent: true, maxInFlightRequests: 1 });
+      await transactional.connect();
+      const transaction = await transactional.transaction();
+      try {
+        await transaction.send({ topic, messages: [{ partition: 0, key: 'open', value: 'uncommitted' }] });
+        // read timeout past the test's own: waiting for the transaction fails the test instead of passing late
+        const browser = new KafkaRecordBrowser('it', new Kafka(kafkaConfig()), silentLogger, { readTimeout: 120_000 });
+        browsers.push(browser);
+        expect((await browser.latest(topic, 10)).map(asPlain)).toEqual(committed.map(asPlain));
+      } finally {
+        await transaction.abort();
+        await transactional.disconnect();
+      }
+    }, 30_000);
+
     it('keeps working after a topic it read is deleted', async () => {
       const groupIds: string[] = [];
       const newGroupId = (): string => groupIds[groupIds.push(randomName('sluice-browse-it')) - 1]!;
