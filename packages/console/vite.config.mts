@@ -6,6 +6,22 @@ import preact from '@preact/preset-vite';
 // `sluice run` (SLUICE_API, default http://127.0.0.1:8080).
 const api = process.env['SLUICE_API'] ?? 'http://127.0.0.1:8080';
 
+// The API refuses writes whose Origin is not its own: the proxy speaks for the page.
+const proxy = {
+  '/api': {
+    target: api,
+    changeOrigin: true,
+    configure: (server: { on(event: 'proxyReq', listener: (request: { getHeader(name: string): unknown; setHeader(name: string, value: string): void }) => void): void }) => {
+      server.on('proxyReq', (request) => {
+        if (request.getHeader('origin') !== undefined) request.setHeader('origin', new URL(api).origin);
+      });
+    },
+  },
+};
+
+/** The policy the console must live with (CodeMirror's style elements need style-src to allow them). */
+const CSP = process.env['SLUICE_CSP'] ?? "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'";
+
 export default defineConfig({
   base: './',
   plugins: [preact()],
@@ -18,6 +34,11 @@ export default defineConfig({
     sourcemap: false,
   },
   server: {
-    proxy: { '/api': { target: api, changeOrigin: false } },
+    proxy,
+  },
+  // `vite preview` serves the build with the CSP `sluice run` sends, so violations show in the browser.
+  preview: {
+    proxy,
+    headers: { 'content-security-policy': CSP },
   },
 });

@@ -2,6 +2,7 @@
 // Saves with If-Match (a change made elsewhere meanwhile is refused, 409); connectors have Test, which runs
 // the staged connection test on the running connector, or on the form as typed when it is new or changed.
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useLocation } from 'preact-iso';
 import type { JSX, TargetedEvent } from 'preact';
 import { api, ApiError } from '../api';
 import type { ConfigEntry, ConfigView, ConnectionTestReport, RemovedAnswer, SchemaCatalog } from '../api-types';
@@ -11,7 +12,7 @@ import { useApi } from '../use-api';
 import { ConfirmDialog } from './confirm-dialog';
 import { ConnectionTestResult } from './connection-test';
 import { LoadError } from './load-error';
-import { SchemaForm } from './schema-form';
+import { Required, SchemaForm } from './schema-form';
 
 export type EntryKind = 'connectors' | 'sources';
 
@@ -38,7 +39,11 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
   const [initial, setInitial] = useState('');
   const [revision, setRevision] = useState<string | undefined>(undefined);
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const [notice, setNotice] = useState<Notice | undefined>(undefined);
+  // A new entry is saved, then its own page opens (`?saved`) and says so.
+  const { query } = useLocation();
+  const [notice, setNotice] = useState<Notice | undefined>(
+    query['saved'] !== undefined ? { tone: 'ok', text: `Saved. The ${noun} runs with these settings now.` } : undefined,
+  );
   const [report, setReport] = useState<ConnectionTestReport | undefined>(undefined);
   const [busy, setBusy] = useState<'save' | 'test' | 'delete' | undefined>(undefined);
   const [confirming, setConfirming] = useState(false);
@@ -97,7 +102,7 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
       });
       setRevision(answer.revision);
       setInitial(JSON.stringify(settings));
-      if (id === undefined) navigate(`${kind}/${encodeURIComponent(target)}`, { replace: true });
+      if (id === undefined) navigate(`${kind}/${encodeURIComponent(target)}?saved`, { replace: true });
       else setNotice({ tone: 'ok', text: `Saved. The ${noun} runs with these settings now.` });
       config.reload();
     } catch (caught) {
@@ -177,7 +182,7 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
             {schema?.description !== undefined && <p class="hint">{schema.description}</p>}
           </div>
           <div class="field">
-            <label for="entry-id">ID<span class="required" aria-hidden="true"> *</span></label>
+            <label for="entry-id">ID</label><Required />
             <input id="entry-id" type="text" value={id ?? entryId} disabled={id !== undefined} autocomplete="off" spellcheck={false}
               aria-required="true" aria-invalid={errors['id'] !== undefined || undefined} aria-describedby="entry-id-hint entry-id-error"
               placeholder={kind === 'connectors' ? 'e.g. upstash' : 'e.g. plant'} onInput={(e) => setEntryId(e.currentTarget.value)} />

@@ -66,6 +66,14 @@ function hasErrorInside(errors: Readonly<Record<string, string>> | undefined, pa
   return errors !== undefined && Object.keys(errors).some((p) => p === path || p.startsWith(`${path}.`) || p.startsWith(`${path}[`));
 }
 
+/**
+ * The required mark, outside the <label> so the control's accessible name is the label text alone
+ * (screen readers get aria-required on the control instead).
+ */
+export function Required(): JSX.Element {
+  return <span class="required" aria-hidden="true">*</span>;
+}
+
 /** Renders descriptions' `code` spans as <code>. */
 export function Described(props: { text: string }): JSX.Element {
   const parts = props.text.split('`');
@@ -101,25 +109,45 @@ function UnionControl(props: { field: Field & { kind: 'union' }; context: Contex
     const isDefault = field.default !== undefined && picked.matches(field.default);
     context.set(field.path, isDefault && !field.required ? undefined : structuredClone(picked.initial));
   };
+  const select = (
+    <div class="field">
+      <label for={id}>{field.selectLabel}</label>{field.required && field.discriminator === undefined && <Required />}
+      <select id={id} value={selected === -1 ? '' : String(selected)} onChange={onSelect}
+        aria-invalid={error !== undefined || undefined} aria-describedby={`${id}-hint ${id}-error`}>
+        {selected === -1 && <option value="">Choose…</option>}
+        {field.variants.map((v, i) => (
+          <option key={i} value={String(i)}>{v.label}{field.default !== undefined && v.matches(field.default) ? ' (default)' : ''}</option>
+        ))}
+      </select>
+      {field.description !== undefined && <p class="hint" id={`${id}-hint`}><Described text={field.description} /></p>}
+      <FieldError id={`${id}-error`} message={error} />
+    </div>
+  );
+  const children = variant?.fields !== undefined && isPlainObject(value)
+    ? variant.fields.map((child) => <FieldControl key={child.path} field={child} context={context} />)
+    : undefined;
+  // A discriminated union (authentication: mechanism + its fields) is one group named after the key. Any
+  // other (ssl: no / yes / custom settings) is a select named after the key, and the picked variant's
+  // fields follow in a group of their own; the select stays in place so it keeps focus while switching.
+  if (field.discriminator !== undefined) {
+    return (
+      <fieldset class="field-group">
+        <legend>{field.label}</legend>
+        {select}
+        {children}
+      </fieldset>
+    );
+  }
   return (
-    <fieldset class="field-group">
-      <legend>{field.label}{field.required && <span class="required" aria-hidden="true"> *</span>}</legend>
-      <div class="field">
-        <label for={id}>{field.selectLabel}</label>
-        <select id={id} value={selected === -1 ? '' : String(selected)} onChange={onSelect}
-          aria-invalid={error !== undefined || undefined} aria-describedby={`${id}-hint ${id}-error`}>
-          {selected === -1 && <option value="">Choose…</option>}
-          {field.variants.map((v, i) => (
-            <option key={i} value={String(i)}>{v.label}{field.default !== undefined && v.matches(field.default) ? ' (default)' : ''}</option>
-          ))}
-        </select>
-        {field.description !== undefined && <p class="hint" id={`${id}-hint`}><Described text={field.description} /></p>}
-        <FieldError id={`${id}-error`} message={error} />
-      </div>
-      {variant?.fields !== undefined && isPlainObject(value) && variant.fields.map((child) => (
-        <FieldControl key={child.path} field={child} context={context} />
-      ))}
-    </fieldset>
+    <>
+      {select}
+      {children !== undefined && children.length > 0 && (
+        <fieldset class="field-group">
+          <legend>{field.label} settings</legend>
+          {children}
+        </fieldset>
+      )}
+    </>
   );
 }
 
@@ -201,7 +229,7 @@ function ScalarControl(props: { field: Exclude<Field, { kind: 'object' | 'union'
   return (
     <div class={inline ? 'field field-inline' : 'field'}>
       {inline && control}
-      <label for={id}>{field.label}{field.required && <span class="required" aria-hidden="true"> *</span>}</label>
+      <label for={id}>{field.label}</label>{field.required && <Required />}
       {!inline && control}
       <p class="hint" id={`${id}-hint`}>{hint}</p>
       <FieldError id={`${id}-error`} message={error} />
