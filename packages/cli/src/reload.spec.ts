@@ -231,6 +231,14 @@ describe(`${ConfigReloader.name} with run-time sources and connectors`, () => {
     await expect(reloader.reload('t')).resolves.toMatchObject({ applied: true, connectors: { added: ['archive'], replaced: ['store'], removed: [] } });
   });
 
+  it('refuses a rule that does not compile before any connector or source is touched', async () => {
+    const [oldSource, oldConnector] = [source('plant'), connector('store')];
+    writeFileSync(file, memoryConfig({ sources: [{ type: 'memory', id: 'plant', label: 'v2' }], connectors: [{ type: 'memory', id: 'store', label: 'v2' }], rules: rule('a', 'a/#', 'store').replace('SELECT payload.v as v', 'SELECT FROM') }));
+    await expect(reloader.reload('t')).resolves.toMatchObject({ applied: false, error: expect.stringContaining('rules[0].sql: rule "a":') });
+    expect(source('plant')).toBe(oldSource);
+    expect(connector('store')).toBe(oldConnector);
+  });
+
   it('refuses to remove a connector a rule still uses (the file is invalid), changing nothing', async () => {
     writeFileSync(file, memoryConfig({ connectors: [{ type: 'memory', id: 'other' }], rules: rule('a', 'a/#', 'store') }));
     await expect(reloader.reload('t')).resolves.toMatchObject({ applied: false, error: expect.stringContaining('no connector has the id "store"') });

@@ -1,6 +1,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { ConfigError, type ContainerModule, type Integration, type Logger, type RuleChangeReport } from '@sluice/core';
+import { ConfigError, RuleSyntaxError, type ContainerModule, type Integration, type Logger, type RuleChangeReport } from '@sluice/core';
+import { compileRule, DEFAULT_PARSE_LIMITS, type ParseLimits } from '@sluice/sql';
+import { sqlEngineOptions } from './compose';
 import { ConfigFileError, loadConfigFile, withLocations, type ConfigFile, type LoadedConfig } from './config-file';
 import { assertReferencesExist } from './config-store/config-validation';
 import type { PluginRegistry } from './plugins';
@@ -58,6 +60,7 @@ export class ConfigReloader {
   private readonly startup: Readonly<Record<string, string>>;
   /** The sources and connectors running now, by id, as their entries were when installed. */
   private readonly applied: Record<Section, Map<string, AppliedEntry>>;
+  private readonly parseLimits: ParseLimits;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -72,6 +75,8 @@ export class ConfigReloader {
     private readonly onLoaded?: (loaded: LoadedConfig) => void,
   ) {
     this.startup = restartSections(running.config);
+    // the running engine keeps the limits it started with (a changed `sql` needs a restart)
+    this.parseLimits = { ...DEFAULT_PARSE_LIMITS, ...sqlEngineOptions(running.config).parseLimits };
     const entries = (section: Section): Map<string, AppliedEntry> => new Map(running.config[section].map((entry) => [
       String(entry['id']),
       { json: stableJson(entry), entry, plugins: running.plugins },
@@ -104,9 +109,11 @@ export class ConfigReloader {
       }));
       wanted = withLocations(loaded, () => {
         const built = { sources: build('sources'), connectors: build('connectors') };
-        // checked here rather than met half-way through the change (an action naming a removed connector)
+        // checked here rather than met half-way through the change (an action naming a removed connector,
+        // a rule that does not compile), so that a refused file changes no source or connector either
         assertNoRepublishLoops(loaded.config);
         assertReferencesExist(loaded.config);
+        assertRulesCompile(loaded.config, this.parseLimits);
         return built;
       });
     } catch (error) {
@@ -217,6 +224,18 @@ export class ConfigReloader {
     this.logger.error('reload refused; the running configuration stays', { trigger, error: message });
     return { applied: false, error: message, cause: error };
   }
+}
+
+/** Each rule's SQL compiled as setRules will compile it; the error as the integration words it (`rules[i].sql`). */
+function assertRulesCompile(config: ConfigFile, parseLimits: ParseLimits): void {
+  config.rules.forEach((rule, r) => {
+    try {
+      compileRule(rule.sql, { parseLimits });
+    } catch (error) {
+      if (error instanceof RuleSyntaxError) throw new ConfigError('integration', [{ path: `rules[${r}].sql`, message: `rule "${rule.id}": ${error.message}` }], { cause: error });
+      // anything else is setRules' to report, with the change taken back
+    }
+  });
 }
 
 /** The module of an entry that ran before (validated then, so it builds again). */

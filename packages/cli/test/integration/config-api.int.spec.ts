@@ -1,6 +1,6 @@
 // `sluice run` as a child process against the real Mosquitto and Kafka: a Kafka connector and a rule
 // created through the REST API are written into the config file (its comments kept), survive a SIGHUP and
-// a restart, and a connector replaced through the API keeps the records flowing.
+// a restart, and a connector or source replaced through the API keeps the records flowing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -194,6 +194,21 @@ log:
     runner.child.kill('SIGTERM');
     await expect(runner.exited).resolves.toBe(0);
     expect(runner.lines.slice(mark).map((l) => l.msg)).toContain('stopped');
+  });
+
+  it('a source replaced through the API (same MQTT client id) keeps the messages flowing', async () => {
+    writeFileSync(file, config());
+    const { api } = await start();
+    const rule = await call(api, 'PUT', '/api/rules/archived', { sql: `SELECT payload.n as n FROM "${mqttTopic}"`, actions: [{ connector: 'kafka', topic: apiTopic, key: '${n}', value: 'a:${n}' }] });
+    expect(rule.status).toBe(201);
+    const plant = (await call(api, 'GET', '/api/config')).body['sources'] as Array<Record<string, unknown>>;
+    const load = publish(mqttUrl(), mqttTopic, numbers(0, 200), mqttOptions);
+    const replaced = await call(api, 'PUT', '/api/sources/plant', { ...plant[0], keepalive: 45 });
+    expect(replaced.status).toBe(200);
+    await load;
+    await until(async () => (await actionSuccess(api, 'archived:kafka')) >= 200);
+    const records = await consumeRecords(apiTopic, 200, 30_000);
+    expect(new Set(records.map((r) => Number(r.key))).size).toBe(200);
   });
 
   it('tests a SASL connector before and after saving it; the typed password goes to a 0600 file and never into an answer, the log or the YAML', async () => {

@@ -49,12 +49,14 @@ describe('sluice run (child process, real Mosquitto and Kafka)', () => {
   let mqttTopic: string;
   let file: string;
   let runner: Runner | undefined;
+  /** One per test: a reload replaces a source whose settings changed (and a new client id is a change). */
+  let clientId: string;
 
   const config = (value: string, sql?: string): string => `sources:
   - type: mqtt
     id: plant
     url: ${mqttUrl()}
-    clientId: ${randomName('sluice-run')}
+    clientId: ${clientId}
     protocolVersion: 5
     session: { persistent: false }
 connectors:
@@ -77,6 +79,7 @@ log:
 
   beforeEach(async () => {
     kafkaTopic = randomName('run-reload');
+    clientId = randomName('sluice-run');
     mqttTopic = `${randomName('numbers')}/n`;
     file = join(dir, `${kafkaTopic}.yaml`);
     await createTopic(kafkaTopic, 3);
