@@ -29,7 +29,7 @@ export function isInternalTopic(name: string): boolean {
   return name.startsWith('__') || name.startsWith('_sluice-');
 }
 
-/** A partition of a latest() read: where it reads next, and the high watermark it stops at. */
+/** A partition of a latest() read: where it reads next, and the offset it stops at (see latestRanges). */
 interface PartitionRange {
   next: bigint;
   readonly end: bigint;
@@ -157,7 +157,7 @@ export class KafkaRecordBrowser implements RecordBrowser {
             for (const message of batch.messages) {
               if (ended) return;
               try {
-                onRecord(toBrowsedRecord(batch.partition, message, false));
+                onRecord(toBrowsedRecord(batch.partition, message));
               } catch (error) {
                 // the caller's bug: stop following rather than let kafkajs fetch the batch again
                 fail(error);
@@ -403,7 +403,6 @@ class ThrowawayConsumer {
 /**
  * The `limit` newest records offered, by timestamp (then partition and offset, for a stable order): a
  * min-heap whose root is the oldest kept, so memory stays at `limit` records however many are read.
- * Kept records are copied: kafkajs hands out slices of a whole fetch response, which they would pin.
  */
 class NewestRecords {
   private readonly heap: Array<{ readonly time: number; readonly partition: number; readonly offset: bigint; readonly record: BrowsedRecord }> = [];
@@ -415,7 +414,7 @@ class NewestRecords {
     const offset = BigInt(message.offset);
     const full = this.heap.length === this.limit;
     if (full && compare({ time, partition, offset }, this.heap[0]!) <= 0) return;
-    const entry = { time, partition, offset, record: toBrowsedRecord(partition, message, true) };
+    const entry = { time, partition, offset, record: toBrowsedRecord(partition, message) };
     if (full) {
       this.heap[0] = entry;
       this.down(0);
@@ -460,14 +459,15 @@ function compare(a: { time: number; partition: number; offset: bigint }, b: { ti
 }
 
 /**
- * The record as BrowsedRecord. A header name that repeats keeps its last value (as Java's lastHeader()):
- * BrowsedRecord has one value per name. Names are data, so the map has no prototype.
+ * The record as BrowsedRecord, with bytes of its own: kafkajs hands out slices of a whole fetch response
+ * (up to 10 MB), which a record kept by latest() or queued for a slow follower would otherwise pin. A header
+ * name that repeats keeps its last value (as Java's lastHeader()): BrowsedRecord has one value per name.
+ * Names are data, so the map has no prototype.
  */
-function toBrowsedRecord(partition: number, message: KafkaMessage, copy: boolean): BrowsedRecord {
+function toBrowsedRecord(partition: number, message: KafkaMessage): BrowsedRecord {
   const bytes = (value: Buffer | string | null | undefined): Buffer => {
     if (value === null || value === undefined) return Buffer.alloc(0);
-    if (typeof value === 'string') return Buffer.from(value, 'utf8');
-    return copy ? Buffer.from(value) : value;
+    return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
   };
   const headers: Record<string, Buffer> = Object.create(null) as Record<string, Buffer>;
   const raw: IHeaders = message.headers ?? {};
