@@ -1,0 +1,113 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+export interface SluiceConsoleOptions {
+  /**
+   * The built console: a directory holding index.html and assets/. Default: the `assetsDir` of
+   * @sluice/console (its `dist/`).
+   */
+  readonly assetsDir?: string | undefined;
+}
+
+/**
+ * What index.html may load: its own scripts only (no inline script, no eval), API calls to its own origin,
+ * never inside a frame (clickjacking). Styles may be inline: CodeMirror and uPlot set element styles and
+ * CodeMirror falls back to <style> elements where constructable stylesheets are missing; a style cannot run code.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Vite names every file under assets/ after a hash of its content: a changed file is a new URL. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** index.html (and the few files beside it) are checked at every load, so a new build shows at once. */
+const REVALIDATE = 'no-cache';
+
+const BASE_TAG = /<base href="\/"\s*\/?>/;
+
+/**
+ * The web console as a Fastify plugin: the built files of @sluice/console, mounted where it is registered
+ * (`/` in `sluice run`, `/sluice` next to sluiceApi in a host service). index.html gets its
+ * `<base href="/">` rewritten to the mount prefix + '/', so the app's routes and its relative API calls
+ * (`api/rules` → `/sluice/api/rules`) live under the prefix; client-side routes (`/rules/temp_hum`) fall
+ * back to index.html; `api/...` and `assets/...` paths that match nothing are 404s, never the page.
+ *
+ *     await host.register(sluiceApi, { prefix: '/sluice', integration, token });
+ *     await host.register(sluiceConsole, { prefix: '/sluice' });
+ *
+ * The files hold no data and are served to anyone (the app asks for the API token on its login page);
+ * index.html carries a strict Content-Security-Policy (CONSOLE_CSP) and every answer `nosniff`.
+ * Throws at registration when the console is not built (no index.html, or one without `<base href="/">`).
+ */
+export async function sluiceConsole(app: FastifyInstance, options: SluiceConsoleOptions = {}): Promise<void> {
+  const root = path.resolve(options.assetsDir ?? defaultAssetsDir());
+  const index = mountedIndex(root, app.prefix);
+  const sendIndex = (reply: FastifyReply): FastifyReply =>
+    reply.headers({ 'cache-control': REVALIDATE, 'content-security-policy': CONSOLE_CSP, 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' })
+      .type('text/html; charset=utf-8').send(index);
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+
+  await app.register(fastifyStatic, {
+    root: path.join(root, 'assets'),
+    prefix: '/assets/',
+    index: false,
+    dotfiles: 'deny',
+    cacheControl: false,
+    setHeaders: (res) => res.setHeader('cache-control', IMMUTABLE),
+  });
+
+  // the few files beside index.html (favicon.svg ...), known at start: a route each, nothing else read
+  for (const name of readdirSync(root)) {
+    if (name === 'index.html' || name.startsWith('.') || !statSync(path.join(root, name)).isFile()) continue;
+    app.get(`/${name}`, async (_request, reply) => reply.header('cache-control', REVALIDATE).sendFile(name, root, { cacheControl: false }));
+  }
+
+  app.get('/', async (_request, reply) => sendIndex(reply));
+  app.get<{ Params: { '*': string } }>('/*', async (request, reply) => {
+    const rest = request.params['*'];
+    if (isReserved(rest)) return reply.code(404).send({ error: `no route for ${request.url.split('?')[0]?.slice(0, 200) ?? ''}; see docs/cli.md for the endpoints` });
+    return sendIndex(reply);
+  });
+}
+
+/** Paths the page must never stand in for: a missing asset or API route is a 404 a script can see. */
+function isReserved(rest: string): boolean {
+  return ['api', 'assets'].some((top) => rest === top || rest.startsWith(`${top}/`));
+}
+
+/** index.html with the mount prefix as its base; read once (it is small and changes only with a build). */
+function mountedIndex(root: string, prefix: string): string {
+  const file = path.join(root, 'index.html');
+  if (!existsSync(file)) {
+    throw new Error(`the console is not built: ${file} is missing (run npm run build -w @sluice/console, or set http.console: false)`);
+  }
+  const html = readFileSync(file, 'utf8');
+  if (!existsSync(path.join(root, 'assets'))) throw new Error(`the console is not built: ${path.join(root, 'assets')} is missing (run npm run build -w @sluice/console)`);
+  if (!BASE_TAG.test(html)) throw new Error(`${file} has no <base href="/"> to point at the mount prefix; is it the @sluice/console build?`);
+  const base = `${prefix.replace(/\/+$/, '')}/`;
+  return html.replace(BASE_TAG, () => `<base href="${escapeAttribute(base)}">`);
+}
+
+function escapeAttribute(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Loaded when needed: @sluice/console only says where its build is (it holds no code the server runs). */
+function defaultAssetsDir(): string {
+  return (require('@sluice/console') as { assetsDir: string }).assetsDir;
+}
