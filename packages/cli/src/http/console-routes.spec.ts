@@ -8,14 +8,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { connectorModule, createIntegration, sourceModule, type Integration } from '@sluice/core';
 import { InMemoryConnector, InMemorySource } from '@sluice/core/testing';
 import { sqlModule } from '@sluice/sql';
-import { CONSOLE_CSP, sluiceConsole } from './console-routes';
+import { consoleCsp, sluiceConsole } from './console-routes';
 import { sluiceApi } from './sluice-api';
 
 /** A console build as Vite lays it out: index.html with `<base href="/">`, hashed assets, a favicon. */
 function fakeBuild(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-console-'));
   mkdirSync(path.join(dir, 'assets'));
-  writeFileSync(path.join(dir, 'index.html'), '<!doctype html><html><head><base href="/" /><script type="module" src="./assets/index-AbC123.js"></script></head><body><div id="app"></div></body></html>');
+  writeFileSync(path.join(dir, 'index.html'), '<!doctype html><html><head><base href="/" /><meta name="csp-nonce" content="" /><script type="module" src="./assets/index-AbC123.js"></script></head><body><div id="app"></div></body></html>');
   writeFileSync(path.join(dir, 'assets', 'index-AbC123.js'), 'console.log("console");');
   writeFileSync(path.join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
   writeFileSync(path.join(dir, '.secret'), 'not served');
@@ -67,15 +67,16 @@ describe(sluiceConsole.name, () => {
       await host.listen({ host: '127.0.0.1', port: 0 });
     });
 
-    it('serves index.html with its base at /, a strict CSP, no caching and nosniff', async () => {
+    it('serves index.html with its base at /, a strict CSP with a fresh style nonce, no caching and nosniff', async () => {
       const index = await get('/');
       expect(index.status).toBe(200);
       expect(index.text).toContain('<base href="/">');
-      expect(index.headers).toMatchObject({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'content-security-policy': CONSOLE_CSP, 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' });
-      expect(CONSOLE_CSP).toContain("script-src 'self';");
-      expect(CONSOLE_CSP).toContain("connect-src 'self'");
-      expect(CONSOLE_CSP).toContain("frame-ancestors 'none'");
-      expect(CONSOLE_CSP).not.toMatch(/script-src[^;]*unsafe/);
+      const nonce = /<meta name="csp-nonce" content="([A-Za-z0-9+/=]{24})">/.exec(index.text)?.[1] as string;
+      expect(index.headers).toMatchObject({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'content-security-policy': consoleCsp(nonce), 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' });
+      const csp = index.headers['content-security-policy'] as string;
+      for (const directive of ["script-src 'self';", `style-src 'self' 'nonce-${nonce}';`, "connect-src 'self';", "frame-ancestors 'none'"]) expect(csp).toContain(directive);
+      expect(csp).not.toContain('unsafe');
+      expect((await get('/')).text).not.toContain(nonce); // one per answer
     });
 
     it('falls back to index.html for the client-side routes', async () => {

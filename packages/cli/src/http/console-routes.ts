@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
@@ -13,21 +14,24 @@ export interface SluiceConsoleOptions {
 
 /**
  * What index.html may load: its own scripts only (no inline script, no eval), API calls to its own origin,
- * never inside a frame (clickjacking). Styles may be inline: CodeMirror and uPlot set element styles and
- * CodeMirror falls back to <style> elements where constructable stylesheets are missing; a style cannot run code.
+ * never inside a frame (clickjacking). Styles: its own files, and the <style> elements CodeMirror creates at
+ * run time when they carry this response's nonce (the app reads it from <meta name="csp-nonce">); no
+ * other inline style.
  */
-export const CONSOLE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+export function consoleCsp(styleNonce: string | undefined): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    styleNonce === undefined ? "style-src 'self'" : `style-src 'self' 'nonce-${styleNonce}'`,
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 /** Vite names every file under assets/ after a hash of its content: a changed file is a new URL. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -35,6 +39,8 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
 
 const BASE_TAG = /<base href="\/"\s*\/?>/;
+/** Where the console wants its style nonce (packages/console/src/csp.ts). */
+const NONCE_TAG = /<meta name="csp-nonce" content=""\s*\/?>/;
 
 /**
  * The web console as a Fastify plugin: the built files of @sluice/console, mounted where it is registered
@@ -47,15 +53,21 @@ const BASE_TAG = /<base href="\/"\s*\/?>/;
  *     await host.register(sluiceConsole, { prefix: '/sluice' });
  *
  * The files hold no data and are served to anyone (the app asks for the API token on its login page);
- * index.html carries a strict Content-Security-Policy (CONSOLE_CSP) and every answer `nosniff`.
+ * index.html carries a strict Content-Security-Policy (consoleCsp) with a fresh style nonce, and every answer `nosniff`.
  * Throws at registration when the console is not built (no index.html, or one without `<base href="/">`).
  */
 export async function sluiceConsole(app: FastifyInstance, options: SluiceConsoleOptions = {}): Promise<void> {
   const root = path.resolve(options.assetsDir ?? defaultAssetsDir());
   const index = mountedIndex(root, app.prefix);
-  const sendIndex = (reply: FastifyReply): FastifyReply =>
-    reply.headers({ 'cache-control': REVALIDATE, 'content-security-policy': CONSOLE_CSP, 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' })
-      .type('text/html; charset=utf-8').send(index);
+  // split once where the nonce goes: each answer is then two concatenations and 16 random bytes
+  const nonceAt = NONCE_TAG.exec(index);
+  const [head, tail] = nonceAt === null ? [index, undefined] : [index.slice(0, nonceAt.index), index.slice(nonceAt.index + nonceAt[0].length)];
+  const sendIndex = (reply: FastifyReply): FastifyReply => {
+    const nonce = tail === undefined ? undefined : randomBytes(16).toString('base64');
+    const html = tail === undefined ? head : `${head}<meta name="csp-nonce" content="${nonce}">${tail}`;
+    return reply.headers({ 'cache-control': REVALIDATE, 'content-security-policy': consoleCsp(nonce), 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' })
+      .type('text/html; charset=utf-8').send(html);
+  };
 
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
