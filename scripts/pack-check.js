@@ -11,7 +11,15 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
-const PACKAGES = ['core', 'sql', 'mqtt', 'kafka', 'cli'];
+const PACKAGES = ['core', 'sql', 'mqtt', 'kafka', 'cli', 'console'];
+// Packages compiled by tsc -b; the console is bundled by Vite instead (npm run build -w @sluice/console).
+const TS_PACKAGES = PACKAGES.filter((p) => p !== 'console');
+// What each tarball must hold: TypeScript packages their compiled entry, the console its CommonJS entry
+// (which only says where the assets are) and the built assets.
+const NEEDED = {
+  default: ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts'],
+  console: ['package.json', 'README.md', 'index.js', 'index.d.ts', 'dist/index.html'],
+};
 const keep = process.argv.includes('--keep');
 const started = Date.now();
 
@@ -34,7 +42,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 
 async function main() {
-  for (const name of ['@sluice/core', '@sluice/core/testing', '@sluice/sql', '@sluice/mqtt', '@sluice/kafka', '@sluice/cli']) {
+  for (const name of ['@sluice/core', '@sluice/core/testing', '@sluice/sql', '@sluice/mqtt', '@sluice/kafka', '@sluice/cli', '@sluice/console']) {
     const file = require.resolve(name);
     assert.ok(file.startsWith(path.join(__dirname, 'node_modules')), name + ' resolved outside the scratch project: ' + file);
   }
@@ -46,6 +54,16 @@ async function main() {
   assert.equal(typeof mqttModule, 'function');
   assert.equal(typeof AedesSource, 'function');
   assert.equal(typeof kafkaModule, 'function');
+
+  // The console: its entry names the built assets, and index.html's scripts and styles are among them.
+  const fs = require('node:fs');
+  const { assetsDir } = require('@sluice/console');
+  const html = fs.readFileSync(path.join(assetsDir, 'index.html'), 'utf8');
+  assert.match(html, /<base href="\\/"/);
+  const assets = [...html.matchAll(/(?:src|href)="\\.\\/(assets\\/[^"]+)"/g)].map((m) => m[1]);
+  assert.ok(assets.some((a) => a.endsWith('.js')), 'index.html loads no script from assets/');
+  for (const asset of assets) assert.ok(fs.existsSync(path.join(assetsDir, asset)), 'index.html names a missing asset: ' + asset);
+  assert.doesNotMatch(html, /<script(?![^>]*\\bsrc=)[^>]*>/, 'index.html has an inline script');
 
   // The SQL engine on its own.
   const rule = compileRule('SELECT payload.temp as temp, clientid FROM "temp_hum/#" WHERE payload.temp > 20');
@@ -94,14 +112,15 @@ function main() {
   fs.mkdirSync(scratch);
   try {
     step('building the packages');
-    run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', ...PACKAGES.map((p) => `packages/${p}`)], ROOT);
+    run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', ...TS_PACKAGES.map((p) => `packages/${p}`)], ROOT);
+    run('npm', ['run', 'build', '-w', '@sluice/console'], ROOT);
 
     step('npm pack');
     const files = [];
     for (const pkg of PACKAGES) {
       const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', tarballs, '-w', `@sluice/${pkg}`], ROOT));
       const names = packed.files.map((f) => f.path);
-      for (const needed of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']) {
+      for (const needed of NEEDED[pkg] ?? NEEDED.default) {
         if (!names.includes(needed)) throw new Error(`${packed.filename} lacks ${needed}`);
       }
       const stray = names.filter((n) => /\.spec\.|tsbuildinfo|^src\//.test(n));

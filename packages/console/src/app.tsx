@@ -1,6 +1,6 @@
 // The console's shell: a left navigation (a menu button on narrow windows), a header with the server
 // connection dot and "Sign out", and the router. Routes live under the mount prefix (paths.ts).
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ComponentChildren, JSX } from 'preact';
 import { lazy, LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { api, ApiError, connection, session, type ConnectionState } from './api';
@@ -108,7 +108,14 @@ function Shell(props: { children: ComponentChildren }): JSX.Element {
     };
   }, []);
 
-  useEffect(() => setMenuOpen(false), [path]);
+  // After a client-side navigation, focus moves to the new page (as a page load would), so keyboard and
+  // screen-reader users start at its content rather than on the link they followed.
+  const firstRender = useRef(true);
+  useEffect(() => {
+    setMenuOpen(false);
+    if (firstRender.current) firstRender.current = false;
+    else document.getElementById('main')?.focus({ preventScroll: false });
+  }, [path]);
 
   const signOut = (): void => {
     session.setToken(undefined);
@@ -130,7 +137,7 @@ function Shell(props: { children: ComponentChildren }): JSX.Element {
           {info?.tokenRequired === true && <button type="button" class="button-quiet" onClick={signOut}>Sign out</button>}
         </div>
       </header>
-      <nav id="main-nav" class="sidenav" aria-label="Main">
+      <nav id="main-nav" class="sidenav" aria-label="Main" onKeyDown={(e) => { if (e.key === 'Escape') setMenuOpen(false); }}>
         <ul>
           {NAV.map((item) => {
             const target = href(item.page);
