@@ -32,13 +32,14 @@ export function entryRoutes(app: FastifyInstance, api: ApiContext, section: Sect
     const id = request.params.id;
     const body = entryOf(request.body, noun);
     checkBodyId(body, id);
-    const existed = storedEntries((await writer.read()).document, section).some((entry) => entry.id === id);
     // `type` and `id` first, as people write entries (the key order of a new entry is the file's)
     const { type, id: _id, ...settings } = body;
     const entry: PluginEntry = { type, id, ...settings };
     const { snapshot, outcome } = await writer.write(request, { section, id }, [section === 'connectors' ? { op: 'upsert-connector', connector: entry } : { op: 'upsert-source', source: entry }]);
-    api.logger.info(existed ? `${noun} replaced through the API` : `${noun} created through the API`, { [noun]: id });
-    return reply.code(existed ? 200 : 201).send({
+    // told by the reload that applied it (two writes of one new id at once: the first creates it)
+    const created = outcome[section].added.includes(id);
+    api.logger.info(created ? `${noun} created through the API` : `${noun} replaced through the API`, { [noun]: id });
+    return reply.code(created ? 201 : 200).send({
       [noun]: viewOf(api, snapshot.document, id),
       revision: snapshot.revision,
       ...(outcome.needsRestart.length > 0 ? { restartNeeded: outcome.needsRestart } : {}),

@@ -34,10 +34,10 @@ export function ruleWriteRoutes(app: FastifyInstance, api: ApiContext): void {
     if (dirIssue !== undefined) throw new ApiError(400, { error: `${dirIssue.path}: ${dirIssue.message}`, code: 'ERR_CONFIG_INVALID', issues: [dirIssue] });
     const existed = integration.rules().some((r) => r.id === id);
     const rule = { id, ...definition } as unknown as RuleDefinition; // `id` first in a new entry of the file
-    const answer = api.config === undefined ? await upsertRunning(api, rule) : await upsertStored(api.config, request, rule);
-    logger.info(existed ? 'rule replaced through the API' : 'rule created through the API', { rule: id });
+    const { created, ...answer } = api.config === undefined ? await upsertRunning(api, rule, !existed) : await upsertStored(api.config, request, rule);
+    logger.info(created ? 'rule created through the API' : 'rule replaced through the API', { rule: id });
     const running = integration.rules().find((r) => r.id === id);
-    return reply.code(existed ? 200 : 201).send(redact(id, { ...running, ...answer }));
+    return reply.code(created ? 201 : 200).send(redact(id, { ...running, ...answer }));
   });
 
   app.delete<{ Params: IdParams }>('/api/rules/:id', { onRequest: api.write, schema: { params: idParams } }, async (request) => {
@@ -68,10 +68,10 @@ async function setEnabled(api: ApiContext, request: FastifyRequest<{ Params: IdP
 }
 
 /** A rule changed in the running integration only (no store). */
-async function upsertRunning(api: ApiContext, rule: RuleDefinition): Promise<Record<string, unknown>> {
+async function upsertRunning(api: ApiContext, rule: RuleDefinition, created: boolean): Promise<{ created: boolean } & Record<string, unknown>> {
   try {
     const report = await api.integration.upsertRule(rule);
-    return report.restartNeeded.length > 0 ? { restartNeeded: report.restartNeeded } : {};
+    return { created, ...(report.restartNeeded.length > 0 ? { restartNeeded: report.restartNeeded } : {}) };
   } catch (error) {
     throw refusal(api, rule.id, error);
   }
@@ -81,7 +81,7 @@ async function upsertRunning(api: ApiContext, rule: RuleDefinition): Promise<Rec
  * A rule written to the config file and applied by a reload. Its SQL is compiled first, so that a syntax
  * error is answered with its line and column before anything is stored.
  */
-async function upsertStored(config: ConfigWriter, request: FastifyRequest, rule: RuleDefinition): Promise<Record<string, unknown>> {
+async function upsertStored(config: ConfigWriter, request: FastifyRequest, rule: RuleDefinition): Promise<{ created: boolean } & Record<string, unknown>> {
   if (typeof rule.sql === 'string' && rule.sql !== REDACTED) {
     try {
       compileRule(rule.sql);
@@ -93,7 +93,7 @@ async function upsertStored(config: ConfigWriter, request: FastifyRequest, rule:
     }
   }
   const { snapshot, outcome } = await config.write(request, { section: 'rules', id: rule.id }, [{ op: 'upsert-rule', rule }]);
-  return { revision: snapshot.revision, ...(outcome.needsRestart.length > 0 ? { restartNeeded: outcome.needsRestart } : {}) };
+  return { created: outcome.rules.added.includes(rule.id), revision: snapshot.revision, ...(outcome.needsRestart.length > 0 ? { restartNeeded: outcome.needsRestart } : {}) };
 }
 
 function refusal(api: ApiContext, id: string, error: unknown): unknown {
