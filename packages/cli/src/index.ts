@@ -4,6 +4,7 @@ export { composeFromConfig } from './compose';
 export { ExitCode } from './exit-codes';
 export {
   FileConfigStore, ConfigConflictError, ConfigEntryNotFoundError, ConfigStoreError,
-  type ConfigStore, type ConfigSnapshot, type ConfigDocument, type ConfigEdit, type PluginEntry, type FileConfigStoreOptions,
+  type ConfigStore, type ConfigChange, type ConfigSnapshot, type ConfigDocument, type ConfigEdit, type PluginEntry, type FileConfigStoreOptions,
 } from './config-store';
+export { ConfigReloader, type ReloadOutcome, type ComponentChanges } from './reload';
 export { sluiceApi, type SluiceApiOptions } from './http-server';
