@@ -310,6 +310,14 @@ describe('the API over a config store', () => {
       expect(app.connectorIds()).toEqual(['store']);
     });
 
+    it('answers 503 while the file does not parse (a hand edit in progress), and writes nothing', async () => {
+      writeFileSync(file, `${CONFIG}rules: [oops\n`);
+      const read = await call('GET', '/api/config');
+      expect([read.status, read.body['code']]).toEqual([503, 'ERR_CONFIG_STORE']);
+      expect((await call('PUT', '/api/connectors/x', { body: { type: 'memory' } })).status).toBe(503);
+      expect(onDisk()).toBe(`${CONFIG}rules: [oops\n`);
+    });
+
     it('serialises concurrent writes: each is applied, none is lost', async () => {
       const answers = await Promise.all(['c1', 'c2', 'c3', 'c4'].map((id) => call('PUT', `/api/connectors/${id}`, { body: { type: 'memory', label: id } })));
       expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201]);

@@ -42,7 +42,9 @@ export class ConfigWriter {
 
   read(): Promise<ConfigSnapshot> {
     return this.store.read().catch((error: unknown) => {
-      throw storeError(error, undefined);
+      // the file cannot be read or does not parse (a hand edit in progress): not the caller's doing
+      if (error instanceof ConfigStoreError) throw new ApiError(503, { error: error.message, code: error.code });
+      throw error;
     });
   }
 
