@@ -42,8 +42,6 @@ interface WantedEntry extends AppliedEntry {
   readonly module: ContainerModule;
 }
 
-const NO_CHANGES: ComponentChanges = Object.freeze({ added: [], replaced: [], removed: [] });
-
 /**
  * Re-reads the config file of a running integration and applies what can change at run time: sources,
  * connectors, and the rules with their actions. In that order of need: new and changed connectors and

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IntegrationError, RuleSyntaxError, type RuleDefinition } from '@sluice/core';
 import { compileRule } from '@sluice/sql';
 import { pathsHoldingRedacted, REDACTED } from '../secret-fields';
@@ -53,11 +53,11 @@ export function ruleWriteRoutes(app: FastifyInstance, api: ApiContext): void {
   });
 
   for (const enabled of [true, false]) {
-    app.post<{ Params: IdParams }>(`/api/rules/:id/${enabled ? 'enable' : 'disable'}`, { onRequest: api.write, schema: { params: idParams } }, async (request, reply) => setEnabled(api, request, reply, enabled));
+    app.post<{ Params: IdParams }>(`/api/rules/:id/${enabled ? 'enable' : 'disable'}`, { onRequest: api.write, schema: { params: idParams } }, async (request) => setEnabled(api, request, enabled));
   }
 }
 
-async function setEnabled(api: ApiContext, request: FastifyRequest<{ Params: IdParams }>, _reply: FastifyReply, enabled: boolean): Promise<Record<string, unknown>> {
+async function setEnabled(api: ApiContext, request: FastifyRequest<{ Params: IdParams }>, enabled: boolean): Promise<Record<string, unknown>> {
   const id = request.params.id;
   if (!api.integration.rules().some((r) => r.id === id)) throw new ApiError(404, { error: `no rule has the id "${id}"` });
   let revision: string | undefined;
