@@ -97,6 +97,17 @@ describe('fieldsOf', () => {
     expect(ssl.variants[2]!.fields?.map((f) => [f.path, f.kind])).toEqual([['ssl.verify', 'boolean'], ['ssl.ca', 'text']]);
   });
 
+  it('names object variants without a discriminator by their keys when there are several', () => {
+    const [identity] = fieldsOf({ type: 'object', properties: { clientid: { anyOf: [
+      { type: 'object', properties: { userProperty: { type: 'string' } }, required: ['userProperty'] },
+      { type: 'object', properties: { topicSegment: { type: 'string' } }, required: ['topicSegment'] },
+    ] } } });
+    if (identity?.kind !== 'union') throw new Error('not a union');
+    expect(identity.variants.map((v) => v.label)).toEqual(['User property', 'Topic segment']);
+    expect(variantIndex(identity.variants, { topicSegment: 'd/{clientid}' }, undefined)).toBe(1);
+    expect(variantIndex(identity.variants, undefined, undefined)).toBe(-1);
+  });
+
   it('reads objects as groups, string maps as key: value text and anything else as JSON', () => {
     expect(field(fields, 'retry')).toMatchObject({ kind: 'object' });
     expect(field(fields, 'headers').kind).toBe('map');

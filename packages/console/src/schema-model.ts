@@ -153,6 +153,7 @@ function unionKind(key: string, schema: JSONSchema, union: readonly JSONSchema[]
   if (usable.every((m) => m.const !== undefined)) return { kind: 'enum', options: usable.map((m) => ({ label: String(m.const), value: m.const })) };
   const discriminators = new Set<string>();
   const variants: Variant[] = [];
+  const discriminatedLabels = new Set<Variant>();
   for (const member of usable) {
     if (member.const !== undefined) {
       const constant = member.const;
@@ -163,24 +164,34 @@ function unionKind(key: string, schema: JSONSchema, union: readonly JSONSchema[]
     } else if (typesOf(member).includes('object') || member.properties !== undefined) {
       const discriminator = discriminatorOf(member);
       if (discriminator === undefined) {
-        variants.push({ label: 'Custom settings', initial: {}, matches: isPlainObject, fields: fieldsOf(member, path) });
+        // Told apart by their keys: { userProperty } vs { topicSegment } ("User property", "Topic segment").
+        const keys = (member.required ?? []).length > 0 ? member.required! : Object.keys(member.properties ?? {});
+        const own = (v: unknown): boolean => isPlainObject(v) && keys.every((k) => k in v);
+        variants.push({ label: keys.map(humanize).join(' + ') || 'Custom settings', initial: {}, matches: own, fields: fieldsOf(member, path) });
         continue;
       }
       discriminators.add(discriminator.key);
       const fields = fieldsOf(member, path, [discriminator.key]);
       for (const value of discriminator.values) {
-        variants.push({
+        const variant: Variant = {
           label: String(value),
           initial: { [discriminator.key]: value },
           matches: (v) => isPlainObject(v) && v[discriminator.key] === value,
           fields,
-        });
+        };
+        discriminatedLabels.add(variant);
+        variants.push(variant);
       }
     } else if (isScalar(member)) {
-      variants.push({ label: 'Value', initial: '', matches: (v) => typeof v === 'string' || typeof v === 'number', fields: [] });
+      variants.push({ label: 'Value', initial: '', matches: (v) => typeof v === 'string' || typeof v === 'number' });
     }
   }
   if (variants.length === 0) return { kind: 'json' };
+  const loose = variants.filter((v) => v.fields !== undefined && !discriminatedLabels.has(v));
+  if (loose.length === 1) {
+    const index = variants.indexOf(loose[0]!);
+    variants[index] = { ...loose[0]!, label: 'Custom settings', matches: isPlainObject };
+  }
   const discriminator = discriminators.size === 1 ? [...discriminators][0] : undefined;
   return {
     kind: 'union',

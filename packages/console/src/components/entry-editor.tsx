@@ -7,6 +7,7 @@ import type { JSX, TargetedEvent } from 'preact';
 import { api, ApiError } from '../api';
 import type { ConfigEntry, ConfigView, ConnectionTestReport, RemovedAnswer, SchemaCatalog } from '../api-types';
 import { href, navigate } from '../paths';
+import { humanize } from '../humanize';
 import { errorsFromIssues } from '../schema-model';
 import { useApi } from '../use-api';
 import { ConfirmDialog } from './confirm-dialog';
@@ -70,9 +71,10 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
   const dirty = useMemo(() => JSON.stringify(settings) !== initial || (id === undefined && entryId !== ''), [settings, initial, entryId]);
   const body = (): Record<string, unknown> => ({ type, ...settings });
 
-  const fail = (caught: unknown, action: string): void => {
+  const fail = (caught: unknown, action: 'save' | 'test' | 'delete'): void => {
+    const not = { save: 'Not saved', test: 'Not tested', delete: 'Not deleted' }[action];
     if (!(caught instanceof ApiError)) {
-      setNotice({ tone: 'error', text: `${action} failed: ${String(caught)}` });
+      setNotice({ tone: 'error', text: `${not}: ${String(caught)}` });
       return;
     }
     const { body: answer } = caught;
@@ -81,8 +83,10 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
       setNotice({ tone: 'error', text: 'The configuration was changed elsewhere — reload to see the current version, then make your change again.', conflict: true });
     } else if (caught.status === 409 && answer.code === 'ERR_IN_USE') {
       setNotice({ tone: 'error', text: `${answer.error} Remove or change those actions first.` });
+    } else if (answer.issues !== undefined && answer.issues.length > 0) {
+      setNotice({ tone: 'error', text: `${not}: correct the settings marked below.`, issues: answer.issues });
     } else {
-      setNotice({ tone: 'error', text: answer.error, ...(answer.issues === undefined ? {} : { issues: answer.issues }) });
+      setNotice({ tone: 'error', text: `${not}: ${answer.error}` });
     }
   };
 
@@ -106,7 +110,7 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
       else setNotice({ tone: 'ok', text: `Saved. The ${noun} runs with these settings now.` });
       config.reload();
     } catch (caught) {
-      fail(caught, 'Saving');
+      fail(caught, 'save');
     } finally {
       setBusy(undefined);
     }
@@ -123,7 +127,7 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
         : await api<ConnectionTestReport>('api/connectors/test', { method: 'POST', body: { ...(id === undefined && entryId.trim() === '' ? {} : { id: id ?? entryId.trim() }), ...body() } });
       setReport(answer);
     } catch (caught) {
-      fail(caught, 'The connection test');
+      fail(caught, 'test');
     } finally {
       setBusy(undefined);
     }
@@ -138,7 +142,7 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
       await api<RemovedAnswer>(`api/${kind}/${encodeURIComponent(id)}`, { method: 'DELETE', ...(revision === undefined ? {} : { ifMatch: revision }) });
       navigate(kind, { replace: true });
     } catch (caught) {
-      fail(caught, 'Deleting');
+      fail(caught, 'delete');
     } finally {
       setBusy(undefined);
     }
@@ -198,7 +202,7 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
             <div class={notice.tone === 'ok' ? 'alert alert-ok' : 'alert alert-error'} role={notice.tone === 'ok' ? 'status' : 'alert'}>
               {notice.text}
               {notice.issues !== undefined && notice.issues.length > 0 && (
-                <ul>{notice.issues.map((issue, i) => <li key={i}><code>{issue.path || '(entry)'}</code>: {issue.message}</li>)}</ul>
+                <ul>{notice.issues.map((issue, i) => <li key={i}>{issue.path === '' ? noun : humanize(issue.path.split('.').pop() ?? issue.path)}: {issue.message}</li>)}</ul>
               )}
               {notice.conflict === true && <div class="actions-row"><button type="button" onClick={reload}>Reload</button></div>}
             </div>

@@ -103,6 +103,10 @@ function UnionControl(props: { field: Field & { kind: 'union' }; context: Contex
   const variant = selected === -1 ? undefined : field.variants[selected];
   const error = errorFor(context.errors, field.discriminator === undefined ? field.path : `${field.path}.${field.discriminator}`);
   const onSelect = (event: TargetedEvent<HTMLSelectElement>): void => {
+    if (event.currentTarget.value === '') {
+      context.set(field.path, undefined);
+      return;
+    }
     const picked = field.variants[Number(event.currentTarget.value)];
     if (picked === undefined) return;
     // Picking what the default stands for removes the setting: the config keeps only what differs.
@@ -114,7 +118,7 @@ function UnionControl(props: { field: Field & { kind: 'union' }; context: Contex
       <label for={id}>{field.selectLabel}</label>{field.required && field.discriminator === undefined && <Required />}
       <select id={id} value={selected === -1 ? '' : String(selected)} onChange={onSelect}
         aria-invalid={error !== undefined || undefined} aria-describedby={`${id}-hint ${id}-error`}>
-        {selected === -1 && <option value="">Choose…</option>}
+        {(selected === -1 || (!field.required && field.default === undefined)) && <option value="">{field.required ? 'Choose…' : 'Not set'}</option>}
         {field.variants.map((v, i) => (
           <option key={i} value={String(i)}>{v.label}{field.default !== undefined && v.matches(field.default) ? ' (default)' : ''}</option>
         ))}
