@@ -199,6 +199,20 @@ describe('the API over a config store', () => {
       expect(app.connectorIds()).toEqual(['store']);
     });
 
+    it('answers 502 when a connector cannot start, with the file byte for byte and the running one kept', async () => {
+      const old = connector('store');
+      const added = await call('PUT', '/api/connectors/x', { body: { type: 'memory', failStart: true } });
+      expect(added.status).toBe(502);
+      expect(added.body).toEqual({ error: expect.stringContaining('refused to start (failStart)'), code: 'ERR_NOT_APPLIED' });
+      const replaced = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'main', password: '[redacted]', failStart: true } });
+      expect(replaced.status).toBe(502);
+      expect(onDisk()).toBe(CONFIG);
+      expect(app.connectorIds()).toEqual(['store']);
+      expect(connector('store')).not.toBe(old); // built by the failed replacement, never installed
+      await source('plant').push('t/1', '{"v": 7}').settled;
+      expect(old.records.map((r) => r.rendered)).toEqual(['t=7']);
+    });
+
     it('refuses to delete a connector a rule uses (409), then deletes it once the rule is gone', async () => {
       const inUse = await call('DELETE', '/api/connectors/store');
       expect([inUse.status, inUse.body['code']]).toEqual([409, 'ERR_IN_USE']);
