@@ -35,7 +35,7 @@ describe(loadConfigFile.name, () => {
   it('reads YAML with defaults from the schema', () => {
     const loaded = loadConfigFile(write('ok.yaml', valid), {});
     expect(loaded.config.rules[0]).toMatchObject({ id: 'temp_hum', enabled: true });
-    expect(loaded.config.http).toEqual({ enabled: true, host: '127.0.0.1', port: 8081 });
+    expect(loaded.config.http).toEqual({ enabled: true, host: '127.0.0.1', port: 8081, console: true });
     expect(loaded.locate('rules[0].actions[0].topic')).toEqual({ line: 15, column: 16 });
   });
 

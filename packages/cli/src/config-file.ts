@@ -22,6 +22,7 @@ export const HttpConfig = z.strictObject({
   allowedHosts: z.array(z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/, 'a host name or address, optionally with :port, e.g. sluice.example.com')).optional()
     .describe('Further names the `Host` header of a request may carry, e.g. `[sluice.example.com]` behind a proxy or DNS name (`name:port` pins the port). IP addresses, `localhost` and `http.host` are always accepted; any other name is refused (421) on every request, reads included, so that a page using DNS rebinding cannot reach the API.')
     .meta({ examples: [['sluice.example.com'], ['sluice.example.com:443']] }),
+  console: z.boolean().default(true).describe('Serve the web console (@sluice/console) at `/` of this endpoint: status, connectors, rules with their SQL editor and test, metrics, and the Kafka messages, changes written into this file. Its pages are public files that hold no data; everything they show comes from the REST API, which asks for `http.token` when one is set (the console has a login page for it). `false`: the API only.'),
   dataDir: z.string().min(1).optional().describe('The directory under which rules created or replaced through the REST API may keep disk buffers: their `buffer.dir` must lie inside it (a relative one is taken relative to it) or be one that a running rule already uses. Without it, the API refuses a new `buffer.dir`; the config file may use any directory.'),
 }).superRefine((http, ctx) => {
   const exposed = http.enabled ? checkListenerExposure(http.host, http.token) : undefined;
@@ -60,7 +61,7 @@ export const ConfigFile = z.strictObject({
   node: z.string().min(1).optional().describe('The `node` column rules see (EMQX puts its node name there). Default `sluice@127.0.0.1`.'),
   stopTimeoutMs: z.number().int().nonnegative().optional().describe('How long a stop (SIGTERM/SIGINT) waits for in-flight messages before leaving them unacknowledged for the broker to redeliver. Default 30000.'),
   rateIntervalMs: z.number().int().positive().optional().describe('Sampling interval of the rates (`matched.rate`, ...), in milliseconds. Default 5000.'),
-  http: HttpConfig.default({ enabled: true, host: '127.0.0.1', port: 8081 }).describe('The HTTP endpoint of `sluice run`: /metrics, /healthz, /readyz and the REST API.'),
+  http: HttpConfig.default({ enabled: true, host: '127.0.0.1', port: 8081, console: true }).describe('The HTTP endpoint of `sluice run`: /metrics, /healthz, /readyz and the REST API.'),
   log: LogConfig.default({ level: 'info' }).describe('Logging of `sluice run` (pino, on stderr).'),
   sql: SqlConfig.optional().describe('Settings of the rule engine.'),
 });

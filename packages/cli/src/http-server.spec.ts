@@ -55,6 +55,7 @@ describe(startHttpServer.name, () => {
     await app.start();
     endpoint = await startHttpServer(app, { host: '127.0.0.1', port: 0, ...(token === undefined ? {} : { token }), ...options }, recording());
     base = `http://127.0.0.1:${endpoint.address.port}`;
+    lines = []; // the specs look at what requests log, not at the start-up lines (the console's URL)
   }
 
   afterEach(async () => {
@@ -384,6 +385,22 @@ describe(startHttpServer.name, () => {
       const answer = await json('/api/rules/guess');
       expect(answer.body).toMatchObject({ definition: { description, actions: [{ template: secret }] } });
       expect((await json('/api/rules/nope-hunter2222')).body).toEqual({ error: 'no rule has the id "nope-hunter2222"' });
+    });
+  });
+
+  describe('the web console (http.console)', () => {
+    it('is served at / by default (the built @sluice/console), its URL logged; false leaves / to the API', async () => {
+      await setup();
+      await endpoint.close();
+      endpoint = await startHttpServer(app, { host: '127.0.0.1', port: 0 }, recording());
+      expect(lines).toContainEqual(['info', 'web console']);
+      const page = await fetch(`http://127.0.0.1:${endpoint.address.port}/rules/temp_hum`);
+      expect([page.status, (await page.text()).includes('<base href="/">'), page.headers.get('content-security-policy')]).toEqual([200, true, expect.stringContaining("script-src 'self'")]);
+      await endpoint.close();
+      lines = [];
+      endpoint = await startHttpServer(app, { host: '127.0.0.1', port: 0, console: false }, recording());
+      expect((await fetch(`http://127.0.0.1:${endpoint.address.port}/`)).status).toBe(404);
+      expect(lines).toEqual([]);
     });
   });
 

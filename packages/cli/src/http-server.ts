@@ -3,10 +3,12 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ConfigError, ThrottledLog, type Integration, type Logger } from '@sluice/core';
 import { checkListenerExposure, MAX_PATH_ID_LENGTH } from './http-guards';
+import { findConsoleBuild, sluiceConsole } from './http/console-routes';
 import { refusalOf, sendRefusal, type GuardSettings } from './http/request-guards';
 import { sluiceApi, type SluiceApiOptions } from './http/sluice-api';
 
 export { sluiceApi, type SluiceApiOptions } from './http/sluice-api';
+export { sluiceConsole, type SluiceConsoleOptions } from './http/console-routes';
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -29,6 +31,10 @@ export interface HttpServerOptions {
   readonly secrets?: ReadonlySet<string> | undefined;
   /** The config store and what applies it, the plugin registry and environment (see SluiceApiOptions). */
   readonly config?: Pick<SluiceApiOptions, 'store' | 'reloader' | 'plugins' | 'env'> | undefined;
+  /** The rule engine's limits (`sql.limits`), which `POST /api/rules/test` evaluates with. */
+  readonly ruleEngine?: SluiceApiOptions['ruleEngine'];
+  /** `http.console`: serve the web console at `/` (default); false leaves the API alone. */
+  readonly console?: boolean | undefined;
 }
 
 export interface HttpEndpoint {
@@ -73,12 +79,18 @@ export async function startHttpServer(app: Integration, options: HttpServerOptio
     dataDir: options.dataDir,
     secretFields: options.secretFields,
     secrets: options.secrets,
+    ruleEngine: options.ruleEngine,
     ...options.config,
   });
+  const build = options.console === false ? undefined : findConsoleBuild();
+  if (build !== undefined && 'dir' in build) await server.register(sluiceConsole, { assetsDir: build.dir });
   await server.listen({ host: options.host, port: options.port });
+  const address = server.server.address() as AddressInfo;
+  if (build !== undefined && 'missing' in build) logger.warn('web console not served', { reason: build.missing });
+  else if (build !== undefined) logger.info('web console', { url: `http://${browsable(address)}/`, login: options.token === undefined ? 'none (no http.token)' : 'http.token' });
   return {
     server: server.server,
-    address: server.server.address() as AddressInfo,
+    address,
     close: () => server.close(),
   };
 }
@@ -100,4 +112,10 @@ function urlRefusals(guards: GuardSettings, refusals: ThrottledLog, logger: Logg
     logger.debug('http request malformed', { error: message });
     void reply.code(400).send({ error: message });
   };
+}
+
+/** Where a browser on this machine reaches the listener (a wildcard address is not one to type in). */
+function browsable(address: AddressInfo): string {
+  const host = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.address;
+  return `${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }

@@ -7,4 +7,4 @@ export {
   type ConfigStore, type ConfigChange, type ConfigSnapshot, type ConfigDocument, type ConfigEdit, type PluginEntry, type FileConfigStoreOptions,
 } from './config-store';
 export { ConfigReloader, type ReloadOutcome, type ComponentChanges } from './reload';
-export { sluiceApi, type SluiceApiOptions } from './http-server';
+export { sluiceApi, type SluiceApiOptions, sluiceConsole, type SluiceConsoleOptions } from './http-server';

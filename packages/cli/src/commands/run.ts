@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Integration, Logger } from '@sluice/core';
-import { composeFromConfig } from '../compose';
+import { composeFromConfig, sqlEngineOptions } from '../compose';
 import { loadConfigFile, type LoadedConfig } from '../config-file';
 import { FileConfigStore } from '../config-store/file-config-store';
 import { CliError, ExitCode } from '../exit-codes';
@@ -96,7 +96,7 @@ async function runStarted(
   // what the API creates, edits or deletes is written into the config file and applied by a reload
   const store = new FileConfigStore({ file, env: io.env });
   const http = loaded.config.http.enabled && !noHttp
-    ? await startHttpServer(app, { ...loaded.config.http, secrets, secretFields, config: { store, reloader, plugins: loaded.plugins, env: io.env } }, logger.child('http'))
+    ? await startHttpServer(app, { ...loaded.config.http, secrets, secretFields, ruleEngine: sqlEngineOptions(loaded.config), config: { store, reloader, plugins: loaded.plugins, env: io.env } }, logger.child('http'))
     : undefined;
   if (http !== undefined) logger.info('http endpoint listening', { url: `http://${http.address.address}:${http.address.port}`, routes: ['/metrics', '/healthz', '/readyz', '/api/rules', '/api/actions', '/api/connectors', '/api/sources', '/api/config'] });
 

@@ -80,10 +80,11 @@ describe(sluiceConsole.name, () => {
     });
 
     it('falls back to index.html for the client-side routes', async () => {
-      for (const route of ['/connectors', '/rules', '/rules/temp_hum', '/messages', '/login']) {
+      for (const route of ['/connectors', '/connectors/new', '/sources/plant', '/rules', '/rules/temp_hum', '/rules/temp_hum/edit', '/messages', '/login']) {
         const answer = await get(route);
         expect([route, answer.status, answer.text.includes('<div id="app">')]).toEqual([route, 200, true]);
       }
+      expect((await get('/nope')).status).toBe(404);
     });
 
     it('serves the hashed assets as immutable and the favicon revalidated; nothing else of the directory', async () => {
@@ -105,8 +106,11 @@ describe(sluiceConsole.name, () => {
       expect((await get('/api/rules', { authorization: 'Bearer s3cret' })).status).toBe(200);
       expect((await get('/metrics')).text).toContain('sluice_rule_matched_total');
       expect(JSON.parse((await get('/healthz')).text)).toEqual({ status: 'ok' });
+      // unknown API paths stay the API's: the token first, then its 404
+      expect((await get('/api/nope')).status).toBe(401);
       const missing = await get('/api/nope', { authorization: 'Bearer s3cret' });
       expect([missing.status, JSON.parse(missing.text)]).toEqual([404, { error: expect.stringContaining('no route for /api/nope') }]);
+      expect((await get(`/api/rules/${'a'.repeat(5000)}`, { authorization: 'Bearer s3cret' })).status).toBe(414); // the router's, as without the console
     });
   });
 

@@ -33,6 +33,12 @@ export function consoleCsp(styleNonce: string | undefined): string {
   ].join('; ');
 }
 
+/**
+ * The first path segments of the console's client-side routes (packages/console/src/app.tsx): `/rules/x`
+ * reloaded in the browser is index.html. A page under a new first segment is added here.
+ */
+export const CONSOLE_PAGES: readonly string[] = ['connectors', 'sources', 'rules', 'messages', 'login'];
+
 /** Vite names every file under assets/ after a hash of its content: a changed file is a new URL. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** index.html (and the few files beside it) are checked at every load, so a new build shows at once. */
@@ -46,8 +52,8 @@ const NONCE_TAG = /<meta name="csp-nonce" content=""\s*\/?>/;
  * The web console as a Fastify plugin: the built files of @sluice/console, mounted where it is registered
  * (`/` in `sluice run`, `/sluice` next to sluiceApi in a host service). index.html gets its
  * `<base href="/">` rewritten to the mount prefix + '/', so the app's routes and its relative API calls
- * (`api/rules` → `/sluice/api/rules`) live under the prefix; client-side routes (`/rules/temp_hum`) fall
- * back to index.html; `api/...` and `assets/...` paths that match nothing are 404s, never the page.
+ * (`api/rules` → `/sluice/api/rules`) live under the prefix; its client-side routes (`/rules/temp_hum`,
+ * CONSOLE_PAGES) are index.html too; other paths are left to the API or the host (a 404, never the page).
  *
  *     await host.register(sluiceApi, { prefix: '/sluice', integration, token });
  *     await host.register(sluiceConsole, { prefix: '/sluice' });
@@ -57,7 +63,9 @@ const NONCE_TAG = /<meta name="csp-nonce" content=""\s*\/?>/;
  * Throws at registration when the console is not built (no index.html, or one without `<base href="/">`).
  */
 export async function sluiceConsole(app: FastifyInstance, options: SluiceConsoleOptions = {}): Promise<void> {
-  const root = path.resolve(options.assetsDir ?? defaultAssetsDir());
+  const build = findConsoleBuild(options.assetsDir);
+  if ('missing' in build) throw new Error(build.missing);
+  const root = build.dir;
   const index = mountedIndex(root, app.prefix);
   // split once where the nonce goes: each answer is then two concatenations and 16 random bytes
   const nonceAt = NONCE_TAG.exec(index);
@@ -89,27 +97,38 @@ export async function sluiceConsole(app: FastifyInstance, options: SluiceConsole
     app.get(`/${name}`, async (_request, reply) => reply.header('cache-control', REVALIDATE).sendFile(name, root, { cacheControl: false }));
   }
 
+  // client-side routes: the page itself. Named rather than a `/*` catch-all: mounted at the prefix of the API
+  // (`sluice run`), a catch-all would take over the API's unknown paths (its 401 before 404, its 400 for an
+  // over-long id), and a mistyped /metrics would get a page instead of a 404
   app.get('/', async (_request, reply) => sendIndex(reply));
-  app.get<{ Params: { '*': string } }>('/*', async (request, reply) => {
-    const rest = request.params['*'];
-    if (isReserved(rest)) return reply.code(404).send({ error: `no route for ${request.url.split('?')[0]?.slice(0, 200) ?? ''}; see docs/cli.md for the endpoints` });
-    return sendIndex(reply);
-  });
+  for (const page of CONSOLE_PAGES) {
+    app.get(`/${page}`, async (_request, reply) => sendIndex(reply));
+    app.get(`/${page}/*`, async (_request, reply) => sendIndex(reply));
+  }
 }
 
-/** Paths the page must never stand in for: a missing asset or API route is a 404 a script can see. */
-function isReserved(rest: string): boolean {
-  return ['api', 'assets'].some((top) => rest === top || rest.startsWith(`${top}/`));
+/**
+ * The built console's directory, or why there is none (the package not installed, or not built: index.html
+ * or assets/ missing). `sluice run` checks first and says so in its log rather than failing to start.
+ */
+export function findConsoleBuild(assetsDir?: string): { readonly dir: string } | { readonly missing: string } {
+  let dir: string;
+  try {
+    dir = path.resolve(assetsDir ?? defaultAssetsDir());
+  } catch (error) {
+    return { missing: `the console package @sluice/console cannot be loaded (${(error as Error).message.split('\n')[0] ?? ''})` };
+  }
+  for (const needed of ['index.html', 'assets']) {
+    const file = path.join(dir, needed);
+    if (!existsSync(file)) return { missing: `the console is not built: ${file} is missing (run npm run build -w @sluice/console, or set http.console: false)` };
+  }
+  return { dir };
 }
 
 /** index.html with the mount prefix as its base; read once (it is small and changes only with a build). */
 function mountedIndex(root: string, prefix: string): string {
   const file = path.join(root, 'index.html');
-  if (!existsSync(file)) {
-    throw new Error(`the console is not built: ${file} is missing (run npm run build -w @sluice/console, or set http.console: false)`);
-  }
   const html = readFileSync(file, 'utf8');
-  if (!existsSync(path.join(root, 'assets'))) throw new Error(`the console is not built: ${path.join(root, 'assets')} is missing (run npm run build -w @sluice/console)`);
   if (!BASE_TAG.test(html)) throw new Error(`${file} has no <base href="/"> to point at the mount prefix; is it the @sluice/console build?`);
   const base = `${prefix.replace(/\/+$/, '')}/`;
   return html.replace(BASE_TAG, () => `<base href="${escapeAttribute(base)}">`);
