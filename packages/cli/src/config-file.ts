@@ -18,7 +18,7 @@ export const HttpConfig = z.strictObject({
   enabled: z.boolean().default(true).describe('Start the HTTP endpoint.'),
   host: z.string().default('127.0.0.1').describe('Interface to bind; 127.0.0.1 keeps the endpoint local. Any address other than a loopback one (127.x, ::1, localhost), e.g. 0.0.0.0 for Prometheus on another machine, needs `http.token`: without one the config is refused.'),
   port: z.number().int().min(0).max(65535).default(8081).describe('TCP port; 0 picks a free one (logged at start-up).'),
-  token: z.string().min(1).optional().describe('Bearer token required by the write endpoints (PUT, POST, DELETE). Without it, they are open to whoever reaches the bound address. Use `${env:NAME}` or `${file:/path}`.'),
+  token: z.string().min(1).optional().describe('Bearer token (`Authorization: Bearer <token>`) required by every route under `/api/`, reads and event streams included, and asked for by the console\'s login page; /metrics, /healthz and /readyz stay open to probes and scrapers. Without it, the API is open to whoever reaches the bound address. Use `${env:NAME}` or `${file:/path}`.'),
   allowedHosts: z.array(z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/, 'a host name or address, optionally with :port, e.g. sluice.example.com')).optional()
     .describe('Further names the `Host` header of a request may carry, e.g. `[sluice.example.com]` behind a proxy or DNS name (`name:port` pins the port). IP addresses, `localhost` and `http.host` are always accepted; any other name is refused (421) on every request, reads included, so that a page using DNS rebinding cannot reach the API.')
     .meta({ examples: [['sluice.example.com'], ['sluice.example.com:443']] }),
