@@ -1,4 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import Fastify from 'fastify';
+import { sluiceApi, sluiceConsole } from '@sluice/cli';
 import { createIntegration, type Integration, type Logger } from '@sluice/core';
 import { kafkaModule } from '@sluice/kafka';
 import { mqttModule } from '@sluice/mqtt';
@@ -12,6 +14,10 @@ export interface ServiceOptions {
   readonly kafkaTopic: string;
   /** First topic level of the devices' telemetry: `<root>/<client id>/telemetry`. */
   readonly deviceRoot: string;
+  /** The token Sluice's API (and so its console) asks for; the service reads it from its own secrets. */
+  readonly sluiceToken: string;
+  /** The built console to serve; default: @sluice/console's own build. */
+  readonly consoleAssetsDir?: string | undefined;
 }
 
 /** A tiny stand-in for "your existing service": its own routes, its own logger, its own shutdown. */
@@ -47,33 +53,46 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   });
   await sluice.start();
 
+  const app = Fastify({ logger: false });
+
   // The service's own routes; Sluice's numbers are just data it can serve.
-  const server = createServer((req, res) => {
-    if (req.url === '/health') {
-      const connectors = sluice.status();
-      const ready = Object.values(connectors).every((s) => s.state === 'connected');
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready, connectors }));
-    } else if (req.url === '/pipeline') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(sluice.metrics.snapshot()));
-    } else {
-      res.writeHead(404).end();
-    }
+  app.get('/health', async (_request, reply) => {
+    const connectors = sluice.status();
+    const ready = Object.values(connectors).every((s) => s.state === 'connected');
+    return reply.code(ready ? 200 : 503).send({ ready, connectors });
   });
-  await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
+  app.get('/pipeline', async () => sluice.metrics.snapshot());
+
+  // Sluice's REST API and web console, both under /sluice: the console's pages call `api/...` relative to
+  // where they are served, and every /sluice/api/ route needs the token (the console's login page asks for it).
+  // Rules changed there live as long as the process: without a config store, connector and source writes
+  // answer 501 (this service composes Sluice in code, so its code is the source of truth).
+  await app.register(sluiceApi, { prefix: '/sluice', integration: sluice, token: options.sluiceToken, logger: hostLogger('sluice/http') });
+  await app.register(sluiceConsole, { prefix: '/sluice', assetsDir: options.consoleAssetsDir });
+
+  // Loopback only: a service reachable from other machines puts TLS in front (a proxy) before the token.
+  await app.listen({ host: '127.0.0.1', port: options.port });
 
   return {
-    server,
+    server: app.server,
     sluice,
-    // One shutdown for the whole service: stop taking requests, then let Sluice drain its in-flight messages.
+    // One shutdown for the whole service: stop taking requests (open console streams are ended), then let
+    // Sluice drain its in-flight messages.
     async close() {
-      await new Promise((resolve) => server.close(resolve));
+      await app.close();
       await sluice.stop();
     },
   };
 }
 
 if (require.main === module) {
-  void startService({ port: 3000, mqttUrl: 'mqtt://127.0.0.1:1883', mqttClientId: 'my-service-sluice', kafkaBootstrap: '127.0.0.1:19092', kafkaTopic: 'telemetry', deviceRoot: 'devices' }).then((service) => {
+  const token = process.env['SLUICE_API_TOKEN'];
+  if (token === undefined || token === '') {
+    console.error('set SLUICE_API_TOKEN: the token the console and the API under /sluice ask for');
+    process.exit(2);
+  }
+  void startService({ port: 3000, mqttUrl: 'mqtt://127.0.0.1:1883', mqttClientId: 'my-service-sluice', kafkaBootstrap: '127.0.0.1:19092', kafkaTopic: 'telemetry', deviceRoot: 'devices', sluiceToken: token }).then((service) => {
+    console.log('console: http://127.0.0.1:3000/sluice/');
     process.once('SIGTERM', () => void service.close());
     process.once('SIGINT', () => void service.close());
   });

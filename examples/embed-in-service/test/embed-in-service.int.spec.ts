@@ -1,4 +1,5 @@
-// The embedding example against real Mosquitto and Kafka: the client id comes from a topic segment.
+// The embedding example against real Mosquitto and Kafka: the client id comes from a topic segment; Sluice's
+// API and console are mounted under /sluice of the host's Fastify server, the API behind the token.
 import { afterEach, expect, it } from '@jest/globals';
 import { consumeRecords, createTopic, deleteTopic, kafkaBroker, mqttUrl, publish, randomName } from '@sluice/testkit';
 import { startService, type RunningService } from '../src/service';
@@ -10,7 +11,7 @@ afterEach(async () => {
   if (topic !== undefined) await deleteTopic(topic);
 });
 
-it('runs inside the host service, serves its health and pipeline metrics, and stops with it', async () => {
+it('runs inside the host service, serves its health and pipeline metrics, Sluice\'s console and API under /sluice, and stops with it', async () => {
   topic = randomName('embed');
   const root = randomName('devices');
   await createTopic(topic, 1);
@@ -21,6 +22,7 @@ it('runs inside the host service, serves its health and pipeline metrics, and st
     kafkaBootstrap: kafkaBroker().bootstrap,
     kafkaTopic: topic,
     deviceRoot: root,
+    sluiceToken: 'host-s3cret',
   });
   const port = (service.server.address() as { port: number }).port;
 
@@ -32,4 +34,19 @@ it('runs inside the host service, serves its health and pipeline metrics, and st
   expect(health.status).toBe(200);
   const pipeline = (await (await fetch(`http://127.0.0.1:${port}/pipeline`)).json()) as { rules: Record<string, { matched: number }> };
   expect(pipeline.rules['telemetry']?.matched).toBe(1);
+
+  // the console (the built @sluice/console) under the prefix: its base is /sluice/, so its API calls are too
+  const page = await fetch(`http://127.0.0.1:${port}/sluice/rules/telemetry`);
+  expect([page.status, page.headers.get('content-security-policy')]).toEqual([200, expect.stringContaining("script-src 'self'")]);
+  expect(await page.text()).toContain('<base href="/sluice/">');
+  // the API under the prefix wants the token for reads too
+  const refused = await fetch(`http://127.0.0.1:${port}/sluice/api/rules`);
+  expect([refused.status, await refused.json()]).toEqual([401, expect.objectContaining({ code: 'ERR_UNAUTHORIZED' })]);
+  const auth = { authorization: 'Bearer host-s3cret' };
+  const rules = (await (await fetch(`http://127.0.0.1:${port}/sluice/api/rules`, { headers: auth })).json()) as Array<{ id: string; metrics: { matched: number } }>;
+  expect(rules).toEqual([expect.objectContaining({ id: 'telemetry', metrics: expect.objectContaining({ matched: 1 }) })]);
+  expect(await (await fetch(`http://127.0.0.1:${port}/sluice/api/session`, { headers: auth })).json()).toEqual({ tokenRequired: true, version: expect.any(String) });
+  // what the console's Messages page reads: the record the rule wrote, through the Kafka connector
+  const messages = await fetch(`http://127.0.0.1:${port}/sluice/api/connectors/kafka/messages?topic=${topic}&limit=5`, { headers: auth });
+  expect([messages.status, await messages.json()]).toEqual([200, { records: [expect.objectContaining({ key: { text: 'boiler-3', encoding: 'utf8' }, value: { text: '{"device": "boiler-3", "temp": 71.5}', encoding: 'utf8' } })] }]);
 });
