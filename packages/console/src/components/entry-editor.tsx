@@ -82,7 +82,7 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
     if (caught.status === 409 && answer.code === 'ERR_CONFIG_CONFLICT') {
       setNotice({ tone: 'error', text: 'The configuration was changed elsewhere — reload to see the current version, then make your change again.', conflict: true });
     } else if (caught.status === 409 && answer.code === 'ERR_IN_USE') {
-      setNotice({ tone: 'error', text: `${answer.error} Remove or change those actions first.` });
+      setNotice({ tone: 'error', text: `${not}: ${answer.error}.` });
     } else if (answer.issues !== undefined && answer.issues.length > 0) {
       setNotice({ tone: 'error', text: `${not}: correct the settings marked below.`, issues: answer.issues });
     } else {
