@@ -14,7 +14,7 @@ const MAX_WAIT_MS = 250;
  * leaving: the broker then forgets the member after 10 s (brokers refuse less than 6 s by default).
  */
 const SESSION_TIMEOUT_MS = 10_000;
-/** kafkajs error code of DeleteGroups for a group the coordinator does not know (never joined, or gone). */
+/** DeleteGroups error code for a group the coordinator does not know (never joined, or gone). */
 const GROUP_ID_NOT_FOUND = 69;
 
 export interface RecordBrowserOptions {
@@ -290,16 +290,22 @@ export class KafkaRecordBrowser implements RecordBrowser {
     })());
   }
 
-  /** Best effort: without the Delete ACL the broker drops the empty group itself once it expires. */
+  /**
+   * Best effort. Without the Delete ACL, or when kafkajs could not leave the group (it swallows a failed
+   * LeaveGroup: "The group is not empty" then, until the session times out), the broker removes the empty
+   * group itself at its next offsets clean-up.
+   */
   private async deleteGroup(groupId: string): Promise<void> {
     try {
       const admin = await this.sharedAdmin();
       await admin.deleteGroups([groupId]);
     } catch (error) {
-      const groups = (error as { groups?: Array<{ errorCode?: number }> }).groups;
-      if (groups !== undefined && groups.every((group) => group.errorCode === GROUP_ID_NOT_FOUND)) return;
+      // KafkaJSDeleteGroupsError says only "Error in DeleteGroups": the reason is per group
+      const groups = (error as { groups?: Array<{ errorCode?: number; error?: unknown }> }).groups ?? [];
+      if (groups.length > 0 && groups.every((group) => group.errorCode === GROUP_ID_NOT_FOUND)) return;
+      const reasons = groups.map((group) => messageOf(group.error ?? `error code ${String(group.errorCode)}`));
       this.warnings.warn('delete-group', 'cannot delete a consumer group used to read records back', () => ({
-        groupId, error: messageOf(error),
+        groupId, error: reasons.length > 0 ? reasons.join('; ') : messageOf(error),
       }));
     }
   }
