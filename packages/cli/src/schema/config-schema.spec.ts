@@ -122,7 +122,8 @@ describe(configJsonSchema.name, () => {
 
   it('keeps the runner settings with their defaults', () => {
     expect(schema.properties?.['http']?.properties?.['port']).toMatchObject({ type: 'integer', default: 8081 });
-    expect(schema.required).toEqual(['sources', 'rules']);
+    // rules may be left out (the console adds them); a source is needed to run at all
+    expect(schema.required).toEqual(['sources']);
   });
 });
 
