@@ -13,7 +13,7 @@ export { sluiceConsole, type SluiceConsoleOptions } from './http/console-routes'
 export interface HttpServerOptions {
   readonly host: string;
   readonly port: number;
-  /** When set, write endpoints (POST, PUT, DELETE) require `Authorization: Bearer <token>`. */
+  /** When set, every route under `/api/` (reads and event streams included) requires `Authorization: Bearer <token>`. */
   readonly token?: string | undefined;
   /** Host names the Host header may carry besides IP addresses, localhost and `host` (see checkHost). */
   readonly allowedHosts?: readonly string[] | undefined;
