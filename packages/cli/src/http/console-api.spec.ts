@@ -17,7 +17,13 @@ class FakeBrowser implements RecordBrowser {
   readonly followers = new Set<{ topic: string; onRecord: (record: BrowsedRecord) => void }>();
   released = 0;
 
+  /** When set, topics() waits for it (a slow cluster). */
+  gate: Promise<void> | undefined;
+  topicCalls = 0;
+
   async topics(): Promise<string[]> {
+    this.topicCalls++;
+    await this.gate;
     return [...this.byTopic.keys()].sort();
   }
 
@@ -348,6 +354,20 @@ describe('the console\'s API routes', () => {
       expect((await sse('/api/connectors/upstash/messages/stream?topic=missing')).status).toBe(404);
       expect((await sse('/api/connectors/store/messages/stream?topic=emqx')).status).toBe(501);
       expect((await sse('/api/connectors/upstash/messages/stream?topic=emqx', {})).status).toBe(401);
+    });
+
+    it('start no follow for a client that left while the topic was looked up (no slot or consumer held)', async () => {
+      let open = (): void => {};
+      kafka.fake.gate = new Promise((resolve) => (open = resolve));
+      const leaving = httpGet(`${base}/api/connectors/upstash/messages/stream?topic=emqx`, { headers: auth, agent: false });
+      leaving.on('error', () => {});
+      await eventually(() => kafka.fake.topicCalls === 1);
+      leaving.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the server sees the socket close
+      open();
+      kafka.fake.gate = undefined;
+      for (let i = 0; i < MAX_FOLLOWS; i++) expect((await sse('/api/connectors/upstash/messages/stream?topic=emqx')).status).toBe(200);
+      await eventually(() => kafka.fake.followers.size === MAX_FOLLOWS);
     });
 
     it('end follows when the server closes and release their consumers', async () => {

@@ -27,6 +27,8 @@ export class EventStream {
     this.ping = setInterval(() => this.comment('ping'), PING_INTERVAL_MS);
     this.ping.unref();
     raw.on('close', () => this.finish());
+    // the client may have left while the route was still checking (a topic lookup): its 'close' is past
+    if (raw.destroyed) this.finish();
   }
 
   get isClosed(): boolean {

@@ -86,10 +86,12 @@ function startFollow(follows: EventStreams, reply: FastifyReply, browser: Record
   const stream = follows.start(reply);
   const stop = new AbortController();
   stream.onClose(() => stop.abort());
-  browser.follow(topic, (record) => {
+  if (stream.isClosed) return; // the client left while the topic was looked up
+  // follow() called inside then(): a synchronous throw becomes a rejection like any other, after the hijack
+  Promise.resolve().then(() => browser.follow(topic, (record) => {
     // a client this far behind would make the records pile up in memory: it reconnects and catches up
     if (!stream.send('record', showRecord(record))) stream.close();
-  }, stop.signal).then(
+  }, stop.signal)).then(
     () => stream.close(),
     (error: unknown) => {
       stream.send('error', { error: describe(error) });
