@@ -48,6 +48,8 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
   const [report, setReport] = useState<ConnectionTestReport | undefined>(undefined);
   const [busy, setBusy] = useState<'save' | 'test' | 'delete' | undefined>(undefined);
   const [confirming, setConfirming] = useState(false);
+  // Bumped whenever the form is (re)filled from the server: the form remounts with the stored values.
+  const [filled, setFilled] = useState(0);
 
   // Fill the form once the stored entry (or, for a new one, the schema) is there.
   useEffect(() => {
@@ -60,10 +62,12 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
       setEntryId(stored.id);
       setSettings(rest);
       setInitial(JSON.stringify(rest));
+      setFilled((n) => n + 1);
     } else if (type === undefined) {
       const first = types.includes('kafka') && kind === 'connectors' ? 'kafka' : types.includes('mqtt') ? 'mqtt' : types[0];
       setType(first);
       setInitial(JSON.stringify({}));
+      setFilled((n) => n + 1);
     }
   }, [config.data, schemas.data]);
 
@@ -195,8 +199,8 @@ export function EntryEditor(props: { kind: EntryKind; id?: string }): JSX.Elemen
             </p>
             {errors['id'] !== undefined ? <p class="field-error" id="entry-id-error">{errors['id']}</p> : <span id="entry-id-error" hidden />}
           </div>
-          {schema !== undefined && (
-            <SchemaForm schema={schema} value={settings} onChange={setSettings} errors={errors} storedSecrets={storedSecrets} omit={['id', 'type']} />
+          {schema !== undefined && filled > 0 && (
+            <SchemaForm key={`${type ?? ''}#${filled}`} schema={schema} value={settings} onChange={setSettings} errors={errors} storedSecrets={storedSecrets} omit={['id', 'type']} />
           )}
           {notice !== undefined && (
             <div class={notice.tone === 'ok' ? 'alert alert-ok' : 'alert alert-error'} role={notice.tone === 'ok' ? 'status' : 'alert'}>

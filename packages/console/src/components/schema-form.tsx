@@ -2,7 +2,7 @@
 // "More settings" with their defaults as placeholders; secrets write-only. Used for connectors, sources and
 // the "More settings" of actions. The value is the settings object itself: untouched optional fields stay
 // absent, so what is saved is what the user typed and the defaults stay the schema's.
-import { useId, useState } from 'preact/hooks';
+import { useId, useRef, useState } from 'preact/hooks';
 import type { ComponentChildren, JSX, TargetedEvent } from 'preact';
 import type { JSONSchema } from '../api-types';
 import { REDACTED } from '../api-types';
@@ -252,17 +252,29 @@ function hintOf(field: Field): ComponentChildren {
 
 type Common = Record<string, unknown> & { id: string };
 
-/** A write-only field: the stored value is never shown; empty keeps it, typing replaces it. */
+/** `${env:NAME}` / `${file:/path}`: a secret the config file takes from elsewhere (shown as written by the API). */
+const REFERENCE = /^\$\{(env|file):[^}]+\}$/;
+
+/**
+ * A write-only field: the stored value is never shown; empty keeps it, typing replaces it. A secret held by a
+ * reference keeps the reference (named in the placeholder) until something is typed.
+ */
 function SecretInput(props: { field: Field; common: Common; value: unknown; context: Context }): JSX.Element {
   const { field, common, value, context } = props;
-  const stored = value === REDACTED || context.storedSecrets?.has(field.path) === true;
-  const typed = typeof value === 'string' && value !== REDACTED ? value : '';
+  // The stored form, remembered while the user types over it (clearing the field brings it back).
+  const keptRef = useRef<string | undefined>(undefined);
+  if (typeof value === 'string' && (value === REDACTED || REFERENCE.test(value))) keptRef.current = value;
+  const kept = keptRef.current;
+  const stored = kept !== undefined || context.storedSecrets?.has(field.path) === true;
+  const typed = typeof value === 'string' && value !== REDACTED && value !== kept ? value : '';
+  const placeholder = kept !== undefined && kept !== REDACTED
+    ? `from ${kept} — leave empty to keep`
+    : stored ? 'stored — leave empty to keep' : field.placeholder;
   return (
-    <input type="password" {...common} value={typed} autocomplete="new-password"
-      placeholder={stored ? 'stored — leave empty to keep' : field.placeholder}
+    <input type="password" {...common} value={typed} autocomplete="new-password" placeholder={placeholder}
       onInput={(e) => {
         const text = e.currentTarget.value;
-        context.set(field.path, text !== '' ? text : stored ? REDACTED : undefined);
+        context.set(field.path, text !== '' ? text : kept ?? (stored ? REDACTED : undefined));
       }} />
   );
 }
