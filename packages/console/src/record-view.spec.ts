@@ -23,9 +23,9 @@ describe('shownPreview', () => {
     expect(shownPreview('{"temp": 27.5}')).toBeUndefined();
   });
 
-  it('folds a long text after its first characters and a multi-line one after its first line', () => {
+  it('folds a long or multi-line text behind its first characters, whitespace collapsed', () => {
     expect(shownPreview('a'.repeat(10), 4)).toBe('aaaa…');
-    expect(shownPreview('first\nsecond')).toBe('first…');
+    expect(shownPreview('{\n  "a": 1,\n  "b": 2\n}')).toBe('{ "a": 1, "b": 2 }…');
   });
 });
 

@@ -27,14 +27,12 @@ export function appendNewest<T extends RecordPosition>(records: readonly T[], re
 }
 
 /**
- * The folded preview of a text (its first line, at most FOLD_AFTER characters, then "…"), or undefined
- * when the text is short enough to show whole.
+ * The folded preview of a text: its whitespace collapsed (indented JSON reads as one line), at most
+ * FOLD_AFTER characters, then "…"; undefined when the text is one short line and is shown whole.
  */
 export function shownPreview(text: string, max = FOLD_AFTER): string | undefined {
-  const newline = text.indexOf('\n');
-  if (newline === -1 && text.length <= max) return undefined;
-  const first = newline === -1 ? text : text.slice(0, newline);
-  return `${first.slice(0, max)}…`;
+  if (!text.includes('\n') && text.length <= max) return undefined;
+  return `${text.replace(/\s+/g, ' ').trim().slice(0, max)}…`;
 }
 
 /** An epoch-milliseconds string as local date and time with milliseconds; the text as given when not a number. */

@@ -54,7 +54,7 @@ const COLUMNS: ReadonlyArray<{ label: string; detail: string }> = [
 ];
 
 /** The SQL dialect for highlighting: EMQX's keywords, `"double quotes"` are names, `'single'` strings. */
-const emqxDialect = SQLDialect.define({ keywords: KEYWORDS, types: '', builtin: '', identifierQuotes: '"', doubleQuotedStrings: false });
+const emqxDialect = SQLDialect.define({ keywords: KEYWORDS, identifierQuotes: '"', doubleQuotedStrings: false });
 
 let functionNames: Promise<readonly string[]> | undefined;
 
@@ -148,9 +148,11 @@ export function SqlEditor({ value, onChange, error, describedBy, id }: SqlEditor
     editor.contentDOM.setAttribute('aria-describedby', [describedBy, hintId].filter(Boolean).join(' '));
   }, [describedBy, hintId]);
 
+  // A value from outside (a rule loaded) replaces the text. While the user types, the page's value trails
+  // the editor by a render: writing it back would undo keystrokes (and each undo would echo again).
   useEffect(() => {
     const editor = view.current;
-    if (editor === null || editor.state.doc.toString() === value) return;
+    if (editor === null || editor.hasFocus || editor.state.doc.toString() === value) return;
     editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: value } });
   }, [value]);
 

@@ -110,30 +110,34 @@ export function MessagesPage() {
 
   return (
     <section class="page messages-page" aria-labelledby="messages-heading">
-      <h1 id="messages-heading">Messages</h1>
-      <p class="lead">The records of a Kafka topic, read back through a connector, newest first.</p>
+      <header class="page-header">
+        <div>
+          <h1 id="messages-heading">Messages</h1>
+          <p>The records of a Kafka topic, read back through a connector, newest first.</p>
+        </div>
+      </header>
       {connectors !== undefined && connectors.length === 0 ? (
-        <div class="empty-state">
+        <div class="card empty">
           <p>No connectors yet. Create a Kafka connector, then a rule whose action writes to a topic: its records show here.</p>
-          <a class="button" href={href('connectors')}>Go to Connectors</a>
+          <a class="button button-primary" href={href('connectors')}>Go to Connectors</a>
         </div>
       ) : (
         <>
-          <div class="toolbar">
-            <label class="inline-field">
-              <span>Connector</span>
+          <div class="card toolbar">
+            <label class="field">
+              <span class="label">Connector</span>
               <select value={connectorId} onChange={(e) => setConnectorId(e.currentTarget.value)} disabled={connectors === undefined}>
                 {(connectors ?? []).map((c) => <option key={c.id} value={c.id}>{c.id} ({c.type})</option>)}
               </select>
             </label>
-            <label class="inline-field">
-              <span>Topic</span>
+            <label class="field">
+              <span class="label">Topic</span>
               <select value={topic} onChange={(e) => setTopic(e.currentTarget.value)} disabled={topics === undefined || topics.length === 0}>
                 {(topics ?? []).map((t) => <option key={t} value={t}>{t}</option>)}
               </select>
             </label>
-            <label class="inline-field">
-              <span>Latest</span>
+            <label class="field">
+              <span class="label">Latest</span>
               <select value={String(limit)} onChange={(e) => setLimit(Number(e.currentTarget.value))}>
                 {LIMITS.map((n) => <option key={n} value={String(n)}>{n} records</option>)}
               </select>
@@ -141,23 +145,24 @@ export function MessagesPage() {
             <div class="toolbar-buttons">
               <button type="button" onClick={() => load()} disabled={topic === '' || loading}>Refresh</button>
               {following
-                ? <button type="button" class="primary" onClick={stopFollowing}>Stop following</button>
-                : <button type="button" class="primary" onClick={startFollowing} disabled={topic === ''}>Follow</button>}
+                ? <button type="button" class="button-primary" onClick={stopFollowing}>Stop following</button>
+                : <button type="button" class="button-primary" onClick={startFollowing} disabled={topic === ''}>Follow</button>}
             </div>
           </div>
           <p class="status-line" aria-live="polite">
             {following ? `Following ${topic}: new records appear at the top.` : loading ? 'Loading…' : ''}
           </p>
-          {error !== undefined && <p role="alert" class="error">{error}</p>}
+          {error !== undefined && <p role="alert" class="alert alert-error">{error}</p>}
           {topics !== undefined && topics.length === 0 && error === undefined && (
-            <p class="empty-state">This cluster has no topics yet. A rule action writing to a topic puts its records here.</p>
+            <p class="card empty">This cluster has no topics yet. A rule action writing to a topic puts its records here.</p>
           )}
           {records !== undefined && (
-            <div class="table-scroll">
-              <table class="records">
+            <div class="card table-card">
+              <div class="table-wrap">
+              <table class="responsive records">
                 <caption class="visually-hidden">Latest records of {topic}, newest first</caption>
                 <thead>
-                  <tr><th scope="col">Partition</th><th scope="col">Offset</th><th scope="col">Timestamp</th><th scope="col">Key</th><th scope="col">Value</th><th scope="col">Headers</th></tr>
+                  <tr><th scope="col" class="num">Partition</th><th scope="col" class="num">Offset</th><th scope="col">Timestamp</th><th scope="col">Key</th><th scope="col">Value</th><th scope="col">Headers</th></tr>
                 </thead>
                 <tbody>
                   {newestFirst.length === 0 && (
@@ -175,6 +180,7 @@ export function MessagesPage() {
                   ))}
                 </tbody>
               </table>
+              </div>
               {records.length >= MAX_SHOWN_RECORDS && <p class="hint">Showing the newest {MAX_SHOWN_RECORDS} records.</p>}
             </div>
           )}
@@ -206,7 +212,7 @@ function Headers({ headers }: { headers: Readonly<Record<string, Shown>> | undef
   const entries = Object.entries(headers ?? {});
   if (entries.length === 0) return <span class="muted">none</span>;
   return (
-    <dl class="headers">
+    <dl class="kv">
       {entries.map(([k, v]) => (
         <div key={k}><dt>{k}</dt><dd><ShownValue shown={v} /></dd></div>
       ))}

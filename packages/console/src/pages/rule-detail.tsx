@@ -101,7 +101,7 @@ export function RuleDetailPage({ id }: { id: string }) {
       <section class="page">
         <nav class="breadcrumb" aria-label="Breadcrumb"><a href={href('rules')}>Rules</a> › {id}</nav>
         <h1>{id}</h1>
-        {error === undefined ? <p aria-live="polite">Loading…</p> : <p role="alert" class="error">{error}</p>}
+        {error === undefined ? <p aria-live="polite">Loading…</p> : <p role="alert" class="alert alert-error">{error}</p>}
       </section>
     );
   }

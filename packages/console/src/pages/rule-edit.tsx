@@ -91,20 +91,21 @@ export function RuleEditPage({ id }: { id?: string }) {
     return (
       <section class="page">
         <h1>{creating ? 'New rule' : `Edit ${id}`}</h1>
-        <p role="alert" class="error">{loadError}</p>
+        <p role="alert" class="alert alert-error">{loadError}</p>
         <a href={href('rules')}>Back to the rules</a>
       </section>
     );
   }
   if (fields === undefined) return <section class="page"><h1>Edit {id}</h1><p aria-live="polite">Loading…</p></section>;
 
-  const setField = (patch: Partial<RuleFields>): void => setFields({ ...fields, ...patch });
+  const setField = (patch: Partial<RuleFields>): void => setFields((current) => (current === undefined ? current : { ...current, ...patch }));
   const onSqlChange = (sql: string): void => {
     setField({ sql });
     // the underline belongs to the text it was found in
     if (syntax !== undefined) {
       setTestSyntax(undefined);
-      if (refusal !== undefined) setRefusal({ ...refusal, syntax: undefined });
+      // a refusal that was only the syntax error goes with it
+      setRefusal((current) => (current?.syntax === undefined ? current : undefined));
     }
   };
 

@@ -105,8 +105,8 @@ export function RuleTestPanel({ id, sql, actions, onSyntaxError }: RuleTestPanel
       </div>
       <button type="button" class="primary" onClick={() => void run()} disabled={running || topic.trim() === ''}>{running ? 'Running…' : 'Run test'}</button>
       <div class="test-output" role="region" aria-label="Test output" aria-live="polite">
-        {failure !== undefined && <p role="alert" class="error">{failure}</p>}
-        {syntaxNote !== undefined && <p class="error">{syntaxNote}</p>}
+        {failure !== undefined && <p role="alert" class="alert alert-error">{failure}</p>}
+        {syntaxNote !== undefined && <p class="alert alert-error">{syntaxNote}</p>}
         {result !== undefined && <TestResult result={result} actions={actions} />}
         {result === undefined && failure === undefined && syntaxNote === undefined && <p class="muted">Run the test to see the rule's output here.</p>}
       </div>
@@ -115,9 +115,9 @@ export function RuleTestPanel({ id, sql, actions, onSyntaxError }: RuleTestPanel
 }
 
 function TestResult({ result, actions }: { result: RuleTestResult; actions: readonly ActionDefinition[] }) {
-  if (result.error !== undefined) return <p role="alert" class="error">Evaluation failed: {result.error}</p>;
+  if (result.error !== undefined) return <p role="alert" class="alert alert-error">Evaluation failed: {result.error}</p>;
   if (!result.matched) {
-    return <p class="notice">No output: the topic does not match the rule's FROM, or WHERE filtered the message out.</p>;
+    return <p class="alert alert-info">No output: the topic does not match the rule's FROM, or WHERE filtered the message out.</p>;
   }
   return (
     <>
