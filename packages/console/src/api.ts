@@ -1,7 +1,7 @@
 // The console's client of the Sluice HTTP API (contract: CONSOLE-API "Console client library"). Every
 // request carries the token from sessionStorage; a 401 sends the user to the login page.
 import { apiUrl, currentPage, navigate } from './paths';
-import { SseParser } from './sse';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 
 export interface ApiErrorBody {
   error: string;
@@ -139,12 +139,11 @@ export async function stream(path: string, onEvent: (event: string, data: unknow
       connection.set('online');
       if (response.status === 401) unauthorized();
       else if (response.ok && response.body !== null) {
-        const parser = new SseParser();
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        const reader = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          for (const event of parser.push(value)) deliver(onEvent, event.event, event.data);
+          deliver(onEvent, value.event ?? 'message', value.data);
         }
       }
     } catch {
