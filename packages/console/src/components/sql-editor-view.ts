@@ -7,6 +7,7 @@ import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { EditorState, type Text } from '@codemirror/state';
 import { EditorView, keymap } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
+import { cspNonce } from '../csp';
 
 /** Where the engine found a RuleSyntaxError (1-based, in the text as written) and what it said. */
 export interface SqlError {
@@ -109,6 +110,8 @@ export function createRuleEditor(parent: HTMLElement, options: RuleEditorOptions
     state: EditorState.create({
       doc: options.value,
       extensions: [
+        // CodeMirror's <style> elements carry the page's nonce: the server's CSP allows no other inline style
+        EditorView.cspNonce.of(cspNonce()),
         basicSetup,
         keymap.of([indentWithTab]),
         sql({ dialect: emqxDialect }),
