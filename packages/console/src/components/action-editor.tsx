@@ -1,3 +1,4 @@
+import { useState } from 'preact/hooks';
 import type { ActionDraft } from '../action-draft';
 import { DEDICATED_SETTINGS, DEFAULT_KEY, DEFAULT_VALUE } from '../action-draft';
 import type { ConnectorView, JSONSchema, SchemaCatalog } from '../api-types';
@@ -87,17 +88,34 @@ export function ActionEditor({ index, draft, onChange, onRemove, connectors, sch
           onInput={(headersText) => set({ headersText })} />
       )}
 
-      {schema !== undefined && (
-        <SchemaForm schema={schema} value={draft.rest as Record<string, unknown>} omit={OWN_FIELDS}
-          onChange={(rest) => set({ rest })}
-          errors={Object.fromEntries(restIssues.map(({ path, messages }) => [path, messages.join('; ')]))} />
-      )}
+      {schema !== undefined && <MoreSettings schema={schema} draft={draft} set={set} issues={restIssues} />}
       {schema === undefined && restIssues.length > 0 && <FieldError id={`${idBase}-other-error`} messages={restIssues.flatMap(({ path, messages }) => messages.map((m) => `${path}: ${m}`))} />}
 
       <div class="action-editor-foot">
         <button type="button" class="link-danger" onClick={onRemove}>Remove action {index + 1}</button>
       </div>
     </fieldset>
+  );
+}
+
+/**
+ * The connector's other action settings, folded. The form is made only while open: its many fields
+ * ("Header value encode mode" ...) stay out of the page, and out of the way of the fields above, until asked for.
+ */
+function MoreSettings({ schema, draft, set, issues }: { schema: JSONSchema; draft: ActionDraft; set: (patch: Partial<ActionDraft>) => void; issues: ReadonlyArray<{ path: string; messages: readonly string[] }> }) {
+  const [open, setOpen] = useState(false);
+  const shown = open || issues.length > 0;
+  return (
+    <details class="more-settings" open={shown} onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>More settings</summary>
+      {shown && (
+        <div class="more-settings-body">
+          <SchemaForm schema={schema} value={draft.rest as Record<string, unknown>} omit={OWN_FIELDS} unfolded
+            onChange={(rest) => set({ rest })}
+            errors={Object.fromEntries(issues.map(({ path, messages }) => [path, messages.join('; ')]))} />
+        </div>
+      )}
+    </details>
   );
 }
 

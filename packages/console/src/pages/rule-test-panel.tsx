@@ -103,7 +103,7 @@ export function RuleTestPanel({ id, sql, actions, onSyntaxError }: RuleTestPanel
           <p class="field-error" id={`${id}-props-error`} hidden={propertiesProblem === undefined}>{propertiesProblem}</p>
         </div>
       </div>
-      <button type="button" class="primary" onClick={() => void run()} disabled={running || topic.trim() === ''}>{running ? 'Running…' : 'Run test'}</button>
+      <button type="button" class="button-primary" onClick={() => void run()} disabled={running || topic.trim() === ''}>{running ? 'Running…' : 'Run test'}</button>
       <div class="test-output" role="region" aria-label="Test output" aria-live="polite">
         {failure !== undefined && <p role="alert" class="alert alert-error">{failure}</p>}
         {syntaxNote !== undefined && <p class="alert alert-error">{syntaxNote}</p>}
