@@ -77,6 +77,11 @@ describe('issue paths', () => {
     expect(issuesUnder(byPath, 'actions[0]')).toEqual(['topic: Required', 'buffer.dir: outside the data dir']);
     expect(issuesUnder(byPath, 'actions[1].value')).toEqual([]);
   });
+
+  it("say zod's empty-text refusal as a person would", () => {
+    const byPath = issuesByPath([{ path: 'actions[0].topic', message: 'Too small: expected string to have >=1 characters' }]);
+    expect(issuesUnder(byPath, 'actions[0].topic')).toEqual(['required: fill this in']);
+  });
 });
 
 describe('sampleTopic', () => {

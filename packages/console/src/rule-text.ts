@@ -124,14 +124,20 @@ export function rulePath(path: string): string {
   return path.replace(/^rules\[\d+\]\./, '');
 }
 
+/** zod's wording of an empty required text, said as a person would. */
+function friendlyMessage(message: string): string {
+  return /^Too small: expected string to have >=1 characters?$/.test(message) ? 'required: fill this in' : message;
+}
+
 /** Issues of a refusal grouped by their rule-relative path. */
 export function issuesByPath(issues: ReadonlyArray<{ readonly path: string; readonly message: string }> | undefined): Map<string, string[]> {
   const byPath = new Map<string, string[]>();
   for (const issue of issues ?? []) {
     const path = rulePath(issue.path);
+    const message = friendlyMessage(issue.message);
     const list = byPath.get(path);
-    if (list === undefined) byPath.set(path, [issue.message]);
-    else list.push(issue.message);
+    if (list === undefined) byPath.set(path, [message]);
+    else list.push(message);
   }
   return byPath;
 }

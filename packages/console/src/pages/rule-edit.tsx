@@ -122,7 +122,11 @@ export function RuleEditPage({ id }: { id?: string }) {
       if (text !== undefined) problems.set(i, text);
     });
     setHeadersProblems(problems);
-    if (problems.size > 0) return;
+    if (problems.size > 0) {
+      // nothing sent: the lines are named under Headers, the summary says so
+      setRefusal({ issues: NO_ISSUES });
+      return;
+    }
     const body: RuleDefinition = {
       id: ruleId,
       sql: fields.sql,
