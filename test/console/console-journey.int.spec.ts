@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { parseDocument } from 'yaml';
 import { createTopic, deleteTopic, kafkaBroker, launchChromium, mqttUrl, randomName } from '@sluice/testkit';
 import { ConsoleUi } from './console-ui';
@@ -82,8 +82,14 @@ function step(key: string, title: string, needs: readonly string[], body: () => 
   it(`${key}: ${title}`, async () => {
     const missing = needs.filter((n) => !passed.has(n));
     if (missing.length > 0) throw new Error(`step "${key}" not run: it needs step(s) ${missing.map((m) => `"${m}"`).join(', ')}, which did not pass`);
+    journey?.beginStep();
+    // The step gives up 15 s before jest would, so that its failure still carries the page's evidence.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`did not finish within ${(timeoutMs - 15_000) / 1000} s`)), timeoutMs - 15_000);
+    });
     try {
-      await body();
+      await Promise.race([body(), deadline]);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const evidence = journey === undefined ? '' : await journey.evidence(key);
@@ -93,6 +99,8 @@ function step(key: string, title: string, needs: readonly string[], body: () => 
       const frames = error instanceof Error ? (error.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)) : [];
       failure.stack = [`Error: ${failure.message}`, ...frames].join('\n');
       throw failure;
+    } finally {
+      clearTimeout(timer);
     }
     passed.add(key);
   }, timeoutMs);
@@ -145,6 +153,8 @@ function secretFileOf(reference: unknown): string {
 }
 
 let baseUrl = '';
+/** Where the browser opens the console: the same endpoint as the API. */
+let consoleUrl = '';
 let browser: Browser | undefined;
 let ui: ConsoleUi;
 let originalConfig = '';
@@ -155,6 +165,7 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
   beforeAll(async () => {
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
+    consoleUrl = baseUrl;
     originalConfig = configText(port);
     writeFileSync(configFile, originalConfig);
     try {
@@ -189,7 +200,7 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
 
   step('login', 'the login page refuses a wrong token in an alert and signs in with the right one (screenshot: login)', ['start'], async () => {
     const page = ui.page;
-    await page.goto(`${baseUrl}/`);
+    await page.goto(`${consoleUrl}/`);
     await page.getByLabel('API token').waitFor();
     await journey!.screenshot('login');
     await ui.signIn(`${token}-wrong`);
@@ -207,7 +218,7 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
   step('connector', 'a new Kafka connector (SASL_SSL, SCRAM-SHA-256, CA file) passes Test at every stage and is saved (screenshots: connector form, connectors list)', ['login'], async () => {
     const page = ui.page;
     await ui.goTo('Connectors');
-    await page.getByRole('button', { name: 'New connector' }).first().click();
+    await ui.command('New connector').click();
     await ui.fillNewKafkaConnector({ id: CONNECTOR_ID, bootstrapHosts: broker.saslSsl, username: scram.username, password: scram.password, caFile: broker.caFile });
     const stages = await ui.runConnectionTest(ui.connectorForm());
     const failedStages = stages.filter((s) => !s.ok);
@@ -238,7 +249,7 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
     const form = ui.connectorForm();
     await form.waitFor();
     await ui.openMoreSettings(form);
-    const password = form.getByRole('group', { name: /^(authentication|sasl)/i }).first().getByLabel('Password');
+    const password = ui.passwordField(form);
     expect(await password.getAttribute('type')).toBe('password');
     expect(await password.inputValue()).toBe('');
     await password.fill(`${scram.password}-wrong`);
@@ -260,8 +271,8 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
   step('syntax-error', 'a syntax error typed in the rule editor is shown at its line (line 2) in the alert and underlined there', ['login'], async () => {
     const page = ui.page;
     await ui.goTo('Rules');
-    await page.getByRole('button', { name: 'New rule' }).first().click();
-    await page.getByLabel('Rule ID').fill('syntax_check');
+    await ui.command('New rule').click();
+    await page.getByRole('textbox', { name: 'Rule ID', exact: true }).fill('syntax_check');
     await ui.setRuleSql('SELECT timestamp, clientid\nFROM WHERE');
     const syntaxAlert = async (): Promise<string> => {
       const alert = (await ui.alerts()).find((a) => /line \d+, column \d+/.test(a));
@@ -286,13 +297,13 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
   step('rule', 'the seed rule: Enable Test shows the output; with the Kafka action to topic emqx the rendered value; saved (screenshot: rule editor)', ['connector'], async () => {
     const page = ui.page;
     await ui.goTo('Rules');
-    await page.getByRole('button', { name: 'New rule' }).first().click();
-    await page.getByLabel('Rule ID').fill(RULE_ID);
+    await ui.command('New rule').click();
+    await page.getByRole('textbox', { name: 'Rule ID', exact: true }).fill(RULE_ID);
     await ui.setRuleSql(SEED_RULE);
     await page.getByRole('button', { name: 'Enable Test' }).click();
-    await page.getByLabel('Topic', { exact: true }).fill(MQTT_TOPIC);
-    await page.getByLabel('Payload', { exact: true }).fill(TEST_PAYLOAD);
-    await page.getByLabel('Client ID', { exact: true }).fill('sensor-7');
+    await page.getByRole('textbox', { name: 'Topic', exact: true }).fill(MQTT_TOPIC);
+    await page.getByRole('textbox', { name: 'Payload', exact: true }).fill(TEST_PAYLOAD);
+    await page.getByRole('textbox', { name: 'Client ID', exact: true }).fill('sensor-7');
     await page.getByRole('button', { name: 'Run test' }).click();
     const output = page.getByRole('region', { name: 'Test output' });
     await eventually('the test output shows the rule output', async () => {
@@ -302,10 +313,10 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
 
     await page.getByRole('button', { name: 'Add action' }).click();
     const action = ui.action(1);
-    await action.getByLabel('Connector', { exact: true }).selectOption(CONNECTOR_ID);
-    await action.getByLabel('Topic', { exact: true }).fill(KAFKA_TOPIC);
-    expect(await action.getByLabel('Key', { exact: true }).inputValue()).toBe('${clientid}');
-    await action.getByLabel('Value', { exact: true }).fill(VALUE_TEMPLATE);
+    await action.getByRole('combobox', { name: 'Connector', exact: true }).selectOption(CONNECTOR_ID);
+    await action.getByRole('textbox', { name: 'Topic', exact: true }).fill(KAFKA_TOPIC);
+    expect(await action.getByRole('textbox', { name: 'Key', exact: true }).inputValue()).toBe('${clientid}');
+    await action.getByRole('textbox', { name: 'Value', exact: true }).fill(VALUE_TEMPLATE);
     await page.getByRole('button', { name: 'Run test' }).click();
     await eventually('the test output shows the action\'s rendered value', async () => {
       const text = await output.innerText();
@@ -323,19 +334,32 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
     actionId = saved.actions[0]?.id ?? '';
   });
 
-  step('rule-detail', `after mosquitto_pub of ${PUBLISHED} messages (QoS 1) the rule detail's counters reach ${PUBLISHED} and its charts have points (screenshot)`, ['rule'], async () => {
+  let ruleStats: Locator;
+  let actionSection: Locator;
+
+  step('publish', `with the rule's page open (from the rule list), mosquitto_pub sends ${PUBLISHED} messages (QoS 1) and Kafka stores them`, ['rule'], async () => {
     const page = ui.page;
     await ui.goTo('Rules');
+    await page.getByRole('row').filter({ hasText: RULE_ID }).first().waitFor();
     await journey!.screenshot('rules');
     await page.getByRole('link', { name: RULE_ID, exact: true }).first().click();
     await page.getByRole('heading', { name: RULE_ID, exact: true }).waitFor();
-    const ruleStats = page.locator('dl').filter({ has: page.locator('dt:text-is("Matched")') }).first();
-    const actionSection = page.locator('section').filter({ has: page.getByRole('heading', { name: actionId, exact: true }) }).last();
+    ruleStats = page.locator('dl').filter({ has: page.locator('dt:text-is("Matched")') }).first();
+    actionSection = page.locator('section').filter({ has: page.getByRole('heading', { name: actionId, exact: true }) }).last();
     await actionSection.waitFor();
+    expect(await ui.statValue(ruleStats, 'Matched')).toBe('0');
 
     await mosquittoPub(published.map((p) => p.payload));
+    await eventually(`the action ${actionId} reports ${PUBLISHED} records stored (GET /api/rules/${RULE_ID})`, async () => {
+      const answer = await api<{ actions: Array<{ id: string; metrics: { success: number } }> }>(`/api/rules/${RULE_ID}`);
+      expect(answer.body.actions.find((a) => a.id === actionId)?.metrics.success).toBe(PUBLISHED);
+    }, 30_000);
+  });
 
-    await eventually(`matched, passed and the action's success reach ${PUBLISHED}`, async () => {
+  step('rule-detail', `the rule detail's counters move to ${PUBLISHED} live (matched, passed, action success), its charts have points and its max rate is above zero (screenshot)`, ['publish'], async () => {
+    const page = ui.page;
+    expect(page.url()).toMatch(new RegExp(`/rules/${RULE_ID}$`));
+    await eventually(`matched, passed and the action's success reach ${PUBLISHED} without a reload`, async () => {
       const seen = {
         matched: await ui.statValue(ruleStats, 'Matched'),
         passed: await ui.statValue(ruleStats, 'Passed'),
@@ -349,11 +373,15 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
       const labels = await Promise.all((await charts.all()).map((c) => c.getAttribute('aria-label')));
       if (!labels.some((l) => /\b(?!0\.00\b)\d+\.\d+\b/.test(l ?? ''))) throw new Error(`chart labels: ${JSON.stringify(labels)}`);
     }, 30_000);
-    expect(Number.parseFloat(await ui.statValue(ruleStats, 'Max rate'))).toBeGreaterThan(0);
     await journey!.screenshot('rule-detail');
+    // the server samples its rates every 5 s; its max rate must follow what the chart drew
+    await eventually('the rule\'s "Max rate" is above zero', async () => {
+      const maxRate = await ui.statValue(ruleStats, 'Max rate');
+      if (!(Number.parseFloat(maxRate) > 0)) throw new Error(`Max rate shows ${JSON.stringify(maxRate)}`);
+    }, 30_000);
   });
 
-  step('overview', 'the overview shows the source, the connector and the action with their state (screenshot)', ['rule-detail'], async () => {
+  step('overview', 'the overview shows the source, the connector and the action with their state (screenshot)', ['publish'], async () => {
     const page = ui.page;
     await ui.goTo('Overview');
     await eventually('the overview lists the source and the connector, connected', async () => {
@@ -364,11 +392,11 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
     await journey!.screenshot('overview');
   });
 
-  step('messages', 'the Messages page lists the records written to emqx with their values (screenshot)', ['rule-detail'], async () => {
+  step('messages', 'the Messages page lists the records written to emqx with their values (screenshot)', ['publish'], async () => {
     const page = ui.page;
     await ui.goTo('Messages');
-    await page.getByLabel('Connector', { exact: true }).selectOption(CONNECTOR_ID);
-    const topic = page.getByLabel('Topic', { exact: true });
+    await page.getByRole('combobox', { name: 'Connector', exact: true }).selectOption(CONNECTOR_ID);
+    const topic = page.getByRole('combobox', { name: 'Topic', exact: true });
     await eventually('the Topic select offers emqx', async () => {
       const options = await topic.locator('option').allInnerTexts();
       if (!options.includes(KAFKA_TOPIC)) throw new Error(`options: ${JSON.stringify(options)}`);
@@ -382,7 +410,8 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
         }
       }
     }, 30_000);
-    const headers = (await table.getByRole('columnheader').allInnerTexts()).map((h) => h.trim());
+    // textContent, not innerText: the header cells are upper-cased by CSS only
+    const headers = (await table.getByRole('columnheader').allTextContents()).map((h) => h.trim());
     expect(headers).toEqual(expect.arrayContaining(['Partition', 'Offset', 'Timestamp', 'Key', 'Value', 'Headers']));
     expect(await table.getByRole('cell', { name: publisherId, exact: true }).count()).toBeGreaterThanOrEqual(PUBLISHED);
     await journey!.screenshot('messages');
@@ -416,7 +445,9 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
     await page.getByRole('heading', { name: actionId, exact: true }).waitFor();
   });
 
-  step('screenshots', 'every page screenshot is a 1280×800 PNG', ['login', 'connector', 'rule', 'rule-detail', 'overview', 'messages'], async () => {
+  step('screenshots', 'every page screenshot was written by this run, a 1280×800 PNG', ['login'], async () => {
+    const missing = SCREENSHOTS.filter((name) => !journey!.screenshots.has(name));
+    if (missing.length > 0) throw new Error(`not written by this run: ${missing.join(', ')} (their steps failed before taking them)`);
     for (const name of SCREENSHOTS) {
       const png = readFileSync(join(screenshotDir(), `${name}.png`));
       // PNG IHDR: width and height, big-endian, at bytes 16 and 20

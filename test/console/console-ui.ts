@@ -1,6 +1,8 @@
 // The console driven the way a user drives it, through accessible names only (the UI conventions of the
 // console ↔ API contract: labels, roles, button names; no test ids, no CSS classes except CodeMirror's
-// own lint underline, which has no accessible form).
+// own lint underline, which has no accessible form). Controls are found by role and accessible name rather
+// than getByLabel(…, { exact: true }): Playwright matches a label's whole text there, the aria-hidden " *"
+// of required fields included.
 import type { Locator, Page } from 'playwright-core';
 import { eventually } from './journey-harness';
 
@@ -31,6 +33,15 @@ export class ConsoleUi {
     await this.nav().getByRole('link', { name: section, exact: true }).click();
   }
 
+  /**
+   * A control named `name` that is a button or a link: "New connector" and "New rule" may be links styled as
+   * buttons (they navigate to a page), which is what a screen reader should hear.
+   */
+  command(name: string): Locator {
+    const page = this.page;
+    return page.getByRole('button', { name, exact: true }).or(page.getByRole('link', { name, exact: true })).first();
+  }
+
   /** The login page: type the token, press Sign in. */
   async signIn(token: string): Promise<void> {
     await this.page.getByLabel('API token').fill(token);
@@ -51,7 +62,7 @@ export class ConsoleUi {
 
   /** The connector form (the one holding the "Bootstrap hosts" input). */
   connectorForm(): Locator {
-    return this.page.locator('form').filter({ has: this.page.getByLabel('Bootstrap hosts') });
+    return this.page.locator('form').filter({ has: this.page.getByRole('textbox', { name: 'Bootstrap hosts', exact: true }) });
   }
 
   /**
@@ -60,38 +71,37 @@ export class ConsoleUi {
    */
   async fillNewKafkaConnector(input: KafkaConnectorInput): Promise<void> {
     const page = this.page;
-    const type = page.getByLabel('Type', { exact: true });
+    const type = page.getByRole('combobox', { name: 'Type', exact: true });
     if ((await type.count()) > 0 && (await type.isEditable())) await type.selectOption('kafka');
     const form = this.connectorForm();
-    await form.getByLabel('ID', { exact: true }).fill(input.id);
-    await form.getByLabel('Bootstrap hosts').fill(input.bootstrapHosts);
+    await form.getByRole('textbox', { name: 'ID', exact: true }).fill(input.id);
+    await form.getByRole('textbox', { name: 'Bootstrap hosts', exact: true }).fill(input.bootstrapHosts);
     await this.openMoreSettings(form);
     await this.fillAuthentication(form, input);
     await this.fillTls(form, input.caFile);
   }
 
   /**
-   * `authentication` is `"none"` or an object with mechanism/username/password: a select or radio choosing
-   * the variant may come first; then the fieldset "Authentication" (or "SASL") holds the three fields.
+   * `authentication` is `"none"` or an object with mechanism/username/password: the generated form shows a
+   * "Mechanism" select (the variant), then the variant's fields.
    */
   async fillAuthentication(form: Locator, input: { username: string; password: string }): Promise<void> {
-    const group = form.getByRole('group', { name: /^(authentication|sasl)/i }).first();
-    const variant = group.getByRole('combobox', { name: /^(authentication|sasl)$/i });
-    if ((await variant.count()) > 0) await selectOptionMatching(variant.first(), /scram-sha-256|sasl|username/i);
-    await selectOptionMatching(group.getByLabel('Mechanism'), /^scram-sha-256$/i);
-    await group.getByLabel('Username').fill(input.username);
-    await group.getByLabel('Password').fill(input.password);
+    await selectOptionMatching(form.getByRole('combobox', { name: 'Mechanism', exact: true }), /^scram-sha-256$/i);
+    await form.getByRole('textbox', { name: 'Username', exact: true }).fill(input.username);
+    await this.passwordField(form).fill(input.password);
   }
 
-  /** `ssl` is a boolean or TLS options: turn it on (the fieldset "SSL", or a TLS checkbox) and give the CA file. */
+  /** The SASL password: a password input has no ARIA role, so it is found by its label. */
+  passwordField(form: Locator): Locator {
+    return form.getByLabel('Password', { exact: false }).and(form.locator('input[type=password]')).first();
+  }
+
+  /** `ssl` is a boolean or TLS options: the "SSL" select picks the TLS options, which hold the CA file. */
   async fillTls(form: Locator, caFile: string): Promise<void> {
-    const group = form.getByRole('group', { name: /^(ssl|tls)/i }).first();
-    const variant = group.getByRole('combobox', { name: /^(ssl|tls)$/i });
-    if ((await variant.count()) > 0) await selectOptionMatching(variant.first(), /options|object|ca|custom/i);
-    const toggle = form.getByRole('checkbox', { name: /^(ssl|tls|enable)$/i });
-    for (const box of await toggle.all()) if (!(await box.isChecked())) await box.check();
-    await this.openMoreSettings(group);
-    await group.getByLabel(/^ca file$/i).fill(caFile);
+    await selectOptionMatching(form.getByRole('combobox', { name: /^(ssl|tls)$/i }).first(), /custom|options/i);
+    const caFileInput = form.getByRole('textbox', { name: /^ca file$/i });
+    if (!(await caFileInput.isVisible())) await this.openMoreSettings(form);
+    await caFileInput.fill(caFile);
   }
 
   /** Presses Test and waits for the "Connection test" list to show a result per stage. */
@@ -128,9 +138,13 @@ export class ConsoleUi {
     return this.page.getByRole('group', { name: `Action ${n}`, exact: true });
   }
 
-  /** The value shown for a term of a stats list (dl): `<dt>Matched</dt><dd>5</dd>`. */
+  /**
+   * The value shown for a term of a stats list (dl): `<dt>Matched</dt><dd>5</dd>`; the first line of the
+   * definition (a line of explanation may follow it).
+   */
   async statValue(scope: Locator, term: string): Promise<string> {
-    return (await scope.locator(`dt:text-is("${term}") + dd`).first().innerText()).trim();
+    const text = await scope.locator(`dt:text-is("${term}") + dd`).first().innerText();
+    return (text.trim().split('\n')[0] ?? '').trim();
   }
 }
 
@@ -145,7 +159,7 @@ export function parseStage(text: string): StageResult {
 
 /** Selects the first option whose label or value matches. */
 async function selectOptionMatching(select: Locator, pattern: RegExp): Promise<void> {
-  const options = await select.locator('option').evaluateAll((els) => els.map((e) => ({ value: (e as HTMLOptionElement).value, label: e.textContent ?? '' })));
+  const options = await select.locator('option').evaluateAll((els) => els.map((e) => ({ value: (e as unknown as { value: string }).value, label: e.textContent ?? '' })));
   const match = options.find((o) => pattern.test(o.label) || pattern.test(o.value));
   if (match === undefined) throw new Error(`no option matching ${String(pattern)} in select (options: ${JSON.stringify(options)})`);
   await select.selectOption(match.value);

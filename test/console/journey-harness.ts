@@ -57,6 +57,9 @@ export async function eventually<T>(what: string, check: () => Promise<T>, timeo
 export class JourneyPage {
   readonly failedCalls: string[] = [];
   readonly pageErrors: string[] = [];
+  private stepStart = { calls: 0, errors: 0 };
+  /** Names of the screenshots written by this run (a file left by an earlier run does not count). */
+  readonly screenshots = new Set<string>();
 
   private constructor(readonly page: Page) {
     page.on('response', (response) => {
@@ -82,31 +85,50 @@ export class JourneyPage {
     return new JourneyPage(await context.newPage());
   }
 
+  /** A step begins: its failure reports the failed calls and page errors from here on only. */
+  beginStep(): void {
+    this.stepStart = { calls: this.failedCalls.length, errors: this.pageErrors.length };
+  }
+
   /** Writes `<name>.png` (the viewport, 1280×800) to the screenshot directory; returns its path. */
   async screenshot(name: string): Promise<string> {
     const file = join(screenshotDir(), `${name}.png`);
     // Let fonts, charts and transitions settle: screenshots are for people, not for assertions.
-    await this.page.evaluate(() => document.fonts.ready.then(() => undefined)).catch(() => undefined);
+    await this.page.evaluate('document.fonts.ready.then(() => undefined)').catch(() => undefined);
     await this.page.screenshot({ path: file, animations: 'disabled', caret: 'hide' });
+    this.screenshots.add(name);
     return file;
   }
 
-  /** Everything a failure message should carry: the URL, visible alerts, failed API calls, page errors, a screenshot. */
+  /**
+   * Everything a failure message should carry: the URL, visible alerts, failed API calls, page errors, a
+   * screenshot. Each probe has its own time limit: a page stuck in a loop must not hang the report.
+   */
   async evidence(stepName: string): Promise<string> {
-    const lines: string[] = [];
-    try {
-      lines.push(`page: ${this.page.url()}`);
-      const alerts = await this.page.getByRole('alert').allInnerTexts();
+    const lines: string[] = [`page: ${this.page.url()}`];
+    const probe = async <T>(what: string, run: () => Promise<T>): Promise<T | undefined> => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([run(), new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no answer within 5 s: is the page stuck?')), 5_000); })]);
+      } catch (error) {
+        lines.push(`(${what}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+        return undefined;
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const alerts = await probe('alerts', () => this.page.getByRole('alert').allInnerTexts());
+    if (alerts !== undefined) {
       const visible = alerts.map((a) => a.trim()).filter((a) => a !== '');
       lines.push(`visible alerts: ${visible.length === 0 ? '(none)' : visible.map((a) => JSON.stringify(a)).join(' | ')}`);
-      const file = join(failureDir(), `${stepName.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`);
-      await this.page.screenshot({ path: file, fullPage: true });
-      lines.push(`screenshot: ${relative(ROOT, file)}`);
-    } catch (error) {
-      lines.push(`(no page evidence: ${error instanceof Error ? error.message : String(error)})`);
     }
-    if (this.failedCalls.length > 0) lines.push(`failed API calls: ${this.failedCalls.slice(-10).join('; ')}`);
-    if (this.pageErrors.length > 0) lines.push(`page errors: ${this.pageErrors.slice(-10).join('; ')}`);
+    const file = join(failureDir(), `${stepName.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`);
+    const shot = await probe('screenshot', () => this.page.screenshot({ path: file, fullPage: true, timeout: 4_000 }));
+    if (shot !== undefined) lines.push(`screenshot: ${relative(ROOT, file)}`);
+    const calls = this.failedCalls.slice(this.stepStart.calls);
+    const errors = this.pageErrors.slice(this.stepStart.errors);
+    lines.push(`failed API calls in this step: ${calls.length === 0 ? '(none)' : calls.slice(-10).join('; ')}`);
+    if (errors.length > 0) lines.push(`page errors in this step: ${errors.slice(-10).join('; ')}`);
     return lines.join('\n');
   }
 }
