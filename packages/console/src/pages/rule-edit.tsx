@@ -185,7 +185,8 @@ export function RuleEditPage({ id }: { id?: string }) {
           </div>
 
           <div class="field">
-            <label for="rule-sql">SQL</label>
+            {/* not a <label>: the editor is no form control; it is named "Rule SQL" by its aria-label */}
+            <span class="label" aria-hidden="true">SQL</span>
             <SqlEditor id="rule-sql" value={fields.sql} onChange={onSqlChange} error={syntax} describedBy="rule-sql-error" />
             <div id="rule-sql-error">
               {syntax !== undefined && <p role="alert" class="field-error syntax-error">{syntaxErrorText(syntax)}</p>}

@@ -88,7 +88,7 @@ export function RulesPage() {
               <tbody>
                 {rules.map((rule) => (
                   <tr key={rule.id}>
-                    <td data-label="ID" class="rule-id"><a href={href(`rules/${encodeURIComponent(rule.id)}`)}>{rule.id}</a></td>
+                    <th scope="row" data-label="ID" class="rule-id"><a href={href(`rules/${encodeURIComponent(rule.id)}`)}>{rule.id}</a></th>
                     <td data-label="SQL" class="sql"><code class="sql-summary" title={rule.sql}>{sqlSummary(rule.sql)}</code></td>
                     <td data-label="Enabled"><span class={rule.enabled ? 'badge badge-ok' : 'badge badge-off'}>{rule.enabled ? 'enabled' : 'disabled'}</span></td>
                     <td class="num" data-label="Matched">{formatCount(rule.metrics.matched)}</td>
@@ -96,9 +96,9 @@ export function RulesPage() {
                     <td class={rule.metrics.failed > 0 ? 'num bad' : 'num'} data-label="Failed">{formatCount(rule.metrics.failed)}</td>
                     <td class="num" data-label="Rate">{formatRate(rule.metrics['matched.rate'].current)}</td>
                     <td class="row-actions">
-                      <button type="button" class="button-small" onClick={() => void toggle(rule)} disabled={busy === rule.id}
-                        aria-label={`${rule.enabled ? 'Disable' : 'Enable'} ${rule.id}`}>{rule.enabled ? 'Disable' : 'Enable'}</button>
-                      <a class="button button-small" href={href(`rules/${encodeURIComponent(rule.id)}/edit`)} aria-label={`Edit ${rule.id}`}>Edit</a>
+                      {/* named by the row header (the rule id), as screen readers announce it */}
+                      <button type="button" class="button-small" onClick={() => void toggle(rule)} disabled={busy === rule.id}>{rule.enabled ? 'Disable' : 'Enable'}</button>
+                      <a class="button button-small" href={href(`rules/${encodeURIComponent(rule.id)}/edit`)}>Edit</a>
                     </td>
                   </tr>
                 ))}
