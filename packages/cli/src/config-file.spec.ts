@@ -62,6 +62,22 @@ describe(loadConfigFile.name, () => {
     expect(absent.config.rules).toEqual([]);
   });
 
+  it('refuses a reference in any id, before resolving it (the value would show wherever ids are shown)', () => {
+    const file = write('id-reference.yaml', valid.replace('id: local', 'id: k-${env:AWS_SECRET}').replace('  - id: temp_hum', '  - id: r${env:AWS_SECRET}').replace('      - connector: local', '      - connector: local\n        id: a${file:/etc/hostname}'));
+    const env = { AWS_SECRET: 'super-secret-value' };
+    expect(() => loadConfigFile(file, env)).toThrow(ConfigFileError);
+    let message = '';
+    try {
+      loadConfigFile(file, env);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain(`${file}:8:9: connectors[0].id: ids cannot hold references`);
+    expect(message).toContain('rules[0].id: ids cannot hold references');
+    expect(message).toContain('rules[0].actions[0].id: ids cannot hold references');
+    expect(message).not.toContain('super-secret-value');
+  });
+
   it('says which file it cannot read', () => {
     expect(() => loadConfigFile(join(dir, 'absent.yaml'), {})).toThrow('cannot read');
   });

@@ -7,6 +7,7 @@ import { checkListenerExposure } from './http-guards';
 import { loadPlugins } from './plugin-loader';
 import type { PluginRegistry } from './plugins';
 import { scrub } from './secret-scrub';
+import { referencesInIds } from './config-store/plain-ids';
 import { resolveSecrets } from './secrets';
 import { secretReferencePaths } from './secret-fields';
 
@@ -122,6 +123,9 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConf
   const located = { file, locate };
   const secrets = new Set<string>();
   const raw: unknown = document.toJS();
+  // before anything is resolved: an id holding `${env:…}` would show the variable's value wherever ids are shown
+  const idIssues = referencesInIds(raw);
+  if (idIssues.length > 0) withLocations(located, () => { throw new ConfigError('sluice', idIssues); });
   // `secrets` fills up while resolving: an error from the schema after that is scrubbed of them too
   const config = withLocations({ ...located, secrets }, () => parseConfig('sluice', ConfigFile, resolveSecrets(raw, env, '', secrets)));
   const plugins = withLocations(located, () => loadPlugins(config.plugins, file));

@@ -3,6 +3,7 @@ import type { Logger } from '@sluice/core';
 import type { ConfigDocument } from '../config-store/config-store';
 import { MAX_PATH_ID_LENGTH } from '../http-guards';
 import type { PluginRegistry } from '../plugins';
+import { holdsReference, ID_REFERENCE_MESSAGE } from '../config-store/plain-ids';
 import { ApiError } from './api-error';
 import type { ViewSources } from './api-views';
 import type { ConfigWriter } from './config-writes';
@@ -22,9 +23,13 @@ export interface ApiContext extends ViewSources {
   readonly dataDir: string | undefined;
 }
 
+/**
+ * The `:id` of a path: at most MAX_PATH_ID_LENGTH characters, and a plain name (no `${`: see plain-ids.ts;
+ * a connector PUT as `k${env:X}` would be resolved to the variable's value when the config is loaded).
+ */
 export const idParams = {
   type: 'object',
-  properties: { id: { type: 'string', maxLength: MAX_PATH_ID_LENGTH } },
+  properties: { id: { type: 'string', maxLength: MAX_PATH_ID_LENGTH, pattern: '^(?![\\s\\S]*\\$\\{)' } },
   required: ['id'],
 } as const;
 
@@ -50,7 +55,13 @@ export async function storedDocument(api: ApiContext): Promise<ConfigDocument | 
 
 /** 400 when a body's `id` differs from the path's. */
 export function checkBodyId(body: Readonly<Record<string, unknown>>, id: string): void {
+  checkPlainId(body['id'], 'id');
   if (body['id'] !== undefined && body['id'] !== id) {
     throw ApiError.badRequest(`the body's id "${String(body['id']).slice(0, 200)}" differs from the id in the path "${id}"`);
   }
+}
+
+/** 400 ERR_CONFIG_INVALID when an id given in a body holds `${` (see plain-ids.ts). */
+export function checkPlainId(id: unknown, path: string): void {
+  if (holdsReference(id)) throw new ApiError(400, { error: `${path}: ${ID_REFERENCE_MESSAGE}`, code: 'ERR_CONFIG_INVALID', issues: [{ path, message: ID_REFERENCE_MESSAGE }] }, { malformed: true });
 }

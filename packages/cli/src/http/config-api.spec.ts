@@ -248,6 +248,31 @@ describe('the API over a config store', () => {
     });
   });
 
+  describe('ids', () => {
+    const reference = '${env:STORE_PASSWORD}';
+    it('refuses a reference in an id (path or body) with 400, and never answers its value', async () => {
+      const tested = await call('POST', '/api/connectors/test', { body: { type: 'memory', id: `x-${reference}`, password: 'x' } });
+      expect([tested.status, tested.body['code'], tested.body['issues']]).toEqual([400, 'ERR_CONFIG_INVALID', [{ path: 'id', message: expect.stringContaining('ids cannot hold references') }]]);
+      const put = await call('PUT', `/api/connectors/${encodeURIComponent(`k${reference}`)}`, { body: { type: 'memory' } });
+      expect([put.status, put.body['error']]).toEqual([400, expect.stringContaining('ids cannot hold references')]);
+      const source = await call('PUT', `/api/sources/${encodeURIComponent(`s${reference}`)}`, { body: { type: 'memory' } });
+      expect(source.status).toBe(400);
+      const rule = await call('PUT', `/api/rules/${encodeURIComponent(`r${reference}`)}`, { body: { sql: 'SELECT * FROM "t"', actions: [] } });
+      expect(rule.status).toBe(400);
+      const action = await call('PUT', '/api/rules/r', { body: { sql: 'SELECT * FROM "t"', actions: [{ connector: 'store', id: `a${reference}` }] } });
+      expect([action.status, action.body['issues']]).toEqual([400, [expect.objectContaining({ path: 'actions[0].id', message: expect.stringContaining('ids cannot hold references') })]]);
+      expect((await call('GET', `/api/connectors/${encodeURIComponent(`k${reference}`)}`)).status).toBe(400);
+      expect(onDisk()).toBe(CONFIG);
+      expect(app.connectorIds()).toEqual(['store']);
+      expect((await call('GET', '/api/connectors')).body).toEqual([expect.objectContaining({ id: 'store' })]);
+    });
+
+    it('answers the connectorId of an unsaved test as given', async () => {
+      const tested = await call('POST', '/api/connectors/test', { body: { type: 'memory', id: 'draft-1', password: 'x' } });
+      expect(tested.body).toMatchObject({ connectorId: 'draft-1', ok: false });
+    });
+  });
+
   describe('sources', () => {
     it('adds and removes a source, refusing to remove one a rule names', async () => {
       const added = await call('PUT', '/api/sources/yard', { body: { type: 'memory', label: 'outside' } });

@@ -8,7 +8,7 @@ import { scrub } from '../logger';
 import { resolveSecrets } from '../secrets';
 import { ApiError } from './api-error';
 import { storedEntries } from './api-views';
-import { idParams, storedDocument, type ApiContext, type IdParams } from './api-context';
+import { checkPlainId, idParams, storedDocument, type ApiContext, type IdParams } from './api-context';
 import { invalid } from './config-writes';
 import { entryOf } from './entry-routes';
 
@@ -31,6 +31,7 @@ export function connectorTestRoutes(app: FastifyInstance, api: ApiContext): void
 
   app.post<{ Body: unknown }>('/api/connectors/test', { onRequest: api.write }, async (request) => {
     const body = entryOf(request.body, 'connector');
+    checkPlainId(body['id'], 'id');
     const id = typeof body['id'] === 'string' && body['id'] !== '' ? body['id'] : UNSAVED_ID;
     // `[redacted]` (or a left-out secret) stands for the stored connector's secret: only for the same type
     const stored = storedEntries(await storedDocument(api), 'connectors').find((entry) => entry.id === id && entry['type'] === body.type);
@@ -47,7 +48,8 @@ export function connectorTestRoutes(app: FastifyInstance, api: ApiContext): void
     const probe = await createIntegration({ modules: [module, sqlModule()], rules: [], logger: silentLogger });
     const report = (await probe.testConnections())[0];
     if (report === undefined) throw new ApiError(501, { error: `connectors of type "${body.type}" have no connection test`, code: 'ERR_NOT_SUPPORTED' });
-    return scrubbed(report, new Set([...resolved, ...(api.secrets ?? [])]));
+    // the id as given: nothing of the test's resolved settings goes back but the stages' scrubbed details
+    return scrubbed({ ...report, connectorId: id }, new Set([...resolved, ...(api.secrets ?? [])]));
   });
 }
 

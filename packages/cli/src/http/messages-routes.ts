@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { IntegrationError, type Integration, type RecordBrowser } from '@sluice/core';
-import { MAX_PATH_ID_LENGTH } from '../http-guards';
 import { scrub } from '../logger';
+import { idParams, type IdParams } from './api-context';
 import { ApiError } from './api-error';
 import { EventStreams } from './event-stream';
 import { showRecord } from './shown-bytes';
@@ -17,15 +17,6 @@ export const BROWSE_TIMEOUT_MS = 30_000;
 /** Kafka's own rule for topic names: 1 to 249 of letters, digits, `.`, `_` and `-`. */
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
-const idParams = {
-  type: 'object',
-  properties: { id: { type: 'string', maxLength: MAX_PATH_ID_LENGTH } },
-  required: ['id'],
-} as const;
-
-interface IdParams {
-  readonly id: string;
-}
 interface MessagesQuery {
   readonly topic?: string | string[];
   readonly limit?: string | string[];

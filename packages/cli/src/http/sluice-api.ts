@@ -9,8 +9,9 @@ import { acceptJsonBodiesOnly, MAX_BODY_BYTES } from './json-body';
 import { guardRequests, requireToken } from './request-guards';
 import { listActions, redactRule, type SecretFieldsOf } from './rule-answers';
 import type { ConfigStore } from '../config-store/config-store';
+import { holdsReference, ID_REFERENCE_MESSAGE } from '../config-store/plain-ids';
 import { PluginRegistry } from '../plugins';
-import type { ApiContext } from './api-context';
+import { idParams, type ApiContext, type IdParams } from './api-context';
 import { configRoutes } from './config-routes';
 import { ConfigWriter, type Reloader } from './config-writes';
 import { connectorTestRoutes } from './connector-test-routes';
@@ -66,15 +67,6 @@ export interface SluiceApiOptions {
 /** A 500 is a bug of ours; one error line per this many milliseconds (with the count between) is enough. */
 const INTERNAL_ERROR_LOG_INTERVAL_MS = 10_000;
 
-const idParams = {
-  type: 'object',
-  properties: { id: { type: 'string', maxLength: MAX_PATH_ID_LENGTH } },
-  required: ['id'],
-} as const;
-
-interface IdParams {
-  readonly id: string;
-}
 
 /**
  * The HTTP API of Sluice as a Fastify plugin: GET /metrics (Prometheus), /healthz, /readyz, and the JSON API
@@ -246,6 +238,7 @@ function asApiError(error: FastifyError, request: FastifyRequest): ApiError | un
   if (error.validation !== undefined) {
     if (error.validationContext === 'params') {
       const id = (request.params as Partial<IdParams>).id ?? '';
+      if (holdsReference(id)) return ApiError.badRequest(ID_REFERENCE_MESSAGE);
       return ApiError.badRequest(`the id is ${id.length} characters long; ids have at most ${MAX_PATH_ID_LENGTH}`);
     }
     return ApiError.badRequest('the body must be a rule definition: { "sql": "SELECT ...", "actions": [...] }');
