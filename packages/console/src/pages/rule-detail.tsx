@@ -84,6 +84,8 @@ export function RuleDetailPage({ id }: { id: string }) {
     setError(undefined);
     try {
       await api(`api/rules/${encodeURIComponent(id)}/${what}`, { method: 'POST' });
+      // shown at once rather than at the next snapshot
+      setRule(await api<RuleDetail>(`api/rules/${encodeURIComponent(id)}`));
       if (what === 'reset-metrics') setNotice('Metrics reset: the counters start again from 0.');
       else {
         setRule((current) => current === undefined ? current : { ...current, enabled: what === 'enable' });
