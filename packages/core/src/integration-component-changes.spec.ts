@@ -66,13 +66,19 @@ class JournalConnector extends InMemoryConnector {
 /** An InMemorySource that journals its life, follows filter changes, and can fail to start. */
 class JournalSource extends InMemorySource {
   startError: Error | undefined;
+  /** Answer to replacesInPlace (a listener on the same port). */
+  inPlace = false;
   constructor(id: string, readonly name: string, private readonly journal: string[]) {
     super(id);
   }
   override async start(...args: Parameters<InMemorySource['start']>): Promise<void> {
     this.journal.push(`${this.name} start ${args[1].join(',')}`);
     if (this.startError !== undefined) throw this.startError;
+    this.paused = false; // may start again after stop (replacesInPlace)
     await super.start(...args);
+  }
+  replacesInPlace(): boolean {
+    return this.inPlace;
   }
   async updateFilters(filters: readonly string[]): Promise<void> {
     this.filters = filters;
@@ -414,6 +420,48 @@ describe('run-time connector and source changes', () => {
       expect(app.metrics.source('fresh')).toBeUndefined();
       await source.push('t', 'still here').settled;
       expect(store.records).toHaveLength(1);
+    });
+
+    it('replaces in place a source that cannot run beside the old one: old paused, drained, stopped, then the new one starts', async () => {
+      const { app, source, store, journal } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
+      store.behaviour = () => 'hold';
+      const inflight = source.push('t', 'old');
+      await tick();
+      const next = new JournalSource('plant', 'next', journal);
+      next.inPlace = true;
+      const replacing = app.upsertSource(sourceModule(next));
+      await waitFor(() => journal.includes('plant pause'));
+      await tick();
+      expect(journal).toEqual(['plant pause']); // the old one still has a message in flight: the new one waits
+      store.behaviour = () => 'store';
+      store.release();
+      await expect(inflight.settled).resolves.toBeUndefined();
+      await expect(replacing).resolves.toEqual({ id: 'plant', added: false, replaced: true, rulesRebuilt: [] });
+      expect(journal).toEqual(['plant pause', 'plant stop', 'next start t']);
+      await next.push('t', 'new').settled;
+      expect(store.records.map((r) => r.message.payload.toString())).toEqual(['old', 'new']);
+      expect(app.sourceIds()).toEqual(['plant']);
+      expect(app.metrics.source('plant')).toMatchObject({ received: 2, acknowledged: 2, pending: 0 });
+      await app.upsertRule({ id: 'n', sql: 'n' });
+      expect(next.filters).toEqual(['n', 't']);
+      await app.stop();
+      expect(journal.filter((line) => line === 'plant stop')).toHaveLength(1);
+    });
+
+    it('starts the old source again when its in-place replacement cannot start, and says why', async () => {
+      const { app, source, store, journal, logs } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
+      const next = new JournalSource('plant', 'next', journal);
+      next.inPlace = true;
+      next.startError = new Error('cannot listen on 127.0.0.1:18839: the port is in use');
+      await expect(app.upsertSource(sourceModule(next))).rejects.toThrow('the port is in use');
+      expect(journal).toEqual(['plant pause', 'plant stop', 'next start t', 'next stop', 'plant start t']);
+      expect(logs).toContain('WARN the replacement source could not start; the previous one runs again {"source":"plant"}');
+      expect(app.sourceIds()).toEqual(['plant']);
+      await source.push('t', 'still here').settled;
+      expect(store.records).toHaveLength(1);
+      // and a later change still finds it running: its filters follow the rules
+      await app.upsertRule({ id: 'n', sql: 'n' });
+      expect(source.filters).toEqual(['n', 't']);
     });
 
     it('refuses to remove a source a rule names in `sources`; removes it once the rule no longer does', async () => {

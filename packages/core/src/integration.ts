@@ -110,7 +110,10 @@ export interface Integration {
    * source with its id. When running, the new source is started with the filters of the rules that read
    * from it (a rejection propagates, nothing changes); a replaced source is then paused and stopped once
    * the messages received before the pause settled (at most stopTimeoutMs; what did not settle is left to
-   * the broker). Its metrics carry on under the same id. `rulesRebuilt` is always empty for sources.
+   * the broker). A source that cannot run beside the old one (Source.replacesInPlace: same listen port)
+   * starts only once the old one was paused, drained and stopped; if it then fails to start, the old one is
+   * started again and the error propagates. Its metrics carry on under the same id. `rulesRebuilt` is always
+   * empty for sources.
    */
   upsertSource(module: ContainerModule): Promise<ComponentChangeReport>;
   /**

@@ -336,7 +336,7 @@ export class Runtime implements MessageReceiver {
     };
     // Sources replaced or removed at run time that were still draining: paused already, stopped here, once.
     this.halt();
-    for (const source of [...this.retiredSources, ...this.sources]) {
+    for (const source of new Set([...this.retiredSources, ...this.sources])) {
       this.retiredSources.delete(source);
       await attempt(`source ${source.id}`, () => source.stop());
     }
@@ -510,10 +510,17 @@ export class Runtime implements MessageReceiver {
    * with the filters of the rules that read from it (a rejection stops it again and propagates: nothing
    * changed); then the old one is paused, and stopped once the messages received before the pause have
    * settled or `drainTimeoutMs` passed (as stop() drains; what did not settle is left to the broker).
-   * Source counters carry on under the same id. Resolves once the new source is in service, without
-   * waiting for the old one to stop.
+   * A source that cannot run beside the old one (Source.replacesInPlace) is started only after the old one
+   * stopped (replaceInPlace). Source counters carry on under the same id. Resolves once the new source is in
+   * service, without waiting for the old one to stop.
    */
   async upsertSource(source: Source, drainTimeoutMs: number): Promise<void> {
+    const index = this.sources.findIndex((s) => s.id === source.id);
+    const old = index < 0 ? undefined : this.sources[index];
+    if (old !== undefined && this.signal !== undefined && source.replacesInPlace?.(old) === true) {
+      await this.replaceInPlace(old, source, drainTimeoutMs);
+      return;
+    }
     // Counters first: a source may hand over messages before its start() resolves.
     const fresh = !this.sourceCounters.has(source.id);
     if (fresh) this.sourceCounters.set(source.id, new SourceCounters());
@@ -533,11 +540,59 @@ export class Runtime implements MessageReceiver {
         this.refuseWhenStopping(`source "${source.id}"`);
       }
     }
-    const index = this.sources.findIndex((s) => s.id === source.id);
-    const old = index < 0 ? undefined : this.sources[index];
     if (old === undefined) this.sources.push(source);
-    else this.sources[index] = source;
+    else this.sources[this.sources.indexOf(old)] = source;
     if (old !== undefined) this.retireSource(old, drainTimeoutMs);
+  }
+
+  /**
+   * Replaces a running source that cannot run beside its replacement (same listen address, same broker
+   * session): pause the old one, let the messages received before the pause settle (at most
+   * `drainTimeoutMs`), stop it, then start the new one. If the new one cannot start, the old one is started
+   * again (with the rules' filters of the moment) and the new one's error propagates; intake pauses meanwhile.
+   */
+  private async replaceInPlace(old: Source, source: Source, drainTimeoutMs: number): Promise<void> {
+    const signal = this.signal as AbortSignal;
+    this.refuseWhenStopping(`source "${source.id}"`);
+    old.pause();
+    this.retiredSources.add(old); // stop() beginning during the drain stops it (once: it is also in sources)
+    const drained = await settledWithin(Promise.race([this.cutGeneration(), this.halted]), drainTimeoutMs);
+    if (!this.retiredSources.delete(old)) this.refuseWhenStopping(`source "${source.id}"`); // stop() took over
+    if (!drained) {
+      this.options.logger.warn('a replaced source stops with messages in flight; they stay unacknowledged for the broker to redeliver', { source: old.id });
+    }
+    // Out of the list while it stops and the new one starts, so a stop() beginning now leaves both to this change.
+    const index = this.sources.indexOf(old);
+    this.sources.splice(index, 1);
+    this.subscribed.delete(old.id);
+    await this.stopQuietly(`replaced source ${old.id}`, () => old.stop());
+    try {
+      this.refuseWhenStopping(`source "${source.id}"`);
+      await this.subscribe(source, signal);
+    } catch (error) {
+      await this.stopQuietly(`source ${source.id}`, () => source.stop());
+      await this.startAgain(old, index);
+      throw error;
+    }
+    if (this.stopping) {
+      // stop() began while it started: it never joins, and what it handed over drains with the rest.
+      source.pause();
+      await this.stopQuietly(`source ${source.id}`, () => source.stop());
+      this.refuseWhenStopping(`source "${source.id}"`);
+    }
+    this.sources.splice(index, 0, source);
+  }
+
+  /** After a failed in-place replacement: the old source goes back in service, or stays listed, stopped, if it cannot. */
+  private async startAgain(old: Source, index: number): Promise<void> {
+    if (this.stopping) return; // stopped already, as stop() wants it
+    this.sources.splice(index, 0, old);
+    try {
+      await this.subscribe(old, this.signal as AbortSignal);
+      this.options.logger.warn('the replacement source could not start; the previous one runs again', { source: old.id });
+    } catch (error) {
+      this.options.logger.error('the replacement source could not start, nor could the previous one start again; the source takes no messages until it is changed or restarted', { source: old.id, error: errorText(error) });
+    }
   }
 
   /** Takes a source out (paused at once, stopped as upsertSource stops a replaced one). False if unknown. */

@@ -48,6 +48,14 @@ export interface Source {
   pause(): void;
   /** Releases the connection. Messages never settled are left to the broker. */
   stop(): Promise<void>;
+  /**
+   * Whether this source, replacing `previous` (the installed source with its id) at run time, cannot run beside
+   * it: it listens on the same address, or takes over the same broker session. The runtime then pauses
+   * `previous`, lets its messages settle (at most stopTimeoutMs) and stops it before starting this one; if
+   * this one then fails to start, `previous` is started again. So a source that can answer true must accept
+   * start() again after stop(). Absent or false: the two overlap for a moment (no gap in intake).
+   */
+  replacesInPlace?(previous: Source): boolean;
   status?(): ConnectorStatus;
 }
 export const Source = Symbol.for('@sluice/core/Source');

@@ -69,6 +69,9 @@ export class AedesSource implements Source {
     if (this.broker !== undefined) throw new IntegrationError('ERR_INTERNAL', `mqtt broker source "${this.id}" was already started`);
     signal.throwIfAborted();
     this.receiver = receiver;
+    // start() may come again after stop(): a failed in-place replacement puts this source back (replacesInPlace)
+    this.paused = false;
+    this.router = new TopicRouter<true>();
     for (const filter of new Set(filters)) this.router.add(filter, true);
     const broker = await this.aedes().Aedes.createBroker({
       id: `sluice-${this.id}`,
@@ -107,6 +110,14 @@ export class AedesSource implements Source {
     const fresh = new TopicRouter<true>();
     for (const filter of new Set(filters)) fresh.add(filter, true);
     this.router = fresh;
+  }
+
+  /**
+   * Two listeners cannot share a port: a replacement on the same port (0 picks a free one) starts only once
+   * this one has stopped. Devices reconnect to the new one and send again what was never acknowledged.
+   */
+  replacesInPlace(previous: Source): boolean {
+    return previous instanceof AedesSource && this.config.port !== 0 && previous.config.port === this.config.port;
   }
 
   pause(): void {
