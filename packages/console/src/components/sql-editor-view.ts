@@ -115,7 +115,9 @@ export function createRuleEditor(parent: HTMLElement, options: RuleEditorOptions
         basicSetup,
         keymap.of([indentWithTab]),
         sql({ dialect: emqxDialect }),
-        autocompletion({ override: [ruleCompletions(functions)] }),
+        // nothing picked when the list opens: Enter stays a newline until an option is chosen with the arrows,
+        // so typing a multi-line rule never turns a line break into a completion
+        autocompletion({ override: [ruleCompletions(functions)], selectOnOpen: false }),
         lintGutter(),
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({ 'aria-label': 'Rule SQL', ...(options.id === undefined ? {} : { id: options.id }) }),
