@@ -61,6 +61,8 @@ sources:
     clientId: ${randomName('console-journey')}
     protocolVersion: 5
     session: { persistent: false }
+    # MQTT does not pass on the publisher's client id: devices send it as a user property
+    identity: { clientid: { userProperty: clientid } }
 
 # The HTTP endpoint: the REST API and the console, behind a token.
 http:
@@ -125,10 +127,11 @@ async function api<T>(path: string, init: { method?: string; body?: unknown; aut
   return { status: response.status, body: body as T };
 }
 
-/** mosquitto_pub, one message per stdin line (-l), QoS 1, as a device would publish. */
+/** mosquitto_pub, one message per stdin line (-l), QoS 1, MQTT 5 with the client id as a user property. */
 async function mosquittoPub(lines: readonly string[]): Promise<void> {
   const url = new URL(mqttUrl());
-  const args = ['-h', url.hostname, '-p', url.port || '1883', '-q', '1', '-V', 'mqttv5', '-i', publisherId, '-t', MQTT_TOPIC, '-l'];
+  const args = ['-h', url.hostname, '-p', url.port || '1883', '-q', '1', '-V', 'mqttv5', '-i', publisherId,
+    '-D', 'publish', 'user-property', 'clientid', publisherId, '-t', MQTT_TOPIC, '-l'];
   await new Promise<void>((resolveRun, reject) => {
     const child = spawn('mosquitto_pub', args, { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
