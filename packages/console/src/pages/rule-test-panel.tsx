@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import type { ActionDefinition, RenderedRecord, RuleTestResult, TestMessage } from '../api-types';
@@ -135,8 +136,12 @@ function TestResult({ result, actions }: { result: RuleTestResult; actions: read
   );
 }
 
-function Rendered({ record, numbered }: { record: RenderedRecord; numbered: number | undefined }) {
+/** The API also renders an action's other templated settings (timestamp ...) under `other`. */
+type RenderedWithOther = RenderedRecord & { readonly other?: Readonly<Record<string, string>> };
+
+function Rendered({ record, numbered }: { record: RenderedWithOther; numbered: number | undefined }) {
   const headers = Object.entries(record.headers ?? {});
+  const other = Object.entries(record.other ?? {});
   return (
     <dl class="rendered">
       {numbered !== undefined && <><dt>Record</dt><dd>{numbered}</dd></>}
@@ -145,6 +150,7 @@ function Rendered({ record, numbered }: { record: RenderedRecord; numbered: numb
       {record.value !== undefined && <><dt>Value</dt><dd><code class="block">{record.value}</code></dd></>}
       <dt>Headers</dt>
       <dd>{headers.length === 0 ? <span class="muted">none</span> : <ul class="plain">{headers.map(([k, v]) => <li key={k}><code>{k}: {v}</code></li>)}</ul>}</dd>
+      {other.map(([setting, value]) => <Fragment key={setting}><dt>{setting}</dt><dd><code>{value}</code></dd></Fragment>)}
     </dl>
   );
 }
