@@ -195,6 +195,52 @@ describe(MqttSource.name, () => {
       expect(received).toHaveLength(1);
       expect(acksOf(wire)).toEqual([1]);
     });
+
+    it('does not reconnect when the connection drops while paused (draining before stop or replacement), yet still acknowledges on the live one', async () => {
+      const { wire, received, source } = await started();
+      publish(wire, 1);
+      await flush();
+      source.pause();
+      received[0]!.settle();
+      await flush();
+      expect(acksOf(wire)).toEqual([1]);
+      wire.cut();
+      await new Promise((resolve) => setTimeout(resolve, 300)); // three reconnect periods
+      expect(wire.connections).toBe(1);
+    });
+
+    it('cancels a reconnection already scheduled when the connection was lost before the pause', async () => {
+      const { wire, source } = await started();
+      wire.cut();
+      await flush();
+      source.pause();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(wire.connections).toBe(1);
+      await source.stop();
+      expect(source.status()).toEqual({ state: 'stopped' });
+    });
+  });
+
+  describe('.replacesInPlace', () => {
+    it('is true for a replacement keeping the fixed client id (one connection per id at the broker), false otherwise', () => {
+      const make = (options: Partial<MqttSourceOptions>): MqttSource =>
+        new MqttSource(parseMqttSourceConfig({ id: 'unit', url: 'mqtt://fake:1883', ...options }), new FakeWire().clientFactory, silentLogger);
+      expect(make({}).replacesInPlace(make({ keepalive: 30 }))).toBe(true); // qos 1 default: sluice-unit on both
+      expect(make({ clientId: 'a' }).replacesInPlace(make({ clientId: 'b' }))).toBe(false);
+      expect(make({ qos: 0 }).replacesInPlace(make({ qos: 0 }))).toBe(false); // random ids
+    });
+
+    it('can start again after stop (a failed replacement puts it back)', async () => {
+      const { wire, source, received } = await started();
+      source.pause();
+      await source.stop();
+      await source.start({ receive: (message, settle) => received.push({ message, settle }) }, ['t/#'], new AbortController().signal);
+      expect(source.status()).toEqual({ state: 'connected' });
+      expect(wire.connections).toBe(2);
+      publish(wire, 1);
+      await flush();
+      expect(received).toHaveLength(1);
+    });
   });
 
   describe('.stop', () => {

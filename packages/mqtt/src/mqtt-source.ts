@@ -60,6 +60,8 @@ export class MqttSource implements Source {
   private everConnected = false;
   private warnedWindow = false;
   private lastError: string | undefined;
+  /** Set when pause() ended a client that had lost its connection (closeClient waits for it). */
+  private ending: Promise<void> | undefined;
   private state: ConnectorStatus = { state: 'disconnected', reason: 'not started' };
   private readonly factory: MessageFactory;
   private readonly atLeastOnce: boolean;
@@ -80,6 +82,10 @@ export class MqttSource implements Source {
   async start(receiver: MessageReceiver, filters: readonly string[], signal: AbortSignal): Promise<void> {
     if (this.client !== undefined) throw new IntegrationError('ERR_INTERNAL', `mqtt source "${this.id}" was already started`);
     signal.throwIfAborted();
+    // start() may come again after stop(): a failed in-place replacement puts this source back (replacesInPlace)
+    this.paused = false;
+    this.stopped = false;
+    this.ending = undefined;
     this.receiver = receiver;
     this.filters = [...new Set(filters)];
     const client = this.createClient(this.clientOptions());
@@ -119,8 +125,28 @@ export class MqttSource implements Source {
     await this.subscribe(added);
   }
 
+  /**
+   * The broker lets one connection hold a client id: a replacement with the same fixed id would take the
+   * session from this one and this one (draining) would take it back at each reconnect. So it starts only
+   * once this one has stopped, and picks up what this one left unacknowledged.
+   */
+  replacesInPlace(previous: Source): boolean {
+    return previous instanceof MqttSource && this.config.clientId !== undefined && previous.config.clientId === this.config.clientId;
+  }
+
+  /**
+   * No new messages, and no reconnecting from now on (replaced, removed or stopping): a new connection
+   * could only bring messages this source will not hand over, and with a fixed client id it would take the
+   * session from the source replacing this one. Acknowledgements still go out on the live connection.
+   */
   pause(): void {
     this.paused = true;
+    const client = this.client;
+    if (client === undefined) return;
+    client.options.reconnectPeriod = 0;
+    // A reconnection already scheduled (the connection was lost) is cancelled by ending the client: with
+    // no connection there is nothing left to acknowledge.
+    if (!client.connected) this.ending ??= client.endAsync(true).catch(() => undefined);
   }
 
   async stop(): Promise<void> {
@@ -130,6 +156,7 @@ export class MqttSource implements Source {
     // already. What is still unsettled stays unacknowledged: the broker's session keeps it.
     this.dropLink();
     await this.closeClient(false);
+    this.client = undefined;
     this.state = { state: 'stopped' };
   }
 
@@ -339,6 +366,10 @@ export class MqttSource implements Source {
   private async closeClient(force: boolean): Promise<void> {
     const client = this.client;
     if (client === undefined) return;
+    if (this.ending !== undefined) {
+      await this.ending;
+      return;
+    }
     // end() during a connection attempt completes before the socket's 'close' arrives, and that late
     // 'close' would schedule a reconnection of the ended client: switch reconnecting off first.
     client.options.reconnectPeriod = 0;
