@@ -186,9 +186,9 @@ describe(FileConfigStore.name, () => {
       await s.apply(revision, [{
         op: 'upsert-connector',
         // the console never sends the password back: left out, it stays as stored
-        connector: { type: 'kafka', id: 'local', bootstrapHosts: ['127.0.0.1:9092', '127.0.0.3:9092'], authentication: { mechanism: 'scram-sha-256', username: 'sluice' } },
+        connector: { type: 'kafka', id: 'local', bootstrapHosts: ['127.0.0.1:9092', '127.0.0.2:9092'], clientId: 'plant', authentication: { mechanism: 'scram-sha-256', username: 'sluice' } },
       }]);
-      expect(onDisk()).toBe(originalWith(['[127.0.0.1:9092, "127.0.0.2:9092"]', '[127.0.0.1:9092, 127.0.0.3:9092]']));
+      expect(onDisk()).toBe(originalWith(['   # rotated monthly\n', '   # rotated monthly\n    clientId: plant\n']));
     });
 
     it('takes [redacted] as "keep the stored secret"', async () => {
@@ -196,9 +196,29 @@ describe(FileConfigStore.name, () => {
       const { revision } = await s.read();
       await s.apply(revision, [{
         op: 'upsert-connector',
-        connector: { type: 'kafka', id: 'local', bootstrapHosts: ['127.0.0.1:9092', '127.0.0.2:9092'], authentication: { mechanism: 'scram-sha-256', username: 'ops', password: '[redacted]' } },
+        connector: { type: 'kafka', id: 'local', bootstrapHosts: ['127.0.0.1:9092', '127.0.0.2:9092'], clientId: 'plant', authentication: { mechanism: 'scram-sha-256', username: 'sluice', password: '[redacted]' } },
       }]);
-      expect(onDisk()).toBe(originalWith(['username: sluice', 'username: ops']));
+      expect(onDisk()).toBe(originalWith(['   # rotated monthly\n', '   # rotated monthly\n    clientId: plant\n']));
+    });
+
+    it.each([
+      ['the bootstrap hosts', { bootstrapHosts: ['attacker.example:9092'] }, 'bootstrapHosts'],
+      ['TLS', { ssl: { enable: true, verify: false } }, 'ssl'],
+      ['the SASL mechanism', { authentication: { mechanism: 'plain', username: 'sluice' } }, 'authentication.mechanism'],
+      ['the SASL username', { authentication: { mechanism: 'scram-sha-256', username: 'ops' } }, 'authentication.username'],
+    ])('refuses a kept password when %s change, and stores nothing', async (_what, change, field) => {
+      const s = store();
+      const { revision } = await s.read();
+      const connector = { type: 'kafka', id: 'local', bootstrapHosts: ['127.0.0.1:9092', '127.0.0.2:9092'], authentication: { mechanism: 'scram-sha-256', username: 'sluice' }, ...change };
+      for (const password of ['[redacted]', undefined]) {
+        const auth = { ...(connector.authentication as object), ...(password === undefined ? {} : { password }) };
+        const error = await s.apply(revision, [{ op: 'upsert-connector', connector: { ...connector, authentication: auth } as never }]).then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).issues).toEqual([{ path: 'authentication.password', message: `the destination changed (${field}): type the password again` }]);
+      }
+      // typed again, the change is stored
+      await s.apply(revision, [{ op: 'upsert-connector', connector: { ...connector, authentication: { ...(connector.authentication as object), password } } as never }]);
+      expect(onDisk()).not.toContain(kafkaSecret);
     });
 
     it('adds and removes connectors', async () => {
@@ -233,7 +253,7 @@ describe(FileConfigStore.name, () => {
     it('changes, adds and removes sources', async () => {
       const s = store();
       let { revision } = await s.read();
-      ({ revision } = await s.apply(revision, [{ op: 'upsert-source', source: { type: 'mqtt', id: 'plant', url: 'mqtt://10.0.0.1:1883' } }]));
+      ({ revision } = await s.apply(revision, [{ op: 'upsert-source', source: { type: 'mqtt', id: 'plant', url: 'mqtt://10.0.0.1:1883', password: '${env:MQTT_PASSWORD}' } }]));
       expect(onDisk()).toBe(originalWith(['mqtt://127.0.0.1:1883', 'mqtt://10.0.0.1:1883']));
       ({ revision } = await s.apply(revision, [{ op: 'upsert-source', source: { type: 'mqtt-broker', id: 'devices', port: 0 } }]));
       expect(onDisk()).toContain('    password: ${env:MQTT_PASSWORD}\n  - type: mqtt-broker\n    id: devices\n    port: 0\n\nconnectors:\n');

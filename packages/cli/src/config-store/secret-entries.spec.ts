@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { ConfigError } from '@sluice/core';
 import { ConfigStoreError } from './config-store';
 import { isSecretField, isStoredSecretName, storableEntry, storableRule, type PendingSecret } from './secret-entries';
 
@@ -37,19 +38,19 @@ describe(storableEntry.name, () => {
   });
 
   describe('in lists', () => {
-    const stored = { id: 'edge', users: [{ username: 'alice', password: '${file:/s/alice}' }, { username: 'bob', password: '${file:/s/bob}' }] };
+    const stored = { type: 'mqtt-broker', id: 'edge', users: [{ username: 'alice', password: '${file:/s/alice}' }, { username: 'bob', password: '${file:/s/bob}' }] };
 
     it('keeps the secret of the stored item with the same username, wherever it now is', () => {
       // the console removed alice: bob is now at position 0, where alice's password was
       for (const bob of [{ username: 'bob', password: '[redacted]' }, { username: 'bob' }]) {
-        expect(storableEntry('sources', { id: 'edge', users: [bob] }, stored, '/s', [])).toEqual({ id: 'edge', users: [{ username: 'bob', password: '${file:/s/bob}' }] });
+        expect(storableEntry('sources', { type: 'mqtt-broker', id: 'edge', users: [bob] }, stored, '/s', [])).toEqual({ type: 'mqtt-broker', id: 'edge', users: [{ username: 'bob', password: '${file:/s/bob}' }] });
       }
     });
 
     it('matches by the first of username, id, name, key the item has', () => {
-      const old = { id: 'k', brokers: [{ name: 'a', token: '${env:A}' }, { name: 'b', token: '${env:B}' }] };
-      expect(storableEntry('connectors', { id: 'k', brokers: [{ name: 'b', token: '[redacted]' }, { name: 'a' }] }, old, '/s', []))
-        .toEqual({ id: 'k', brokers: [{ name: 'b', token: '${env:B}' }, { name: 'a', token: '${env:A}' }] });
+      const old = { type: 'kafka', id: 'k', brokers: [{ name: 'a', token: '${env:A}' }, { name: 'b', token: '${env:B}' }] };
+      expect(storableEntry('connectors', { type: 'kafka', id: 'k', brokers: [{ name: 'b', token: '[redacted]' }, { name: 'a' }] }, old, '/s', []))
+        .toEqual({ type: 'kafka', id: 'k', brokers: [{ name: 'b', token: '${env:B}' }, { name: 'a', token: '${env:A}' }] });
     });
 
     it.each([
@@ -57,7 +58,7 @@ describe(storableEntry.name, () => {
       ['a left-out password for a user the stored list does not have', [{ username: 'bob' }, { username: 'bobby' }], /^sources\["edge"\]\.users\.1\.password: a left-out value stands for the stored secret, but the stored users has no single item with username "bobby"/],
       ['[redacted] in an item nothing identifies', [{ password: '[redacted]' }], /^sources\["edge"\]\.users\.0\.password: .*has none of username, id, name, key/],
     ])('refuses %s, naming no secret', (_what, users, message) => {
-      const error = (() => { try { storableEntry('sources', { id: 'edge', users }, stored, '/s', []); return undefined; } catch (e) { return e; } })();
+      const error = (() => { try { storableEntry('sources', { type: 'mqtt-broker', id: 'edge', users }, stored, '/s', []); return undefined; } catch (e) { return e; } })();
       expect(error).toBeInstanceOf(ConfigStoreError);
       expect((error as Error).message).toMatch(message);
       expect((error as Error).message).not.toContain('/s/');
@@ -91,6 +92,51 @@ describe(storableEntry.name, () => {
   it('drops a stored secret whose parent the new entry replaced with a non-object', () => {
     const entry = storableEntry('connectors', { id: 'k', authentication: 'none' }, { id: 'k', authentication: { mechanism: 'plain', password: '${env:P}' } }, '/s', []);
     expect(entry).toEqual({ id: 'k', authentication: 'none' });
+  });
+});
+
+describe('a kept secret whose destination changed', () => {
+  const kafka = { type: 'kafka', id: 'k', bootstrapHosts: ['kafka:9092'], clientId: 'a', authentication: { mechanism: 'plain', username: 'x', password: '${file:/s/p}' } };
+  const refusal = (entry: Record<string, unknown>, stored: Record<string, unknown>): unknown => {
+    try {
+      storableEntry('connectors', entry, stored, '/s', []);
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  };
+
+  it('is refused at the secret\'s path, [redacted] or left out, for a Kafka destination', () => {
+    for (const password of ['[redacted]', undefined]) {
+      const entry = { ...kafka, bootstrapHosts: ['attacker:9092'], authentication: { mechanism: 'plain', username: 'x', ...(password === undefined ? {} : { password }) } };
+      const error = refusal(entry, kafka);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).issues).toEqual([{ path: 'authentication.password', message: 'the destination changed (bootstrapHosts): type the password again' }]);
+    }
+  });
+
+  it('is kept when only other settings change, or the same destination is written in another order', () => {
+    expect(storableEntry('connectors', { ...kafka, clientId: 'b', authentication: { username: 'x', mechanism: 'plain', password: '[redacted]' } }, kafka, '/s', []))
+      .toEqual({ ...kafka, clientId: 'b', authentication: { username: 'x', mechanism: 'plain', password: '${file:/s/p}' } });
+  });
+
+  it.each([
+    ['mqtt', { url: 'mqtt://broker:1883', username: 'u', password: '${env:P}' }, { url: 'mqtts://attacker:8883' }, 'url'],
+    ['mqtt', { url: 'mqtts://broker:8883', username: 'u', password: '${env:P}' }, { tls: { verify: false } }, 'tls'],
+    ['mqtt', { url: 'mqtt://broker:1883', username: 'u', password: '${env:P}' }, { username: 'v' }, 'username'],
+    ['mqtt-broker', { port: 1883, users: [{ username: 'u', password: '${env:P}' }] }, { host: '0.0.0.0' }, 'host'],
+    ['kafka', { bootstrapHosts: ['k:9092'], password: '${env:P}' }, { type: 'memory' }, 'type'],
+    ['a plugin\'s type (any setting other than a secret)', { endpoint: 'https://hook', password: '${env:P}' }, { timeoutMs: 5 }, 'timeoutMs'],
+  ])('%s: is refused when %j changes', (type, stored, change, field) => {
+    const entry = { type, id: 'e', ...stored, ...change };
+    const withPassword = JSON.parse(JSON.stringify(entry).split('${env:P}').join('[redacted]')) as Record<string, unknown>;
+    const error = refusal(withPassword, { type, id: 'e', ...stored });
+    expect((error as ConfigError).issues?.[0]?.message).toBe(`the destination changed (${field}): type the password again`);
+  });
+
+  it('lets a plugin\'s entry keep its secret when nothing but the secret is sent', () => {
+    const stored = { type: 'webhook', id: 'w', endpoint: 'https://hook', token: '${env:T}' };
+    expect(storableEntry('connectors', { type: 'webhook', id: 'w', endpoint: 'https://hook' }, stored, '/s', [])).toEqual(stored);
   });
 });
 

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { isSecretKey } from '../log-fields';
 import { REDACTED } from '../secret-fields';
 import { hasSecretReference } from '../secrets';
+import { ConfigError } from '@sluice/core';
 import { ConfigStoreError } from './config-store';
+import { changedDestination } from './secret-destinations';
 
 /** A secret to be written to a file of its own, and the reference that takes its place in the config. */
 export interface PendingSecret {
@@ -45,7 +47,9 @@ type Unmatched = { readonly list: string; readonly identity: string | undefined 
  * object is given) keeps the stored value (a reference stays the same reference); `null` removes it.
  * Everything under a secret-named key (`credentials: {…}`) is secret, each string of it stored away.
  * Items of a list are matched with the stored ones by IDENTITY_KEYS; a `[redacted]` or left-out secret
- * in an item with no stored match is refused (the value must be typed again).
+ * in an item with no stored match is refused (the value must be typed again). So is any kept secret when
+ * the entry's destination changed (secret-destinations.ts): a ConfigError at the secret's path (relative
+ * to the entry), "the destination changed: type the password again".
  */
 export function storableEntry(
   section: 'sources' | 'connectors',
@@ -65,9 +69,17 @@ export function storableEntry(
     throw new ConfigStoreError('ERR_CONFIG_STORE', `${where(path)}: ${what} stands for the stored secret, but ${reason}; type the value again`);
   };
 
+  // a secret kept while its destination changes would go to whatever host the caller now names
+  const moved = stored === undefined ? undefined : changedDestination(entry, stored);
+  const keep = (oldChild: unknown, path: Path): unknown => {
+    if (moved === undefined) return oldChild;
+    const message = `the destination changed (${moved}): type the password again`;
+    throw new ConfigError(`${section}[${JSON.stringify(id.slice(0, 200))}]`, [{ path: path.join('.'), message }]);
+  };
+
   /** The value to store for a field at a secret position (a secret-named key, or anything under one). */
   const secretField = (child: unknown, oldChild: unknown, path: Path, unmatched: Unmatched | undefined): unknown => {
-    if (child === REDACTED) return oldChild === undefined ? refuse(path, `"${REDACTED}"`, unmatched) : oldChild;
+    if (child === REDACTED) return oldChild === undefined ? refuse(path, `"${REDACTED}"`, unmatched) : keep(oldChild, path);
     if (typeof child === 'string') return hasSecretReference(child) ? child : pendingSecret(secretsDir, section, id, path, child, secrets);
     if (Array.isArray(child) || isPlainObject(child)) return walk(child, oldChild, path, true, unmatched);
     return child; // a number or boolean the schema will judge
@@ -99,7 +111,7 @@ export function storableEntry(
     }
     // A secret the console did not send back stays as stored.
     for (const [key, oldChild] of Object.entries(oldObject ?? {})) {
-      if (!Object.hasOwn(value, key) && (secret || isSecretField([...path, key]))) out[key] = oldChild;
+      if (!Object.hasOwn(value, key) && (secret || isSecretField([...path, key]))) out[key] = keep(oldChild, [...path, key]);
     }
     return out;
   };

@@ -175,7 +175,12 @@ describe('the API over a config store', () => {
 
     it('replaces a connector at run time: the rules using it send through the new one, the password kept', async () => {
       const old = connector('store');
-      const replaced = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'renamed', password: '[redacted]' } });
+      // a plugin's type has no list of destination settings: a kept password needs every other setting unchanged
+      const kept = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'renamed', password: '[redacted]' } });
+      expect([kept.status, kept.body['code'], kept.body['issues']]).toEqual([400, 'ERR_CONFIG_INVALID', [{ path: 'password', message: 'the destination changed (label): type the password again' }]]);
+      expect((await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'renamed' } })).body['issues']).toEqual([{ path: 'password', message: expect.stringContaining('the destination changed') }]);
+      expect(onDisk()).toBe(CONFIG);
+      const replaced = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'renamed', password: '${env:STORE_PASSWORD}' } });
       expect(replaced.status).toBe(200);
       expect(replaced.body['connector']).toEqual({ id: 'store', type: 'memory', status: { state: 'connected' }, actions: [{ id: 'temp:store', ruleId: 'temp' }], settings: { label: 'renamed', password: '[redacted]' } });
       expect(onDisk()).toBe(CONFIG.replace('label: main', 'label: renamed'));
@@ -188,7 +193,7 @@ describe('the API over a config store', () => {
     });
 
     it('refuses bad settings with paths relative to the entry, and leaves the file byte for byte as it was', async () => {
-      const refused = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 5, colour: 'red' } });
+      const refused = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 5, colour: 'red', password: '${env:STORE_PASSWORD}' } });
       expect(refused.status).toBe(400);
       expect(refused.body).toMatchObject({ code: 'ERR_CONFIG_INVALID', issues: expect.arrayContaining([expect.objectContaining({ path: 'label' }), expect.objectContaining({ message: expect.stringContaining('colour') })]) });
       const unknownType = await call('PUT', '/api/connectors/x', { body: { type: 'carrier-pigeon' } });
@@ -204,7 +209,7 @@ describe('the API over a config store', () => {
       const added = await call('PUT', '/api/connectors/x', { body: { type: 'memory', failStart: true } });
       expect(added.status).toBe(502);
       expect(added.body).toEqual({ error: expect.stringContaining('refused to start (failStart)'), code: 'ERR_NOT_APPLIED' });
-      const replaced = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'main', password: '[redacted]', failStart: true } });
+      const replaced = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'main', password: '${env:STORE_PASSWORD}', failStart: true } });
       expect(replaced.status).toBe(502);
       expect(onDisk()).toBe(CONFIG);
       expect(app.connectorIds()).toEqual(['store']);
@@ -234,9 +239,14 @@ describe('the API over a config store', () => {
     });
 
     it('tests an unsaved definition, taking a [redacted] password from the stored connector of that id', async () => {
-      const stored = await call('POST', '/api/connectors/test', { body: { id: 'store', type: 'memory', label: 'draft', password: '[redacted]' } });
+      const stored = await call('POST', '/api/connectors/test', { body: { id: 'store', type: 'memory', label: 'main', password: '[redacted]' } });
       expect(stored.status).toBe(200);
-      expect(stored.body).toEqual({ connectorId: 'store', ok: true, stages: [{ stage: 'connect', ok: true, detail: 'in memory (draft)' }, { stage: 'auth', ok: true, detail: 'password accepted' }] });
+      expect(stored.body).toEqual({ connectorId: 'store', ok: true, stages: [{ stage: 'connect', ok: true, detail: 'in memory (main)' }, { stage: 'auth', ok: true, detail: 'password accepted' }] });
+      // the stored password never goes where the caller points a changed definition
+      for (const body of [{ label: 'draft', password: '[redacted]' }, { label: 'draft' }]) {
+        const moved = await call('POST', '/api/connectors/test', { body: { id: 'store', type: 'memory', ...body } });
+        expect([moved.status, moved.body['code'], moved.body['issues']]).toEqual([400, 'ERR_CONFIG_INVALID', [{ path: 'password', message: 'the destination changed (label): type the password again' }]]);
+      }
       const typed = await call('POST', '/api/connectors/test', { body: { type: 'memory', password: TYPED_PASSWORD } });
       expect(typed.body).toMatchObject({ ok: false, stages: [{ ok: true }, { stage: 'auth', ok: false }] });
       const noStored = await call('POST', '/api/connectors/test', { body: { id: 'new-one', type: 'memory', password: '[redacted]' } });

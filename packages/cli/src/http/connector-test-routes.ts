@@ -33,7 +33,7 @@ export function connectorTestRoutes(app: FastifyInstance, api: ApiContext): void
     const body = entryOf(request.body, 'connector');
     checkPlainId(body['id'], 'id');
     const id = typeof body['id'] === 'string' && body['id'] !== '' ? body['id'] : UNSAVED_ID;
-    // `[redacted]` (or a left-out secret) stands for the stored connector's secret: only for the same type
+    // `[redacted]` (or a left-out secret) stands for the stored connector's secret: only for the same type and destination
     const stored = storedEntries(await storedDocument(api), 'connectors').find((entry) => entry.id === id && entry['type'] === body.type);
     const { entry, typed } = withStoredSecrets({ ...body, id }, stored);
     const resolved = new Set<string>(typed.values());
@@ -66,6 +66,8 @@ function withStoredSecrets(entry: Record<string, unknown>, stored: Readonly<Reco
     merged = storableEntry('connectors', entry, stored, '/unsaved', pending);
   } catch (error) {
     if (error instanceof ConfigStoreError) throw new ApiError(400, { error: error.message, code: 'ERR_CONFIG_INVALID' });
+    // a kept secret whose destination changed: issue paths are relative to the entry already
+    if (error instanceof ConfigError) throw invalid(error, undefined);
     throw error;
   }
   const typed = new Map<string, string>();
