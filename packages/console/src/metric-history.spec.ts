@@ -41,10 +41,25 @@ describe('counterRates', () => {
 
 describe(RateHistory.name, () => {
   it('adds a rate sample from the second snapshot on', () => {
-    const rates = new RateHistory(1, 10);
+    const rates = new RateHistory(1, 10, 1);
     expect(rates.add(1000, [0])).toBe(false);
     expect(rates.add(2000, [4])).toBe(true);
     expect(rates.add(4000, [8])).toBe(true);
     expect(rates.history.columns()).toEqual([[2, 4], [4, 2]]);
+  });
+
+  it('takes the rate over the last `smoothing` intervals', () => {
+    const rates = new RateHistory(1, 10, 2);
+    // a message every other second
+    [0, 1, 1, 2, 2, 3].forEach((count, s) => rates.add(s * 1000, [count]));
+    expect(rates.history.columns()[1]).toEqual([1, 0.5, 0.5, 0.5, 0.5]);
+  });
+
+  it('starts the window again after a reset', () => {
+    const rates = new RateHistory(1, 10, 5);
+    [10, 20, 30].forEach((count, s) => rates.add(s * 1000, [count]));
+    rates.add(3000, [2]);
+    rates.add(4000, [4]);
+    expect(rates.history.columns()[1]).toEqual([10, 10, 2, 2]);
   });
 });

@@ -65,20 +65,25 @@ export function counterRates(previous: { at: number; values: readonly number[] }
 }
 
 /**
- * Feeds a MetricHistory with counter snapshots: keeps the previous one and pushes the rates between them.
+ * Feeds a MetricHistory with counter snapshots: each sample is the rate over the last `smoothing`
+ * intervals between snapshots (5 s at one a second: steady traffic reads as a level, not as 0, 3, 0, 3 ...).
  */
 export class RateHistory {
   readonly history: MetricHistory;
-  private previous: { at: number; values: readonly number[] } | undefined;
+  private readonly recent: Array<{ at: number; values: readonly number[] }> = [];
 
-  constructor(seriesCount: number, capacity = 300) {
+  constructor(seriesCount: number, capacity = 300, private readonly smoothing = 5) {
     this.history = new MetricHistory(seriesCount, capacity);
   }
 
   /** Records counters read at `at`; returns true when a sample was added (from the second call on). */
   add(at: number, counters: readonly number[]): boolean {
-    const rates = counterRates(this.previous, at, counters);
-    this.previous = { at, values: counters };
+    const previous = this.recent[this.recent.length - 1];
+    // a counter that went down was reset: the window starts again from the snapshot before this one
+    if (previous !== undefined && counters.some((value, i) => value < (previous.values[i] ?? 0))) this.recent.splice(0, this.recent.length - 1);
+    const rates = counterRates(this.recent[0], at, counters);
+    this.recent.push({ at, values: counters });
+    if (this.recent.length > this.smoothing) this.recent.shift();
     if (rates === undefined) return false;
     this.history.push(at, rates);
     return true;
