@@ -227,6 +227,8 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
     const failedStages = stages.filter((s) => !s.ok);
     if (failedStages.length > 0) throw new Error(`Test of the connector: stages not ok: ${JSON.stringify(failedStages)}`);
     expect(stages.map((s) => s.stage)).toEqual(expect.arrayContaining(['tcp', 'tls', 'sasl', 'metadata']));
+    // the result is below the form: the screenshot shows it as a user scrolled to it would see it
+    await page.getByRole('list', { name: 'Connection test' }).scrollIntoViewIfNeeded();
     await journey!.screenshot('connector-test');
     await ui.connectorForm().getByRole('button', { name: 'Save', exact: true }).click();
     await eventually(`GET /api/connectors/${CONNECTOR_ID} answers the saved connector`, async () => {

@@ -76,7 +76,6 @@ export class ConsoleUi {
     const form = this.connectorForm();
     await form.getByRole('textbox', { name: 'ID', exact: true }).fill(input.id);
     await form.getByRole('textbox', { name: 'Bootstrap hosts', exact: true }).fill(input.bootstrapHosts);
-    await this.openMoreSettings(form);
     await this.fillAuthentication(form, input);
     await this.fillTls(form, input.caFile);
   }
@@ -86,6 +85,8 @@ export class ConsoleUi {
    * "Mechanism" select (the variant), then the variant's fields.
    */
   async fillAuthentication(form: Locator, input: { username: string; password: string }): Promise<void> {
+    const mechanism = form.getByRole('combobox', { name: 'Mechanism', exact: true });
+    if (!(await mechanism.isVisible())) await this.openMoreSettings(form);
     await selectOptionMatching(form.getByRole('combobox', { name: 'Mechanism', exact: true }), /^scram-sha-256$/i);
     await form.getByRole('textbox', { name: 'Username', exact: true }).fill(input.username);
     await this.passwordField(form).fill(input.password);
@@ -98,7 +99,9 @@ export class ConsoleUi {
 
   /** `ssl` is a boolean or TLS options: the "SSL" select picks the TLS options, which hold the CA file. */
   async fillTls(form: Locator, caFile: string): Promise<void> {
-    await selectOptionMatching(form.getByRole('combobox', { name: /^(ssl|tls)$/i }).first(), /custom|options/i);
+    const ssl = form.getByRole('combobox', { name: /^(ssl|tls)$/i }).first();
+    if (!(await ssl.isVisible())) await this.openMoreSettings(form);
+    await selectOptionMatching(ssl, /custom|options/i);
     const caFileInput = form.getByRole('textbox', { name: /^ca file$/i });
     if (!(await caFileInput.isVisible())) await this.openMoreSettings(form);
     await caFileInput.fill(caFile);
