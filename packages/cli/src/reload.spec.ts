@@ -217,18 +217,37 @@ describe(`${ConfigReloader.name} with run-time sources and connectors`, () => {
   });
 
   it('takes back a connector it added when the rules are refused, and keeps the running ones', async () => {
+    const running = connector('store');
     writeFileSync(file, memoryConfig({ connectors: [{ type: 'memory', id: 'store', label: 'v2' }, { type: 'memory', id: 'archive' }], rules: rule('a', 'a/#', 'store') + rule('b', 'b', 'archive', '\n        nope: 1') }));
     const outcome = await reloader.reload('t');
     expect(outcome).toMatchObject({ applied: false, error: expect.stringContaining('rules[1].actions[0]') });
     expect(app.connectorIds()).toEqual(['store']);
     expect(app.rules().map((r) => r.id)).toEqual(['a']);
     await source('plant').push('a/1', '{"v": 4}').settled;
-    expect(connector('store').records.map((r) => r.rendered)).toEqual(['a=4']);
+    // the refused file's store was built (and refused with its rules in one step): the running one never left
+    expect(running.records.map((r) => r.rendered)).toEqual(['a=4']);
     expect(logs.filter((line) => line.startsWith('ERROR'))).toEqual([expect.stringMatching(/^ERROR reload refused; the running configuration stays/)]);
 
     // what was taken back is applied by the next reload of a good file
     writeFileSync(file, memoryConfig({ connectors: [{ type: 'memory', id: 'store', label: 'v2' }, { type: 'memory', id: 'archive' }], rules: rule('a', 'a/#', 'store') + rule('b', 'b', 'archive') }));
     await expect(reloader.reload('t')).resolves.toMatchObject({ applied: true, connectors: { added: ['archive'], replaced: ['store'], removed: [] } });
+  });
+
+  it('accepts a connector change that needs matching action changes in the same edit (rules built against the new connector)', async () => {
+    // like a Kafka connector made idempotent, whose actions must then say requiredAcks: all
+    const strict = { type: 'memory', id: 'store', actionsNeed: 'acks-all' };
+    writeFileSync(file, memoryConfig({ connectors: [strict], rules: rule('a', 'a/#', 'store').replace('template: a=', 'template: acks-all a=') }));
+    const outcome = await reloader.reload('t');
+    expect(outcome).toEqual({ applied: true, rules: { added: [], replaced: ['a'], removed: [], restartNeeded: [] }, connectors: { ...NONE, replaced: ['store'] }, sources: NONE, needsRestart: [] });
+    await source('plant').push('a/1', '{"v": 1}').settled;
+    expect(connector('store').records.map((r) => r.rendered)).toEqual(['acks-all a=1']);
+
+    // and back again in one edit: the old connector with the old action settings
+    writeFileSync(file, memoryConfig({ rules: rule('a', 'a/#', 'store') }));
+    await expect(reloader.reload('t')).resolves.toMatchObject({ applied: true, rules: { replaced: ['a'] }, connectors: { ...NONE, replaced: ['store'] } });
+    // the strict connector alone refuses the running action, as it should
+    writeFileSync(file, memoryConfig({ connectors: [strict], rules: rule('a', 'a/#', 'store') }));
+    await expect(reloader.reload('t')).resolves.toMatchObject({ applied: false, error: expect.stringContaining('rules[0].actions[0].template') });
   });
 
   it('refuses a rule that does not compile before any connector or source is touched', async () => {

@@ -44,11 +44,12 @@ interface WantedEntry extends AppliedEntry {
 
 /**
  * Re-reads the config file of a running integration and applies what can change at run time: sources,
- * connectors, and the rules with their actions. In that order of need: new and changed connectors and
- * sources are installed first (Integration.upsertConnector/upsertSource: a replaced one finishes its
- * in-flight messages), then the rules are swapped through Integration.setRules (all-or-nothing, no
- * message dropped or duplicated), then the connectors and sources the file no longer has are removed,
- * once no rule uses them. A step that fails takes back the steps before it, so the running integration
+ * connectors, and the rules with their actions. In that order of need: new and changed sources are
+ * installed first (Integration.upsertSource: a replaced one finishes its in-flight messages), then the new
+ * and changed connectors together with the file's rules in one swap (Integration.upsertConnectors with
+ * `rules`: a connector's new settings may need its actions' new settings, so the rules are built against
+ * the new connectors; without connector changes, Integration.setRules; all-or-nothing, no message dropped or
+ * duplicated), then the connectors and sources the file no longer has are removed, once no rule uses them. A step that fails takes back the steps before it, so the running integration
  * stays as it was. Only the runner's own settings (node, http, log, sql, plugins, stopTimeoutMs,
  * rateIntervalMs) are reported as needing a restart. A config that does not validate is refused and
  * the running one stays.
@@ -124,22 +125,18 @@ export class ConfigReloader {
     let rules: RuleChangeReport;
     let changes: Record<Section, ComponentChanges>;
     try {
-      // new and changed connectors and sources first: the new rules may use them
-      const upserted = {
-        connectors: await this.upsertChanged('connectors', wanted.connectors, undo),
-        sources: await this.upsertChanged('sources', wanted.sources, undo),
-      };
-      const before = this.app.rules().map((rule) => this.app.ruleDefinition(rule.id)).filter((d) => d !== undefined);
+      // new and changed sources first: the new rules may name them
+      const sources = await this.upsertChanged('sources', wanted.sources, undo);
+      let connectors: Omit<ComponentChanges, 'removed'>;
       try {
-        rules = await this.app.setRules(loaded.config.rules);
+        ({ rules, connectors } = await this.applyConnectorsAndRules(wanted.connectors, loaded.config.rules, undo));
       } catch (error) {
         throw error instanceof ConfigError && !(error instanceof ConfigFileError) ? new ConfigFileError(error, loaded.file, loaded.locate) : error;
       }
-      undo.push(() => this.app.setRules(before));
       // removed ones last, once no rule uses them any more
       changes = {
-        connectors: { ...upserted.connectors, removed: await this.removeMissing('connectors', wanted.connectors, undo) },
-        sources: { ...upserted.sources, removed: await this.removeMissing('sources', wanted.sources, undo) },
+        connectors: { ...connectors, removed: await this.removeMissing('connectors', wanted.connectors, undo) },
+        sources: { ...sources, removed: await this.removeMissing('sources', wanted.sources, undo) },
       };
     } catch (error) {
       await this.takeBack(undo);
@@ -164,6 +161,34 @@ export class ConfigReloader {
       sources: changes.sources,
       needsRestart: [...new Set([...needsRestart, ...rules.restartNeeded.map((id) => `sources[${id}] subscriptions`)])],
     };
+  }
+
+  /**
+   * Installs the connectors that are new or differ from the running ones together with `rules`, in one swap
+   * (their actions are built against the new connectors, so a connector change needing matching action
+   * changes is accepted, as a restart would accept it); records how to take it back: the old connectors
+   * with the old rules, again in one swap, then the added ones removed.
+   */
+  private async applyConnectorsAndRules(
+    wanted: readonly WantedEntry[],
+    rules: ConfigFile['rules'],
+    undo: Array<() => Promise<unknown>>,
+  ): Promise<{ rules: RuleChangeReport; connectors: Omit<ComponentChanges, 'removed'> }> {
+    const before = this.app.rules().map((rule) => this.app.ruleDefinition(rule.id)).filter((d) => d !== undefined);
+    const changed = wanted.filter((entry) => this.applied.connectors.get(entry.id)?.json !== entry.json);
+    if (changed.length === 0) {
+      const report = await this.app.setRules(rules);
+      undo.push(() => this.app.setRules(before));
+      return { rules: report, connectors: { added: [], replaced: [] } };
+    }
+    const report = await this.app.upsertConnectors(changed.map((entry) => entry.module), { rules });
+    const added = changed.filter((entry) => !this.applied.connectors.has(entry.id)).map((entry) => entry.id);
+    const replaced = changed.filter((entry) => this.applied.connectors.has(entry.id));
+    for (const id of added) undo.push(() => this.remove('connectors', id));
+    undo.push(() => replaced.length === 0
+      ? this.app.setRules(before)
+      : this.app.upsertConnectors(replaced.map((entry) => rebuild('connectors', this.applied.connectors.get(entry.id) as AppliedEntry)), { rules: before }));
+    return { rules: report.rules as RuleChangeReport, connectors: { added, replaced: replaced.map((entry) => entry.id) } };
   }
 
   /** Installs the entries that are new or differ from the running ones; records how to take each back. */

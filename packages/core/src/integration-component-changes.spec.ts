@@ -245,6 +245,66 @@ describe('run-time connector and source changes', () => {
       expect(next.records).toEqual([]);
     });
 
+    it('installs the rules given with it in the same swap, built against the new connector, when its new settings need new action settings', async () => {
+      const { app, source, store, journal, logs } = await compose([
+        { id: 'r', sql: 't', actions: [{ connector: 'store', template: 'acks one ${payload}' }] },
+        { id: 'gone', sql: 'g' },
+      ]);
+      // like a Kafka producer made idempotent, which refuses actions without requiredAcks: all
+      const strict = (): JournalConnector => {
+        const next = new JournalConnector('store', 'new', journal);
+        next.refuses = (settings) => !String(settings['template']).startsWith('acks all');
+        return next;
+      };
+      // alone, the installed rule's action is refused
+      await expect(app.upsertConnector(connectorModule(strict()))).rejects.toThrow(ConfigError);
+      const next = strict();
+      const rules = [
+        { id: 'r', sql: 't', actions: [{ connector: 'store', template: 'acks all ${payload}' }] },
+        { id: 'added', sql: 'a', actions: [{ connector: 'store', template: 'acks all added' }] },
+      ];
+      await expect(app.upsertConnector(connectorModule(next), { rules })).resolves.toEqual({
+        id: 'store', added: false, replaced: true, rulesRebuilt: ['r', 'added'],
+        rules: { added: ['added'], replaced: ['r'], removed: ['gone'], restartNeeded: [] },
+      });
+      expect(app.rules().map((rule) => rule.id)).toEqual(['r', 'added']);
+      expect(app.ruleDefinition('r')?.actions[0]).toMatchObject({ template: 'acks all ${payload}' });
+      expect(source.filters).toEqual(['a', 't']);
+      await source.push('t', 'x').settled;
+      expect(next.records.map((r) => r.rendered)).toEqual(['acks all x']);
+      expect(store.records).toEqual([]);
+      await waitFor(() => journal.includes('old stop'));
+      expect(logs).toContain('rule removed {"rule":"gone"}');
+    });
+
+    it('refuses the whole step when a rule given with the connector is refused: paths by position in the given list, nothing changes', async () => {
+      const { app, source, store, journal } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store', template: 'old ${payload}' }] }]);
+      const next = new JournalConnector('store', 'new', journal);
+      const error = await app.upsertConnector(connectorModule(next), {
+        rules: [{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }, { id: 'bad', sql: 'b', actions: [{ connector: 'store', template: '!' }] }],
+      }).catch((e: unknown) => e);
+      expect((error as ConfigError).issues).toEqual([{ path: 'rules[1].actions[0].template', message: 'new refuses it' }]);
+      await waitFor(() => journal.includes('new stop'));
+      expect(app.rules().map((rule) => rule.id)).toEqual(['r']);
+      await source.push('t', 'x').settled;
+      expect(store.records.map((r) => r.rendered)).toEqual(['old x']);
+    });
+
+    it('replaces several connectors and the rules through them in one step (upsertConnectors)', async () => {
+      const { app, source, journal } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store', template: 'v1' }] }]);
+      const side = new JournalConnector('side', 'side', journal);
+      await app.upsertConnector(connectorModule(side), { rules: [{ id: 'r', sql: 't', actions: [{ connector: 'store', template: 'v1' }, { connector: 'side', template: 'v1' }] }] });
+      const store2 = new JournalConnector('store', 'store2', journal);
+      const side2 = new JournalConnector('side', 'side2', journal);
+      for (const c of [store2, side2]) c.refuses = (settings) => settings['template'] !== 'v2';
+      const report = await app.upsertConnectors([connectorModule(store2), connectorModule(side2)], {
+        rules: [{ id: 'r', sql: 't', actions: [{ connector: 'store', template: 'v2' }, { connector: 'side', template: 'v2' }] }],
+      });
+      expect(report.connectors.map((c) => [c.id, c.replaced, c.rulesRebuilt])).toEqual([['store', true, ['r']], ['side', true, ['r']]]);
+      await source.push('t', 'x').settled;
+      expect([...store2.records, ...side2.records].map((r) => r.rendered)).toEqual(['v2', 'v2']);
+    });
+
     it('leaves everything as it was when the new connector cannot start, and says why', async () => {
       const { app, source, store, journal } = await compose([{ id: 'r', sql: 't', actions: [{ connector: 'store' }] }]);
       const next = new JournalConnector('store', 'new', journal);

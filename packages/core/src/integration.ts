@@ -98,7 +98,13 @@ export interface Integration {
    * old actions, which are closed once they settled, and then the old connector is stopped. A start()
    * rejection propagates and nothing changes. Serialized with rule changes; ERR_STOPPED once stopping.
    */
-  upsertConnector(module: ContainerModule): Promise<ComponentChangeReport>;
+  upsertConnector(module: ContainerModule, options?: ConnectorChangeOptions): Promise<ConnectorChangeReport>;
+  /**
+   * upsertConnector for several connectors at once, in one swap (config reload): all are started first; one
+   * that cannot start, or one refused rule, stops those already started and nothing changes. With
+   * `options.rules`, the rules become exactly those (as setRules) in the same swap.
+   */
+  upsertConnectors(modules: readonly ContainerModule[], options?: ConnectorChangeOptions): Promise<ConnectorsChangeReport>;
   /**
    * Removes a connector (stopped once the messages in flight settled). Refused with a ConfigError (issue
    * path '', the message names the rules and actions) while an action or fallback action uses it. False
@@ -144,6 +150,28 @@ export interface ComponentChangeReport {
   readonly replaced: boolean;
   /** Rules rebuilt against the new connector (they have an action or fallback action through it). */
   readonly rulesRebuilt: readonly string[];
+}
+
+export interface ConnectorChangeOptions {
+  /**
+   * The complete set of rules to install in the same step as the connector (as setRules would: new ids added,
+   * changed ones replaced, missing ones removed), built against the new connector: for an edit where the
+   * connector's new settings need matching action settings (a Kafka producer made idempotent needs
+   * `requiredAcks: all`). Refusals carry paths `rules[i]...`, i the position in this list. Without it, the
+   * installed definitions of the rules through the connector are rebuilt against it.
+   */
+  readonly rules?: readonly RuleDefinition[];
+}
+
+/** What upsertConnector did; `rules` when ConnectorChangeOptions.rules was given. */
+export interface ConnectorChangeReport extends ComponentChangeReport {
+  readonly rules?: RuleChangeReport;
+}
+
+/** What upsertConnectors did: one report per module, in their order; `rules` when they were given. */
+export interface ConnectorsChangeReport {
+  readonly connectors: readonly ComponentChangeReport[];
+  readonly rules?: RuleChangeReport;
 }
 
 /** What a run-time rule change did. */
@@ -292,38 +320,21 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
     },
     setRules(given) {
       return changeRules(() => {
-        const wanted = parseConfig('integration', RuleDefinition.array(), given, 'rules');
+        const wanted = parseRuleSet(given);
         const upserts = wanted
           .map((rule, r) => ({ rule, path: `rules[${r}]` }))
           .filter(({ rule }) => !sameDefinition(definitions.get(rule.id), rule));
         const ids = new Set(wanted.map((rule) => rule.id));
-        const duplicate = wanted.findIndex((rule, r) => wanted.findIndex((other) => other.id === rule.id) !== r);
-        if (duplicate >= 0) throw new ConfigError('integration', [{ path: `rules[${duplicate}].id`, message: `another rule already has the id "${wanted[duplicate]?.id ?? ''}"` }]);
         return { upserts, removals: [...definitions.keys()].filter((id) => !ids.has(id)) };
       });
     },
     ruleDefinition: (id) => definitions.get(id),
-    upsertConnector(module) {
-      return changeComponents('connectors', async () => {
-        const connector = await loadOne<Connector>(container, module, Connector, 'connector');
-        const old = connectorsById.get(connector.id);
-        // The installed object itself (a module binding a constant, loaded again): starting and then stopping it would break it.
-        if (old === connector) return { id: connector.id, added: false, replaced: false, rulesRebuilt: [] };
-        await runtime.prepareConnector(connector);
-        let rebuilt: RuntimeRule[];
-        try {
-          rebuilt = rebuildRulesFor(connector);
-        } catch (error) {
-          await runtime.abandonConnector(connector);
-          throw error;
-        }
-        runtime.installConnector(connector, rebuilt);
-        connectorsById.set(connector.id, connector);
-        const rulesRebuilt = rebuilt.map((rule) => rule.id);
-        logger.info(old === undefined ? 'connector added' : 'connector replaced', { connector: connector.id, rulesRebuilt });
-        return { id: connector.id, added: old === undefined, replaced: old !== undefined, rulesRebuilt };
-      });
+    async upsertConnector(module, options) {
+      const report = await changeConnectors([module], options?.rules);
+      const [connector] = report.connectors as [ComponentChangeReport];
+      return report.rules === undefined ? connector : { ...connector, rules: report.rules };
     },
+    upsertConnectors: (modules, options) => changeConnectors(modules, options?.rules),
     removeConnector(id) {
       return changeComponents('connectors', async () => {
         if (!connectorsById.has(id)) return false;
@@ -370,23 +381,93 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
   };
 
   /**
-   * Builds, against `connector`, every installed rule with an action or fallback action through its id,
-   * from the rule's stored definition. Counters and the enabled state carry over. All or nothing: a
-   * refusal closes what was built and throws (ConfigError, paths `rules[i]...` by position in rules()).
+   * Installs connectors (new ones added, others replacing those with their ids) and the rule changes they
+   * need, in one swap. The connectors are started first. Without `given`, every installed rule with an action
+   * or fallback action through one of them is rebuilt from its stored definition (paths `rules[i]` by position
+   * in rules()); with `given`, the rules become exactly `given` (as setRules), those through the connectors
+   * built against them even when their definition did not change. Counters carry on, and so does the enabled
+   * state of a rule whose definition did not change. All or nothing: a refusal closes what was built, stops
+   * the new connectors and throws.
    */
-  function rebuildRulesFor(connector: Connector): RuntimeRule[] {
-    const through = new Map(connectorsById).set(connector.id, connector);
-    const rebuildWith: RuleBuilder = { ...builder, connectorsById: through };
+  function changeConnectors(modules: readonly ContainerModule[], given: readonly RuleDefinition[] | undefined): Promise<ConnectorsChangeReport> {
+    return changeComponents('connectors', async () => {
+      const loaded: Connector[] = [];
+      for (const module of modules) loaded.push(await loadOne<Connector>(container, module, Connector, 'connector'));
+      uniqueById('connector', loaded);
+      const wanted = given === undefined ? undefined : parseRuleSet(given);
+      // The installed object itself (a module binding a constant, loaded again): starting and then stopping it would break it.
+      const changing = loaded.filter((connector) => connectorsById.get(connector.id) !== connector);
+      const prepared: Connector[] = [];
+      const abandon = async (): Promise<void> => {
+        for (const connector of prepared) await runtime.abandonConnector(connector);
+      };
+      try {
+        for (const connector of changing) {
+          await runtime.prepareConnector(connector);
+          prepared.push(connector);
+        }
+      } catch (error) {
+        await abandon();
+        throw error;
+      }
+      const changedIds = [...new Set(changing.map((connector) => connector.id))];
+      const through = (rule: RuleDefinitionOutput): boolean => rule.actions.some((action) => changedIds.some((id) => throughConnector(action, id)));
+      const candidates = wanted === undefined
+        ? [...definitions.values()].map((rule, r) => ({ rule, path: `rules[${r}]` })).filter(({ rule }) => through(rule))
+        : wanted.map((rule, r) => ({ rule, path: `rules[${r}]` })).filter(({ rule }) => through(rule) || !sameDefinition(definitions.get(rule.id), rule));
+      const removals = wanted === undefined ? [] : [...definitions.keys()].filter((id) => !wanted.some((rule) => rule.id === id));
+      const connectorsNow = new Map(connectorsById);
+      for (const connector of changing) connectorsNow.set(connector.id, connector);
+      let built: RuntimeRule[];
+      try {
+        checkActionIds(runtime, candidates, removals);
+        built = buildRules({ ...builder, connectorsById: connectorsNow }, candidates);
+      } catch (error) {
+        await abandon();
+        throw error;
+      }
+      const added = candidates.filter(({ rule }) => !definitions.has(rule.id)).map(({ rule }) => rule.id);
+      // only definitions that changed: rules rebuilt as they were are the connectors' rulesRebuilt
+      const replaced = candidates.filter(({ rule }) => definitions.has(rule.id) && !sameDefinition(definitions.get(rule.id), rule)).map(({ rule }) => rule.id);
+      const existed = new Set(changing.filter((connector) => connectorsById.has(connector.id)).map((connector) => connector.id));
+      runtime.installConnectors(changing, built, removals);
+      for (const connector of changing) connectorsById.set(connector.id, connector);
+      for (const { rule } of candidates) definitions.set(rule.id, rule);
+      for (const id of removals) definitions.delete(id);
+      const reports = loaded.map((connector): ComponentChangeReport => {
+        if (!changing.includes(connector)) return { id: connector.id, added: false, replaced: false, rulesRebuilt: [] };
+        const rulesRebuilt = built.filter((rule) => definitions.get(rule.id)?.actions.some((action) => throughConnector(action, connector.id)) === true).map((rule) => rule.id);
+        const isNew = !existed.has(connector.id);
+        logger.info(isNew ? 'connector added' : 'connector replaced', { connector: connector.id, rulesRebuilt });
+        return { id: connector.id, added: isNew, replaced: !isNew, rulesRebuilt };
+      });
+      if (wanted === undefined) return { connectors: reports };
+      for (const id of added) logger.info('rule added', { rule: id, topics: runtime.getRule(id)?.compiled.topics });
+      for (const id of replaced) logger.info('rule replaced', { rule: id, topics: runtime.getRule(id)?.compiled.topics });
+      for (const id of removals) logger.info('rule removed', { rule: id });
+      const restartNeeded = await runtime.updateSubscriptions();
+      if (restartNeeded.length > 0) {
+        logger.warn('sources cannot change their subscriptions at run time; restart to receive the new topics', { sources: restartNeeded });
+      }
+      return { connectors: reports, rules: { added, replaced, removed: removals, restartNeeded } };
+    });
+  }
+
+  /**
+   * Builds `rules` (compiled, actions created through `with`'s connectors). Counters carry over from the
+   * installed rule and actions with the same ids, and so does the enabled state when the definition did not
+   * change. All or nothing: a refusal closes what was built and throws.
+   */
+  function buildRules(with_: RuleBuilder, rules: ReadonlyArray<{ rule: RuleDefinitionOutput; path: string }>): RuntimeRule[] {
     const counters = actionCountersOf(runtime);
     const built: RuntimeRule[] = [];
     try {
-      [...definitions.values()].forEach((rule, r) => {
-        if (!rule.actions.some((action) => throughConnector(action, connector.id))) return;
+      for (const { rule, path } of rules) {
         const old = runtime.getRule(rule.id);
-        const next = buildRuntimeRule(rebuildWith, rule, `rules[${r}]`, old === undefined ? undefined : { rule: old.counters, actions: counters });
-        next.enabled = old?.enabled ?? next.enabled;
+        const next = buildRuntimeRule(with_, rule, path, old === undefined ? undefined : { rule: old.counters, actions: counters });
+        if (old !== undefined && sameDefinition(definitions.get(rule.id), rule)) next.enabled = old.enabled;
         built.push(next);
-      });
+      }
     } catch (error) {
       for (const rule of built) for (const action of rule.actions) void action.action.close?.().catch(() => undefined);
       throw error;
@@ -456,6 +537,14 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
 
 
 const ids = (items: readonly { readonly id: string }[]): string[] => items.map((item) => item.id);
+
+/** A complete rule set (setRules, upsertConnector's `rules`): parsed, defaults applied, ids unique. */
+function parseRuleSet(given: readonly RuleDefinition[]): RuleDefinitionOutput[] {
+  const wanted = parseConfig('integration', RuleDefinition.array(), given, 'rules');
+  const duplicate = wanted.findIndex((rule, r) => wanted.findIndex((other) => other.id === rule.id) !== r);
+  if (duplicate >= 0) throw new ConfigError('integration', [{ path: `rules[${duplicate}].id`, message: `another rule already has the id "${wanted[duplicate]?.id ?? ''}"` }]);
+  return wanted;
+}
 
 /** Whether an action, or one of its fallback actions, goes through connector `id`. */
 function throughConnector(action: RuleDefinitionOutput['actions'][number] | undefined, id: string): boolean {

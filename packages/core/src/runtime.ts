@@ -470,19 +470,26 @@ export class Runtime implements MessageReceiver {
   }
 
   /**
-   * Run-time connector changes, step 2, synchronous: installs a prepared connector, replacing the one with
-   * its id, together with `rebuilt`, the rules whose actions now go through it (swapRules). The old
-   * connector is stopped once the old actions are closed, i.e. once every message received before now
-   * has settled and the retirements still running (which may send through it) are done.
+   * Run-time connector changes, step 2, synchronous: installs prepared connectors, each replacing the one with
+   * its id, together with the rule changes that go with them (swapRules: `rules` are the rules whose actions
+   * now go through them, and any others changed in the same step; `removals` the rules taken out). An old
+   * connector is stopped once the old actions are closed, i.e. once every message received before now has
+   * settled and the retirements still running (which may send through it) are done.
    */
-  installConnector(connector: Connector, rebuilt: readonly RuntimeRule[]): void {
-    const index = this.connectors.findIndex((c) => c.id === connector.id);
-    const old = index < 0 ? undefined : this.connectors[index];
-    if (old === undefined) this.connectors.push(connector);
-    else this.connectors[index] = connector;
+  installConnectors(connectors: readonly Connector[], rules: readonly RuntimeRule[], removals: readonly string[] = []): void {
+    const replaced: Connector[] = [];
+    for (const connector of connectors) {
+      const index = this.connectors.findIndex((c) => c.id === connector.id);
+      const old = index < 0 ? undefined : this.connectors[index];
+      if (old === undefined) this.connectors.push(connector);
+      else {
+        this.connectors[index] = connector;
+        replaced.push(old);
+      }
+    }
     const earlier = [...this.retirements];
-    const retired = this.swapRules(rebuilt, []);
-    if (old !== undefined) this.retireConnector(old, [retired, ...earlier]);
+    const retired = this.swapRules(rules, removals);
+    for (const old of replaced) this.retireConnector(old, [retired, ...earlier]);
   }
 
   /** Takes a connector out; the caller checked that no installed action uses it. False if unknown. */
