@@ -145,6 +145,7 @@ describe(ConfigReloader.name, () => {
 /** The memory plugin (test/fixtures/plugins/memory.js): sources and connectors built from config entries, kept for the spec. */
 interface MemoryPlugin {
   readonly instances: { readonly sources: Map<string, InMemorySource & { label?: string }>; readonly connectors: Map<string, InMemoryConnector & { config: { label: string } }> };
+  readonly faults: { readonly sourceStart: Set<string> };
 }
 const MEMORY_PLUGIN = join(__dirname, '../test/fixtures/plugins/memory.js');
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the fixture is plain CommonJS, as a plugin is
@@ -248,6 +249,28 @@ describe(`${ConfigReloader.name} with run-time sources and connectors`, () => {
     // the strict connector alone refuses the running action, as it should
     writeFileSync(file, memoryConfig({ connectors: [strict], rules: rule('a', 'a/#', 'store') }));
     await expect(reloader.reload('t')).resolves.toMatchObject({ applied: false, error: expect.stringContaining('rules[0].actions[0].template') });
+  });
+
+  it('when taking back a refused change fails too, the next reload applies the entry again (e.g. after the API restores the file)', async () => {
+    const original = memoryConfig({ rules: rule('a', 'a/#', 'store') });
+    const store = connector('store'); // the refused file builds another, which never runs
+    // the source changes, then the connector cannot start: the old source is put back, and that fails too
+    writeFileSync(file, memoryConfig({ sources: [{ type: 'memory', id: 'plant', label: 'v2' }], connectors: [{ type: 'memory', id: 'store', failStart: 'true' }], rules: rule('a', 'a/#', 'store') }));
+    memory.faults.sourceStart.add('memory');
+    try {
+      await expect(reloader.reload('api')).resolves.toMatchObject({ applied: false, error: expect.stringContaining('refused to start (failStart)') });
+    } finally {
+      memory.faults.sourceStart.delete('memory');
+    }
+    expect(logs).toContainEqual(expect.stringMatching(/^ERROR reload: taking back a step of the refused change failed; .*"section":"sources","ids":\["plant"\],"error":"memory source \\"plant\\" \(memory\) refused to start"/));
+
+    // the file as it was (the API restores it byte for byte): the source is applied again
+    writeFileSync(file, original);
+    await expect(reloader.reload('api')).resolves.toMatchObject({ applied: true, sources: { ...NONE, replaced: ['plant'] } });
+    expect(source('plant').label).toBe('memory');
+    expect(source('plant').started).toBe(true);
+    await source('plant').push('a/1', '{"v": 5}').settled;
+    expect(store.records.map((r) => r.rendered)).toEqual(['a=5']);
   });
 
   it('refuses a rule that does not compile before any connector or source is touched', async () => {

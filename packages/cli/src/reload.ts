@@ -36,6 +36,20 @@ interface AppliedEntry {
   readonly plugins: PluginRegistry;
 }
 
+/**
+ * How to take back one step of a reload. `leaves` says what runs for each source or connector the step puts
+ * back if it fails itself (the refused file's entry, or nothing): `applied` then records that, marked as not
+ * matching any file, so that the next reload applies the entry again.
+ */
+interface UndoStep {
+  readonly run: () => Promise<unknown>;
+  readonly section?: Section;
+  readonly leaves: ReadonlyArray<{ readonly id: string; readonly running: AppliedEntry | undefined }>;
+}
+
+/** The `json` of an applied entry whose running state is not known to match any file: never equal to stableJson's. */
+const UNKNOWN_JSON = '';
+
 /** One source or connector entry of the file being reloaded, built (so validated). */
 interface WantedEntry extends AppliedEntry {
   readonly id: string;
@@ -121,7 +135,7 @@ export class ConfigReloader {
     const runner = restartSections(loaded.config);
     const needsRestart = [...new Set([...Object.keys(this.startup), ...Object.keys(runner)])].filter((key) => this.startup[key] !== runner[key]).sort();
 
-    const undo: Array<() => Promise<unknown>> = [];
+    const undo: UndoStep[] = [];
     let rules: RuleChangeReport;
     let changes: Record<Section, ComponentChanges>;
     try {
@@ -172,27 +186,32 @@ export class ConfigReloader {
   private async applyConnectorsAndRules(
     wanted: readonly WantedEntry[],
     rules: ConfigFile['rules'],
-    undo: Array<() => Promise<unknown>>,
+    undo: UndoStep[],
   ): Promise<{ rules: RuleChangeReport; connectors: Omit<ComponentChanges, 'removed'> }> {
     const before = this.app.rules().map((rule) => this.app.ruleDefinition(rule.id)).filter((d) => d !== undefined);
     const changed = wanted.filter((entry) => this.applied.connectors.get(entry.id)?.json !== entry.json);
     if (changed.length === 0) {
       const report = await this.app.setRules(rules);
-      undo.push(() => this.app.setRules(before));
+      undo.push({ run: () => this.app.setRules(before), leaves: [] });
       return { rules: report, connectors: { added: [], replaced: [] } };
     }
     const report = await this.app.upsertConnectors(changed.map((entry) => entry.module), { rules });
     const added = changed.filter((entry) => !this.applied.connectors.has(entry.id)).map((entry) => entry.id);
     const replaced = changed.filter((entry) => this.applied.connectors.has(entry.id));
-    for (const id of added) undo.push(() => this.remove('connectors', id));
-    undo.push(() => replaced.length === 0
-      ? this.app.setRules(before)
-      : this.app.upsertConnectors(replaced.map((entry) => rebuild('connectors', this.applied.connectors.get(entry.id) as AppliedEntry)), { rules: before }));
+    for (const entry of changed.filter((e) => added.includes(e.id))) {
+      undo.push({ run: () => this.remove('connectors', entry.id), section: 'connectors', leaves: [{ id: entry.id, running: entry }] });
+    }
+    const previous = replaced.map((entry) => rebuild('connectors', this.applied.connectors.get(entry.id) as AppliedEntry));
+    undo.push({
+      run: () => previous.length === 0 ? this.app.setRules(before) : this.app.upsertConnectors(previous, { rules: before }),
+      section: 'connectors',
+      leaves: replaced.map((entry) => ({ id: entry.id, running: entry })),
+    });
     return { rules: report.rules as RuleChangeReport, connectors: { added, replaced: replaced.map((entry) => entry.id) } };
   }
 
   /** Installs the entries that are new or differ from the running ones; records how to take each back. */
-  private async upsertChanged(section: Section, wanted: readonly WantedEntry[], undo: Array<() => Promise<unknown>>): Promise<Omit<ComponentChanges, 'removed'>> {
+  private async upsertChanged(section: Section, wanted: readonly WantedEntry[], undo: UndoStep[]): Promise<Omit<ComponentChanges, 'removed'>> {
     const added: string[] = [];
     const replaced: string[] = [];
     for (const entry of wanted) {
@@ -201,24 +220,24 @@ export class ConfigReloader {
       await this.upsert(section, entry.module);
       if (running === undefined) {
         added.push(entry.id);
-        undo.push(() => this.remove(section, entry.id));
+        undo.push({ run: () => this.remove(section, entry.id), section, leaves: [{ id: entry.id, running: entry }] });
       } else {
         replaced.push(entry.id);
-        undo.push(() => this.upsert(section, rebuild(section, running)));
+        undo.push({ run: () => this.upsert(section, rebuild(section, running)), section, leaves: [{ id: entry.id, running: entry }] });
       }
     }
     return { added, replaced };
   }
 
   /** Removes the running entries the file no longer has; records how to take each back. */
-  private async removeMissing(section: Section, wanted: readonly WantedEntry[], undo: Array<() => Promise<unknown>>): Promise<string[]> {
+  private async removeMissing(section: Section, wanted: readonly WantedEntry[], undo: UndoStep[]): Promise<string[]> {
     const ids = new Set(wanted.map((entry) => entry.id));
     const removed: string[] = [];
     for (const [id, running] of this.applied[section]) {
       if (ids.has(id)) continue;
       await this.remove(section, id);
       removed.push(id);
-      undo.push(() => this.upsert(section, rebuild(section, running)));
+      undo.push({ run: () => this.upsert(section, rebuild(section, running)), section, leaves: [{ id, running: undefined }] });
     }
     return removed;
   }
@@ -231,13 +250,28 @@ export class ConfigReloader {
     return section === 'connectors' ? this.app.removeConnector(id) : this.app.removeSource(id);
   }
 
-  /** Runs the undo steps, last first; one that fails is logged and the others still run. */
-  private async takeBack(undo: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
+  /**
+   * Runs the undo steps, last first; one that fails is logged and the others still run. The entries a failed
+   * step should have put back are recorded as they run now (or as gone), marked as matching no file, so that
+   * the next reload (e.g. the one that follows the API restoring the file) applies them again.
+   */
+  private async takeBack(undo: readonly UndoStep[]): Promise<void> {
     for (const step of [...undo].reverse()) {
       try {
-        await step();
+        await step.run();
       } catch (error) {
-        this.logger.error('reload: taking back a partly applied change failed; the running configuration may differ from the file until the next reload', { error: error instanceof Error ? error.message : String(error) });
+        const ids = step.leaves.map((leave) => leave.id);
+        if (step.section !== undefined) {
+          const applied = this.applied[step.section];
+          for (const { id, running } of step.leaves) {
+            if (running === undefined) applied.delete(id);
+            else applied.set(id, { json: UNKNOWN_JSON, entry: running.entry, plugins: running.plugins });
+          }
+        }
+        this.logger.error('reload: taking back a step of the refused change failed; what it should have put back runs as the refused file has it until the next reload applies it again', {
+          ...(step.section === undefined ? { section: 'rules' } : { section: step.section, ids }),
+          error: error instanceof Error ? error.message : String(error),
+        });
       }
     }
   }
