@@ -155,9 +155,8 @@ function secretFileOf(reference: unknown): string {
   return isAbsolute(file) ? file : resolve(dirname(configFile), file);
 }
 
+/** The HTTP endpoint of `sluice run`: the API and the console. */
 let baseUrl = '';
-/** Where the browser opens the console: the same endpoint as the API. */
-let consoleUrl = '';
 let browser: Browser | undefined;
 let ui: ConsoleUi;
 let originalConfig = '';
@@ -168,7 +167,6 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
   beforeAll(async () => {
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    consoleUrl = baseUrl;
     originalConfig = configText(port);
     writeFileSync(configFile, originalConfig);
     try {
@@ -203,7 +201,7 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
 
   step('login', 'the login page refuses a wrong token in an alert and signs in with the right one, typed and sent with Enter (screenshot: login)', ['start'], async () => {
     const page = ui.page;
-    await page.goto(`${consoleUrl}/`);
+    await page.goto(`${baseUrl}/`);
     await page.getByLabel('API token').waitFor();
     await journey!.screenshot('login');
     await ui.signIn(`${token}-wrong`);
@@ -256,8 +254,8 @@ describe('console journey (headless Chromium, sluice run, real Mosquitto and Kaf
     await page.getByRole('link', { name: CONNECTOR_ID, exact: true }).first().click();
     const form = ui.connectorForm();
     await form.waitFor();
-    await ui.openMoreSettings(form);
     const password = ui.passwordField(form);
+    if (!(await password.isVisible())) await ui.openMoreSettings(form);
     expect(await password.getAttribute('type')).toBe('password');
     expect(await password.inputValue()).toBe('');
     await password.fill(`${scram.password}-wrong`);
