@@ -5,7 +5,8 @@
  */
 export class RateMeter {
   private readonly window: number[] = [];
-  private last: number | undefined;
+  /** Counters start at 0 (and are zeroed with reset()), so the first interval counts from 0 too. */
+  private last = 0;
   current = 0;
   max = 0;
   last5m = 0;
@@ -15,7 +16,7 @@ export class RateMeter {
 
   /** Called every `intervalMs` with the counter's current value. */
   sample(count: number): void {
-    const delta = this.last === undefined ? 0 : count - this.last;
+    const delta = count - this.last;
     this.last = count;
     this.current = (delta * 1000) / this.intervalMs;
     if (this.current > this.max) this.max = this.current;
@@ -29,7 +30,7 @@ export class RateMeter {
   /** Forgets history (used when counters are reset). */
   reset(): void {
     this.window.length = 0;
-    this.last = undefined;
+    this.last = 0;
     this.current = 0;
     this.max = 0;
     this.last5m = 0;
