@@ -162,7 +162,7 @@ describe(`${ConfigReloader.name} with run-time sources and connectors`, () => {
   const memoryConfig = (parts: { sources?: Array<Record<string, string>>; connectors?: Array<Record<string, string>>; rules: string }): string =>
     `plugins: [${JSON.stringify(MEMORY_PLUGIN)}]\nsources:\n${entries(parts.sources ?? [{ type: 'memory', id: 'plant' }])}connectors:\n${entries(parts.connectors ?? [{ type: 'memory', id: 'store' }])}rules:\n${parts.rules}`;
   const rule = (id: string, topic: string, connector: string, extra = ''): string => `  - id: ${id}\n    sql: SELECT payload.v as v FROM "${topic}"\n    actions:\n      - connector: ${connector}\n        template: ${id}=\${v}${extra}\n`;
-  const source = (id: string): InMemorySource => memory.instances.sources.get(id) as InMemorySource;
+  const source = (id: string): InMemorySource & { label?: string } => memory.instances.sources.get(id) as InMemorySource & { label?: string };
   const connector = (id: string): InMemoryConnector => memory.instances.connectors.get(id) as InMemoryConnector;
 
   beforeEach(async () => {
