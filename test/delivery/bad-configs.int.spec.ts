@@ -42,7 +42,8 @@ const CASES: Case[] = [
   { name: 'duplicate key', change: 'rules: []\nrules: []\nsources: []\n', path: '', says: /unique|duplicate/i },
   // top level
   { name: 'unknown top-level key', change: (c) => (c['rulez'] = []), path: '', says: /rulez/ },
-  { name: 'rules missing', change: (c) => delete c['rules'], path: 'rules', says: /./ },
+  // (a config without rules is valid since the console: it adds them to the file)
+  { name: 'rules not a list', change: (c) => (c['rules'] = { id: 'x' }), path: 'rules', says: /array/i },
   { name: 'sources missing', change: (c) => delete c['sources'], path: 'sources', says: /./ },
   { name: 'negative stopTimeoutMs', change: (c) => (c['stopTimeoutMs'] = -1), path: 'stopTimeoutMs', says: />=|greater|negative|too small/i },
   { name: 'http.port not a number', change: (c) => (c['http'] = { port: 'eighty' }), path: 'http.port', says: /number/i },
