@@ -18,9 +18,20 @@ describe(checkHost.name, () => {
 });
 
 describe(checkRequestOrigin.name, () => {
-  it('lets reads and requests without browser headers through', () => {
+  it('lets requests without browser headers through, and reads unless asked to check them', () => {
     expect(checkRequestOrigin({ origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' }, 'GET', local)).toBeUndefined();
     expect(checkRequestOrigin({}, 'POST', local)).toBeUndefined();
+    expect(checkRequestOrigin({}, 'GET', local, { reads: true })).toBeUndefined();
+  });
+
+  it('refuses cross-site reads when asked to (the API\'s routes), and takes same-origin and typed-in ones', () => {
+    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'http://evil.example', host: '127.0.0.1:8081' }, { origin: 'null' }]) {
+      for (const method of ['GET', 'HEAD', 'OPTIONS']) {
+        expect([headers, method, checkRequestOrigin(headers, method, local, { reads: true })]).toEqual([headers, method, { status: 403, error: expect.stringMatching(/^cross-(site|origin) request refused/) }]);
+      }
+    }
+    expect(checkRequestOrigin({ 'sec-fetch-site': 'same-origin', origin: 'http://127.0.0.1:8081', host: '127.0.0.1:8081' }, 'GET', local, { reads: true })).toBeUndefined();
+    expect(checkRequestOrigin({ 'sec-fetch-site': 'none' }, 'GET', local, { reads: true })).toBeUndefined();
   });
 
   it('refuses cross-site writes by Sec-Fetch-Site or Origin, and takes same-origin ones', () => {

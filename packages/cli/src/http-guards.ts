@@ -88,24 +88,27 @@ export function checkHost(headers: RequestHeaders, listener: ListenerIdentity): 
 }
 
 /**
- * A write (POST, PUT, DELETE, PATCH) must not come from another site's page. Browsers say where a
- * request comes from: `Sec-Fetch-Site` (anything but `same-origin` or `none` is refused) and `Origin`
- * (it must be the origin the browser addressed, i.e. its host is this request's Host, which checkHost
- * accepted). `Origin: null` (sandboxed frames, file:// pages) is refused. A request with neither header
- * does not come from a browser (curl, scripts; the token guards those) and passes. Reads are not
- * checked here: a cross-site page cannot read their answers.
+ * A write (POST, PUT, DELETE, PATCH), and with `reads` any request, must not come from another site's page.
+ * Browsers say where a request comes from: `Sec-Fetch-Site` (anything but `same-origin` or `none` is
+ * refused) and `Origin` (it must be the origin the browser addressed, i.e. its host is this request's Host,
+ * which checkHost accepted). `Origin: null` (sandboxed frames, file:// pages) is refused. A request with
+ * neither header does not come from a browser (curl, scripts; the token guards those) and passes.
+ * Reads of the API are checked too (`reads`): a cross-site page cannot read their answers, but it can
+ * make them cost (a `no-cors` fetch loop opening a Kafka consumer group per request, holding every
+ * stream slot). /metrics and the probes are read by scrapers and are left to the Host check.
  */
-export function checkRequestOrigin(headers: RequestHeaders, method: string, listener: ListenerIdentity): Refusal | undefined {
-  if (!isWriteMethod(method)) return undefined;
+export function checkRequestOrigin(headers: RequestHeaders, method: string, listener: ListenerIdentity, options: { readonly reads?: boolean } = {}): Refusal | undefined {
+  if (!isWriteMethod(method) && options.reads !== true) return undefined;
+  const what = isWriteMethod(method) ? 'write' : 'request';
   const site = header(headers, 'sec-fetch-site')?.trim().toLowerCase();
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-    return { status: 403, error: `cross-site write refused (Sec-Fetch-Site: ${site.slice(0, 40)}): call the API from a page served by this endpoint, or from a script or curl` };
+    return { status: 403, error: `cross-site ${what} refused (Sec-Fetch-Site: ${site.slice(0, 40)}): call the API from a page served by this endpoint, or from a script or curl` };
   }
   const origin = header(headers, 'origin');
   if (origin === undefined) return undefined;
   const refuse: Refusal = {
     status: 403,
-    error: `cross-origin write refused (Origin: ${origin.slice(0, 100)}): the API takes writes only from its own origin or from tools that send no Origin (curl, scripts)`,
+    error: `cross-origin ${what} refused (Origin: ${origin.slice(0, 100)}): the API takes requests only from its own origin or from tools that send no Origin (curl, scripts)`,
   };
   let parsed: URL;
   try {

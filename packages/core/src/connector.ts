@@ -132,6 +132,15 @@ export interface BrowsedRecord {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   readonly headers: Readonly<Record<string, Buffer>>;
+  /**
+   * A browser may keep only the start of large keys, values and headers (to bound its memory): the byte
+   * lengths the ones it cut have in the topic. Absent when nothing was cut.
+   */
+  readonly originalSizes?: {
+    readonly key?: number;
+    readonly value?: number;
+    readonly headers?: Readonly<Record<string, number>>;
+  };
 }
 
 /** Read access to the topics a connector writes to (see Connector.browser). */

@@ -465,29 +465,51 @@ function compare(a: { time: number; partition: number; offset: bigint }, b: { ti
 }
 
 /**
- * The record as BrowsedRecord, with bytes of its own: kafkajs hands out slices of a whole fetch response
- * (up to 10 MB), which a record kept by latest() or queued for a slow follower would otherwise pin. A header
- * name that repeats keeps its last value (as Java's lastHeader()): BrowsedRecord has one value per name.
- * Names are data, so the map has no prototype.
+ * Bytes of a key or a value, and of all the headers of a record together, that a BrowsedRecord keeps: what
+ * the console shows of one (64 KiB). A latest() read holds up to 500 records for up to its timeout; kept
+ * whole, 1 MB records would make that 500 MB per read.
  */
-function toBrowsedRecord(partition: number, message: KafkaMessage): BrowsedRecord {
-  const bytes = (value: Buffer | string | null | undefined): Buffer => {
+export const MAX_BROWSED_BYTES = 64 * 1024;
+
+/**
+ * The record as BrowsedRecord, with bytes of its own: kafkajs hands out slices of a whole fetch response
+ * (up to 10 MB), which a record kept by latest() or queued for a slow follower would otherwise pin. Only the
+ * first MAX_BROWSED_BYTES of the key and of the value are copied, and as much to the headers together; the
+ * lengths of what was cut are in `originalSizes`. A header name that repeats keeps its last value (as Java's
+ * lastHeader()): BrowsedRecord has one value per name. Names are data, so the maps have no prototype.
+ */
+export function toBrowsedRecord(partition: number, message: KafkaMessage): BrowsedRecord {
+  let cut: { key?: number; value?: number; headers?: Record<string, number> } | undefined;
+  const bytes = (value: Buffer | string | null | undefined, room: number, noteCut: (length: number) => void): Buffer => {
     if (value === null || value === undefined) return Buffer.alloc(0);
-    return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+    const whole = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    if (whole.length <= room) return Buffer.from(whole);
+    noteCut(whole.length);
+    return Buffer.from(whole.subarray(0, room));
   };
   const headers: Record<string, Buffer> = Object.create(null) as Record<string, Buffer>;
   const raw: IHeaders = message.headers ?? {};
+  let headerRoom = MAX_BROWSED_BYTES;
   for (const name of Object.keys(raw)) {
     const value = raw[name];
-    headers[name] = bytes(Array.isArray(value) ? value[value.length - 1] : value);
+    const kept = bytes(Array.isArray(value) ? value[value.length - 1] : value, headerRoom, (length) => {
+      cut ??= {};
+      cut.headers ??= Object.create(null) as Record<string, number>;
+      cut.headers[name] = length;
+    });
+    headers[name] = kept;
+    headerRoom -= kept.length;
   }
+  const key = message.key === null ? null : bytes(message.key, MAX_BROWSED_BYTES, (length) => { (cut ??= {}).key = length; });
+  const value = message.value === null ? null : bytes(message.value, MAX_BROWSED_BYTES, (length) => { (cut ??= {}).value = length; });
   return {
     partition,
     offset: message.offset,
     timestamp: message.timestamp,
-    key: message.key === null ? null : bytes(message.key),
-    value: message.value === null ? null : bytes(message.value),
+    key,
+    value,
     headers,
+    ...(cut === undefined ? {} : { originalSizes: cut }),
   };
 }
 

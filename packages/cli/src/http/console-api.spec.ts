@@ -6,7 +6,7 @@ import { connectorModule, createIntegration, sourceModule, type BrowsedRecord, t
 import { InMemoryConnector, InMemorySource } from '@sluice/core/testing';
 import { sqlModule } from '@sluice/sql';
 import { cliVersion } from '../version';
-import { MAX_FOLLOWS } from './messages-routes';
+import { MAX_FOLLOWS, MAX_LATEST_READS, MAX_MESSAGES_ANSWER_CHARS } from './messages-routes';
 import { MAX_SHOWN_BYTES } from './shown-bytes';
 import { sluiceApi } from './sluice-api';
 import { MAX_METRIC_STREAMS } from './stream-routes';
@@ -27,7 +27,13 @@ class FakeBrowser implements RecordBrowser {
     return [...this.byTopic.keys()].sort();
   }
 
+  /** When set, latest() waits for it (a slow read). */
+  latestGate: Promise<void> | undefined;
+  latestCalls = 0;
+
   async latest(topic: string, limit: number): Promise<BrowsedRecord[]> {
+    this.latestCalls++;
+    await this.latestGate;
     return (this.byTopic.get(topic) ?? []).slice(-limit);
   }
 
@@ -43,9 +49,9 @@ class FakeBrowser implements RecordBrowser {
     });
   }
 
-  write(topic: string, value: Buffer | null, key: Buffer | null = null, headers: Record<string, Buffer> = {}): BrowsedRecord {
+  write(topic: string, value: Buffer | null, key: Buffer | null = null, headers: Record<string, Buffer> = {}, originalSizes?: BrowsedRecord['originalSizes']): BrowsedRecord {
     const list = this.byTopic.get(topic) as BrowsedRecord[];
-    const record: BrowsedRecord = { partition: 0, offset: String(list.length), timestamp: String(1_700_000_000_000 + list.length), key, value, headers };
+    const record: BrowsedRecord = { partition: 0, offset: String(list.length), timestamp: String(1_700_000_000_000 + list.length), key, value, headers, ...(originalSizes === undefined ? {} : { originalSizes }) };
     list.push(record);
     for (const follower of this.followers) if (follower.topic === topic) follower.onRecord(record);
     return record;
@@ -303,6 +309,32 @@ describe('the console\'s API routes', () => {
     });
   });
 
+  describe('cross-site requests', () => {
+    const crossSite: Array<Record<string, string>> = [{ 'sec-fetch-site': 'cross-site' }, { origin: 'http://evil.example' }, { 'sec-fetch-site': 'same-site' }];
+
+    it('are refused (403) on every /api route, reads and streams included, before any work', async () => {
+      await host.close();
+      await serve(undefined); // the default setup: no token, loopback
+      for (const headers of crossSite) {
+        for (const path of ['/api/connectors/upstash/messages?topic=emqx', '/api/connectors/upstash/topics', '/api/rules', '/api/session', '/api/nowhere']) {
+          const answer = await call('GET', path, { headers });
+          expect([headers, path, answer.status, answer.body['error']]).toEqual([headers, path, 403, expect.stringMatching(/^cross-(site|origin) request refused/)]);
+        }
+        expect((await sse('/api/connectors/upstash/messages/stream?topic=emqx', headers)).status).toBe(403);
+        expect((await sse('/api/stream', headers)).status).toBe(403);
+        expect((await fetch(`${base}/api/rules`, { method: 'HEAD', headers })).status).toBe(403);
+      }
+      expect(kafka.fake.topicCalls).toBe(0);
+      expect(kafka.fake.latestCalls).toBe(0);
+    });
+
+    it('leave /metrics, /healthz and /readyz, and same-origin and typed-in requests, alone', async () => {
+      for (const path of ['/metrics', '/healthz', '/readyz']) expect([path, (await fetch(`${base}${path}`, { headers: { 'sec-fetch-site': 'cross-site' } })).status]).toEqual([path, 200]);
+      expect((await call('GET', '/api/rules', { headers: { 'sec-fetch-site': 'same-origin', origin: base } })).status).toBe(200);
+      expect((await call('GET', '/api/connectors/upstash/topics', { headers: { 'sec-fetch-site': 'none' } })).status).toBe(200);
+    });
+  });
+
   describe('the Messages routes', () => {
     it('list the topics of a connector that can browse; 404 unknown, 501 one that cannot, 401 without the token', async () => {
       expect(await call('GET', '/api/connectors/upstash/topics')).toEqual({ status: 200, body: { topics: ['alpha', 'emqx'] } });
@@ -324,6 +356,39 @@ describe('the console\'s API routes', () => {
       expect(long).toMatchObject({ value: { text: 'a'.repeat(MAX_SHOWN_BYTES - 1), encoding: 'utf8', truncated: true } });
       expect(((await call('GET', '/api/connectors/upstash/messages?topic=emqx')).body['records'] as unknown[]).length).toBe(3);
       expect(((await call('GET', '/api/connectors/upstash/messages?topic=emqx&limit=1')).body['records'] as Array<{ offset: string }>).map((r) => r.offset)).toEqual(['2']);
+    });
+
+    it('say a value the browser already cut is truncated (originalSizes)', async () => {
+      kafka.fake.write('emqx', Buffer.from('abc'), Buffer.from('k'), { h: Buffer.from('x') }, { value: 1024 * 1024, headers: { h: 70_000 } });
+      const [record] = (await call('GET', '/api/connectors/upstash/messages?topic=emqx')).body['records'] as Array<Record<string, unknown>>;
+      expect(record).toMatchObject({ key: { text: 'k', encoding: 'utf8' }, value: { text: 'abc', encoding: 'utf8', truncated: true }, headers: { h: { text: 'x', encoding: 'utf8', truncated: true } } });
+      expect((record as { key: Record<string, unknown> }).key['truncated']).toBeUndefined();
+    });
+
+    it('bound the answer: the newest records that fit, and truncated: true', async () => {
+      const size = 60 * 1024;
+      const count = Math.ceil(MAX_MESSAGES_ANSWER_CHARS / size) + 10;
+      for (let i = 0; i < count; i++) kafka.fake.write('alpha', Buffer.alloc(size, 0x61 + (i % 26)));
+      const answer = await call('GET', `/api/connectors/upstash/messages?topic=alpha&limit=${count}`);
+      const records = answer.body['records'] as Array<{ offset: string }>;
+      expect(answer.body['truncated']).toBe(true);
+      expect(records.length).toBe(Math.floor(MAX_MESSAGES_ANSWER_CHARS / size));
+      expect(records[records.length - 1]?.offset).toBe(String(count - 1));
+      expect(((await call('GET', '/api/connectors/upstash/messages?topic=alpha&limit=3')).body['truncated'])).toBeUndefined();
+    });
+
+    it(`run at most ${MAX_LATEST_READS} reads of the latest records at once (429 beyond), a slot freed when its read ends`, async () => {
+      let open = (): void => {};
+      kafka.fake.latestGate = new Promise((resolve) => (open = resolve));
+      const reads = Array.from({ length: MAX_LATEST_READS }, () => call('GET', '/api/connectors/upstash/messages?topic=emqx'));
+      await eventually(() => kafka.fake.latestCalls === MAX_LATEST_READS);
+      const refused = await call('GET', '/api/connectors/upstash/messages?topic=emqx');
+      expect(refused).toEqual({ status: 429, body: { error: expect.stringContaining(`at most ${MAX_LATEST_READS} reads of the latest records`) } });
+      expect(kafka.fake.latestCalls).toBe(MAX_LATEST_READS);
+      open();
+      kafka.fake.latestGate = undefined;
+      expect((await Promise.all(reads)).map((answer) => answer.status)).toEqual(Array(MAX_LATEST_READS).fill(200));
+      expect((await call('GET', '/api/connectors/upstash/messages?topic=emqx')).status).toBe(200);
     });
 
     it('refuse a bad topic or limit with 400, an unknown topic with 404', async () => {

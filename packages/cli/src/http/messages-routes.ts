@@ -4,13 +4,24 @@ import { scrub } from '../logger';
 import { idParams, type IdParams } from './api-context';
 import { ApiError } from './api-error';
 import { EventStreams } from './event-stream';
-import { showRecord } from './shown-bytes';
+import { showRecord, type ShownRecord } from './shown-bytes';
 import type { SluiceApiOptions } from './sluice-api';
 
 /** Follows (`/messages/stream`) one server holds open: each one is a Kafka consumer of its own. */
 export const MAX_FOLLOWS = 4;
 export const DEFAULT_MESSAGES_LIMIT = 50;
 export const MAX_MESSAGES_LIMIT = 500;
+/**
+ * Reads of the latest records (`/messages`) one server runs at a time: each opens a Kafka consumer group and
+ * holds up to MAX_MESSAGES_LIMIT records (each cut at 64 KiB per key, value and header) for up to
+ * BROWSE_TIMEOUT_MS. 429 beyond.
+ */
+export const MAX_LATEST_READS = 4;
+/**
+ * Characters of shown keys, values and headers one `/messages` answer holds at most (hex doubles binary
+ * bytes). Past it the oldest records are left out and `truncated: true` is set.
+ */
+export const MAX_MESSAGES_ANSWER_CHARS = 8 * 1024 * 1024;
 /** How long a topic listing or a read of the latest records may take before the answer is a 504. */
 export const BROWSE_TIMEOUT_MS = 30_000;
 
@@ -32,6 +43,7 @@ interface MessagesQuery {
 export function messagesRoutes(app: FastifyInstance, options: SluiceApiOptions): void {
   const integration = options.integration;
   const follows = new EventStreams(app, MAX_FOLLOWS, 'follows of a topic (/messages/stream)');
+  const latestReads = new ReadSlots(MAX_LATEST_READS, 'reads of the latest records (/messages)');
   const failed = (id: string, error: unknown): ApiError => browseError(id, error, options.secrets);
 
   app.get<{ Params: IdParams }>('/api/connectors/:id/topics', { exposeHeadRoute: true, schema: { params: idParams } }, async (request, reply) => {
@@ -48,12 +60,15 @@ export function messagesRoutes(app: FastifyInstance, options: SluiceApiOptions):
     const browser = browserOf(integration, id);
     const topic = topicOf(request.query);
     const limit = limitOf(request.query);
+    const slot = latestReads.take();
     try {
-      await existingTopic(reply, browser, id, topic);
-      const records = await withTimeout(reply, (signal) => browser.latest(topic, limit, signal));
-      return { records: records.map(showRecord) };
+      await existingTopic(reply, browser, id, topic, slot);
+      const records = await withTimeout(reply, (signal) => slot.hold(browser.latest(topic, limit, signal)));
+      return boundedAnswer(records.map(showRecord));
     } catch (error) {
       throw failed(id, error);
+    } finally {
+      slot.release();
     }
   });
 
@@ -120,8 +135,8 @@ function limitOf(query: MessagesQuery): number {
   throw ApiError.badRequest(`limit must be a whole number from 1 to ${MAX_MESSAGES_LIMIT} (default ${DEFAULT_MESSAGES_LIMIT})`);
 }
 
-async function existingTopic(reply: FastifyReply, browser: RecordBrowser, id: string, topic: string): Promise<void> {
-  const topics = await withTimeout(reply, () => browser.topics());
+async function existingTopic(reply: FastifyReply, browser: RecordBrowser, id: string, topic: string, slot?: ReadSlot): Promise<void> {
+  const topics = await withTimeout(reply, () => (slot === undefined ? browser.topics() : slot.hold(browser.topics())));
   if (!topics.includes(topic)) throw new ApiError(404, { error: `connector "${id}" has no topic "${topic}"` });
 }
 
@@ -145,6 +160,69 @@ function withTimeout<T>(reply: FastifyReply, read: (signal: AbortSignal) => Prom
       reply.raw.off('close', onClose);
     });
   });
+}
+
+/** The shown records, newest kept first within MAX_MESSAGES_ANSWER_CHARS; `truncated` when older ones were left out. */
+function boundedAnswer(records: readonly ShownRecord[]): { records: ShownRecord[]; truncated?: true } {
+  let budget = MAX_MESSAGES_ANSWER_CHARS;
+  let first = records.length;
+  while (first > 0) {
+    const record = records[first - 1] as ShownRecord;
+    budget -= (record.key?.text.length ?? 0) + (record.value?.text.length ?? 0);
+    for (const name of Object.keys(record.headers)) budget -= name.length + (record.headers[name]?.text.length ?? 0);
+    if (budget < 0) break;
+    first--;
+  }
+  return first === 0 ? { records: [...records] } : { records: records.slice(first), truncated: true };
+}
+
+/**
+ * A bounded number of reads in flight. A slot is held until every call to the connector it was lent to has
+ * settled, not only until the answer: a read answered 504 (or whose client left) still holds its consumer
+ * group until kafkajs lets go of it, and must not make room for another one meanwhile.
+ */
+class ReadSlots {
+  private inUse = 0;
+
+  constructor(private readonly max: number, private readonly what: string) {}
+
+  /** A slot, or the 429 when all are taken. */
+  take(): ReadSlot {
+    if (this.inUse >= this.max) {
+      throw new ApiError(429, { error: `at most ${this.max} ${this.what} may run at a time on this server; try again in a few seconds` }, { headers: { 'retry-after': '5' } });
+    }
+    this.inUse++;
+    let pending = 0;
+    let routeDone = false;
+    let freed = false;
+    const free = (): void => {
+      if (!routeDone || pending > 0 || freed) return;
+      freed = true;
+      this.inUse--;
+    };
+    return {
+      hold: <T>(read: Promise<T>): Promise<T> => {
+        pending++;
+        const settled = (): void => {
+          pending--;
+          free();
+        };
+        read.then(settled, settled);
+        return read;
+      },
+      release: (): void => {
+        routeDone = true;
+        free();
+      },
+    };
+  }
+}
+
+interface ReadSlot {
+  /** `read`, with the slot held until it settles. */
+  hold<T>(read: Promise<T>): Promise<T>;
+  /** The route is done with the slot: it is free once every held read has settled. */
+  release(): void;
 }
 
 /** An ApiError as it is; anything else is the external system's failure: a 502 with its message, scrubbed. */

@@ -26,11 +26,14 @@ export function listenerOf(request: FastifyRequest, settings: GuardSettings): Li
   return { host: settings.host, port: request.socket.localPort ?? 0, allowedHosts: settings.allowedHosts };
 }
 
-/** The checks of http-guards in their order (Host, then for writes Origin/Sec-Fetch-Site and a JSON body); the token comes after. */
+/**
+ * The checks of http-guards in their order (Host; Origin/Sec-Fetch-Site for writes and for every request
+ * under `<prefix>/api/`, reads included; a JSON body for writes); the token comes after.
+ */
 export function refusalOf(request: FastifyRequest, settings: GuardSettings): Refusal | undefined {
   const listener = listenerOf(request, settings);
   return checkHost(request.headers, listener)
-    ?? checkRequestOrigin(request.headers, request.method, listener)
+    ?? checkRequestOrigin(request.headers, request.method, listener, { reads: isUnder(routeOrPath(request), `${settings.prefix ?? ''}/api`) })
     ?? checkContentType(request.headers, request.method);
 }
 

@@ -28,8 +28,9 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * hex otherwise. A value cut at MAX_SHOWN_BYTES may end inside a character: that partial character is left
  * out rather than making the whole value hex.
  */
-export function showBytes(bytes: Buffer): Shown {
-  const truncated = bytes.length > MAX_SHOWN_BYTES;
+export function showBytes(bytes: Buffer, originalSize = bytes.length): Shown {
+  // a browser may have cut the bytes already (originalSizes): still a value that was not shown whole
+  const truncated = bytes.length > MAX_SHOWN_BYTES || originalSize > bytes.length;
   const shown = truncated ? bytes.subarray(0, MAX_SHOWN_BYTES) : bytes;
   try {
     // stream: true keeps an incomplete last character back instead of failing on it; a fresh decoder
@@ -44,13 +45,17 @@ export function showBytes(bytes: Buffer): Shown {
 
 export function showRecord(record: BrowsedRecord): ShownRecord {
   const headers: Record<string, Shown> = Object.create(null) as Record<string, Shown>;
-  for (const name of Object.keys(record.headers)) headers[name] = showBytes(record.headers[name] as Buffer);
+  const sizes = record.originalSizes;
+  for (const name of Object.keys(record.headers)) {
+    const bytes = record.headers[name] as Buffer;
+    headers[name] = showBytes(bytes, sizes?.headers !== undefined && Object.hasOwn(sizes.headers, name) ? sizes.headers[name] : undefined);
+  }
   return {
     partition: record.partition,
     offset: record.offset,
     timestamp: record.timestamp,
-    key: record.key === null ? null : showBytes(record.key),
-    value: record.value === null ? null : showBytes(record.value),
+    key: record.key === null ? null : showBytes(record.key, sizes?.key),
+    value: record.value === null ? null : showBytes(record.value, sizes?.value),
     headers,
   };
 }
