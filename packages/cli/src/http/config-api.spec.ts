@@ -173,17 +173,24 @@ describe('the API over a config store', () => {
       expect((await call('GET', '/api/connectors/archive')).body).toEqual(created.body['connector']);
     });
 
-    it('replaces a connector at run time: the rules using it send through the new one, the password kept', async () => {
+    it('replaces a connector at run time: the rules using it send through the new one, the password typed again', async () => {
       const old = connector('store');
       // a plugin's type has no list of destination settings: a kept password needs every other setting unchanged
       const kept = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'renamed', password: '[redacted]' } });
       expect([kept.status, kept.body['code'], kept.body['issues']]).toEqual([400, 'ERR_CONFIG_INVALID', [{ path: 'password', message: 'the destination changed (label): type the password again' }]]);
       expect((await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'renamed' } })).body['issues']).toEqual([{ path: 'password', message: expect.stringContaining('the destination changed') }]);
+      // the stored reference written out in full is the same password: it may not follow a changed destination either
+      const referenced = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'renamed', password: '${env:STORE_PASSWORD}' } });
+      expect([referenced.status, referenced.body['issues']]).toEqual([400, [{ path: 'password', message: 'the destination changed (label): type the password again' }]]);
+      // nor may a reference the stored entry does not hold (the server would resolve its own environment into it)
+      const other = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'main', password: '${env:HOME}' } });
+      expect([other.status, other.body['issues']]).toEqual([400, [{ path: 'password', message: expect.stringContaining('only the config file may add one') }]]);
       expect(onDisk()).toBe(CONFIG);
-      const replaced = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'renamed', password: '${env:STORE_PASSWORD}' } });
+      const replaced = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'renamed', password: STORED_PASSWORD } });
       expect(replaced.status).toBe(200);
       expect(replaced.body['connector']).toEqual({ id: 'store', type: 'memory', status: { state: 'connected' }, actions: [{ id: 'temp:store', ruleId: 'temp' }], settings: { label: 'renamed', password: '[redacted]' } });
-      expect(onDisk()).toBe(CONFIG.replace('label: main', 'label: renamed'));
+      expect(onDisk()).toMatch(new RegExp(`label: renamed[^\\n]*\\n    password: \\$\\{file:[^}]+\\}`));
+      expect(onDisk()).not.toContain(STORED_PASSWORD);
       expect(connector('store')).not.toBe(old);
       await source('plant').push('t/1', '{"v": 1}').settled;
       expect(connector('store').records.map((r) => r.rendered)).toEqual(['t=1']);
@@ -193,7 +200,7 @@ describe('the API over a config store', () => {
     });
 
     it('refuses bad settings with paths relative to the entry, and leaves the file byte for byte as it was', async () => {
-      const refused = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 5, colour: 'red', password: '${env:STORE_PASSWORD}' } });
+      const refused = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 5, colour: 'red', password: TYPED_PASSWORD } });
       expect(refused.status).toBe(400);
       expect(refused.body).toMatchObject({ code: 'ERR_CONFIG_INVALID', issues: expect.arrayContaining([expect.objectContaining({ path: 'label' }), expect.objectContaining({ message: expect.stringContaining('colour') })]) });
       const unknownType = await call('PUT', '/api/connectors/x', { body: { type: 'carrier-pigeon' } });
@@ -209,7 +216,7 @@ describe('the API over a config store', () => {
       const added = await call('PUT', '/api/connectors/x', { body: { type: 'memory', failStart: true } });
       expect(added.status).toBe(502);
       expect(added.body).toEqual({ error: expect.stringContaining('refused to start (failStart)'), code: 'ERR_NOT_APPLIED' });
-      const replaced = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'main', password: '${env:STORE_PASSWORD}', failStart: true } });
+      const replaced = await call('PUT', '/api/connectors/store', { body: { type: 'memory', label: 'main', password: TYPED_PASSWORD, failStart: true } });
       expect(replaced.status).toBe(502);
       expect(onDisk()).toBe(CONFIG);
       expect(app.connectorIds()).toEqual(['store']);
