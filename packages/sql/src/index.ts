@@ -11,3 +11,5 @@ export { sqlModule } from './sql-module';
 export { functionNames, type FunctionStateOptions } from './functions';
 export { DEFAULT_LIMITS, type EvaluationLimits, type EvaluationLimitsOptions } from './limits';
 export { SqlFloat, type SqlValue, type SqlMap } from './values';
+export type { SchemaDefinition, SchemaType } from './schemas/schema-types';
+export { SchemaRegistry } from './schemas/schema-registry';

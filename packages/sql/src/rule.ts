@@ -1,5 +1,6 @@
 import { type CompiledRule, RuleSyntaxError } from '@sluice/core';
 import { type CompileOptions, compileStatement } from './compile';
+import { withCompilingSchemas } from './functions/schemas';
 import { LiteralSyntaxError, withCompileLimits } from './limits';
 import { parseRule } from './parser';
 
@@ -13,7 +14,10 @@ import { parseRule } from './parser';
 export function compileRule(sql: string, options: CompileOptions = {}): CompiledRule {
   const statement = parseRule(sql, options.parseLimits);
   try {
-    return withCompileLimits(options.functionState?.limits, () => compileStatement(statement, options));
+    // without an engine (functionState), literal schema names are checked per message, not here
+    return withCompilingSchemas(options.functionState?.schemas, () =>
+      withCompileLimits(options.functionState?.limits, () => compileStatement(statement, options)),
+    );
   } catch (error) {
     if (error instanceof RangeError) {
       // Defensive: maxDepth keeps compiling shallow, but a stack overflow must never reach a caller

@@ -8,6 +8,8 @@ import { ENCODING_FUNCTIONS } from './encoding';
 import { MAP_FUNCTIONS } from './maps';
 import { MATH_FUNCTIONS } from './math';
 import { MISC_FUNCTIONS } from './misc';
+import { SCHEMA_FUNCTIONS } from './schemas';
+import { SPARKPLUG_FUNCTIONS } from './sparkplug';
 import { STRING_FUNCTIONS } from './strings';
 import type { SqlFunction } from './types';
 
@@ -61,6 +63,8 @@ register(ENCODING_FUNCTIONS);
 register(BIT_FUNCTIONS);
 register(DATETIME_FUNCTIONS);
 register(MISC_FUNCTIONS);
+register(SCHEMA_FUNCTIONS);
+register(SPARKPLUG_FUNCTIONS);
 
 /** The built-in function of that (case-sensitive) name, checking its argument count per call; undefined when there is none. */
 export function lookupFunction(name: string): SqlFunction | undefined {

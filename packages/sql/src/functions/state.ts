@@ -1,4 +1,6 @@
 import { type EvaluationLimits, type EvaluationLimitsOptions, resolveLimits } from '../limits';
+import { SchemaRegistry } from '../schemas/schema-registry';
+import type { SchemaDefinition } from '../schemas/schema-types';
 import { encodeJsonValue, type SqlValue } from '../values';
 
 /** Reads one environment variable; the default reads process.env (libraries take the environment by injection). */
@@ -17,6 +19,8 @@ export interface FunctionState {
   readonly localOffset: LocalOffset;
   /** Size limits the built-ins check their results against (limits.ts). */
   readonly limits: EvaluationLimits;
+  /** The schemas schema_decode/schema_encode/schema_check know by name, compiled once. */
+  readonly schemas: SchemaRegistry;
 }
 
 /** Seconds east of UTC of the local time zone at an instant (for 'local', now_rfc3339, unix_ts_to_rfc3339). */
@@ -29,6 +33,11 @@ export interface FunctionStateOptions {
   readonly localOffset?: LocalOffset;
   /** Per-evaluation size limits (limits.ts); keys left out keep their defaults. Bad values: ConfigError. */
   readonly limits?: EvaluationLimitsOptions;
+  /**
+   * Schemas for schema_decode, schema_encode and schema_check (EMQX's schema registry): Avro, Protobuf
+   * or JSON Schema, each with a name. Compiled here, once; a bad one throws ConfigError naming it.
+   */
+  readonly schemas?: readonly SchemaDefinition[] | SchemaRegistry;
 }
 
 const processLocalOffset: LocalOffset = (epochSeconds) => {
@@ -42,13 +51,16 @@ const processEnvReader: EnvironmentReader = (name) => process.env[name];
 
 /** Fresh state for one rule engine. */
 export function createFunctionState(options: FunctionStateOptions = {}): FunctionState {
+  const limits = resolveLimits(options.limits);
+  const schemas = options.schemas instanceof SchemaRegistry ? options.schemas : SchemaRegistry.compile(options.schemas, limits.maxListLength);
   return {
     kvStore: new Map(),
     procDict: new Map(),
     envCache: new Map(),
     readEnv: options.readEnv ?? processEnvReader,
     localOffset: options.localOffset ?? processLocalOffset,
-    limits: resolveLimits(options.limits),
+    limits,
+    schemas,
   };
 }
 

@@ -1,0 +1,170 @@
+import { ConfigError } from '@sluice/core';
+import type { Type as AvroType } from 'avsc';
+import type { Type as ProtoType } from 'protobufjs';
+import { decodeJson } from '../json';
+import { DEFAULT_LIMITS } from '../limits';
+import { describeValue, encodeJsonValue, type SqlValue } from '../values';
+import { decodeAvro, encodeAvro, parseAvroSchema } from './avro-codec';
+import { compileJsonSchema } from './json-schema-codec';
+import { type ProtoFile, decodeMessage, encodeMessage, parseProto } from './protobuf-codec';
+import { type CompiledSchema, SCHEMA_TYPES, type SchemaDefinition, SchemaCodecError } from './schema-types';
+
+/**
+ * The schemas one rule engine knows, compiled once when the engine is made (EMQX's schema registry,
+ * declared in the config instead of created through an API). Looking one up per message is one Map get.
+ */
+export class SchemaRegistry {
+  private constructor(private readonly schemas: ReadonlyMap<string, CompiledSchema>) {}
+
+  /** No schemas: what an engine without a `schemas` option has. */
+  static readonly EMPTY = new SchemaRegistry(new Map());
+
+  /**
+   * Compiles every definition; collects every bad one into one ConfigError (plugin 'sql', paths
+   * `schemas[i].…`) naming the schema and what is wrong, so a config shows all its problems at once.
+   */
+  static compile(definitions: readonly SchemaDefinition[] = [], maxItems = DEFAULT_LIMITS.maxListLength): SchemaRegistry {
+    const compiled = new Map<string, CompiledSchema>();
+    const issues: { path: string; message: string }[] = [];
+    definitions.forEach((definition, i) => {
+      const problem = definitionProblem(definition, compiled);
+      if (problem !== undefined) {
+        issues.push({ path: `schemas[${i}].${problem.key}`, message: problem.message });
+        return;
+      }
+      try {
+        compiled.set(definition.name, compileSchema(definition, maxItems));
+      } catch (error) {
+        issues.push({ path: `schemas[${i}].source`, message: `schema "${definition.name}" (${definition.type}): ${(error as Error).message}` });
+      }
+    });
+    if (issues.length > 0) throw new ConfigError('sql', issues);
+    return new SchemaRegistry(compiled);
+  }
+
+  get(name: string): CompiledSchema | undefined {
+    return this.schemas.get(name);
+  }
+
+  names(): string[] {
+    return [...this.schemas.keys()].sort();
+  }
+}
+
+function definitionProblem(definition: SchemaDefinition, seen: ReadonlyMap<string, CompiledSchema>): { key: string; message: string } | undefined {
+  if (typeof definition !== 'object' || definition === null) return { key: 'name', message: 'a schema is an object with name, type and source' };
+  if (typeof definition.name !== 'string' || definition.name === '') return { key: 'name', message: 'a schema needs a name (the first argument of schema_decode)' };
+  if (seen.has(definition.name)) return { key: 'name', message: `schema "${definition.name}" is declared twice: give each one its own name` };
+  if (!SCHEMA_TYPES.includes(definition.type)) return { key: 'type', message: `schema "${definition.name}": type must be one of ${SCHEMA_TYPES.join(', ')}` };
+  if (typeof definition.source !== 'string' || definition.source.trim() === '') return { key: 'source', message: `schema "${definition.name}": source is empty` };
+  return undefined;
+}
+
+function compileSchema(definition: SchemaDefinition, maxItems: number): CompiledSchema {
+  switch (definition.type) {
+    case 'avro':
+      return avroSchema(definition.name, parseAvroSchema(definition.source), maxItems);
+    case 'protobuf':
+      return protobufSchema(definition.name, parseProto(definition.source));
+    case 'json':
+      return jsonSchema(definition.name, definition.source);
+  }
+}
+
+const NO_MESSAGE_TYPES: ReadonlySet<string> = new Set();
+
+function noMessageType(name: string, kind: string, messageType: string | undefined): void {
+  if (messageType !== undefined) throw new SchemaCodecError(`schema "${name}" is ${kind}: it takes no message type`);
+}
+
+function avroSchema(name: string, type: AvroType, maxItems: number): CompiledSchema {
+  return {
+    name,
+    type: 'avro',
+    messageTypes: NO_MESSAGE_TYPES,
+    decode: (bytes, messageType) => {
+      noMessageType(name, 'an Avro schema', messageType);
+      return decodeAvro(type, bytes, maxItems);
+    },
+    encode: (value, messageType) => {
+      noMessageType(name, 'an Avro schema', messageType);
+      return encodeAvro(type, value);
+    },
+    check: () => {
+      throw new SchemaCodecError(`schema "${name}" is an Avro schema: schema_check takes a JSON schema`);
+    },
+  };
+}
+
+/** The message type a call names: its full name, or its name within the package, or a name only one type has. */
+export function findMessageType(file: ProtoFile, name: string): ProtoType | undefined {
+  const exact = file.types.get(name.replace(/^\./, ''));
+  if (exact !== undefined) return exact;
+  let found: ProtoType | undefined;
+  for (const [fullName, type] of file.types) {
+    if (fullName.endsWith(`.${name}`)) {
+      if (found !== undefined) return undefined;
+      found = type;
+    }
+  }
+  return found;
+}
+
+function protobufSchema(name: string, file: ProtoFile): CompiledSchema {
+  const typeOf = (messageType: string | undefined): ProtoType => {
+    if (messageType === undefined) throw new SchemaCodecError(`schema "${name}" is a Protobuf schema: name the message type as the last argument`);
+    const type = findMessageType(file, messageType);
+    if (type === undefined) throw new SchemaCodecError(`schema "${name}" has no message type ${messageType} (it has ${[...file.types.keys()].join(', ')})`);
+    return type;
+  };
+  return {
+    name,
+    type: 'protobuf',
+    messageTypes: new Set(file.types.keys()),
+    decode: (bytes, messageType) => decodeMessage(typeOf(messageType), bytes, file.proto3),
+    encode: (value, messageType) => encodeMessage(typeOf(messageType), value),
+    check: () => {
+      throw new SchemaCodecError(`schema "${name}" is a Protobuf schema: schema_check takes a JSON schema`);
+    },
+  };
+}
+
+function jsonSchema(name: string, source: string): CompiledSchema {
+  const validate = compileJsonSchema(source);
+  const parse = (bytes: Buffer): SqlValue => {
+    try {
+      return decodeJson(bytes.toString('utf8'));
+    } catch {
+      throw new SchemaCodecError('the data is not valid JSON');
+    }
+  };
+  return {
+    name,
+    type: 'json',
+    messageTypes: NO_MESSAGE_TYPES,
+    decode: (bytes, messageType) => {
+      noMessageType(name, 'a JSON schema', messageType);
+      const value = parse(bytes);
+      if (!validate(value)) throw new SchemaCodecError(`the data does not conform to schema "${name}": ${validate.lastError()}`);
+      return value;
+    },
+    encode: (value, messageType) => {
+      noMessageType(name, 'a JSON schema', messageType);
+      if (!validate(value)) throw new SchemaCodecError(`${describeValue(value)} does not conform to schema "${name}": ${validate.lastError()}`);
+      return encodeJsonValue(value);
+    },
+    // EMQX: schema_check(Name, Map | Bytes); bytes are parsed as JSON first, and bytes that are not JSON do not conform
+    check: (value) => {
+      if (typeof value === 'string' || Buffer.isBuffer(value)) {
+        let parsed: SqlValue;
+        try {
+          parsed = decodeJson(typeof value === 'string' ? value : value.toString('utf8'));
+        } catch {
+          return false;
+        }
+        return validate(parsed);
+      }
+      return validate(value);
+    },
+  };
+}
