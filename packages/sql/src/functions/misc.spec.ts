@@ -123,7 +123,7 @@ describe('registry', () => {
       bitsl bitsr bitsize bytesize subbits now_timestamp now_rfc3339 unix_ts_to_rfc3339 rfc3339_to_unix_ts
       format_date date_to_unix_ts timezone_to_offset_seconds timezone_to_second mongo_date uuid_v4
       uuid_v4_no_hyphen getenv proc_dict_get proc_dict_put proc_dict_del kv_store_get kv_store_put
-      kv_store_del`.split(/\s+/);
+      kv_store_del schema_decode schema_encode schema_check sparkplug_decode sparkplug_encode`.split(/\s+/);
     expect(listed.filter((name) => lookupFunction(name) === undefined)).toEqual([]);
     expect(functionNames().filter((name) => !listed.includes(name))).toEqual([]);
   });
