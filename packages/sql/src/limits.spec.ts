@@ -42,6 +42,9 @@ describe('evaluation limits', () => {
         maxInflateSize: 4 * MiB,
         maxOutputs: 10_000,
         maxFanoutSize: 64 * MiB,
+        jqTimeout: 100,
+        jqMaxTimeout: 1_000,
+        jqMaxMemory: 64 * MiB,
       });
       expect(resolveLimits({ maxListLength: 10 })).toEqual({ ...DEFAULT_LIMITS, maxListLength: 10 });
     });

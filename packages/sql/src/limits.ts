@@ -25,6 +25,16 @@ export interface EvaluationLimits {
    * fanoutSize (characters of strings, bytes of binaries, items of lists, keys of maps).
    */
   readonly maxFanoutSize: number;
+  /**
+   * Wall-clock budget of one jq() call without its third argument, in milliseconds (EMQX's
+   * `jq_function_default_timeout`, 10 s there). The call blocks evaluation while jq runs, so this is how
+   * long one message can stall the rule engine through jq.
+   */
+  readonly jqTimeout: number;
+  /** Largest budget a jq(Program, JSON, TimeoutMs) call is granted, in milliseconds: a larger TimeoutMs is cut to it. */
+  readonly jqMaxTimeout: number;
+  /** Largest memory of the jq WebAssembly instance, in bytes; a program that needs more fails (jq is restarted). */
+  readonly jqMaxMemory: number;
 }
 
 export type EvaluationLimitsOptions = Partial<EvaluationLimits>;
@@ -43,6 +53,11 @@ const MiB = 1024 * 1024;
  * is already 10,000 records for one message; 64 MiB (16 largest strings) lets 10,000 outputs of 6 KB
  * through, or 64 outputs that each carry a 1 MB payload, and keeps what one message makes the connectors
  * render to tens of megabytes instead of gigabytes.
+ *
+ * jq: a typical program takes about 2 ms on a small payload (packages/sql/bench/jq-bench.js), so 100 ms
+ * leaves room for big payloads and heavy programs while a runaway one (`repeat(1)`) holds the engine for
+ * a tenth of a second per message, not EMQX's 10 s. An explicit TimeoutMs is honoured up to 1 s. 64 MiB
+ * holds jq's values for a payload of several megabytes; the module's own cap is 256 MiB.
  */
 export const DEFAULT_LIMITS: EvaluationLimits = Object.freeze({
   maxStringSize: 4 * MiB,
@@ -50,13 +65,25 @@ export const DEFAULT_LIMITS: EvaluationLimits = Object.freeze({
   maxInflateSize: 4 * MiB,
   maxOutputs: 10_000,
   maxFanoutSize: 64 * MiB,
+  jqTimeout: 100,
+  jqMaxTimeout: 1_000,
+  jqMaxMemory: 64 * MiB,
 });
 
 /** The largest value accepted for a limit: V8's own string limit (2^29 - 24 code units) is near it. */
 const CEILING = 256 * MiB;
 
 /** maxFanoutSize sums what many outputs share by reference, so it may go higher (16 GiB is still exact). */
-const CEILINGS: Readonly<Record<string, number>> = { maxFanoutSize: 64 * 1024 * MiB };
+const CEILINGS: Readonly<Record<string, number>> = {
+  maxFanoutSize: 64 * 1024 * MiB,
+  // a minute of blocked evaluation is already an outage; jq-wasm's module never grows past 256 MiB
+  jqTimeout: 60_000,
+  jqMaxTimeout: 60_000,
+  jqMaxMemory: 256 * MiB,
+};
+
+/** The smallest value accepted, where 1 is not: jq's WebAssembly module starts with 16 MiB of memory. */
+const FLOORS: Readonly<Record<string, number>> = { jqMaxMemory: 16 * MiB };
 
 /** Checks and completes the limits a host passes; throws ConfigError naming the bad key. */
 export function resolveLimits(options: EvaluationLimitsOptions = {}): EvaluationLimits {
@@ -67,8 +94,9 @@ export function resolveLimits(options: EvaluationLimitsOptions = {}): Evaluation
     }
     if (value === undefined) continue;
     const ceiling = CEILINGS[key] ?? CEILING;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > ceiling) {
-      throw new ConfigError('sql', [{ path: `limits.${key}`, message: `must be an integer from 1 to ${ceiling}` }]);
+    const floor = FLOORS[key] ?? 1;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < floor || value > ceiling) {
+      throw new ConfigError('sql', [{ path: `limits.${key}`, message: `must be an integer from ${floor} to ${ceiling}` }]);
     }
     out[key] = value;
   }

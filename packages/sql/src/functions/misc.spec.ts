@@ -101,13 +101,6 @@ describe('kv_store_* and proc_dict_*', () => {
   });
 });
 
-describe('left out', () => {
-  it('jq raises "jq is not supported"', () => {
-    expect(() => call(fresh(), 'jq', '.', '{}')).toThrow(RuleEvaluationError);
-    expect(() => call(fresh(), 'jq', '.', '{}')).toThrow(/jq is not supported/);
-  });
-});
-
 describe('registry', () => {
   it('has every function RULE-SQL.md §8.1-8.10 lists', () => {
     const listed = `msgid qos topic clientid username peerhost clientip payload flags flag contains_topic

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlValue } from '../values';
-import { fnError, text, type FunctionContext, type FunctionDef } from './args';
+import { text, type FunctionContext, type FunctionDef } from './args';
+import { JQ_FUNCTIONS } from './jq';
 import { stateKey, stateOf } from './state';
 
-/** UUIDs, environment and state (RULE-SQL.md §8.10), and jq (left out). */
+/** UUIDs, environment and state (RULE-SQL.md §8.10), and jq (RULE-SQL.md §8.4, in jq.ts). */
 
 const state = stateOf;
 
@@ -78,12 +79,5 @@ export const MISC_FUNCTIONS: readonly FunctionDef[] = [
       return true;
     },
   ],
-  [
-    'jq',
-    2,
-    3,
-    () => {
-      throw fnError('jq', 'jq is not supported: Sluice has no jq implementation; use json_decode, map_get and FOREACH instead');
-    },
-  ],
+  ...JQ_FUNCTIONS,
 ];

@@ -1,0 +1,185 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, RuleEvaluationError, RuleSyntaxError } from '@sluice/core';
+import { resolveLimits, type EvaluationLimitsOptions } from '../limits';
+import { compileRule } from '../rule';
+import { SqlRuleEngine } from '../sql-rule-engine';
+import { SqlFloat, type SqlValue } from '../values';
+import { createFunctionState, lookupFunction, type FunctionContext } from './index';
+
+const context = (limits: EvaluationLimitsOptions = {}): FunctionContext => ({
+  input: {},
+  inCondition: false,
+  state: createFunctionState({ limits }),
+});
+const jq = (args: SqlValue[], ctx: FunctionContext = context()): SqlValue => lookupFunction('jq')!(args, ctx);
+const decoded = (json: string): SqlValue => lookupFunction('json_decode')!([json], context());
+
+/** The error work throws (undefined when it returns). */
+function errorOf(work: () => unknown): unknown {
+  try {
+    work();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/** EMQX's t_jq runaway program: doubles -2 forever, never reaching 42. */
+const RUNAWAY_WHILE =
+  'def while(cond; update):' +
+  '  def _while:' +
+  '    if cond then  (update | _while) else . end;' +
+  '  _while;' +
+  'while(. < 42; . * 2)';
+
+describe('jq', () => {
+  describe("EMQX's cases (emqx_rule_funcs_SUITE t_jq)", () => {
+    it('runs on a decoded value and returns the list of outputs', () => {
+      expect(jq(['.', decoded('{"b": 2}')])).toEqual([decoded('{"b":2}')]);
+      expect(jq(['.+1', decoded('5')])).toEqual([6]);
+    });
+
+    it('takes a JSON text as it is', () => {
+      expect(jq(['.', '{"b": 2}'])).toEqual([{ b: 2 }]);
+      expect(jq(['.', Buffer.from('{"b": 2}')])).toEqual([{ b: 2 }]);
+    });
+
+    it('accepts an explicit timeout', () => {
+      expect(jq(['.', '{"b": 2}', 10000])).toEqual([{ b: 2 }]);
+    });
+
+    it('stops a runaway program at an explicit timeout', () => {
+      const error = errorOf(() => jq([RUNAWAY_WHILE, '-2', 10]));
+      expect(error).toBeInstanceOf(RuleEvaluationError);
+      expect((error as Error).message).toMatch(/^function jq\(\): the program did not finish within 10 ms and was stopped \(TimeoutMs/);
+    });
+
+    it('stops a runaway program at the default budget (jqTimeout)', () => {
+      const error = errorOf(() => jq([RUNAWAY_WHILE, '-2']));
+      expect(error).toBeInstanceOf(RuleEvaluationError);
+      expect((error as Error).message).toMatch(/did not finish within 100 ms and was stopped \(jqTimeout;/);
+    });
+  });
+
+  describe('outputs', () => {
+    it('gives one item per jq output, none for empty', () => {
+      expect(jq(['.[] | .x', '[{"x":1},{"x":"a\\nb"},{"x":null}]'])).toEqual([1, 'a\nb', null]);
+      expect(jq(['empty', '{}'])).toEqual([]);
+      expect(jq(['[.[] | select(.x > 1)]', '[{"x":1},{"x":2},{"x":3}]'])).toEqual([[{ x: 2 }, { x: 3 }]]);
+    });
+
+    it('keeps number kinds as json_decode does (2.0 stays a float)', () => {
+      expect(jq(['.a', '{"a": 2.0}'])).toEqual([new SqlFloat(2)]);
+      expect(jq(['.a', '{"a": 2}'])).toEqual([2]);
+    });
+
+    it('encodes a value that is not text to JSON first (lists, maps, numbers, booleans)', () => {
+      expect(jq(['length', [1, 2, 3]])).toEqual([3]);
+      expect(jq(['.a.b', { a: { b: true } }])).toEqual([true]);
+    });
+  });
+
+  describe('errors', () => {
+    it('names a program that does not compile', () => {
+      const error = errorOf(() => jq(['.[', '{}']));
+      expect(error).toBeInstanceOf(RuleEvaluationError);
+      expect((error as Error).message).toMatch(/^function jq\(\): jq: error: syntax error, .*jq: 1 compile error$/);
+    });
+
+    it("names jq's run-time error", () => {
+      const error = errorOf(() => jq(['.a.b', '{"a": 5}']));
+      expect(error).toBeInstanceOf(RuleEvaluationError);
+      expect((error as Error).message).toBe('function jq(): jq: error: Cannot index number with string ("b")');
+      expect(() => jq(['error("custom")', 'null'])).toThrow(/custom/);
+    });
+
+    it('fails on input that is not JSON', () => {
+      expect(() => jq(['.', '{not json'])).toThrow(RuleEvaluationError);
+    });
+
+    it('checks the argument types', () => {
+      expect(() => jq([1, '{}'])).toThrow(/argument 1 must be a string/);
+      expect(() => jq(['.', '{}', -1])).toThrow(/argument 3 must be a timeout in milliseconds/);
+      expect(() => jq(['.', '{}', 'soon'])).toThrow(/argument 3 must be a timeout in milliseconds/);
+    });
+
+    it('cuts an explicit timeout to jqMaxTimeout', () => {
+      const error = errorOf(() => jq([RUNAWAY_WHILE, '-2', 100000], context({ jqMaxTimeout: 50 })));
+      expect((error as Error).message).toMatch(/within 50 ms .*\(TimeoutMs, at most jqMaxTimeout;/);
+    });
+
+    it('refuses an output over maxStringSize and more outputs than maxListLength', () => {
+      expect(() => jq(['[range(1000)]', 'null'], context({ maxStringSize: 100 }))).toThrow(/output size would be \d+, over the limit of 100 \(maxStringSize/);
+      expect(() => jq(['range(10)', 'null'], context({ maxListLength: 5 }))).toThrow(/number of outputs would be 10, over the limit of 5 \(maxListLength/);
+    });
+  });
+
+  describe('bounded time and memory', () => {
+    it('stops repeat(1) and keeps working afterwards', () => {
+      const rule = compileRule('SELECT jq(\'repeat(1)\', payload) AS r FROM "t"');
+      expect(() => rule.evaluate({ topic: 't', payload: '1' })).toThrow(/did not finish within 100 ms/);
+      expect(() => rule.evaluate({ topic: 't', payload: '1' })).toThrow(/did not finish within 100 ms/);
+      const after = compileRule('SELECT jq(\'.a\', payload) AS r FROM "t"');
+      expect(after.evaluate({ topic: 't', payload: '{"a": 7}' })).toEqual([{ r: [7] }]);
+    });
+
+    it('stops a program that needs more than jqMaxMemory, and keeps working afterwards', () => {
+      const ctx = context({ jqMaxMemory: 32 * 1024 * 1024, jqTimeout: 30_000 });
+      const error = errorOf(() => jq(['[range(1e9)]', 'null'], ctx));
+      expect(error).toBeInstanceOf(RuleEvaluationError);
+      expect((error as Error).message).toMatch(/^function jq\(\): jq stopped abnormally, most likely out of memory \(jqMaxMemory is 33554432 bytes;/);
+      expect(jq(['[range(3)]', 'null'], ctx)).toEqual([[0, 1, 2]]);
+    });
+  });
+
+  describe('in rules', () => {
+    it('FOREACH over jq gives one output per jq result', () => {
+      const rule = compileRule('FOREACH jq(\'.sensors[]\', payload) AS s DO s.name AS name FROM "t"');
+      expect(rule.evaluate({ topic: 't', payload: '{"sensors": [{"name": "a"}, {"name": "b"}]}' })).toEqual([{ name: 'a' }, { name: 'b' }]);
+    });
+
+    it("FOREACH jq('[.field_1, .field_2]', payload) gives one output: jq returns one array (RULE-SQL.md §11.6)", () => {
+      const rule = compileRule('FOREACH jq(\'[.field_1, .field_2]\', payload) DO item AS value FROM "t"');
+      expect(rule.evaluate({ topic: 't', payload: '{"field_1": 1, "field_2": 2}' })).toEqual([{ value: [1, 2] }]);
+    });
+
+    it("FOREACH jq('.', payload) AS it wraps the payload in a list of one", () => {
+      const rule = compileRule('FOREACH jq(\'.\', payload) AS it DO it.field_1 AS f1, it.field_2 AS f2 FROM "t"');
+      expect(rule.evaluate({ topic: 't', payload: '{"field_1": "x", "field_2": 3}' })).toEqual([{ f1: 'x', f2: 3 }]);
+    });
+
+    it('takes a program from the message too (checked per call)', () => {
+      const rule = compileRule('SELECT jq(payload.p, payload.d) AS r FROM "t"');
+      expect(rule.evaluate({ topic: 't', payload: '{"p": ".x * 2", "d": {"x": 21}}' })).toEqual([{ r: [42] }]);
+      expect(() => rule.evaluate({ topic: 't', payload: '{"p": ".[", "d": {}}' })).toThrow(/syntax error/);
+    });
+
+    it('refuses a literal program that does not compile when the rule compiles, at the literal', () => {
+      const error = errorOf(() => compileRule('SELECT\n  jq(\'.a | nosuchfunction\', payload) AS r FROM "t"'));
+      expect(error).toBeInstanceOf(RuleSyntaxError);
+      expect((error as RuleSyntaxError).message).toMatch(/^function jq\(\): the program does not compile: jq: error: nosuchfunction\/0 is not defined at <top-level>, line 1[,:]/);
+      expect((error as RuleSyntaxError).line).toBe(2);
+      expect((error as RuleSyntaxError).column).toBe(7);
+    });
+
+    it("uses the engine's own limits", () => {
+      const engine = new SqlRuleEngine({ limits: { jqTimeout: 20 } });
+      const rule = engine.compileRule(`SELECT jq('${RUNAWAY_WHILE}', payload) AS r FROM "t"`);
+      expect(() => rule.evaluate({ topic: 't', payload: '-2' })).toThrow(/within 20 ms .*\(jqTimeout;/);
+    });
+  });
+
+  describe('limits', () => {
+    it('defaults to 100 ms, at most 1 s explicitly, 64 MiB', () => {
+      expect(resolveLimits({})).toMatchObject({ jqTimeout: 100, jqMaxTimeout: 1000, jqMaxMemory: 64 * 1024 * 1024 });
+    });
+
+    it('refuses a memory cap below the module’s 16 MiB or above 256 MiB, and a timeout of 0 or over a minute', () => {
+      expect(() => resolveLimits({ jqMaxMemory: 1024 })).toThrow(ConfigError);
+      expect(() => resolveLimits({ jqMaxMemory: 512 * 1024 * 1024 })).toThrow(ConfigError);
+      expect(() => resolveLimits({ jqTimeout: 0 })).toThrow(ConfigError);
+      expect(() => resolveLimits({ jqMaxTimeout: 60_001 })).toThrow(ConfigError);
+      expect(resolveLimits({ jqMaxMemory: 16 * 1024 * 1024 }).jqMaxMemory).toBe(16 * 1024 * 1024);
+    });
+  });
+});

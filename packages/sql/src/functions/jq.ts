@@ -1,0 +1,119 @@
+import type { Expr } from '../ast';
+import { decodeJson, encodeJson } from '../json';
+import { type EvaluationLimits, LiteralSyntaxError, compilingLimits, limitError } from '../limits';
+import { JqRunner } from '../jq/jq-runner';
+import type { SqlValue } from '../values';
+import { badArg, fnError, text, type FunctionDef, type SqlFunction, type Specializer } from './args';
+import { limitsOf } from './state';
+
+/**
+ * jq(Program, JSON [, TimeoutMs]) (RULE-SQL.md §8.4): runs a jq program (jq 1.8, compiled to
+ * WebAssembly) on a JSON text or on a value (encoded to JSON first) and returns the list of its outputs,
+ * each decoded as json_decode would. EMQX's semantics, with Sluice's budget: without TimeoutMs the call
+ * gets the engine's `jqTimeout` (100 ms by default, EMQX: 10 s), with it at most `jqMaxTimeout`. A
+ * program that fails to compile, fails at run time, runs out of time or out of memory fails the rule for
+ * that message (RuleEvaluationError, counted failed.exception).
+ */
+
+/** One runner per memory cap (engines usually share the default): each owns one worker thread. */
+const runners = new Map<number, JqRunner>();
+
+function runnerFor(limits: EvaluationLimits): JqRunner {
+  let runner = runners.get(limits.jqMaxMemory);
+  if (runner === undefined) {
+    runner = new JqRunner(limits.jqMaxMemory);
+    runners.set(limits.jqMaxMemory, runner);
+  }
+  return runner;
+}
+
+/** The JSON text jq reads: a string or binary is taken as JSON text as it is, anything else is encoded. */
+function inputText(v: SqlValue, limits: EvaluationLimits): string {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  return encodeJson(v, limits.maxStringSize, 'function jq()');
+}
+
+/** The budget of one call: the engine's default, or TimeoutMs cut to jqMaxTimeout. */
+function budget(v: SqlValue, limits: EvaluationLimits): number {
+  if (v === undefined) return limits.jqTimeout;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return Math.min(v, limits.jqMaxTimeout);
+  if (typeof v === 'bigint' && v >= 0n) return limits.jqMaxTimeout;
+  return badArg('jq', 3, 'a timeout in milliseconds (an integer of 0 or more)', v);
+}
+
+function runJq(program: string, args: readonly SqlValue[], limits: EvaluationLimits): SqlValue[] {
+  const timeoutMs = budget(args[2], limits);
+  const outcome = runnerFor(limits).run(program, inputText(args[1], limits), { timeoutMs, maxOutput: limits.maxStringSize });
+  switch (outcome.kind) {
+    case 'ok': {
+      if (outcome.lines.length > limits.maxListLength) {
+        throw limitError('jq', 'number of outputs', outcome.lines.length, limits.maxListLength, 'maxListLength');
+      }
+      return outcome.lines.map(decodeOutput);
+    }
+    case 'error':
+      throw fnError('jq', outcome.message);
+    case 'timeout':
+      throw fnError(
+        'jq',
+        `the program did not finish within ${timeoutMs} ms and was stopped (${args[2] === undefined ? 'jqTimeout' : 'TimeoutMs, at most jqMaxTimeout'}; ` +
+          "raise it in the rule engine's limits if the program is expected to take longer)",
+      );
+    case 'too-big':
+      throw limitError('jq', 'output size', outcome.size, limits.maxStringSize, 'maxStringSize');
+    case 'aborted':
+      throw fnError(
+        'jq',
+        `jq stopped abnormally, most likely out of memory (jqMaxMemory is ${limits.jqMaxMemory} bytes; raise it in the rule engine's limits ` +
+          `if the program is expected to need more): ${outcome.message}`,
+      );
+  }
+}
+
+/** One line of jq's compact output as a value, kinds kept as json_decode keeps them (2.0 stays a float). */
+function decodeOutput(line: string): SqlValue {
+  try {
+    return decodeJson(line);
+  } catch (error) {
+    throw fnError('jq', `an output could not be read back (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+const jq: SqlFunction = (args, ctx) => runJq(text('jq', 1, args[0]), args, limitsOf(ctx));
+
+/**
+ * A literal program is checked once, when the rule compiles: jq compiles it in a branch that is never
+ * taken (`if false then (<program>) else empty end` with null input), so nothing of it runs; an unused
+ * `def` would not do, since jq drops unreferenced definitions before it looks for undefined names. A program jq refuses
+ * makes the rule a RuleSyntaxError at that literal, as a bad regex literal does. If the check itself
+ * cannot run (jq did not start, or the machine is too busy to answer in time), the rule compiles and
+ * each evaluation reports what happens then.
+ */
+const specializeJq: Specializer = (syntax: readonly Expr[]) => {
+  const literal = syntax[0];
+  if (literal?.type !== 'const' || typeof literal.value !== 'string') return undefined;
+  const program = literal.value;
+  const limits = compilingLimits();
+  let outcome;
+  try {
+    outcome = runnerFor(limits).run(`if false then (\n${program}\n) else empty end`, 'null', {
+      timeoutMs: COMPILE_CHECK_TIMEOUT_MS,
+      maxOutput: 0,
+      nullInput: true,
+    });
+  } catch {
+    outcome = undefined; // jq could not start: every evaluation will say so
+  }
+  if (outcome?.kind === 'error') {
+    // The check puts the program on line 2: report jq's line numbers as the program's own.
+    const message = outcome.message.replace(/line (\d+)/g, (_, line: string) => `line ${Math.max(Number(line) - 1, 1)}`);
+    throw new LiteralSyntaxError(`function jq(): the program does not compile: ${message}`, program);
+  }
+  return (args, ctx) => runJq(program, args, limitsOf(ctx));
+};
+
+/** The compile check runs `empty`: the time is jq compiling the program (and starting, the first time). */
+const COMPILE_CHECK_TIMEOUT_MS = 5_000;
+
+export const JQ_FUNCTIONS: readonly FunctionDef[] = [['jq', 2, 3, jq, specializeJq]];

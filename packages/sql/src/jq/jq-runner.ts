@@ -1,0 +1,164 @@
+import { RuleEvaluationError } from '@sluice/core';
+import { readFileSync } from 'node:fs';
+import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import { JQ_WORKER_SOURCE } from './jq-worker-source';
+import { WASM_PAGE, capWasmMemory } from './wasm-memory';
+
+const REQUEST = 0;
+const DONE = 1;
+const READY = 2;
+
+/** How long a new worker may take to load jq before the call fails (a cold start takes tens of ms). */
+const START_TIMEOUT_MS = 10_000;
+/** Longest piece of jq's own error text kept in a message. */
+const MAX_MESSAGE = 300;
+
+/** What one jq run is given besides the program and input. */
+export interface JqRunOptions {
+  /** Wall-clock budget in ms; past it the worker is terminated and the call fails. */
+  readonly timeoutMs: number;
+  /** Longest output accepted (characters of jq's compact output, all values together). */
+  readonly maxOutput: number;
+  /** Run with `-n` (null input), ignoring `input`: used to check that a program compiles. */
+  readonly nullInput?: boolean;
+}
+
+/** The outcome of one run: jq's compact output (one JSON text per value), or why there is none. */
+export type JqOutcome =
+  | { readonly kind: 'ok'; readonly lines: string[] }
+  | { readonly kind: 'error'; readonly message: string }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'too-big'; readonly size: number }
+  | { readonly kind: 'aborted'; readonly message: string };
+
+interface Reply {
+  readonly out?: string;
+  readonly error?: string;
+  readonly tooBig?: number;
+  readonly fatal?: string;
+}
+
+interface LiveWorker {
+  readonly thread: Worker;
+  readonly control: Int32Array;
+  readonly port: MessagePort;
+  requests: number;
+}
+
+/**
+ * Runs jq programs synchronously on a worker thread, so that a program that never ends (`repeat(1)`)
+ * or allocates without bound (`[range(1e9)]`) can be stopped: a WebAssembly call cannot be interrupted
+ * on its own thread, but the caller can stop waiting (Atomics.wait with the budget as timeout),
+ * terminate the worker, and start another for the next call. Memory is capped in the WebAssembly
+ * module itself (capWasmMemory), so an allocation past the cap aborts the run inside the worker.
+ *
+ * The caller blocks while jq runs: rules are evaluated synchronously, and the budget bounds the block.
+ * The worker is unref'd, so it never keeps a process alive.
+ */
+export class JqRunner {
+  private worker: LiveWorker | undefined;
+  /** jq's compiled WebAssembly module, shared by every worker this runner starts (compiled once). */
+  private module: object | undefined;
+
+  constructor(
+    /** Largest WebAssembly memory of the jq instance, in bytes (a multiple of 64 KiB is used as is). */
+    readonly maxMemory: number,
+  ) {}
+
+  /** Runs `program` on the JSON text `input`. Never throws for what jq does; see JqOutcome. */
+  run(program: string, input: string, options: JqRunOptions): JqOutcome {
+    const worker = this.worker ?? this.start();
+    worker.requests += 1;
+    const request = worker.requests;
+    worker.port.postMessage({ program, input, nullInput: options.nullInput === true, maxOutput: options.maxOutput });
+    Atomics.store(worker.control, REQUEST, request);
+    Atomics.notify(worker.control, REQUEST);
+    if (!waitFor(worker.control, DONE, request, options.timeoutMs)) {
+      this.stop();
+      return { kind: 'timeout' };
+    }
+    const reply = receiveMessageOnPort(worker.port)?.message as Reply | undefined;
+    if (reply === undefined || reply.fatal !== undefined) {
+      this.stop();
+      return { kind: 'aborted', message: reply?.fatal ?? 'the jq worker gave no reply' };
+    }
+    if (reply.error !== undefined) return { kind: 'error', message: cleanMessage(reply.error) };
+    if (reply.tooBig !== undefined) return { kind: 'too-big', size: reply.tooBig };
+    const out = reply.out ?? '';
+    return { kind: 'ok', lines: out === '' ? [] : out.slice(0, out.endsWith('\n') ? -1 : undefined).split('\n') };
+  }
+
+  /** Terminates the worker (if any); the next run starts a new one. */
+  stop(): void {
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker === undefined) return;
+    worker.port.close();
+    void worker.thread.terminate();
+  }
+
+  private start(): LiveWorker {
+    this.module ??= compileJqModule(this.maxMemory);
+    const control = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
+    const { port1, port2 } = new MessageChannel();
+    const thread = new Worker(JQ_WORKER_SOURCE, {
+      eval: true,
+      workerData: { control, port: port2, jqPath: require.resolve('jq-wasm'), wasmModule: this.module },
+      transferList: [port2],
+      // jq's memory is the WebAssembly memory capped above; the worker's own JavaScript needs little.
+      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 },
+      stdout: true,
+      stderr: true,
+    });
+    thread.unref();
+    // A worker that fails to start reports it through READY; its 'error' event must not crash the host.
+    thread.on('error', () => undefined);
+    if (!waitFor(control, READY, 1, START_TIMEOUT_MS, 2)) {
+      void thread.terminate();
+      const reason = receiveMessageOnPort(port1)?.message as Reply | undefined;
+      port1.close();
+      throw new RuleEvaluationError(`function jq(): jq could not be started (${reason?.fatal ?? `no answer within ${START_TIMEOUT_MS} ms`})`);
+    }
+    const worker: LiveWorker = { thread, control, port: port1, requests: 0 };
+    this.worker = worker;
+    return worker;
+  }
+}
+
+/** jq's WebAssembly module with its memory capped at `maxMemory` bytes (compiled once per runner). */
+function compileJqModule(maxMemory: number): object {
+  const binary = readFileSync(require.resolve('jq-wasm/jq.wasm'));
+  return new Wasm.Module(capWasmMemory(binary, Math.floor(maxMemory / WASM_PAGE)));
+}
+
+/** The WebAssembly global, typed for the one use here (the compiler options load no DOM or wasm typings). */
+const Wasm = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => object } }).WebAssembly;
+
+/**
+ * Blocks until control[slot] is `expected` (or `failed`, which returns false), for at most timeoutMs.
+ * Atomics.wait may return early (another value was written first), hence the loop on the clock.
+ */
+function waitFor(control: Int32Array, slot: number, expected: number, timeoutMs: number, failed?: number): boolean {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = Atomics.load(control, slot);
+    if (value === expected) return true;
+    if (value === failed) return false;
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(control, slot, value, left);
+  }
+}
+
+/**
+ * jq's stderr as one line: its `jq: error...` lines joined (the source excerpt and caret it prints under
+ * a syntax error are left out), without the input's device name, cut to MAX_MESSAGE characters.
+ */
+function cleanMessage(stderr: string): string {
+  const lines = stderr.split('\n').map((line) => line.trim().replace(/:$/, ''));
+  const jqLines = lines.filter((line) => line.startsWith('jq: '));
+  const text = (jqLines.length > 0 ? jqLines : lines.filter((line) => line !== ''))
+    .join('; ')
+    .replace(/ \(at \/dev\/stdin:\d+\)/g, '');
+  return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text;
+}
