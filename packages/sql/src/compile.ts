@@ -323,16 +323,20 @@ interface Target {
  * same nested path, a slice's ref, a string literal's text, else a generated `_v_<kind>_<position>` key.
  */
 function targetOf(field: ExprField, position: number, starBefore: boolean): Target {
-  if (field.alias !== undefined) return compileTarget(field.alias, field.alias[0]?.type === 'key' && field.alias[0].key === 'payload');
+  if (field.alias !== undefined) return compileTarget(field.alias, isPayloadRooted(field.alias));
   const expr = field.expr;
   switch (expr.type) {
     case 'var':
       return compileTarget([{ type: 'key', key: expr.name }], false);
     case 'path':
-      // An implicit payload.x decodes an output payload string only after `*` (§4.4, §11.14).
-      return compileTarget(expr.segments, starBefore);
-    case 'slice':
-      return compileTarget(expr.ref.type === 'var' ? [{ type: 'key', key: expr.ref.name }] : expr.ref.segments, starBefore);
+      // An implicit payload.x decodes an output payload string and keeps its siblings, as AS payload.x
+      // does (EMQX t_sqlparse_array_index_3: `SELECT payload, payload.x[2].y` keeps all of payload);
+      // after `*` any root does (§4.4).
+      return compileTarget(expr.segments, starBefore || isPayloadRooted(expr.segments));
+    case 'slice': {
+      const segments: readonly PathSegment[] = expr.ref.type === 'var' ? [{ type: 'key', key: expr.ref.name }] : expr.ref.segments;
+      return compileTarget(segments, starBefore || isPayloadRooted(segments));
+    }
     case 'const':
       if (expr.kind === 'string') return compileTarget([{ type: 'key', key: expr.value as string }], false);
       return compileTarget([{ type: 'key', key: `_v_const_${position}` }], false);
@@ -342,6 +346,8 @@ function targetOf(field: ExprField, position: number, starBefore: boolean): Targ
       return compileTarget([{ type: 'key', key: `_v_${expr.type}_${position}` }], false);
   }
 }
+
+const isPayloadRooted = (segments: readonly PathSegment[]): boolean => segments[0]?.type === 'key' && segments[0].key === 'payload';
 
 function compileTarget(segments: readonly PathSegment[], decodeFirstString: boolean): Target {
   const key = (segments[0] as { key: string }).key;

@@ -96,6 +96,9 @@ describe('compileRule', () => {
         { payload: '{"data":[{"name":"a","v":1}],"k":2}' },
         [{ payload: { data: [{ name: 'X', v: 1 }], k: 2 } }],
       ],
+      // Un-aliased, too: the payload is decoded and kept whole (EMQX t_sqlparse_array_index_3).
+      ['SELECT payload, payload.x[2].y FROM "t/1"', { payload: '{"x":[1,{"y":[1,2]},3]}' }, [{ payload: { x: [1, { y: [1, 2] }, 3] } }]],
+      ['SELECT payload, payload.k FROM "t/1"', { payload: '{"k":1,"j":2}' }, [{ payload: { k: 1, j: 2 } }]],
       ['SELECT 1 AS a[1] FROM "t/1"', {}, [{ a: [1] }]],
       ['SELECT [1,2,3] AS a, 9 AS a[2] FROM "t/1"', {}, [{ a: [1, 9, 3] }]],
       ['SELECT [1,2,3] AS a, 9 AS a[-1] FROM "t/1"', {}, [{ a: [1, 2, 9] }]],

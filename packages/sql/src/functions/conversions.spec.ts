@@ -78,6 +78,9 @@ describe('conversions (§8.3)', () => {
     ['str_utf8', ['héllo'], 'héllo'],
     ['str_utf8', [12], '12'],
     ['str_utf8', [[104, 233]], 'hé'],
+    // A list that is not code points is written as JSON, as str() does (EMQX 5.x).
+    ['str_utf8', [[{ a: 1 }, { '你好👋': 1 }]], '[{"a":1},{"你好👋":1}]'],
+    ['str_utf8', [['a', 'b']], '["a","b"]'],
     ['str_utf16_le', ['hi'], Buffer.from([0x68, 0, 0x69, 0])],
     ['str_utf16_le', [1], Buffer.from([0x31, 0])],
     ['int', [5], 5],

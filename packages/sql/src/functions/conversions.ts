@@ -75,18 +75,22 @@ function strUtf8(v: SqlValue, maxSize: number): SqlValue {
     if (!isUtf8(v)) throw fnError('str_utf8', 'argument 1 is not valid UTF-8');
     return v.toString('utf8');
   }
-  if (Array.isArray(v)) {
+  if (Array.isArray(v) && isCodePointList(v)) {
     // unicode:characters_to_binary/1 on a list of code points.
     let out = '';
-    for (const c of v) {
-      if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
-        throw fnError('str_utf8', 'argument 1 is not a list of Unicode code points');
-      }
-      out += String.fromCodePoint(c);
-    }
+    for (const c of v) out += String.fromCodePoint(c);
     return out;
   }
+  // Any other value, a list of maps or strings included, is written as str() writes it (EMQX 5.x:
+  // str_utf8([#{a => 1}, #{<<"你好👋"/utf8>> => 1}]) is the JSON text).
   return toTextWithin(v, maxSize, 'function str_utf8()');
+}
+
+function isCodePointList(v: readonly SqlValue[]): v is number[] {
+  for (const c of v) {
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
 }
 
 function isEmpty(v: SqlValue): boolean {

@@ -33,6 +33,9 @@ describe('date and time functions (§8.9)', () => {
     ['date_to_unix_ts', ['second', 'local', '%Y-%m-%d %H:%M:%S', '2022-05-26 18:40:12'], T],
     ['date_to_unix_ts', ['second', '+08:00', '%Y-%m-%d %H:%M:%S', '2022-05-26 18:40:12'], T],
     ['date_to_unix_ts', ['second', 3600, '%Y-%m-%d %H:%M:%S', '2022-05-26 11:40:12'], T],
+    // An offset in the date wins over the argument: format_date's output reads back to its epoch.
+    ['date_to_unix_ts', ['second', '+07:00', '%Y-%m-%d %H:%M:%S%z', '2022-05-26 17:40:12+0700'], T],
+    ['date_to_unix_ts', ['second', '+03:00', '%Y-%m-%d %H:%M:%S%:z', '2022-05-26 18:40:12+08:00'], T],
     ['date_to_unix_ts', ['second', '%Y-%m-%d %H-%M-%S', '2022-05-26 10:40:12'], T],
     ['date_to_unix_ts', ['second', '%Y-%m-%d %H:%M:%S xyz', '2022-05-26 10:40:12'], T],
     ['date_to_unix_ts', ['millisecond', '%Y-%m-%d %H:%M:%S.%3N', '2022-05-26 10:40:12.123'], T * 1000 + 123],

@@ -260,6 +260,11 @@ const WIDTH: Readonly<Record<Directive, number>> = {
  * offset in the input the time is UTC.
  */
 function parseDate(name: string, u: Unit, fmt: string, s: string): bigint {
+  return parseDateWithOffset(name, u, fmt, s).epoch;
+}
+
+/** parseDate, also saying whether the input carried its own offset (%z, %:z or %::z). */
+function parseDateWithOffset(name: string, u: Unit, fmt: string, s: string): { epoch: bigint; hasOffset: boolean } {
   const values = new Map<Directive, string>();
   let pos = 0;
   for (const part of parseFormat(fmt)) {
@@ -285,9 +290,13 @@ function parseDate(name: string, u: Unit, fmt: string, s: string): bigint {
     second: num('%S', 'second'),
   };
   let seconds = BigInt(fieldsToEpoch(name, fields));
+  let hasOffset = false;
   for (const d of ['%z', '%:z', '%::z'] as const) {
     const t = values.get(d);
-    if (t !== undefined) seconds -= BigInt(offsetSeconds(name, noLocal, t));
+    if (t !== undefined) {
+      seconds -= BigInt(offsetSeconds(name, noLocal, t));
+      hasOffset = true;
+    }
   }
   let nanos = 0n;
   const fraction = values.get('%N') ?? values.get('%6N') ?? values.get('%3N');
@@ -295,7 +304,7 @@ function parseDate(name: string, u: Unit, fmt: string, s: string): bigint {
     if (!/^\d+$/.test(fraction)) throw fnError(name, 'the input has no valid fraction of a second');
     nanos = BigInt((fraction + '000000000').slice(0, 9));
   }
-  return seconds * PER_SECOND[u] + (nanos * PER_SECOND[u]) / 1_000_000_000n;
+  return { epoch: seconds * PER_SECOND[u] + (nanos * PER_SECOND[u]) / 1_000_000_000n, hasOffset };
 }
 
 function epochArg(name: string, position: number, v: SqlValue): bigint {
@@ -360,7 +369,10 @@ export const DATETIME_FUNCTIONS: readonly FunctionDef[] = [
       if (args.length === 3) {
         return toNumber(parseDate('date_to_unix_ts', u, text('date_to_unix_ts', 2, args[1]), text('date_to_unix_ts', 3, args[2])));
       }
-      const epoch = parseDate('date_to_unix_ts', u, text('date_to_unix_ts', 3, args[2]), text('date_to_unix_ts', 4, args[3]));
+      const { epoch, hasOffset } = parseDateWithOffset('date_to_unix_ts', u, text('date_to_unix_ts', 3, args[2]), text('date_to_unix_ts', 4, args[3]));
+      // An offset written in the date wins over the argument (EMQX: format_date's output with %z, read
+      // back with the same arguments, gives the epoch it was made from).
+      if (hasOffset) return toNumber(epoch);
       const offset = BigInt(offsetSeconds('date_to_unix_ts', stateOf(ctx).localOffset, args[1], Number(epoch / PER_SECOND[u])));
       return toNumber(epoch - offset * PER_SECOND[u]);
     },
