@@ -15,6 +15,7 @@ import { RuleEngine } from './rule-engine';
 import { Runtime, type RuntimeAction, type RuntimeRule } from './runtime';
 import { Connector, type ConnectionTestReport, type DropReason, type Action, type ActionMetricKind, type RecordBrowser } from './connector';
 import { Source, type ConnectorStatus } from './source';
+import { EVENT_KINDS, eventTopicsMatching, isEventTopic } from './events';
 
 export interface IntegrationOptions extends IntegrationConfigInput {
   /** Plugin modules: sources (mqttModule), the rule engine (sqlModule), connectors (kafkaModule, connectorModule). */
@@ -210,7 +211,7 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
   const sourceIds = new Set(sources.map((source) => source.id));
 
   const runtime = new Runtime(sources, connectors, { logger, node: config.node, rateIntervalMs: config.rateIntervalMs });
-  const builder: RuleBuilder = { engine, connectorsById, sourceIds, logger, rateIntervalMs: config.rateIntervalMs };
+  const builder: RuleBuilder = { engine, connectorsById, sourceIds, sources: () => runtime.listSources(), logger, rateIntervalMs: config.rateIntervalMs };
   const definitions = new Map<string, RuleDefinitionOutput>();
   config.rules.forEach((rule, r) => {
     runtime.addRule(buildRuntimeRule(builder, rule, `rules[${r}]`, undefined));
@@ -581,8 +582,44 @@ interface RuleBuilder {
   readonly engine: RuleEngine;
   readonly connectorsById: ReadonlyMap<string, Connector>;
   readonly sourceIds: ReadonlySet<string>;
+  /** The installed sources, for the events they can report. */
+  readonly sources: () => readonly Source[];
   readonly logger: Logger;
   readonly rateIntervalMs: number;
+}
+
+/**
+ * Refuses a FROM event filter (`$events/…`) that names no event, or whose events none of the rule's sources
+ * can report (an MQTT client subscribed to another broker never sees other clients connect): such a rule would
+ * never fire, so it is an error naming the rule, the event and the fix.
+ */
+function checkEventFilters(rule: RuleDefinitionOutput, topics: readonly string[], sources: readonly Source[], path: string): void {
+  const issues: { path: string; message: string }[] = [];
+  for (const filter of topics) {
+    if (!isEventTopic(filter)) continue;
+    const events = eventTopicsMatching(filter);
+    if (events.length === 0) {
+      issues.push({ path: joinPath(path, 'sql'), message: `rule "${rule.id}": FROM "${filter}" names no event (known: ${EVENT_KINDS.map((k) => k.topic).join(', ')})` });
+      continue;
+    }
+    const reported = sources.flatMap((source) => eventTopicsMatching(filter, source.eventTopics ?? []));
+    if (reported.length > 0) continue;
+    issues.push({ path: joinPath(path, 'sql'), message: `rule "${rule.id}": FROM "${filter}" selects ${events.join(', ')}, but ${whyNoSourceReports(sources)}` });
+  }
+  if (issues.length > 0) throw new ConfigError('integration', issues);
+}
+
+/** The end of the refusal of an event filter: why none of `sources` reports it, and the fix. */
+function whyNoSourceReports(sources: readonly Source[]): string {
+  const fix = 'client and session events come from an embedded broker, which devices connect to: read them from a source of type mqtt-broker';
+  if (sources.length === 0) return `no source is configured; ${fix}`;
+  const reporting = sources.filter((s) => (s.eventTopics?.length ?? 0) > 0);
+  const named = sources.map((s) => `"${s.id}"`).join(', ');
+  if (reporting.length === 0) {
+    return `the rule's sources (${named}) report no events (an MQTT client source only receives the messages of its own subscriptions; it never sees other clients connect, subscribe or receive); ${fix}`;
+  }
+  const topics = [...new Set(reporting.flatMap((s) => s.eventTopics ?? []))];
+  return `the rule's sources (${named}) report only ${topics.join(', ')}; see docs/mqtt.md "Events of the embedded broker" for what cannot be observed`;
 }
 
 /** `rules[2]` + `sql` → `rules[2].sql`; '' + `sql` → `sql`. */
@@ -602,7 +639,7 @@ function buildRuntimeRule(
   const { engine, connectorsById, sourceIds, logger, rateIntervalMs } = builder;
   let compiled;
   try {
-    compiled = engine.compileRule(rule.sql);
+    compiled = engine.compileRule(rule.sql, { ruleId: rule.id });
   } catch (error) {
     if (error instanceof RuleSyntaxError || IntegrationError.is(error)) {
       throw new ConfigError('integration', [{ path: joinPath(path, 'sql'), message: `rule "${rule.id}": ${error.message}` }], { cause: error });
@@ -614,6 +651,7 @@ function buildRuntimeRule(
       throw new ConfigError('integration', [{ path: joinPath(path, 'sources'), message: `no source has the id "${sourceId}" (known: ${[...sourceIds].join(', ') || 'none'})` }]);
     }
   }
+  checkEventFilters(rule, compiled.topics, builder.sources().filter((s) => rule.sources === undefined || rule.sources.includes(s.id)), path);
   const ids = actionIdsOf(rule);
   const actions: RuntimeAction[] = [];
   try {

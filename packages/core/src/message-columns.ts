@@ -6,7 +6,8 @@ import type { RuleInput } from './rule-engine';
 // without calling the CSPRNG per message.
 const idPrefix = randomBytes(8).toString('hex').toUpperCase();
 let idCounter = 0;
-const nextMessageId = (): string => idPrefix + (idCounter++ >>> 0).toString(16).toUpperCase().padStart(16, '0');
+/** A new message id as EMQX shows them (32 upper-case hex digits); also used for the ids of message events. */
+export const newMessageId = (): string => idPrefix + (idCounter++ >>> 0).toString(16).toUpperCase().padStart(16, '0');
 
 const EMPTY_PROPS: Readonly<Record<string, unknown>> = Object.freeze({});
 
@@ -17,7 +18,7 @@ const EMPTY_PROPS: Readonly<Record<string, unknown>> = Object.freeze({});
  */
 export function messageColumns(message: Message, node: string): RuleInput {
   return {
-    id: nextMessageId(),
+    id: newMessageId(),
     event: 'message.publish',
     topic: message.topic,
     payload: message.payload,

@@ -1,3 +1,5 @@
+import type { RuleInput } from './rule-engine';
+
 /** MQTT 5 PUBLISH properties, as received. Absent for MQTT 3.1.1. */
 export interface MessageProperties {
   /** User properties; a key sent more than once maps to an array of its values, in arrival order. */
@@ -34,4 +36,12 @@ export interface Message {
   /** Milliseconds since the epoch when the source received the message. */
   readonly receivedAt: number;
   readonly properties: MessageProperties | undefined;
+  /**
+   * Set only on an event (a client connected, a session subscribed, ...; docs/sql.md "Events"), which a
+   * source hands over like a message: `topic` is then the current event topic (`$events/client/connected`,
+   * see EVENT_KINDS), `payload` is empty, and rules read the columns this returns (EMQX's columns of that
+   * event, `event` and `timestamp` included) instead of a publish's. `node` is the runtime's node name.
+   * The runtime calls it at most once per event, and only when an enabled rule matches the event topic.
+   */
+  readonly eventColumns?: (node: string) => RuleInput;
 }

@@ -50,10 +50,19 @@ export interface TemplateOptions {
   readonly missing?: 'empty' | 'undefined';
 }
 
+/** What a rule engine may know about the rule it compiles. */
+export interface RuleCompileOptions {
+  /**
+   * The rule's id: the engine shows it to the rule as `metadata.rule_id` (EMQX's `metadata` column), one
+   * constant per rule, nothing per message. Without it the rule reads a `metadata` column from its input.
+   */
+  readonly ruleId?: string;
+}
+
 /** Compiles rules and action templates. `@sluice/sql` provides the implementation (sqlModule()). */
 export interface RuleEngine {
   /** Throws RuleSyntaxError with line and column when the SQL does not parse. */
-  compileRule(sql: string): CompiledRule;
+  compileRule(sql: string, options?: RuleCompileOptions): CompiledRule;
   compileTemplate(text: string, options?: TemplateOptions): Template;
 }
 export const RuleEngine = Symbol.for('@sluice/core/RuleEngine');

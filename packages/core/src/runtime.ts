@@ -1,6 +1,7 @@
 import { IntegrationError } from './errors';
 import type { Logger } from './logger';
 import type { Message } from './message';
+import { canonicalEventTopic, isEventTopic } from './events';
 import { messageColumns } from './message-columns';
 import {
   ActionCounters,
@@ -163,7 +164,7 @@ export class Runtime implements MessageReceiver {
 
   addRule(rule: RuntimeRule): void {
     this.rules.set(rule.id, rule);
-    for (const filter of rule.compiled.topics) this.router.add(filter, rule);
+    routeRule(this.router, rule);
   }
 
   getRule(id: string): RuntimeRule | undefined {
@@ -174,12 +175,19 @@ export class Runtime implements MessageReceiver {
     return [...this.rules.values()];
   }
 
-  /** The union of the FROM filters of the rules that read from `sourceId`. */
-  filtersFor(sourceId: string): string[] {
+  /**
+   * The union of the FROM filters of the rules that read from `source`. Event filters (`$events/…`, legacy
+   * names made current) go only to a source that declares events: a client would subscribe to them as topics.
+   */
+  filtersFor(source: Source): string[] {
+    const events = (source.eventTopics?.length ?? 0) > 0;
     const filters = new Set<string>();
     for (const rule of this.rules.values()) {
-      if (rule.sourceIds !== undefined && !rule.sourceIds.has(sourceId)) continue;
-      for (const filter of rule.compiled.topics) filters.add(filter);
+      if (rule.sourceIds !== undefined && !rule.sourceIds.has(source.id)) continue;
+      for (const filter of rule.compiled.topics) {
+        if (!isEventTopic(filter)) filters.add(filter);
+        else if (events) filters.add(canonicalEventTopic(filter));
+      }
     }
     return [...filters];
   }
@@ -194,7 +202,7 @@ export class Runtime implements MessageReceiver {
 
   /** Starts a source with the filters of the rules that read from it, and records them. */
   private async subscribe(source: Source, signal: AbortSignal): Promise<void> {
-    const filters = this.filtersFor(source.id);
+    const filters = this.filtersFor(source);
     if (filters.length === 0) {
       this.options.logger.warn('source has no rule to feed; it will not subscribe to anything', { source: source.id });
     }
@@ -217,7 +225,7 @@ export class Runtime implements MessageReceiver {
       routed = true;
       const counters = rule.counters;
       counters.matched++;
-      input ??= messageColumns(message, this.options.node);
+      input ??= message.eventColumns === undefined ? messageColumns(message, this.options.node) : message.eventColumns(this.options.node);
       let outputs: RuleOutput[];
       try {
         outputs = rule.compiled.evaluate(input);
@@ -379,7 +387,7 @@ export class Runtime implements MessageReceiver {
       this.rules.set(rule.id, rule);
     }
     const router = new TopicRouter<RuntimeRule>();
-    for (const rule of this.rules.values()) for (const filter of rule.compiled.topics) router.add(filter, rule);
+    for (const rule of this.rules.values()) routeRule(router, rule);
     this.router = router;
     return dropped.length > 0 ? this.retire(dropped) : Promise.resolve();
   }
@@ -393,7 +401,7 @@ export class Runtime implements MessageReceiver {
     for (const source of this.sources) {
       const current = this.subscribed.get(source.id);
       if (current === undefined) continue; // not started: start() subscribes to the rules of the moment
-      const wanted = this.filtersFor(source.id).sort();
+      const wanted = this.filtersFor(source).sort();
       if (wanted.length === current.length && wanted.every((f, i) => f === current[i])) continue;
       if (source.updateFilters === undefined) {
         stuck.push(source.id);
@@ -697,6 +705,11 @@ export class Runtime implements MessageReceiver {
     this.sourceCounters.set(id, counters);
     return counters;
   }
+}
+
+/** Routes a rule under its FROM filters; an event filter under its current name, the topic sources deliver events under. */
+function routeRule(router: TopicRouter<RuntimeRule>, rule: RuntimeRule): void {
+  for (const filter of rule.compiled.topics) router.add(isEventTopic(filter) ? canonicalEventTopic(filter) : filter, rule);
 }
 
 /** Waits for `settled`, at most `timeoutMs`; true when it settled in time. */

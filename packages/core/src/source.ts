@@ -40,7 +40,18 @@ export interface ConnectorStatus {
 export interface Source {
   /** Unique in the application, e.g. 'plant'. */
   readonly id: string;
-  /** Connects and subscribes to `filters`. Resolves once subscribed; rejects with a clear error if it cannot. */
+  /**
+   * The event topics (current names, e.g. '$events/client/connected'; see EVENT_KINDS) this source can
+   * report, as messages whose `eventColumns` is set. Absent or empty: none. The runtime passes a source the
+   * rules' `$events/…` filters (legacy names made current) only when it declares events, and a rule whose
+   * event filter matches no event of the sources it reads from is refused when it is built.
+   */
+  readonly eventTopics?: readonly string[];
+  /**
+   * Connects and subscribes to `filters`. Filters starting with `$events/` select events, not MQTT topics: a
+   * source that declares eventTopics reports those events (and only those: an event no filter selects should
+   * cost nothing), and must not subscribe to them as topics. Resolves once subscribed; rejects with a clear error if it cannot.
+   */
   start(receiver: MessageReceiver, filters: readonly string[], signal: AbortSignal): Promise<void>;
   /** Subscribes to the filters added and unsubscribes from those removed (rules changed at run time). */
   updateFilters?(filters: readonly string[]): Promise<void>;
