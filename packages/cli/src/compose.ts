@@ -32,13 +32,17 @@ export async function composeFromConfig(loaded: LoadedConfig, logger: Logger): P
   }
 }
 
-/** The rule engine's options from the config's `sql` section (only the limits that are set). */
+/**
+ * The rule engine's options from the config's `sql` section (only the limits that are set) and its
+ * `schemas` (their files already read by loadConfigFile).
+ */
 export function sqlEngineOptions(config: LoadedConfig['config']): SqlRuleEngineOptions {
   const { maxRuleLength, maxDepth, ...evaluation } = config.sql?.limits ?? {};
   const defined = (entries: object): Record<string, number> =>
     Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined));
   // the text limits are the parser's, the others the built-ins' (two option groups of the engine)
-  return { limits: defined(evaluation), parseLimits: defined({ maxRuleLength, maxDepth }) };
+  const schemas = (config.schemas ?? []).map(({ name, type, source }) => ({ name, type, source: source ?? '' }));
+  return { limits: defined(evaluation), parseLimits: defined({ maxRuleLength, maxDepth }), schemas };
 }
 
 /** Sources and connectors are found by id: two with one id is a config error pointing at the second. */

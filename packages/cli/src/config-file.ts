@@ -8,6 +8,7 @@ import { loadPlugins } from './plugin-loader';
 import type { PluginRegistry } from './plugins';
 import { scrub } from './secret-scrub';
 import { referencesInIds } from './config-store/plain-ids';
+import { readSchemaFiles } from './schema-files';
 import { resolveSecrets } from './secrets';
 import { secretReferencePaths } from './secret-fields';
 
@@ -50,6 +51,19 @@ export const SqlConfig = z.strictObject({
   limits: SqlLimits.optional().describe('Limits of the rule engine. `maxRuleLength` and `maxDepth` bound a rule\'s text (a rule over them is refused). The others are per-evaluation limits: a built-in function, range literal or FOREACH whose result would pass one fails the rule for that message alone (`RuleEvaluationError`, counted `failed.exception`; the message is acknowledged). See docs/sql-functions.md, "Limits". A change needs a restart.'),
 });
 
+/** One schema for schema_decode/schema_encode/schema_check (EMQX's schema registry, declared here). */
+const SchemaEntry = z.strictObject({
+  name: z.string().min(1).describe('The name rules use: `schema_decode(\'<name>\', payload, ...)`. Unique among the schemas.'),
+  type: z.enum(['avro', 'protobuf', 'json']).describe('`avro` (an Avro schema in JSON), `protobuf` (a .proto file: name the message type in each call) or `json` (a JSON Schema: draft-06, draft-07, 2019-09 or 2020-12, picked by `$schema`).'),
+  source: z.string().min(1).optional().describe('The schema text itself. Give `source` or `file`, not both.'),
+  file: z.string().min(1).optional().describe('A file holding the schema text, relative to this config file\'s directory. Read at start-up.'),
+  description: z.string().optional().describe('For people; not used.'),
+}).superRefine((entry, ctx) => {
+  if ((entry.source === undefined) === (entry.file === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['source'], message: `schema "${entry.name}": give its text as \`source\` or a \`file\` to read it from (one of the two)` });
+  }
+});
+
 /** The shape of a config file. It mirrors the code API: sources, connectors, rules with their actions. */
 export const ConfigFile = z.strictObject({
   plugins: z.array(z.string().min(1)).default([])
@@ -65,6 +79,9 @@ export const ConfigFile = z.strictObject({
   http: HttpConfig.default({ enabled: true, host: '127.0.0.1', port: 8081, console: true }).describe('The HTTP endpoint of `sluice run`: /metrics, /healthz, /readyz and the REST API.'),
   log: LogConfig.default({ level: 'info' }).describe('Logging of `sluice run` (pino, on stderr).'),
   sql: SqlConfig.optional().describe('Settings of the rule engine.'),
+  schemas: z.array(SchemaEntry).default([])
+    .describe('Schemas for the functions `schema_decode`, `schema_encode` and `schema_check` (Avro, Protobuf, JSON Schema), as EMQX\'s schema registry holds them. Each is compiled once at start-up; a bad one stops the start with an error naming it. See docs/sql-functions.md, "Schemas and binary formats". A change needs a restart.')
+    .meta({ examples: [[{ name: 'reading', type: 'protobuf', file: './schemas/reading.proto' }]] }),
 });
 export type ConfigFile = z.output<typeof ConfigFile>;
 
@@ -127,7 +144,11 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConf
   const idIssues = referencesInIds(raw);
   if (idIssues.length > 0) withLocations(located, () => { throw new ConfigError('sluice', idIssues); });
   // `secrets` fills up while resolving: an error from the schema after that is scrubbed of them too
-  const config = withLocations({ ...located, secrets }, () => parseConfig('sluice', ConfigFile, resolveSecrets(raw, env, '', secrets)));
+  const parsed = withLocations({ ...located, secrets }, () => parseConfig('sluice', ConfigFile, resolveSecrets(raw, env, '', secrets)));
+  // schema files are read now, once: the engine, `sluice rule test` and the API's rule test all see the same text
+  const config = parsed.schemas.every((entry) => entry.file === undefined)
+    ? parsed
+    : Object.freeze({ ...parsed, schemas: withLocations(located, () => readSchemaFiles(parsed.schemas, file)) });
   const plugins = withLocations(located, () => loadPlugins(config.plugins, file));
   return { ...located, config, secrets, secretPaths: secretReferencePaths(raw), plugins };
 }

@@ -314,6 +314,8 @@ function restartSections(config: ConfigFile): Record<string, string> {
   out['rateIntervalMs'] = stableJson(config.rateIntervalMs);
   out['http'] = stableJson(config.http);
   out['sql'] = stableJson(config.sql);
+  // the engine compiles its schemas once: a changed schema, or schema file (read when the file is loaded), needs a restart
+  out['schemas'] = stableJson(config.schemas);
   out['log'] = stableJson(config.log);
   return out;
 }

@@ -23,6 +23,7 @@ export function configurationReference(registry: PluginRegistry = PluginRegistry
   table('`http`', 'The HTTP endpoint of `sluice run` (see [cli.md](cli.md#http-endpoint-of-sluice-run)).', props['http'] as JsonSchema, 'http.');
   table('`log`', 'Logging of `sluice run`. Secrets are redacted from every line.', props['log'] as JsonSchema, 'log.');
   table('`sql`', 'The rule engine: limits of a rule\'s text and of what one message may make a rule compute (see [security.md](security.md) and [sql-functions.md](sql-functions.md#limits)).', props['sql'] as JsonSchema, 'sql.');
+  table('`schemas[]`', 'One entry per schema that `schema_decode`, `schema_encode` and `schema_check` name (EMQX\'s schema registry; see [sql-functions.md](sql-functions.md#811-schemas-and-binary-formats)). Each is compiled once at start-up; a schema that does not compile stops the start with a config error naming it.', props['schemas']?.items as JsonSchema, '');
   table('`rules[]`', 'One entry per rule. See [sql.md](sql.md) for the SQL dialect.', rules, '', true);
   for (const variant of action.anyOf ?? [action]) {
     const type = variant.title ?? 'kafka';
