@@ -6,6 +6,7 @@ import { add, compare, divide, exactEquals, intDiv, multiply, negate, rem, subtr
 import { compileRange, compilingLimits } from './limits';
 import { getIndex, getKey, keyGetter } from './paths';
 import { perSite } from './per-site';
+import { compilingMetadata, metadataReader } from './rule-metadata';
 import { isNumber, makeFloat, type SqlMap, type SqlValue } from './values';
 
 /** A compiled expression: reads the Env of one evaluation, never the syntax tree. */
@@ -46,8 +47,9 @@ export function compileName(name: string, scope: Scope): Getter {
   const inOutput = has(scope.outputKeys, name);
   const isItem = scope.itemName === name;
   const inLocals = has(scope.localKeys, name);
-  const column = columnReader(name);
-  if (!inOutput && !isItem && !inLocals) return columnGetter(name);
+  // `metadata` is the rule's own constant (rule-metadata.ts), so it cannot share the per-name getter cache.
+  const column = name === 'metadata' ? metadataReader(compilingMetadata(), columnReader(name)) : columnReader(name);
+  if (!inOutput && !isItem && !inLocals) return name === 'metadata' ? (env) => column(env.input) : columnGetter(name);
   if (!isItem && !inLocals) {
     return (env) => (hasOwn.call(env.output, name) ? env.output[name] : column(env.input));
   }

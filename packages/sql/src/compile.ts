@@ -17,6 +17,8 @@ import { checkForeachLength, compilingLimits, fanoutSize, fanoutSizeOfMap, fanou
 import { matchTopicText } from './operators';
 import { type KeyedField, compileKeyedFields, isLiteralKey } from './output-shape';
 import { perSite } from './per-site';
+import { type RuleMetadata, compilingMetadata, ruleMetadata, withRuleMetadata } from './rule-metadata';
+import { canonicalEventTopic, eventTopicOf, isEventTopic } from '@sluice/core';
 import { type PutStep, putPath, setKey } from './paths';
 import type { SqlMap, SqlValue } from './values';
 
@@ -25,6 +27,8 @@ export interface CompileOptions {
   readonly functionState?: FunctionState;
   /** Size and nesting limits of the rule text; default: DEFAULT_PARSE_LIMITS (parse-limits.ts). */
   readonly parseLimits?: ParseLimits;
+  /** The rule's id, shown as `metadata.rule_id` (rule-metadata.ts); without it `metadata` is read from the input. */
+  readonly ruleId?: string;
 }
 
 /**
@@ -34,13 +38,14 @@ export interface CompileOptions {
 export function compileStatement(statement: Statement, options: CompileOptions = {}): CompiledRule {
   const state = options.functionState ?? defaultFunctionState;
   const matches = compileFrom(statement.from);
-  const run = statement.type === 'select' ? compileSelect(statement) : compileForeach(statement);
+  const run = withRuleMetadata(ruleMetadata(options.ruleId), () => (statement.type === 'select' ? compileSelect(statement) : compileForeach(statement)));
   // One compiled evaluate per rule (per-site.ts): its calls to this rule's matcher and field list then
   // have a single target each and inline, where one shared evaluate would see every rule's.
   const evaluate = perSite<(...deps: unknown[]) => (input: RuleInput) => RuleOutput[]>(
-    ['matches', 'run', 'Env', 'state', 'asEvaluationError'],
+    ['matches', 'run', 'Env', 'state', 'asEvaluationError', 'eventTopicOf'],
     `return function evaluate(input) {
-  const topic = input.topic;
+  const event = input.event;
+  const topic = event === 'message.publish' || event === undefined ? input.topic : eventTopicOf(event);
   if (typeof topic !== 'string' || !matches(topic)) return [];
   const env = new Env(input, state);
   try {
@@ -49,13 +54,17 @@ export function compileStatement(statement: Statement, options: CompileOptions =
     throw asEvaluationError(error);
   }
 };`,
-  )(matches, run, Env, state, asEvaluationError);
+  )(matches, run, Env, state, asEvaluationError, eventTopicOf);
   return { topics: Object.freeze([...statement.from]), evaluate };
 }
 
-/** FROM: filters without wildcards compare as strings; the others go through the MQTT matcher (§5.1, §6). */
+/**
+ * FROM: filters without wildcards compare as strings; the others go through the MQTT matcher (§5.1, §6).
+ * Events are matched by their event topic (evaluate derives it from the `event` column, never from `topic`),
+ * under its current name: a legacy name (`$events/client_connected`) is made current here.
+ */
 function compileFrom(parsed: readonly string[]): (topic: string) => boolean {
-  const filters = parsed.map(flatString);
+  const filters = parsed.map((f) => flatString(isEventTopic(f) ? canonicalEventTopic(f) : f));
   const exact = new Set(filters.filter((f) => !f.includes('+') && !f.includes('#')));
   const wild = filters.filter((f) => !exact.has(f));
   if (wild.length === 0) {
@@ -130,6 +139,7 @@ function compileForeach(statement: ForeachStatement): Run {
     : compileCondition(statement.incase, { ...itemScope, outputKeys: new Set() }, true);
   const doFields = statement.do === undefined ? undefined : compileFields(statement.do, itemScope).run;
   const limits = compilingLimits();
+  const metadata = compilingMetadata();
 
   return (env) => {
     items.run(env);
@@ -164,7 +174,7 @@ function compileForeach(statement: ForeachStatement): Run {
         if (carried > limits.maxFanoutSize) throw fanoutTooBig(outputs.length + 1, carried, limits);
         // No DO: the columns, the FOREACH aliases and the element under its name (§1.5).
         const output: SqlMap = {};
-        mergeColumns(output, env);
+        mergeColumns(output, env, metadata);
         copyLocals(output, env.locals);
         setKey(output, itemName, element);
         outputs.push(output);
@@ -202,12 +212,16 @@ function assignOwn(target: SqlMap, source: SqlMap): void {
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-/** `*` merges the columns (and, in DO, the FOREACH aliases and item) into the map being built (§4.4). */
-function mergeColumns(output: SqlMap, env: Env): void {
+/**
+ * `*` merges the columns (and, in DO, the FOREACH aliases and item) into the map being built (§4.4); the
+ * columns include the rule's `metadata` (rule-metadata.ts).
+ */
+function mergeColumns(output: SqlMap, env: Env, metadata: RuleMetadata): void {
   const input = env.input;
   for (const key in input) {
     if (Object.prototype.hasOwnProperty.call(input, key)) setKey(output, key, columnValue(input, key));
   }
+  if (metadata !== undefined) output['metadata'] = metadata;
 }
 
 function compileFields(
@@ -231,8 +245,9 @@ function compileFields(
     if (field.type === 'all') {
       const inForeachBody = base.itemName !== undefined;
       const itemName = base.itemName;
+      const metadata = compilingMetadata();
       runners.push((env) => {
-        mergeColumns(env.output, env);
+        mergeColumns(env.output, env, metadata);
         if (inForeachBody) {
           assignOwn(env.output, env.locals);
           setKey(env.output, itemName as string, env.item);

@@ -1,4 +1,4 @@
-import type { CompiledRule, RuleEngine, Template, TemplateOptions } from '@sluice/core';
+import type { CompiledRule, RuleCompileOptions, RuleEngine, Template, TemplateOptions } from '@sluice/core';
 import { ConfigError } from '@sluice/core';
 import { createFunctionState, type FunctionState, type FunctionStateOptions } from './functions';
 import { DEFAULT_PARSE_LIMITS, type ParseLimits } from './parse-limits';
@@ -50,8 +50,8 @@ export class SqlRuleEngine implements RuleEngine {
     this.parseLimits = resolveParseLimits(options.parseLimits);
   }
 
-  compileRule(sql: string): CompiledRule {
-    return compileRule(sql, { functionState: this.functionState, parseLimits: this.parseLimits });
+  compileRule(sql: string, options: RuleCompileOptions = {}): CompiledRule {
+    return compileRule(sql, { functionState: this.functionState, parseLimits: this.parseLimits, ...(options.ruleId === undefined ? {} : { ruleId: options.ruleId }) });
   }
 
   compileTemplate(text: string, options?: TemplateOptions): Template {
