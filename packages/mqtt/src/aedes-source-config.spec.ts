@@ -4,7 +4,7 @@ import { type AedesSourceOptions, parseAedesSourceConfig } from './aedes-source-
 
 describe(parseAedesSourceConfig.name, () => {
   it('applies the documented defaults', () => {
-    expect(parseAedesSourceConfig({ id: 'edge' })).toEqual({ id: 'edge', host: '127.0.0.1', port: 1883, delivery: 'at-least-once' });
+    expect(parseAedesSourceConfig({ id: 'edge' })).toEqual({ id: 'edge', host: '127.0.0.1', port: 1883, delivery: 'at-least-once', maxEventsInFlight: 1000 });
   });
 
   it('accepts port 0 (a free port) and a user list', () => {

@@ -14,6 +14,7 @@ export const AedesSourceConfig = z.strictObject({
     .min(1)
     .optional()
     .describe('When given, a device must connect with one of these username/password pairs.'),
+  maxEventsInFlight: z.number().int().min(1).max(1_000_000).default(1000).describe('Client and session events (`$events/…` rules) handed to the rules and not yet stored; past this, new events are dropped and counted. Events are at-most-once.'),
   delivery: z.enum(['at-least-once', 'at-most-once']).default('at-least-once').describe('`at-least-once`: PUBACK to the device only once every action stored the message. `at-most-once`: at once.'),
 }).describe('Embedded broker mode: devices connect to Sluice itself (Aedes); each message is acknowledged to the device once stored.');
 
