@@ -72,6 +72,10 @@ async function main() {
   assert.equal(outputs.length, 1);
   assert.equal(compileTemplate('{"temp": \${temp}, "by": "\${clientid}"}').render(outputs[0]), '{"temp": 27.5, "by": "c1"}');
 
+  // jq: jq-wasm's WebAssembly module is found from the installed package and runs on its worker thread.
+  const jqRule = compileRule(\`FOREACH jq('.items[] | select(.v > 1)', payload) AS i DO i.v AS v FROM "t"\`);
+  assert.deepEqual(jqRule.evaluate({ topic: 't', payload: '{"items": [{"v": 1}, {"v": 2}, {"v": 3}]}' }), [{ v: 2 }, { v: 3 }]);
+
   // The root README's composition, with the in-memory source and connector in place of the brokers; the MQTT and
   // Kafka modules are built (config validated) but not started.
   mqttModule({ id: 'plant', url: 'mqtt://127.0.0.1:1883', qos: 1 });
