@@ -23,6 +23,31 @@ function rule(from: string, sql: string, input: Record<string, unknown>, expecte
 }
 
 export const ENGINE_CASES: readonly ConformanceCase[] = [
+  // t_json_payload_decoding: how paths into the payload write the output (a broker test; its SQL here).
+  rule(
+    't_json_payload_decoding',
+    'select payload.measurement, payload.data_type, payload.value, payload.device_id from "some/topic"',
+    { topic: 'some/topic', payload: '{"measurement":"temp","data_type":"FLOAT","value":"32.12","device_id":"devid"}' },
+    { outputs: [{ payload: { measurement: 'temp', data_type: 'FLOAT', value: '32.12', device_id: 'devid' } }] },
+  ),
+  rule('t_json_payload_decoding', 'select payload as p, payload.f as p.answer from "some/topic"', { topic: 'some/topic', payload: '{"f":42,"keep":"that?"}' }, {
+    outputs: [{ p: { answer: 42 } }],
+  }),
+  rule(
+    't_json_payload_decoding',
+    'select payload as p, payload.f as p.jsonlike.f from "some/topic"',
+    { topic: 'some/topic', payload: '{"jsonlike":"{\\"a\\":0}","f":"huh"}' },
+    { outputs: [{ p: { jsonlike: { f: 'huh' } } }] },
+  ),
+  rule(
+    't_json_payload_decoding',
+    'select payload as p, 42 as p, payload.measurement as p.measurement, 51 as p from "some/topic"',
+    { topic: 'some/topic', payload: '{"measurement":"temp","data_type":"FLOAT","value":"32.12","device_id":"devid"}' },
+    { outputs: [{ p: 51 }] },
+  ),
+  rule('t_json_payload_decoding', 'select json_decode(payload) as p, payload.a as p.z from "some/topic"', { topic: 'some/topic', payload: '{"a":1,"b":"2"}' }, {
+    outputs: [{ p: { a: 1, b: '2', z: 1 } }],
+  }),
   rule('t_sqlselect_0', 'select * from "t/#" where payload.cmd.info = \'tt\'', { payload: CMD_TT }, { match: [{ payload: CMD_TT }] }),
   rule('t_sqlselect_0', 'select payload.cmd as cmd from "t/#" where cmd.info = \'tt\'', { payload: CMD_TT }, {
     outputs: [{ cmd: { info: 'tt' } }],

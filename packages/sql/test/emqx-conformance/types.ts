@@ -30,7 +30,7 @@ export interface ConformanceCase {
   readonly differs?: string;
 }
 
-export type Group = 'funcs' | 'sqlselect' | 'sqlparse' | 'sqltester' | 'maps';
+export type Group = 'funcs' | 'sqlselect' | 'sqlparse' | 'sqltester' | 'maps' | 'rulesql';
 
 /** The owner feature of a case that cannot pass yet (issue 15). */
 export type Pending = 'jq' | 'events' | 'bigint' | 'schema';
