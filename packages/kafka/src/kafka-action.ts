@@ -5,6 +5,7 @@ import type { KafkaActionSettings } from './kafka-connector-config';
 import { PICK_PARTITION, type PickPartition } from './partitioning';
 import type { RecordBatcher } from './record-batcher';
 import type { RecordRenderer, RenderedRecord } from './record-renderer';
+import { SubjectPending, type SchemaValueEncoder } from './schema-value-encoder';
 
 type RenderedMessage = RenderedRecord['message'];
 
@@ -35,6 +36,8 @@ export type KafkaActionMetrics = {
   readonly 'produce_latency.p50_ms': number;
   readonly 'produce_latency.p99_ms': number;
   readonly 'produce_latency.max_ms': number;
+  readonly 'rejected.invalid_json': number;
+  readonly 'rejected.schema': number;
 };
 
 /**
@@ -53,6 +56,8 @@ export const KAFKA_METRIC_KINDS = {
   'produce_latency.p50_ms': 'gauge',
   'produce_latency.p99_ms': 'gauge',
   'produce_latency.max_ms': 'gauge',
+  'rejected.invalid_json': 'counter',
+  'rejected.schema': 'counter',
 } as const satisfies Record<keyof KafkaActionMetrics, ActionMetricKind>;
 
 /** One rule's way into Kafka: renders each output into a record and hands it to its own batcher. */
@@ -65,6 +70,8 @@ export class KafkaAction implements Action {
     /** The disk log: every record in `disk` mode, the overflow of memory in `hybrid` mode. */
     private readonly durable?: DurableStore,
     private readonly hybrid?: HybridBuffer,
+    /** With `valueSchema`: its sends wait in send() while the registry is asked for a subject's schema id. */
+    private readonly encoder?: SchemaValueEncoder,
   ) {}
 
   private closing = false;
@@ -86,10 +93,33 @@ export class KafkaAction implements Action {
     try {
       record = this.renderer.render(output, message);
     } catch (error) {
+      if (error instanceof SubjectPending) return this.sendOnceReady(error.ready, output, message);
       return Promise.reject(error as Error);
     }
     if (this.hybrid !== undefined) return this.hybrid.send(record);
     return this.durable === undefined ? this.batcher.add(record) : this.sendDurably(record.topic, record.bytes, record.message, this.durable);
+  }
+
+  /**
+   * The record's schema id is being fetched: it waits (as records wait for Kafka in an outage, its message
+   * unacknowledged), then renders again. A registry that refuses the subject fails it, not retriable.
+   */
+  private sendOnceReady(ready: Promise<void>, output: RuleOutput, message: Message): Promise<SendResult> {
+    return (this.encoder as SchemaValueEncoder).track(ready).then(() => this.send(output, message), (error: unknown) => {
+      if (IntegrationError.is(error) && !error.retriable) this.renderer.counters.schema++;
+      throw error;
+    });
+  }
+
+  /** Why the action's records wait for its schema registry, or undefined (the connector's status shows it). */
+  get registryProblem(): string | undefined {
+    return this.encoder?.problem;
+  }
+
+  /** Starts fetching the schema id of a topic that is not templated, so the first records need not wait. */
+  prepareSchema(): void {
+    const topic = this.renderer.constantTopic;
+    if (this.encoder !== undefined && topic !== undefined) this.encoder.prepare(topic);
   }
 
   /**
@@ -155,7 +185,7 @@ export class KafkaAction implements Action {
   }
 
   queued(): number {
-    return this.batcher.queued() + (this.hybrid?.queued() ?? 0);
+    return this.batcher.queued() + (this.hybrid?.queued() ?? 0) + (this.encoder?.waiting ?? 0);
   }
 
   /** Estimated bytes waiting to be sent (a hybrid buffer's records on disk included); the action's `queuing_bytes`. */
@@ -187,6 +217,8 @@ export class KafkaAction implements Action {
       'produce_latency.p50_ms': latency.quantile(0.5),
       'produce_latency.p99_ms': latency.quantile(0.99),
       'produce_latency.max_ms': latency.max,
+      'rejected.invalid_json': this.renderer.counters.invalidJson,
+      'rejected.schema': this.renderer.counters.schema,
     };
   }
 
@@ -197,6 +229,7 @@ export class KafkaAction implements Action {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.encoder?.close();
     this.hybrid?.close();
     await this.batcher.close();
     await this.durable?.release();

@@ -92,6 +92,50 @@ const retry = z.strictObject({
   maxRetryTime: duration.default(30_000).describe('Longest back-off: milliseconds or a duration.'),
 });
 
+/** TLS of an https schema registry: the Kafka TLS block's fields that apply to one HTTPS server. */
+const registryTls = z.strictObject({
+  ca: pem.optional().describe('PEM of the CA(s) that signed the registry certificate; without it, Node\'s bundled public CAs are trusted.'),
+  caFile: z.string().min(1).optional().describe('Path of a PEM file with the CA(s).'),
+  cert: pem.optional().describe('Client certificate (PEM), for a registry that authenticates clients by certificate; needs `key` or `keyFile`.'),
+  certFile: z.string().min(1).optional().describe('Path of the client certificate (PEM).'),
+  key: pem.optional().describe('Client private key (PEM).'),
+  keyFile: z.string().min(1).optional().describe('Path of the client private key (PEM).'),
+  passphrase: secret.optional().describe('Passphrase of the private key.'),
+  verify: z.boolean().default(true).describe('Verify the registry certificate and host name.'),
+}).superRefine((tls, ctx) => {
+  for (const [inline, file] of [['ca', 'caFile'], ['cert', 'certFile'], ['key', 'keyFile']] as const) {
+    if (tls[inline] !== undefined && tls[file] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [file], message: `give ${inline} or ${file}, not both` });
+    }
+  }
+  if ((tls.cert !== undefined || tls.certFile !== undefined) !== (tls.key !== undefined || tls.keyFile !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: [tls.cert !== undefined || tls.certFile !== undefined ? 'key' : 'cert'], message: 'a client certificate needs both cert and key' });
+  }
+});
+
+const schemaRegistry = z.strictObject({
+  url: z.string().min(1)
+    .refine((text) => {
+      try {
+        const url = new URL(text);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+      } catch {
+        return false;
+      }
+    }, 'must be an http:// or https:// URL without credentials in it (give them in schemaRegistry.authentication)')
+    .describe('Base URL of a Confluent-compatible schema registry REST API: `http://registry:8081` (Confluent), `http://apicurio:8080/apis/ccompat/v7` (Apicurio Registry).')
+    .meta({ examples: ['http://registry:8081', 'https://apicurio.example.com/apis/ccompat/v7'] }),
+  authentication: z.union([
+    z.literal('none'),
+    z.strictObject({
+      username: z.string().min(1).describe('Basic-auth user (Confluent Cloud: the API key).'),
+      password: secret.describe('Basic-auth password (Confluent Cloud: the API secret); use `${env:NAME}` or `${file:/path}`.'),
+    }),
+  ], { error: 'must be "none" or { username, password } (HTTP basic auth)' }).default('none').describe('`none`, or `{ username, password }` for HTTP basic auth.'),
+  tls: registryTls.optional().describe('TLS options for an `https://` URL (CA, client certificate, verification); without them Node\'s bundled public CAs are trusted and verification is on.'),
+  requestTimeout: duration.default(10_000).describe('How long one registry request may take: milliseconds or a duration.'),
+}).describe('The schema registry that actions with `valueSchema` register or read their schemas in (Confluent wire format; see docs/kafka.md).');
+
 export const KafkaConnectorConfig = z.strictObject({
   id: z.string().min(1).describe('Unique connector id; actions name it in `connector`.'),
   bootstrapHosts,
@@ -105,6 +149,7 @@ export const KafkaConnectorConfig = z.strictObject({
   allowAutoTopicCreation: z.boolean().default(false).describe('Let a produce to an unknown topic create it with the broker\'s defaults. Off, as in EMQX.'),
   idempotent: z.boolean().default(false).describe('kafkajs\'s idempotent producer: its own retries cannot write duplicates. Forces `requiredAcks: all` on every action (others are refused) and lets one produce request of the connector through at a time (kafkajs loses track of sequence numbers under concurrent sends, kafkajs#598), which lowers throughput. Off because kafkajs marks it experimental.'),
   retry: retry.default({ retries: 5, initialRetryTime: 300, maxRetryTime: 30_000 }).describe('kafkajs\'s own retries of a request on retriable errors, before the record fails as retriable (then the action\'s `maxRetries` and `retryBackoff` take over).'),
+  schemaRegistry: schemaRegistry.optional(),
 }).describe('One kafkajs connection, shared by every action that names the connector.').superRefine((config, ctx) => {
   if (config.idempotent && config.retry.retries < 1) {
     ctx.addIssue({ code: 'custom', path: ['retry', 'retries'], message: 'an idempotent producer needs at least 1 retry' });
@@ -133,6 +178,20 @@ export const KafkaActionSettings = z
       .describe('Record value template; `${.}` is the whole rule output as JSON. An empty rendering is an empty value, not a null (a null would be a tombstone in a compacted topic).')
       .meta({ examples: ['${.}', '{"temp": ${temp}, "hum": ${hum}}'] }),
     timestamp: z.string().default('${timestamp}').describe('Record timestamp template, milliseconds since the epoch; anything that is not an integer (missing, a date string) falls back to the time of sending.'),
+    check: z.strictObject({
+      key: z.enum(['none', 'json']).default('none').describe('`json`: a rendered key must be one valid JSON text (an empty key, sent as a null key, passes).'),
+      value: z.enum(['none', 'json']).default('none').describe('`json`: a rendered value must be one valid JSON text.'),
+    }).default({ key: 'none', value: 'none' })
+      .describe('Checks of the rendered record before it is sent; beyond EMQX, which sends whatever the templates render. A record that fails a check is not sent: its send fails (not retriable), so it is counted `failed` and `rejected.invalid_json`, goes to the fallback actions, and the warning says where the text stops being JSON. Off (`none`) by default, as in EMQX.')
+      .meta({ examples: [{ value: 'json' }, { key: 'json', value: 'json' }] }),
+    valueSchema: z.strictObject({
+      type: z.enum(['avro', 'json']).describe('`avro` (Apache Avro binary) or `json` (JSON Schema; the value is the output as JSON text).'),
+      schema: z.union([z.string().min(1), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional()
+        .describe('The schema, as a map or its JSON text: registered under the subject (POST /subjects/{subject}/versions, which gives the id of an identical schema already there). Left out: the subject\'s latest version in the registry is used (GET /subjects/{subject}/versions/latest).')
+        .meta({ examples: [{ type: 'record', name: 'Reading', fields: [{ name: 'clientid', type: 'string' }, { name: 'temp', type: 'double' }] }] }),
+      subject: z.string().min(1).optional().describe('The registry subject; defaults to `<topic>-value` (TopicNameStrategy) of each record\'s topic.'),
+    }).optional()
+      .describe('Encode the record value, the whole rule output, with an Avro schema or JSON Schema in the Confluent wire format (byte 0, the 4-byte big-endian schema id, the encoded output) against the connector\'s `schemaRegistry`. Replaces the `value` template. An output that does not fit the schema fails the record (not retriable; `rejected.schema`, fallbacks); while the registry cannot be reached the records wait and the connector reports `disconnected` with the reason.'),
     headers: z.string().regex(SINGLE_PLACEHOLDER, 'must be a single placeholder such as "${pub_props}"').optional()
       .describe('One placeholder yielding a map, a [{key, value}] list, or their JSON text, e.g. `${pub_props}`; its entries become record headers. Any other value fails the record (not retriable).')
       .meta({ examples: ['${pub_props}'] }),
@@ -189,6 +248,12 @@ export const KafkaActionSettings = z
     }
     if (settings.queryMode === 'sync' && settings.syncQueryTimeout === 0) {
       ctx.addIssue({ code: 'custom', path: ['syncQueryTimeout'], message: "must be more than 0 in 'sync' query mode (every request would time out)" });
+    }
+    if (settings.valueSchema !== undefined && settings.value !== '${.}') {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: 'leave value out with valueSchema: the value is the rule output encoded with the schema (shape it in the rule\'s SELECT)' });
+    }
+    if (settings.valueSchema !== undefined && settings.check.value !== 'none') {
+      ctx.addIssue({ code: 'custom', path: ['check', 'value'], message: 'must be "none" with valueSchema: the schema decides what a value may hold' });
     }
     if (settings.retryBackoff.initial > settings.retryBackoff.max) {
       ctx.addIssue({ code: 'custom', path: ['retryBackoff', 'initial'], message: 'must not exceed retryBackoff.max' });

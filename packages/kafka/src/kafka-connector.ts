@@ -17,6 +17,10 @@ import { createPicker, PICK_PARTITION, type PickPartition, routingPartitioner } 
 import { type ProducerClient, RecordBatcher } from './record-batcher';
 import { KafkaRecordBrowser } from './record-browser';
 import { RecordRenderer } from './record-renderer';
+import type { SchemaRegistryClient } from './schema-registry-client';
+import { createSchemaRegistryClient } from './schema-registry-config';
+import { SchemaValueEncoder } from './schema-value-encoder';
+import { compileCodec, type ValueCodec } from './value-codecs';
 
 const MISSING_TOPIC_MEMORY_MS = 10_000;
 const ACKS = { all: -1, leader: 1, none: 0 } as const;
@@ -41,6 +45,8 @@ export class KafkaConnector implements Connector {
   private started = false;
   /** Made on the first browser() call: clients of its own, off the producer's connections. */
   private recordBrowser: KafkaRecordBrowser | undefined;
+  /** The connector's `schemaRegistry`, shared by its actions with `valueSchema`. */
+  private readonly registry: SchemaRegistryClient | undefined;
 
   constructor(
     private readonly config: KafkaConnectorConfig,
@@ -51,6 +57,7 @@ export class KafkaConnector implements Connector {
     this.id = config.id;
     this.gate = config.idempotent ? new SendGate() : undefined;
     this.tester = tester ?? ((topics) => testKafkaConnection(config, { topics, logger }));
+    this.registry = createSchemaRegistryClient(config);
   }
 
   createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): KafkaAction {
@@ -61,7 +68,8 @@ export class KafkaConnector implements Connector {
     ensureCodec(parsed.compression);
     const where: ActionRef = { connectorId: this.id, actionId: context.id };
     const pick = createPicker(parsed.partitionStrategy, parsed.partitionsLimit);
-    const renderer = new RecordRenderer(where, parsed, context.templates, pick);
+    const encoder = this.schemaEncoder(parsed, context.id, where);
+    const renderer = new RecordRenderer(where, parsed, context.templates, pick, encoder);
     let hybrid: HybridBuffer | undefined;
     const batcher = new RecordBatcher(where, this.producer, {
       acks: ACKS[parsed.requiredAcks],
@@ -95,12 +103,41 @@ export class KafkaConnector implements Connector {
       }, durable.leftover);
       durable.leftover = [];
     }
-    const action = new KafkaAction(context.id, parsed, renderer, batcher, durable, hybrid);
+    const action = new KafkaAction(context.id, parsed, renderer, batcher, durable, hybrid, encoder);
     // actions of removed rules are closed, not told to the connector: forget them here
     for (const [id, known] of this.actions) if (known.closed) this.actions.delete(id);
     this.actions.set(context.id, action);
-    if (this.started) action.replay();
+    if (this.started) {
+      action.replay();
+      action.prepareSchema();
+    }
     return action;
+  }
+
+  /** The encoder of an action with `valueSchema`: its schema compiled now, so a bad one is a ConfigError. */
+  private schemaEncoder(parsed: KafkaActionSettings, actionId: string, where: ActionRef): SchemaValueEncoder | undefined {
+    const valueSchema = parsed.valueSchema;
+    if (valueSchema === undefined) return undefined;
+    const fail = (path: string, message: string): never => {
+      throw new ConfigError(`kafka action "${actionId}"`, [{ path, message }]);
+    };
+    if (this.registry === undefined) fail('valueSchema', `connector "${this.id}" has no schemaRegistry to register or read the schema in`);
+    const schemaType = valueSchema.type === 'avro' ? 'AVRO' : 'JSON';
+    let codec: ValueCodec | undefined;
+    if (valueSchema.schema !== undefined) {
+      const text = typeof valueSchema.schema === 'string' ? valueSchema.schema : JSON.stringify(valueSchema.schema);
+      try {
+        codec = compileCodec(schemaType, text);
+      } catch (error) {
+        fail('valueSchema.schema', `is not ${schemaType === 'AVRO' ? 'an Avro schema' : 'a JSON Schema'}: ${(error as Error).message.slice(0, 300)}`);
+      }
+    }
+    return new SchemaValueEncoder(where, this.registry as SchemaRegistryClient, {
+      schemaType,
+      codec,
+      subject: valueSchema.subject,
+      backoff: { initial: parsed.retryBackoff.initial, max: parsed.retryBackoff.max },
+    });
   }
 
   /** A disk buffer under `buffer.dir`, in a subdirectory named after the action (bufferDirName), opened (read) now. */
@@ -143,7 +180,10 @@ export class KafkaConnector implements Connector {
     this.current = { state: 'connected' };
     this.started = true;
     this.logger.info('connected to Kafka', { bootstrapHosts: this.config.bootstrapHosts });
-    for (const action of this.actions.values()) action.replay();
+    for (const action of this.actions.values()) {
+      action.replay();
+      action.prepareSchema();
+    }
   }
 
   async stop(): Promise<void> {
@@ -177,6 +217,8 @@ export class KafkaConnector implements Connector {
    * disk: those records are safe and intake goes on, which is what an operator (and /readyz) needs to know.
    */
   status(): ConnectorStatus {
+    const registry = this.registryProblem();
+    if (registry !== undefined && this.current.state === 'connected') return { state: 'disconnected', reason: registry };
     if (this.current.state !== 'connecting' || !this.started) return this.current;
     const onDisk = [...this.actions.values()].filter((action) => action.buffersOnDisk && !action.closed).length;
     if (onDisk === 0) return this.current;
@@ -187,6 +229,23 @@ export class KafkaConnector implements Connector {
       state: 'buffering',
       reason: `${this.current.reason ?? 'Kafka is not answering'}; records are kept in the disk buffer of ${onDisk} action${onDisk > 1 ? 's' : ''}`,
     };
+  }
+
+  /**
+   * Kafka may be fine while the schema registry is not: records of actions with `valueSchema` then wait,
+   * and the connector says why (the first such action's reason, and how many actions wait).
+   */
+  private registryProblem(): string | undefined {
+    let first: string | undefined;
+    let count = 0;
+    for (const action of this.actions.values()) {
+      const problem = action.closed ? undefined : action.registryProblem;
+      if (problem === undefined) continue;
+      first ??= problem;
+      count++;
+    }
+    if (first === undefined) return undefined;
+    return count === 1 ? first : `${first} (and the records of ${count - 1} more action${count > 2 ? 's' : ''})`;
   }
 
   /** Once started, a transient failure shows as connecting with its reason, never as a teardown. */

@@ -1,7 +1,9 @@
 import { type ActionContext, type Message, type RuleOutput, ActionWriteError, type ActionRef, type Template, TopicTemplate, quoteExcerpt, valueRenderer } from '@sluice/core';
 import type { IHeaders, Message as KafkaMessage } from 'kafkajs';
+import { JsonChecker, type JsonProblem } from './json-check';
 import type { KafkaActionSettings } from './kafka-connector-config';
 import { PICK_PARTITION, type PickPartition, type RoutedMessage } from './partitioning';
+import type { SchemaValueEncoder } from './schema-value-encoder';
 
 /** One record ready for kafkajs, with its topic and a size estimate for batching. */
 export interface RenderedRecord {
@@ -9,6 +11,14 @@ export interface RenderedRecord {
   readonly message: RoutedMessage;
   /** Estimated bytes on the wire: key + value + headers + a fixed per-record overhead. */
   readonly bytes: number;
+}
+
+/** Records the renderer refused, by reason; read into the action's metrics. */
+export interface RenderCounters {
+  /** A rendered key or value failed `check: json`. */
+  invalidJson: number;
+  /** The rule output did not fit the `valueSchema` (or the registry refused its subject). */
+  schema: number;
 }
 
 const RECORD_OVERHEAD = 64;
@@ -28,12 +38,19 @@ export class RecordRenderer {
   private readonly extHeaders: ReadonlyArray<{ readonly key: Template; readonly value: (output: RuleOutput) => string | Buffer }>;
   private readonly jsonHeaderValues: boolean;
   private readonly userProperties: boolean;
+  /** One scanner for key and value: render() runs to completion, never two at once. */
+  private readonly json: JsonChecker | undefined;
+  private readonly checkKey: boolean;
+  private readonly checkValue: boolean;
+  readonly counters: RenderCounters = { invalidJson: 0, schema: 0 };
 
   constructor(
     private readonly where: ActionRef,
     private readonly settings: KafkaActionSettings,
     templates: ActionContext['templates'],
     private readonly pick: PickPartition,
+    /** With `valueSchema`: encodes the whole output in place of the value template. */
+    private readonly encoder?: SchemaValueEncoder,
   ) {
     // a missing placeholder fails the record rather than producing to "t-"
     this.topic = new TopicTemplate(settings.topic, templates);
@@ -47,6 +64,9 @@ export class RecordRenderer {
     }));
     this.jsonHeaderValues = settings.headerValueEncodeMode === 'json';
     this.userProperties = settings.userPropertiesAsHeaders;
+    this.checkKey = settings.check.key === 'json';
+    this.checkValue = settings.check.value === 'json' && encoder === undefined;
+    this.json = this.checkKey || this.checkValue ? new JsonChecker() : undefined;
   }
 
   /** The topic when it is not templated (the connection test checks it). */
@@ -54,11 +74,16 @@ export class RecordRenderer {
     return this.topic.constant;
   }
 
-  /** Throws ActionWriteError (not retriable) when the record cannot be built from this output. */
+  /**
+   * Throws ActionWriteError (not retriable) when the record cannot be built from this output, or fails a
+   * check; throws SubjectPending while the value's schema id is still being fetched from the registry.
+   */
   render(output: RuleOutput, message: Message): RenderedRecord {
     const topic = this.topic.constant ?? this.renderTopic(output);
     const key = this.key(output);
-    const value = this.value(output);
+    if (this.checkKey && key.length > 0) this.checkJson('key', key);
+    const value = this.encoder === undefined ? this.value(output) : this.encode(output, topic);
+    if (this.checkValue) this.checkJson('value', value);
     const stamp = this.timestamp.render(output);
     const record: RoutedMessage = {
       key: key.length === 0 ? null : key,
@@ -74,6 +99,22 @@ export class RecordRenderer {
       bytes += headers.bytes;
     }
     return { topic, message: record, bytes };
+  }
+
+  private checkJson(part: 'key' | 'value', text: string | Buffer): void {
+    const problem = (this.json as JsonChecker).problem(text);
+    if (problem === undefined) return;
+    this.counters.invalidJson++;
+    throw new ActionWriteError(this.where, invalidJsonMessage(part, part === 'key' ? this.settings.key : this.settings.value, text, problem), { retriable: false });
+  }
+
+  private encode(output: RuleOutput, topic: string): Buffer {
+    try {
+      return (this.encoder as SchemaValueEncoder).encode(output, topic);
+    } catch (error) {
+      if (error instanceof ActionWriteError && !error.retriable) this.counters.schema++;
+      throw error;
+    }
   }
 
   private renderTopic(output: RuleOutput): string {
@@ -152,6 +193,15 @@ export class RecordRenderer {
   }
 }
 
+
+/** Says which template rendered what, where the text stops being JSON, and the text around that point. */
+function invalidJsonMessage(part: 'key' | 'value', template: string, rendered: string | Buffer, problem: JsonProblem): string {
+  const text = typeof rendered === 'string' ? rendered : rendered.toString('utf8');
+  const from = Math.max(0, problem.at - 24);
+  const near = `${from > 0 ? '…' : ''}${text.slice(from, problem.at + 24)}${problem.at + 24 < text.length ? '…' : ''}`;
+  return `${part} template ${quoteExcerpt(template)} rendered text that is not JSON: ${problem.reason} at character ${problem.at + 1} of ${text.length} (near ${JSON.stringify(near)}); `
+    + `the record is not sent (check.${part}: json). A placeholder of a missing or non-numeric value is the usual cause: quote it ("\${x}") or make the rule give a number`;
+}
 
 const isBytes = (v: unknown): v is string | Buffer => typeof v === 'string' || Buffer.isBuffer(v);
 
