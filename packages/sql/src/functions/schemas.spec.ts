@@ -41,13 +41,15 @@ const PROTOBUF: SchemaDefinition = {
       optional Kind kind = 4;
       optional bytes raw = 5;
       enum Kind { UNKNOWN = 0; SENSOR = 1; }
-    }`,
+    }
+    message Tags { map<string, int32> tags = 1; }`,
 };
 const NESTED: SchemaDefinition = { name: 'nest', type: 'protobuf', source: 'syntax = "proto3"; message Node { Node child = 1; int32 v = 2; }' };
 const NULLS: SchemaDefinition = { name: 'nulls', type: 'avro', source: JSON.stringify({ type: 'array', items: 'null' }) };
 const INTS: SchemaDefinition = { name: 'ints', type: 'avro', source: JSON.stringify({ type: 'array', items: 'int' }) };
+const MAPS: SchemaDefinition = { name: 'maps', type: 'avro', source: JSON.stringify({ type: 'map', values: 'int' }) };
 
-const engine = new SqlRuleEngine({ schemas: [AVRO, JSON_SCHEMA, PROTOBUF, NESTED, NULLS, INTS], limits: { maxListLength: 1000 } });
+const engine = new SqlRuleEngine({ schemas: [AVRO, JSON_SCHEMA, PROTOBUF, NESTED, NULLS, INTS, MAPS], limits: { maxListLength: 1000 } });
 
 function run(sql: string, payload: string | Buffer = ''): Record<string, unknown> {
   const outputs = engine.compileRule(sql).evaluate({ topic: 't', payload });
@@ -199,6 +201,20 @@ describe('schema functions', () => {
     });
   });
 
+  describe('map keys from the payload', () => {
+    it.each([
+      ['pb_serde', ", 'Tags'", 'tags'],
+      ['maps', '', undefined],
+    ])('keep __proto__ an own key (%s)', (name, messageType, field) => {
+      const json = field === undefined ? '{"__proto__":1,"a":2}' : `{"${field}":{"__proto__":1,"a":2}}`;
+      const out = run(`select schema_decode('${name}', schema_encode('${name}', json_decode(payload)${messageType})${messageType}) as d from t`, json);
+      const map = (field === undefined ? out['d'] : (out['d'] as Record<string, unknown>)[field]) as Record<string, unknown>;
+      expect(Object.getPrototypeOf(map)).toBe(Object.prototype);
+      expect(Object.keys(map).sort()).toEqual(['__proto__', 'a']);
+      expect(Object.getOwnPropertyDescriptor(map, '__proto__')?.value).toBe(1);
+    });
+  });
+
   describe('schema_check', () => {
     it('answers whether a map or JSON text conforms (JSON schema)', () => {
       expect(run("select schema_check('json_serde', json_decode(payload)) as ok from t", '{"i":1,"s":"x"}')['ok']).toBe(true);
@@ -210,12 +226,12 @@ describe('schema functions', () => {
   describe('when the rule compiles', () => {
     it('refuses an unknown literal schema name with its position', () => {
       const error = syntaxError("select\n  schema_decode('nope', payload) as d from t");
-      expect(error.message).toBe('schema_decode(): no schema named "nope" (declared: avro_serde, ints, json_serde, nest, nulls, pb_serde) (line 2, column 18)');
+      expect(error.message).toBe('schema_decode(): no schema named "nope" (declared: avro_serde, ints, json_serde, maps, nest, nulls, pb_serde) (line 2, column 18)');
     });
 
     it.each([
       ["schema_decode('pb_serde', payload)", 'schema "pb_serde" is a Protobuf schema: name the message type as the third argument'],
-      ["schema_decode('pb_serde', payload, 'Nobody')", 'schema "pb_serde" has no message type Nobody (it has Person, UnionValue, Reading)'],
+      ["schema_decode('pb_serde', payload, 'Nobody')", 'schema "pb_serde" has no message type Nobody (it has Person, UnionValue, Reading, Tags)'],
       ["schema_encode('avro_serde', payload, 'X')", 'schema "avro_serde" is an Avro schema: it takes no message type'],
       ["schema_check('avro_serde', payload)", 'schema_check(): schema "avro_serde" is an Avro schema: schema_check takes a JSON schema'],
     ])('refuses %s', (call, message) => {
@@ -224,7 +240,7 @@ describe('schema functions', () => {
 
     it('leaves names that come from data to run time', () => {
       expect(failure("select schema_decode(payload, payload) as d from t", 'unknown')).toBe(
-        'function schema_decode(): no schema named "unknown" (declared: avro_serde, ints, json_serde, nest, nulls, pb_serde)',
+        'function schema_decode(): no schema named "unknown" (declared: avro_serde, ints, json_serde, maps, nest, nulls, pb_serde)',
       );
     });
 

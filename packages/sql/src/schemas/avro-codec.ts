@@ -1,4 +1,5 @@
 import { Type } from 'avsc';
+import { setKey } from '../paths';
 import { SqlFloat, describeValue, isMap, makeFloat, type SqlMap, type SqlValue } from '../values';
 import { SchemaCodecError } from './schema-types';
 
@@ -59,8 +60,8 @@ function plain(value: SqlValue, depth: number): unknown {
   if (value instanceof SqlFloat) return value.value;
   if (Array.isArray(value)) return value.map((item) => plain(item, depth + 1));
   if (isMap(value)) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) out[key] = plain(value[key], depth + 1);
+    const out: SqlMap = {};
+    for (const key of Object.keys(value)) setKey(out, key, plain(value[key], depth + 1) as SqlValue);
     return out;
   }
   return value;
@@ -122,12 +123,13 @@ class AvroReader {
         return out;
       }
       case 'map': {
-        const out: SqlMap = Object.create(null) as SqlMap;
+        const out: SqlMap = {};
         this.blocks(() => {
           const key = this.take(this.length()).toString('utf8');
-          out[key] = this.read(shape.valuesType as Type, depth + 1);
+          // keys come from the payload: setKey keeps `__proto__` an own key instead of a prototype
+          setKey(out, key, this.read(shape.valuesType as Type, depth + 1));
         });
-        return { ...out };
+        return out;
       }
       case 'record':
       case 'error': {

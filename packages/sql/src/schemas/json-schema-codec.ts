@@ -1,7 +1,8 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
-import { SqlFloat, isMap, type SqlValue } from '../values';
+import { setKey } from '../paths';
+import { SqlFloat, isMap, type SqlMap, type SqlValue } from '../values';
 
 /**
  * JSON Schema validation with ajv, the draft picked from `$schema` as EMQX picks it: 2020-12, 2019-09,
@@ -64,8 +65,8 @@ function plainJson(value: SqlValue, depth: number): unknown {
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (Array.isArray(value)) return value.map((item) => plainJson(item, depth + 1));
   if (isMap(value)) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) if (value[key] !== undefined) out[key] = plainJson(value[key], depth + 1);
+    const out: SqlMap = {};
+    for (const key of Object.keys(value)) if (value[key] !== undefined) setKey(out, key, plainJson(value[key], depth + 1) as SqlValue);
     return out;
   }
   return value;

@@ -1,4 +1,5 @@
 import { Enum, type Field, type Long, type Message, type Root, Type, parse } from 'protobufjs';
+import { setKey } from '../paths';
 import { SqlFloat, describeValue, isMap, makeFloat, type SqlMap, type SqlValue } from '../values';
 import { SchemaCodecError } from './schema-types';
 
@@ -73,7 +74,8 @@ function messageValue(type: Type, message: Record<string, unknown>, proto3: bool
     const raw = message[name];
     if (field.map) {
       const entries: SqlMap = {};
-      for (const [key, item] of Object.entries(raw as Record<string, unknown>)) entries[key] = fieldValue(field, item, proto3, depth);
+      // keys come from the payload: setKey keeps `__proto__` an own key instead of a prototype
+      for (const [key, item] of Object.entries(raw as Record<string, unknown>)) setKey(entries, key, fieldValue(field, item, proto3, depth));
       out[name] = entries;
     } else if (field.repeated) {
       out[name] = (raw as unknown[]).map((item) => fieldValue(field, item, proto3, depth));
@@ -160,8 +162,8 @@ function messageInput(type: Type, value: SqlValue, path: string, depth: number):
     if (item === undefined || item === null) continue;
     if (field.map) {
       if (!isMap(item)) throw new SchemaCodecError(`${at}: expected a map, got ${describeValue(item)}`);
-      const entries: Record<string, unknown> = {};
-      for (const k of Object.keys(item)) entries[k] = scalarInput(field, item[k], `${at}.${k}`, depth);
+      const entries: SqlMap = {};
+      for (const k of Object.keys(item)) setKey(entries, k, scalarInput(field, item[k], `${at}.${k}`, depth) as SqlValue);
       out[key] = entries;
     } else if (field.repeated) {
       if (!Array.isArray(item)) throw new SchemaCodecError(`${at}: expected a list (repeated field), got ${describeValue(item)}`);
