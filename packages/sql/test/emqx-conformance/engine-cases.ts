@@ -130,11 +130,9 @@ export const ENGINE_CASES: readonly ConformanceCase[] = [
   ),
   rule('t_sqlparse_event_1', 'select topic as tp from "$events/session_subscribed"', { topic: 't/tt', event: 'session.subscribed' }, {
     outputs: [{ tp: 't/tt' }],
-    pending: 'events',
   }),
   rule('t_sqlparse_event_2', 'select clientid from "$events/client_connected"', { clientid: 'abc', event: 'client.connected' }, {
     outputs: [{ clientid: 'abc' }],
-    pending: 'events',
   }),
   rule('t_sqlparse_event_3', 'select clientid, topic as tp from "t/tt", "$events/client_connected"', { clientid: 'abc', topic: 't/tt' }, {
     outputs: [{ clientid: 'abc', tp: 't/tt' }],
@@ -149,7 +147,6 @@ export const ENGINE_CASES: readonly ConformanceCase[] = [
   }),
   rule('t_sqlparse_foreach_1', 'foreach payload.sensors from "t/#"', { payload: SENSORS_12 }, {
     match: [{ metadata: { rule_id: expectString() } }, { metadata: { rule_id: expectString() } }],
-    pending: 'events',
   }),
   rule('t_sqlparse_foreach_1', 'foreach payload.sensors from "t/#"', { payload: SENSORS_12 }, {
     match: [{ payload: { sensors: [1, 2] } }, { payload: { sensors: [1, 2] } }],
@@ -324,7 +321,6 @@ export const ENGINE_CASES: readonly ConformanceCase[] = [
   rule('t_sqlparse_select_matadata_1', 'select payload from "t/#"', { payload: 'abc' }, { outputs: [{ payload: 'abc' }] }),
   rule('t_sqlparse_select_matadata_1', 'select payload, metadata from "t/#"', { payload: 'abc' }, {
     match: [{ payload: 'abc', metadata: { rule_id: expectString() } }],
-    pending: 'events',
   }),
   rule('t_sqlparse_array_range_1', 'select payload.a[1..4] as c from "t/#"', { payload: '{"a":[0,1,2,3,4,5]}' }, { outputs: [{ c: [0, 1, 2, 3] }] }),
   rule('t_sqlparse_array_range_1', 'select payload.a[1..4] as c from "t/#"', { payload: '{"x":[0,1,2,3,4,5]}' }, { error: true }),
