@@ -185,6 +185,14 @@ describe('schema functions', () => {
       expect((run("select schema_decode('ints', payload) as d from t", payload)['d'] as number[]).length).toBe(1000);
     });
 
+    it('refuses protobuf repeated fields past maxListLength in total, accepts them up to it', () => {
+      const packed = (n: number): Buffer => Buffer.concat([Buffer.from([0x1a]), varint(n), Buffer.alloc(n, 0x01)]);
+      expect((run("select schema_decode('pb_serde', payload, 'Reading') as d from t", packed(1000))['d'] as { samples: number[] }).samples).toHaveLength(1000);
+      expect(failure("select schema_decode('pb_serde', payload, 'Reading') as d from t", packed(1001))).toContain(
+        'more than 1000 repeated or map items (the limit maxListLength)',
+      );
+    });
+
     it('refuses protobuf nested deeper than 64 levels, and a 100,000-level one without crashing', () => {
       let nested = Buffer.alloc(0);
       for (let i = 0; i < 100; i++) nested = Buffer.concat([Buffer.from([0x0a]), varint(nested.length), nested]);

@@ -1,5 +1,6 @@
 import { decodeSparkplug, encodeSparkplug } from '../schemas/sparkplug-b';
 import { type FunctionDef, bytes, fnError, text } from './args';
+import { limitsOf } from './state';
 
 /**
  * EMQX's built-in Sparkplug B codec, no schema to declare:
@@ -14,11 +15,11 @@ export const SPARKPLUG_FUNCTIONS: readonly FunctionDef[] = [
     'sparkplug_decode',
     1,
     2,
-    (args) => {
+    (args, ctx) => {
       const data = bytes('sparkplug_decode', 1, args[0]);
       const messageName = args[1] === undefined ? undefined : text('sparkplug_decode', 2, args[1]);
       try {
-        return decodeSparkplug(data, messageName);
+        return decodeSparkplug(data, messageName, limitsOf(ctx).maxListLength);
       } catch (error) {
         throw fnError('sparkplug_decode', (error as Error).message);
       }

@@ -46,8 +46,12 @@ function collectTypes(nested: readonly unknown[], into: Map<string, Type>): void
   }
 }
 
-/** Decodes one message of `type`; throws SchemaCodecError for bytes that are not such a message. */
-export function decodeMessage(type: Type, bytes: Buffer, proto3: boolean): SqlMap {
+/**
+ * Decodes one message of `type`; throws SchemaCodecError for bytes that are not such a message, or whose
+ * repeated fields and maps hold more than `maxItems` items together (the engine's maxListLength: a 1 MiB
+ * payload of packed varints is a million-item list).
+ */
+export function decodeMessage(type: Type, bytes: Buffer, proto3: boolean, maxItems: number): SqlMap {
   let message: Message;
   try {
     message = type.decode(bytes);
@@ -57,10 +61,23 @@ export function decodeMessage(type: Type, bytes: Buffer, proto3: boolean): SqlMa
     // hostile nesting is a RangeError too, and as much this one message's failure.
     throw new SchemaCodecError(`not a valid ${type.name} message (${(error as Error).message})`);
   }
-  return messageValue(type, message as unknown as Record<string, unknown>, proto3, 1);
+  return messageValue(type, message as unknown as Record<string, unknown>, { proto3, itemsLeft: maxItems, maxItems }, 1);
 }
 
-function messageValue(type: Type, message: Record<string, unknown>, proto3: boolean, depth: number): SqlMap {
+/** What one decode carries down the message tree. */
+interface DecodeState {
+  readonly proto3: boolean;
+  readonly maxItems: number;
+  itemsLeft: number;
+}
+
+function countItems(state: DecodeState, n: number): void {
+  state.itemsLeft -= n;
+  if (state.itemsLeft < 0) throw new SchemaCodecError(`more than ${state.maxItems} repeated or map items (the limit maxListLength)`);
+}
+
+function messageValue(type: Type, message: Record<string, unknown>, state: DecodeState, depth: number): SqlMap {
+  const proto3 = state.proto3;
   if (depth > MAX_MESSAGE_DEPTH) throw new SchemaCodecError(`messages nested deeper than ${MAX_MESSAGE_DEPTH} levels`);
   const out: SqlMap = {};
   for (const field of type.fieldsArray) {
@@ -74,21 +91,24 @@ function messageValue(type: Type, message: Record<string, unknown>, proto3: bool
     const raw = message[name];
     if (field.map) {
       const entries: SqlMap = {};
+      const pairs = Object.entries(raw as Record<string, unknown>);
+      countItems(state, pairs.length);
       // keys come from the payload: setKey keeps `__proto__` an own key instead of a prototype
-      for (const [key, item] of Object.entries(raw as Record<string, unknown>)) setKey(entries, key, fieldValue(field, item, proto3, depth));
+      for (const [key, item] of pairs) setKey(entries, key, fieldValue(field, item, state, depth));
       out[name] = entries;
     } else if (field.repeated) {
-      out[name] = (raw as unknown[]).map((item) => fieldValue(field, item, proto3, depth));
+      countItems(state, (raw as unknown[]).length);
+      out[name] = (raw as unknown[]).map((item) => fieldValue(field, item, state, depth));
     } else {
-      out[name] = fieldValue(field, raw, proto3, depth);
+      out[name] = fieldValue(field, raw, state, depth);
     }
   }
   return out;
 }
 
-function fieldValue(field: Field, raw: unknown, proto3: boolean, depth: number): SqlValue {
+function fieldValue(field: Field, raw: unknown, state: DecodeState, depth: number): SqlValue {
   const resolved = field.resolvedType;
-  if (resolved instanceof Type) return messageValue(resolved, raw as Record<string, unknown>, proto3, depth + 1);
+  if (resolved instanceof Type) return messageValue(resolved, raw as Record<string, unknown>, state, depth + 1);
   if (resolved instanceof Enum) return resolved.valuesById[raw as number] ?? (raw as number);
   switch (field.type) {
     case 'double':

@@ -65,7 +65,7 @@ function compileSchema(definition: SchemaDefinition, maxItems: number): Compiled
     case 'avro':
       return avroSchema(definition.name, parseAvroSchema(definition.source), maxItems);
     case 'protobuf':
-      return protobufSchema(definition.name, parseProto(definition.source));
+      return protobufSchema(definition.name, parseProto(definition.source), maxItems);
     case 'json':
       return jsonSchema(definition.name, definition.source);
   }
@@ -110,7 +110,7 @@ export function findMessageType(file: ProtoFile, name: string): ProtoType | unde
   return found;
 }
 
-function protobufSchema(name: string, file: ProtoFile): CompiledSchema {
+function protobufSchema(name: string, file: ProtoFile, maxItems: number): CompiledSchema {
   const typeOf = (messageType: string | undefined): ProtoType => {
     if (messageType === undefined) throw new SchemaCodecError(`schema "${name}" is a Protobuf schema: name the message type as the last argument`);
     const type = findMessageType(file, messageType);
@@ -121,7 +121,7 @@ function protobufSchema(name: string, file: ProtoFile): CompiledSchema {
     name,
     type: 'protobuf',
     messageTypes: new Set(file.types.keys()),
-    decode: (bytes, messageType) => decodeMessage(typeOf(messageType), bytes, file.proto3),
+    decode: (bytes, messageType) => decodeMessage(typeOf(messageType), bytes, file.proto3, maxItems),
     encode: (value, messageType) => encodeMessage(typeOf(messageType), value),
     check: () => {
       throw new SchemaCodecError(`schema "${name}" is a Protobuf schema: schema_check takes a JSON schema`);

@@ -150,8 +150,9 @@ export function sparkplugType(messageName = 'Payload'): Type {
   return type;
 }
 
-export function decodeSparkplug(bytes: Buffer, messageName?: string): SqlValue {
-  return decodeMessage(sparkplugType(messageName), bytes, false);
+/** Decodes a payload; its metrics, properties and dataset rows hold at most `maxItems` items together. */
+export function decodeSparkplug(bytes: Buffer, messageName: string | undefined, maxItems: number): SqlValue {
+  return decodeMessage(sparkplugType(messageName), bytes, false, maxItems);
 }
 
 export function encodeSparkplug(value: SqlValue, messageName?: string): Buffer {
