@@ -81,7 +81,9 @@ describe('events of the embedded broker', () => {
     const records = await consumeRecords(kafkaTopic, 3);
 
     expect(records.map((r) => r.key)).toEqual([clientId, clientId, clientId]);
-    const [connected, subscribed, disconnected] = records.map((r) => JSON.parse(r.value ?? 'null') as Record<string, unknown>);
+    // Each event is its own send: the Kafka action may batch them in another order (one partition, three sends).
+    const byEvent = new Map(records.map((r) => JSON.parse(r.value ?? 'null') as Record<string, unknown>).map((v) => [v['event'], v]));
+    const [connected, subscribed, disconnected] = ['client.connected', 'session.subscribed', 'client.disconnected'].map((event) => byEvent.get(event));
     expect(connected).toEqual({
       event: 'client.connected',
       clientid: clientId,
