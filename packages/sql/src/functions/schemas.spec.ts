@@ -47,9 +47,10 @@ const PROTOBUF: SchemaDefinition = {
 const NESTED: SchemaDefinition = { name: 'nest', type: 'protobuf', source: 'syntax = "proto3"; message Node { Node child = 1; int32 v = 2; }' };
 const NULLS: SchemaDefinition = { name: 'nulls', type: 'avro', source: JSON.stringify({ type: 'array', items: 'null' }) };
 const INTS: SchemaDefinition = { name: 'ints', type: 'avro', source: JSON.stringify({ type: 'array', items: 'int' }) };
+const AMBIGUOUS: SchemaDefinition = { name: 'amb', type: 'protobuf', source: 'syntax = "proto3"; message A { message In { int32 x = 1; } } message B { message In { int32 y = 1; } }' };
 const MAPS: SchemaDefinition = { name: 'maps', type: 'avro', source: JSON.stringify({ type: 'map', values: 'int' }) };
 
-const engine = new SqlRuleEngine({ schemas: [AVRO, JSON_SCHEMA, PROTOBUF, NESTED, NULLS, INTS, MAPS], limits: { maxListLength: 1000 } });
+const engine = new SqlRuleEngine({ schemas: [AVRO, JSON_SCHEMA, PROTOBUF, NESTED, NULLS, INTS, MAPS, AMBIGUOUS], limits: { maxListLength: 1000 } });
 
 function run(sql: string, payload: string | Buffer = ''): Record<string, unknown> {
   const outputs = engine.compileRule(sql).evaluate({ topic: 't', payload });
@@ -234,21 +235,32 @@ describe('schema functions', () => {
   describe('when the rule compiles', () => {
     it('refuses an unknown literal schema name with its position', () => {
       const error = syntaxError("select\n  schema_decode('nope', payload) as d from t");
-      expect(error.message).toBe('schema_decode(): no schema named "nope" (declared: avro_serde, ints, json_serde, maps, nest, nulls, pb_serde) (line 2, column 18)');
+      expect(error.message).toBe('schema_decode(): no schema named "nope" (declared: amb, avro_serde, ints, json_serde, maps, nest, nulls, pb_serde) (line 2, column 18)');
     });
 
     it.each([
       ["schema_decode('pb_serde', payload)", 'schema "pb_serde" is a Protobuf schema: name the message type as the third argument'],
       ["schema_decode('pb_serde', payload, 'Nobody')", 'schema "pb_serde" has no message type Nobody (it has Person, UnionValue, Reading, Tags)'],
       ["schema_encode('avro_serde', payload, 'X')", 'schema "avro_serde" is an Avro schema: it takes no message type'],
+      ["schema_decode('amb', payload, 'In')", 'schema "amb" has several message types named In (A.In, B.In): give the full name'],
       ["schema_check('avro_serde', payload)", 'schema_check(): schema "avro_serde" is an Avro schema: schema_check takes a JSON schema'],
     ])('refuses %s', (call, message) => {
       expect(syntaxError(`select ${call} as d from t`).message).toContain(message);
     });
 
+    it('takes a nested message type by its full or enclosing name', () => {
+      expect(run("select schema_decode('amb', payload, 'A.In') as d from t", Buffer.from([0x08, 0x05]))['d']).toEqual({ x: 5 });
+    });
+
+    it('leaves a message type that comes from data to run time', () => {
+      expect(failure("select schema_decode('amb', payload, payload) as d from t", 'In')).toBe(
+        'function schema_decode(): schema "amb": it has several message types named In (A.In, B.In): give the full name',
+      );
+    });
+
     it('leaves names that come from data to run time', () => {
       expect(failure("select schema_decode(payload, payload) as d from t", 'unknown')).toBe(
-        'function schema_decode(): no schema named "unknown" (declared: avro_serde, ints, json_serde, maps, nest, nulls, pb_serde)',
+        'function schema_decode(): no schema named "unknown" (declared: amb, avro_serde, ints, json_serde, maps, nest, nulls, pb_serde)',
       );
     });
 

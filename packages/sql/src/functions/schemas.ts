@@ -93,22 +93,16 @@ function specializer(fn: Operation, withMessageType: boolean, call: (schema: Com
     const schema = registry.get(name);
     if (schema === undefined) throw new LiteralSyntaxError(`${fn}(): no schema named "${name}" ${declared(registry)}`, name);
     const typeSyntax = syntax[2];
-    if (schema.type === 'protobuf' && withMessageType && typeSyntax === undefined) {
-      throw new LiteralSyntaxError(`${fn}(): schema "${name}" is a Protobuf schema: name the message type as the third argument`, name);
-    }
-    if (schema.type !== 'protobuf' && typeSyntax !== undefined) {
-      throw new LiteralSyntaxError(`${fn}(): schema "${name}" is ${schema.type === 'avro' ? 'an Avro' : 'a JSON'} schema: it takes no message type`, name);
-    }
+    const messageType = literalText(typeSyntax);
     if (fn === 'schema_check' && schema.type !== 'json') {
       throw new LiteralSyntaxError(`schema_check(): schema "${name}" is ${schema.type === 'avro' ? 'an Avro' : 'a Protobuf'} schema: schema_check takes a JSON schema`, name);
     }
-    const messageType = literalText(typeSyntax);
-    if (messageType !== undefined) {
-      if (!schema.messageTypes.has(messageType.replace(/^\./, '')) && ![...schema.messageTypes].some((t) => t.endsWith(`.${messageType}`))) {
-        throw new LiteralSyntaxError(`${fn}(): schema "${name}" has no message type ${messageType} (it has ${[...schema.messageTypes].join(', ')})`, messageType);
-      }
-      return (args) => call(schema, args, messageType);
+    // a message type computed per message can only be checked per message, except that Avro and JSON take none
+    const problem = withMessageType ? schema.messageTypeProblem(typeSyntax === undefined ? undefined : (messageType ?? '')) : undefined;
+    if (problem !== undefined && (typeSyntax === undefined || messageType !== undefined || schema.type !== 'protobuf')) {
+      throw new LiteralSyntaxError(`${fn}(): schema "${name}" ${problem}`, messageType ?? name);
     }
+    if (messageType !== undefined) return (args) => call(schema, args, messageType);
     return (args) => call(schema, args, messageTypeArg(fn, args[2]));
   };
 }

@@ -71,60 +71,73 @@ function compileSchema(definition: SchemaDefinition, maxItems: number): Compiled
   }
 }
 
-const NO_MESSAGE_TYPES: ReadonlySet<string> = new Set();
+/** Avro and JSON schemas describe one value: a message type argument is a mistake. */
+function noMessageTypeProblem(kind: string): (messageType: string | undefined) => string | undefined {
+  return (messageType) => (messageType === undefined ? undefined : `is ${kind}: it takes no message type`);
+}
 
-function noMessageType(name: string, kind: string, messageType: string | undefined): void {
-  if (messageType !== undefined) throw new SchemaCodecError(`schema "${name}" is ${kind}: it takes no message type`);
+// The SQL functions put `schema "<name>": ` before a codec's message, so these start with "it".
+function noMessageType(kind: string, messageType: string | undefined): void {
+  if (messageType !== undefined) throw new SchemaCodecError(`it is ${kind}: it takes no message type`);
 }
 
 function avroSchema(name: string, type: AvroType, maxItems: number): CompiledSchema {
   return {
     name,
     type: 'avro',
-    messageTypes: NO_MESSAGE_TYPES,
+    messageTypeProblem: noMessageTypeProblem('an Avro schema'),
     decode: (bytes, messageType) => {
-      noMessageType(name, 'an Avro schema', messageType);
+      noMessageType('an Avro schema', messageType);
       return decodeAvro(type, bytes, maxItems);
     },
     encode: (value, messageType) => {
-      noMessageType(name, 'an Avro schema', messageType);
+      noMessageType('an Avro schema', messageType);
       return encodeAvro(type, value);
     },
     check: () => {
-      throw new SchemaCodecError(`schema "${name}" is an Avro schema: schema_check takes a JSON schema`);
+      throw new SchemaCodecError('it is an Avro schema: schema_check takes a JSON schema');
     },
   };
 }
 
-/** The message type a call names: its full name, or its name within the package, or a name only one type has. */
+/**
+ * The message type a call names: its full name, or its name within the package or an enclosing message
+ * (`Reading`, `Payload.Metric`) when only one type ends so; undefined when none does, the full names of
+ * the candidates when several do.
+ */
 export function findMessageType(file: ProtoFile, name: string): ProtoType | undefined {
+  const found = resolveMessageType(file, name);
+  return Array.isArray(found) ? undefined : found;
+}
+
+function resolveMessageType(file: ProtoFile, name: string): ProtoType | string[] | undefined {
   const exact = file.types.get(name.replace(/^\./, ''));
   if (exact !== undefined) return exact;
-  let found: ProtoType | undefined;
-  for (const [fullName, type] of file.types) {
-    if (fullName.endsWith(`.${name}`)) {
-      if (found !== undefined) return undefined;
-      found = type;
-    }
-  }
-  return found;
+  const candidates = [...file.types].filter(([fullName]) => fullName.endsWith(`.${name}`));
+  if (candidates.length > 1) return candidates.map(([fullName]) => fullName);
+  return candidates[0]?.[1];
 }
 
 function protobufSchema(name: string, file: ProtoFile, maxItems: number): CompiledSchema {
+  const messageTypeProblem = (messageType: string | undefined): string | undefined => {
+    if (messageType === undefined) return 'is a Protobuf schema: name the message type as the third argument';
+    const found = resolveMessageType(file, messageType);
+    if (Array.isArray(found)) return `has several message types named ${messageType} (${found.join(', ')}): give the full name`;
+    return found === undefined ? `has no message type ${messageType} (it has ${[...file.types.keys()].join(', ')})` : undefined;
+  };
   const typeOf = (messageType: string | undefined): ProtoType => {
-    if (messageType === undefined) throw new SchemaCodecError(`schema "${name}" is a Protobuf schema: name the message type as the last argument`);
-    const type = findMessageType(file, messageType);
-    if (type === undefined) throw new SchemaCodecError(`schema "${name}" has no message type ${messageType} (it has ${[...file.types.keys()].join(', ')})`);
+    const type = messageType === undefined ? undefined : findMessageType(file, messageType);
+    if (type === undefined) throw new SchemaCodecError(`it ${messageTypeProblem(messageType) ?? ''}`);
     return type;
   };
   return {
     name,
     type: 'protobuf',
-    messageTypes: new Set(file.types.keys()),
+    messageTypeProblem,
     decode: (bytes, messageType) => decodeMessage(typeOf(messageType), bytes, file.proto3, maxItems),
     encode: (value, messageType) => encodeMessage(typeOf(messageType), value),
     check: () => {
-      throw new SchemaCodecError(`schema "${name}" is a Protobuf schema: schema_check takes a JSON schema`);
+      throw new SchemaCodecError('it is a Protobuf schema: schema_check takes a JSON schema');
     },
   };
 }
@@ -141,16 +154,16 @@ function jsonSchema(name: string, source: string): CompiledSchema {
   return {
     name,
     type: 'json',
-    messageTypes: NO_MESSAGE_TYPES,
+    messageTypeProblem: noMessageTypeProblem('a JSON schema'),
     decode: (bytes, messageType) => {
-      noMessageType(name, 'a JSON schema', messageType);
+      noMessageType('a JSON schema', messageType);
       const value = parse(bytes);
-      if (!validate(value)) throw new SchemaCodecError(`the data does not conform to schema "${name}": ${validate.lastError()}`);
+      if (!validate(value)) throw new SchemaCodecError(`the data does not conform: ${validate.lastError()}`);
       return value;
     },
     encode: (value, messageType) => {
-      noMessageType(name, 'a JSON schema', messageType);
-      if (!validate(value)) throw new SchemaCodecError(`${describeValue(value)} does not conform to schema "${name}": ${validate.lastError()}`);
+      noMessageType('a JSON schema', messageType);
+      if (!validate(value)) throw new SchemaCodecError(`${describeValue(value)} does not conform: ${validate.lastError()}`);
       return encodeJsonValue(value);
     },
     // EMQX: schema_check(Name, Map | Bytes); bytes are parsed as JSON first, and bytes that are not JSON do not conform

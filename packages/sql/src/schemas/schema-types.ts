@@ -22,8 +22,11 @@ export interface SchemaDefinition {
 export interface CompiledSchema {
   readonly name: string;
   readonly type: SchemaType;
-  /** Protobuf message types the schema declares (fully qualified, without a leading dot); empty for the others. */
-  readonly messageTypes: ReadonlySet<string>;
+  /**
+   * Why a call naming this message type (undefined: none) can never work, as the end of a sentence
+   * starting with the schema's name ('has no message type X (it has A, B)'); undefined when it can.
+   */
+  messageTypeProblem(messageType: string | undefined): string | undefined;
   decode(bytes: Buffer, messageType: string | undefined): SqlValue;
   encode(value: SqlValue, messageType: string | undefined): Buffer | string;
   /** True when the value conforms; only JSON schemas support it (as in EMQX). */
