@@ -169,6 +169,42 @@ describe('jq', () => {
     });
   });
 
+  describe('compiled once: one jq per literal program, fed message after message', () => {
+    it('keeps each message apart: outputs, errors and multi-line JSON do not leak into the next', () => {
+      const rule = compileRule('SELECT jq(\'.a.b\', payload) AS r FROM "t"');
+      const run = (payload: string): unknown => {
+        try {
+          return rule.evaluate({ topic: 't', payload });
+        } catch (error) {
+          return (error as Error).message;
+        }
+      };
+      expect(run('{"a": {"b": 1}}')).toEqual([{ r: [1] }]);
+      expect(run('{"a": 5}')).toBe('function jq(): jq: error: Cannot index number with string ("b")');
+      expect(run('{\n  "a": {\n    "b": [1,\n 2]\n  }\n}')).toEqual([{ r: [[1, 2]] }]);
+      expect(run('{"a": {')).toMatch(/argument 2 is not one JSON value/);
+      expect(run('{"a": {"b": "last"}}')).toEqual([{ r: ['last'] }]);
+    });
+
+    it('serves rules with different programs in turn', () => {
+      const first = compileRule('SELECT jq(\'.x + 1\', payload) AS r FROM "t"');
+      const second = compileRule('SELECT jq(\'.x * 10\', payload) AS r FROM "t"');
+      const data = compileRule('SELECT jq(payload.p, payload.d) AS r FROM "t"');
+      for (let x = 0; x < 5; x++) {
+        expect(first.evaluate({ topic: 't', payload: `{"x": ${x}}` })).toEqual([{ r: [x + 1] }]);
+        expect(second.evaluate({ topic: 't', payload: `{"x": ${x}}` })).toEqual([{ r: [x * 10] }]);
+        expect(data.evaluate({ topic: 't', payload: `{"p": ".x - ${x}", "d": {"x": 10}}` })).toEqual([{ r: [10 - x] }]);
+      }
+    });
+
+    it('starts jq again after a program that halts', () => {
+      const rule = compileRule('SELECT jq(\'if .stop then halt else .v end\', payload) AS r FROM "t"');
+      expect(rule.evaluate({ topic: 't', payload: '{"v": 1}' })).toEqual([{ r: [1] }]);
+      expect(rule.evaluate({ topic: 't', payload: '{"stop": true}' })).toEqual([{ r: [] }]);
+      expect(rule.evaluate({ topic: 't', payload: '{"v": 2}' })).toEqual([{ r: [2] }]);
+    });
+  });
+
   describe('limits', () => {
     it('defaults to 100 ms, at most 1 s explicitly, 64 MiB', () => {
       expect(resolveLimits({})).toMatchObject({ jqTimeout: 100, jqMaxTimeout: 1000, jqMaxMemory: 64 * 1024 * 1024 });

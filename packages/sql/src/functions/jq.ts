@@ -27,11 +27,20 @@ function runnerFor(limits: EvaluationLimits): JqRunner {
   return runner;
 }
 
-/** The JSON text jq reads: a string or binary is taken as JSON text as it is, anything else is encoded. */
+/**
+ * The JSON text jq reads: a string or binary is taken as JSON text as it is, anything else is encoded.
+ * A text must be one complete JSON value: jq reads inputs as a stream, and would wait for the rest of
+ * a partial one (JSON.parse checks it natively, in time linear in the text).
+ */
 function inputText(v: SqlValue, limits: EvaluationLimits): string {
-  if (typeof v === 'string') return v;
-  if (Buffer.isBuffer(v)) return v.toString('utf8');
-  return encodeJson(v, limits.maxStringSize, 'function jq()');
+  if (typeof v !== 'string' && !Buffer.isBuffer(v)) return encodeJson(v, limits.maxStringSize, 'function jq()');
+  const json = typeof v === 'string' ? v : v.toString('utf8');
+  try {
+    JSON.parse(json);
+  } catch {
+    throw fnError('jq', 'argument 2 is not one JSON value (a string or binary is read as JSON text; pass a map or list to have it encoded)');
+  }
+  return json;
 }
 
 /** The budget of one call: the engine's default, or TimeoutMs cut to jqMaxTimeout. */
@@ -83,12 +92,13 @@ function decodeOutput(line: string): SqlValue {
 const jq: SqlFunction = (args, ctx) => runJq(text('jq', 1, args[0]), args, limitsOf(ctx));
 
 /**
- * A literal program is checked once, when the rule compiles: jq compiles it in a branch that is never
- * taken (`if false then (<program>) else empty end` with null input), so nothing of it runs; an unused
- * `def` would not do, since jq drops unreferenced definitions before it looks for undefined names. A program jq refuses
- * makes the rule a RuleSyntaxError at that literal, as a bad regex literal does. If the check itself
- * cannot run (jq did not start, or the machine is too busy to answer in time), the rule compiles and
- * each evaluation reports what happens then.
+ * A literal program is compiled once: it gets a jq of its own that stays compiled between messages
+ * (JqRunner.dedicate). It is also checked when the rule compiles: jq compiles it in a branch that is
+ * never taken (`if false then (<program>) else empty end` with null input), so nothing of it runs (an
+ * unused `def` would not do: jq drops unreferenced definitions before it looks for undefined names). A
+ * program jq refuses makes the rule a RuleSyntaxError at that literal, as a bad regex literal does. If
+ * the check itself cannot run (jq did not start, or the machine is too busy to answer in time), the
+ * rule compiles and each evaluation reports what happens then.
  */
 const specializeJq: Specializer = (syntax: readonly Expr[]) => {
   const literal = syntax[0];
@@ -110,6 +120,8 @@ const specializeJq: Specializer = (syntax: readonly Expr[]) => {
     const message = outcome.message.replace(/line (\d+)/g, (_, line: string) => `line ${Math.max(Number(line) - 1, 1)}`);
     throw new LiteralSyntaxError(`function jq(): the program does not compile: ${message}`, program);
   }
+  // jq stays compiled for this program in a worker of its own (JqRunner.dedicate)
+  runnerFor(limits).dedicate(program);
   return (args, ctx) => runJq(program, args, limitsOf(ctx));
 };
 

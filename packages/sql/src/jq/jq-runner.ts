@@ -10,6 +10,11 @@ const READY = 2;
 
 /** How long a new worker may take to load jq before the call fails (a cold start takes tens of ms). */
 const START_TIMEOUT_MS = 10_000;
+/**
+ * Most programs with a worker of their own, per runner: each worker is a thread with its own V8 heap and
+ * WebAssembly memory (16 MiB at least), so a few rules with jq do not cost hundreds of megabytes.
+ */
+const MAX_DEDICATED = 4;
 /** Longest piece of jq's own error text kept in a message. */
 const MAX_MESSAGE = 300;
 
@@ -46,40 +51,67 @@ interface LiveWorker {
 }
 
 /**
- * Runs jq programs synchronously on a worker thread, so that a program that never ends (`repeat(1)`)
+ * Runs jq programs synchronously on worker threads, so that a program that never ends (`repeat(1)`)
  * or allocates without bound (`[range(1e9)]`) can be stopped: a WebAssembly call cannot be interrupted
  * on its own thread, but the caller can stop waiting (Atomics.wait with the budget as timeout),
  * terminate the worker, and start another for the next call. Memory is capped in the WebAssembly
  * module itself (capWasmMemory), so an allocation past the cap aborts the run inside the worker.
  *
+ * A worker keeps jq running on the last program it was given and streams inputs into it, so jq compiles
+ * a program once, not per call (see jq-worker-source.ts). Programs written in rules (dedicate) get a
+ * worker of their own, up to MAX_DEDICATED: interleaved rules would otherwise make one worker restart jq
+ * at every switch. Other programs (taken from messages, or past the cap) share one worker.
+ *
  * The caller blocks while jq runs: rules are evaluated synchronously, and the budget bounds the block.
- * The worker is unref'd, so it never keeps a process alive.
+ * Workers are unref'd, so they never keep a process alive.
  */
 export class JqRunner {
-  private worker: LiveWorker | undefined;
+  private shared: LiveWorker | undefined;
+  /** Programs with a worker of their own (undefined until their first run, or after it was stopped). */
+  private readonly dedicated = new Map<string, LiveWorker | undefined>();
   /** jq's compiled WebAssembly module, shared by every worker this runner starts (compiled once). */
   private module: object | undefined;
 
   constructor(
-    /** Largest WebAssembly memory of the jq instance, in bytes (a multiple of 64 KiB is used as is). */
+    /** Largest WebAssembly memory of one jq instance, in bytes (whole 64 KiB pages). */
     readonly maxMemory: number,
   ) {}
 
-  /** Runs `program` on the JSON text `input`. Never throws for what jq does; see JqOutcome. */
+  /**
+   * Gives `program` a worker of its own (started at its first run), while fewer than MAX_DEDICATED
+   * programs have one; returns whether it has one.
+   */
+  dedicate(program: string): boolean {
+    if (this.dedicated.has(program)) return true;
+    if (this.dedicated.size >= MAX_DEDICATED) return false;
+    this.dedicated.set(program, undefined);
+    return true;
+  }
+
+  /**
+   * Runs `program` on `input`, which must be one complete JSON text (jq would wait for the rest of a
+   * partial one). Never throws for what jq does; see JqOutcome.
+   */
   run(program: string, input: string, options: JqRunOptions): JqOutcome {
-    const worker = this.worker ?? this.start();
+    const own = options.nullInput !== true && this.dedicated.has(program);
+    let worker = own ? this.dedicated.get(program) : this.shared;
+    if (worker === undefined) {
+      worker = this.start();
+      if (own) this.dedicated.set(program, worker);
+      else this.shared = worker;
+    }
     worker.requests += 1;
     const request = worker.requests;
     worker.port.postMessage({ program, input, nullInput: options.nullInput === true, maxOutput: options.maxOutput });
     Atomics.store(worker.control, REQUEST, request);
     Atomics.notify(worker.control, REQUEST);
     if (!waitFor(worker.control, DONE, request, options.timeoutMs)) {
-      this.stop();
+      this.replace(worker);
       return { kind: 'timeout' };
     }
     const reply = receiveMessageOnPort(worker.port)?.message as Reply | undefined;
     if (reply === undefined || reply.fatal !== undefined) {
-      this.stop();
+      this.replace(worker);
       return { kind: 'aborted', message: reply?.fatal ?? 'the jq worker gave no reply' };
     }
     if (reply.error !== undefined) return { kind: 'error', message: cleanMessage(reply.error) };
@@ -88,11 +120,16 @@ export class JqRunner {
     return { kind: 'ok', lines: out === '' ? [] : out.slice(0, out.endsWith('\n') ? -1 : undefined).split('\n') };
   }
 
-  /** Terminates the worker (if any); the next run starts a new one. */
+  /** Terminates every worker; the next run starts new ones. */
   stop(): void {
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker === undefined) return;
+    if (this.shared !== undefined) this.replace(this.shared);
+    for (const worker of this.dedicated.values()) if (worker !== undefined) this.replace(worker);
+  }
+
+  /** Terminates `worker` (stuck past its budget, or aborted); its program gets a new one at its next run. */
+  private replace(worker: LiveWorker): void {
+    if (this.shared === worker) this.shared = undefined;
+    for (const [program, own] of this.dedicated) if (own === worker) this.dedicated.set(program, undefined);
     worker.port.close();
     void worker.thread.terminate();
   }
@@ -119,9 +156,7 @@ export class JqRunner {
       port1.close();
       throw new RuleEvaluationError(`function jq(): jq could not be started (${reason?.fatal ?? `no answer within ${START_TIMEOUT_MS} ms`})`);
     }
-    const worker: LiveWorker = { thread, control, port: port1, requests: 0 };
-    this.worker = worker;
-    return worker;
+    return { thread, control, port: port1, requests: 0 };
   }
 }
 
