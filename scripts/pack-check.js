@@ -72,6 +72,18 @@ async function main() {
   assert.equal(outputs.length, 1);
   assert.equal(compileTemplate('{"temp": \${temp}, "by": "\${clientid}"}').render(outputs[0]), '{"temp": 27.5, "by": "c1"}');
 
+  // Schemas: protobufjs, avsc and ajv (its draft-06 meta-schema is a JSON file) load from the installed package.
+  const { SqlRuleEngine } = require('@sluice/sql');
+  const schemaEngine = new SqlRuleEngine({ schemas: [
+    { name: 'p', type: 'protobuf', source: 'syntax = "proto3"; message R { string d = 1; }' },
+    { name: 'a', type: 'avro', source: '{"type": "record", "name": "R", "fields": [{"name": "d", "type": "string"}]}' },
+    { name: 'j', type: 'json', source: '{"type": "object", "required": ["d"]}' },
+  ] });
+  const schemaRule = schemaEngine.compileRule(\`SELECT schema_decode('p', schema_encode('p', json_decode(payload), 'R'), 'R') AS p,
+    schema_decode('a', schema_encode('a', json_decode(payload))) AS a, schema_check('j', payload) AS j,
+    sparkplug_decode(sparkplug_encode(json_decode('{"seq": 1}'))) AS s FROM "t"\`);
+  assert.deepEqual(schemaRule.evaluate({ topic: 't', payload: '{"d": "x"}' }), [{ p: { d: 'x' }, a: { d: 'x' }, j: true, s: { metrics: [], seq: 1 } }]);
+
   // jq: jq-wasm's WebAssembly module is found from the installed package and runs on its worker thread.
   const jqRule = compileRule(\`FOREACH jq('.items[] | select(.v > 1)', payload) AS i DO i.v AS v FROM "t"\`);
   assert.deepEqual(jqRule.evaluate({ topic: 't', payload: '{"items": [{"v": 1}, {"v": 2}, {"v": 3}]}' }), [{ v: 2 }, { v: 3 }]);
