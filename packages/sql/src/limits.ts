@@ -54,9 +54,10 @@ const MiB = 1024 * 1024;
  * through, or 64 outputs that each carry a 1 MB payload, and keeps what one message makes the connectors
  * render to tens of megabytes instead of gigabytes.
  *
- * jq: a typical program takes about 2 ms on a small payload (packages/sql/bench/jq-bench.js), so 100 ms
- * leaves room for big payloads and heavy programs while a runaway one (`repeat(1)`) holds the engine for
- * a tenth of a second per message, not EMQX's 10 s. An explicit TimeoutMs is honoured up to 1 s. 64 MiB
+ * jq: a typical program takes tens of microseconds on a small payload once compiled, and a program jq
+ * has to compile first 1-2 ms (packages/sql/bench/jq-bench.js), so 100 ms leaves room for big payloads
+ * and heavy programs while a runaway one (`repeat(1)`) holds the engine for a tenth of a second per
+ * message, not EMQX's 10 s. An explicit TimeoutMs is honoured up to 1 s. 64 MiB
  * holds jq's values for a payload of several megabytes; the module's own cap is 256 MiB.
  */
 export const DEFAULT_LIMITS: EvaluationLimits = Object.freeze({

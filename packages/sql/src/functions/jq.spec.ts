@@ -197,6 +197,15 @@ describe('jq', () => {
       }
     });
 
+    it('never lets input or inputs read the next message', () => {
+      const rule = compileRule('SELECT jq(\'[., inputs]\', payload) AS r FROM "t"');
+      expect(rule.evaluate({ topic: 't', payload: '1' })).toEqual([{ r: [[1]] }]);
+      expect(rule.evaluate({ topic: 't', payload: '2' })).toEqual([{ r: [[2]] }]);
+      const data = compileRule('SELECT jq(payload.p, payload.d) AS r FROM "t"');
+      expect(() => data.evaluate({ topic: 't', payload: '{"p": "input", "d": 1}' })).toThrow(/^function jq\(\): jq: error/); // jq 1.8 says "break" when input finds none
+      expect(data.evaluate({ topic: 't', payload: '{"p": ".", "d": 3}' })).toEqual([{ r: [3] }]);
+    });
+
     it('starts jq again after a program that halts', () => {
       const rule = compileRule('SELECT jq(\'if .stop then halt else .v end\', payload) AS r FROM "t"');
       expect(rule.evaluate({ topic: 't', payload: '{"v": 1}' })).toEqual([{ r: [1] }]);

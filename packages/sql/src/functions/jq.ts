@@ -51,9 +51,20 @@ function budget(v: SqlValue, limits: EvaluationLimits): number {
   return badArg('jq', 3, 'a timeout in milliseconds (an integer of 0 or more)', v);
 }
 
+/**
+ * Whether a program may read further inputs itself (`input`, `inputs`): such a program must not be kept
+ * running between messages, or it would read the next ones (a field named `.inputs` matches too, and
+ * only costs that program its compile-once).
+ */
+const READS_INPUTS = /\binputs?\b/;
+
 function runJq(program: string, args: readonly SqlValue[], limits: EvaluationLimits): SqlValue[] {
   const timeoutMs = budget(args[2], limits);
-  const outcome = runnerFor(limits).run(program, inputText(args[1], limits), { timeoutMs, maxOutput: limits.maxStringSize });
+  const outcome = runnerFor(limits).run(program, inputText(args[1], limits), {
+    timeoutMs,
+    maxOutput: limits.maxStringSize,
+    oneShot: READS_INPUTS.test(program),
+  });
   switch (outcome.kind) {
     case 'ok': {
       if (outcome.lines.length > limits.maxListLength) {
@@ -121,7 +132,7 @@ const specializeJq: Specializer = (syntax: readonly Expr[]) => {
     throw new LiteralSyntaxError(`function jq(): the program does not compile: ${message}`, program);
   }
   // jq stays compiled for this program in a worker of its own (JqRunner.dedicate)
-  runnerFor(limits).dedicate(program);
+  if (!READS_INPUTS.test(program)) runnerFor(limits).dedicate(program);
   return (args, ctx) => runJq(program, args, limitsOf(ctx));
 };
 

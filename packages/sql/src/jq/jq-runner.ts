@@ -26,6 +26,11 @@ export interface JqRunOptions {
   readonly maxOutput: number;
   /** Run with `-n` (null input), ignoring `input`: used to check that a program compiles. */
   readonly nullInput?: boolean;
+  /**
+   * End jq after this input instead of keeping it for the next: for programs that read further inputs
+   * themselves (`input`, `inputs`), which would otherwise take the next messages.
+   */
+  readonly oneShot?: boolean;
 }
 
 /** The outcome of one run: jq's compact output (one JSON text per value), or why there is none. */
@@ -102,7 +107,13 @@ export class JqRunner {
     }
     worker.requests += 1;
     const request = worker.requests;
-    worker.port.postMessage({ program, input, nullInput: options.nullInput === true, maxOutput: options.maxOutput });
+    worker.port.postMessage({
+      program,
+      input,
+      nullInput: options.nullInput === true,
+      oneShot: options.oneShot === true,
+      maxOutput: options.maxOutput,
+    });
     Atomics.store(worker.control, REQUEST, request);
     Atomics.notify(worker.control, REQUEST);
     if (!waitFor(worker.control, DONE, request, options.timeoutMs)) {

@@ -10,7 +10,7 @@
  * Both sides read messages with receiveMessageOnPort, so neither needs its event loop to turn: the
  * caller stays synchronous, and the worker serves requests in a blocking loop.
  *
- * A request is { program, input, nullInput, maxOutput }; a reply is { out } (jq's compact output, one
+ * A request is { program, input, nullInput, oneShot, maxOutput }; a reply is { out } (jq's compact output, one
  * value per line), { error } (jq's own message: compile or run-time error), { tooBig } (the output's
  * length, over maxOutput), or { fatal } (the WebAssembly instance aborted, e.g. out of memory: the
  * caller must replace this worker).
@@ -21,7 +21,9 @@
  * and openat are wrapped when the module is instantiated). Each request's input is one line of JSON;
  * when jq asks for more input, it has written every output of the previous one (--unbuffered), so that
  * is the moment to reply and wait for the next request. A request for another program (or a
- * compile check, nullInput) ends the running jq with end-of-input, and a new one starts. The input must
+ * compile check, nullInput) ends the running jq with end-of-input, and a new one starts. A oneShot
+ * request (a program that calls input or inputs, which would read the next messages) gets the end of
+ * input after its value, so its jq ends with it. The input must
  * be one complete JSON value (the caller checks it): jq's parser would otherwise wait for the rest.
  */
 export const JQ_WORKER_SOURCE = `
@@ -83,6 +85,8 @@ function concat(chunks) {
 
 /** jq wants more input: the active request is done; wait for the next, or end this jq (null: end of input). */
 function nextInput() {
+  // a program that reads inputs itself (input, inputs) gets its one value and then the end of input
+  if (active !== null && active.oneShot) return null;
   if (active !== null) finish();
   const request = takeRequest();
   if (request.invalid || request.nullInput || request.program !== running) { queued = request; return null; }
