@@ -76,51 +76,89 @@ function countItems(state: DecodeState, n: number): void {
   if (state.itemsLeft < 0) throw new SchemaCodecError(`more than ${state.maxItems} repeated or map items (the limit maxListLength)`);
 }
 
+/** How one field of a message type becomes a value; worked out once per type, not per message. */
+interface FieldPlan {
+  readonly name: string;
+  readonly field: Field;
+  readonly kind: number;
+  readonly repeated: boolean;
+  readonly map: boolean;
+  /** proto3 fields without presence read as their default when absent. */
+  readonly implicitDefault: boolean;
+}
+
+const MESSAGE = 0;
+const ENUM = 1;
+const FLOAT = 2;
+const LONG = 3;
+const BYTES = 4;
+const PLAIN = 5;
+const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+
+const plans = new WeakMap<Type, readonly FieldPlan[]>();
+
+function planOf(type: Type, proto3: boolean): readonly FieldPlan[] {
+  let plan = plans.get(type);
+  if (plan === undefined) {
+    plan = type.fieldsArray.map((field) => {
+      const resolved = field.resolvedType;
+      const kind =
+        resolved instanceof Type ? MESSAGE
+        : resolved instanceof Enum ? ENUM
+        : field.type === 'double' || field.type === 'float' ? FLOAT
+        : LONG_TYPES.has(field.type) ? LONG
+        : field.type === 'bytes' ? BYTES
+        : PLAIN;
+      const implicitDefault = proto3 && !field.repeated && !field.map && field.partOf === null && kind !== MESSAGE;
+      return { name: field.name, field, kind, repeated: field.repeated, map: field.map, implicitDefault };
+    });
+    plans.set(type, plan);
+  }
+  return plan;
+}
+
 function messageValue(type: Type, message: Record<string, unknown>, state: DecodeState, depth: number): SqlMap {
-  const proto3 = state.proto3;
   if (depth > MAX_MESSAGE_DEPTH) throw new SchemaCodecError(`messages nested deeper than ${MAX_MESSAGE_DEPTH} levels`);
   const out: SqlMap = {};
-  for (const field of type.fieldsArray) {
-    const name = field.name;
-    if (!hasOwn.call(message, name) || message[name] === null || message[name] === undefined) {
-      if (proto3 && !field.repeated && !field.map && field.partOf === null && !(field.resolvedType instanceof Type)) {
-        out[name] = defaultValue(field);
-      }
+  for (const plan of planOf(type, state.proto3)) {
+    const name = plan.name;
+    // protobufjs keeps defaults on the prototype: only own properties were on the wire
+    const raw = hasOwn.call(message, name) ? message[name] : undefined;
+    if (raw === undefined || raw === null) {
+      if (plan.implicitDefault) out[name] = defaultValue(plan.field);
       continue;
     }
-    const raw = message[name];
-    if (field.map) {
+    if (plan.map) {
       const entries: SqlMap = {};
       const pairs = Object.entries(raw as Record<string, unknown>);
       countItems(state, pairs.length);
       // keys come from the payload: setKey keeps `__proto__` an own key instead of a prototype
-      for (const [key, item] of pairs) setKey(entries, key, fieldValue(field, item, state, depth));
+      for (const [key, item] of pairs) setKey(entries, key, fieldValue(plan, item, state, depth));
       out[name] = entries;
-    } else if (field.repeated) {
-      countItems(state, (raw as unknown[]).length);
-      out[name] = (raw as unknown[]).map((item) => fieldValue(field, item, state, depth));
+    } else if (plan.repeated) {
+      const items = raw as unknown[];
+      countItems(state, items.length);
+      const list: SqlValue[] = new Array<SqlValue>(items.length);
+      for (let i = 0; i < items.length; i++) list[i] = fieldValue(plan, items[i], state, depth);
+      out[name] = list;
     } else {
-      out[name] = fieldValue(field, raw, state, depth);
+      out[name] = fieldValue(plan, raw, state, depth);
     }
   }
   return out;
 }
 
-function fieldValue(field: Field, raw: unknown, state: DecodeState, depth: number): SqlValue {
-  const resolved = field.resolvedType;
-  if (resolved instanceof Type) return messageValue(resolved, raw as Record<string, unknown>, state, depth + 1);
-  if (resolved instanceof Enum) return resolved.valuesById[raw as number] ?? (raw as number);
-  switch (field.type) {
-    case 'double':
-    case 'float':
+function fieldValue(plan: FieldPlan, raw: unknown, state: DecodeState, depth: number): SqlValue {
+  switch (plan.kind) {
+    case MESSAGE:
+      return messageValue(plan.field.resolvedType as Type, raw as Record<string, unknown>, state, depth + 1);
+    case ENUM:
+      return (plan.field.resolvedType as Enum).valuesById[raw as number] ?? (raw as number);
+    case FLOAT:
       return floatValue(raw as number);
-    case 'int64':
-    case 'uint64':
-    case 'sint64':
-    case 'fixed64':
-    case 'sfixed64':
+    case LONG:
       return longValue(raw as Long | number);
-    case 'bytes':
+    case BYTES:
       // a view into the payload: copied, so a value kept by kv_store does not pin the whole message
       return Buffer.from(raw as Uint8Array);
     default:
