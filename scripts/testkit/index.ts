@@ -19,3 +19,4 @@ export { mqttUrl, publish, subscribeMqtt, type PublishOptions, type ReceivedMqtt
 export { startMosquitto, type MosquittoOptions, type TestMosquitto } from './mosquitto';
 export { dumpTopicWithJava, parseDump, type StoredBatch } from './java-log-dump';
 export { chromiumExecutable, launchChromium } from './browser';
+export { startSchemaRegistry, type TestSchemaRegistry } from './schema-registry';

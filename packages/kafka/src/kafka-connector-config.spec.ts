@@ -78,7 +78,7 @@ describe('parseKafkaConnectorConfig', () => {
 describe('parseKafkaActionSettings', () => {
   it('uses EMQX defaults: key ${clientid}, value ${.}, timestamp ${timestamp}, acks all', () => {
     expect(parseKafkaActionSettings({ topic: 'emqx' }, 'r:k')).toEqual({
-      topic: 'emqx', key: '${clientid}', value: '${.}', timestamp: '${timestamp}', extHeaders: [],
+      topic: 'emqx', key: '${clientid}', value: '${.}', timestamp: '${timestamp}', extHeaders: [], check: { key: 'none', value: 'none' },
       headerValueEncodeMode: 'none', userPropertiesAsHeaders: true, requiredAcks: 'all', compression: 'none',
       partitionStrategy: 'random', maxBatchBytes: 896 * 1024, maxBatchRecords: 500, maxLingerTime: 0, maxInflight: 10, queryMode: 'async', syncQueryTimeout: 5000,
       buffer: { limit: 256 * 1024 * 1024, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, mode: 'memory', segmentBytes: 10 * 1024 * 1024, diskLimit: 1024 ** 3 },
@@ -135,5 +135,32 @@ describe('parseKafkaActionSettings', () => {
   it('refuses key_dispatch without a key template', () => {
     const error = configError(() => parseKafkaActionSettings({ topic: 't', partitionStrategy: 'key_dispatch', key: '' }, 'r:k'));
     expect(error.issues).toEqual([{ path: 'key', message: 'key_dispatch needs a key template' }]);
+  });
+
+  it('takes valueSchema with its schema as a map or JSON text, and refuses a value template or value check beside it', () => {
+    expect(parseKafkaActionSettings({ topic: 't', valueSchema: { type: 'avro', schema: { type: 'string' } } }, 'r:k').valueSchema)
+      .toEqual({ type: 'avro', schema: { type: 'string' } });
+    expect(parseKafkaActionSettings({ topic: 't', valueSchema: { type: 'json', schema: '{}', subject: 's' } }, 'r:k').valueSchema)
+      .toEqual({ type: 'json', schema: '{}', subject: 's' });
+    const error = configError(() => parseKafkaActionSettings({ topic: 't', value: '${temp}', check: { value: 'json' }, valueSchema: { type: 'protobuf' } }, 'r:k'));
+    expect(error.issues.map((issue) => issue.path).sort()).toEqual(['valueSchema.type']);
+    const both = configError(() => parseKafkaActionSettings({ topic: 't', value: '${temp}', check: { value: 'json' }, valueSchema: { type: 'avro' } }, 'r:k'));
+    expect(both.issues.map((issue) => issue.path).sort()).toEqual(['check.value', 'value']);
+  });
+});
+
+describe('schemaRegistry', () => {
+  const connector = (schemaRegistry: unknown): unknown => parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: 'h', schemaRegistry } as never).schemaRegistry;
+
+  it('takes a URL, basic auth and TLS options, with a 10 s request timeout by default', () => {
+    expect(connector({ url: 'https://r:8081', authentication: { username: 'u', password: 'p' }, tls: { verify: false } }))
+      .toEqual({ url: 'https://r:8081', authentication: { username: 'u', password: 'p' }, tls: { verify: false }, requestTimeout: 10_000 });
+  });
+
+  it('refuses credentials inside the URL, other schemes, and a certificate without its key, without quoting the values', () => {
+    const error = configError(() => connector({ url: 'http://u:secret@r:8081', tls: { cert: 'PEM' } }));
+    expect(error.issues.map((issue) => issue.path).sort()).toEqual(['schemaRegistry.tls.key', 'schemaRegistry.url']);
+    expect(error.message).not.toContain('secret');
+    expect(configError(() => connector({ url: 'ftp://r' })).issues[0]?.message).toMatch(/http:\/\/ or https:\/\/ URL without credentials/);
   });
 });

@@ -266,3 +266,27 @@ describe('error reasons', () => {
     expect(error.retriable).toBe(true);
   });
 });
+
+describe(`${KafkaConnector.name} with valueSchema`, () => {
+  const configError = (run: () => unknown): { path: string; message: string } | undefined => {
+    try {
+      run();
+    } catch (error) {
+      return (error as { issues?: Array<{ path: string; message: string }> }).issues?.[0];
+    }
+    return undefined;
+  };
+
+  it('refuses the action when the connector has no schemaRegistry', () => {
+    const connector = new KafkaConnector(config, new FakeProducer(), silentLogger);
+    expect(configError(() => connector.createAction({ topic: 't', valueSchema: { type: 'avro' } }, actionContext('r:k'))))
+      .toEqual({ path: 'valueSchema', message: 'connector "upstash" has no schemaRegistry to register or read the schema in' });
+  });
+
+  it('refuses a schema that does not compile, when the action is created', () => {
+    const withRegistry = parseKafkaConnectorConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1', schemaRegistry: { url: 'http://127.0.0.1:1' } });
+    const connector = new KafkaConnector(withRegistry, new FakeProducer(), silentLogger);
+    expect(configError(() => connector.createAction({ topic: 't', valueSchema: { type: 'avro', schema: { type: 'record', name: 'R', fields: [{ name: 'a', type: 'strnig' }] } } }, actionContext('r:k'))))
+      .toEqual({ path: 'valueSchema.schema', message: expect.stringMatching(/^is not an Avro schema: .*strnig/) });
+  });
+});

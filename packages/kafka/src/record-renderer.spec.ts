@@ -91,6 +91,48 @@ describe(RecordRenderer.name, () => {
       expect(record.message.headers).toEqual({ site: ['u', 'p', 'dev-1'], static: 'v' });
     });
   });
+
+  describe('check: json', () => {
+    const failureOf = (render: () => unknown): Error => {
+      try {
+        render();
+      } catch (error) {
+        return error as Error;
+      }
+      throw new Error('rendered without a failure');
+    };
+
+    it('sends what the templates render when the check is off (EMQX\'s behaviour)', () => {
+      expect(renderer({ topic: 't', value: '{"temp": ${temp}}' }).render({ temp: 'n/a' }, mqttMessage()).message.value).toBe('{"temp": n/a}');
+    });
+
+    it('fails a value that is not JSON, not retriable, saying where and why, and counts it', () => {
+      const checked = renderer({ topic: 't', value: '{"temp": ${temp}, "hum": ${hum}}', check: { value: 'json' } });
+      const failure = failureOf(() => checked.render({ temp: 'n/a', hum: 40 }, mqttMessage()));
+      expect(IntegrationError.is(failure) && failure.code === 'ERR_ACTION_WRITE' && !failure.retriable).toBe(true);
+      expect(failure.message).toBe('value template "{\\"temp\\": ${temp}, \\"hum\\": ${hum}}" rendered text that is not JSON: '
+        + 'expected a value (a string, number, object, list, true, false or null) at character 10 of 24 (near "{\\"temp\\": n/a, \\"hum\\": 40}"); '
+        + 'the record is not sent (check.value: json). A placeholder of a missing or non-numeric value is the usual cause: quote it ("${x}") or make the rule give a number');
+      expect(failureOf(() => checked.render({ hum: 40 }, mqttMessage())).message).toMatch(/at character 10 of 21/);
+      expect(checked.counters).toEqual({ invalidJson: 2, schema: 0 });
+      expect(checked.render({ temp: 21.5, hum: 40 }, mqttMessage()).message.value).toBe('{"temp": 21.5, "hum": 40}');
+    });
+
+    it('checks the key when asked; an empty key (a null key) passes', () => {
+      const checked = renderer({ topic: 't', key: '${id}', check: { key: 'json' } });
+      expect(checked.render({ id: 7 }, mqttMessage()).message.key).toBe('7');
+      expect(checked.render({}, mqttMessage()).message.key).toBeNull();
+      expect(failureOf(() => checked.render({ id: 'dev-1' }, mqttMessage())).message).toMatch(/^key template "\$\{id\}" rendered text that is not JSON: .* \(check.key: json\)/);
+    });
+
+    it('checks a binary value as UTF-8 JSON', () => {
+      // the SQL package's templates keep bytes as bytes (the fake ones render text)
+      const checked = new RecordRenderer({ connectorId: 'k', actionId: 'r:k' }, parseKafkaActionSettings({ topic: 't', value: '${payload}', check: { value: 'json' } }, 'r:k'),
+        { compileTemplate: compileSqlTemplate }, createPicker('random', undefined));
+      expect(checked.render({ payload: Buffer.from('{"a":1}') }, mqttMessage()).message.value).toEqual(Buffer.from('{"a":1}'));
+      expect(failureOf(() => checked.render({ payload: Buffer.from([0x7b, 0xff]) }, mqttMessage())).message).toMatch(/the bytes are not UTF-8 text/);
+    });
+  });
 });
 
 // kafkajs's own encoder of one record (what sendBatch runs on each message of a request), to show what it accepts.

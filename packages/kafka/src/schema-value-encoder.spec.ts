@@ -1,0 +1,137 @@
+import { describe, expect, it } from '@jest/globals';
+import { IntegrationError } from '@sluice/core';
+import { SchemaRegistryError, type RegisteredSchema, type SchemaRegistryClient } from './schema-registry-client';
+import { SchemaValueEncoder, SubjectPending } from './schema-value-encoder';
+import { compileCodec } from './value-codecs';
+
+const AVRO = JSON.stringify({ type: 'record', name: 'R', fields: [{ name: 'temp', type: 'double' }] });
+
+/** A registry that answers from a script: each call takes the next outcome (an id, a schema, or an error). */
+class ScriptedRegistry {
+  readonly calls: string[] = [];
+  constructor(private readonly outcomes: Array<number | RegisteredSchema | SchemaRegistryError>) {}
+  readonly url = 'http://registry.test:8081';
+  private next(): number | RegisteredSchema {
+    const outcome = this.outcomes.shift();
+    if (outcome === undefined) throw new Error('no more scripted answers');
+    if (outcome instanceof SchemaRegistryError) throw outcome;
+    return outcome;
+  }
+  async register(subject: string): Promise<number> {
+    this.calls.push(`register ${subject}`);
+    return this.next() as number;
+  }
+  async latest(subject: string): Promise<RegisteredSchema> {
+    this.calls.push(`latest ${subject}`);
+    return this.next() as RegisteredSchema;
+  }
+}
+
+const encoderWith = (registry: ScriptedRegistry, options: { schema?: boolean; subject?: string } = {}): SchemaValueEncoder =>
+  new SchemaValueEncoder({ connectorId: 'k', actionId: 'r:k' }, registry as unknown as SchemaRegistryClient, {
+    schemaType: 'AVRO',
+    codec: options.schema === false ? undefined : compileCodec('AVRO', AVRO),
+    subject: options.subject,
+    backoff: { initial: 5, max: 20 },
+  });
+
+/** encode(), waiting for the registry as KafkaAction does. */
+async function encodeWaiting(encoder: SchemaValueEncoder, output: Record<string, unknown>, topic: string): Promise<Buffer> {
+  for (;;) {
+    try {
+      return encoder.encode(output, topic);
+    } catch (error) {
+      if (!(error instanceof SubjectPending)) throw error;
+      await encoder.track(error.ready);
+    }
+  }
+}
+
+const unreachable = (): SchemaRegistryError => new SchemaRegistryError('schema registry http://registry.test:8081 cannot be reached while registering: ECONNREFUSED', true);
+
+describe(SchemaValueEncoder.name, () => {
+  it('registers the schema under <topic>-value once and frames every record with its id', async () => {
+    const registry = new ScriptedRegistry([7]);
+    const encoder = encoderWith(registry);
+    const first = await encodeWaiting(encoder, { temp: 1.5 }, 'readings');
+    const second = encoder.encode({ temp: 2.5 }, 'readings');
+    expect(registry.calls).toEqual(['register readings-value']);
+    expect([first.readUInt8(0), first.readUInt32BE(1), second.readUInt32BE(1)]).toEqual([0, 7, 7]);
+  });
+
+  it('uses a fixed subject for every topic when one is given', async () => {
+    const registry = new ScriptedRegistry([3]);
+    const encoder = encoderWith(registry, { subject: 'shared' });
+    await encodeWaiting(encoder, { temp: 1 }, 'a');
+    await encodeWaiting(encoder, { temp: 1 }, 'b');
+    expect(registry.calls).toEqual(['register shared']);
+  });
+
+  it('reads the latest schema of the subject when the action gives none', async () => {
+    const registry = new ScriptedRegistry([{ id: 11, schema: AVRO, schemaType: 'AVRO' }]);
+    const encoder = encoderWith(registry, { schema: false });
+    expect((await encodeWaiting(encoder, { temp: 1 }, 't')).readUInt32BE(1)).toBe(11);
+    expect(registry.calls).toEqual(['latest t-value']);
+  });
+
+  it('keeps records waiting while the registry cannot be reached, says why, and sends them once it answers', async () => {
+    const registry = new ScriptedRegistry([unreachable(), unreachable(), 5]);
+    const encoder = encoderWith(registry);
+    const waiting = [encodeWaiting(encoder, { temp: 1 }, 't'), encodeWaiting(encoder, { temp: 2 }, 't')];
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(encoder.waiting).toBe(2);
+    expect(encoder.problem).toMatch(/cannot be reached while registering: ECONNREFUSED; records for subject "t-value" wait/);
+    const framed = await Promise.all(waiting);
+    expect(framed.map((value) => value.readUInt32BE(1))).toEqual([5, 5]);
+    expect(registry.calls).toHaveLength(3);
+    expect([encoder.waiting, encoder.problem]).toEqual([0, undefined]);
+  });
+
+  it('fails records, not retriable, when the registry refuses the subject for good, and asks again later', async () => {
+    const registry = new ScriptedRegistry([new SchemaRegistryError('schema registry http://registry.test:8081 refused registering: HTTP 409', false, 409)]);
+    const encoder = encoderWith(registry);
+    const failure = await encodeWaiting(encoder, { temp: 1 }, 't').catch((error: unknown) => error);
+    expect(IntegrationError.is(failure) && !failure.retriable && failure.message).toMatch(/HTTP 409; the record is not sent \(asked again after 10 s\)/);
+    // remembered: the next record fails at once, without a call
+    expect(() => encoder.encode({ temp: 1 }, 't')).toThrow(/HTTP 409/);
+    expect(registry.calls).toHaveLength(1);
+  });
+
+  it('refuses a latest schema of another type than valueSchema.type', async () => {
+    const registry = new ScriptedRegistry([{ id: 1, schema: '{}', schemaType: 'JSON' }]);
+    const failure = await encodeWaiting(encoderWith(registry, { schema: false }), { temp: 1 }, 't').catch((error: unknown) => error);
+    expect((failure as Error).message).toMatch(/subject "t-value" in http:\/\/registry.test:8081 is JSON, but valueSchema.type asks for AVRO/);
+  });
+
+  it('fails an output that does not fit, naming the field, not retriable', async () => {
+    const encoder = encoderWith(new ScriptedRegistry([1]));
+    await encodeWaiting(encoder, { temp: 1 }, 't');
+    let failure: unknown;
+    try {
+      encoder.encode({ temp: 'n/a' }, 't');
+    } catch (error) {
+      failure = error;
+    }
+    expect(IntegrationError.is(failure) && !failure.retriable).toBe(true);
+    expect((failure as Error).message).toBe('the rule output does not fit the Avro schema of subject "t-value": field "temp": the text "n/a" does not fit Avro type "double"; the record is not sent');
+  });
+
+  it('lets waiting records go back to the broker (retriable) when the action closes', async () => {
+    const encoder = encoderWith(new ScriptedRegistry([unreachable(), unreachable(), unreachable()]));
+    const waiting = encodeWaiting(encoder, { temp: 1 }, 't').catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    encoder.close();
+    const failure = await waiting;
+    expect(IntegrationError.is(failure) && failure.retriable && failure.message).toMatch(/closed while its records waited for the schema registry/);
+  });
+
+  it('prepare() resolves a subject before the first record', async () => {
+    const registry = new ScriptedRegistry([4]);
+    const encoder = encoderWith(registry);
+    encoder.prepare('t');
+    encoder.prepare('t');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(encoder.encode({ temp: 1 }, 't').readUInt32BE(1)).toBe(4);
+    expect(registry.calls).toEqual(['register t-value']);
+  });
+});
