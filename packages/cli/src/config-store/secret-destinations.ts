@@ -7,7 +7,8 @@ import { isPlainObject, isSecretField } from './secret-entries';
  * must then be typed again. Paths are dot-separated and compared as written, secret fields left out.
  */
 const DESTINATION_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  kafka: ['bootstrapHosts', 'ssl', 'authentication.mechanism', 'authentication.username'],
+  // the schema registry's basic-auth password and TLS key go to schemaRegistry.url
+  kafka: ['bootstrapHosts', 'ssl', 'authentication.mechanism', 'authentication.username', 'schemaRegistry.url', 'schemaRegistry.tls', 'schemaRegistry.authentication.username'],
   mqtt: ['url', 'tls', 'username'],
   'mqtt-broker': ['host', 'port'],
 };
