@@ -3,8 +3,8 @@ import { B, type ConformanceCase, ERROR, exprs, F } from './types';
 /**
  * emqx_rule_funcs_SUITE (EMQX 5.x), restated as rule SQL. Left out, because SQL cannot express them:
  * Erlang charlists, atoms and tuples as arguments (`str({a, v})`, `map([{ver, ...}])`, `is_str("a")`),
- * bitstrings that are not whole bytes (`<<15:4>>`, `bin2hexstr(<<1:5, 2>>)`), and the process
- * dictionary's term_encode/term_decode round trip of Erlang terms (external term format).
+ * and bitstrings that are not whole bytes (`<<15:4>>`, `bin2hexstr(<<1:5, 2>>)`). term_encode/term_decode
+ * (Erlang's external term format) are asserted to raise, as documented.
  */
 const S = 'emqx_rule_funcs_SUITE';
 
@@ -110,6 +110,16 @@ export const FUNCS_CASES: readonly ConformanceCase[] = [
       "proc_dict_del('conformance_abc') AS del, proc_dict_get('conformance_abc') AS after_del FROM \"#\"",
     match: [{ before: undefined, after_put: 1, after_del: undefined }],
   },
+  ...exprs(
+    'funcs',
+    `${S}:t_term_encode`,
+    [
+      ["term_decode(term_encode('abc'))", ERROR],
+      ['term_decode(term_encode(json_decode(\'{"a":1}\')))', ERROR],
+      ['term_decode(term_encode(json_decode(\'{"3":[1,2,4]}\')))', ERROR],
+    ],
+    { differs: "Erlang's external term format has no use outside Erlang: term_encode and term_decode raise 'not supported' (docs/sql.md)" },
+  ),
   ...exprs('funcs', `${S}:t_float2str`, [
     ['float2str(20.2, 1)', '20.2'],
     ['float2str(20.2, 10)', '20.2'],
