@@ -93,6 +93,11 @@ describe('jq', () => {
       expect(() => jq(['error("custom")', 'null'])).toThrow(/custom/);
     });
 
+    it('is not failed by what the program writes to stderr (debug, stderr)', () => {
+      expect(jq(['debug | .a', '{"a": 1}'])).toEqual([1]);
+      expect(jq(['"a note" | stderr | length', 'null'])).toEqual([6]);
+    });
+
     it('fails on input that is not JSON', () => {
       expect(() => jq(['.', '{not json'])).toThrow(RuleEvaluationError);
     });

@@ -68,7 +68,9 @@ function begin(request) {
 function finish() {
   const request = active;
   active = null;
-  const errors = decoder.decode(concat(err)).split(NEWLINE).filter((line) => line.startsWith('jq: '));
+  // jq's errors and its compile error count; warnings, debug and stderr output do not fail the call
+  const errors = decoder.decode(concat(err)).split(NEWLINE)
+    .filter((line) => line.startsWith('jq: error') || (line.startsWith('jq: ') && line.includes(' compile error')));
   if (errors.length > 0) return reply({ error: errors.join(NEWLINE) });
   if (outSize > request.maxOutput) return reply({ tooBig: outSize });
   reply({ out: decoder.decode(concat(out)) });
