@@ -4,6 +4,7 @@ import { type Admin, Kafka } from 'kafkajs';
 import { resolveTls, toKafkaConfig } from './kafka-client-config';
 import { type KafkaConnectorConfig, type KafkaConnectorOptions, parseKafkaConnectorConfig } from './kafka-connector-config';
 import { type HostPort, parseHostPort, tcpProbe, tlsProbe } from './probes';
+import { createSchemaRegistryClient } from './schema-registry-config';
 
 export interface ConnectionTestOptions {
   /** Topics to check (exist, every partition has a leader): the non-templated topics of the actions. */
@@ -111,6 +112,17 @@ export async function testKafkaConnection(
           continue;
         }
         return fail(stage, topicFailure(topic, config, error));
+      }
+    }
+
+    // 6. the schema registry of actions with valueSchema: address, TLS and credentials in one cheap call
+    const registry = createSchemaRegistryClient(config);
+    if (registry !== undefined) {
+      try {
+        const subjects = await registry.subjects();
+        stages.push({ stage: 'schema registry', ok: true, detail: `${registry.url} answered GET /subjects (${subjects.length} subject${subjects.length === 1 ? '' : 's'})` });
+      } catch (error) {
+        return fail('schema registry', messageOf(error));
       }
     }
     return finish();

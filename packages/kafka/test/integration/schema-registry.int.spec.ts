@@ -123,6 +123,14 @@ describe('valueSchema against a real schema registry (Apicurio Registry) and a r
     expect([schemaType, decoded]).toEqual(['JSON', { clientid: 'dev-6', temp: 7.25 }]);
   });
 
+  it('the connection test ends with a schema registry stage', async () => {
+    const reached = await (await startConnector({ url: registry.url })).test();
+    expect(reached.stages.at(-1)).toEqual({ stage: 'schema registry', ok: true, detail: expect.stringMatching(new RegExp(`^${registry.url} answered GET /subjects \\(\\d+ subjects?\\)$`)) });
+    await connector?.stop();
+    const refused = await (await startConnector({ url: 'http://127.0.0.1:1/apis/ccompat/v7' })).test();
+    expect([refused.ok, refused.stages.at(-1)]).toEqual([false, { stage: 'schema registry', ok: false, detail: 'schema registry http://127.0.0.1:1/apis/ccompat/v7 cannot be reached while listing subjects: ECONNREFUSED' }]);
+  });
+
   it('keeps records waiting while the registry cannot be reached, reports disconnected with the reason, and sends them once it answers', async () => {
     // a port that refuses until a proxy to the real registry opens on it
     const registryPort = Number(new URL(registry.url).port);
