@@ -11,7 +11,47 @@ function ctx(from: string, sql: string, input: Record<string, unknown>, match: R
   return { group: 'sqltester', from: `${S}:${from}`, sql, input, match: [match] };
 }
 
+const S2 = 'emqx_rule_engine_api_2_SUITE';
+const ALL_FROM_T = 'SELECT\n  *\nFROM\n  "t/#"';
+const PUB = { clientid: 'c_emqx', payload: '{"msg": "hello"}', qos: 1, topic: 't/a', username: 'u_emqx' };
+const DELIVERY = { clientid: 'c_emqx_2', from_clientid: 'c_emqx_1', from_username: 'u_emqx_1', payload: '{"msg": "hello"}', qos: 1, topic: 't/a', username: 'u_emqx_2' };
+
+/** t_rule_test_smoke: the rule tester answers 200 (the rule gave an output) or 412 (no match). */
+function smoke(sql: string, input: Record<string, unknown>, matches: boolean): ConformanceCase {
+  return { group: 'sqltester', from: `${S2}:t_rule_test_smoke`, sql, input, ...(matches ? { match: [{}] } : { nomatch: true }) };
+}
+
 export const SQLTESTER_CASES: readonly ConformanceCase[] = [
+  // Inputs the dashboard sends: a message matches "t/#" by its topic; an event never does, whatever its topic column.
+  smoke(ALL_FROM_T, { event: 'message.publish', ...PUB }, true),
+  smoke(ALL_FROM_T, { event: 'message.publish', ...PUB, topic: 'a' }, false),
+  smoke('SELECT\n  *\nFROM\n  "$events/message_published"', { event: 'message.publish', ...PUB }, false),
+  smoke(ALL_FROM_T, { event: 'message.delivered', ...DELIVERY }, false),
+  smoke(ALL_FROM_T, { event: 'message.acked', ...DELIVERY }, false),
+  smoke(ALL_FROM_T, { event: 'message.dropped', ...PUB, reason: 'no_subscribers' }, false),
+  smoke(ALL_FROM_T, { event: 'client.connected', clientid: 'c_emqx', peername: '127.0.0.1:52918', username: 'u_emqx' }, false),
+  smoke(ALL_FROM_T, { event: 'client.disconnected', clientid: 'c_emqx', reason: 'normal', username: 'u_emqx' }, false),
+  smoke(ALL_FROM_T, { event: 'client.connack', clientid: 'c_emqx', reason_code: 'success', username: 'u_emqx' }, false),
+  smoke(ALL_FROM_T, { event: 'client.check_authz_complete', action: 'publish', clientid: 'c_emqx', result: 'allow', topic: 't/1', username: 'u_emqx' }, false),
+  smoke(ALL_FROM_T, { event: 'client.check_authn_complete', clientid: 'c_emqx', reason_code: 'success', is_superuser: true, is_anonymous: false, username: 'u_emqx' }, false),
+  smoke(ALL_FROM_T, { event: 'client.check_authn_complete', clientid: 'c_emqx', reason_code: 'sucess', is_superuser: true, is_anonymous: false, username: 'u_emqx' }, false),
+  smoke(ALL_FROM_T, { event: 'session.subscribed', clientid: 'c_emqx', qos: 1, topic: 't/a', username: 'u_emqx' }, false),
+  smoke(ALL_FROM_T, { event: 'session.unsubscribed', clientid: 'c_emqx', qos: 1, topic: 't/a', username: 'u_emqx' }, false),
+  smoke(ALL_FROM_T, { event: 'delivery.dropped', ...DELIVERY, reason: 'queue_full' }, false),
+  smoke('SELECT\n  *\nFROM\n  "t/#", "$bridges/mqtt:source" ', { event: 'message.publish', ...PUB }, true),
+  smoke('SELECT\n  *\nFROM\n  "t/#", "$sources/mqtt:source" ', { event: 'message.publish', ...PUB }, true),
+  smoke('SELECT\n  *\nFROM\n  "t/#", "$events/session_unsubscribed" ', { event: 'session.unsubscribed', clientid: 'c_emqx', qos: 1, topic: 't/a', username: 'u_emqx' }, true),
+  smoke(
+    'SELECT\n  *\nFROM\n  "$events/message_dropped", "$events/session_unsubscribed" ',
+    { event: 'session.unsubscribed', clientid: 'c_emqx', qos: 1, topic: 't/a', username: 'u_emqx' },
+    true,
+  ),
+  smoke(
+    'SELECT\n  *\nFROM\n  "$events/message_dropped", "$events/client_connected" ',
+    { event: 'session.unsubscribed', clientid: 'c_emqx', qos: 1, topic: 't/a', username: 'u_emqx' },
+    false,
+  ),
+
   ctx(
     't_ctx_pub',
     'SELECT payload.msg as msg, clientid, username, payload, topic, qos FROM "t/#"',
