@@ -148,6 +148,16 @@ describe('events through the runtime', () => {
     await expect(compose([], [{ id: 'n', sql: '$events/client/connected' }])).rejects.toThrow(/no source is configured/);
   });
 
+  it('refuses removing or replacing the source that reports a rule\'s events, and allows it once the rule is gone', async () => {
+    const { app } = await compose([new EventSource('devices'), new InMemorySource('plant')], [{ id: 'online', sql: '$events/client/connected' }]);
+    await expect(app.removeSource('devices')).rejects.toThrow(/source "devices" reports events that rule "online" needs: change or remove that rule first/);
+    await expect(app.upsertSource(sourceModule(new InMemorySource('devices')))).rejects.toThrow(/source "devices" would replace one that reports events that rule "online" needs/);
+    expect(app.sourceIds()).toEqual(['devices', 'plant']);
+    await expect(app.removeSource('plant')).resolves.toBe(true);
+    await app.removeRule('online');
+    await expect(app.removeSource('devices')).resolves.toBe(true);
+  });
+
   it('checks a rule reading from named sources against those sources only', async () => {
     const rules = [{ id: 'r', sql: '$events/client/connected', sources: ['plant'] }];
     const sink = new InMemoryConnector('sink');

@@ -356,6 +356,7 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
         const source = await loadOne<Source>(container, module, Source, 'source');
         if (runtime.listSources().includes(source)) return { id: source.id, added: false, replaced: false, rulesRebuilt: [] };
         const added = !sourceIds.has(source.id);
+        checkEventRulesStay(runtime, [...runtime.listSources().filter((s) => s.id !== source.id), source], `source "${source.id}" would replace one that reports events`);
         await runtime.upsertSource(source, config.stopTimeoutMs);
         sourceIds.add(source.id);
         logger.info(added ? 'source added' : 'source replaced', { source: source.id });
@@ -369,6 +370,7 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
         if (users.length > 0) {
           throw new ConfigError('integration', [{ path: '', message: `source "${id}" is named in the sources of rule ${users.join(', ')}: change or remove those rules first` }]);
         }
+        checkEventRulesStay(runtime, runtime.listSources().filter((s) => s.id !== id), `source "${id}" reports events`);
         runtime.removeSource(id, config.stopTimeoutMs);
         sourceIds.delete(id);
         logger.info('source removed', { source: id });
@@ -593,7 +595,7 @@ interface RuleBuilder {
  * can report (an MQTT client subscribed to another broker never sees other clients connect): such a rule would
  * never fire, so it is an error naming the rule, the event and the fix.
  */
-function checkEventFilters(rule: RuleDefinitionOutput, topics: readonly string[], sources: readonly Source[], path: string): void {
+function checkEventFilters(rule: Pick<RuleDefinitionOutput, 'id'>, topics: readonly string[], sources: readonly Source[], path: string): void {
   const issues: { path: string; message: string }[] = [];
   for (const filter of topics) {
     if (!isEventTopic(filter)) continue;
@@ -607,6 +609,22 @@ function checkEventFilters(rule: RuleDefinitionOutput, topics: readonly string[]
     issues.push({ path: joinPath(path, 'sql'), message: `rule "${rule.id}": FROM "${filter}" selects ${events.join(', ')}, but ${whyNoSourceReports(sources)}` });
   }
   if (issues.length > 0) throw new ConfigError('integration', issues);
+}
+
+/**
+ * Refuses a source change after which an installed rule would select events none of its sources reports
+ * (the check rules get when they are built, run again over every rule against the sources to come).
+ */
+function checkEventRulesStay(runtime: Runtime, sources: readonly Source[], what: string): void {
+  for (const rule of runtime.listRules()) {
+    const mine = rule.sourceIds === undefined ? sources : sources.filter((s) => rule.sourceIds?.has(s.id) === true);
+    try {
+      checkEventFilters({ id: rule.id }, rule.compiled.topics, mine, '');
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      throw new ConfigError('integration', error.issues.map((issue) => ({ path: '', message: `${what} that rule "${rule.id}" needs: change or remove that rule first (${issue.message})` })));
+    }
+  }
 }
 
 /** The end of the refusal of an event filter: why none of `sources` reports it, and the fix. */
