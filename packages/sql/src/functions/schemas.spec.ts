@@ -224,6 +224,23 @@ describe('schema functions', () => {
     });
   });
 
+  describe('JSON Schema patterns', () => {
+    const patterns = new SqlRuleEngine({
+      schemas: [{ name: 'pat', type: 'json', source: JSON.stringify({ type: 'object', properties: { id: { type: 'string', pattern: '^(a+)+$' } } }) }],
+    });
+    const check = (payload: string): unknown => patterns.compileRule("select schema_check('pat', payload) as ok from t").evaluate({ topic: 't', payload })[0]?.['ok'];
+
+    it('run on RE2: a catastrophic pattern against a device string answers at once', () => {
+      // with JavaScript's RegExp this is 2^40 steps
+      expect(check(JSON.stringify({ id: `${'a'.repeat(40)}!` }))).toBe(false);
+      expect(check(JSON.stringify({ id: 'aaaa' }))).toBe(true);
+    });
+
+    it('refuse a pattern RE2 cannot run when the schema is declared', () => {
+      expect(() => new SqlRuleEngine({ schemas: [{ name: 'bad', type: 'json', source: '{"pattern": "(a)\\\\1"}' }] })).toThrow(/schema "bad" \(json\): /);
+    });
+  });
+
   describe('schema_check', () => {
     it('answers whether a map or JSON text conforms (JSON schema)', () => {
       expect(run("select schema_check('json_serde', json_decode(payload)) as ok from t", '{"i":1,"s":"x"}')['ok']).toBe(true);

@@ -1,6 +1,7 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
+import { RE2JS } from 're2js';
 import { setKey } from '../paths';
 import { SqlFloat, isMap, type SqlMap, type SqlValue } from '../values';
 
@@ -21,6 +22,21 @@ export interface JsonSchemaValidator {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const draft06 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
 
+/**
+ * `pattern` and `patternProperties` run on RE2 (re2js, as the regex functions do), not on JavaScript's
+ * backtracking RegExp: the schema is the operator's, but the strings it is matched against are the
+ * devices', and `^(a+)+$` against 30 a's and a '!' would hold the event loop for minutes. A pattern RE2
+ * cannot run (backreferences, lookaround) makes the schema fail to compile, at start-up.
+ */
+const re2: ((pattern: string, flags: string) => { test(s: string): boolean }) & { code: string } = Object.assign(
+  (pattern: string) => {
+    const re = RE2JS.compile(pattern);
+    return { test: (s: string) => re.matcher(s).find() };
+  },
+  // ajv reads `code` only when it generates standalone source, which this package never does
+  { code: 're2js' },
+);
+
 /** Compiles a JSON Schema (text). Throws an Error saying what is wrong with it. */
 export function compileJsonSchema(source: string): JsonSchemaValidator {
   let schema: unknown;
@@ -35,7 +51,7 @@ export function compileJsonSchema(source: string): JsonSchemaValidator {
   const declared = typeof schema === 'object' && schema !== null ? (schema as { $schema?: unknown }).$schema : undefined;
   const draft = typeof declared === 'string' ? declared : '';
   // strict: false — EMQX accepts schemas with keywords ajv's strict mode rejects (unknown formats, `example`)
-  const options = { strict: false, allErrors: false, validateFormats: false };
+  const options = { strict: false, allErrors: false, validateFormats: false, code: { regExp: re2 } };
   let ajv: Ajv;
   if (draft.includes('2020-12')) ajv = new Ajv2020(options);
   else if (draft.includes('2019-09')) ajv = new Ajv2019(options);
