@@ -67,8 +67,8 @@ export type Expr =
 
 export interface ConstExpr {
   readonly type: 'const';
-  /** An integer, a float (`kind` says which: 2.0 is a float), a string, or a boolean. */
-  readonly value: number | string | boolean;
+  /** An integer (a bigint beyond 2^53), a float (`kind` says which: 2.0 is a float), a string, or a boolean. */
+  readonly value: number | bigint | string | boolean;
   readonly kind: 'int' | 'float' | 'string' | 'bool';
 }
 

@@ -56,7 +56,6 @@ function check(c: ConformanceCase, outcome: Outcome): void {
 const MISSING_FEATURE: Readonly<Record<Pending, RegExp | undefined>> = {
   jq: /jq is not supported/,
   events: undefined,
-  bigint: undefined,
   schema: /not supported|unknown function/,
 };
 
@@ -85,13 +84,16 @@ describe('EMQX conformance corpus', () => {
     });
   }
 
-  describe('pending: cases of features still to land (they must fail until then)', () => {
-    it.each(pending.map((c) => [`${c.pending}: ${label(c)}`, c] as const))('%s', (_, c) => {
-      if (!stillPending(c)) {
-        throw new Error(`this case passes now: remove its "pending: ${c.pending}" in packages/sql/test/emqx-conformance`);
-      }
+  // Since the exact integers landed no case is pending; a case marked pending again gets this check back.
+  if (pending.length > 0) {
+    describe('pending: cases of features still to land (they must fail until then)', () => {
+      it.each(pending.map((c) => [`${c.pending}: ${label(c)}`, c] as const))('%s', (_, c) => {
+        if (!stillPending(c)) {
+          throw new Error(`this case passes now: remove its "pending: ${c.pending}" in packages/sql/test/emqx-conformance`);
+        }
+      });
     });
-  });
+  }
 
   it('says why for every difference from EMQX it asserts', () => {
     for (const c of CONFORMANCE_CASES.filter((x) => x.differs !== undefined)) expect(c.differs?.length).toBeGreaterThan(40);

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { RuleEvaluationError, type RuleInput } from '@sluice/core';
 import type { FunctionContext } from './functions';
 import type { FunctionState } from './functions/state';
-import { JsonTooDeepError, decodeJson } from './json';
+import { JsonLimitError, decodeJson } from './json';
 import type { SqlMap, SqlValue } from './values';
 
 /**
@@ -76,7 +76,7 @@ function remember(input: RuleInput, raw: unknown, decoded: SqlValue | typeof NOT
 
 /** A payload nested deeper than MAX_JSON_DEPTH is refused like one that is not JSON, saying why. */
 function notJson(cause?: unknown): RuleEvaluationError {
-  const why = cause instanceof JsonTooDeepError ? `is ${cause.message} (the limit of JSON payloads)` : 'is not valid JSON';
+  const why = cause instanceof JsonLimitError ? `is ${cause.message} (the limit of JSON payloads)` : 'is not valid JSON';
   return new RuleEvaluationError(`decode_json_failed: the payload ${why}`, cause === undefined ? {} : { cause });
 }
 

@@ -1,7 +1,11 @@
 import { RuleEvaluationError } from '@sluice/core';
 import {
   SqlFloat,
+  bigOf,
+  boundedIntOf,
   compareStrings,
+  intOf,
+  MAX_INTEGER_DIGITS,
   describeValue,
   isMap,
   makeFloat,
@@ -37,18 +41,28 @@ function checkedFloat(op: string, n: number): number | SqlFloat {
  * The concatenation may not pass `maxStringSize` (the engine's limit, captured when the rule compiles):
  * `s + s AS a, a + a AS b, ...` doubles a string per field, so without a bound a few fields reach V8's
  * string limit after allocating a gigabyte. Only the string branch looks at it: numbers pay nothing.
+ * Integers stay exact past 2^53 (values.ts): two plain numbers pay one range check of the sum.
  */
 export function add(a: SqlValue, b: SqlValue, maxStringSize: number = DEFAULT_LIMITS.maxStringSize): SqlValue {
   if (typeof a === 'number' && typeof b === 'number') {
     const sum = a + b;
-    if (Number.isInteger(a) && Number.isInteger(b)) return Number.isFinite(sum) ? sum : fail('+', 'arithmetic overflow');
+    if (Number.isInteger(a) && Number.isInteger(b)) return isSafe(sum) ? sum : intOf(BigInt(a) + BigInt(b));
     return checkedFloat('+', sum);
   }
   if (typeof a === 'string' || typeof b === 'string' || Buffer.isBuffer(a) || Buffer.isBuffer(b)) {
     return concatText(a, b, maxStringSize);
   }
+  if (isInt(a) && isInt(b)) return intOf(bigOf(a) + bigOf(b));
   if (isNum(a) && isNum(b)) return checkedFloat('+', num(a) + num(b));
   return badArgs('+', a, b, 'two numbers or a string');
+}
+
+/**
+ * Is this integral double within ±(2^53 - 1)? Then it is exact: an integer sum or product of safe
+ * integers that passes the range rounds to a double at or beyond 2^53, which this refuses.
+ */
+function isSafe(n: number): boolean {
+  return n <= Number.MAX_SAFE_INTEGER && n >= -Number.MAX_SAFE_INTEGER;
 }
 
 /** str(a) + str(b), refused before it is built when longer than maxStringSize (lengths only: cheap). */
@@ -69,9 +83,10 @@ function concatText(a: SqlValue, b: SqlValue, maxStringSize: number): string {
 export function subtract(a: SqlValue, b: SqlValue): SqlValue {
   if (typeof a === 'number' && typeof b === 'number') {
     const diff = a - b;
-    if (Number.isInteger(a) && Number.isInteger(b)) return Number.isFinite(diff) ? diff : fail('-', 'arithmetic overflow');
+    if (Number.isInteger(a) && Number.isInteger(b)) return isSafe(diff) ? diff : intOf(BigInt(a) - BigInt(b));
     return checkedFloat('-', diff);
   }
+  if (isInt(a) && isInt(b)) return intOf(bigOf(a) - bigOf(b));
   if (isNum(a) && isNum(b)) return checkedFloat('-', num(a) - num(b));
   return badArgs('-', a, b, 'two numbers');
 }
@@ -80,17 +95,20 @@ export function multiply(a: SqlValue, b: SqlValue): SqlValue {
   if (typeof a === 'number' && typeof b === 'number') {
     const product = a * b;
     if (Number.isInteger(a) && Number.isInteger(b)) {
-      // Erlang integers are unbounded; past the double range a JS number cannot follow.
-      if (!Number.isFinite(product)) fail('*', 'arithmetic overflow');
-      return product === 0 ? 0 : product;
+      if (isSafe(product)) return product === 0 ? 0 : product;
+      return boundedIntOf(BigInt(a) * BigInt(b), "operator '*'");
     }
     return checkedFloat('*', product);
   }
+  if (isInt(a) && isInt(b)) return boundedIntOf(bigOf(a) * bigOf(b), "operator '*'");
   if (isNum(a) && isNum(b)) return checkedFloat('*', num(a) * num(b));
   return badArgs('*', a, b, 'two numbers');
 }
 
-/** `/` always yields a float (`4 / 2` is `2.0`); dividing by zero (or 0.0) raises. */
+/**
+ * `/` always yields a float (`4 / 2` is `2.0`, also for integers beyond 2^53, which are converted to
+ * doubles first as Erlang does); dividing by zero (or 0.0) raises.
+ */
 export function divide(a: SqlValue, b: SqlValue): SqlValue {
   if (!isNum(a) || !isNum(b)) return badArgs('/', a, b, 'two numbers');
   const divisor = num(b);
@@ -102,35 +120,52 @@ export function divide(a: SqlValue, b: SqlValue): SqlValue {
 export function intDiv(a: SqlValue, b: SqlValue): SqlValue {
   if (!isInt(a) || !isInt(b)) return badArgs('div', a, b, 'two integers');
   if (b === 0) fail('div', 'division by zero');
-  const q = Math.trunc(a / b);
-  return q === 0 ? 0 : q;
+  if (typeof a === 'number' && typeof b === 'number' && isSafe(a) && isSafe(b)) {
+    // Exact, unlike Math.trunc(a / b), whose rounded quotient can reach the next integer near 2^53:
+    // a % b is exact, a - a % b is a multiple of b no larger than a, and so the division is exact too.
+    const q = (a - (a % b)) / b;
+    return q === 0 ? 0 : q;
+  }
+  // BigInt division truncates toward zero, as Erlang's div.
+  return intOf(bigOf(a) / bigOf(b));
 }
 
 /** `mod`: Erlang `rem`, the remainder takes the dividend's sign; integers only. */
 export function rem(a: SqlValue, b: SqlValue): SqlValue {
   if (!isInt(a) || !isInt(b)) return badArgs('mod', a, b, 'two integers');
   if (b === 0) fail('mod', 'division by zero');
-  const r = a % b;
-  return r === 0 ? 0 : r;
+  if (typeof a === 'number' && typeof b === 'number' && isSafe(a) && isSafe(b)) {
+    // % of two safe integers is exact.
+    const r = a % b;
+    return r === 0 ? 0 : r;
+  }
+  return intOf(bigOf(a) % bigOf(b));
 }
 
 /** Unary minus: numbers only, the kind is kept (`-(2.0)` is `-2.0`). */
 export function negate(a: SqlValue): SqlValue {
   if (typeof a === 'number') return Number.isInteger(a) ? 0 - a : -a;
+  if (typeof a === 'bigint') return intOf(-a);
   if (a instanceof SqlFloat) return new SqlFloat(-a.value);
   return fail('-', `needs a number, got ${describeValue(a)}`);
 }
 
-function isNum(v: SqlValue): v is number | SqlFloat {
-  return typeof v === 'number' || v instanceof SqlFloat;
+function isNum(v: SqlValue): v is number | bigint | SqlFloat {
+  return typeof v === 'number' || typeof v === 'bigint' || v instanceof SqlFloat;
 }
 
-function isInt(v: SqlValue): v is number {
-  return typeof v === 'number' && Number.isInteger(v);
+function isInt(v: SqlValue): v is number | bigint {
+  return (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint';
 }
 
-function num(v: number | SqlFloat): number {
-  return typeof v === 'number' ? v : v.value;
+/** The JS number of a number value, for float arithmetic (a bigint converts as Erlang's float/1). */
+function num(v: number | bigint | SqlFloat): number {
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : v.value;
+}
+
+/** A number value for comparing: bigints stay exact (JS compares bigint and number by value). */
+function cmpNum(v: number | bigint | SqlFloat): number | bigint {
+  return v instanceof SqlFloat ? v.value : v;
 }
 
 /**
@@ -153,11 +188,11 @@ export function compare(op: ComparisonOperator, a: SqlValue, b: SqlValue): boole
     order = 0;
   } else if (isNum(a) && isText(b)) {
     const n = parseNumberText(b, op, a);
-    const x = num(a);
+    const x = cmpNum(a);
     order = x < n ? -1 : x > n ? 1 : 0;
   } else if (isText(a) && isNum(b)) {
     const n = parseNumberText(a, op, b);
-    const y = num(b);
+    const y = cmpNum(b);
     order = n < y ? -1 : n > y ? 1 : 0;
   } else if ((typeof a === 'boolean' || a === null) && isText(b)) {
     order = compareTerms(String(a), b);
@@ -192,9 +227,17 @@ function isText(v: SqlValue): v is string | Buffer {
 const INTEGER_TEXT = /^[+-]?[0-9]+$/;
 const FLOAT_TEXT = /^[+-]?[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?$/;
 
-/** Erlang's binary_to_integer, else binary_to_float (which needs a dot: '1.0', '3.14e4'). */
-export function parseErlangNumber(text: string): number | SqlFloat | undefined {
-  if (INTEGER_TEXT.test(text)) return Number(text);
+/**
+ * Erlang's binary_to_integer, else binary_to_float (which needs a dot: '1.0', '3.14e4'). Integers of 16
+ * digits or more are read exactly (a bigint beyond 2^53); one longer than MAX_INTEGER_DIGITS is refused
+ * as not a number, before BigInt spends superlinear time on it.
+ */
+export function parseErlangNumber(text: string): number | bigint | SqlFloat | undefined {
+  if (INTEGER_TEXT.test(text)) {
+    if (text.length < 16) return Number(text);
+    if (text.length > MAX_INTEGER_DIGITS + 1) return undefined;
+    return intOf(BigInt(text.charCodeAt(0) === 0x2b /* + */ ? text.slice(1) : text));
+  }
   if (FLOAT_TEXT.test(text)) {
     const n = Number(text);
     return Number.isFinite(n) ? makeFloat(n) : undefined;
@@ -202,19 +245,20 @@ export function parseErlangNumber(text: string): number | SqlFloat | undefined {
   return undefined;
 }
 
-function parseNumberText(v: string | Buffer, op: string, other: SqlValue): number {
+function parseNumberText(v: string | Buffer, op: string, other: SqlValue): number | bigint {
   const text = typeof v === 'string' ? v : v.toString('utf8');
   const n = parseErlangNumber(text);
   if (n === undefined) {
     fail(op, `cannot compare ${describeValue(other)} with ${describeValue(v)}: the string is not a number`);
   }
-  return typeof n === 'number' ? n : n.value;
+  return cmpNum(n);
 }
 
 // Erlang's order of types: number < atom < map < list < binary (no references, funs, ports, pids, tuples here).
 function typeRank(v: SqlValue): number {
   switch (typeof v) {
     case 'number':
+    case 'bigint':
       return 0;
     case 'boolean':
     case 'undefined':
@@ -244,8 +288,8 @@ export function compareTerms(a: SqlValue, b: SqlValue): -1 | 0 | 1 {
   if (ra !== rb) return ra < rb ? -1 : 1;
   switch (ra) {
     case 0: {
-      const x = num(a as number | SqlFloat);
-      const y = num(b as number | SqlFloat);
+      const x = cmpNum(a as number | bigint | SqlFloat);
+      const y = cmpNum(b as number | bigint | SqlFloat);
       return x < y ? -1 : x > y ? 1 : 0;
     }
     case 1:
@@ -293,6 +337,10 @@ function compareMaps(a: SqlMap, b: SqlMap): -1 | 0 | 1 {
  */
 export function exactEquals(a: SqlValue, b: SqlValue): boolean {
   if (a === b) return true;
+  if (typeof a === 'bigint' || typeof b === 'bigint') {
+    // 2^60 computed in doubles (an integral number) and 2^60 as a bigint are the same integer.
+    return isInt(a) && isInt(b) && a == b; // eslint-disable-line eqeqeq
+  }
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
     // A string and a Buffer holding the same bytes are the same Erlang binary.
     if (typeof a === 'string' && Buffer.isBuffer(b)) return b.equals(Buffer.from(a, 'utf8'));

@@ -6,15 +6,25 @@ import { DEFAULT_LIMITS } from './limits';
  *
  * EMQX (Erlang) keeps integers and floats apart: `4/2` is `2.0`, `str(2.0)` is `'2.0'`, `is_float(2.0)`
  * is true. A JavaScript number cannot tell `2` from `2.0`, so:
- *   - an integer is a JS number for which Number.isInteger() is true;
+ *   - an integer is a JS number for which Number.isInteger() is true, or a JS bigint (below);
  *   - a float is a JS number that is not an integer (27.5), or, when its value happens to be
  *     integral, an SqlFloat wrapping it (2.0). Only integral floats are boxed, so the common case
  *     (27.5 from a JSON payload) stays a plain number on the hot path.
+ *
+ * Erlang integers are unbounded (nanosecond timestamps, 64-bit counters): an integer outside the safe
+ * range of a double (|n| > 2^53 - 1) is a JS `bigint`, and only then. Every producer of integers (the
+ * JSON decoder, integer literals, arithmetic, bit and conversion functions) normalises with intOf(), so
+ * a result back in the safe range is a plain number again and the hot paths never meet a bigint unless a
+ * payload or rule holds a long integer. Mixed integer/float arithmetic gives a float, as in Erlang
+ * (`bigint + 0.5` is a double). Integers are bounded to MAX_INTEGER_BITS bits so a rule cannot grow one
+ * without limit. An integral number beyond 2^53 that is not a bigint (some functions, such as
+ * now_timestamp('nanosecond'), still compute in doubles) is an integer too, with the double's exact value.
+ *
  * Other kinds: `undefined` is EMQX's missing value, `null` is JSON null (a different value), strings are
  * JS strings (UTF-8 text), binary data that is not text (zip, hexstr2bin results) is a Buffer, lists
  * are arrays and maps are plain objects.
  */
-export type SqlValue = undefined | null | boolean | number | SqlFloat | string | Buffer | SqlValue[] | SqlMap;
+export type SqlValue = undefined | null | boolean | number | bigint | SqlFloat | string | Buffer | SqlValue[] | SqlMap;
 export interface SqlMap {
   [key: string]: SqlValue;
 }
@@ -38,21 +48,64 @@ export function makeFloat(n: number): number | SqlFloat {
   return Number.isInteger(n) ? new SqlFloat(n) : n;
 }
 
-export function isInteger(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
+/**
+ * The largest integers rules compute with, in bits (about 19,700 decimal digits). Erlang has no such
+ * bound, but a rule squaring a value field after field would otherwise double its size each time; no
+ * timestamp or counter comes near it.
+ */
+export const MAX_INTEGER_BITS = 65536;
+const INTEGER_LIMIT = 1n << BigInt(MAX_INTEGER_BITS);
+
+/**
+ * The longest integer text read exactly (JSON literals, numeric strings), in digits: about
+ * MAX_INTEGER_BITS bits. BigInt's decimal parsing is superlinear, so one huge literal in a payload must
+ * not stall the loop (20,000 digits parse in about 1 ms).
+ */
+export const MAX_INTEGER_DIGITS = 20000;
+
+/** The canonical form of an integer: a number when it is safe, else the bigint itself. */
+export function intOf(n: bigint): number | bigint {
+  return n <= MAX_SAFE && n >= MIN_SAFE ? Number(n) : n;
+}
+
+/**
+ * intOf for a result that may have grown (products, shifts): refuses one past MAX_INTEGER_BITS with a
+ * RuleEvaluationError naming `where`.
+ */
+export function boundedIntOf(n: bigint, where: string): number | bigint {
+  if (n <= MAX_SAFE && n >= MIN_SAFE) return Number(n);
+  if (n >= INTEGER_LIMIT || n <= -INTEGER_LIMIT) {
+    throw new RuleEvaluationError(`${where}: the integer result would have more than ${MAX_INTEGER_BITS} bits, the limit`);
+  }
+  return n;
+}
+
+/** An integer value as a bigint (callers check isInteger first; integral doubles convert exactly). */
+export function bigOf(v: number | bigint): bigint {
+  return typeof v === 'bigint' ? v : BigInt(v);
+}
+
+export function isInteger(v: unknown): v is number | bigint {
+  return (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint';
 }
 
 export function isFloat(v: unknown): v is number | SqlFloat {
   return (typeof v === 'number' && !Number.isInteger(v)) || v instanceof SqlFloat;
 }
 
-export function isNumber(v: unknown): v is number | SqlFloat {
-  return typeof v === 'number' || v instanceof SqlFloat;
+export function isNumber(v: unknown): v is number | bigint | SqlFloat {
+  return typeof v === 'number' || typeof v === 'bigint' || v instanceof SqlFloat;
 }
 
-/** The JS number of an integer or float value (callers check isNumber first). */
-export function numberOf(v: number | SqlFloat): number {
-  return typeof v === 'number' ? v : v.value;
+/**
+ * The JS number of an integer or float value (callers check isNumber first). A bigint becomes the
+ * nearest double (Infinity past the double range): for float arithmetic, as Erlang converts.
+ */
+export function numberOf(v: number | bigint | SqlFloat): number {
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : v.value;
 }
 
 export function isMap(v: unknown): v is SqlMap {
@@ -111,6 +164,8 @@ export function typeName(v: SqlValue): string {
       return 'boolean';
     case 'number':
       return Number.isInteger(v) ? 'integer' : 'float';
+    case 'bigint':
+      return 'integer';
     case 'string':
       return 'string';
     default:
@@ -143,6 +198,8 @@ export function toText(v: SqlValue): string {
       return v;
     case 'number':
       return Number.isInteger(v) ? formatInteger(v) : formatFloat(v);
+    case 'bigint':
+      return v.toString();
     case 'boolean':
       return v ? 'true' : 'false';
     case 'undefined':
@@ -212,6 +269,10 @@ function encodeWithin(v: SqlValue, budget: number): string | undefined {
       break;
     case 'number':
       text = Number.isInteger(v) ? formatInteger(v) : jsonFloat(v);
+      break;
+    case 'bigint':
+      // Exact digits as a JSON number (jiffy writes bignums the same way); JSON.stringify would throw.
+      text = v.toString();
       break;
     case 'boolean':
       text = v ? 'true' : 'false';

@@ -38,15 +38,20 @@ export function bytes(name: string, position: number, v: SqlValue): Buffer {
   return badArg(name, position, 'a string or binary', v);
 }
 
+/** An integer as a JS number: positions, lengths, counts. One beyond 2^53 (a bigint) cannot be any of those. */
 export function integer(name: string, position: number, v: SqlValue): number {
   if (typeof v === 'number' && Number.isInteger(v)) return v;
-  return badArg(name, position, 'an integer', v);
+  return badArg(name, position, typeof v === 'bigint' ? 'an integer within ±(2^53 - 1)' : 'an integer', v);
 }
 
-/** Any number (integer or float), as a JS number. */
+/**
+ * Any number (integer or float), as a JS number. An integer beyond 2^53 becomes the nearest double, as
+ * Erlang's math functions convert it (Infinity past the double range, which float results refuse).
+ */
 export function number(name: string, position: number, v: SqlValue): number {
   if (typeof v === 'number') return v;
   if (v instanceof SqlFloat) return v.value;
+  if (typeof v === 'bigint') return Number(v);
   return badArg(name, position, 'a number', v);
 }
 

@@ -1,28 +1,31 @@
-import { SqlFloat, type SqlValue } from '../values';
+import { MAX_INTEGER_BITS, SqlFloat, boundedIntOf, intOf, type SqlValue } from '../values';
 import { badArg, bytes, bytesValue, fnError, integer, option, type FunctionDef } from './args';
 
-/** Bit operations (RULE-SQL.md §8.8). Erlang integers are unbounded: BigInt inside, numbers outside. */
+/**
+ * Bit operations (RULE-SQL.md §8.8). Erlang integers are unbounded: BigInt inside, and results in the
+ * canonical form of values.ts (a number when safe, else a bigint), so 64-bit masks and counters are exact.
+ */
 
 function big(name: string, position: number, v: SqlValue): bigint {
-  return BigInt(integer(name, position, v));
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  return badArg(name, position, 'an integer', v);
 }
 
 /**
- * a << n, for either sign of n. Results are returned as JS numbers, which stop at 2^1024: a larger shift
- * of a non-zero value is refused before BigInt builds a number of up to 2^30 bits (128 MB).
+ * a << n, for either sign of n. A shift past MAX_INTEGER_BITS of a non-zero value is refused before
+ * BigInt builds an integer of up to 2^30 bits (128 MB).
  */
 function shiftLeft(name: string, a: bigint, n: bigint): bigint {
   if (n < 0n) return a >> -n;
-  if (a !== 0n && n > 1024n) throw fnError(name, `shifting by ${n} bits gives an integer too large for a number`);
+  if (a !== 0n && n > BigInt(MAX_INTEGER_BITS)) {
+    throw fnError(name, `shifting by ${n} bits gives an integer of more than ${MAX_INTEGER_BITS} bits, the limit`);
+  }
   return a << n;
 }
 
-function small(n: bigint): number {
-  return Number(n);
-}
-
 function bitwise(name: string, op: (a: bigint, b: bigint) => bigint): FunctionDef {
-  return [name, 2, 2, (args) => small(op(big(name, 1, args[0]), big(name, 2, args[1])))];
+  return [name, 2, 2, (args) => boundedIntOf(op(big(name, 1, args[0]), big(name, 2, args[1])), `function ${name}()`)];
 }
 
 /**
@@ -149,7 +152,8 @@ function subbits(args: readonly SqlValue[]): SqlValue {
   if (n === 0) return 0;
   let value = little ? readLittle(buf, begin, n) : readBits(buf, begin, n);
   if (signed && value >> BigInt(n - 1) === 1n) value -= 1n << BigInt(n);
-  return small(value);
+  // Reading is linear in the bits; the result is bounded like any integer (its decimal text is not linear).
+  return boundedIntOf(value, 'function subbits()');
 }
 
 
@@ -173,7 +177,7 @@ function iolistSize(v: SqlValue): number {
 }
 
 export const BIT_FUNCTIONS: readonly FunctionDef[] = [
-  ['bitnot', 1, 1, (args) => small(~big('bitnot', 1, args[0]))],
+  ['bitnot', 1, 1, (args) => intOf(~big('bitnot', 1, args[0]))],
   bitwise('bitand', (a, b) => a & b),
   bitwise('bitor', (a, b) => a | b),
   bitwise('bitxor', (a, b) => a ^ b),

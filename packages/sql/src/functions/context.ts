@@ -1,4 +1,4 @@
-import { JsonTooDeepError, decodeJson } from '../json';
+import { JsonLimitError, decodeJson } from '../json';
 import { exactEquals, matchTopicText } from '../operators';
 import { isMap, type SqlMap, type SqlValue } from '../values';
 import { badArg, fnError, integer, list, text, type FunctionContext, type FunctionDef } from './args';
@@ -35,7 +35,7 @@ function payloadPath(args: readonly SqlValue[], ctx: FunctionContext): SqlValue 
     try {
       payload = decodeJson(typeof payload === 'string' ? payload : payload.toString('utf8'));
     } catch (error) {
-      throw fnError('payload', `the payload ${error instanceof JsonTooDeepError ? `is ${error.message}` : 'is not valid JSON'}`);
+      throw fnError('payload', `the payload ${error instanceof JsonLimitError ? `is ${error.message}` : 'is not valid JSON'}`);
     }
   }
   return nestedGet(payload, path.split('.'));

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { parseErlangNumber } from '../operators';
-import { SqlFloat, formatFixed, isMap, makeFloat, toText, toTextWithin, type SqlValue } from '../values';
+import { SqlFloat, formatFixed, intOf, isMap, makeFloat, toText, toTextWithin, type SqlValue } from '../values';
 import { badArg, bytes, bytesValue, fnError, integer, text, type FunctionDef } from './args';
 import { checkStringSize } from '../limits';
 import { toMap } from './maps';
@@ -15,33 +15,52 @@ function predicate(name: string, test: (v: SqlValue) => boolean): FunctionDef {
 
 const isFloatValue = (v: SqlValue): boolean => (typeof v === 'number' && !Number.isInteger(v)) || v instanceof SqlFloat;
 
-/** emqx_utils_conv:int/1. */
-export function toInt(name: string, v: SqlValue): number {
-  if (typeof v === 'number') return Number.isInteger(v) ? v : Math.floor(v);
-  if (v instanceof SqlFloat) return v.value;
+/**
+ * emqx_utils_conv:int/1. Exact past 2^53: a bigint is kept, and a float beyond it floors to the exact
+ * integer its double holds (`int(1.0e20)` is 100000000000000000000).
+ */
+export function toInt(name: string, v: SqlValue): number | bigint {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : floorToInt(v);
+  if (typeof v === 'bigint') return v;
+  if (v instanceof SqlFloat) return floorToInt(v.value);
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'string' || Buffer.isBuffer(v)) {
     const n = parseErlangNumber(typeof v === 'string' ? v : v.toString('utf8'));
-    if (n !== undefined) return typeof n === 'number' ? Math.floor(n) : n.value;
+    if (n !== undefined) return typeof n === 'number' || typeof n === 'bigint' ? toInt(name, n) : floorToInt(n.value);
   }
   return badArg(name, 1, 'a number, a boolean or a numeric string', v);
 }
 
-/** emqx_utils_conv:float/1, as a JS number (the caller boxes it). */
+/** The integer below a finite double, in the canonical form (a bigint beyond 2^53). */
+function floorToInt(x: number): number | bigint {
+  const n = Math.floor(x);
+  return Number.isSafeInteger(n) ? n : intOf(BigInt(n));
+}
+
+/**
+ * emqx_utils_conv:float/1, as a JS number (the caller boxes it). An integer beyond the double range
+ * cannot be a float: Erlang raises badarg, and so does this.
+ */
 export function toFloatNumber(name: string, v: SqlValue): number {
   if (typeof v === 'number') return v;
   if (v instanceof SqlFloat) return v.value;
+  if (typeof v === 'bigint') return finiteOf(name, v, Number(v));
   if (typeof v === 'string' || Buffer.isBuffer(v)) {
     const n = parseErlangNumber(typeof v === 'string' ? v : v.toString('utf8'));
-    if (n !== undefined) return typeof n === 'number' ? n : n.value;
+    if (n !== undefined) return typeof n === 'number' ? n : typeof n === 'bigint' ? finiteOf(name, v, Number(n)) : n.value;
   }
   return badArg(name, 1, 'a number or a numeric string', v);
+}
+
+function finiteOf(name: string, v: SqlValue, n: number): number {
+  return Number.isFinite(n) ? n : badArg(name, 1, 'a number within the float range', v);
 }
 
 function toBool(v: SqlValue): boolean {
   if (v === true || v === 'true') return true;
   if (v === false || v === 'false') return false;
   if (typeof v === 'number' || v instanceof SqlFloat) {
+    // A bigint is never 0 or 1 (values.ts keeps small integers as numbers): it falls through to badArg.
     const n = typeof v === 'number' ? v : v.value;
     if (n === 1) return true;
     if (n === 0) return false;
@@ -107,9 +126,9 @@ export const CONVERSION_FUNCTIONS: readonly FunctionDef[] = [
   predicate('is_not_null_var', (v) => v !== undefined && v !== null),
   predicate('is_str', (v) => typeof v === 'string' || Buffer.isBuffer(v)),
   predicate('is_bool', (v) => typeof v === 'boolean'),
-  predicate('is_int', (v) => typeof v === 'number' && Number.isInteger(v)),
+  predicate('is_int', (v) => (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint'),
   predicate('is_float', isFloatValue),
-  predicate('is_num', (v) => typeof v === 'number' || v instanceof SqlFloat),
+  predicate('is_num', (v) => typeof v === 'number' || typeof v === 'bigint' || v instanceof SqlFloat),
   predicate('is_map', (v) => isMap(v)),
   predicate('is_array', (v) => Array.isArray(v)),
   ['is_empty', 1, 1, (args) => isEmpty(args[0])],

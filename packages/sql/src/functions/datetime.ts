@@ -1,4 +1,4 @@
-import type { SqlValue } from '../values';
+import { intOf, type SqlValue } from '../values';
 import { badArg, fnError, integer, option, text, type FunctionDef } from './args';
 import { stateOf, type LocalOffset } from './state';
 
@@ -307,12 +307,14 @@ function parseDateWithOffset(name: string, u: Unit, fmt: string, s: string): { e
   return { epoch: seconds * PER_SECOND[u] + (nanos * PER_SECOND[u]) / 1_000_000_000n, hasOffset };
 }
 
+/** An epoch in any unit, exact: nanosecond epochs are beyond 2^53 (bigints, values.ts). */
 function epochArg(name: string, position: number, v: SqlValue): bigint {
-  return BigInt(integer(name, position, v));
+  return typeof v === 'bigint' ? v : BigInt(integer(name, position, v));
 }
 
-function toNumber(n: bigint): number {
-  return Number(n);
+/** An epoch result in the canonical integer form: a nanosecond epoch stays exact as a bigint. */
+function toNumber(n: bigint): number | bigint {
+  return intOf(n);
 }
 
 export const DATETIME_FUNCTIONS: readonly FunctionDef[] = [

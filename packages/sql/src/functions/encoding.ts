@@ -1,6 +1,6 @@
 import { createHash, getHashes } from 'node:crypto';
 import { deflateRawSync, deflateSync, gunzipSync, gzipSync, inflateRawSync, inflateSync } from 'node:zlib';
-import { JsonTooDeepError, decodeJson, encodeJson } from '../json';
+import { JsonLimitError, decodeJson, encodeJson } from '../json';
 import { checkStringSize, limitError } from '../limits';
 import type { SqlValue } from '../values';
 import { bytes, bytesValue, fnError, text, type FunctionDef } from './args';
@@ -159,7 +159,7 @@ export const ENCODING_FUNCTIONS: readonly FunctionDef[] = [
       try {
         return decodeJson(s);
       } catch (error) {
-        throw fnError('json_decode', `argument 1 ${error instanceof JsonTooDeepError ? `is ${error.message}` : 'is not valid JSON'}`);
+        throw fnError('json_decode', `argument 1 ${error instanceof JsonLimitError ? `is ${error.message}` : 'is not valid JSON'}`);
       }
     },
   ],

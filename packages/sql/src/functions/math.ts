@@ -1,13 +1,16 @@
-import { makeFloat } from '../values';
+import { intOf, makeFloat } from '../values';
 import { compareTerms, intDiv, rem } from '../operators';
-import { floatResult, integer, number, type FunctionDef } from './args';
+import { badArg, floatResult, number, type FunctionDef } from './args';
 
 /** A C-library float function: any number in, a float out; NaN/Infinity raise as Erlang's math module does. */
 function unary(name: string, f: (x: number) => number): FunctionDef {
   return [name, 1, 1, (args) => floatResult(name, f(number(name, 1, args[0])))];
 }
 
-/** Integer result of a rounding function; integers pass through unchanged. */
+/**
+ * Integer result of a rounding function; integers (bigints too) pass through unchanged. A float beyond
+ * 2^53 rounds to the exact integer its double holds, as Erlang's round/1 does.
+ */
 function rounding(name: string, f: (x: number) => number): FunctionDef {
   return [
     name,
@@ -15,9 +18,10 @@ function rounding(name: string, f: (x: number) => number): FunctionDef {
     1,
     (args) => {
       const v = args[0];
-      if (typeof v === 'number' && Number.isInteger(v)) return v;
+      if ((typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint') return v;
       const r = f(number(name, 1, v));
-      return r === 0 ? 0 : r;
+      if (r === 0) return 0;
+      return Number.isSafeInteger(r) ? r : intOf(BigInt(r));
     },
   ];
 }
@@ -34,7 +38,9 @@ export const MATH_FUNCTIONS: readonly FunctionDef[] = [
     1,
     // Integers only in EMQX's code, despite the manual's abs(-1.2) (RULE-SQL.md §11.1).
     (args) => {
-      const n = integer('abs', 1, args[0]);
+      const n = args[0];
+      if (typeof n === 'bigint') return n < 0n ? -n : n;
+      if (typeof n !== 'number' || !Number.isInteger(n)) return badArg('abs', 1, 'an integer', n);
       return n < 0 ? -n : n;
     },
   ],

@@ -18,6 +18,7 @@ import { LexicalError, lexer } from './lexer';
 import { Prefixed, Seq } from './seq';
 import { topicFilterProblem } from './topic-filter';
 import type * as A from '../ast';
+import { MAX_INTEGER_DIGITS, intOf } from '../values';
 
 type Tok = { type: string; text: string; offset: number };
 
@@ -62,6 +63,16 @@ function rangeBounds(t: Tok): [number, number] {
 const binary = (op: A.ArithmeticOp) => (d: any[]): A.BinaryExpr => ({ type: 'binary', op, left: d[0], right: d[2] });
 
 const field = (expr: A.Expr, alias: A.PathSegment[] | undefined): A.ExprField => ({ type: 'field', expr, alias });
+
+/**
+ * An integer literal, exact at any size (a bigint beyond 2^53, values.ts), as Erlang reads it; up to
+ * MAX_INTEGER_DIGITS digits, since BigInt's decimal parsing is superlinear.
+ */
+function intLiteral(t: Tok): number | bigint {
+  if (t.text.length < 16) return Number.parseInt(t.text, 10);
+  if (t.text.length > MAX_INTEGER_DIGITS) throw new LexicalError(t.offset, `integer literal of ${t.text.length} digits, over the limit of ${MAX_INTEGER_DIGITS}`);
+  return intOf(BigInt(t.text));
+}
 
 function index(sign: string, t: Tok): A.IndexSegment {
   const n = Number.parseInt(t.text, 10);
@@ -196,7 +207,7 @@ unary -> "-" unary {% (d): A.UnaryExpr => ({ type: 'unary', op: '-', operand: d[
        | "+" unary {% (d): A.UnaryExpr => ({ type: 'unary', op: '+', operand: d[1] }) %}
        | primary {% id %}
 
-primary -> %int {% (d): A.ConstExpr => ({ type: 'const', value: Number.parseInt(d[0].text, 10), kind: 'int' }) %}
+primary -> %int {% (d): A.ConstExpr => ({ type: 'const', value: intLiteral(d[0]), kind: 'int' }) %}
          | %float {% (d): A.ConstExpr => ({ type: 'const', value: Number.parseFloat(d[0].text), kind: 'float' }) %}
          | %string {% (d): A.ConstExpr => ({ type: 'const', value: unquote(d[0].text), kind: 'string' }) %}
          | name segments {% (d) => primaryRef(d[0], d[1]) %}

@@ -731,7 +731,6 @@ export const FUNCS_CASES: readonly ConformanceCase[] = [
     'funcs',
     `${S}:t_unix_ts_to_rfc3339`,
     [["str(rfc3339_to_unix_ts(unix_ts_to_rfc3339(1700000000123456789, 'nanosecond'), 'nanosecond'))", '1700000000123456789']],
-    { pending: 'bigint' },
   ),
   ...exprs('funcs', `${S}:t_format_date_funcs`, [
     [

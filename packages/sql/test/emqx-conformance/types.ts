@@ -33,7 +33,7 @@ export interface ConformanceCase {
 export type Group = 'funcs' | 'sqlselect' | 'sqlparse' | 'sqltester' | 'maps' | 'rulesql';
 
 /** The owner feature of a case that cannot pass yet (issue 15). */
-export type Pending = 'jq' | 'events' | 'bigint' | 'schema';
+export type Pending = 'jq' | 'events' | 'schema';
 
 /** An integral float (EMQX `2.0`). */
 export const F = (n: number): SqlFloat => new SqlFloat(n);
