@@ -59,6 +59,14 @@ describe(SchemaValueEncoder.name, () => {
     expect([first.readUInt8(0), first.readUInt32BE(1), second.readUInt32BE(1)]).toEqual([0, 7, 7]);
   });
 
+  it('gives each topic of a templated topic its own subject', async () => {
+    const registry = new ScriptedRegistry([1, 2]);
+    const encoder = encoderWith(registry);
+    const ids = [];
+    for (const topic of ['a', 'b', 'a', 'b']) ids.push((await encodeWaiting(encoder, { temp: 1 }, topic)).readUInt32BE(1));
+    expect([registry.calls, ids]).toEqual([['register a-value', 'register b-value'], [1, 2, 1, 2]]);
+  });
+
   it('uses a fixed subject for every topic when one is given', async () => {
     const registry = new ScriptedRegistry([3]);
     const encoder = encoderWith(registry, { subject: 'shared' });

@@ -50,9 +50,18 @@ export class SchemaValueEncoder {
     private readonly options: SchemaValueEncoderOptions,
   ) {}
 
+  /** The last topic's subject: a fixed topic never builds its `<topic>-value` string again. */
+  private lastTopic = '';
+  private lastSubject = '';
+
   /** The subject of a record for `topic`. */
   subjectFor(topic: string): string {
-    return this.options.subject ?? `${topic}-value`;
+    if (this.options.subject !== undefined) return this.options.subject;
+    if (topic !== this.lastTopic || this.lastSubject === '') {
+      this.lastTopic = topic;
+      this.lastSubject = `${topic}-value`;
+    }
+    return this.lastSubject;
   }
 
   /** The framed value; throws SubjectPending (wait, then call again) or ActionWriteError (not retriable). */
