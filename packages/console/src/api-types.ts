@@ -254,6 +254,8 @@ export interface RenderedRecord {
 export interface RuleTestResult {
   readonly matched: boolean;
   readonly outputs: readonly Record<string, unknown>[];
+  /** The same outputs as the JSON texts the rule engine wrote: exact where the browser's JSON.parse rounds (integers beyond 2^53). */
+  readonly outputTexts?: readonly string[];
   readonly rendered?: readonly { readonly actionIndex: number; readonly connector: string; readonly id?: string; readonly records: readonly RenderedRecord[] }[];
   readonly error?: string;
 }

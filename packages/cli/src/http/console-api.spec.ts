@@ -254,14 +254,29 @@ describe('the console\'s API routes', () => {
         body: {
           matched: true,
           outputs: [{ timestamp: expect.any(Number), clientid: 'sensor-1', temp: '27.5', hum: '41.8' }],
+          outputTexts: [expect.stringMatching(/^\{"timestamp":\d+,"clientid":"sensor-1","temp":"27.5","hum":"41.8"\}$/)],
           rendered: [{ actionIndex: 0, connector: 'upstash', id: 'to_kafka', records: [{ topic: 'emqx', key: 'sensor-1', value: '{"temp": 27.5, "hum": 41.8}', headers: { device: 'd-sensor-1' } }] }],
         },
       });
     });
 
+    it('writes an integer beyond 2^53 with every digit, in the outputs, their texts and the rendered value', async () => {
+      const res = await fetch(`${base}/api/rules/test`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ sql: 'SELECT payload.ts AS ts FROM "t"', actions: [{ connector: 'upstash', topic: 'emqx', value: '{"ts": ${ts}}' }], message: { topic: 't', payload: '{"ts": 1733400000123456789}' } }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      const text = await res.text();
+      // JSON.parse would round the number itself: the raw answer is checked
+      expect(text).toContain('"outputs":[{"ts":1733400000123456789}]');
+      expect(JSON.parse(text)).toMatchObject({ matched: true, outputTexts: ['{"ts":1733400000123456789}'], rendered: [{ records: [{ value: '{"ts": 1733400000123456789}' }] }] });
+    });
+
     it('answers matched: false when FROM or WHERE filter the message out', async () => {
       expect(await call('POST', '/api/rules/test', { body: { sql: seed, actions: [action], message: { ...message, topic: 'other' } } }))
-        .toEqual({ status: 200, body: { matched: false, outputs: [], rendered: [{ actionIndex: 0, connector: 'upstash', id: 'to_kafka', records: [] }] } });
+        .toEqual({ status: 200, body: { matched: false, outputs: [], outputTexts: [], rendered: [{ actionIndex: 0, connector: 'upstash', id: 'to_kafka', records: [] }] } });
     });
 
     it('answers a syntax error with 400 ERR_RULE_SYNTAX at its line and column', async () => {

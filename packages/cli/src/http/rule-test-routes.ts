@@ -31,7 +31,7 @@ export function ruleTestRoutes(app: FastifyInstance, options: SluiceApiOptions):
   const functions = { functions: functionNames() };
   app.get('/api/sql/functions', { exposeHeadRoute: true }, async () => functions);
 
-  app.post<{ Body: unknown }>('/api/rules/test', async (request) => {
+  app.post<{ Body: unknown }>('/api/rules/test', async (request, reply) => {
     const input = testInput(request.body);
     const result = runRuleTest(input, { engine: options.ruleEngine, maxRenderedChars: MAX_RENDERED_CHARS });
     if (result.kind === 'syntax-error') {
@@ -39,10 +39,7 @@ export function ruleTestRoutes(app: FastifyInstance, options: SluiceApiOptions):
       throw new ApiError(400, { error: error.message, code: 'ERR_RULE_SYNTAX', line: error.line, column: error.column, issues: [{ path: 'sql', message: error.message }] }, { malformed: true });
     }
     if (result.kind === 'evaluation-error') return { matched: true, outputs: [], rendered: [], error: result.error };
-    return {
-      matched: result.matched,
-      // `${.}` renders the JSON text an action would send; parsed back to show it as the object it is
-      outputs: result.outputs.map((text) => JSON.parse(text) as unknown),
+    const rest = {
       rendered: result.rendered.map((action) => ({
         ...action,
         records: action.records.map(({ topic, key, value, headers }) => ({
@@ -54,6 +51,13 @@ export function ruleTestRoutes(app: FastifyInstance, options: SluiceApiOptions):
       })),
       ...(result.truncated ? { truncated: true } : {}),
     };
+    // Each output is the JSON text `${.}` renders (what an action would send), written into the answer as
+    // it is rather than parsed and serialised again: JSON.parse would round an integer beyond 2^53 (a
+    // nanosecond timestamp) and turn 2.0 into 2. outputTexts holds the same texts as strings, for a client
+    // whose JSON parser rounds big integers (a browser's: the console shows these).
+    const text = `{"matched":${result.matched ? 'true' : 'false'},"outputs":[${result.outputs.join(',')}],` +
+      `"outputTexts":${JSON.stringify(result.outputs)},${JSON.stringify(rest).slice(1)}`;
+    return reply.type('application/json; charset=utf-8').send(text);
   });
 }
 

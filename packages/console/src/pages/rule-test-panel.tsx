@@ -4,6 +4,7 @@ import { api, ApiError } from '../api';
 import type { ActionDefinition, RenderedRecord, RuleTestResult, TestMessage } from '../api-types';
 import type { SqlError } from '../components/sql-editor';
 import { describeProblems, parseUserProperties, sampleTopic } from '../rule-text';
+import { indentJson } from '../json-indent';
 
 export interface RuleTestPanelProps {
   readonly id: string;
@@ -123,7 +124,7 @@ function TestResult({ result, actions }: { result: RuleTestResult; actions: read
   return (
     <>
       <h3>Output</h3>
-      <pre class="json">{outputsText(result.outputs)}</pre>
+      <pre class="json">{outputsText(result.outputTexts ?? result.outputs)}</pre>
       {(result.rendered ?? []).map((action) => (
         <section key={action.actionIndex} class="rendered-action" aria-label={`Action ${action.actionIndex + 1} rendered`}>
           <h3>Action {action.actionIndex + 1} → {action.connector}{action.id === undefined ? '' : ` (${action.id})`}</h3>
@@ -156,10 +157,11 @@ function Rendered({ record, numbered }: { record: RenderedWithOther; numbered: n
 }
 
 /**
- * The outputs as JSON text. The API may send each output as the text a `${.}` template renders (floats
- * keep `.0`) or as an object; text is shown as it is, objects indented.
+ * The outputs as JSON text, indented. The API sends each output as the text a `${.}` template renders
+ * (`outputTexts`: floats keep `.0`, integers beyond 2^53 keep every digit) and as an object; the text is
+ * indented without being parsed, since parsing it here would round those integers.
  */
 function outputsText(outputs: readonly unknown[]): string {
-  const parts = outputs.map((o) => (typeof o === 'string' ? o : JSON.stringify(o, null, 2)));
+  const parts = outputs.map((o) => (typeof o === 'string' ? indentJson(o) : JSON.stringify(o, null, 2)));
   return parts.length === 1 ? (parts[0] as string) : `[\n${parts.join(',\n')}\n]`;
 }
