@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ConfigError, RuleSyntaxError, type ContainerModule, type Integration, type Logger, type RuleChangeReport } from '@sluice/core';
-import { compileRule, DEFAULT_PARSE_LIMITS, type ParseLimits } from '@sluice/sql';
+import { SqlRuleEngine } from '@sluice/sql';
 import { sqlEngineOptions } from './compose';
 import { ConfigFileError, loadConfigFile, withLocations, type ConfigFile, type LoadedConfig } from './config-file';
 import { assertReferencesExist } from './config-store/config-validation';
@@ -73,7 +73,8 @@ export class ConfigReloader {
   private readonly startup: Readonly<Record<string, string>>;
   /** The sources and connectors running now, by id, as their entries were when installed. */
   private readonly applied: Record<Section, Map<string, AppliedEntry>>;
-  private readonly parseLimits: ParseLimits;
+  /** Compiles a reloaded file's rules as the running engine will: its limits and its schemas. */
+  private readonly ruleChecker: SqlRuleEngine;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -88,8 +89,9 @@ export class ConfigReloader {
     private readonly onLoaded?: (loaded: LoadedConfig) => void,
   ) {
     this.startup = restartSections(running.config);
-    // the running engine keeps the limits it started with (a changed `sql` needs a restart)
-    this.parseLimits = { ...DEFAULT_PARSE_LIMITS, ...sqlEngineOptions(running.config).parseLimits };
+    // the running engine keeps the limits and schemas it started with (a changed `sql` or `schemas` needs a
+    // restart), so a rule naming a schema the running engine lacks is refused here, before anything changes
+    this.ruleChecker = new SqlRuleEngine(sqlEngineOptions(running.config));
     const entries = (section: Section): Map<string, AppliedEntry> => new Map(running.config[section].map((entry) => [
       String(entry['id']),
       { json: stableJson(entry), entry, plugins: running.plugins },
@@ -126,7 +128,7 @@ export class ConfigReloader {
         // a rule that does not compile), so that a refused file changes no source or connector either
         assertNoRepublishLoops(loaded.config);
         assertReferencesExist(loaded.config);
-        assertRulesCompile(loaded.config, this.parseLimits);
+        assertRulesCompile(loaded.config, this.ruleChecker);
         return built;
       });
     } catch (error) {
@@ -284,10 +286,10 @@ export class ConfigReloader {
 }
 
 /** Each rule's SQL compiled as setRules will compile it; the error as the integration words it (`rules[i].sql`). */
-function assertRulesCompile(config: ConfigFile, parseLimits: ParseLimits): void {
+function assertRulesCompile(config: ConfigFile, engine: SqlRuleEngine): void {
   config.rules.forEach((rule, r) => {
     try {
-      compileRule(rule.sql, { parseLimits });
+      engine.compileRule(rule.sql);
     } catch (error) {
       if (error instanceof RuleSyntaxError) throw new ConfigError('integration', [{ path: `rules[${r}].sql`, message: `rule "${rule.id}": ${error.message}` }], { cause: error });
       // anything else is setRules' to report, with the change taken back
