@@ -38,7 +38,7 @@ export function decodeAvro(type: Type, bytes: Buffer, maxItems: number): SqlValu
 
 /** Encodes a value as one datum of `type`; throws SchemaCodecError naming the first field at fault. */
 export function encodeAvro(type: Type, value: SqlValue): Buffer {
-  const input = plain(value, 1);
+  const input = avroInput(type, value, 1);
   let problem: string | undefined;
   const valid = type.isValid(input, {
     errorHook: (path: string[], got: unknown, expected: Type) => {
@@ -54,16 +54,57 @@ function describeType(type: Type): string {
   return name === undefined ? `a value of type ${type.typeName}` : `a ${type.typeName} ${name}`;
 }
 
-/** A rule value as avsc wants it: integral floats unboxed, maps as plain objects. */
+/**
+ * A rule value as avsc wants it for `type`: integral floats unboxed, maps as plain objects, and strings
+ * where the schema wants `bytes` or `fixed` turned into their UTF-8 bytes (in EMQX a string is a binary).
+ */
+function avroInput(type: Type, value: SqlValue, depth: number): unknown {
+  if (depth > MAX_AVRO_DEPTH) throw new SchemaCodecError(`values nested deeper than ${MAX_AVRO_DEPTH} levels`);
+  if (value instanceof SqlFloat) return value.value;
+  const shape = type as unknown as AvroTypeShape;
+  switch (shape.typeName) {
+    case 'bytes':
+    case 'fixed':
+      return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    case 'array':
+      return Array.isArray(value) ? value.map((item) => avroInput(shape.itemsType as Type, item, depth + 1)) : value;
+    case 'map':
+      return isMap(value) ? mapInput(value, (item) => avroInput(shape.valuesType as Type, item, depth + 1)) : value;
+    case 'record':
+    case 'error': {
+      if (!isMap(value)) return value;
+      const fieldTypes = new Map((shape.fields ?? []).map((field) => [field.name, field.type]));
+      return mapInput(value, (item, key) => {
+        const fieldType = fieldTypes.get(key);
+        return fieldType === undefined ? plain(item, depth + 1) : avroInput(fieldType, item, depth + 1);
+      });
+    }
+    default:
+      if (shape.typeName.startsWith('union')) {
+        // the first branch the value fits once converted for it (as avsc picks an unwrapped union's branch)
+        for (const branch of shape.types ?? []) {
+          const converted = avroInput(branch, value, depth + 1);
+          if (branch.isValid(converted)) return converted;
+        }
+        return plain(value, depth + 1);
+      }
+      if (shape.underlyingType !== undefined) return avroInput(shape.underlyingType, value, depth);
+      return plain(value, depth);
+  }
+}
+
+function mapInput(value: SqlMap, convert: (item: SqlValue, key: string) => unknown): SqlMap {
+  const out: SqlMap = {};
+  for (const key of Object.keys(value)) setKey(out, key, convert(value[key], key) as SqlValue);
+  return out;
+}
+
+/** Values a schema does not describe (extra record fields): integral floats unboxed, maps as plain objects. */
 function plain(value: SqlValue, depth: number): unknown {
   if (depth > MAX_AVRO_DEPTH) throw new SchemaCodecError(`values nested deeper than ${MAX_AVRO_DEPTH} levels`);
   if (value instanceof SqlFloat) return value.value;
   if (Array.isArray(value)) return value.map((item) => plain(item, depth + 1));
-  if (isMap(value)) {
-    const out: SqlMap = {};
-    for (const key of Object.keys(value)) setKey(out, key, plain(value[key], depth + 1) as SqlValue);
-    return out;
-  }
+  if (isMap(value)) return mapInput(value, (item) => plain(item, depth + 1));
   return value;
 }
 
