@@ -5,7 +5,12 @@
  */
 export type RuleInput = Readonly<Record<string, unknown>>;
 
-/** One output of a rule: the map its SELECT (or FOREACH ... DO) built. Handed to every action of the rule. */
+/**
+ * One output of a rule: the map its SELECT (or FOREACH ... DO) built. Handed to every action of the rule.
+ * Values may be of any JSON-like kind, and also a `bigint` (`@sluice/sql`: an integer beyond 2^53, such as
+ * a nanosecond timestamp) or a Buffer: render an output with the engine's templates (`${.}` for all of
+ * it), which write both exactly, rather than with JSON.stringify, which throws on a bigint.
+ */
 export type RuleOutput = Readonly<Record<string, unknown>>;
 
 /** A rule compiled once; evaluate() runs per message without parsing or walking a syntax tree. */
