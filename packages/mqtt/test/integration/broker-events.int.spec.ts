@@ -8,6 +8,7 @@ import { kafkaModule } from '@sluice/kafka';
 import { sqlModule } from '@sluice/sql';
 import { consumeRecords, createTopic, deleteTopic, kafkaBroker, mqttUrl, randomName } from '@sluice/testkit';
 import type { MqttClient } from 'mqtt';
+import { createConnection } from 'node:net';
 import { AedesSource } from '../../src/aedes-source';
 import { type AedesSourceOptions, parseAedesSourceConfig } from '../../src/aedes-source-config';
 import { mqttModule } from '../../src/mqtt-module';
@@ -152,6 +153,20 @@ describe('events of the embedded broker', () => {
       { event: 'client.disconnected', reason: 'discarded', clientid: 'twin' },
       { event: 'client.disconnected', reason: 'tcp_closed', clientid: 'abrupt' },
     ]);
+  });
+
+  it('reports a keepalive timeout: a device that connects and then says nothing', async () => {
+    const { outputs, port } = await brokerWith([{ id: 'gone', sql: 'SELECT event, reason, clientid, proto_ver, keepalive FROM "$events/client_disconnected"' }]);
+    // CONNECT, MQTT 3.1.1, clean session, keepalive 1 s, client id "sleepy"; then no PINGREQ ever.
+    const connect = Buffer.from('101200044d515454040200010006736c65657079', 'hex');
+    const socket = createConnection(port, '127.0.0.1', () => socket.write(connect));
+    socket.on('error', () => undefined);
+    try {
+      await until(() => outputs('client.disconnected').length === 1, 'keepalive timeout');
+    } finally {
+      socket.destroy();
+    }
+    expect(outputs('client.disconnected')).toEqual([{ event: 'client.disconnected', reason: 'keepalive_timeout', clientid: 'sleepy', proto_ver: 4, keepalive: undefined }]);
   });
 
   it('reports connack, authentication and authorization outcomes, also for a refused device', async () => {
