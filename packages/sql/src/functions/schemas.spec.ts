@@ -48,9 +48,10 @@ const NESTED: SchemaDefinition = { name: 'nest', type: 'protobuf', source: 'synt
 const NULLS: SchemaDefinition = { name: 'nulls', type: 'avro', source: JSON.stringify({ type: 'array', items: 'null' }) };
 const INTS: SchemaDefinition = { name: 'ints', type: 'avro', source: JSON.stringify({ type: 'array', items: 'int' }) };
 const AMBIGUOUS: SchemaDefinition = { name: 'amb', type: 'protobuf', source: 'syntax = "proto3"; message A { message In { int32 x = 1; } } message B { message In { int32 y = 1; } }' };
+const LONGS: SchemaDefinition = { name: 'longs', type: 'avro', source: JSON.stringify({ type: 'record', name: 'L', fields: [{ name: 'l', type: 'long' }, { name: 'o', type: ['null', 'long'] }] }) };
 const MAPS: SchemaDefinition = { name: 'maps', type: 'avro', source: JSON.stringify({ type: 'map', values: 'int' }) };
 
-const engine = new SqlRuleEngine({ schemas: [AVRO, JSON_SCHEMA, PROTOBUF, NESTED, NULLS, INTS, MAPS, AMBIGUOUS], limits: { maxListLength: 1000 } });
+const engine = new SqlRuleEngine({ schemas: [AVRO, JSON_SCHEMA, PROTOBUF, NESTED, NULLS, INTS, MAPS, AMBIGUOUS, LONGS], limits: { maxListLength: 1000 } });
 
 function run(sql: string, payload: string | Buffer = ''): Record<string, unknown> {
   const outputs = engine.compileRule(sql).evaluate({ topic: 't', payload });
@@ -210,6 +211,36 @@ describe('schema functions', () => {
     });
   });
 
+  describe('64-bit integers', () => {
+    it.each([
+      ['18446744073709551615', 18446744073709551615n],
+      ['9007199254740993', 9007199254740993n],
+      ['9007199254740991', 9007199254740991],
+      ['0', 0],
+    ])('protobuf uint64 %s round-trips exactly', (text, expected) => {
+      const out = run("select schema_decode('pb_serde', schema_encode('pb_serde', json_decode(payload), 'Reading'), 'Reading') as d from t", `{"ts":${text}}`);
+      expect((out['d'] as { ts: unknown }).ts).toEqual(expected);
+    });
+
+    it.each([
+      ['-9223372036854775808', -9223372036854775808n],
+      ['9223372036854775807', 9223372036854775807n],
+      ['-9007199254740993', -9007199254740993n],
+      ['1700000000000', 1700000000000],
+      ['-1', -1],
+    ])('avro long %s round-trips exactly', (text, expected) => {
+      const out = run("select schema_decode('longs', schema_encode('longs', json_decode(payload))) as d from t", `{"l":${text},"o":${text}}`);
+      expect(out['d']).toEqual({ l: expected, o: expected });
+    });
+
+    it('refuses integers past 64 bits', () => {
+      expect(failure("select schema_encode('longs', json_decode(payload)) as e from t", '{"l":9223372036854775808,"o":null}')).toContain('l: expected');
+      expect(failure("select schema_encode('pb_serde', json_decode(payload), 'Reading') as e from t", '{"ts":18446744073709551616}')).toContain(
+        'ts: expected an integer from 0 to 18446744073709551615 (uint64)',
+      );
+    });
+  });
+
   describe('map keys from the payload', () => {
     it.each([
       ['pb_serde', ", 'Tags'", 'tags'],
@@ -252,7 +283,7 @@ describe('schema functions', () => {
   describe('when the rule compiles', () => {
     it('refuses an unknown literal schema name with its position', () => {
       const error = syntaxError("select\n  schema_decode('nope', payload) as d from t");
-      expect(error.message).toBe('schema_decode(): no schema named "nope" (declared: amb, avro_serde, ints, json_serde, maps, nest, nulls, pb_serde) (line 2, column 18)');
+      expect(error.message).toBe('schema_decode(): no schema named "nope" (declared: amb, avro_serde, ints, json_serde, longs, maps, nest, nulls, pb_serde) (line 2, column 18)');
     });
 
     it.each([
@@ -277,7 +308,7 @@ describe('schema functions', () => {
 
     it('leaves names that come from data to run time', () => {
       expect(failure("select schema_decode(payload, payload) as d from t", 'unknown')).toBe(
-        'function schema_decode(): no schema named "unknown" (declared: amb, avro_serde, ints, json_serde, maps, nest, nulls, pb_serde)',
+        'function schema_decode(): no schema named "unknown" (declared: amb, avro_serde, ints, json_serde, longs, maps, nest, nulls, pb_serde)',
       );
     });
 

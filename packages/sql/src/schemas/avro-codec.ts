@@ -1,6 +1,6 @@
-import { Type } from 'avsc';
+import { Type, types } from 'avsc';
 import { setKey } from '../paths';
-import { SqlFloat, describeValue, isMap, makeFloat, type SqlMap, type SqlValue } from '../values';
+import { SqlFloat, describeValue, intOf, isMap, makeFloat, type SqlMap, type SqlValue } from '../values';
 import { SchemaCodecError } from './schema-types';
 
 /**
@@ -25,8 +25,30 @@ export function parseAvroSchema(source: string): Type {
   } catch (error) {
     throw new Error(`the source is not JSON (${(error as Error).message})`);
   }
-  return Type.forSchema(json as Parameters<typeof Type.forSchema>[0]);
+  return Type.forSchema(json as Parameters<typeof Type.forSchema>[0], { registry: { long: EXACT_LONG } });
 }
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Avro `long` for avsc over the engine's exact integers: safe integers as numbers, the others as
+ * bigints (avsc's own long refuses anything past 2^53). Decoding does not use it (AvroReader reads longs
+ * itself); encoding writes through its 8-byte form.
+ */
+const EXACT_LONG = types.LongType.__with({
+  fromBuffer: (buf: Buffer) => intOf(buf.readBigInt64LE(0)),
+  toBuffer: (n: number | bigint) => {
+    const buf = Buffer.alloc(8);
+    buf.writeBigInt64LE(BigInt(n), 0);
+    return buf;
+  },
+  fromJSON: (json: unknown) => (typeof json === 'bigint' ? intOf(json) : json),
+  toJSON: (n: number | bigint) => (typeof n === 'bigint' ? Number(n) : n),
+  isValid: (n: unknown) =>
+    (typeof n === 'number' && Number.isSafeInteger(n)) || (typeof n === 'bigint' && n >= INT64_MIN && n <= INT64_MAX),
+  compare: (a: number | bigint, b: number | bigint) => (a < b ? -1 : a > b ? 1 : 0),
+});
 
 /** Decodes one datum of `type` from all of `bytes`. */
 export function decodeAvro(type: Type, bytes: Buffer, maxItems: number): SqlValue {
@@ -141,6 +163,7 @@ class AvroReader {
       }
       case 'int':
       case 'long':
+      case 'abstract:long': // EXACT_LONG
         return this.long();
       case 'float':
         return makeFloat(this.take(4).readFloatLE(0));
@@ -153,7 +176,7 @@ class AvroReader {
       case 'fixed':
         return Buffer.from(this.take(shape.size ?? 0));
       case 'enum': {
-        const index = this.long();
+        const index = this.count();
         const symbol = shape.symbols?.[index];
         if (symbol === undefined) throw new SchemaCodecError(`enum index ${index} is out of range`);
         return symbol;
@@ -180,7 +203,7 @@ class AvroReader {
       }
       default:
         if (shape.typeName.startsWith('union')) {
-          const index = this.long();
+          const index = this.count();
           const branch = shape.types?.[index];
           if (branch === undefined) throw new SchemaCodecError(`union branch ${index} does not exist`);
           return this.read(branch, depth + 1);
@@ -193,11 +216,13 @@ class AvroReader {
   /** Array and map blocks: a count (negative: followed by the block's size in bytes), until a count of 0. */
   private blocks(readItem: () => void): void {
     for (;;) {
-      let count = this.long();
-      if (count === 0) return;
+      const announced = this.long();
+      if (announced === 0) return;
+      // a count past 2^53 is past any limit: the same error as one just over it
+      let count = typeof announced === 'bigint' ? Infinity : announced;
       if (count < 0) {
         count = -count;
-        this.long();
+        this.count();
       }
       this.items += count;
       if (this.items > this.maxItems) throw new SchemaCodecError(`more than ${this.maxItems} array or map items (the limit maxListLength)`);
@@ -206,7 +231,7 @@ class AvroReader {
   }
 
   private length(): number {
-    const n = this.long();
+    const n = this.count();
     if (n < 0 || n > this.buf.length - this.pos) throw new SchemaCodecError(`length ${n} at offset ${this.pos} runs past the end of the ${this.buf.length} bytes`);
     return n;
   }
@@ -218,20 +243,37 @@ class AvroReader {
     return out;
   }
 
-  /** A zig-zag varint of up to 64 bits (exact up to 2^53, the nearest number beyond). */
-  private long(): number {
+  /** A zig-zag varint of up to 64 bits, exactly: a number when safe, else a bigint. */
+  private long(): number | bigint {
+    // up to 7 bytes (49 bits) the arithmetic is exact in a double: the common case
     let result = 0;
     let scale = 1;
-    for (let i = 0; i < 10; i++) {
+    const start = this.pos;
+    for (let i = 0; i < 7; i++) {
       if (this.pos >= this.buf.length) throw new SchemaCodecError(`the data ends at ${this.buf.length} bytes, in the middle of a number`);
       const byte = this.buf[this.pos++] as number;
       result += (byte & 0x7f) * scale;
-      if ((byte & 0x80) === 0) {
-        // zig-zag: even → n/2, odd → -(n+1)/2 (arithmetic, since the value may pass 2^31)
-        return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-      }
+      if ((byte & 0x80) === 0) return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
       scale *= 128;
     }
-    throw new SchemaCodecError(`a number at offset ${this.pos - 10} is longer than 10 bytes`);
+    this.pos = start;
+    let wide = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.buf.length) throw new SchemaCodecError(`the data ends at ${this.buf.length} bytes, in the middle of a number`);
+      const byte = this.buf[this.pos++] as number;
+      wide |= BigInt(byte & 0x7f) << BigInt(7 * i);
+      if ((byte & 0x80) === 0) {
+        const unsigned = BigInt.asUintN(64, wide);
+        return intOf((unsigned >> 1n) ^ -(unsigned & 1n));
+      }
+    }
+    throw new SchemaCodecError(`a number at offset ${start} is longer than 10 bytes`);
+  }
+
+  /** A count or length: a long that must be a safe number (anything larger cannot fit in the data anyway). */
+  private count(): number {
+    const n = this.long();
+    if (typeof n === 'bigint') throw new SchemaCodecError(`count or length ${n} at offset ${this.pos} is beyond any payload`);
+    return n;
   }
 }

@@ -1,6 +1,6 @@
 import { Enum, type Field, type Long, type Message, type Root, Type, parse } from 'protobufjs';
 import { setKey } from '../paths';
-import { SqlFloat, describeValue, isMap, makeFloat, type SqlMap, type SqlValue } from '../values';
+import { SqlFloat, describeValue, intOf, isMap, makeFloat, type SqlMap, type SqlValue } from '../values';
 import { SchemaCodecError } from './schema-types';
 
 /**
@@ -174,10 +174,14 @@ function floatValue(n: number): SqlValue {
   return makeFloat(n);
 }
 
-/** A 64-bit integer as the nearest number (exact up to 2^53, as for JSON payloads). */
-function longValue(raw: Long | number): number {
+/** A 64-bit integer, exactly: a number when it is safe, else a bigint (the engine's exact integers). */
+function longValue(raw: Long | number): number | bigint {
+  if (typeof raw === 'number') return raw;
   // protobufjs gives a Long of the long package (its dependency); its typings only declare the fields
-  return typeof raw === 'number' ? raw : (raw as unknown as { toNumber(): number }).toNumber();
+  const long = raw as unknown as { toNumber(): number; toString(): string; high: number };
+  // safe (|value| < 2^53) whenever the high word is strictly within ±2^21 (and not an unsigned top half); intOf decides the rest
+  if (long.high < 0x200000 && long.high > -0x200000 && !(raw.unsigned && long.high < 0)) return long.toNumber();
+  return intOf(BigInt(long.toString()));
 }
 
 function defaultValue(field: Field): SqlValue {
