@@ -2,7 +2,8 @@ import type { RuleOutput } from '@sluice/core';
 import Ajv, { type ValidateFunction } from 'ajv';
 import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
-import { Type as AvroType } from 'avsc';
+import { randomBytes } from 'node:crypto';
+import { Type as AvroType, types as avroTypes } from 'avsc';
 import type { RegistrySchemaType } from './schema-registry-client';
 
 /** The Confluent wire format: magic byte 0, then the schema id as a 4-byte big-endian integer. */
@@ -37,9 +38,42 @@ function writeHeader(target: Buffer, schemaId: number): void {
 /** Start size of the scratch buffer an Avro value is written into before its exact-size copy. */
 const AVRO_SCRATCH_BYTES = 8 * 1024;
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Avro `long` for outputs holding exact integers beyond 2^53 (the SQL engine gives those as bigint): written
+ * from the 8 bytes avsc packs. Used only when the plain type refused an output that holds a bigint, so the
+ * common path (numbers) keeps avsc's own, allocation-free long.
+ */
+const BIG_LONG = avroTypes.LongType.__with({
+  fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
+  toBuffer: (value: number | bigint) => {
+    const buf = Buffer.allocUnsafe(8);
+    buf.writeBigInt64LE(BigInt(value));
+    return buf;
+  },
+  fromJSON: (value: unknown) => (typeof value === 'bigint' ? value : BigInt(value as number)),
+  toJSON: (value: bigint) => Number(value),
+  isValid: (value: unknown) => (typeof value === 'number' && Number.isSafeInteger(value))
+    || (typeof value === 'bigint' && value >= INT64_MIN && value <= INT64_MAX),
+  compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
+});
+
+/** Whether an output holds a bigint anywhere (bounded depth): asked only once encoding failed. */
+export function holdsBigint(value: unknown, depth = 0): boolean {
+  if (typeof value === 'bigint') return true;
+  if (typeof value !== 'object' || value === null || depth > 64 || Buffer.isBuffer(value)) return false;
+  if (Array.isArray(value)) return value.some((item) => holdsBigint(item, depth + 1));
+  for (const key of Object.keys(value)) if (holdsBigint((value as Record<string, unknown>)[key], depth + 1)) return true;
+  return false;
+}
+
 class AvroCodec implements ValueCodec {
   readonly schemaType = 'AVRO' as const;
   private readonly type: AvroType;
+  /** The same schema with BIG_LONG, compiled on the first output that needs it. */
+  private bigType: AvroType | undefined;
   /** Written into, then copied out at the exact size: one allocation per record. Grows to the largest value. */
   private scratch = Buffer.allocUnsafe(AVRO_SCRATCH_BYTES);
 
@@ -51,14 +85,15 @@ class AvroCodec implements ValueCodec {
   encode(output: RuleOutput, schemaId: number): Buffer {
     let end: number;
     try {
-      end = this.type.encode(output, this.scratch, WIRE_HEADER_BYTES);
-      if (end < 0) {
-        // too small by -end bytes: grow once and write again
-        this.scratch = Buffer.allocUnsafe(this.scratch.length - end);
-        end = this.type.encode(output, this.scratch, WIRE_HEADER_BYTES);
-      }
+      end = this.write(this.type, output);
     } catch {
-      throw this.mismatch(output);
+      if (!holdsBigint(output)) throw this.mismatch(this.type, output);
+      this.bigType ??= AvroType.forSchema(JSON.parse(this.text) as never, { wrapUnions: 'auto', registry: { long: BIG_LONG } });
+      try {
+        end = this.write(this.bigType, output);
+      } catch {
+        throw this.mismatch(this.bigType, output);
+      }
     }
     const framed = Buffer.allocUnsafe(end);
     this.scratch.copy(framed, WIRE_HEADER_BYTES, WIRE_HEADER_BYTES, end);
@@ -66,10 +101,20 @@ class AvroCodec implements ValueCodec {
     return framed;
   }
 
+  private write(type: AvroType, output: RuleOutput): number {
+    let end = type.encode(output, this.scratch, WIRE_HEADER_BYTES);
+    if (end < 0) {
+      // too small by -end bytes: grow once and write again
+      this.scratch = Buffer.allocUnsafe(this.scratch.length - end);
+      end = type.encode(output, this.scratch, WIRE_HEADER_BYTES);
+    }
+    return end;
+  }
+
   /** Only on failure: walks the value again to name the first field that does not fit. */
-  private mismatch(output: RuleOutput): SchemaMismatch {
+  private mismatch(type: AvroType, output: RuleOutput): SchemaMismatch {
     let found: SchemaMismatch | undefined;
-    this.type.isValid(output, {
+    type.isValid(output, {
       errorHook: (path: string[], value: unknown, type: AvroType) => {
         found ??= new SchemaMismatch(avroPath(path), `${describeValue(value)} does not fit Avro type ${avroTypeName(type)}`);
       },
@@ -118,22 +163,44 @@ class JsonSchemaCodec implements ValueCodec {
   }
 
   encode(output: RuleOutput, schemaId: number): Buffer {
+    // Exact integers (bigint) are rare: looked for only once the plain path failed. ajv knows no bigint,
+    // so it then validates a copy with those integers as (nearest) numbers.
+    let exact = false;
     if (!this.validate(output)) {
-      const error = this.validate.errors?.[0];
-      const path = error === undefined ? '' : jsonPointerToPath(error.instancePath);
-      throw new SchemaMismatch(path, error === undefined ? 'the output does not match the JSON Schema' : `${error.message ?? 'does not match'} (JSON Schema keyword ${error.keyword} at ${error.schemaPath})`);
+      exact = holdsBigint(output);
+      if (!exact || !this.validate(withNumbers(output))) throw this.mismatch();
     }
     let text: string;
     try {
-      text = JSON.stringify(output);
+      text = exact ? stringifyExact(output) : JSON.stringify(output);
     } catch (error) {
-      throw new SchemaMismatch('', `the output cannot be written as JSON: ${(error as Error).message}`);
+      if (exact || !holdsBigint(output)) throw new SchemaMismatch('', `the output cannot be written as JSON: ${(error as Error).message}`);
+      text = stringifyExact(output);
     }
     const framed = Buffer.allocUnsafe(WIRE_HEADER_BYTES + Buffer.byteLength(text));
     framed.write(text, WIRE_HEADER_BYTES);
     writeHeader(framed, schemaId);
     return framed;
   }
+
+  private mismatch(): SchemaMismatch {
+    const error = this.validate.errors?.[0];
+    if (error === undefined) return new SchemaMismatch('', 'the output does not match the JSON Schema');
+    return new SchemaMismatch(jsonPointerToPath(error.instancePath), `${error.message ?? 'does not match'} (JSON Schema keyword ${error.keyword} at ${error.schemaPath})`);
+  }
+}
+
+function withNumbers(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? Number(item) : item)));
+}
+
+/** JSON with bigints written as every digit of a JSON number (Node 20 has no JSON.rawJSON). */
+function stringifyExact(value: unknown): string {
+  // a marker no string of the output can hold: a fresh random tag, quoted as JSON.stringify quotes it
+  const tag = `\u0000${randomBytes(6).toString('hex')}:`;
+  const text = JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? `${tag}${item}` : item));
+  const marker = JSON.stringify(tag).slice(1, -1);
+  return text.replace(new RegExp(`"${marker.replace(/\\/g, '\\\\')}(-?\\d+)"`, 'g'), '$1');
 }
 
 /** `/readings/2/value` → `readings[2].value` */
