@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, RuleEvaluationError, RuleSyntaxError } from '@sluice/core';
+import { ConfigError, RuleEvaluationError, RuleSyntaxError, connectorModule, createIntegration, sourceModule } from '@sluice/core';
+import { InMemoryConnector, InMemorySource } from '@sluice/core/testing';
 import { resolveLimits, type EvaluationLimitsOptions } from '../limits';
 import { compileRule } from '../rule';
+import { sqlModule } from '../sql-module';
 import { SqlRuleEngine } from '../sql-rule-engine';
 import { SqlFloat, type SqlValue } from '../values';
 import { createFunctionState, lookupFunction, type FunctionContext } from './index';
@@ -216,6 +218,33 @@ describe('jq', () => {
       expect(rule.evaluate({ topic: 't', payload: '{"v": 1}' })).toEqual([{ r: [1] }]);
       expect(rule.evaluate({ topic: 't', payload: '{"stop": true}' })).toEqual([{ r: [] }]);
       expect(rule.evaluate({ topic: 't', payload: '{"v": 2}' })).toEqual([{ r: [2] }]);
+    });
+  });
+
+  describe('in an integration', () => {
+    it('counts a failing or stopped jq as failed.exception and delivers the other messages', async () => {
+      const source = new InMemorySource('plant');
+      const connector = new InMemoryConnector('store');
+      const app = await createIntegration({
+        modules: [sourceModule(source), sqlModule({ limits: { jqTimeout: 50 } }), connectorModule(connector)],
+        rules: [
+          {
+            id: 'values',
+            sql: 'FOREACH jq(\'if .spin then repeat(1) else .values[] end\', payload) AS v DO v AS value FROM "t"',
+            actions: [{ connector: 'store', template: '${value}' }],
+          },
+        ],
+      });
+      await app.start();
+      try {
+        for (const payload of ['{"values": [1, 2]}', '{"values": 5}', '{"spin": true}', '{"values": [3]}']) {
+          await source.push('t', payload).settled;
+        }
+        expect(connector.records.map((r) => r.rendered)).toEqual(['1', '2', '3']);
+        expect(app.metrics.rule('values')).toMatchObject({ matched: 4, passed: 2, failed: 2, 'failed.exception': 2 });
+      } finally {
+        await app.stop();
+      }
     });
   });
 
