@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type ActionContext, IntegrationError, type RuleOutput, silentLogger } from '@sluice/core';
 import { compileRule, compileTemplate } from '@sluice/sql';
 import { consumeRecords, createTopic, deleteTopic, kafkaBroker, randomName, startSchemaRegistry, type TestSchemaRegistry } from '@sluice/testkit';
-import { Type as AvroType } from 'avsc';
+import { Type as AvroType, types as avroTypes } from 'avsc';
 import type { KafkaAction } from '../../src/kafka-action';
 import { createKafkaProducer, KafkaConnector } from '../../src/kafka-connector';
 import { type KafkaConnectorOptions, parseKafkaConnectorConfig } from '../../src/kafka-connector-config';
@@ -112,6 +112,29 @@ describe('valueSchema against a real schema registry (Apicurio Registry) and a r
     const records = await consumeRecords(topic, 1);
     expect((await decodeWireFormat(registry.url, records[0]?.valueBytes as Buffer)).decoded).toEqual({ clientid: 'dev-5', temp: 1, site: null });
     expect(action.metrics()['rejected.schema']).toBe(1);
+  });
+
+  it('writes a nanosecond timestamp from the payload into an Avro long with every digit', async () => {
+    const schema = { type: 'record', name: 'Stamp', fields: [{ name: 'clientid', type: 'string' }, { name: 'ts', type: 'long' }] };
+    const action = (await startConnector({ url: registry.url })).createAction({ topic, valueSchema: { type: 'avro', schema } }, context('r:nanos'));
+    const outputs = compileRule('SELECT clientid, payload.ts as ts FROM "plant/+/reading"')
+      .evaluate({ topic: 'plant/dev-8/reading', payload: '{"ts": 1700000000123456789}', clientid: 'dev-8', timestamp: Date.now(), qos: 1 });
+    await Promise.all(outputs.map((output) => action.send(output as RuleOutput, mqttMessage())));
+    const [record] = await consumeRecords(topic, 1);
+    const value = record?.valueBytes as Buffer;
+    const id = value.readUInt32BE(1);
+    const registered = (await (await fetch(`${registry.url}/schemas/ids/${id}`)).json()) as { schema: string };
+    const exactLong = avroTypes.LongType.__with({
+      fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
+      toBuffer: (n: bigint) => {
+        const buf = Buffer.alloc(8);
+        buf.writeBigInt64LE(n);
+        return buf;
+      },
+      fromJSON: BigInt, toJSON: Number, isValid: (n: unknown) => typeof n === 'bigint', compare: () => 0,
+    });
+    const reader = AvroType.forSchema(JSON.parse(registered.schema) as never, { registry: { long: exactLong } });
+    expect(reader.fromBuffer(value.subarray(5))).toEqual({ clientid: 'dev-8', ts: 1_700_000_000_123_456_789n });
   });
 
   it('writes JSON Schema values: the id, then the output as JSON text', async () => {
