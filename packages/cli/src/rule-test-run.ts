@@ -1,4 +1,4 @@
-import { RuleSyntaxError, messageColumns, type Message, type RuleOutput } from '@sluice/core';
+import { RuleSyntaxError, messageColumns, parseJsonExact, stringifyJson, type Message, type RuleOutput } from '@sluice/core';
 import { SqlRuleEngine, type SqlRuleEngineOptions } from '@sluice/sql';
 
 /**
@@ -195,11 +195,11 @@ function actionRenderer(engine: SqlRuleEngine, action: Readonly<Record<string, u
 function placeholderHeaders(text: string): Array<[string, string]> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJsonExact(text); // integers beyond 2^53 keep their digits, as the Kafka connector keeps them
   } catch {
     return [];
   }
-  const asText = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+  const asText = (value: unknown): string => (typeof value === 'string' ? value : (stringifyJson(value) ?? ''));
   if (Array.isArray(parsed)) {
     return parsed.flatMap((entry) => {
       const { key, value } = (entry ?? {}) as { key?: unknown; value?: unknown };

@@ -17,6 +17,7 @@ export { EVENT_KINDS, type EventKind, canonicalEventTopic, eventTopicOf, eventTo
 export * from './integration-config';
 export * from './integration';
 export { SINGLE_PLACEHOLDER, TopicTemplate, splitPlaceholders } from './topic-template';
+export { parseJsonExact, stringifyJson } from './json-integers';
 export { ThrottledLog } from './throttled-log';
 export { quoteExcerpt } from './quote-excerpt';
 export * from './plugin';

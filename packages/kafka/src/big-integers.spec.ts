@@ -23,6 +23,15 @@ describe('a nanosecond timestamp from the payload into a Kafka record', () => {
     expect(renderer({ topic: 't' }).render(output ?? {}, mqttMessage()).message.value).toBe('{"ts":1733400000123456789,"ms":1733400000123,"clientid":"dev-1"}');
   });
 
+  it('keeps every digit in headers from a map placeholder, as text and in the json header encoding', () => {
+    const [withMap] = compileRule("SELECT map_put('ts', payload.ts, map_put('n', 1, json_decode('{}'))) AS h, [map_put('key', 'ts', map_put('value', payload.ts, json_decode('{}')))] AS pairs FROM \"t/#\"")
+      .evaluate({ topic: 't/1', payload: '{"ts": 1733400000123456789}' });
+    expect(renderer({ topic: 't', headers: '${h}' }).render(withMap ?? {}, mqttMessage()).message.headers).toEqual({ ts: '1733400000123456789', n: '1' });
+    expect(renderer({ topic: 't', headers: '${pairs}' }).render(withMap ?? {}, mqttMessage()).message.headers).toEqual({ ts: '1733400000123456789' });
+    expect(renderer({ topic: 't', headers: '${h}', headerValueEncodeMode: 'json' }).render(withMap ?? {}, mqttMessage()).message.headers)
+      .toEqual({ ts: '1733400000123456789', n: '1' });
+  });
+
   it('passes the JSON value check', () => {
     const record = renderer({ topic: 't', value: '{"ts": ${ts}}', check: { value: 'json' } }).render(output ?? {}, mqttMessage());
     expect(record.message.value).toBe('{"ts": 1733400000123456789}');

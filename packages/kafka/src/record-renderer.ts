@@ -1,4 +1,4 @@
-import { type ActionContext, type Message, type RuleOutput, ActionWriteError, type ActionRef, type Template, TopicTemplate, quoteExcerpt, valueRenderer } from '@sluice/core';
+import { type ActionContext, type Message, type RuleOutput, ActionWriteError, type ActionRef, type Template, TopicTemplate, parseJsonExact, quoteExcerpt, stringifyJson, valueRenderer } from '@sluice/core';
 import type { IHeaders, Message as KafkaMessage } from 'kafkajs';
 import { JsonChecker, type JsonProblem } from './json-check';
 import type { KafkaActionSettings } from './kafka-connector-config';
@@ -161,7 +161,8 @@ export class RecordRenderer {
   private addPlaceholderHeaders(text: string, add: (key: string, value: string) => void): void {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      // exact: an integer beyond 2^53 (a nanosecond timestamp) keeps its digits in the header value
+      parsed = parseJsonExact(text);
     } catch {
       parsed = undefined;
     }
@@ -180,10 +181,10 @@ export class RecordRenderer {
   }
 
   private headerValue(value: unknown): string {
-    if (this.jsonHeaderValues) return JSON.stringify(value ?? null);
+    if (this.jsonHeaderValues) return stringifyJson(value ?? null) as string;
     if (typeof value === 'string') return value;
     if (value === undefined || value === null) return '';
-    return typeof value === 'object' ? JSON.stringify(value) : String(value);
+    return typeof value === 'object' ? (stringifyJson(value) as string) : String(value);
   }
 
   private badHeaders(): ActionWriteError {

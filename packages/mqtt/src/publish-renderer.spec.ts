@@ -46,6 +46,13 @@ describe(PublishRenderer.name, () => {
     expect(renderer({ topic: 't', qos: '${nope}', retain: '${nope}' }).render({})).toMatchObject({ qos: 0, retain: false });
   });
 
+  it('writes an integer beyond 2^53 (a bigint in the output) with every digit, in the payload and in user properties', () => {
+    const publish = renderer({ topic: 't', payload: '{"ts": ${ts}}', userProperties: '${p}' })
+      .render({ ts: 1733400000123456789n, p: { ts: 1733400000123456789n, m: { n: -18446744073709551615n } } });
+    expect(String(publish.payload)).toBe('{"ts": 1733400000123456789}');
+    expect(publish.userProperties).toEqual({ ts: '1733400000123456789', m: '{"n":-18446744073709551615}' });
+  });
+
   it('has no user properties when the placeholder has no value or an empty map', () => {
     expect(renderer({ topic: 't', userProperties: '${p}' }).render({}).userProperties).toBeUndefined();
     expect(renderer({ topic: 't', userProperties: '${p}' }).render({ p: {} }).userProperties).toBeUndefined();

@@ -1,4 +1,4 @@
-import { type ActionContext, type RuleOutput, ActionWriteError, type ActionRef, type Template, TopicTemplate, quoteExcerpt, valueRenderer } from '@sluice/core';
+import { type ActionContext, type RuleOutput, ActionWriteError, type ActionRef, type Template, TopicTemplate, parseJsonExact, quoteExcerpt, stringifyJson, valueRenderer } from '@sluice/core';
 import type { MqttPublishActionSettings } from './mqtt-publish-config';
 
 /** One MQTT publish built from a rule output. */
@@ -86,7 +86,8 @@ export class PublishRenderer {
     if (text === '') return undefined;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      // exact: an integer beyond 2^53 (a nanosecond timestamp) keeps its digits in the property's text
+      parsed = parseJsonExact(text);
     } catch {
       parsed = undefined;
     }
@@ -144,5 +145,5 @@ function stringProblem(text: string): string | undefined {
 }
 
 function asText(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  return typeof value === 'string' ? value : (stringifyJson(value) ?? '');
 }
