@@ -15,6 +15,8 @@ const START_TIMEOUT_MS = 10_000;
  * WebAssembly memory (16 MiB at least), so a few rules with jq do not cost hundreds of megabytes.
  */
 const MAX_DEDICATED = 4;
+/** A dedicated program unused this long gives its worker up to a newly compiled one (5 minutes). */
+const IDLE_MS = 5 * 60_000;
 /** Longest piece of jq's own error text kept in a message. */
 const MAX_MESSAGE = 300;
 
@@ -64,8 +66,9 @@ interface LiveWorker {
  *
  * A worker keeps jq running on the last program it was given and streams inputs into it, so jq compiles
  * a program once, not per call (see jq-worker-source.ts). Programs written in rules (dedicate) get a
- * worker of their own, up to MAX_DEDICATED: interleaved rules would otherwise make one worker restart jq
- * at every switch. Other programs (taken from messages, or past the cap) share one worker.
+ * worker of their own, up to MAX_DEDICATED, and one unused for IDLE_MS gives its worker up to a new one
+ * (after rules were replaced): interleaved rules would otherwise make one worker restart jq at every
+ * switch. Other programs (taken from messages, or past the cap) share one worker.
  *
  * The caller blocks while jq runs: rules are evaluated synchronously, and the budget bounds the block.
  * Workers are unref'd, so they never keep a process alive.
@@ -74,22 +77,46 @@ export class JqRunner {
   private shared: LiveWorker | undefined;
   /** Programs with a worker of their own (undefined until their first run, or after it was stopped). */
   private readonly dedicated = new Map<string, LiveWorker | undefined>();
+  /** When each dedicated program was last dedicated or run (performance.now()), to free idle ones. */
+  private readonly lastUse = new Map<string, number>();
   /** jq's compiled WebAssembly module, shared by every worker this runner starts (compiled once). */
   private module: object | undefined;
 
   constructor(
     /** Largest WebAssembly memory of one jq instance, in bytes (whole 64 KiB pages). */
     readonly maxMemory: number,
+    /** Milliseconds on a monotonic clock, for IDLE_MS. */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /**
    * Gives `program` a worker of its own (started at its first run), while fewer than MAX_DEDICATED
-   * programs have one; returns whether it has one.
+   * programs have one or one of them is idle; returns whether it has one.
    */
   dedicate(program: string): boolean {
-    if (this.dedicated.has(program)) return true;
-    if (this.dedicated.size >= MAX_DEDICATED) return false;
-    this.dedicated.set(program, undefined);
+    if (!this.dedicated.has(program)) {
+      if (this.dedicated.size >= MAX_DEDICATED && !this.freeIdle()) return false;
+      this.dedicated.set(program, undefined);
+    }
+    this.lastUse.set(program, this.now());
+    return true;
+  }
+
+  /**
+   * Takes the worker from the dedicated program used least recently, if that was more than IDLE_MS ago
+   * (its rule was most likely removed or replaced); the program then shares the common worker. A program
+   * still in use keeps its worker, so rules taking turns never make workers start again and again.
+   */
+  private freeIdle(): boolean {
+    let oldest: string | undefined;
+    for (const program of this.dedicated.keys()) {
+      if (oldest === undefined || (this.lastUse.get(program) ?? 0) < (this.lastUse.get(oldest) ?? 0)) oldest = program;
+    }
+    if (oldest === undefined || this.now() - (this.lastUse.get(oldest) ?? 0) < IDLE_MS) return false;
+    const worker = this.dedicated.get(oldest);
+    if (worker !== undefined) this.replace(worker);
+    this.dedicated.delete(oldest);
+    this.lastUse.delete(oldest);
     return true;
   }
 
@@ -99,6 +126,7 @@ export class JqRunner {
    */
   run(program: string, input: string, options: JqRunOptions): JqOutcome {
     const own = options.nullInput !== true && this.dedicated.has(program);
+    if (own) this.lastUse.set(program, this.now());
     let worker = own ? this.dedicated.get(program) : this.shared;
     if (worker === undefined) {
       worker = this.start();
