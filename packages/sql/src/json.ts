@@ -41,24 +41,28 @@ export function mayHoldIntegralFloat(s: string): boolean {
  * digits covers one index i with i % 16 === 15, so only those indexes are tested and a digit there is
  * widened to its run. A run touching a quote or a letter is inside a string (ids sent as text, the
  * common way to carry 64-bit values through JSON) and does not count; other digit runs inside strings
- * may still trigger it, which only costs the slower parse. Measured on the bench payloads: ~50 ns, a
- * `/[0-9]{16}/` regex test took ~250 ns.
+ * may still trigger it, which only costs the slower parse. Measured on the bench payloads: ~13 ns for
+ * 31 characters, ~80 ns for 191 (JSON.parse of them: ~0.3 and ~2.4 µs); a `/[0-9]{16}/` test took ~250 ns.
  */
 export function mayHoldLongInteger(s: string): boolean {
-  const n = s.length;
-  for (let i = 15; i < n; i += 16) {
-    if (!isDigit(s.charCodeAt(i))) continue;
-    let first = i - 1;
-    while (first >= 0 && isDigit(s.charCodeAt(first))) first--;
-    let end = i + 1;
-    while (end < n && isDigit(s.charCodeAt(end))) end++;
-    if (end - first - 1 < 16) continue;
-    let before = s.charCodeAt(first);
-    if (before === 0x2d /* - */) before = s.charCodeAt(first - 1);
-    if (!mayEndNumber(before) || !mayEndNumber(s.charCodeAt(end))) continue;
-    return true;
+  // Kept small (the probe only) so that it inlines; the widening is the rare case.
+  for (let i = 15; i < s.length; i += 16) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x39 && c >= 0x30 && isLongLiteralAt(s, i)) return true;
   }
   return false;
+}
+
+/** Is the digit at `i` inside a run of 16+ digits that can be a number literal (not inside a string)? */
+function isLongLiteralAt(s: string, i: number): boolean {
+  let first = i - 1;
+  while (first >= 0 && isDigit(s.charCodeAt(first))) first--;
+  let end = i + 1;
+  while (end < s.length && isDigit(s.charCodeAt(end))) end++;
+  if (end - first - 1 < 16) return false;
+  let before = s.charCodeAt(first);
+  if (before === 0x2d /* - */) before = s.charCodeAt(first - 1);
+  return mayEndNumber(before) && mayEndNumber(s.charCodeAt(end));
 }
 
 /**
