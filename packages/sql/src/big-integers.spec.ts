@@ -5,6 +5,7 @@ import { compileTemplate } from './template';
 import { JsonIntegerTooLongError, decodeJson, decodeJsonExact, encodeJson, mayHoldLongInteger } from './json';
 import { compare, exactEquals, parseErlangNumber } from './operators';
 import { MAX_INTEGER_BITS, SqlFloat, intOf, toText, type SqlValue } from './values';
+import { createFunctionState, functionNames, lookupFunction, type FunctionContext } from './functions';
 
 // Integers beyond 2^53 (RULE-SQL.md §3, §4.6-4.7, §7, §8.2-8.3, §8.8): exact as Erlang's bignums, as
 // bigints in JS (values.ts), and plain numbers again whenever a result is back in the safe range.
@@ -275,6 +276,36 @@ describe('integers beyond 2^53', () => {
         const y = next64();
         const [out] = rule.evaluate({ topic: 't/1', payload: `{"x": ${x}, "y": ${y}}` });
         expect(out).toStrictEqual({ a: intOf(x & y), o: intOf(x | y), x2: intOf(x ^ y), n: intOf(~x), l: intOf(x << 7n), r: intOf(x >> 7n) });
+      }
+    });
+  });
+
+  describe('every built-in given a bigint', () => {
+    // Nothing may crash on one: a function either handles it or fails the rule (RuleEvaluationError),
+    // and what it returns can be written as JSON.
+    const context: FunctionContext = { input: { topic: 't/1', payload: '{"ts": 1733400000123456789}' }, inCondition: false, state: createFunctionState() };
+    const others: SqlValue[] = ['abc', 1, [1n << 70n], { k: U64_MAX }];
+    it.each(functionNames())('%s', (name) => {
+      const fn = lookupFunction(name);
+      expect(fn).toBeDefined();
+      for (let count = 0; count <= 4; count++) {
+        for (const other of others) {
+          for (let position = 0; position < Math.max(count, 1); position++) {
+            const args = Array.from({ length: count }, (_, i) => (i === position ? U64_MAX : other));
+            let result: SqlValue;
+            try {
+              result = (fn as NonNullable<typeof fn>)(args, context);
+            } catch (error) {
+              if (!(error instanceof RuleEvaluationError)) throw new Error(`${name}(${args.map(String).join(', ')}) threw ${String(error)}`);
+              continue;
+            }
+            try {
+              encodeJson(result);
+            } catch (error) {
+              if (!(error instanceof RuleEvaluationError)) throw new Error(`the result of ${name}(${args.map(String).join(', ')}) cannot be encoded: ${String(error)}`);
+            }
+          }
+        }
       }
     });
   });

@@ -395,6 +395,8 @@ export const DATETIME_FUNCTIONS: readonly FunctionDef[] = [
         const u = unit('mongo_date', 2, args[1]);
         ms = floorDiv(epochArg('mongo_date', 1, args[0]) * 1000n, PER_SECOND[u]);
       }
+      // A JS Date spans ±8.64e15 ms (about 275,000 years); toISOString throws a RangeError past it.
+      if (ms > 8_640_000_000_000_000n || ms < -8_640_000_000_000_000n) throw fnError('mongo_date', `the time ${ms} ms is out of the range of dates`);
       const iso = new Date(Number(ms)).toISOString();
       return `ISODate(${iso})`;
     },
