@@ -241,6 +241,11 @@ describe('integers beyond 2^53', () => {
       ["subbits(hexstr2bin('FFFFFFFFFFFFFFFF'), 1, 64)", U64_MAX],
       ["subbits(hexstr2bin('FFFFFFFFFFFFFFFF'), 1, 64, 'integer', 'signed')", -1],
       ["subbits(hexstr2bin('8000000000000001'), 1, 64, 'integer', 'unsigned', 'little')", 72057594037927936n + 128n],
+      // sprintf prints bignums as io_lib:format does
+      ["sprintf('~B', 18446744073709551615)", '18446744073709551615'],
+      ["sprintf('~.16B', 18446744073709551615)", 'FFFFFFFFFFFFFFFF'],
+      ["sprintf('~.16x', -18446744073709551615, '0x')", '-0xffffffffffffffff'],
+      ["sprintf('~p ~w', 18446744073709551615, -18446744073709551615)", '18446744073709551615 -18446744073709551615'],
       // nanosecond epochs (§8.9)
       ["rfc3339_to_unix_ts(unix_ts_to_rfc3339(1733400000123456789, 'nanosecond'), 'nanosecond')", NS], // any local offset
       ["format_date('nanosecond', 'Z', '%Y-%m-%dT%H:%M:%S.%N', 1733400000123456789)", '2024-12-05T12:00:00.123456789'],

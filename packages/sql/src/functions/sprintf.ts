@@ -119,7 +119,7 @@ export function sprintf(name: string, format: string, args: readonly SqlValue[],
         const v = integerArg(name, control, next());
         const base = precision ?? 10;
         if (base < 2 || base > 36) throw fnError(name, `base ${base} is out of range 2..36`);
-        let digits = Math.abs(v).toString(base);
+        let digits = digitsOf(v, base);
         if (control === 'B' || control === '#' || control === '+') digits = digits.toUpperCase();
         if (control === '#' || control === '+') digits = `${base}#${digits}`;
         field = (v < 0 ? '-' : '') + digits;
@@ -130,7 +130,7 @@ export function sprintf(name: string, format: string, args: readonly SqlValue[],
         const v = integerArg(name, control, next());
         const prefix = stringArg(name, next());
         const base = precision ?? 10;
-        let digits = Math.abs(v).toString(base);
+        let digits = digitsOf(v, base);
         if (control === 'X') digits = digits.toUpperCase();
         field = (v < 0 ? '-' : '') + prefix + digits;
         break;
@@ -165,9 +165,15 @@ export function sprintf(name: string, format: string, args: readonly SqlValue[],
   return out;
 }
 
-function integerArg(name: string, control: string, v: SqlValue): number {
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
+/** An integer of any size (a bigint beyond 2^53), as Erlang's ~B/~X print bignums. */
+function integerArg(name: string, control: string, v: SqlValue): number | bigint {
+  if ((typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint') return v;
   throw fnError(name, `~${control} needs an integer argument`);
+}
+
+/** |v| in a base, for either kind of integer. */
+function digitsOf(v: number | bigint, base: number): string {
+  return typeof v === 'bigint' ? (v < 0n ? -v : v).toString(base) : Math.abs(v).toString(base);
 }
 
 function stringArg(name: string, v: SqlValue): string {
