@@ -97,13 +97,30 @@ export class SchemaRegistryClient {
     }
     if (this.authorization !== undefined) headers['authorization'] = this.authorization;
     const https = target.protocol === 'https:';
-    const options: RequestOptions = { method, headers, timeout: this.options.timeoutMs, ...(https ? this.options.tls : {}) };
+    const options: RequestOptions = { method, headers, ...(https ? this.options.tls : {}) };
     const where = `schema registry ${this.url}`;
-    return new Promise((resolve, reject) => {
+    return new Promise<unknown>((resolveCall, rejectCall) => {
+      const resolve = (answer: unknown): void => {
+        clearTimeout(deadline);
+        resolveCall(answer);
+      };
+      const reject = (error: Error): void => {
+        clearTimeout(deadline);
+        rejectCall(error);
+      };
       const req = (https ? httpsRequest : httpRequest)(target, options, (res) => {
+        res.on('error', () => {}); // a deadline that destroys the request also errors its answer: readAnswer reports it
         readAnswer(res, where, what).then(resolve, reject);
       });
-      req.on('timeout', () => req.destroy(new SchemaRegistryError(`${where}: no answer within ${this.options.timeoutMs} ms while ${what}`, true)));
+      // One deadline for the whole call (connect, request, the complete answer): a socket timeout only fires
+      // on an idle socket, and a registry or proxy trickling a byte every few seconds would hold the call open.
+      const deadline = this.options.timeoutMs > 0
+        ? setTimeout(() => {
+          const late = new SchemaRegistryError(`${where}: no complete answer within ${this.options.timeoutMs} ms while ${what}`, true);
+          reject(late);
+          req.destroy(late);
+        }, this.options.timeoutMs)
+        : undefined;
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (error instanceof SchemaRegistryError) reject(error);
         else reject(new SchemaRegistryError(`${where} cannot be reached while ${what}: ${error.code ?? error.message}`, true));
