@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { ConfigError, RuleEvaluationError, RuleSyntaxError, connectorModule, createIntegration, sourceModule } from '@sluice/core';
 import { InMemoryConnector, InMemorySource } from '@sluice/core/testing';
 import { resolveLimits, type EvaluationLimitsOptions } from '../limits';
@@ -34,7 +34,27 @@ const RUNAWAY_WHILE =
   '  _while;' +
   'while(. < 42; . * 2)';
 
+/**
+ * Runs `work` until it stops failing with "jq is restarting" (after a stopped program, jq starts again in
+ * the background and calls fail at once meanwhile); returns what it returns or throws.
+ */
+async function afterRestart<T>(work: () => T): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return work();
+    } catch (error) {
+      if (attempt > 1000 || !/jq is restarting/.test((error as Error).message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
 describe('jq', () => {
+  // a test that stops a program leaves jq restarting in the background: the next test waits for it
+  beforeEach(async () => {
+    await afterRestart(() => jq(['null', 'null']));
+  });
+
   describe("EMQX's cases (emqx_rule_funcs_SUITE t_jq)", () => {
     it('runs on a decoded value and returns the list of outputs', () => {
       expect(jq(['.', decoded('{"b": 2}')])).toEqual([decoded('{"b":2}')]);
@@ -98,6 +118,34 @@ describe('jq', () => {
     it('is not failed by what the program writes to stderr (debug, stderr)', () => {
       expect(jq(['debug | .a', '{"a": 1}'])).toEqual([1]);
       expect(jq(['"a note" | stderr | length', 'null'])).toEqual([6]);
+      expect(jq(['"jq: error" | debug | 1', 'null'])).toEqual([1]);
+    });
+
+    it('fails on an error that follows debug or stderr output, however much (no partial results)', () => {
+      const error = errorOf(() => jq(['.[] | debug | .a', '[{"a":1},{"a":2},{"a":3},{"a":4},{"a":5},7]']));
+      expect((error as Error).message).toBe('function jq(): jq: error: Cannot index number with string ("a")');
+      // stderr prints without a newline: the error message follows it on the same line
+      expect(() => jq(['.[]|if .a>1 then ("hi"|stderr|empty) else .a end', '[{"a":1},{"a":2},7]'])).toThrow(/Cannot index number/);
+      expect(() => jq(['(range(5)|debug|empty), error("x")', 'null'])).toThrow(/^function jq\(\): jq: error: x$/);
+      expect(() => jq(['(range(2000)|debug|empty), error("late")', 'null', 1000])).toThrow(/jq: error: late$/);
+      const rule = compileRule('SELECT jq(\'.[] | debug | .a\', payload) AS r FROM "t"');
+      expect(() => rule.evaluate({ topic: 't', payload: '[{"a":1},{"a":2},{"a":3},{"a":4},{"a":5},7]' })).toThrow(/Cannot index number/);
+      expect(rule.evaluate({ topic: 't', payload: '[{"a":1}]' })).toEqual([{ r: [1] }]);
+    });
+
+    it('keeps working after a program writes large texts to stderr (only a 64 KiB tail of it is kept)', () => {
+      expect(jq(['("x"*2e7) as $s | range(60) | $s | stderr | empty', 'null', 1000])).toEqual([]);
+      expect(jq(['.', '5'])).toEqual([5]);
+    });
+
+    it('fails on halt_error with a non-zero status, with its text (halt and halt_error(0) succeed)', () => {
+      expect(() => jq(['"boom\\n"|halt_error', 'null'])).toThrow(/^function jq\(\): jq: error: halt_error with exit status 5: boom$/);
+      expect(() => jq(['{"a":1}|halt_error(1)', 'null'])).toThrow(/halt_error with exit status 1: \{"a":1\}$/);
+      expect(jq(['"fine"|halt_error(0)', 'null'])).toEqual([]);
+      const rule = compileRule('SELECT jq(\'if .stop then "stop"|halt_error else .v end\', payload) AS r FROM "t"');
+      expect(rule.evaluate({ topic: 't', payload: '{"v": 1}' })).toEqual([{ r: [1] }]);
+      expect(() => rule.evaluate({ topic: 't', payload: '{"stop": true}' })).toThrow(/halt_error with exit status 5: stop$/);
+      expect(rule.evaluate({ topic: 't', payload: '{"v": 2}' })).toEqual([{ r: [2] }]);
     });
 
     it('fails on input that is not JSON', () => {
@@ -122,20 +170,27 @@ describe('jq', () => {
   });
 
   describe('bounded time and memory', () => {
-    it('stops repeat(1) and keeps working afterwards', () => {
+    it('stops repeat(1) and keeps working afterwards', async () => {
       const rule = compileRule('SELECT jq(\'repeat(1)\', payload) AS r FROM "t"');
       expect(() => rule.evaluate({ topic: 't', payload: '1' })).toThrow(/did not finish within 100 ms/);
-      expect(() => rule.evaluate({ topic: 't', payload: '1' })).toThrow(/did not finish within 100 ms/);
+      await expect(afterRestart(() => rule.evaluate({ topic: 't', payload: '1' }))).rejects.toThrow(/did not finish within 100 ms/);
       const after = compileRule('SELECT jq(\'.a\', payload) AS r FROM "t"');
       expect(after.evaluate({ topic: 't', payload: '{"a": 7}' })).toEqual([{ r: [7] }]);
     });
 
-    it('stops a program that needs more than jqMaxMemory, and keeps working afterwards', () => {
+    it('restarts jq in the background after a stopped program: calls fail at once until it is ready', async () => {
+      // programs no rule here has: they share one jq
+      expect(() => jq(['[repeat(1)] | length', '1', 10])).toThrow(/did not finish within 10 ms/);
+      expect(() => jq(['. + 0', '1'])).toThrow(/^function jq\(\): jq is restarting after a stopped program/);
+      expect(await afterRestart(() => jq(['. + 0', '1']))).toEqual([1]);
+    });
+
+    it('stops a program that needs more than jqMaxMemory, and keeps working afterwards', async () => {
       const ctx = context({ jqMaxMemory: 32 * 1024 * 1024, jqTimeout: 30_000 });
       const error = errorOf(() => jq(['[range(1e9)]', 'null'], ctx));
       expect(error).toBeInstanceOf(RuleEvaluationError);
       expect((error as Error).message).toMatch(/^function jq\(\): jq stopped abnormally, most likely out of memory \(jqMaxMemory is 33554432 bytes;/);
-      expect(jq(['[range(3)]', 'null'], ctx)).toEqual([[0, 1, 2]]);
+      expect(await afterRestart(() => jq(['[range(3)]', 'null'], ctx))).toEqual([[0, 1, 2]]);
     });
   });
 
@@ -167,6 +222,25 @@ describe('jq', () => {
       expect((error as RuleSyntaxError).message).toMatch(/^function jq\(\): the program does not compile: jq: error: nosuchfunction\/0 is not defined at <top-level>, line 1[,:]/);
       expect((error as RuleSyntaxError).line).toBe(2);
       expect((error as RuleSyntaxError).column).toBe(7);
+    });
+
+    it('checks a literal program alone, so its text cannot close a wrapper and make the check run it', () => {
+      const started = performance.now();
+      const error = errorOf(() => compileRule('SELECT jq(\'1) else (repeat(1)) end | if false then (1\', payload) AS r FROM "t"'));
+      expect(error).toBeInstanceOf(RuleSyntaxError);
+      expect((error as Error).message).toMatch(/^function jq\(\): the program does not compile: jq: error: syntax error/);
+      // a literal that would never end on null input still compiles: the check runs none of it
+      expect(() => compileRule('SELECT jq(\'until(.a; .)\', payload) AS r FROM "t"')).not.toThrow();
+      console.log(`compile checks took ${Math.round(performance.now() - started)} ms`);
+    });
+
+    it('refuses a literal program whose check does not finish within jqMaxTimeout', () => {
+      const engine = new SqlRuleEngine({ limits: { jqMaxTimeout: 1 } });
+      // a thousand paths take jq tens of milliseconds to compile
+      const program = `[${Array.from({ length: 1000 }, (_, i) => `.a${i}`).join(', ')}]`;
+      const error = errorOf(() => engine.compileRule(`SELECT jq('${program}', payload) AS r FROM "t"`));
+      expect(error).toBeInstanceOf(RuleSyntaxError);
+      expect((error as Error).message).toMatch(/^function jq\(\): the program could not be compiled within 1 ms \(jqMaxTimeout\): make it smaller, or raise jqMaxTimeout \(line 1, column 12\)$/);
     });
 
     it("uses the engine's own limits", () => {
@@ -209,8 +283,17 @@ describe('jq', () => {
       expect(rule.evaluate({ topic: 't', payload: '1' })).toEqual([{ r: [[1]] }]);
       expect(rule.evaluate({ topic: 't', payload: '2' })).toEqual([{ r: [[2]] }]);
       const data = compileRule('SELECT jq(payload.p, payload.d) AS r FROM "t"');
-      expect(() => data.evaluate({ topic: 't', payload: '{"p": "input", "d": 1}' })).toThrow(/^function jq\(\): jq: error/); // jq 1.8 says "break" when input finds none
+      expect(() => data.evaluate({ topic: 't', payload: '{"p": "input", "d": 1}' })).toThrow(/^function jq\(\): jq: error: No more inputs/);
+      expect(() => jq(['[., input]', '1'])).toThrow(/^function jq\(\): jq: error: No more inputs \(each call gets one input\)$/);
       expect(data.evaluate({ topic: 't', payload: '{"p": ".", "d": 3}' })).toEqual([{ r: [3] }]);
+    });
+
+    it('gives input_line_number the same value for every message (not a count over earlier ones)', () => {
+      const rule = compileRule('SELECT jq(\'input_line_number\', payload) AS r FROM "t"');
+      const first = rule.evaluate({ topic: 't', payload: '1' });
+      expect(rule.evaluate({ topic: 't', payload: '2' })).toEqual(first);
+      expect(rule.evaluate({ topic: 't', payload: '3' })).toEqual(first);
+      expect(first).toEqual([{ r: [1] }]);
     });
 
     it('starts jq again after a program that halts', () => {
@@ -237,9 +320,12 @@ describe('jq', () => {
       });
       await app.start();
       try {
-        for (const payload of ['{"values": [1, 2]}', '{"values": 5}', '{"spin": true}', '{"values": [3]}']) {
+        for (const payload of ['{"values": [1, 2]}', '{"values": 5}', '{"spin": true}']) {
           await source.push('t', payload).settled;
         }
+        // the stopped program's jq starts again in the background: wait for it, then the next message passes
+        await afterRestart(() => jq(['if .spin then repeat(1) else .values[] end', '{"values": []}']));
+        await source.push('t', '{"values": [3]}').settled;
         expect(connector.records.map((r) => r.rendered)).toEqual(['1', '2', '3']);
         expect(app.metrics.rule('values')).toMatchObject({ matched: 4, passed: 2, failed: 2, 'failed.exception': 2 });
       } finally {

@@ -52,19 +52,17 @@ function budget(v: SqlValue, limits: EvaluationLimits): number {
 }
 
 /**
- * Whether a program may read further inputs itself (`input`, `inputs`): such a program must not be kept
- * running between messages, or it would read the next ones (a field named `.inputs` matches too, and
- * only costs that program its compile-once).
+ * Whether a program depends on the inputs before or after its own (`input` and `inputs` read the next
+ * ones, `input_line_number` counts the lines read so far): such a program must not be kept running
+ * between messages, or one message would change another's result. It gets one jq per call. A field named
+ * `.inputs` matches too, and only costs that program its compile-once.
  */
-const READS_INPUTS = /\binputs?\b/;
+const READS_INPUTS = /\b(?:inputs?|input_line_number)\b/;
 
 function runJq(program: string, args: readonly SqlValue[], limits: EvaluationLimits): SqlValue[] {
   const timeoutMs = budget(args[2], limits);
-  const outcome = runnerFor(limits).run(program, inputText(args[1], limits), {
-    timeoutMs,
-    maxOutput: limits.maxStringSize,
-    oneShot: READS_INPUTS.test(program),
-  });
+  const oneShot = READS_INPUTS.test(program);
+  const outcome = runnerFor(limits).run(program, inputText(args[1], limits), { timeoutMs, maxOutput: limits.maxStringSize, oneShot });
   switch (outcome.kind) {
     case 'ok': {
       if (outcome.lines.length > limits.maxListLength) {
@@ -73,7 +71,14 @@ function runJq(program: string, args: readonly SqlValue[], limits: EvaluationLim
       return outcome.lines.map(decodeOutput);
     }
     case 'error':
-      throw fnError('jq', outcome.message);
+      // jq 1.8 reports `input` finding no further input as a bare "break"; a call has exactly one input
+      throw fnError('jq', oneShot && outcome.message === 'jq: error: break' ? 'jq: error: No more inputs (each call gets one input)' : outcome.message);
+    case 'restarting':
+      throw fnError(
+        'jq',
+        'jq is restarting after a stopped program (a program that ran out of time or memory); ' +
+          'calls fail at once until it is ready, which takes a few hundred milliseconds',
+      );
     case 'timeout':
       throw fnError(
         'jq',
@@ -104,12 +109,11 @@ const jq: SqlFunction = (args, ctx) => runJq(text('jq', 1, args[0]), args, limit
 
 /**
  * A literal program is compiled once: it gets a jq of its own that stays compiled between messages
- * (JqRunner.dedicate). It is also checked when the rule compiles: jq compiles it in a branch that is
- * never taken (`if false then (<program>) else empty end` with null input), so nothing of it runs (an
- * unused `def` would not do: jq drops unreferenced definitions before it looks for undefined names). A
- * program jq refuses makes the rule a RuleSyntaxError at that literal, as a bad regex literal does. If
- * the check itself cannot run (jq did not start, or the machine is too busy to answer in time), the
- * rule compiles and each evaluation reports what happens then.
+ * (JqRunner.dedicate). It is also checked when the rule compiles: jq is given the program alone and no
+ * input at all, so it compiles the program and ends without running any of it (the program's text cannot
+ * change that, as it could if it were spliced into a wrapper). A program jq refuses makes the rule a
+ * RuleSyntaxError at that literal, as a bad regex literal does; so does a check that does not finish
+ * within jqMaxTimeout. If jq itself cannot start, the rule compiles and each evaluation reports it.
  */
 const specializeJq: Specializer = (syntax: readonly Expr[]) => {
   const literal = syntax[0];
@@ -118,25 +122,28 @@ const specializeJq: Specializer = (syntax: readonly Expr[]) => {
   const limits = compilingLimits();
   let outcome;
   try {
-    outcome = runnerFor(limits).run(`if false then (\n${program}\n) else empty end`, 'null', {
-      timeoutMs: COMPILE_CHECK_TIMEOUT_MS,
-      maxOutput: 0,
-      nullInput: true,
-    });
+    outcome = runnerFor(limits).run(program, '', { timeoutMs: limits.jqMaxTimeout, maxOutput: 0, check: true });
   } catch {
     outcome = undefined; // jq could not start: every evaluation will say so
   }
-  if (outcome?.kind === 'error') {
-    // The check puts the program on line 2: report jq's line numbers as the program's own.
-    const message = outcome.message.replace(/line (\d+)/g, (_, line: string) => `line ${Math.max(Number(line) - 1, 1)}`);
-    throw new LiteralSyntaxError(`function jq(): the program does not compile: ${message}`, program);
+  switch (outcome?.kind) {
+    case 'error':
+      throw new LiteralSyntaxError(`function jq(): the program does not compile: ${outcome.message}`, program);
+    case 'timeout':
+      throw new LiteralSyntaxError(
+        `function jq(): the program could not be compiled within ${limits.jqMaxTimeout} ms (jqMaxTimeout): make it smaller, or raise jqMaxTimeout`,
+        program,
+      );
+    case 'aborted':
+    case 'too-big':
+      throw new LiteralSyntaxError(
+        `function jq(): compiling the program stopped jq, most likely out of memory (jqMaxMemory is ${limits.jqMaxMemory} bytes)`,
+        program,
+      );
   }
   // jq stays compiled for this program in a worker of its own (JqRunner.dedicate)
   if (!READS_INPUTS.test(program)) runnerFor(limits).dedicate(program);
   return (args, ctx) => runJq(program, args, limitsOf(ctx));
 };
-
-/** The compile check runs `empty`: the time is jq compiling the program (and starting, the first time). */
-const COMPILE_CHECK_TIMEOUT_MS = 5_000;
 
 export const JQ_FUNCTIONS: readonly FunctionDef[] = [['jq', 2, 3, jq, specializeJq]];

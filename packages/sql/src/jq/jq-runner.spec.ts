@@ -1,4 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
+import type { Worker } from 'node:worker_threads';
 import { JqRunner } from './jq-runner';
 
 const MiB = 1024 * 1024;
@@ -29,8 +30,30 @@ describe(JqRunner.name, () => {
         expect(runner.run('.x', '{"x": 1}', options)).toEqual({ kind: 'ok', lines: ['1'] });
         expect(runner.run('.y', '{"y": 2}', options)).toEqual({ kind: 'ok', lines: ['2'] });
         expect(runner.run('.x', '{"x": 3}', options)).toEqual({ kind: 'ok', lines: ['3'] });
-        expect(runner.run('.[', 'null', { ...options, nullInput: true })).toMatchObject({ kind: 'error' });
+        expect(runner.run('.[', 'null', { ...options, check: true })).toMatchObject({ kind: 'error' });
       } finally {
+        runner.stop();
+      }
+    });
+
+    it('answers at once, with the reason, when the worker thread stopped by itself between runs', async () => {
+      const runner = new JqRunner(64 * MiB);
+      const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      try {
+        const options = { timeoutMs: 10_000, maxOutput: 1024 };
+        expect(runner.run('.', '1', options)).toEqual({ kind: 'ok', lines: ['1'] });
+        // stands for a crash: the thread ends without the runner asking
+        const thread = (runner as unknown as { shared: { thread: Worker } }).shared.thread;
+        await thread.terminate();
+        await new Promise((resolve) => setImmediate(resolve));
+        const started = performance.now();
+        expect(runner.run('.', '2', options)).toEqual({ kind: 'aborted', message: 'the jq worker stopped: exit code 1' });
+        console.log(`a stopped worker was reported in ${(performance.now() - started).toFixed(1)} ms (budget 10000 ms)`);
+        expect(emitWarning.mock.calls).toEqual([
+          [expect.stringMatching(/^function jq\(\): the jq worker stopped: exit code 1 \(jq is started again/), { code: 'SLUICE_JQ_WORKER_STOPPED' }],
+        ]);
+      } finally {
+        emitWarning.mockRestore();
         runner.stop();
       }
     });

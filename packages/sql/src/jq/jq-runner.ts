@@ -7,9 +7,17 @@ import { WASM_PAGE, capWasmMemory } from './wasm-memory';
 const REQUEST = 0;
 const DONE = 1;
 const READY = 2;
+/** Written to DONE when the worker thread stopped ('error' or 'exit'): no reply will come. */
+const STOPPED = -1;
 
-/** How long a new worker may take to load jq before the call fails (a cold start takes tens of ms). */
+/**
+ * How long a worker may take to load jq (and compile its program) when a caller waits for it: the first
+ * run of a runner, and compile checks. A cold start takes 100–500 ms, more on a loaded machine. A worker
+ * replacing a stopped one starts in the background instead, and calls fail fast until it is ready.
+ */
 const START_TIMEOUT_MS = 10_000;
+/** At most one warning per this many ms about stopped jq workers (a crash would repeat per message). */
+const WARN_EVERY_MS = 60_000;
 /**
  * Most programs with a worker of their own, per runner: each worker is a thread with its own V8 heap and
  * WebAssembly memory (16 MiB at least), so a few rules with jq do not cost hundreds of megabytes.
@@ -26,8 +34,11 @@ export interface JqRunOptions {
   readonly timeoutMs: number;
   /** Longest output accepted (characters of jq's compact output, all values together). */
   readonly maxOutput: number;
-  /** Run with `-n` (null input), ignoring `input`: used to check that a program compiles. */
-  readonly nullInput?: boolean;
+  /**
+   * Only compile the program (jq is given no input, so nothing of it runs), ignoring `input`; waits for
+   * a worker that is still starting instead of failing fast.
+   */
+  readonly check?: boolean;
   /**
    * End jq after this input instead of keeping it for the next: for programs that read further inputs
    * themselves (`input`, `inputs`), which would otherwise take the next messages.
@@ -40,6 +51,7 @@ export type JqOutcome =
   | { readonly kind: 'ok'; readonly lines: string[] }
   | { readonly kind: 'error'; readonly message: string }
   | { readonly kind: 'timeout' }
+  | { readonly kind: 'restarting' }
   | { readonly kind: 'too-big'; readonly size: number }
   | { readonly kind: 'aborted'; readonly message: string };
 
@@ -55,6 +67,13 @@ interface LiveWorker {
   readonly control: Int32Array;
   readonly port: MessagePort;
   requests: number;
+  /** The request that loads the worker's program (0: none); the worker is ready once it is DONE. */
+  primed: number;
+  ready: boolean;
+  /** Why the thread stopped by itself, once it did ('error' or 'exit' seen). */
+  stopped?: string;
+  /** Terminated by the runner: its 'exit' is expected. */
+  retired: boolean;
 }
 
 /**
@@ -114,7 +133,7 @@ export class JqRunner {
     }
     if (oldest === undefined || this.now() - (this.lastUse.get(oldest) ?? 0) < IDLE_MS) return false;
     const worker = this.dedicated.get(oldest);
-    if (worker !== undefined) this.replace(worker);
+    if (worker !== undefined) this.replace(worker, false);
     this.dedicated.delete(oldest);
     this.lastUse.delete(oldest);
     return true;
@@ -122,35 +141,38 @@ export class JqRunner {
 
   /**
    * Runs `program` on `input`, which must be one complete JSON text (jq would wait for the rest of a
-   * partial one). Never throws for what jq does; see JqOutcome.
+   * partial one). Never throws for what jq does; see JqOutcome. Throws a RuleEvaluationError when jq
+   * cannot be started at all.
    */
   run(program: string, input: string, options: JqRunOptions): JqOutcome {
-    const own = options.nullInput !== true && this.dedicated.has(program);
+    const check = options.check === true;
+    const own = !check && this.dedicated.has(program);
     if (own) this.lastUse.set(program, this.now());
     let worker = own ? this.dedicated.get(program) : this.shared;
     if (worker === undefined) {
-      worker = this.start();
+      // A cold start: the caller waits for it, outside the call's budget (the first run must not pay it).
+      worker = this.start(own ? program : undefined);
       if (own) this.dedicated.set(program, worker);
       else this.shared = worker;
+      if (!this.awaitReady(worker, START_TIMEOUT_MS)) this.failStart(worker, `no answer within ${START_TIMEOUT_MS} ms`);
+    } else if (!worker.ready && !this.awaitReady(worker, check ? START_TIMEOUT_MS : 0)) {
+      if (check) this.failStart(worker, `no answer within ${START_TIMEOUT_MS} ms`);
+      return { kind: 'restarting' };
     }
+    if (worker.stopped !== undefined) return this.lost(worker);
     worker.requests += 1;
     const request = worker.requests;
-    worker.port.postMessage({
-      program,
-      input,
-      nullInput: options.nullInput === true,
-      oneShot: options.oneShot === true,
-      maxOutput: options.maxOutput,
-    });
+    worker.port.postMessage({ program, input, check, oneShot: options.oneShot === true, maxOutput: options.maxOutput });
     Atomics.store(worker.control, REQUEST, request);
     Atomics.notify(worker.control, REQUEST);
-    if (!waitFor(worker.control, DONE, request, options.timeoutMs)) {
-      this.replace(worker);
+    if (!waitFor(worker.control, DONE, request, options.timeoutMs, STOPPED)) {
+      if (worker.stopped !== undefined || Atomics.load(worker.control, DONE) === STOPPED) return this.lost(worker);
+      this.replace(worker, true);
       return { kind: 'timeout' };
     }
     const reply = receiveMessageOnPort(worker.port)?.message as Reply | undefined;
     if (reply === undefined || reply.fatal !== undefined) {
-      this.replace(worker);
+      this.replace(worker, true);
       return { kind: 'aborted', message: reply?.fatal ?? 'the jq worker gave no reply' };
     }
     if (reply.error !== undefined) return { kind: 'error', message: cleanMessage(reply.error) };
@@ -161,19 +183,80 @@ export class JqRunner {
 
   /** Terminates every worker; the next run starts new ones. */
   stop(): void {
-    if (this.shared !== undefined) this.replace(this.shared);
-    for (const worker of this.dedicated.values()) if (worker !== undefined) this.replace(worker);
+    if (this.shared !== undefined) this.replace(this.shared, false);
+    for (const worker of this.dedicated.values()) if (worker !== undefined) this.replace(worker, false);
   }
 
-  /** Terminates `worker` (stuck past its budget, or aborted); its program gets a new one at its next run. */
-  private replace(worker: LiveWorker): void {
-    if (this.shared === worker) this.shared = undefined;
-    for (const [program, own] of this.dedicated) if (own === worker) this.dedicated.set(program, undefined);
+  /** The outcome for a worker whose thread stopped by itself (crashed): replaced, with the reason. */
+  private lost(worker: LiveWorker): JqOutcome {
+    const reason = worker.stopped ?? 'the jq worker stopped';
+    this.replace(worker, true);
+    return { kind: 'aborted', message: reason };
+  }
+
+  /**
+   * Terminates `worker` (stuck past its budget, aborted, crashed, or no longer needed). With `restart`,
+   * a replacement starts at once in the background: the next calls fail fast ('restarting') until it
+   * is ready, instead of blocking the caller while jq loads. Without, its program starts one at its next run.
+   */
+  private replace(worker: LiveWorker, restart: boolean): void {
+    let program: string | undefined;
+    let owner: 'shared' | 'dedicated' | undefined;
+    if (this.shared === worker) {
+      this.shared = undefined;
+      owner = 'shared';
+    }
+    for (const [dedicatedTo, own] of this.dedicated) {
+      if (own === worker) {
+        this.dedicated.set(dedicatedTo, undefined);
+        program = dedicatedTo;
+        owner = 'dedicated';
+      }
+    }
+    worker.retired = true;
     worker.port.close();
     void worker.thread.terminate();
+    if (!restart || owner === undefined) return;
+    const next = this.start(program);
+    if (owner === 'shared') this.shared = next;
+    else this.dedicated.set(program as string, next);
   }
 
-  private start(): LiveWorker {
+  /**
+   * Waits up to timeoutMs for `worker` to have loaded jq (and its program, if it has one); returns
+   * whether it has. A worker that failed to load is replaced and the failure thrown.
+   */
+  private awaitReady(worker: LiveWorker, timeoutMs: number): boolean {
+    const deadline = performance.now() + timeoutMs;
+    if (!waitFor(worker.control, READY, 1, timeoutMs, 2)) {
+      if (Atomics.load(worker.control, READY) !== 2) return false;
+      const reason = receiveMessageOnPort(worker.port)?.message as Reply | undefined;
+      this.failStart(worker, reason?.fatal ?? 'it gave no reason');
+    }
+    if (worker.primed !== 0) {
+      if (!waitFor(worker.control, DONE, worker.primed, Math.max(deadline - performance.now(), 0), STOPPED)) {
+        if (Atomics.load(worker.control, DONE) !== STOPPED) return false;
+        this.failStart(worker, worker.stopped ?? 'the jq worker stopped');
+      }
+      // The reply to the priming request: a program that does not compile says so again when it runs.
+      const reply = receiveMessageOnPort(worker.port)?.message as Reply | undefined;
+      if (reply?.fatal !== undefined) this.failStart(worker, reply.fatal);
+    }
+    worker.ready = true;
+    return true;
+  }
+
+  /** Gives up on a worker that could not load jq: the next run tries a cold start again. */
+  private failStart(worker: LiveWorker, reason: string): never {
+    this.replace(worker, false);
+    throw new RuleEvaluationError(`function jq(): jq could not be started (${reason})`);
+  }
+
+  /**
+   * Starts a worker without waiting for it. With `program`, the worker's first request starts jq on it,
+   * so jq has compiled it (and WebAssembly has warmed up) before the first message's budget starts.
+   */
+  private start(program?: string): LiveWorker {
     this.module ??= compileJqModule(this.maxMemory);
     const control = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
     const { port1, port2 } = new MessageChannel();
@@ -187,15 +270,38 @@ export class JqRunner {
       stderr: true,
     });
     thread.unref();
-    // A worker that fails to start reports it through READY; its 'error' event must not crash the host.
-    thread.on('error', () => undefined);
-    if (!waitFor(control, READY, 1, START_TIMEOUT_MS, 2)) {
-      void thread.terminate();
-      const reason = receiveMessageOnPort(port1)?.message as Reply | undefined;
-      port1.close();
-      throw new RuleEvaluationError(`function jq(): jq could not be started (${reason?.fatal ?? `no answer within ${START_TIMEOUT_MS} ms`})`);
+    const worker: LiveWorker = { thread, control, port: port1, requests: 0, primed: 0, ready: false, retired: false };
+    // A thread that stops by itself (an error in the worker, its heap limit) will never reply: say so in
+    // DONE, so a caller that has not started waiting yet gets the reason at once. While a caller waits, its
+    // thread cannot run these handlers: it sees the stop when its wait ends (at the budget).
+    const stopped = (reason: string): void => {
+      if (worker.retired || worker.stopped !== undefined) return;
+      worker.stopped = `the jq worker stopped: ${reason}`;
+      Atomics.store(control, DONE, STOPPED);
+      Atomics.notify(control, DONE);
+      this.warn(worker.stopped);
+    };
+    thread.on('error', (error: Error) => stopped(error.message));
+    thread.on('exit', (code: number) => stopped(`exit code ${code}`));
+    if (program !== undefined) {
+      port1.postMessage({ program, input: '', check: false, oneShot: false, maxOutput: 0 });
+      worker.requests = 1;
+      worker.primed = 1;
+      Atomics.store(control, REQUEST, 1);
     }
-    return { thread, control, port: port1, requests: 0 };
+    return worker;
+  }
+
+  private lastWarning = -Infinity;
+
+  /** A process warning, at most one per WARN_EVERY_MS (a worker that keeps crashing would flood the log). */
+  private warn(message: string): void {
+    const now = performance.now();
+    if (now - this.lastWarning < WARN_EVERY_MS) return;
+    this.lastWarning = now;
+    process.emitWarning(`function jq(): ${message} (jq is started again; further such warnings are held back for a minute)`, {
+      code: 'SLUICE_JQ_WORKER_STOPPED',
+    });
   }
 }
 

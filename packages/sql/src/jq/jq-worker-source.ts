@@ -10,8 +10,9 @@
  * Both sides read messages with receiveMessageOnPort, so neither needs its event loop to turn: the
  * caller stays synchronous, and the worker serves requests in a blocking loop.
  *
- * A request is { program, input, nullInput, oneShot, maxOutput }; a reply is { out } (jq's compact output, one
- * value per line), { error } (jq's own message: compile or run-time error), { tooBig } (the output's
+ * A request is { program, input, check, oneShot, maxOutput }; a reply is { out } (jq's compact output, one
+ * value per line), { error } (jq's own message: compile or run-time error, or halt_error's text with a
+ * non-zero status), { tooBig } (the output's
  * length, over maxOutput), or { fatal } (the WebAssembly instance aborted, e.g. out of memory: the
  * caller must replace this worker).
  *
@@ -21,7 +22,8 @@
  * and openat are wrapped when the module is instantiated). Each request's input is one line of JSON;
  * when jq asks for more input, it has written every output of the previous one (--unbuffered), so that
  * is the moment to reply and wait for the next request. A request for another program (or a
- * compile check, nullInput) ends the running jq with end-of-input, and a new one starts. A oneShot
+ * compile check) ends the running jq with end-of-input, and a new one starts. A check runs jq on no input at
+ * all: jq compiles the program and ends without running it, so the program's text cannot make it work. A oneShot
  * request (a program that calls input or inputs, which would read the next messages) gets the end of
  * input after its value, so its jq ends with it. The input must
  * be one complete JSON value (the caller checks it): jq's parser would otherwise wait for the rest.
@@ -41,8 +43,20 @@ let input = null;      // bytes of the current request's input not read yet (nul
 let inputAt = 0;
 let active = null;     // the request being served
 let queued = null;     // a request that ends the running jq, to serve next
-let out = [], outSize = 0, err = [];
+let out = [], outSize = 0;
 let seen = 0;
+
+// jq's stderr for the active request, as the last STDERR_TAIL bytes (a ring): debug and stderr may write
+// without bound, and only the end is needed (a halt_error text, a compile error).
+const STDERR_TAIL = 64 * 1024;
+const tail = new Uint8Array(STDERR_TAIL);
+let tailSize = 0;      // bytes written to stderr by the active request (its last STDERR_TAIL kept)
+// jq reports an uncaught error with one fprintf to (unbuffered) stderr starting 'jq: error': the first
+// write of such a call marks the request failed, and the message is kept apart (up to MAX_ERROR bytes,
+// to its newline), wherever debug or stderr output without a newline put it.
+const ERROR_MARK = encoder.encode('jq: error');
+const MAX_ERROR = 4096;
+let failed = false, capturing = false, errorText = '';
 
 function takeRequest() {
   Atomics.wait(control, REQUEST, seen);
@@ -59,21 +73,60 @@ function reply(message) {
 
 function begin(request) {
   active = request;
-  out = []; outSize = 0; err = [];
+  out = []; outSize = 0;
+  tailSize = 0; failed = false; capturing = false; errorText = '';
   input = encoder.encode(request.input + NEWLINE);
   inputAt = 0;
 }
 
-/** The reply to the active request from what jq wrote: its first error, else its outputs. */
-function finish() {
+/**
+ * The reply to the active request from what jq wrote: its error, else its outputs. exitCode is jq's exit
+ * status when jq ended while serving the request (undefined while it keeps running): 2 and 3 are usage
+ * and compile errors (stderr says which), any other non-zero status is halt_error's.
+ */
+function finish(exitCode) {
   const request = active;
   active = null;
-  // jq's errors and its compile error count; warnings, debug and stderr output do not fail the call
-  const errors = decoder.decode(concat(err)).split(NEWLINE)
-    .filter((line) => line.startsWith('jq: error') || (line.startsWith('jq: ') && line.includes(' compile error')));
-  if (errors.length > 0) return reply({ error: errors.join(NEWLINE) });
+  if (exitCode === 2 || exitCode === 3) return reply({ error: stderrText() });
+  if (failed) return reply({ error: errorText });
+  if (exitCode !== undefined && exitCode !== 0) {
+    const text = stderrText().split(NEWLINE).join(' ').trim();
+    return reply({ error: 'jq: error: halt_error with exit status ' + exitCode + (text === '' ? '' : ': ' + text) });
+  }
   if (outSize > request.maxOutput) return reply({ tooBig: outSize });
   reply({ out: decoder.decode(concat(out)) });
+}
+
+/** What the active request wrote to stderr (its last STDERR_TAIL bytes). */
+function stderrText() {
+  if (tailSize <= STDERR_TAIL) return decoder.decode(tail.subarray(0, tailSize));
+  const at = tailSize % STDERR_TAIL;
+  return decoder.decode(concat([tail.subarray(at), tail.subarray(0, at)]));
+}
+
+function keepStderr(chunk) {
+  if (chunk.length >= STDERR_TAIL) chunk = chunk.subarray(chunk.length - STDERR_TAIL);
+  const at = tailSize % STDERR_TAIL, first = Math.min(chunk.length, STDERR_TAIL - at);
+  tail.set(chunk.subarray(0, first), at);
+  tail.set(chunk.subarray(first), 0);
+  tailSize += chunk.length;
+  if (!capturing) return;
+  const end = chunk.indexOf(10);
+  const part = end === -1 ? chunk : chunk.subarray(0, end + 1);
+  if (errorText.length < MAX_ERROR) errorText += decoder.decode(part.subarray(0, MAX_ERROR - errorText.length));
+  if (end !== -1) capturing = false;
+}
+
+/** Whether the bytes of one fd_write call (its iovecs in order) start with ERROR_MARK. */
+function startsWithMark(words, bytes, iov, iovcnt) {
+  let matched = 0;
+  for (let i = 0; i < iovcnt && matched < ERROR_MARK.length; i++) {
+    const pointer = words[(iov + i * 8) >> 2], length = words[(iov + i * 8 + 4) >> 2];
+    for (let j = 0; j < length && matched < ERROR_MARK.length; j++, matched++) {
+      if (bytes[pointer + j] !== ERROR_MARK[matched]) return false;
+    }
+  }
+  return matched === ERROR_MARK.length;
 }
 
 function concat(chunks) {
@@ -88,10 +141,10 @@ function concat(chunks) {
 /** jq wants more input: the active request is done; wait for the next, or end this jq (null: end of input). */
 function nextInput() {
   // a program that reads inputs itself (input, inputs) gets its one value and then the end of input
-  if (active !== null && active.oneShot) return null;
+  if (active !== null && (active.oneShot || active.check)) return null;
   if (active !== null) finish();
   const request = takeRequest();
-  if (request.invalid || request.nullInput || request.program !== running) { queued = request; return null; }
+  if (request.invalid || request.check || request.program !== running) { queued = request; return null; }
   begin(request);
   return input;
 }
@@ -135,10 +188,14 @@ function instantiateWasm(imports, onSuccess) {
     if (fd !== 1 && fd !== 2) return write(fd, iov, iovcnt, pnum);
     const words = new Uint32Array(memory.buffer), bytes = new Uint8Array(memory.buffer);
     let total = 0;
+    if (fd === 2 && active !== null && !capturing && startsWithMark(words, bytes, iov, iovcnt)) {
+      failed = true;
+      capturing = errorText === '';   // keep the first error's text
+    }
     for (let i = 0; i < iovcnt; i++) {
       const pointer = words[(iov + i * 8) >> 2], length = words[(iov + i * 8 + 4) >> 2];
       total += length;
-      if (fd === 2) { if (err.length < 64) err.push(bytes.slice(pointer, pointer + length)); continue; }
+      if (fd === 2) { if (active !== null) keepStderr(bytes.subarray(pointer, pointer + length)); continue; }
       outSize += length;
       // past the limit the output is counted, not kept: the reply will say it is too big
       if (active !== null && outSize <= active.maxOutput) out.push(bytes.slice(pointer, pointer + length));
@@ -153,7 +210,9 @@ function instantiateWasm(imports, onSuccess) {
   return {};
 }
 
-const STREAM = ['-c', '--unbuffered'], CHECK = ['-c', '-n'];
+// A check (compile only) reads the input like a stream, but gets none: jq compiles the program and ends
+// without running it. WARM_UP runs once on null input.
+const STREAM = ['-c', '--unbuffered'], CHECK = ['-c'], WARM_UP = ['-c', '-n'];
 
 function serve(jq) {
   for (;;) {
@@ -161,17 +220,19 @@ function serve(jq) {
     queued = null;
     if (request.invalid) { reply({ fatal: 'no request was posted' }); continue; }
     begin(request);
-    running = request.nullInput ? null : request.program;
+    running = request.check ? null : request.program;
+    if (request.check) input = new Uint8Array(0);
+    let exitCode;
     try {
-      jq.raw('', request.program, request.nullInput ? CHECK : STREAM);
+      exitCode = jq.raw('', request.program, request.check ? CHECK : STREAM).exitCode;
     } catch (error) {
       return reply({ fatal: String((error && error.message) || error) });
     }
     running = null;
     stdinFd = -1;
     input = null;
-    // jq ended while serving a request: a compile error, input it could not parse, halt, or a check
-    if (active !== null) finish();
+    // jq ended while serving a request: a compile error, halt or halt_error, a one-shot program, or a check
+    if (active !== null) finish(exitCode);
   }
 }
 
@@ -179,10 +240,15 @@ require(jqPath).loadJq({ instantiateWasm }).then(
   (jq) => {
     // The first run of a fresh instance is slow (WebAssembly tiers up, jq builds its builtins' tables):
     // pay it here, under the start timeout, rather than inside the first message's budget.
-    jq.raw('null', '.', CHECK);
+    jq.raw('null', '.', WARM_UP);
     Atomics.store(control, READY, 1);
     Atomics.notify(control, READY);
-    serve(jq);
+    try {
+      serve(jq);
+    } catch (error) {
+      // a fault in this code, not jq's: answer the request waiting, so the caller replaces this worker now
+      reply({ fatal: 'the jq worker failed: ' + String((error && error.message) || error) });
+    }
   },
   (error) => {
     port.postMessage({ fatal: String((error && error.message) || error) });
