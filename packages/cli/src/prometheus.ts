@@ -1,6 +1,6 @@
 import { Counter, Registry, Gauge } from 'prom-client';
 import type { Integration, Logger } from '@sluice/core';
-import { renderFamilies, connectorFamilies, type ActionConnectorMetrics, type SkipReporter } from './connector-metrics';
+import { renderFamilies, connectorFamilies, sanitiseKey, type ActionConnectorMetrics, type ConnectorMetricFamily, type SkipReporter } from './connector-metrics';
 
 /**
  * A registry whose exposition ends with the actions' connector metrics. Their families are not known in
@@ -26,7 +26,12 @@ export function prometheusRegistry(app: Integration, logger?: Logger): Registry 
   const warnOnce = onceEach((actionId: string, key: string, reason: string) => {
     logger?.warn('a connector metric is not exported to Prometheus', { action: actionId, key, reason });
   });
-  const registry: Registry = new SluiceRegistry(() => connectorExposition(app, registry, warnOnce));
+  const warnOnceSource = onceEach((sourceId: string, key: string, reason: string) => {
+    logger?.warn('a source metric is not exported to Prometheus', { source: sourceId, key, reason });
+  });
+  const registry: Registry = new SluiceRegistry(
+    () => connectorExposition(app, registry, warnOnce) + sourceExposition(app, registry, warnOnceSource),
+  );
   const ruleCounters: Array<[string, string]> = [
     ['matched', 'messages whose topic matched the rule'],
     ['passed', 'messages that produced output'],
@@ -173,6 +178,54 @@ function connectorExposition(app: Integration, registry: Registry, skipped: Skip
   }
   const taken = new Set(registry.getMetricsAsArray().map((metric) => metric.name));
   return renderFamilies(connectorFamilies(actions, taken, skipped));
+}
+
+/**
+ * What each source reports itself (Source.metrics(), the `connector` part of its metrics), mapped as the actions'
+ * connector metrics are (connector-metrics.ts) but without latency quantiles: `sluice_source_<key>{source=…}`, a
+ * declared `counter` with `_total` (`events.dropped` → `sluice_source_events_dropped_total`), a `gauge` without,
+ * an undeclared key `untyped`; a name the endpoint already uses moves to `sluice_source_connector_<key>`, and a
+ * key that still clashes, or whose value is not a finite number (negative, for a counter), is left out and logged once.
+ */
+function sourceExposition(app: Integration, registry: Registry, skipped: SkipReporter): string {
+  const families = new Map<string, ConnectorMetricFamily>();
+  const taken = new Set(registry.getMetricsAsArray().map((metric) => metric.name));
+  for (const [sourceId, metrics] of Object.entries(app.metrics.snapshot().sources)) {
+    const values = metrics.connector as Readonly<Record<string, unknown>>;
+    const keys = Object.keys(values);
+    if (keys.length === 0) continue;
+    const kinds = (app.metrics.sourceMetricKinds(sourceId) ?? {}) as Readonly<Record<string, unknown>>;
+    const named = new Set<string>(); // families of this source: a second key to one would be a duplicate series
+    for (const key of keys) {
+      const value = values[key];
+      const declared = Object.prototype.hasOwnProperty.call(kinds, key) ? kinds[key] : undefined;
+      const type = declared === 'counter' || declared === 'gauge' ? declared : 'untyped';
+      const base = sanitiseKey(key);
+      let problem: string | undefined;
+      if (typeof value !== 'number' || !Number.isFinite(value)) problem = 'the value is not a finite number';
+      else if (type === 'counter' && value < 0) problem = 'a counter cannot be negative';
+      else if (base === '') problem = 'the key has no letter or digit to name a metric after';
+      const suffix = type === 'counter' && !base.endsWith('_total') ? '_total' : '';
+      const natural = `sluice_source_${base}${suffix}`;
+      const name = taken.has(natural) ? `sluice_source_connector_${base}${suffix}` : natural;
+      let family = families.get(name);
+      if (problem === undefined && taken.has(name)) problem = `${name} is already exported by the runtime; rename the key in the source's metrics()`;
+      if (problem === undefined && family !== undefined && family.type !== type) problem = `${name} is already exported as a ${family.type}; rename the key in the source's metrics()`;
+      if (problem === undefined && named.has(name)) problem = `another key of the source is already exported as ${name}; rename one of them in the source's metrics()`;
+      if (problem !== undefined) {
+        skipped(sourceId, key, problem);
+        continue;
+      }
+      if (family === undefined) {
+        const what = type === 'untyped' ? 'kind not declared by the source' : type;
+        family = { name, type, help: `Source: the source's "${key}" metric (${what})`, samples: [] };
+        families.set(name, family);
+      }
+      named.add(name);
+      family.samples.push({ labels: [['source', sourceId]], value: value as number });
+    }
+  }
+  return renderFamilies([...families.values()]);
 }
 
 /**

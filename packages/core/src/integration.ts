@@ -34,6 +34,8 @@ export interface IntegrationMetrics {
    * keys the connector did not declare are absent. Undefined for an unknown action. For exporters.
    */
   actionMetricKinds(actionId: string): Readonly<Record<string, ActionMetricKind>> | undefined;
+  /** How the keys of a source's `connector` metrics behave (Source.metricKinds); undefined for an unknown source. */
+  sourceMetricKinds(sourceId: string): Readonly<Record<string, ActionMetricKind>> | undefined;
   /** Everything at once, keyed by id. */
   snapshot(): {
     rules: Record<string, RuleMetrics>;
@@ -232,6 +234,7 @@ export async function createIntegration(options: IntegrationOptions): Promise<In
     action: (id) => runtime.actionMetrics(id),
     source: (id) => runtime.sourceMetrics(id),
     actionMetricKinds: (actionId) => runtime.actionMetricKinds(actionId),
+    sourceMetricKinds: (sourceId) => runtime.sourceMetricKinds(sourceId),
     snapshot: () => {
       const out = { rules: {} as Record<string, RuleMetrics>, actions: {} as Record<string, ActionMetrics>, sources: {} as Record<string, SourceMetrics> };
       for (const rule of runtime.listRules()) {

@@ -146,6 +146,8 @@ export interface SourceMetrics {
   readonly pending: number;
   readonly acknowledged: number;
   readonly leftToBroker: number;
+  /** What the source itself reports (Source.metrics()); empty when it reports nothing. */
+  readonly connector: Readonly<Record<string, number>>;
 }
 
 const snapshotRate = (meter: RateMeter): RateSnapshot => ({ current: meter.current, max: meter.max, last5m: meter.last5m });
@@ -185,7 +187,7 @@ export function snapshotAction(c: ActionCounters, queuing: number, connector: Re
   };
 }
 
-export function snapshotSource(c: SourceCounters): SourceMetrics {
+export function snapshotSource(c: SourceCounters, connector: Readonly<Record<string, number>> = NO_CONNECTOR_METRICS): SourceMetrics {
   return {
     received: c.received,
     duplicates: c.duplicates,
@@ -193,5 +195,6 @@ export function snapshotSource(c: SourceCounters): SourceMetrics {
     pending: c.pending,
     acknowledged: c.acknowledged,
     leftToBroker: c.leftToBroker,
+    connector,
   };
 }

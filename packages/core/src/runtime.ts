@@ -689,7 +689,27 @@ export class Runtime implements MessageReceiver {
 
   sourceMetrics(id: string): SourceMetrics | undefined {
     const counters = this.sourceCounters.get(id);
-    return counters === undefined ? undefined : snapshotSource(counters);
+    if (counters === undefined) return undefined;
+    const source = this.sources.find((s) => s.id === id);
+    return snapshotSource(counters, source === undefined ? undefined : this.reportedSourceMetrics(source));
+  }
+
+  sourceMetricKinds(id: string): Readonly<Record<string, ActionMetricKind>> | undefined {
+    const source = this.sources.find((s) => s.id === id);
+    return source === undefined ? undefined : (source.metricKinds ?? {});
+  }
+
+  /** A source's own metrics; like a connector's, user code: if metrics() throws, they are left out and the error logged. */
+  private reportedSourceMetrics(source: Source): Readonly<Record<string, number>> | undefined {
+    try {
+      return source.metrics?.();
+    } catch (error) {
+      this.warnings.warn(`source-metrics:${source.id}`, 'the source\'s metrics() threw; its own metrics are left out', () => ({
+        source: source.id,
+        error: errorText(error),
+      }));
+      return undefined;
+    }
   }
 
   private sampleRates(): void {

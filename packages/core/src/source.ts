@@ -1,3 +1,4 @@
+import type { ActionMetricKind } from './connector';
 import type { Message } from './message';
 
 /**
@@ -68,5 +69,12 @@ export interface Source {
    */
   replacesInPlace?(previous: Source): boolean;
   status?(): ConnectorStatus;
+  /**
+   * The source's own counters and gauges (e.g. events it dropped), shown as the `connector` part of its
+   * metrics and exported on /metrics as `sluice_source_<key>`. Read when metrics are read, never per message.
+   */
+  metrics?(): Readonly<Record<string, number>>;
+  /** How the keys of metrics() behave: `counter` (only grows; exported with `_total`) or `gauge`. Undeclared: untyped. */
+  readonly metricKinds?: Readonly<Record<string, ActionMetricKind>>;
 }
 export const Source = Symbol.for('@sluice/core/Source');
