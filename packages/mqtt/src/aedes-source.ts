@@ -44,6 +44,32 @@ interface Device {
 }
 
 const noopSettle: Settle = () => {};
+
+/**
+ * The publisher of the last `bound` messages handed to subscribers, by Aedes's per-publish counter. Past the
+ * bound the oldest entry goes (a Map keeps insertion order), so acks of recent deliveries keep their publisher.
+ */
+export class RecentPublishers {
+  private readonly byCounter = new Map<number, string | undefined>();
+
+  constructor(private readonly bound: number) {}
+
+  remember(brokerCounter: number, clientId: string | undefined): void {
+    if (this.byCounter.size >= this.bound && !this.byCounter.has(brokerCounter)) {
+      const oldest = this.byCounter.keys().next();
+      if (oldest.done !== true) this.byCounter.delete(oldest.value);
+    }
+    this.byCounter.set(brokerCounter, clientId);
+  }
+
+  get(brokerCounter: number): string | undefined {
+    return this.byCounter.get(brokerCounter);
+  }
+
+  get size(): number {
+    return this.byCounter.size;
+  }
+}
 const MAX_PENDING_ACKS = 10_000;
 const BAD_USERNAME_OR_PASSWORD = 4;
 
@@ -85,10 +111,10 @@ export class AedesSource implements Source {
   private stopping = false;
   /**
    * The publisher of each message handed to a subscriber, by Aedes's per-publish counter, while
-   * message.acked is selected: the PUBLISH Aedes gives back with the PUBACK has lost it. Bounded: cleared
-   * past MAX_PENDING_ACKS (an ack then reports from_clientid undefined).
+   * message.acked is selected: the PUBLISH Aedes gives back with the PUBACK has lost it. Bounded: past
+   * MAX_PENDING_ACKS the oldest is forgotten (an ack that late reports from_clientid undefined).
    */
-  private readonly publishers = new Map<number, string | undefined>();
+  private readonly publishers = new RecentPublishers(MAX_PENDING_ACKS);
 
   constructor(
     private readonly config: AedesSourceConfig,
@@ -103,6 +129,13 @@ export class AedesSource implements Source {
   /** Events not handed to the rules because maxEventsInFlight were in flight, since start. */
   get droppedEvents(): number {
     return this.eventsDropped;
+  }
+
+  readonly metricKinds = { 'events.dropped': 'counter', 'events.inflight': 'gauge' } as const;
+
+  /** Shown in the source's metrics (`connector`) and on /metrics as sluice_source_events_dropped_total and sluice_source_events_inflight. */
+  metrics(): Readonly<Record<string, number>> {
+    return { 'events.dropped': this.eventsDropped, 'events.inflight': this.eventsInFlight };
   }
 
   /** Where the broker listens, once started (useful with port 0). */
@@ -214,7 +247,7 @@ export class AedesSource implements Source {
     const accepted = users === undefined || users.some((user) => user.username === username && samePassword(user.password, password));
     if (this.selected.has(BrokerEvent.authn)) {
       const info = this.connections.get(client);
-      if (info !== undefined) this.emitEvent(BrokerEvent.authn, client.id, info, authnColumns(info, accepted, users === undefined, Date.now()));
+      if (info !== undefined) this.emitEvent(BrokerEvent.authn, client.id, info, () => authnColumns(info, accepted, users === undefined, Date.now()));
     }
     if (!accepted) {
       const error = Object.assign(new Error('bad username or password'), { returnCode: BAD_USERNAME_OR_PASSWORD }) as AuthenticateError;
@@ -298,8 +331,16 @@ export class AedesSource implements Source {
     });
   }
 
-  /** Records what the CONNECT packet says; every event of this connection reads it. */
+  /**
+   * Records what the CONNECT packet says; every event of this connection reads it. Only while some rule selects
+   * events: otherwise a connection costs nothing here (a connection made before events were selected, by a rule
+   * change at run time, reports none).
+   */
   private preConnect(client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void): void {
+    if (this.selected.size === 0) {
+      callback(null, true);
+      return;
+    }
     const socket = client.conn as { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number };
     const peerHost = plainIp(socket.remoteAddress);
     this.connections.set(client, {
@@ -324,14 +365,15 @@ export class AedesSource implements Source {
     broker.on('connackSent', (packet, client) => {
       if (!this.selected.has(BrokerEvent.connack)) return;
       const info = this.connections.get(client);
-      if (info !== undefined) this.emitEvent(BrokerEvent.connack, info.clientId, info, connackColumns(info, packet.returnCode ?? 0, Date.now()));
+      if (info !== undefined) this.emitEvent(BrokerEvent.connack, info.clientId, info, () => connackColumns(info, packet.returnCode ?? 0, Date.now()));
     });
     broker.on('clientReady', (client) => {
       const info = this.connections.get(client);
       if (info === undefined) return;
-      info.connectedAt = Date.now();
+      const connectedAt = Date.now();
+      info.connectedAt = connectedAt;
       this.clientsById.set(client.id, client);
-      if (this.selected.has(BrokerEvent.connected)) this.emitEvent(BrokerEvent.connected, client.id, info, connectedColumns(info, info.connectedAt));
+      if (this.selected.has(BrokerEvent.connected)) this.emitEvent(BrokerEvent.connected, client.id, info, () => connectedColumns(info, connectedAt));
     });
     broker.on('keepaliveTimeout', (client) => {
       const info = this.connections.get(client);
@@ -345,7 +387,7 @@ export class AedesSource implements Source {
       if (this.clientsById.get(client.id) === client) this.clientsById.delete(client.id);
       const info = this.connections.get(client);
       if (info === undefined || !this.selected.has(BrokerEvent.disconnected)) return;
-      this.emitEvent(BrokerEvent.disconnected, client.id, info, disconnectedColumns(info, this.disconnectReason(client, info), Date.now()));
+      this.emitEvent(BrokerEvent.disconnected, client.id, info, () => disconnectedColumns(info, this.disconnectReason(client, info), Date.now()));
     });
     broker.on('subscribe', (subscriptions, client) => {
       const info = this.connections.get(client);
@@ -354,7 +396,7 @@ export class AedesSource implements Source {
       for (const subscription of subscriptions) {
         if ((subscription.qos as number) === 128) continue; // refused
         info.subscriptions.set(subscription.topic, subscription.qos);
-        if (wanted) this.emitEvent(BrokerEvent.subscribed, client.id, info, subscriptionColumns(info, true, subscription.topic, subscription.qos, Date.now()));
+        if (wanted) this.emitEvent(BrokerEvent.subscribed, client.id, info, () => subscriptionColumns(info, true, subscription.topic, subscription.qos, Date.now()));
       }
     });
     broker.on('unsubscribe', (topics, client) => {
@@ -365,7 +407,7 @@ export class AedesSource implements Source {
       for (const topic of topics) {
         const qos = info.subscriptions.get(topic) ?? 0;
         info.subscriptions.delete(topic);
-        if (wanted) this.emitEvent(BrokerEvent.unsubscribed, client.id, info, subscriptionColumns(info, false, topic, qos, Date.now()));
+        if (wanted) this.emitEvent(BrokerEvent.unsubscribed, client.id, info, () => subscriptionColumns(info, false, topic, qos, Date.now()));
       }
     });
     broker.on('ack', (packet, client) => {
@@ -375,7 +417,7 @@ export class AedesSource implements Source {
       if (publish.topic.startsWith('$SYS')) return;
       const from = publish.clientId ?? (publish.brokerCounter === undefined ? undefined : this.publishers.get(publish.brokerCounter));
       const info = this.connections.get(client);
-      if (info !== undefined) this.emitEvent(BrokerEvent.acked, client.id, info, deliveryColumns('message.acked', info, routed(publish), this.publisherOf(from), Date.now()));
+      if (info !== undefined) this.emitEvent(BrokerEvent.acked, client.id, info, () => deliveryColumns('message.acked', info, routed(publish), this.publisherOf(from), Date.now()));
     });
   }
 
@@ -393,18 +435,17 @@ export class AedesSource implements Source {
 
   private authzEvent(client: Client, action: 'publish' | 'subscribe', topic: string, allowed: boolean): void {
     const info = this.connections.get(client);
-    if (info !== undefined) this.emitEvent(BrokerEvent.authz, client.id, info, authzColumns(info, action, topic, allowed, Date.now()));
+    if (info !== undefined) this.emitEvent(BrokerEvent.authz, client.id, info, () => authzColumns(info, action, topic, allowed, Date.now()));
   }
 
   /** Called for each message the broker hands a subscriber; it forwards every one (the broker has no ACL). */
   private authorizeForward(client: Client, packet: AedesPublishPacket & { clientId?: string }): AedesPublishPacket {
     if (this.selected.has(BrokerEvent.acked) && packet.qos > 0) {
-      if (this.publishers.size >= MAX_PENDING_ACKS) this.publishers.clear();
-      this.publishers.set(packet.brokerCounter, packet.clientId);
+      this.publishers.remember(packet.brokerCounter, packet.clientId);
     }
     if (this.selected.has(BrokerEvent.delivered) && !packet.topic.startsWith('$SYS')) {
       const info = this.connections.get(client);
-      if (info !== undefined) this.emitEvent(BrokerEvent.delivered, client.id, info, deliveryColumns('message.delivered', info, routed(packet), this.publisherOf(packet.clientId), Date.now()));
+      if (info !== undefined) this.emitEvent(BrokerEvent.delivered, client.id, info, () => deliveryColumns('message.delivered', info, routed(packet), this.publisherOf(packet.clientId), Date.now()));
     }
     return packet;
   }
@@ -416,7 +457,7 @@ export class AedesSource implements Source {
     const report = (): void => {
       const publisher = this.clientsById.get(message.clientId as string);
       const info = publisher === undefined ? undefined : this.connections.get(publisher);
-      this.emitEvent(BrokerEvent.dropped, message.clientId, info, droppedColumns(message, { clientId: message.clientId, info }, receivedAt, Date.now()));
+      this.emitEvent(BrokerEvent.dropped, message.clientId, info, () => droppedColumns(message, { clientId: message.clientId, info }, receivedAt, Date.now()));
     };
     const broker = this.broker;
     if (message.qos === 0 || broker === undefined) {
@@ -439,9 +480,10 @@ export class AedesSource implements Source {
   /**
    * Hands an event to the rules. Events are at-most-once: nothing acknowledges them to a device, so an action
    * that fails loses the event (counted on the action), and at most maxEventsInFlight are in flight: past that,
-   * new events are dropped and counted (droppedEvents), so a reconnect storm cannot grow memory without bound.
+   * new events are dropped and counted (`events.dropped` in metrics()), so a reconnect storm cannot grow memory
+   * without bound.
    */
-  private emitEvent(topic: string, clientId: string | undefined, info: ConnectionInfo | undefined, columns: Record<string, unknown>): void {
+  private emitEvent(topic: string, clientId: string | undefined, info: ConnectionInfo | undefined, columns: () => Record<string, unknown>): void {
     const receiver = this.receiver;
     if (receiver === undefined || this.paused) return;
     if (this.eventsInFlight >= this.config.maxEventsInFlight) {
@@ -455,7 +497,8 @@ export class AedesSource implements Source {
     }
     this.eventsInFlight++;
     let settled = false;
-    this.handOver(receiver, eventMessage(this.id, topic, clientId, info, columns), (error?: Error) => {
+    // columns are built only now, past the cap: in a reconnect storm the dropped ones cost nothing
+    this.handOver(receiver, eventMessage(this.id, topic, clientId, info, columns()), (error?: Error) => {
       if (settled) return;
       settled = true;
       this.eventsInFlight--;
