@@ -1,11 +1,11 @@
-import { type DropReason, IntegrationError, isDropped, type Message, type RuleOutput, type SendResult, ActionWriteError, type Action, type ActionMetricKind } from '@sluice/core';
+import { DROPPED, type DropReason, IntegrationError, isDropped, type Message, type RuleOutput, type SendResult, ActionWriteError, type Action, type ActionMetricKind } from '@sluice/core';
 import type { DiskBuffer, StoredRecord } from './disk-buffer';
 import type { HybridBuffer } from './hybrid-buffer';
 import type { KafkaActionSettings } from './kafka-connector-config';
 import { PICK_PARTITION, type PickPartition } from './partitioning';
 import type { RecordBatcher } from './record-batcher';
 import type { RecordRenderer, RenderedRecord } from './record-renderer';
-import { SubjectPending, type SchemaValueEncoder } from './schema-value-encoder';
+import { SchemaWaitQueue, SubjectPending, type SchemaValueEncoder } from './schema-value-encoder';
 
 type RenderedMessage = RenderedRecord['message'];
 
@@ -72,7 +72,17 @@ export class KafkaAction implements Action {
     private readonly hybrid?: HybridBuffer,
     /** With `valueSchema`: its sends wait in send() while the registry is asked for a subject's schema id. */
     private readonly encoder?: SchemaValueEncoder,
-  ) {}
+  ) {
+    this.schemaWaits = encoder === undefined ? undefined : new SchemaWaitQueue({
+      bufferLimit: settings.buffer.limit,
+      overflow: settings.buffer.overflow,
+      maxBatchAge: settings.buffer.maxBatchAge,
+      bufferedBytes: () => batcher.queuedBytes(),
+    });
+  }
+
+  /** With `valueSchema`: the records waiting for a schema id, bounded by the action's buffer settings. */
+  private readonly schemaWaits: SchemaWaitQueue | undefined;
 
   private closing = false;
 
@@ -89,11 +99,16 @@ export class KafkaAction implements Action {
   }
 
   send(output: RuleOutput, message: Message): Promise<SendResult> {
+    return this.route(output, message, undefined);
+  }
+
+  /** `since`: when a record that waited for its schema id first arrived (undefined: now). */
+  private route(output: RuleOutput, message: Message, since: number | undefined): Promise<SendResult> {
     let record;
     try {
       record = this.renderer.render(output, message);
     } catch (error) {
-      if (error instanceof SubjectPending) return this.sendOnceReady(error.ready, output, message);
+      if (error instanceof SubjectPending) return this.sendOnceReady(error.ready, output, message, since);
       return Promise.reject(error as Error);
     }
     if (this.hybrid !== undefined) return this.hybrid.send(record);
@@ -102,10 +117,14 @@ export class KafkaAction implements Action {
 
   /**
    * The record's schema id is being fetched: it waits (as records wait for Kafka in an outage, its message
-   * unacknowledged), then renders again. A registry that refuses the subject fails it, not retriable.
+   * unacknowledged), then renders again; the buffer's limit, overflow policy and maxBatchAge bound the
+   * waiting records (SchemaWaitQueue). A registry that refuses the subject fails it, not retriable.
    */
-  private sendOnceReady(ready: Promise<void>, output: RuleOutput, message: Message): Promise<SendResult> {
-    return (this.encoder as SchemaValueEncoder).track(ready).then(() => this.send(output, message), (error: unknown) => {
+  private sendOnceReady(ready: Promise<void>, output: RuleOutput, message: Message, since: number | undefined): Promise<SendResult> {
+    const waits = this.schemaWaits as SchemaWaitQueue;
+    const arrived = since ?? waits.now();
+    const waited = waits.hold(waitingBytes(message), (this.encoder as SchemaValueEncoder).track(ready), arrived);
+    return waited.then((dropped) => dropped === undefined ? this.route(output, message, arrived) : DROPPED[dropped], (error: unknown) => {
       if (IntegrationError.is(error) && !error.retriable) this.renderer.counters.schema++;
       throw error;
     });
@@ -185,12 +204,12 @@ export class KafkaAction implements Action {
   }
 
   queued(): number {
-    return this.batcher.queued() + (this.hybrid?.queued() ?? 0) + (this.encoder?.waiting ?? 0);
+    return this.batcher.queued() + (this.hybrid?.queued() ?? 0) + (this.schemaWaits?.size ?? 0);
   }
 
   /** Estimated bytes waiting to be sent (a hybrid buffer's records on disk included); the action's `queuing_bytes`. */
   queuedBytes(): number {
-    return this.batcher.queuedBytes() + (this.hybrid?.queuedBytes() ?? 0);
+    return this.batcher.queuedBytes() + (this.hybrid?.queuedBytes() ?? 0) + (this.schemaWaits?.bytes ?? 0);
   }
 
   inflight(): number {
@@ -230,8 +249,20 @@ export class KafkaAction implements Action {
   async close(): Promise<void> {
     this.closing = true;
     this.encoder?.close();
+    this.schemaWaits?.close();
     this.hybrid?.close();
     await this.batcher.close();
     await this.durable?.release();
   }
 }
+
+/**
+ * What a record waiting for its schema id is counted as against `buffer.limit`: it is not rendered yet (it
+ * cannot be encoded), so its MQTT payload and topic stand in for its value, plus the batcher's per-record
+ * overhead estimate.
+ */
+function waitingBytes(message: Message): number {
+  return WAITING_RECORD_OVERHEAD + message.payload.length + message.topic.length;
+}
+
+const WAITING_RECORD_OVERHEAD = 64;

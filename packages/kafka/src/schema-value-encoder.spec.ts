@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { IntegrationError } from '@sluice/core';
+import { DROPPED, IntegrationError, type SendResult, silentLogger } from '@sluice/core';
+import { actionContext } from '../test/fixtures/fake-templates';
+import { FakeProducer } from '../test/fixtures/fake-producer';
+import { mqttMessage } from '../test/fixtures/messages';
+import { KafkaConnector } from './kafka-connector';
+import { parseKafkaConnectorConfig } from './kafka-connector-config';
+import type { OverflowPolicy } from './record-batcher';
 import { SchemaRegistryError, type RegisteredSchema, type SchemaRegistryClient } from './schema-registry-client';
-import { SchemaValueEncoder, SubjectPending } from './schema-value-encoder';
+import { SchemaValueEncoder, SchemaWaitQueue, SubjectPending } from './schema-value-encoder';
 import { compileCodec } from './value-codecs';
 
 const AVRO = JSON.stringify({ type: 'record', name: 'R', fields: [{ name: 'temp', type: 'double' }] });
@@ -141,5 +147,74 @@ describe(SchemaValueEncoder.name, () => {
     await new Promise((resolve) => setTimeout(resolve, 1));
     expect(encoder.encode({ temp: 1 }, 't').readUInt32BE(1)).toBe(4);
     expect(registry.calls).toEqual(['register t-value']);
+  });
+});
+
+describe(SchemaWaitQueue.name, () => {
+  /** A `ready` the test settles. */
+  const deferred = (): { promise: Promise<void>; resolve: () => void } => {
+    let resolve = (): void => {};
+    const promise = new Promise<void>((done) => (resolve = done));
+    return { promise, resolve };
+  };
+
+  it('drops a record that outlived maxBatchAge while it waited, when its schema id comes', async () => {
+    let clock = 1_000;
+    const queue = new SchemaWaitQueue({ bufferLimit: 1000, overflow: 'backpressure', maxBatchAge: 60_000, bufferedBytes: () => 0, now: () => clock });
+    const early = deferred();
+    const stale = queue.hold(100, early.promise, clock);
+    const fresh = queue.hold(100, early.promise, clock + 30_000);
+    clock += 60_001;
+    early.resolve();
+    expect(await Promise.all([stale, fresh])).toEqual(['expired', undefined]);
+    expect([queue.size, queue.bytes]).toEqual([0, 0]);
+  });
+
+  it('counts the batcher\'s bytes with its own against the limit', async () => {
+    const queue = new SchemaWaitQueue({ bufferLimit: 1000, overflow: 'drop_newest', maxBatchAge: Infinity, bufferedBytes: () => 950 });
+    expect(await queue.hold(100, deferred().promise, Date.now())).toBe('queue_full');
+  });
+});
+
+describe('KafkaAction with valueSchema while the registry cannot be reached', () => {
+  // nothing listens on port 1 of the loopback: every registry call fails at once, retriable, and records wait
+  const registryAway = parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: '127.0.0.1:1', schemaRegistry: { url: 'http://127.0.0.1:1' } });
+  const schema = { type: 'record', name: 'R', fields: [{ name: 'temp', type: 'double' }] };
+  // a waiting record counts 64 + payload (31) + topic (13) = 108 bytes: a 250-byte limit holds two
+  const actionWith = (overflow: OverflowPolicy, maxBatchAge: number | string) =>
+    new KafkaConnector(registryAway, new FakeProducer(), silentLogger)
+      .createAction({ topic: 'readings', valueSchema: { type: 'avro', schema }, buffer: { limit: 250, overflow, maxBatchAge } }, actionContext('r:k'));
+  const sendThree = (action: ReturnType<typeof actionWith>): Array<Promise<SendResult | Error>> =>
+    [1, 2, 3].map((temp) => action.send({ temp }, mqttMessage()).catch((error: Error) => error));
+
+  it('drops the newest record past buffer.limit (queue_full) and expires the waiting ones after maxBatchAge', async () => {
+    const action = actionWith('drop_newest', 300);
+    const sends = sendThree(action);
+    expect(await sends[2]).toBe(DROPPED.queue_full);
+    expect([action.metrics()['queuing'], action.metrics()['queuing_bytes']]).toEqual([2, 216]);
+    // dropped during the outage, not held for as long as the registry is away
+    expect(await Promise.all(sends.slice(0, 2))).toEqual([DROPPED.expired, DROPPED.expired]);
+    expect([action.metrics()['queuing'], action.metrics()['queuing_bytes']]).toEqual([0, 0]);
+    await action.close();
+  });
+
+  it('drops the oldest waiting record for a new one with drop_oldest', async () => {
+    const action = actionWith('drop_oldest', 'infinity');
+    const sends = sendThree(action);
+    expect(await sends[0]).toBe(DROPPED.queue_full);
+    expect(action.metrics()['queuing']).toBe(2);
+    await action.close();
+    const left = await Promise.all(sends.slice(1));
+    expect(left.map((outcome) => IntegrationError.is(outcome) && outcome.retriable)).toEqual([true, true]);
+  });
+
+  it('keeps every record waiting, its message unacknowledged, with backpressure (until the action closes)', async () => {
+    const action = actionWith('backpressure', 'infinity');
+    const sends = sendThree(action);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(action.metrics()['queuing']).toBe(3);
+    await action.close();
+    const left = await Promise.all(sends);
+    expect(left.map((outcome) => IntegrationError.is(outcome) && outcome.retriable)).toEqual([true, true, true]);
   });
 });

@@ -1,4 +1,5 @@
-import { type ActionRef, type RuleOutput, ActionWriteError, quoteExcerpt } from '@sluice/core';
+import { type ActionRef, type DropReason, type RuleOutput, ActionWriteError, quoteExcerpt } from '@sluice/core';
+import type { OverflowPolicy } from './record-batcher';
 import { SchemaRegistryError, type SchemaRegistryClient } from './schema-registry-client';
 import { compileCodec, SchemaMismatch, type ValueCodec } from './value-codecs';
 
@@ -16,6 +17,7 @@ export interface SchemaValueEncoderOptions {
 const REFUSAL_MEMORY_MS = 10_000;
 /** Subjects one action keeps; a templated topic could otherwise grow the map with every new topic. */
 export const MAX_SUBJECTS = 1000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Thrown by encode() while the schema id of a subject is being fetched: the send waits for `ready`. */
 export class SubjectPending {
@@ -205,8 +207,139 @@ export class SchemaValueEncoder {
   }
 }
 
+/** The action's buffer settings, which bound the records waiting for a schema id as they bound its batcher. */
+export interface SchemaWaitLimits {
+  /** `buffer.limit`: bytes of the waiting records plus those in the action's batcher. */
+  readonly bufferLimit: number;
+  /** `buffer.overflow` when the limit is reached. */
+  readonly overflow: OverflowPolicy;
+  /** `buffer.maxBatchAge`: a record waiting longer than this since it arrived is dropped `expired`. */
+  readonly maxBatchAge: number;
+  /** Bytes the action's batcher holds (accepted, not yet acknowledged). */
+  readonly bufferedBytes: () => number;
+  /** Milliseconds clock; tests pass their own. */
+  readonly now?: () => number;
+}
+
+interface Waiter {
+  readonly bytes: number;
+  readonly admittedAt: number;
+  readonly resolve: (dropped: DropReason | undefined) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Records whose subject's schema id is being fetched (the registry may be away for long). They are not in
+ * the batcher yet (they cannot be encoded), so they are bounded here by the same settings: their bytes
+ * count with the batcher's against `buffer.limit`, past which `drop_newest` drops the new record and
+ * `drop_oldest` the oldest waiting ones (`queue_full`); `backpressure` keeps it waiting, its message
+ * unacknowledged, as the batcher holds a send back. A record waiting longer than `maxBatchAge` since it
+ * arrived is dropped `expired`, during the outage (a timer on the oldest) and when the id comes.
+ */
+export class SchemaWaitQueue {
+  /** In arrival order (a Set keeps insertion order and removes any member at once). */
+  private readonly waiters = new Set<Waiter>();
+  private waitingBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  readonly now: () => number;
+
+  constructor(private readonly limits: SchemaWaitLimits) {
+    this.now = limits.now ?? Date.now;
+  }
+
+  /** Records waiting. */
+  get size(): number {
+    return this.waiters.size;
+  }
+
+  /** Estimated bytes of the records waiting. */
+  get bytes(): number {
+    return this.waitingBytes;
+  }
+
+  /**
+   * Holds a record of `bytes` until `ready` settles: resolves undefined (send it now), or the reason it was
+   * dropped; rejects with `ready`'s error. `admittedAt`: when it first arrived, for a record waiting again.
+   */
+  hold(bytes: number, ready: Promise<void>, admittedAt: number): Promise<DropReason | undefined> {
+    if (this.expired(admittedAt)) return Promise.resolve('expired');
+    if (!this.fits(bytes)) {
+      if (this.limits.overflow === 'drop_newest') return Promise.resolve('queue_full');
+      if (this.limits.overflow === 'drop_oldest') {
+        this.dropOldestFor(bytes);
+        if (!this.fits(bytes)) return Promise.resolve('queue_full');
+      }
+    }
+    return new Promise<DropReason | undefined>((resolve, reject) => {
+      const waiter: Waiter = { bytes, admittedAt, resolve, reject };
+      this.waiters.add(waiter);
+      this.waitingBytes += bytes;
+      this.scheduleExpiry();
+      ready.then(() => {
+        if (this.remove(waiter)) resolve(this.expired(admittedAt) ? 'expired' : undefined);
+      }, (error: unknown) => {
+        if (this.remove(waiter)) reject(error);
+      });
+    });
+  }
+
+  /** Stops the expiry timer (the waiting records settle as their `ready` fails with the closing encoder). */
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private expired(admittedAt: number): boolean {
+    return this.now() - admittedAt > this.limits.maxBatchAge;
+  }
+
+  private fits(bytes: number): boolean {
+    // as the batcher: a record larger than the whole limit still waits when nothing else does
+    const held = this.waitingBytes + this.limits.bufferedBytes();
+    return held === 0 || held + bytes <= this.limits.bufferLimit;
+  }
+
+  private remove(waiter: Waiter): boolean {
+    if (!this.waiters.delete(waiter)) return false; // dropped already
+    this.waitingBytes -= waiter.bytes;
+    if (this.waiters.size === 0) this.close();
+    return true;
+  }
+
+  private dropOldestFor(bytes: number): void {
+    for (const waiter of this.waiters) {
+      if (this.fits(bytes)) return;
+      this.remove(waiter);
+      waiter.resolve('queue_full');
+    }
+  }
+
+  /** One timer, for the oldest waiting record's expiry; re-armed for the next oldest when it fires. */
+  private scheduleExpiry(): void {
+    if (this.timer !== undefined || this.limits.maxBatchAge === Number.POSITIVE_INFINITY) return;
+    const oldest = this.waiters.values().next().value;
+    if (oldest === undefined) return;
+    // capped: setTimeout fires at once for a delay past 2^31-1 ms (a maxBatchAge of weeks), then re-armed
+    const due = Math.min(MAX_TIMER_MS, Math.max(0, oldest.admittedAt + this.limits.maxBatchAge + 1 - this.now()));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      for (const waiter of this.waiters) {
+        if (!this.expired(waiter.admittedAt)) break;
+        this.remove(waiter);
+        waiter.resolve('expired');
+      }
+      this.scheduleExpiry();
+    }, due);
+    this.timer.unref();
+  }
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve(); // closed while the last attempt ran: an abort listener added now would never fire
+      return;
+    }
     const timer = setTimeout(done, ms);
     function done(): void {
       clearTimeout(timer);
