@@ -10,6 +10,7 @@ import { consumeRecords, createTopic, deleteTopic, kafkaBroker, mqttUrl, randomN
 import type { MqttClient } from 'mqtt';
 import { createConnection } from 'node:net';
 import { AedesSource } from '../../src/aedes-source';
+import * as brokerEvents from '../../src/broker-events';
 import { type AedesSourceOptions, parseAedesSourceConfig } from '../../src/aedes-source-config';
 import { mqttModule } from '../../src/mqtt-module';
 import { Closer, publisher } from '../source-harness';
@@ -238,17 +239,41 @@ describe('events of the embedded broker', () => {
     expect(app.metrics.rule('topics')).toMatchObject({ matched: 1 });
   });
 
-  it('bounds the events in flight: past maxEventsInFlight they are dropped and counted, and devices are unaffected', async () => {
-    const { memory, url, source } = await brokerWith([{ id: 'online', sql: 'SELECT clientid FROM "$events/client/connected"' }], { maxEventsInFlight: 1 });
-    memory.behaviour = () => 'hold';
-    for (const id of ['d1', 'd2', 'd3']) await device(url, id);
-    await until(() => source.droppedEvents === 2, 'two events dropped');
-    expect(memory.heldCount).toBe(1);
-    memory.behaviour = () => 'store';
-    memory.release();
-    await device(url, 'd4');
-    await until(() => memory.records.length === 2, 'the next event passes');
-    expect(memory.records.map((r) => r.output['clientid'])).toEqual(['d1', 'd4']);
+  it('bounds the events in flight: past maxEventsInFlight they are dropped (their columns never built) and counted in metrics, and devices are unaffected', async () => {
+    const { memory, url, source, app } = await brokerWith([{ id: 'online', sql: 'SELECT clientid FROM "$events/client/connected"' }], { maxEventsInFlight: 1 });
+    const built = jest.spyOn(brokerEvents, 'connectedColumns');
+    try {
+      memory.behaviour = () => 'hold';
+      for (const id of ['d1', 'd2', 'd3']) await device(url, id);
+      await until(() => source.droppedEvents === 2, 'two events dropped');
+      expect(memory.heldCount).toBe(1);
+      expect(app.metrics.source('devices')?.connector).toEqual({ 'events.dropped': 2, 'events.inflight': 1 });
+      memory.behaviour = () => 'store';
+      memory.release();
+      await device(url, 'd4');
+      await until(() => memory.records.length === 2, 'the next event passes');
+      expect(memory.records.map((r) => r.output['clientid'])).toEqual(['d1', 'd4']);
+      await until(() => app.metrics.source('devices')?.connector['events.inflight'] === 0, 'both events settled');
+      expect(app.metrics.source('devices')?.connector).toEqual({ 'events.dropped': 2, 'events.inflight': 0 });
+      expect(built).toHaveBeenCalledTimes(2);
+    } finally {
+      built.mockRestore();
+    }
+  });
+
+  it('records nothing per connection while no rule selects events', async () => {
+    const { url, app } = await brokerWith([{ id: 'plain', sql: 'SELECT * FROM "t/#"' }]);
+    // what the source keeps per connection for events (ConnectionInfo) is the only value with a protoName
+    const recorded = jest.spyOn(WeakMap.prototype, 'set');
+    try {
+      const pub = await device(url, 'quiet');
+      await pub.publishAsync('t/1', '{}', { qos: 1 });
+      await until(() => app.metrics.rule('plain')!.matched === 1, 'the message routed');
+      const infos = recorded.mock.calls.filter(([, value]) => typeof value === 'object' && value !== null && 'protoName' in value);
+      expect(infos).toEqual([]);
+    } finally {
+      recorded.mockRestore();
+    }
   });
 
   it('a device publishing to an event topic makes no event', async () => {
