@@ -12,7 +12,7 @@ const { makeCase } = require('./sql-fuzz-cases');
 const root = process.env.SLUICE_FUZZ_ROOT ?? path.resolve(__dirname, '..', '..');
 const sql = require(path.join(root, 'packages/sql/dist/index.js'));
 const functionsModule = require(path.join(root, 'packages/sql/dist/functions/index.js'));
-const { messageColumns } = require(path.join(root, 'packages/core/dist/index.js'));
+const { messageColumns, stringifyJson } = require(path.join(root, 'packages/core/dist/index.js'));
 
 const SqlFloat = sql.SqlFloat;
 const MAX_ERROR_MESSAGE = 4096;
@@ -105,10 +105,12 @@ function badOutputs(outputs) {
         return `String(output[${i}]) throws ${describeError(error)}`;
       }
     }
+    // Integers beyond 2^53 are bigints, which JSON.stringify refuses: outputs are written the way every
+    // renderer writes them (stringifyJson, exact digits), and that must not throw.
     try {
-      JSON.stringify(out);
+      stringifyJson(out);
     } catch (error) {
-      return `JSON.stringify(output[${i}]) throws ${describeError(error)}`;
+      return `stringifyJson(output[${i}]) throws ${describeError(error)}`;
     }
   }
   return undefined;
@@ -152,7 +154,7 @@ function runCase(c) {
     const bad = badOutputs(outputs);
     if (bad) return { outcome: 'failure', failure: { kind: 'bad-output', detail: `payload ${i}: ${bad}` } };
     if (c.expect !== undefined && i === 0) {
-      const got = JSON.stringify(outputs[0] && pick(outputs[0], Object.keys(c.expect)));
+      const got = stringifyJson(outputs[0] && pick(outputs[0], Object.keys(c.expect)));
       if (got !== JSON.stringify(c.expect)) return { outcome: 'failure', failure: { kind: 'wrong-result', detail: `expected ${JSON.stringify(c.expect)}, got ${got}` } };
     }
   }
