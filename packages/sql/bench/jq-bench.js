@@ -89,10 +89,16 @@ async function main() {
     start = performance.now();
     const outcome = runner.run(program, 'null', { timeoutMs, maxOutput: 4e6 });
     const stopped = performance.now() - start;
+    // The stopped worker's replacement starts in the background; calls fail fast ('restarting') until
+    // it is ready. Poll (without blocking on a budget) to time how long jq is unavailable.
     start = performance.now();
-    runner.run('.a.b', OBJECT_PAYLOAD, { timeoutMs: 10_000, maxOutput: 4e6 });
-    const next = performance.now() - start;
-    console.log(`${label}: ${outcome.kind} after ${stopped.toFixed(0)} ms (budget ${timeoutMs} ms); next call, on a new worker: ${next.toFixed(0)} ms`);
+    let failedFast = 0;
+    while (runner.run('.a.b', OBJECT_PAYLOAD, { timeoutMs: 10_000, maxOutput: 4e6 }).kind === 'restarting') {
+      failedFast++;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const unavailable = performance.now() - start;
+    console.log(`${label}: ${outcome.kind} after ${stopped.toFixed(0)} ms (budget ${timeoutMs} ms); jq answering again after ${unavailable.toFixed(0)} ms (${failedFast} calls failed fast meanwhile)`);
   }
   runner.stop();
 }
