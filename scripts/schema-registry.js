@@ -54,6 +54,75 @@ async function fetch(log) {
   return JAR;
 }
 
+// Test registries running now, one file per JVM (its process group id) naming the process that started it:
+// the jest global teardown stops those whose starter is gone or is the jest run itself, should a test
+// process have died (a signal, a crash) without stopping its registry.
+const RUNNING = path.join(ROOT, '.cache', 'schema-registry', 'running');
+
+function noteRunning(jvmPid) {
+  fs.mkdirSync(RUNNING, { recursive: true });
+  fs.writeFileSync(path.join(RUNNING, String(jvmPid)), `${process.pid}\n`);
+}
+
+function forgetRunning(jvmPid) {
+  fs.rmSync(path.join(RUNNING, String(jvmPid)), { force: true });
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** The parent pid of a live process (Linux /proc), or undefined. */
+function parentOf(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `pid` is still our registry's JVM (a pid may have been reused since). */
+function isRegistryJvm(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path.join('schema-registry', VERSION, 'registry.jar'));
+  } catch {
+    return false;
+  }
+}
+
+/** Stops the test registries left by this jest run (`runPid`) or by processes that are gone; returns how many. */
+function stopLeftovers(runPid = process.pid) {
+  let names = [];
+  try {
+    names = fs.readdirSync(RUNNING);
+  } catch {
+    return 0;
+  }
+  let stopped = 0;
+  for (const name of names) {
+    const jvm = Number(name);
+    const owner = Number(fs.readFileSync(path.join(RUNNING, name), 'utf8'));
+    const ours = owner === runPid || parentOf(owner) === runPid || !alive(owner);
+    if (!ours) continue;
+    if (Number.isInteger(jvm) && jvm > 0 && isRegistryJvm(jvm)) {
+      try {
+        process.kill(-jvm, 'SIGKILL');
+        stopped += 1;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    forgetRunning(jvm);
+  }
+  return stopped;
+}
+
 async function main() {
   const command = process.argv[2];
   const log = (line) => process.stderr.write(`${line}\n`);
@@ -71,4 +140,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { fetch, JAR, VERSION };
+module.exports = { fetch, JAR, VERSION, noteRunning, forgetRunning, stopLeftovers };

@@ -24,9 +24,12 @@ function decideTeardown(s) {
 }
 
 async function globalTeardown() {
+  const say = (line) => process.stderr.write(`[brokers] ${line}\n`);
+  // a test schema registry (a JVM in its own process group) whose test process died without stopping it
+  const registries = require('../schema-registry').stopLeftovers();
+  if (registries > 0) say(`stopped ${registries} test schema registr${registries === 1 ? 'y' : 'ies'} left running`);
   const run = globalThis.__sluiceKafka;
   if (run === undefined) return; // the setup failed before the broker came up
-  const say = (line) => process.stderr.write(`[brokers] ${line}\n`);
   if (!run.external) release();
   // The current broker.json: a delivery test may have restarted the broker (new pid) during the run.
   const current = run.external ? { running: true, state: run.state } : await status();

@@ -1,28 +1,23 @@
-// A private Apicurio Registry for a test file: started on a free loopback port, stopped by the test.
+// A private Apicurio Registry for a test file: started on a port Quarkus picks itself, stopped by the test.
 // The jar is built by `node scripts/schema-registry.js fetch` (CI does it before the tests).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { forgetRunning, noteRunning } = require('../schema-registry') as {
+  noteRunning(jvmPid: number): void;
+  forgetRunning(jvmPid: number): void;
+};
 
 const JAR = path.resolve(__dirname, '..', '..', '.cache', 'schema-registry', '2.4.2.Final', 'registry.jar');
 const START_TIMEOUT_MS = Number(process.env['SLUICE_SCHEMA_REGISTRY_START_TIMEOUT_MS'] ?? 150_000);
+/** Quarkus's start line names the port it bound (we pass port 0, so no other process can take it first). */
+const LISTENING = /Listening on: http:\/\/127\.0\.0\.1:(\d+)/;
 
 export interface TestSchemaRegistry {
   /** Base URL of the Confluent-compatible API, e.g. http://127.0.0.1:41234/apis/ccompat/v7. */
   readonly url: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function answers(url: string): Promise<boolean> {
@@ -34,45 +29,75 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+/** Signals a process group; it may be gone already. */
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // gone
+  }
+}
+
 /** Starts Apicurio Registry (in-memory storage) and waits until its ccompat API answers; throws, loudly, when it cannot. */
 export async function startSchemaRegistry(): Promise<TestSchemaRegistry> {
   if (!existsSync(JAR)) throw new Error(`${JAR} is missing: run \`node scripts/schema-registry.js fetch\` (needs Maven and Java 17)`);
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/apis/ccompat/v7`;
+  // Detached: its own process group, killed whole; a Ctrl-C on the terminal reaches it through the handlers below.
   const child: ChildProcess = spawn('java', [
     '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
-    `-Dquarkus.http.port=${port}`, '-Dquarkus.http.host=127.0.0.1', '-Dquarkus.log.level=WARN',
+    '-Dquarkus.http.port=0', '-Dquarkus.http.host=127.0.0.1', '-Dquarkus.log.level=WARN',
+    '-Dquarkus.log.category."io.quarkus".level=INFO', // its start line names the bound port
     '-jar', JAR,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start java for the test schema registry (is Java 17 on the PATH?)');
+  noteRunning(pid); // the jest global teardown stops it should this process die without stop()
   let output = '';
+  let port: number | undefined;
   const keep = (d: Buffer): void => {
     output = (output + d.toString()).slice(-20_000);
+    const bound = port === undefined ? LISTENING.exec(output) : null;
+    if (bound !== null) port = Number(bound[1]);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let gone = false;
   void exited.then(() => (gone = true));
-  // a test that forgets stop() must not leave a JVM behind
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
+  // A test that forgets stop(), or jest stopped by a signal, must not leave a JVM behind.
+  const killNow = (): void => killGroup(pid, 'SIGKILL');
+  const onSignal = (signal: NodeJS.Signals): void => {
+    killNow();
+    forgetRunning(pid);
+    dropHandlers();
+    // ours was the only handler: do what the signal would have done without it
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
-  process.once('exit', killOnExit);
+  const dropHandlers = (): void => {
+    process.removeListener('exit', killNow);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  };
+  process.once('exit', killNow);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const stop = async (): Promise<void> => {
-    process.removeListener('exit', killOnExit);
-    if (gone) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+    dropHandlers();
+    if (!gone) {
+      killGroup(pid, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    forgetRunning(pid);
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await answers(url))) {
+  while (port === undefined || !(await answers(`http://127.0.0.1:${port}/apis/ccompat/v7`))) {
     if (gone || Date.now() > deadline) {
+      const why = gone ? 'it exited' : `not within ${START_TIMEOUT_MS} ms`;
       await stop();
-      throw new Error(`the test schema registry did not start on port ${port} within ${START_TIMEOUT_MS} ms${gone ? ' (it exited)' : ''}:\n${output.split('\n').slice(-30).join('\n')}`);
+      throw new Error(`the test schema registry did not start${port === undefined ? '' : ` on port ${port}`} (${why}):\n${output.split('\n').slice(-30).join('\n')}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  return { url, stop };
+  return { url: `http://127.0.0.1:${port}/apis/ccompat/v7`, stop };
 }
