@@ -39,7 +39,8 @@ async function fetch(log) {
   fs.cpSync(SOURCE, work, { recursive: true });
   const started = Date.now();
   log(`schema registry ${VERSION}: building the Apicurio Registry jar with Maven...`);
-  const args = ['-B', '-ntp', '-q', 'package', '-DskipTests', '-Dquarkus.package.type=uber-jar'];
+  // a cold ~/.m2 downloads a few hundred artifacts: let Maven's HTTP transport retry a dropped connection
+  const args = ['-B', '-ntp', '-q', '-Dmaven.wagon.http.retryHandler.count=3', 'package', '-DskipTests', '-Dquarkus.package.type=uber-jar'];
   if (process.env.SLUICE_MAVEN_REPO) args.unshift(`-Dmaven.repo.local=${process.env.SLUICE_MAVEN_REPO}`);
   const result = await run('mvn', args, work);
   const built = path.join(work, 'target', 'schema-registry-0-runner.jar');

@@ -29,6 +29,22 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * Runs java with the arguments and exits with it; kills its own process group (java included) once stdin
+ * reaches its end. stdin goes by fd 3: sh gives a background job /dev/null as its stdin.
+ */
+const WATCHDOG = 'exec 3<&0; java "$@" </dev/null & jvm=$!; (cat <&3 >/dev/null; kill -9 -$$) & wait $jvm';
+
+/** Whether any process of the group is left. */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Signals a process group; it may be gone already. */
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -41,13 +57,15 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 /** Starts Apicurio Registry (in-memory storage) and waits until its ccompat API answers; throws, loudly, when it cannot. */
 export async function startSchemaRegistry(): Promise<TestSchemaRegistry> {
   if (!existsSync(JAR)) throw new Error(`${JAR} is missing: run \`node scripts/schema-registry.js fetch\` (needs Maven and Java 17)`);
-  // Detached: its own process group, killed whole; a Ctrl-C on the terminal reaches it through the handlers below.
-  const child: ChildProcess = spawn('java', [
+  // Detached: its own process group, killed whole. A watchdog in the group kills it when our end of its
+  // stdin closes, which happens however this process ends: jest stopped by a signal (a test file's signal
+  // and exit handlers do not run then), a crash, SIGKILL.
+  const child: ChildProcess = spawn('sh', ['-c', WATCHDOG, 'schema-registry',
     '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
     '-Dquarkus.http.port=0', '-Dquarkus.http.host=127.0.0.1', '-Dquarkus.log.level=WARN',
     '-Dquarkus.log.category."io.quarkus".level=INFO', // its start line names the bound port
     '-jar', JAR,
-  ], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  ], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start java for the test schema registry (is Java 17 on the PATH?)');
   noteRunning(pid); // the jest global teardown stops it should this process die without stop()
@@ -82,12 +100,13 @@ export async function startSchemaRegistry(): Promise<TestSchemaRegistry> {
   process.once('SIGTERM', onSignal);
   const stop = async (): Promise<void> => {
     dropHandlers();
-    if (!gone) {
-      killGroup(pid, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    // the whole group (the JVM outlives the shell by its shutdown), SIGKILL after 10 s
+    killGroup(pid, 'SIGTERM');
+    const until = Date.now() + 10_000;
+    while (groupAlive(pid) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+    killGroup(pid, 'SIGKILL');
+    await exited;
+    child.stdin?.destroy();
     forgetRunning(pid);
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
