@@ -1,8 +1,7 @@
-import type { RuleOutput } from '@sluice/core';
+import { stringifyJson, type RuleOutput } from '@sluice/core';
 import Ajv, { type ValidateFunction } from 'ajv';
 import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
-import { randomBytes } from 'node:crypto';
 import { Type as AvroType, types as avroTypes } from 'avsc';
 import type { RegistrySchemaType } from './schema-registry-client';
 
@@ -165,18 +164,14 @@ class JsonSchemaCodec implements ValueCodec {
   encode(output: RuleOutput, schemaId: number): Buffer {
     // Exact integers (bigint) are rare: looked for only once the plain path failed. ajv knows no bigint,
     // so it then validates a copy with those integers as (nearest) numbers.
-    let exact = false;
-    if (!this.validate(output)) {
-      exact = holdsBigint(output);
-      if (!exact || !this.validate(withNumbers(output))) throw this.mismatch();
-    }
-    let text: string;
+    if (!this.validate(output) && (!holdsBigint(output) || !this.validate(withNumbers(output)))) throw this.mismatch();
+    let text: string | undefined;
     try {
-      text = exact ? stringifyExact(output) : JSON.stringify(output);
+      text = stringifyJson(output); // bigints as their exact digits
     } catch (error) {
-      if (exact || !holdsBigint(output)) throw new SchemaMismatch('', `the output cannot be written as JSON: ${(error as Error).message}`);
-      text = stringifyExact(output);
+      throw new SchemaMismatch('', `the output cannot be written as JSON: ${(error as Error).message}`);
     }
+    if (text === undefined) throw new SchemaMismatch('', 'the output cannot be written as JSON');
     const framed = Buffer.allocUnsafe(WIRE_HEADER_BYTES + Buffer.byteLength(text));
     framed.write(text, WIRE_HEADER_BYTES);
     writeHeader(framed, schemaId);
@@ -195,14 +190,6 @@ function withNumbers(value: unknown): unknown {
 }
 
 /** JSON with bigints written as every digit of a JSON number (Node 20 has no JSON.rawJSON). */
-function stringifyExact(value: unknown): string {
-  // a marker no string of the output can hold: a fresh random tag, quoted as JSON.stringify quotes it
-  const tag = `\u0000${randomBytes(6).toString('hex')}:`;
-  const text = JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? `${tag}${item}` : item));
-  const marker = JSON.stringify(tag).slice(1, -1);
-  return text.replace(new RegExp(`"${marker.replace(/\\/g, '\\\\')}(-?\\d+)"`, 'g'), '$1');
-}
-
 /** `/readings/2/value` → `readings[2].value` */
 function jsonPointerToPath(pointer: string): string {
   let text = '';
