@@ -12,7 +12,10 @@ const { makeCase } = require('./sql-fuzz-cases');
 const root = process.env.SLUICE_FUZZ_ROOT ?? path.resolve(__dirname, '..', '..');
 const sql = require(path.join(root, 'packages/sql/dist/index.js'));
 const functionsModule = require(path.join(root, 'packages/sql/dist/functions/index.js'));
-const { messageColumns, stringifyJson } = require(path.join(root, 'packages/core/dist/index.js'));
+const { messageColumns } = require(path.join(root, 'packages/core/dist/index.js'));
+// The oracle's own JSON writer (exact bigints), from this checkout: the engine under test (a baseline
+// commit, the misbehaving fake) may not have one.
+const { stringifyJson } = require(path.resolve(__dirname, '..', '..', 'packages/core/dist/index.js'));
 
 const SqlFloat = sql.SqlFloat;
 const MAX_ERROR_MESSAGE = 4096;
