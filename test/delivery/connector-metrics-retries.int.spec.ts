@@ -1,7 +1,8 @@
 // The Kafka action's retry metrics on `sluice run`'s GET /metrics, made real: Kafka is paused (SIGSTOP)
-// while messages arrive, so every produce request goes unanswered and fails at the `sync` query mode's
-// reply timeout (retriable); after SIGCONT the retries are stored and the broker's late answers to the
-// timed-out requests arrive. Read back with the strict exposition parser and checked against the traffic
+// while messages arrive, so the partition's produce request goes unanswered and fails at the `sync` query
+// mode's reply timeout (retriable). The request is still open in kafkajs, so the partition sends nothing
+// more until its late reply comes (a second request beside it could reorder the partition, issue #11): the
+// other records wait behind it. After SIGCONT the late answer arrives, then the retry and the rest are stored. Read back with the strict exposition parser and checked against the traffic
 // and against the REST API's view of the same action. Like the other delivery scenarios, this pauses the
 // broker named by the broker file: point SLUICE_KAFKA_BROKER_FILE at a private broker when others share it.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -29,7 +30,7 @@ describe('Kafka action retry metrics on GET /metrics across a Kafka pause', () =
     await deleteTopic(kafkaTopic);
   });
 
-  it('retried while paused, retried.success for every record after SIGCONT, late replies counted; equal to the REST view', async () => {
+  it('retried while paused, one request of the partition awaited while paused, retried.success for every retried record after SIGCONT, late replies counted; equal to the REST view', async () => {
     const mqttTopic = `${randomName('numbers')}/n`;
     sluice = await startSluice({
       sources: [{ type: 'mqtt', id: 'plant', url: mqttUrl(), clientId: randomName('sluice-retries'), protocolVersion: 5, session: { persistent: false } }],
@@ -62,8 +63,13 @@ describe('Kafka action retry metrics on GET /metrics across a Kafka pause', () =
     let held: Map<string, Family>;
     try {
       await publish(mqttUrl(), mqttTopic, Array.from({ length: MESSAGES }, (_, n) => JSON.stringify({ n })), { qos: 1, protocolVersion: 5 });
-      // Every record has failed at least once (each failure of a record counts one retry).
-      held = await until((f) => series(f, 'sluice_source_received_total', '{source="plant"}') === MESSAGES && series(f, 'sluice_action_retried_total') >= MESSAGES);
+      // The first request timed out: its records are back for a retry (each failure of a record counts one).
+      held = await until((f) => series(f, 'sluice_source_received_total', '{source="plant"}') === MESSAGES && series(f, 'sluice_action_retried_total') >= 1);
+      // ... and while its reply is awaited, no other request of the partition goes (nothing more is retried)
+      await sleep(1500);
+      const later = await scrape();
+      expect(series(later, 'sluice_action_retried_total')).toBe(series(held, 'sluice_action_retried_total'));
+      expect(series(later, 'sluice_action_late_reply_total')).toBe(0);
     } finally {
       signalKafka('SIGCONT');
     }
@@ -76,6 +82,7 @@ describe('Kafka action retry metrics on GET /metrics across a Kafka pause', () =
     }).toEqual({ success: 0, retriedSuccess: 0, retriedFailed: 0, queuing: MESSAGES, connectorQueuing: MESSAGES });
     expect(series(held, 'sluice_action_queuing_bytes')).toBeGreaterThan(0);
 
+    const retriedWhilePaused = series(held, 'sluice_action_retried_total');
     const done = await until((f) => series(f, 'sluice_action_success_total') === MESSAGES && series(f, 'sluice_action_connector_inflight') === 0);
     // the late answers to timed-out requests stored some records as well: at least one copy of each
     expect(await topicRecordCount(kafkaTopic)).toBeGreaterThanOrEqual(MESSAGES);
@@ -89,10 +96,13 @@ describe('Kafka action retry metrics on GET /metrics across a Kafka pause', () =
       queuingBytes: series(after, 'sluice_action_queuing_bytes'),
       connectorQueuing: series(after, 'sluice_action_connector_queuing'),
     }).toEqual({
-      retried: rest['retried'], retriedSuccess: MESSAGES, retriedFailed: 0, lateReply: rest['late_reply'], queuingBytes: 0, connectorQueuing: 0,
+      retried: rest['retried'], retriedSuccess: rest['retried.success'], retriedFailed: 0, lateReply: rest['late_reply'], queuingBytes: 0, connectorQueuing: 0,
     });
-    expect(series(done, 'sluice_action_retried_success_total')).toBe(MESSAGES);
-    expect(series(after, 'sluice_action_retried_total')).toBeGreaterThanOrEqual(MESSAGES);
-    expect(series(after, 'sluice_action_late_reply_total')).toBeGreaterThan(0);
+    // every record retried while paused was stored by a retry; on a slow machine a request after SIGCONT can
+    // miss its 300 ms deadline too, so more records may have been retried (and answered late), never fewer
+    expect(series(done, 'sluice_action_retried_success_total')).toBeGreaterThanOrEqual(retriedWhilePaused);
+    expect(series(after, 'sluice_action_retried_total')).toBeGreaterThanOrEqual(series(after, 'sluice_action_retried_success_total'));
+    // the timed-out request's records came back as its late reply
+    expect(series(after, 'sluice_action_late_reply_total')).toBeGreaterThanOrEqual(retriedWhilePaused);
   }, 120000);
 });

@@ -8,6 +8,7 @@ import { actionContext } from '../test/fixtures/fake-templates';
 import { FakeProducer, turn } from '../test/fixtures/fake-producer';
 import { mqttMessage } from '../test/fixtures/messages';
 import { KafkaConnector } from './kafka-connector';
+import { FakeTopicDirectory } from './testing/fake-topic-directory';
 import { parseKafkaConnectorConfig } from './kafka-connector-config';
 
 const config = parseKafkaConnectorConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
@@ -19,7 +20,7 @@ describe('a KafkaAction with a disk buffer', () => {
   let drops: Array<[number, string]>;
 
   const newConnector = (producer: FakeProducer): KafkaConnector => {
-    const connector = new KafkaConnector(config, producer, silentLogger);
+    const connector = new KafkaConnector(config, producer, silentLogger, undefined, new FakeTopicDirectory(1));
     connectors.push(connector);
     return connector;
   };

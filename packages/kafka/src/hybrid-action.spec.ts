@@ -9,6 +9,7 @@ import { mqttMessage } from '../test/fixtures/messages';
 import type { KafkaAction } from './kafka-action';
 import { bufferDirName } from './buffer-dir';
 import { KafkaConnector } from './kafka-connector';
+import { FakeTopicDirectory } from './testing/fake-topic-directory';
 import { parseKafkaActionSettings, parseKafkaConnectorConfig } from './kafka-connector-config';
 
 const config = parseKafkaConnectorConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
@@ -28,7 +29,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
   let recordBytes: number;
 
   const newConnector = (producer: FakeProducer): KafkaConnector => {
-    const connector = new KafkaConnector(config, producer, silentLogger);
+    const connector = new KafkaConnector(config, producer, silentLogger, undefined, new FakeTopicDirectory(1));
     connectors.push(connector);
     return connector;
   };
@@ -55,7 +56,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     // a memory-mode action against a producer that never answers holds the record: its size is what it counts
     const silent = new FakeProducer();
     silent.manual = true;
-    const probe = new KafkaConnector(config, silent, silentLogger).createAction({ topic: 't', key: '', value: '${n}' }, actionContext('probe'));
+    const probe = new KafkaConnector(config, silent, silentLogger, undefined, new FakeTopicDirectory(1)).createAction({ topic: 't', key: '', value: '${n}' }, actionContext('probe'));
     void probe.send({ n: 0 }, mqttMessage());
     recordBytes = probe.queuedBytes();
   });

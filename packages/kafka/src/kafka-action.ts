@@ -32,6 +32,8 @@ export type KafkaActionMetrics = {
   readonly 'queuing': number;
   readonly 'queuing_bytes': number;
   readonly 'inflight': number;
+  readonly 'partitions.failing': number;
+  readonly 'topics.waiting': number;
   readonly 'produce_latency.count': number;
   readonly 'produce_latency.p50_ms': number;
   readonly 'produce_latency.p99_ms': number;
@@ -52,6 +54,8 @@ export const KAFKA_METRIC_KINDS = {
   'queuing': 'gauge',
   'queuing_bytes': 'gauge',
   'inflight': 'gauge',
+  'partitions.failing': 'gauge',
+  'topics.waiting': 'gauge',
   'produce_latency.count': 'counter',
   'produce_latency.p50_ms': 'gauge',
   'produce_latency.p99_ms': 'gauge',
@@ -218,7 +222,9 @@ export class KafkaAction implements Action {
 
   /**
    * The action's Kafka-side metrics, at EMQX's names where EMQX has one. Counters are cumulative since
-   * the action was created; `queuing*` and `inflight` are gauges; latencies are of produce requests
+   * the action was created; `queuing*`, `inflight`, `partitions.failing` (partitions backing off after a
+   * retriable failure, or retrying) and `topics.waiting` (topics whose records wait for their partitions to be
+   * known: missing, or not fetched yet) are gauges; latencies are of produce requests
    * (sent → acknowledged), in ms, read from buckets (upper bound of the bucket holding the quantile).
    * `matched`, `success`, `failed` and `dropped.*` are counted by the runtime (dropped via ActionContext).
    */
@@ -232,6 +238,8 @@ export class KafkaAction implements Action {
       'queuing': this.queued(),
       'queuing_bytes': this.queuedBytes(),
       'inflight': this.batcher.inflight(),
+      'partitions.failing': this.batcher.failingPartitionCount(),
+      'topics.waiting': this.batcher.waitingTopicCount(),
       'produce_latency.count': latency.count,
       'produce_latency.p50_ms': latency.quantile(0.5),
       'produce_latency.p99_ms': latency.quantile(0.99),

@@ -20,9 +20,14 @@ describe('parseKafkaConnectorConfig', () => {
     expect(config).toEqual({
       id: 'k', bootstrapHosts: ['127.0.0.1:9092'], clientId: 'sluice', authentication: 'none', ssl: false,
       connectTimeout: 5000, requestTimeout: 30000, metadataRequestTimeout: 5000, partitionCountRefreshInterval: 60000,
-      allowAutoTopicCreation: false, idempotent: false, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30000 },
+      allowAutoTopicCreation: false, idempotent: false, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('keeps kafkajs retries short by default, and an idempotent producer with the defaults is valid', () => {
+    expect(parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: 'a', idempotent: true }).retry).toEqual({ retries: 2, initialRetryTime: 100, maxRetryTime: 1000 });
+    expect(parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: 'a', retry: { maxRetryTime: '5s' } }).retry).toEqual({ retries: 2, initialRetryTime: 100, maxRetryTime: 5000 });
   });
 
   it('accepts a comma-separated host list and adds the default port 9092', () => {
@@ -80,7 +85,7 @@ describe('parseKafkaActionSettings', () => {
     expect(parseKafkaActionSettings({ topic: 'emqx' }, 'r:k')).toEqual({
       topic: 'emqx', key: '${clientid}', value: '${.}', timestamp: '${timestamp}', extHeaders: [], check: { key: 'none', value: 'none' },
       headerValueEncodeMode: 'none', userPropertiesAsHeaders: true, requiredAcks: 'all', compression: 'none',
-      partitionStrategy: 'random', maxBatchBytes: 896 * 1024, maxBatchRecords: 500, maxLingerTime: 0, maxInflight: 10, queryMode: 'async', syncQueryTimeout: 5000,
+      partitionStrategy: 'random', maxBatchBytes: 896 * 1024, maxBatchRecords: 500, maxLingerTime: 0, maxLingerBytes: 10 * 1024 * 1024, maxInflight: 10, queryMode: 'async', syncQueryTimeout: 5000,
       buffer: { limit: 256 * 1024 * 1024, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, mode: 'memory', segmentBytes: 10 * 1024 * 1024, diskLimit: 1024 ** 3 },
       maxRetries: Number.POSITIVE_INFINITY, retryBackoff: { initial: 1000, max: 30_000 },
     });
@@ -96,6 +101,14 @@ describe('parseKafkaActionSettings', () => {
     expect(parseKafkaActionSettings({ topic: 't', buffer: { maxBatchAge: 'infinity' }, maxRetries: 3 }, 'r:k')).toMatchObject({
       buffer: { maxBatchAge: Number.POSITIVE_INFINITY }, maxRetries: 3,
     });
+  });
+
+  it('reads maxLingerBytes and buffer.perPartitionLimit as sizes; a partition has no limit of its own by default', () => {
+    const settings = parseKafkaActionSettings({ topic: 't', maxLingerBytes: '64KB', buffer: { perPartitionLimit: '16MB' } }, 'r:k');
+    expect([settings.maxLingerBytes, settings.buffer.perPartitionLimit]).toEqual([64 * 1024, 16 * 1024 * 1024]);
+    expect(parseKafkaActionSettings({ topic: 't' }, 'r:k').buffer.perPartitionLimit).toBeUndefined();
+    const error = configError(() => parseKafkaActionSettings({ topic: 't', maxLingerBytes: 'lots', buffer: { perPartitionLimit: -1 } }, 'r:k'));
+    expect(error.issues.map((issue) => issue.path).sort()).toEqual(['buffer.perPartitionLimit', 'maxLingerBytes']);
   });
 
   it("reads the query mode, and refuses a zero syncQueryTimeout in 'sync' mode", () => {

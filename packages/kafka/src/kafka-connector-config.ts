@@ -86,10 +86,16 @@ const sslOptions = z
     }
   });
 
+/**
+ * kafkajs's own retries of one request. Short: the action retries on its own (per partition, as soon as the
+ * connector's metadata probe sees Kafka answer), so a request must not sleep for seconds inside kafkajs after
+ * the broker is back (issue #11: resume within 2 s).
+ */
+const RETRY_DEFAULT = { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 } as const;
 const retry = z.strictObject({
-  retries: z.number().int().nonnegative().default(5).describe('Attempts before giving up.'),
-  initialRetryTime: duration.default(300).describe('First back-off: milliseconds or a duration.'),
-  maxRetryTime: duration.default(30_000).describe('Longest back-off: milliseconds or a duration.'),
+  retries: z.number().int().nonnegative().default(RETRY_DEFAULT.retries).describe('Attempts after the first before a request fails (at least 1 with `idempotent`).'),
+  initialRetryTime: duration.default(RETRY_DEFAULT.initialRetryTime).describe('First back-off: milliseconds or a duration.'),
+  maxRetryTime: duration.default(RETRY_DEFAULT.maxRetryTime).describe('Longest back-off: milliseconds or a duration.'),
 });
 
 /** TLS of an https schema registry: the Kafka TLS block's fields that apply to one HTTPS server. */
@@ -145,10 +151,10 @@ export const KafkaConnectorConfig = z.strictObject({
   connectTimeout: duration.default(5_000).describe('TCP connect budget (kafkajs `connectionTimeout`); SASL gets the same: milliseconds or a duration such as `5s`.'),
   requestTimeout: duration.default(30_000).describe('How long a request, produce requests included, may wait for its reply: milliseconds or a duration.'),
   metadataRequestTimeout: duration.default(5_000).describe('Budget of the metadata and topic checks in the connection test: milliseconds or a duration.'),
-  partitionCountRefreshInterval: duration.default(60_000).describe('Metadata (partition counts, leaders) is refreshed at least this often (kafkajs `metadataMaxAge`), so added partitions are used: milliseconds or a duration.'),
-  allowAutoTopicCreation: z.boolean().default(false).describe('Let a produce to an unknown topic create it with the broker\'s defaults. Off, as in EMQX.'),
+  partitionCountRefreshInterval: duration.default(60_000).describe('The metadata of the actions\' topics (partition counts, leaders) is fetched again at least this often (also kafkajs\'s `metadataMaxAge`), so added partitions are used: milliseconds or a duration. Independently, while a topic is missing or a partition failing, the connector asks Kafka every 500 ms.'),
+  allowAutoTopicCreation: z.boolean().default(false).describe('Ask Kafka to create an unknown topic, as a produce to it would: the broker creates it only if its `auto.create.topics.enable` allows, with its defaults. Off, as in EMQX: records of a missing topic wait until it is created.'),
   idempotent: z.boolean().default(false).describe('kafkajs\'s idempotent producer: its own retries cannot write duplicates. Forces `requiredAcks: all` on every action (others are refused) and lets one produce request of the connector through at a time (kafkajs loses track of sequence numbers under concurrent sends, kafkajs#598), which lowers throughput. Off because kafkajs marks it experimental.'),
-  retry: retry.default({ retries: 5, initialRetryTime: 300, maxRetryTime: 30_000 }).describe('kafkajs\'s own retries of a request on retriable errors, before the record fails as retriable (then the action\'s `maxRetries` and `retryBackoff` take over).'),
+  retry: retry.default(RETRY_DEFAULT).describe('kafkajs\'s own retries of a request on retriable errors (connect, metadata and produce requests), before it fails as retriable and the action\'s `maxRetries` and `retryBackoff` take over. Short by default (2 retries, 100 ms doubling up to 1 s) so that a request does not sleep inside kafkajs while the broker is already back: the action retries as soon as the connector\'s metadata probe (every 500 ms) sees Kafka answer.'),
   schemaRegistry: schemaRegistry.optional(),
 }).describe('One kafkajs connection, shared by every action that names the connector.').superRefine((config, ctx) => {
   if (config.idempotent && config.retry.retries < 1) {
@@ -210,11 +216,13 @@ export const KafkaActionSettings = z
     // 500 keeps kafkajs's quadratic grouping cheap while still amortising the round trip.
     maxBatchRecords: z.number().int().positive().default(500).describe('Upper bound of records in one produce request: kafkajs groups a request\'s records by partition in time quadratic in their number, so very large requests cost more CPU than they save.'),
     maxLingerTime: duration.default(0).describe('Wait this long for more records before sending: milliseconds or a duration such as `5ms`. 0 sends on the next turn of the event loop, so records that arrive together share a request without delaying any of them.'),
-    queryMode: z.enum(['async', 'sync']).default('async').describe('`async`: a produce request waits for Kafka\'s reply as long as the connector\'s `requestTimeout` and `retry` allow. `sync`: a request unanswered after `syncQueryTimeout` fails its records at once as retriable (retried as `maxRetries` allows, or left to the MQTT broker), which bounds how long a message\'s acknowledgement can wait on one request; a later reply counts `late_reply`. Either way a send resolves only when Kafka has the record, and up to `maxInflight` requests run.'),
+    queryMode: z.enum(['async', 'sync']).default('async').describe('`async`: a produce request waits for Kafka\'s reply as long as the connector\'s `requestTimeout` and `retry` allow. `sync`: a request unanswered after `syncQueryTimeout` fails its records at once as retriable (retried as `maxRetries` allows, or left to the MQTT broker when retries are used up), which bounds how long a message\'s acknowledgement can wait on one request; a later reply counts `late_reply`. The retry and the partition\'s next records still wait for that late reply (or the connector\'s `requestTimeout`): kafkajs keeps the request open, and a second request of the partition beside it could reorder the partition. Either way a send resolves only when Kafka has the record, and up to `maxInflight` requests run.'),
     syncQueryTimeout: duration.default(5_000).describe('The reply deadline of a produce request in `sync` query mode: milliseconds or a duration; more than 0.'),
-    maxInflight: z.number().int().positive().default(10).describe('Produce requests of this action awaiting their acknowledgement; 1 keeps the order of records per partition.'),
+    maxLingerBytes: byteSize.default(10 * 1024 ** 2).describe('A partition\'s batch is sent once its waiting records reach this many estimated bytes, without waiting out `maxLingerTime` (EMQX `max_linger_bytes`). The effective value is the smaller of this and `maxBatchBytes`; a batch also goes at `maxBatchRecords` records. Bytes or a size such as `10MB`.'),
+    maxInflight: z.number().int().positive().default(10).describe('Produce requests of this action awaiting Kafka\'s reply, across all its partitions. A partition has at most one request in flight at a time, which keeps the order of its records at any `maxInflight`; more partitions than `maxInflight` take turns.'),
     buffer: z.strictObject({
-      limit: byteSize.default(256 * 1024 ** 2).describe('Estimated bytes of records the action may hold: waiting, in flight or back for a retry. For the whole action, not per partition as EMQX\'s `per_partition_limit` (kafkajs picks the partition only when it builds the request). A record larger than the limit still goes when the buffer is empty. Bytes or a size such as `256MB`.'),
+      limit: byteSize.default(256 * 1024 ** 2).describe('Estimated bytes of records the action may hold in memory, all partitions together: waiting (for a partition, a request slot, or a topic\'s metadata), in flight or back for a retry; `overflow` applies past it. `perPartitionLimit` bounds one partition. A record larger than the limit still goes when the buffer is empty. Bytes or a size such as `256MB`.'),
+      perPartitionLimit: byteSize.optional().describe('Estimated bytes of records one partition may hold (EMQX `buffer.per_partition_limit`): past it, `overflow` applies to the records of that partition only, so one slow or failing partition cannot fill `limit` for the others. With `overflow: backpressure` a send held for a full partition also holds the sends that came after it (held sends are let in in arrival order) and keeps its MQTT message unacknowledged, so the others flow on only with `drop_oldest` or `drop_newest`. Absent: no limit beyond `limit`. Bytes or a size such as `16MB`.'),
       overflow: z.enum(['backpressure', 'drop_oldest', 'drop_newest']).default('backpressure').describe('When full: `backpressure` holds new sends (the source keeps the MQTT acknowledgement, the broker keeps the data); `drop_oldest` drops the oldest records still waiting (not those in flight; when nothing waits, the new one); `drop_newest` drops the new record. A dropped record\'s send resolves (its message is acknowledged) and is counted `dropped.queue_full`. EMQX only drops the oldest.'),
       maxBatchAge: durationOrInfinity.default(Number.POSITIVE_INFINITY).describe('A record that waited longer than this since it was accepted is dropped instead of sent (its send resolves; counted `dropped.expired`); checked whenever the action is about to send, so also after an outage. Milliseconds, a duration, or `infinity` to keep it.'),
       mode: z.enum(['memory', 'disk', 'hybrid']).default('memory').describe('`memory`: lost on restart. `disk`: a record is appended to a segment file under `buffer.dir` (and fdatasync\'d) before its send resolves, and what Kafka had not acknowledged is sent again when the connector next starts; templated topics included (EMQX refuses a disk buffer with a templated topic). `hybrid`: records stay in memory while `limit` allows (their sends resolve on Kafka\'s ack); past that they are appended to the disk log (their sends resolve once written) up to `diskLimit`, and read back into memory, oldest first, as room frees, so a long outage does not stop intake; order is kept.'),
@@ -230,7 +238,7 @@ export const KafkaActionSettings = z
       initial: duration.default(1_000).describe('First pause: milliseconds or a duration.'),
       max: duration.default(30_000).describe('Longest pause: milliseconds or a duration.'),
     }).default({ initial: 1_000, max: 30_000 })
-      .describe('Pause of the action\'s sending after a retriable failure: `initial`, doubling with each consecutive failed request, up to `max`; reset by a success.'),
+      .describe('Pause of a partition\'s sending after a retriable failure; the action\'s other partitions keep sending. The partition waits at least `initial`, then retries as soon as the connector\'s metadata probe (every 500 ms) finds Kafka answering for its topic; if Kafka answers but the request fails again, the pause doubles, up to `max`. Reset by a success.'),
   })
   .superRefine((settings, ctx) => {
     if (settings.partitionStrategy === 'key_dispatch' && settings.key.trim() === '') {

@@ -2,16 +2,27 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { type ConnectionTestReport, IntegrationError, type RuleOutput, silentLogger } from '@sluice/core';
 import { CompressionTypes, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
 import { actionContext } from '../test/fixtures/fake-templates';
+import { FakeMetadata, partitions } from '../test/fixtures/fake-metadata';
 import { FakeProducer, turn } from '../test/fixtures/fake-producer';
 import { mqttMessage } from '../test/fixtures/messages';
 import { toActionWriteError } from './kafka-errors';
 import { KafkaConnector } from './kafka-connector';
 import { parseKafkaConnectorConfig } from './kafka-connector-config';
+import { KafkaTopicDirectory } from './kafka-topic-directory';
 
 const config = parseKafkaConnectorConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
 const protocolError = (type: string, retriable: boolean): Error =>
   new KafkaJSProtocolError({ message: `broker says ${type}`, type, code: 0, retriable } as never);
 const afterRetries = (cause: Error): Error => new KafkaJSNumberOfRetriesExceeded(cause, { retryCount: 5, retryTime: 100 } as never);
+
+/** The connector's directory over a fake cluster, probing every 5 ms so a spec need not wait 500 ms per probe. */
+const directoryOf = (metadata: FakeMetadata, allowAutoTopicCreation = false): KafkaTopicDirectory =>
+  new KafkaTopicDirectory(metadata, { refreshInterval: 60_000, allowAutoTopicCreation, logger: silentLogger, probeInterval: 5 });
+
+/** Lets turns of the event loop pass until `done()` holds (the directory's probe runs on a timer). */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 1));
+}
 
 async function settled(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -24,17 +35,25 @@ async function settled(promise: Promise<unknown>): Promise<unknown> {
 
 describe(KafkaConnector.name, () => {
   let producer: FakeProducer;
+  let metadata: FakeMetadata;
+  let directory: KafkaTopicDirectory;
   let reports: Array<readonly string[]>;
   let connector: KafkaConnector;
   const out = (i: number): RuleOutput => ({ clientid: `dev-${i}`, n: i, site: i % 2 === 0 ? 'even' : 'odd' });
+  const start = (): Promise<void> => connector.start(new AbortController().signal);
+  /** Waits until the connector's directory knows the topic, so records are given partitions when sent. */
+  const known = async (...topics: string[]): Promise<void> => {
+    await until(() => topics.every((topic) => directory.partitions(topic) !== undefined));
+  };
 
   beforeEach(() => {
     producer = new FakeProducer();
+    metadata = new FakeMetadata({ emqx: 1, t: 1, 't-even': 1, 't-odd': 1, a: 1, b: 1 });
     reports = [];
     connector = new KafkaConnector(config, producer, silentLogger, async (topics): Promise<ConnectionTestReport> => {
       reports.push(topics);
       return { connectorId: 'upstash', ok: false, stages: [{ stage: 'tcp', ok: true, detail: 'reached' }, { stage: 'sasl', ok: false, detail: 'SASL authentication failed for user "u"' }] };
-    });
+    }, directory = directoryOf(metadata));
   });
 
   afterEach(async () => {
@@ -48,6 +67,8 @@ describe(KafkaConnector.name, () => {
   });
 
   describe('.send', () => {
+    beforeEach(start);
+
     it('puts records sent in the same turn into one request, with the configured acks and compression', async () => {
       const action = connector.createAction({ topic: 'emqx', value: '${n}', requiredAcks: 'leader', compression: 'gzip' }, actionContext());
       const sends = Array.from({ length: 100 }, (_, i) => action.send(out(i), mqttMessage()));
@@ -59,11 +80,23 @@ describe(KafkaConnector.name, () => {
       expect(action.queued()).toBe(0);
     });
 
-    it('groups a templated topic per topic inside one request', async () => {
-      const action = connector.createAction({ topic: 't-${site}' }, actionContext());
+    it('sends one request per topic partition, each record given its partition', async () => {
+      metadata.topics.set('t-even', partitions(2));
+      const action = connector.createAction({ topic: 't-${site}', partitionStrategy: 'round_robin' }, actionContext());
       await Promise.all([0, 1, 2, 3].map((i) => action.send(out(i), mqttMessage())));
-      expect(producer.batches).toHaveLength(1);
-      expect(producer.batches[0]?.topicMessages?.map((group) => [group.topic, group.messages.length])).toEqual([['t-even', 2], ['t-odd', 2]]);
+      const requests = producer.batches.map((batch) => batch.topicMessages?.map((group) => `${group.topic}:${group.messages.map((m) => m.partition).join(',')}`));
+      expect(requests.flat().sort()).toEqual(['t-even:0', 't-even:1', 't-odd:0,0']);
+      expect(requests.every((request) => request?.length === 1)).toBe(true);
+    });
+
+    it('sends a partition\'s batch once it holds maxLingerBytes, without waiting out maxLingerTime', async () => {
+      const action = connector.createAction({ topic: 't', value: '${text}', maxLingerTime: '1h', maxLingerBytes: 1000 }, actionContext());
+      await known('t');
+      const sent = Array.from({ length: 12 }, () => action.send({ text: 'x'.repeat(100) }, mqttMessage()));
+      await until(() => producer.batches.length > 0);
+      expect(producer.batches[0]?.topicMessages?.[0]?.messages.length).toBeLessThan(12);
+      await action.close();
+      await Promise.all(sent);
     });
 
     it('splits by maxBatchBytes, and a record larger than the limit still goes alone', async () => {
@@ -83,29 +116,29 @@ describe(KafkaConnector.name, () => {
       expect(producer.batches.map((batch) => batch.topicMessages?.[0]?.messages.length)).toEqual([40, 40, 20]);
     });
 
-    it('keeps at most maxInflight requests open and batches what arrives meanwhile', async () => {
+    it('keeps at most maxInflight requests open across partitions, one per partition, and batches what arrives meanwhile', async () => {
       producer.manual = true;
-      const action = connector.createAction({ topic: 't', maxInflight: 2 }, actionContext());
-      const first = [action.send(out(1), mqttMessage())];
-      await turn();
-      const second = [action.send(out(2), mqttMessage())];
-      await turn();
-      const rest = Array.from({ length: 50 }, (_, i) => action.send(out(i), mqttMessage()));
+      metadata.topics.set('t', partitions(3));
+      const action = connector.createAction({ topic: 't', maxInflight: 2, partitionStrategy: 'round_robin' }, actionContext());
+      await known('t');
+      const first = [0, 1, 2].map((i) => action.send(out(i), mqttMessage()));
       await turn();
       expect(producer.open).toHaveLength(2);
-      expect(action.queued()).toBe(52);
-      expect(action.queuedBytes()).toBeGreaterThan(50 * 64);
+      expect(new Set(producer.open.map((call) => call.batch.topicMessages?.[0]?.messages[0]?.partition)).size).toBe(2);
+      const rest = Array.from({ length: 30 }, (_, i) => action.send(out(i), mqttMessage()));
+      await turn();
+      expect(producer.open).toHaveLength(2);
+      expect(action.queued()).toBe(33);
       expect(action.inflight()).toBe(2);
-      producer.settle();
-      await Promise.all(first);
-      await turn();
-      expect(producer.open).toHaveLength(2);
-      expect(producer.open[1]?.batch.topicMessages?.[0]?.messages).toHaveLength(50);
-      producer.settle();
-      producer.settle();
-      await Promise.all([...second, ...rest]);
-      expect(producer.batches).toHaveLength(3);
+      while (producer.open.length > 0) {
+        producer.settle();
+        await turn();
+        await turn();
+      }
+      await Promise.all([...first, ...rest]);
       expect(action.queued()).toBe(0);
+      // 33 records in far fewer requests: what waited went together, per partition
+      expect(producer.batches.length).toBeLessThanOrEqual(6);
     });
 
     it('waits maxLingerTime before sending', async () => {
@@ -126,13 +159,14 @@ describe(KafkaConnector.name, () => {
   });
 
   describe('when Kafka refuses the records', () => {
+    beforeEach(start);
+
     it.each([
-      ['UNKNOWN_TOPIC_OR_PARTITION', /does not exist/],
       ['TOPIC_AUTHORIZATION_FAILED', /grant it WRITE/],
       ['MESSAGE_TOO_LARGE', /max\.message\.bytes/],
     ])('%s fails every record of the request, not retriable', async (type, hint) => {
       producer.failure = () => afterRetries(protocolError(type, true));
-      const action = connector.createAction({ topic: 'gone' }, actionContext());
+      const action = connector.createAction({ topic: 't' }, actionContext());
       const errors = await Promise.all([action.send(out(1), mqttMessage()), action.send(out(2), mqttMessage())].map(settled));
       for (const error of errors) {
         expect(IntegrationError.is(error)).toBe(true);
@@ -148,7 +182,6 @@ describe(KafkaConnector.name, () => {
       ['a closed connection', Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError', retriable: true })],
       ['a disconnected producer', Object.assign(new Error('The producer is disconnected'), { name: 'KafkaJSError', retriable: true })],
     ])('%s is retriable, and the connector shows connecting with the reason', async (_name, failure) => {
-      await connector.start(new AbortController().signal);
       producer.failure = () => failure;
       const action = connector.createAction({ topic: 't', maxRetries: 0 }, actionContext());
       const error = await settled(action.send(out(1), mqttMessage()));
@@ -159,23 +192,66 @@ describe(KafkaConnector.name, () => {
       expect(connector.status()).toEqual({ state: 'connected' });
     });
 
-    it('fails the next records for an unknown topic at once, without asking Kafka again', async () => {
-      producer.failure = () => afterRetries(protocolError('UNKNOWN_TOPIC_OR_PARTITION', true));
-      const action = connector.createAction({ topic: 'gone' }, actionContext());
-      await settled(action.send(out(1), mqttMessage()));
-      const error = await settled(action.send(out(2), mqttMessage()));
-      expect(error).toMatchObject({ code: 'ERR_ACTION_WRITE', retriable: false, message: expect.stringContaining('"gone" does not exist') });
-      expect(producer.batches).toHaveLength(1);
+    it('keeps the records of a topic that does not exist waiting, and sends them once it is created', async () => {
+      const action = connector.createAction({ topic: 't-${site}' }, actionContext());
+      metadata.topics.delete('t-odd');
+      const even = action.send(out(0), mqttMessage());
+      let oddDone = false;
+      const odd = action.send(out(1), mqttMessage()).then(() => { oddDone = true; });
+      await even;
+      await until(() => metadata.requests.length >= 4);
+      expect(oddDone).toBe(false);
+      expect(producer.records().map(([topic]) => topic)).toEqual(['t-even']);
+      metadata.topics.set('t-odd', partitions(1));
+      await odd;
+      expect(producer.records().map(([topic]) => topic)).toEqual(['t-even', 't-odd']);
+    });
+  });
+
+  describe("when an action's topic does not exist", () => {
+    it('is disconnected, without quoting the topic, until the topic is created; records wait meanwhile', async () => {
+      metadata.topics.delete('emqx');
+      const action = connector.createAction({ topic: 'emqx' }, actionContext());
+      await start();
+      expect(connector.status()).toEqual({
+        state: 'disconnected',
+        reason: 'kafka topic of an action (named in the log and by the connection test) does not exist: create it, or set allowAutoTopicCreation on the connector',
+      });
+      let done = false;
+      const sent = action.send(out(1), mqttMessage()).then(() => { done = true; });
+      await turn();
+      expect(done).toBe(false);
+      metadata.topics.set('emqx', partitions(1));
+      await sent;
+      expect(connector.status()).toEqual({ state: 'connected' });
     });
 
-    it('retries per topic so one unknown topic does not fail the records of the others', async () => {
-      producer.failure = (batch) => batch.topicMessages?.some((group) => group.topic === 't-odd')
-        ? afterRetries(protocolError('UNKNOWN_TOPIC_OR_PARTITION', true)) : undefined;
-      const action = connector.createAction({ topic: 't-${site}' }, actionContext());
-      const [even, odd] = await Promise.all([action.send(out(0), mqttMessage()), action.send(out(1), mqttMessage())].map(settled));
-      expect(even).toBeUndefined();
-      expect(odd).toMatchObject({ retriable: false });
-      expect(producer.batches.map((batch) => batch.topicMessages?.map((group) => group.topic))).toEqual([['t-even', 't-odd'], ['t-even'], ['t-odd']]);
+    it('counts the missing topics of several actions; templated topics are not watched', async () => {
+      metadata.topics.delete('a');
+      metadata.topics.delete('b');
+      connector.createAction({ topic: 'a' }, actionContext('r:a'));
+      connector.createAction({ topic: 'b' }, actionContext('r:b'));
+      connector.createAction({ topic: 'b' }, actionContext('r:b2'));
+      connector.createAction({ topic: 'x-${site}' }, actionContext('r:x'));
+      await start();
+      expect(connector.status().reason).toMatch(/does not exist: .* \(and 1 more topic of actions\)$/);
+      expect(connector.status().reason).not.toMatch(/"a"|"b"|r:a|r:b/);
+    });
+
+    it('is connected again once the action is closed (its rule removed)', async () => {
+      metadata.topics.delete('a');
+      const action = connector.createAction({ topic: 'a' }, actionContext('r:a'));
+      await start();
+      expect(connector.status().state).toBe('disconnected');
+      await action.close();
+      expect(connector.status()).toEqual({ state: 'connected' });
+    });
+
+    it('is not reported while Kafka does not answer: the producer says so', async () => {
+      metadata.down = new Error('Connection error: connect ECONNREFUSED');
+      connector.createAction({ topic: 'a' }, actionContext('r:a'));
+      await start();
+      expect(connector.status()).toEqual({ state: 'connected' });
     });
   });
 
@@ -189,9 +265,10 @@ describe(KafkaConnector.name, () => {
 
     it('lets one request of the connector through at a time, across actions', async () => {
       producer.manual = true;
-      const strict = new KafkaConnector(idempotent, producer, silentLogger);
+      const strict = new KafkaConnector(idempotent, producer, silentLogger, undefined, directoryOf(metadata));
       const a = strict.createAction({ topic: 'a' }, actionContext('r:a'));
       const b = strict.createAction({ topic: 'b' }, actionContext('r:b'));
+      await strict.start(new AbortController().signal);
       const sent = [a.send(out(1), mqttMessage()), b.send(out(2), mqttMessage())];
       await turn();
       expect(producer.open).toHaveLength(1);
@@ -201,6 +278,7 @@ describe(KafkaConnector.name, () => {
       producer.settle();
       await Promise.all(sent);
       expect(producer.batches.map((batch) => batch.topicMessages?.[0]?.topic)).toEqual(['a', 'b']);
+      await strict.stop();
     });
 
     it('needs at least one retry', () => {
@@ -210,8 +288,10 @@ describe(KafkaConnector.name, () => {
 
   describe('.close', () => {
     it('flushes what waits, then refuses new records as retriable', async () => {
-      producer.manual = true;
+      // created before start: its topic is known once start resolves
       const action = connector.createAction({ topic: 't', maxLingerTime: '1h' }, actionContext());
+      await start();
+      producer.manual = true;
       const sent = action.send(out(1), mqttMessage());
       const closed = action.close();
       expect(producer.open).toHaveLength(1);
@@ -249,10 +329,11 @@ describe(KafkaConnector.name, () => {
   });
 
   describe('.stop', () => {
-    it('disconnects the producer and reports stopped', async () => {
+    it('disconnects the producer, closes the topic directory and reports stopped', async () => {
       await connector.start(new AbortController().signal);
       await connector.stop();
       expect(producer.connected).toBe(false);
+      expect(metadata.closed).toBe(true);
       expect(connector.status()).toEqual({ state: 'stopped' });
     });
   });

@@ -11,35 +11,50 @@ import { type DurableStore, KafkaAction } from './kafka-action';
 import { HybridBuffer } from './hybrid-buffer';
 import { toKafkaConfig } from './kafka-client-config';
 import { type KafkaActionSettings, type KafkaConnectorConfig, parseKafkaActionSettings } from './kafka-connector-config';
-import { MissingTopics } from './missing-topics';
+import { classifyKafkaError } from './kafka-errors';
+import { KafkaMetadataSource } from './kafka-metadata-source';
+import { KafkaTopicDirectory, quoteTopic, UNANSWERED } from './kafka-topic-directory';
 import { SendGate } from './send-gate';
 import { createPicker, PICK_PARTITION, type PickPartition, routingPartitioner } from './partitioning';
 import { type ProducerClient, RecordBatcher } from './record-batcher';
 import { KafkaRecordBrowser } from './record-browser';
 import { RecordRenderer } from './record-renderer';
+import { RenewableProducer } from './renewable-producer';
 import type { SchemaRegistryClient } from './schema-registry-client';
 import { createSchemaRegistryClient } from './schema-registry-config';
 import { SchemaValueEncoder } from './schema-value-encoder';
+import type { TopicDirectory } from './topic-directory';
 import { compileCodec, type ValueCodec } from './value-codecs';
 
-const MISSING_TOPIC_MEMORY_MS = 10_000;
 const ACKS = { all: -1, leader: 1, none: 0 } as const;
 
 /** Runs the staged connection test for the given topics. */
 export type ConnectionTester = (topics: readonly string[]) => Promise<ConnectionTestReport>;
 
+/** The connector's TopicDirectory: started once the producer is connected, closed on stop. */
+export interface ConnectorTopicDirectory extends TopicDirectory {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** Called when a topic that had partitions was deleted (see RenewableProducer). */
+  onVanished?(listener: (topic: string) => void): () => void;
+  /** Fetch every known topic again soon. */
+  refreshSoon?(): void;
+}
+
 /**
- * A Kafka connector: one kafkajs producer shared by every action that names it. Each action renders
- * its records and batches them on its own (its acks and compression go with its requests); the
- * producer's partitioner applies each record's own partition strategy.
+ * A Kafka connector: one kafkajs producer and one topic directory (the cluster's metadata) shared by every
+ * action that names it. Each action renders its records and queues them per partition on its own (its acks
+ * and compression go with its requests); a record's partition is chosen from the directory when it is admitted.
  */
 export class KafkaConnector implements Connector {
   readonly id: string;
   private readonly actions = new Map<string, KafkaAction>();
   private current: ConnectorStatus = { state: 'disconnected', reason: 'not started' };
   private readonly tester: ConnectionTester;
-  /** A topic Kafka reports unknown is not asked about again for this long (unless auto-creation is on). */
-  private readonly missingTopics = new MissingTopics(MISSING_TOPIC_MEMORY_MS);
+  /** The cluster's topics, shared by the actions: each record's partition is chosen from it. */
+  private readonly directory: ConnectorTopicDirectory;
+  /** The constant topic each action watches (its problem makes the connector disconnected), and how to stop. */
+  private readonly watched = new Map<KafkaAction, () => void>();
   private readonly gate: SendGate | undefined;
   /** Once connected, a new disk-buffered action replays its leftovers at once. */
   private started = false;
@@ -53,11 +68,20 @@ export class KafkaConnector implements Connector {
     private readonly producer: ProducerClient,
     private readonly logger: Logger,
     tester?: ConnectionTester,
+    directory?: ConnectorTopicDirectory,
   ) {
     this.id = config.id;
     this.gate = config.idempotent ? new SendGate() : undefined;
     this.tester = tester ?? ((topics) => testKafkaConnection(config, { topics, logger }));
     this.registry = createSchemaRegistryClient(config);
+    this.directory = directory ?? new KafkaTopicDirectory(KafkaMetadataSource.create(config, producer), {
+      refreshInterval: config.partitionCountRefreshInterval,
+      allowAutoTopicCreation: config.allowAutoTopicCreation,
+      logger: logger.child('topics'),
+    });
+    if (producer instanceof RenewableProducer) {
+      this.directory.onVanished?.((topic) => void producer.renew(`kafka topic ${quoteTopic(topic)} was deleted`));
+    }
   }
 
   createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): KafkaAction {
@@ -78,8 +102,11 @@ export class KafkaConnector implements Connector {
       maxBatchBytes: parsed.maxBatchBytes,
       maxBatchRecords: parsed.maxBatchRecords,
       maxLingerTime: parsed.maxLingerTime,
+      maxLingerBytes: parsed.maxLingerBytes,
       maxInflight: parsed.maxInflight,
       bufferLimit: parsed.buffer.limit,
+      ...(parsed.buffer.perPartitionLimit === undefined ? {} : { perPartitionLimit: parsed.buffer.perPartitionLimit }),
+      directory: this.directory,
       overflow: parsed.buffer.overflow,
       maxBatchAge: parsed.buffer.maxBatchAge,
       maxRetries: parsed.maxRetries,
@@ -88,7 +115,6 @@ export class KafkaConnector implements Connector {
       onRoom: () => hybrid?.schedulePump(),
       onBackOff: () => hybrid?.onBackOff(),
       onResult: (error) => this.onResult(error),
-      ...(this.config.allowAutoTopicCreation ? {} : { missingTopics: this.missingTopics }),
       ...(this.gate === undefined ? {} : { gate: this.gate }),
     });
     const durable = this.durableStore(parsed, context, pick);
@@ -104,14 +130,24 @@ export class KafkaConnector implements Connector {
       durable.leftover = [];
     }
     const action = new KafkaAction(context.id, parsed, renderer, batcher, durable, hybrid, encoder);
-    // actions of removed rules are closed, not told to the connector: forget them here
-    for (const [id, known] of this.actions) if (known.closed) this.actions.delete(id);
+    this.forgetClosedActions();
     this.actions.set(context.id, action);
+    if (action.constantTopic !== undefined) this.watched.set(action, this.directory.watch(action.constantTopic));
     if (this.started) {
       action.replay();
       action.prepareSchema();
     }
     return action;
+  }
+
+  /** Actions of removed rules are closed, not told to the connector: forget them, and stop watching their topics. */
+  private forgetClosedActions(): void {
+    for (const [id, known] of this.actions) if (known.closed) this.actions.delete(id);
+    for (const [action, unwatch] of this.watched) {
+      if (!action.closed) continue;
+      unwatch();
+      this.watched.delete(action);
+    }
   }
 
   /** The encoder of an action with `valueSchema`: its schema compiled now, so a bad one is a ConfigError. */
@@ -180,6 +216,8 @@ export class KafkaConnector implements Connector {
     this.current = { state: 'connected' };
     this.started = true;
     this.logger.info('connected to Kafka', { bootstrapHosts: this.config.bootstrapHosts });
+    // the actions' topics are checked now (one metadata request), so status() is right from the start
+    await this.directory.start();
     for (const action of this.actions.values()) {
       action.replay();
       action.prepareSchema();
@@ -194,6 +232,9 @@ export class KafkaConnector implements Connector {
     if (browser !== undefined) closing.push(browser.close());
     await Promise.all(closing);
     this.actions.clear();
+    for (const unwatch of this.watched.values()) unwatch();
+    this.watched.clear();
+    await this.directory.close();
     await this.producer.disconnect();
     this.current = { state: 'stopped' };
   }
@@ -217,6 +258,9 @@ export class KafkaConnector implements Connector {
    * disk: those records are safe and intake goes on, which is what an operator (and /readyz) needs to know.
    */
   status(): ConnectorStatus {
+    this.forgetClosedActions();
+    const topic = this.current.state === 'connected' ? this.topicProblem() : undefined;
+    if (topic !== undefined) return { state: 'disconnected', reason: topic };
     const registry = this.registryProblem();
     if (registry !== undefined && this.current.state === 'connected') return { state: 'disconnected', reason: registry };
     if (this.current.state !== 'connecting' || !this.started) return this.current;
@@ -229,6 +273,28 @@ export class KafkaConnector implements Connector {
       state: 'buffering',
       reason: `${this.current.reason ?? 'Kafka is not answering'}; records are kept in the disk buffer of ${onDisk} action${onDisk > 1 ? 's' : ''}`,
     };
+  }
+
+  /**
+   * An action's constant topic that does not exist (or may not be used): its records wait, so the connector is not
+   * ready. The reason does not name the topic, for the same reason it does not name actions (see status()): an
+   * action's topic is caller-chosen text too (PUT /api/rules), and /readyz is open to anyone. The log line of the
+   * directory and the connection test (POST /api/connectors/:id/test) name it. Only problems of the topic itself
+   * count: while Kafka does not answer, the producer's own state says so.
+   */
+  private topicProblem(): string | undefined {
+    let first: string | undefined;
+    const topics = new Set<string>();
+    for (const [action] of this.watched) {
+      const topic = action.constantTopic;
+      if (topic === undefined || topics.has(topic)) continue;
+      const problem = this.directory.problem(topic);
+      if (problem === undefined || problem.startsWith(UNANSWERED)) continue;
+      topics.add(topic);
+      first ??= problem.split(quoteTopic(topic)).join('of an action (named in the log and by the connection test)');
+    }
+    if (first === undefined) return undefined;
+    return topics.size === 1 ? first : `${first} (and ${topics.size - 1} more topic${topics.size > 2 ? 's' : ''} of actions)`;
   }
 
   /**
@@ -250,6 +316,9 @@ export class KafkaConnector implements Connector {
 
   /** Once started, a transient failure shows as connecting with its reason, never as a teardown. */
   private onResult(error: ActionWriteError | undefined): void {
+    // a topic kafkajs had sent to may have been deleted: that fails sends to every topic until the directory
+    // notices it and the producer is replaced (RenewableProducer), so the directory looks at once
+    if (error !== undefined && classifyKafkaError(error.cause ?? error).reason === 'UNKNOWN_TOPIC_OR_PARTITION') this.directory.refreshSoon?.();
     if (this.current.state === 'stopped' || this.current.state === 'disconnected') return;
     if (error === undefined) {
       if (this.current.state !== 'connected') this.current = { state: 'connected' };
@@ -269,6 +338,11 @@ export class KafkaConnector implements Connector {
     }
     return error instanceof Error ? error.message : String(error);
   }
+}
+
+/** The connector's producer in production: a kafkajs producer replaced when a topic it wrote to is deleted. */
+export function createRenewableProducer(config: KafkaConnectorConfig, logger: Logger): RenewableProducer {
+  return new RenewableProducer(() => createKafkaProducer(config, logger), logger);
 }
 
 /** The kafkajs producer of a connector: our partitioner, our logger, no auto-created topics unless asked. */

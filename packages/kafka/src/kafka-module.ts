@@ -1,6 +1,6 @@
 import { ContainerModule, Logger, Connector, silentLogger } from '@sluice/core';
 import { resolveTls } from './kafka-client-config';
-import { createKafkaProducer, KafkaConnector } from './kafka-connector';
+import { createRenewableProducer, KafkaConnector } from './kafka-connector';
 import { type KafkaConnectorConfig, type KafkaConnectorOptions, parseKafkaConnectorConfig } from './kafka-connector-config';
 
 /**
@@ -18,7 +18,7 @@ export function bindKafkaConnector(config: KafkaConnectorConfig): ContainerModul
     module.bind<Connector>(Connector).toDynamicValue((context) => {
       const root = context.get<Logger>(Logger, { optional: true }) ?? silentLogger;
       const logger = root.child(`kafka/${config.id}`);
-      return new KafkaConnector(config, createKafkaProducer(config, logger), logger);
+      return new KafkaConnector(config, createRenewableProducer(config, logger), logger);
     }).inSingletonScope();
   });
 }

@@ -5,6 +5,7 @@ import { IntegrationError } from '@sluice/core';
 import { KafkaJSProtocolError, type Message as KafkaMessage, type ProducerBatch } from 'kafkajs';
 import { FakeProducer, turn } from '../test/fixtures/fake-producer';
 import { type BatcherOptions, RecordBatcher } from './record-batcher';
+import { FakeTopicDirectory } from './testing/fake-topic-directory';
 import type { RenderedRecord } from './record-renderer';
 
 // kafkajs's encoder of one record, run by the fake on every message of a request as sendBatch would
@@ -14,6 +15,7 @@ const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (m
 const options: BatcherOptions = {
   acks: -1, compression: 0, timeout: 1000, maxBatchBytes: 1 << 20, maxBatchRecords: 1000, maxLingerTime: 0, maxInflight: 1,
   bufferLimit: 1 << 24, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, maxRetries: 3, retryBackoff: { initial: 1, max: 1 },
+  directory: new FakeTopicDirectory(1), // every topic exists, one partition
 };
 const record = (value: string, message: Partial<KafkaMessage> = {}): RenderedRecord => ({ topic: 't', bytes: 100, message: { key: null, value, ...message } });
 const sentValues = (producer: FakeProducer): string[] => producer.records().map(([, , value]) => String(value));

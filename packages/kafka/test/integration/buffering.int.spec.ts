@@ -2,9 +2,15 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { type ActionContext, isDropped, type SendResult, silentLogger } from '@sluice/core';
 import { compileTemplate } from '@sluice/sql';
 import { consumeRecords, createTopic, deleteTopic, kafkaBroker, randomName, topicRecordCount } from '@sluice/testkit';
+import { Kafka } from 'kafkajs';
 import type { KafkaAction } from '../../src/kafka-action';
+import { toKafkaConfig } from '../../src/kafka-client-config';
 import { createKafkaProducer, KafkaConnector } from '../../src/kafka-connector';
-import { type KafkaActionOptions, parseKafkaConnectorConfig } from '../../src/kafka-connector-config';
+import { type KafkaActionOptions, type KafkaConnectorConfig, parseKafkaConnectorConfig } from '../../src/kafka-connector-config';
+import { KafkaMetadataSource } from '../../src/kafka-metadata-source';
+import { KafkaTopicDirectory } from '../../src/kafka-topic-directory';
+import { routingPartitioner } from '../../src/partitioning';
+import { KafkaCut } from '../fixtures/kafka-cut';
 import { mqttMessage } from '../fixtures/messages';
 
 const broker = kafkaBroker();
@@ -12,15 +18,45 @@ const broker = kafkaBroker();
 describe('Kafka action buffer and retries against a real broker', () => {
   let topic: string;
   let connectors: KafkaConnector[];
+  let cuts: KafkaCut[];
   let drops: Array<[number, string]>;
   /** Estimated bytes of one `{ n }` record, set by actionHolding. */
   let recordBytes = 0;
   const topics: string[] = [];
 
+  const connectorConfig = (): KafkaConnectorConfig =>
+    parseKafkaConnectorConfig({ id: 'it', bootstrapHosts: broker.bootstrap, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
+
   function newConnector(): KafkaConnector {
-    const config = parseKafkaConnectorConfig({ id: 'it', bootstrapHosts: broker.bootstrap, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
+    const config = connectorConfig();
     const connector = new KafkaConnector(config, createKafkaProducer(config, silentLogger), silentLogger);
     connectors.push(connector);
+    return connector;
+  }
+
+  /**
+   * A started connector whose every connection to Kafka (its producer's and its topic directory's) goes through
+   * `cut`: the clients are built as the connector builds them (createKafkaProducer, KafkaMetadataSource.create),
+   * with the cut's socketFactory added.
+   */
+  async function startConnectorThrough(cut: KafkaCut): Promise<KafkaConnector> {
+    const config = connectorConfig();
+    const client = { ...toKafkaConfig(config, silentLogger), socketFactory: cut.socketFactory };
+    const producer = new Kafka(client).producer({
+      createPartitioner: routingPartitioner,
+      allowAutoTopicCreation: config.allowAutoTopicCreation,
+      metadataMaxAge: config.partitionCountRefreshInterval,
+      retry: { ...config.retry },
+    });
+    const admin = new Kafka({ ...client, requestTimeout: config.metadataRequestTimeout, retry: { retries: 0 } }).admin({ retry: { retries: 0 } });
+    const directory = new KafkaTopicDirectory(new KafkaMetadataSource(admin, producer), {
+      refreshInterval: config.partitionCountRefreshInterval,
+      allowAutoTopicCreation: config.allowAutoTopicCreation,
+      logger: silentLogger,
+    });
+    const connector = new KafkaConnector(config, producer, silentLogger, undefined, directory);
+    connectors.push(connector);
+    await connector.start(new AbortController().signal);
     return connector;
   }
 
@@ -32,12 +68,13 @@ describe('Kafka action buffer and retries against a real broker', () => {
   async function actionHolding(connector: KafkaConnector, records: number, settings: Partial<KafkaActionOptions>): Promise<KafkaAction> {
     const base = { topic, key: '', value: '${n}' };
     // the renderer's estimate of one record (key + value + headers + overhead), measured on an action of a
-    // connector that never connects, so the probe record cannot reach the topic
-    const probe = newConnector().createAction({ ...base, maxRetries: 0 }, context());
+    // connector that never connects, so the probe record cannot reach the topic: it waits for the topic's
+    // partitions, and expires 1 ms later (closing would otherwise wait for the topic's metadata)
+    const probe = newConnector().createAction({ ...base, maxRetries: 0, buffer: { maxBatchAge: 1 } }, context());
     const probed = probe.send({ n: 0 }, mqttMessage()).catch(() => undefined);
     recordBytes = probe.queuedBytes();
-    await probe.close();
     await probed;
+    await probe.close();
     return connector.createAction({ ...base, ...settings, buffer: { limit: records * recordBytes, ...settings.buffer } }, context());
   }
 
@@ -51,6 +88,7 @@ describe('Kafka action buffer and retries against a real broker', () => {
 
   beforeEach(async () => {
     connectors = [];
+    cuts = [];
     drops = [];
     topic = randomName('kafka-buf');
     topics.push(topic);
@@ -59,6 +97,7 @@ describe('Kafka action buffer and retries against a real broker', () => {
 
   afterEach(async () => {
     await Promise.all(connectors.map((connector) => connector.stop()));
+    await Promise.all(cuts.map((cut) => cut.cut()));
     await Promise.all(topics.splice(0).map((name) => deleteTopic(name).catch(() => undefined)));
   });
 
@@ -100,25 +139,33 @@ describe('Kafka action buffer and retries against a real broker', () => {
     expect(action.metrics()['produce_latency.count']).toBeGreaterThanOrEqual(3);
   });
 
-  it('keeps the records buffered while Kafka is unreachable and delivers them, in order, once it is back', async () => {
+  it('keeps the records of a connector not connected yet waiting for their topic, and delivers them, in order, once it connects', async () => {
     const connector = newConnector();
     const action = connector.createAction({ topic, key: '', value: '${n}', retryBackoff: { initial: 50, max: 200 } }, context());
-    // not connected yet: every try fails retriable ("the producer is disconnected")
-    const sends = [1, 2, 3].map((n) => action.send({ n }, mqttMessage()));
+    // no metadata before the connector connects: the records wait for their topic's partitions, they are not
+    // sent (so neither failed nor retried) and not lost
+    const settled: number[] = [];
+    const sends = [1, 2, 3].map((n) => action.send({ n }, mqttMessage()).finally(() => settled.push(n)));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(action.queued()).toBe(3);
-    expect(action.metrics().retried).toBeGreaterThanOrEqual(3);
+    expect(settled).toEqual([]);
+    expect(action.metrics()).toMatchObject({ 'queuing': 3, 'inflight': 0, 'topics.waiting': 1, 'partitions.failing': 0, 'retried': 0 });
     await connector.start(new AbortController().signal);
     await Promise.all(sends);
     expect(await consumedValues(3)).toEqual(['1', '2', '3']);
-    expect(action.metrics()['retried.success']).toBe(3);
+    expect(action.metrics()).toMatchObject({ 'queuing': 0, 'topics.waiting': 0, 'retried': 0, 'retried.success': 0 });
     expect(connector.status()).toEqual({ state: 'connected' });
   });
 
   it('fails a record as retriable after maxRetries while Kafka stays unreachable', async () => {
-    const connector = newConnector();
-    const action = connector.createAction({ topic, maxRetries: 2, retryBackoff: { initial: 10, max: 10 } }, context());
-    await expect(action.send({ n: 1 }, mqttMessage())).rejects.toMatchObject({ code: 'ERR_ACTION_WRITE', retriable: true });
-    expect(action.metrics()).toMatchObject({ 'retried': 2, 'retried.failed': 1, 'queuing': 0 });
+    const cut = await KafkaCut.open(broker.bootstrap);
+    cuts.push(cut);
+    const connector = await startConnectorThrough(cut);
+    const action = connector.createAction({ topic, key: '', value: '${n}', maxRetries: 2, retryBackoff: { initial: 10, max: 10 } }, context());
+    await action.send({ n: 1 }, mqttMessage());
+    await cut.cut();
+    await expect(action.send({ n: 2 }, mqttMessage())).rejects.toMatchObject({ code: 'ERR_ACTION_WRITE', retriable: true });
+    expect(action.metrics()).toMatchObject({ 'retried': 2, 'retried.success': 0, 'retried.failed': 1, 'queuing': 0, 'partitions.failing': 0 });
+    expect(connector.status().state).toBe('connecting');
+    expect(await consumedValues(1)).toEqual(['1']);
   });
 });
