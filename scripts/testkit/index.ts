@@ -20,3 +20,4 @@ export { startMosquitto, type MosquittoOptions, type TestMosquitto } from './mos
 export { dumpTopicWithJava, parseDump, type StoredBatch } from './java-log-dump';
 export { chromiumExecutable, launchChromium } from './browser';
 export { startSchemaRegistry, type TestSchemaRegistry } from './schema-registry';
+export { startHiveMq, hivemqUrl, type HiveMqOptions, type TestHiveMq } from './hivemq';

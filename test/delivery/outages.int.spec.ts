@@ -7,6 +7,7 @@
 // (`npx jest --selectProjects integration -i test/delivery`), never in parallel with other suites.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { createTopic, kafkaBroker, randomName, startMosquitto, type TestMosquitto } from '@sluice/testkit';
 import { messageCount, readBack, sleep, startLoad, summary, type Load } from './support/load';
 import { killKafka, restartKafka, signalKafka, startSluice, type SluiceProcess } from './support/processes';
@@ -15,6 +16,53 @@ const TOTAL = messageCount();
 const PUBLISHERS = 4;
 // A ~10 s stream (20,000 messages at 2,000/s by default; at least 500/s), long enough to break something in the middle of it.
 const RATE = Math.max(500, TOTAL / 10);
+
+/** A metric summed over its label sets (`name` alone or `name{...}`). */
+function metric(values: Map<string, number>, name: string): number {
+  let sum = 0;
+  for (const [key, value] of values) if (key === name || key.startsWith(`${name}{`)) sum += value;
+  return sum;
+}
+
+function acceptsConnections(hostPort: string): Promise<boolean> {
+  const [host, port] = [hostPort.slice(0, hostPort.lastIndexOf(':')), Number(hostPort.slice(hostPort.lastIndexOf(':') + 1))];
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Issue #11's resume figure, from the moment the restarted broker accepts TCP connections: to the first record
+ * Kafka acknowledged to Sluice after that (its success counter moves), and to the backlog drained (every message
+ * acknowledged, nothing queued or in flight). Polled every 20 ms, so that is their precision. Call it while Kafka is
+ * down; the figures are printed, not asserted (a timing goal belongs to a benchmark, not to a pass/fail test).
+ */
+function watchResume(sluice: SluiceProcess, total: number): { figures(): Promise<string> } {
+  const bootstrap = kafkaBroker().bootstrap;
+  const poll = async (done: () => Promise<boolean>): Promise<number> => {
+    while (!(await done())) await sleep(20);
+    return Date.now();
+  };
+  const before = sluice.metrics().then((values) => metric(values, 'sluice_action_success_total'));
+  const accepted = poll(() => acceptsConnections(bootstrap));
+  const firstAck = accepted.then(async () => {
+    const base = await before;
+    return poll(async () => metric(await sluice.metrics(), 'sluice_action_success_total') > base);
+  });
+  const drained = firstAck.then(() => poll(async () => {
+    const values = await sluice.metrics();
+    return metric(values, 'sluice_action_success_total') >= total && metric(values, 'sluice_action_queuing') === 0
+      && metric(values, 'sluice_action_connector_inflight') === 0;
+  }));
+  return {
+    async figures() {
+      const [t0, t1, t2] = await Promise.all([accepted, firstAck, drained]);
+      return `resume after the Kafka restart: first record acknowledged ${t1 - t0} ms after the broker accepted connections again; backlog drained ${t2 - t0} ms after`;
+    },
+  };
+}
 
 describe('delivery guarantees under outages (issue 5)', () => {
   let mosquitto: TestMosquitto;
@@ -74,8 +122,10 @@ describe('delivery guarantees under outages (issue 5)', () => {
     await sleep(3000);
     await killKafka();
     await sleep(15000);
+    const resume = watchResume(sluice, TOTAL);
     await restartKafka();
     expect(await stream.finished(60000)).toBe(TOTAL);
+    console.log(await resume.figures());
 
     const read = await readBack(kafkaTopic, everything(), 180000);
     console.log(summary('kafka killed 15 s', TOTAL, read));

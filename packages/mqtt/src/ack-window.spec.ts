@@ -11,6 +11,32 @@ function fill(window: AckWindow, n: number, sent: number[]) {
 }
 
 describe(AckWindow.name, () => {
+  describe('.settleAll', () => {
+    it('releases every acknowledgement that became due in one release, in arrival order', () => {
+      const sent: number[] = [];
+      const releases: number[] = [];
+      const window = new AckWindow((n) => releases.push(n));
+      const slots = fill(window, 5, sent);
+      window.settleAll([slots[0]!, slots[1]!, slots[3]!]);
+      expect(sent).toEqual([1, 2]);
+      window.settleAll([slots[4]!, slots[2]!]);
+      expect(sent).toEqual([1, 2, 3, 4, 5]);
+      expect(releases).toEqual([2, 3]);
+    });
+
+    it('sends nothing while the oldest slot has no acknowledgement yet', () => {
+      const sent: number[] = [];
+      const window = new AckWindow();
+      const first = window.open(1);
+      const second = window.open(2);
+      window.arm(2, () => sent.push(2));
+      window.settleAll([first, second]);
+      expect(sent).toEqual([]);
+      window.arm(1, () => sent.push(1));
+      expect(sent).toEqual([1, 2]);
+    });
+  });
+
   describe('.settle', () => {
     it('sends nothing while the oldest message is unsettled, then everything due in arrival order', () => {
       const sent: number[] = [];

@@ -68,6 +68,15 @@ export class AckWindow {
     if (!this.discarded && this.slots[this.head] === slot) this.release();
   }
 
+  /**
+   * Several messages are done at once: their acknowledgements that became due go out in one release (one
+   * onRelease call), so the client library writes them together.
+   */
+  settleAll(slots: readonly AckSlot[]): void {
+    for (let i = 0; i < slots.length; i++) (slots[i] as AckSlot).settled = true;
+    if (!this.discarded && this.head < this.slots.length && (this.slots[this.head] as AckSlot).settled) this.release();
+  }
+
   /** The connection is gone (or must be dropped): nothing in the window will ever be acknowledged. */
   discard(): void {
     this.discarded = true;

@@ -5,7 +5,7 @@ import {
   type RuleOutput, type Connector, type Action, type ActionMetricKind, ActionWriteError,
 } from '@sluice/core';
 import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
-import type { MqttClientFactory } from './mqtt-source';
+import { type MqttClientFactory, setNoDelay } from './mqtt-source';
 import { type MqttPublishActionSettings, type MqttPublishConnectorConfig, parseMqttPublishActionSettings } from './mqtt-publish-config';
 import { describeUrl, type TlsMaterial } from './mqtt-source-config';
 import { PublishRenderer } from './publish-renderer';
@@ -76,6 +76,7 @@ export class MqttPublishConnector implements Connector {
     const client = this.createClient(this.clientOptions());
     this.client = client;
     client.on('connect', () => {
+      setNoDelay(client); // small QoS 1 PUBLISHes wait for the broker's delayed ACK with Nagle on
       if (this.state.state !== 'connecting' || this.lastError !== undefined) this.logger.info('connected', { connector: this.id, url: this.where });
       this.lastError = undefined;
       this.state = { state: 'connected' };

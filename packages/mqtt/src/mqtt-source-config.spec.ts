@@ -26,7 +26,7 @@ describe(parseMqttSourceConfig.name, () => {
         protocolVersion: 5,
         qos: 1,
         clientId: 'sluice-plant',
-        session: { persistent: true, sessionExpiry: 86_400 },
+        session: { persistent: true, sessionExpiry: 86_400, shareGroupLeave: 'end-session', leaveDrainTimeout: 5_000 },
         keepalive: 30,
         connectTimeout: 30_000,
         reconnectPeriod: 1_000,

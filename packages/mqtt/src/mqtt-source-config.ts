@@ -91,6 +91,17 @@ export const MqttSourceConfig = z
       .strictObject({
         persistent: z.boolean().optional().describe('Keep the session (subscriptions and unacknowledged messages) while Sluice is away. Default: true when qos >= 1.'),
         sessionExpiry: z.number().int().min(1).max(0xffffffff).default(86_400).describe('MQTT 5 only: seconds the broker keeps the session after a disconnect.'),
+        shareGroupLeave: z.enum(['end-session', 'keep-session']).default('end-session').describe(
+          'With `shareGroup`, what a stop does. `end-session`: unsubscribe the shared filters as the stop begins (the broker routes '
+          + 'nothing more to this member), wait up to `leaveDrainTimeout` for what was delivered to be acknowledged, then end the '
+          + 'session (MQTT 5: DISCONNECT with Session Expiry Interval 0; MQTT 3.1.1 has no such field, the broker keeps the session '
+          + 'without subscriptions). If messages are still unacknowledged then, the session is kept for them and a warning says how '
+          + 'many. `keep-session`: leave the subscriptions and the session as they are (Mosquitto goes on routing a share of the '
+          + 'stream into the offline session). Use `end-session` on Mosquitto and `keep-session` on HiveMQ CE, where the unsubscribe '
+          + 'stalled the rest of the group (docs/operations.md, "Scaling out"). Ignored without `shareGroup`: a persistent session '
+          + 'outside a share group is always kept.'),
+        leaveDrainTimeout: z.number().int().min(0).max(600_000).default(5_000).describe(
+          'Milliseconds a leaving share-group member waits, after unsubscribing, for its delivered messages to be acknowledged before it decides whether the session can end.'),
       })
       .prefault({})
       .describe('MQTT session settings.'),
@@ -125,7 +136,7 @@ export const MqttSourceConfig = z
     // The session default depends on qos: a QoS 0 subscription has nothing for the broker to keep.
     const persistent = config.session.persistent ?? config.qos >= 1;
     const clientId = config.clientId ?? (persistent ? `sluice-${config.id}` : undefined);
-    return { ...config, clientId, session: { persistent, sessionExpiry: config.session.sessionExpiry } };
+    return { ...config, clientId, session: { ...config.session, persistent } };
   });
 
 export type MqttSourceOptions = z.input<typeof MqttSourceConfig>;

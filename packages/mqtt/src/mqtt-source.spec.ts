@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { type Message, type Settle, silentLogger } from '@sluice/core';
-import type { IPublishPacket, Packet } from 'mqtt';
+import { type Logger, type Message, type Settle, silentLogger } from '@sluice/core';
+import { recordingLogger } from '../test/source-harness';
+import type { IClientOptions, IPublishPacket, MqttClient, Packet } from 'mqtt';
 import { FakeWire } from '../test/fake-wire';
 import { MqttSource } from './mqtt-source';
 import { type MqttSourceOptions, parseMqttSourceConfig } from './mqtt-source-config';
@@ -12,18 +13,22 @@ interface Received {
 
 const sources: MqttSource[] = [];
 
-async function started(options: Partial<MqttSourceOptions> = {}, wire = new FakeWire()) {
-  wire.autoAnswer();
+async function started(options: Partial<MqttSourceOptions> = {}, wire = new FakeWire(), logger: Logger = silentLogger, unsuback = true) {
+  wire.autoAnswer(false, { unsuback });
   const config = parseMqttSourceConfig({ id: 'unit', url: 'mqtt://fake:1883', reconnectPeriod: 100, ...options });
-  const source = new MqttSource(config, wire.clientFactory, silentLogger);
+  const source = new MqttSource(config, wire.clientFactory, logger);
   sources.push(source);
   const received: Received[] = [];
   await source.start({ receive: (message, settle) => received.push({ message, settle }) }, ['t/#'], new AbortController().signal);
   return { source, wire, received };
 }
 
+function publishPacket(messageId: number, extra: Partial<IPublishPacket> = {}): IPublishPacket {
+  return { cmd: 'publish', topic: 't/x', payload: Buffer.from(`m${messageId}`), qos: 1, dup: false, retain: false, messageId, ...extra };
+}
+
 function publish(wire: FakeWire, messageId: number, extra: Partial<IPublishPacket> = {}): void {
-  wire.push({ cmd: 'publish', topic: 't/x', payload: Buffer.from(`m${messageId}`), qos: 1, dup: false, retain: false, messageId, ...extra });
+  wire.push(publishPacket(messageId, extra));
 }
 
 const acksOf = (wire: FakeWire, cmd: 'puback' | 'pubrec' | 'pubcomp' = 'puback'): number[] =>
@@ -39,6 +44,72 @@ afterEach(async () => {
 });
 
 describe(MqttSource.name, () => {
+  describe('.stop of a share-group member (issue #13: leave, drain, end the session)', () => {
+    type Disconnect = Packet & { properties?: { sessionExpiryInterval?: number } };
+    const order = (wire: FakeWire): string[] => wire.sent.map((packet) => packet.cmd).filter((cmd) => cmd === 'unsubscribe' || cmd === 'disconnect');
+
+    it('unsubscribes the shared filters, then DISCONNECTs with Session Expiry Interval 0 (nothing unacknowledged)', async () => {
+      const { source, wire } = await started({ shareGroup: 'g' });
+      await source.stop();
+      expect(order(wire)).toEqual(['unsubscribe', 'disconnect']);
+      expect((wire.sentOf('unsubscribe')[0] as Packet & { unsubscriptions: string[] }).unsubscriptions).toEqual(['$share/g/t/#']);
+      expect((wire.sentOf('disconnect')[0] as Disconnect).properties?.sessionExpiryInterval).toBe(0);
+    });
+
+    it('hands over what arrives while leaving and ends the session once it is acknowledged within leaveDrainTimeout', async () => {
+      const { source, wire, received } = await started({ shareGroup: 'g', session: { leaveDrainTimeout: 2_000 } });
+      publish(wire, 1);
+      await flush();
+      expect(received).toHaveLength(1);
+      const stopping = source.stop();
+      await flush();
+      (received[0] as Received).settle();
+      await stopping;
+      expect(acksOf(wire)).toEqual([1]);
+      expect((wire.sentOf('disconnect')[0] as Disconnect).properties?.sessionExpiryInterval).toBe(0);
+    });
+
+    it('keeps the session (plain DISCONNECT) and warns with the count when a message is still unacknowledged after leaveDrainTimeout', async () => {
+      const lines: string[] = [];
+      const { source, wire, received } = await started({ shareGroup: 'g', clientId: 'member-1', session: { leaveDrainTimeout: 100 } }, new FakeWire(), recordingLogger(lines));
+      publish(wire, 1);
+      await flush();
+      expect(received).toHaveLength(1);
+      await source.stop();
+      expect(order(wire)).toEqual(['unsubscribe', 'disconnect']);
+      expect((wire.sentOf('disconnect')[0] as Disconnect).properties?.sessionExpiryInterval).toBeUndefined();
+      expect(lines.filter((line) => line.startsWith('WARN leaving the share group with unacknowledged messages'))).toEqual([
+        expect.stringContaining('"unacknowledged":1'),
+      ]);
+      expect(acksOf(wire)).toEqual([]);
+    });
+
+    it('keeps the session and closes when the broker never answers the UNSUBSCRIBE', async () => {
+      const lines: string[] = [];
+      const { source, wire } = await started({ shareGroup: 'g', session: { leaveDrainTimeout: 100 } }, new FakeWire(), recordingLogger(lines), false);
+      await source.stop();
+      expect(wire.sentOf('unsubscribe')).toHaveLength(1);
+      for (const packet of wire.sentOf('disconnect')) expect((packet as Disconnect).properties?.sessionExpiryInterval).toBeUndefined();
+      expect(lines.some((line) => line.startsWith('WARN leaving the share group: no UNSUBACK'))).toBe(true);
+    });
+
+    it('with keep-session, or outside a share group, neither unsubscribes nor ends the session', async () => {
+      for (const options of [{ shareGroup: 'g', session: { shareGroupLeave: 'keep-session' as const } }, {}]) {
+        const { source, wire } = await started(options);
+        await source.stop();
+        expect(order(wire)).toEqual(['disconnect']);
+        expect((wire.sentOf('disconnect')[0] as Disconnect).properties?.sessionExpiryInterval).toBeUndefined();
+      }
+    });
+
+    it('MQTT 3.1.1: unsubscribes, then disconnects normally (no session expiry in 3.1.1)', async () => {
+      const { source, wire } = await started({ shareGroup: 'g', protocolVersion: 4 });
+      await source.stop();
+      expect(order(wire)).toEqual(['unsubscribe', 'disconnect']);
+      expect((wire.sentOf('disconnect')[0] as Disconnect).properties).toBeUndefined();
+    });
+  });
+
   describe('.start', () => {
     it('connects with a persistent session and Receive Maximum = maxInflight, then subscribes', async () => {
       const { wire, source } = await started({ maxInflight: 7, shareGroup: 'g' });
@@ -174,6 +245,29 @@ describe(MqttSource.name, () => {
     });
   });
 
+  describe("mqtt.js's debug log", () => {
+    const withLog = (enabled: boolean | undefined) => {
+      const wire = new FakeWire();
+      const clients: MqttClient[] = [];
+      const factory = (options: IClientOptions): MqttClient => {
+        const client = wire.clientFactory(options);
+        client.log = Object.assign((): void => {}, { enabled, namespace: 'mqttjs:client' });
+        clients.push(client);
+        return client;
+      };
+      return { wire, clients, factory };
+    };
+
+    it.each<[boolean | undefined, string]>([[undefined, 'replaces it by a no-op'], [false, 'replaces it by a no-op'], [true, 'keeps it']])('when its namespace is enabled=%p, %s', async (enabled) => {
+      const { wire, clients, factory } = withLog(enabled);
+      wire.autoAnswer();
+      const source = new MqttSource(parseMqttSourceConfig({ id: 'unit', url: 'mqtt://fake:1883' }), factory, silentLogger);
+      sources.push(source);
+      await source.start({ receive: () => {} }, ['t/#'], new AbortController().signal);
+      expect((clients[0]?.log as { namespace?: string }).namespace).toBe(enabled === true ? 'mqttjs:client' : undefined);
+    });
+  });
+
   describe('at-most-once', () => {
     it('acknowledges on receipt', async () => {
       const { wire, received } = await started({ delivery: 'at-most-once' });
@@ -181,6 +275,34 @@ describe(MqttSource.name, () => {
       await flush();
       expect(received).toHaveLength(3);
       expect(acksOf(wire)).toEqual([1, 2, 3]);
+    });
+
+    it('acknowledges what arrived in one read in one write to the socket, in arrival order', async () => {
+      const { wire, received } = await started({ delivery: 'at-most-once' });
+      wire.pushTogether([1, 2, 3, 4, 5].map((id) => publishPacket(id)));
+      await flush();
+      expect(received).toHaveLength(5);
+      const ackWrites = wire.writes.filter((write) => write.some((packet) => packet.cmd === 'puback'));
+      expect(ackWrites.map((write) => write.map((packet) => (packet as Packet & { messageId: number }).messageId))).toEqual([[1, 2, 3, 4, 5]]);
+    });
+
+    it('acknowledges what it handed over when stopped before the turn of the event loop ends', async () => {
+      const { wire, received, source } = await started({ delivery: 'at-most-once' });
+      wire.pushTogether([1, 2, 3].map((id) => publishPacket(id)));
+      // mqtt.js handles one packet per tick: wait for the three without letting the event loop turn
+      for (let i = 0; i < 100 && received.length < 3; i++) await new Promise((resolve) => process.nextTick(resolve));
+      expect(received).toHaveLength(3);
+      await source.stop();
+      await flush();
+      expect(acksOf(wire)).toEqual([1, 2, 3]);
+    });
+
+    it('hands over what waited for window room and acknowledges it too', async () => {
+      const { wire, received } = await started({ delivery: 'at-most-once', maxInflight: 2 });
+      for (let id = 1; id <= 7; id++) publish(wire, id);
+      await flush();
+      expect(received.map((r) => r.message.payload.toString())).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);
+      expect(acksOf(wire)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     });
   });
 

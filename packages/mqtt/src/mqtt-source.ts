@@ -35,10 +35,26 @@ interface Link {
   readonly waiting: Fifo<Waiting>;
   /** QoS 1/2 messages handed to the receiver and not acknowledged yet. */
   outstanding: number;
+  /** at-most-once: slots of messages handed over this turn of the event loop, settled together (see deliver). */
+  handedOver: AckSlot[];
   dead: boolean;
 }
 
 const noopSettle: Settle = () => {};
+
+/**
+ * mqtt.js calls its `debug` logger several times per packet (`this.log(...)`), and `debug` checks whether
+ * its namespace is on at every call: ~1.5 % of the CPU per message in the bench profile. When mqttjs:client
+ * is off as the client is built, its calls go to a no-op instead (enabling it later, at run time, is not
+ * seen: set DEBUG before the source starts). mqtt-packet's own calls are out of reach.
+ */
+function quietDebugLog(client: MqttClient): void {
+  const log = client.log as ((...args: unknown[]) => void) & { enabled?: unknown };
+  // `debug`'s getter says undefined (not false) until some namespace was enabled
+  if (typeof log === 'function' && 'enabled' in log && !log.enabled) client.log = noopLog;
+}
+
+const noopLog = (): void => {};
 
 /**
  * Subscribes to an MQTT broker with mqtt.js 5 and hands each message to the runtime.
@@ -60,8 +76,14 @@ export class MqttSource implements Source {
   private everConnected = false;
   private warnedWindow = false;
   private lastError: string | undefined;
+  /** at-most-once: the release of `link.handedOver` scheduled for the end of this turn of the event loop. */
+  private releaseTimer: NodeJS.Immediate | undefined;
   /** Set when pause() ended a client that had lost its connection (closeClient waits for it). */
   private ending: Promise<void> | undefined;
+  /** Set when a share-group member began to leave (pause() unsubscribed): resolves true once unsubscribed. */
+  private leaving: Promise<boolean> | undefined;
+  /** Called when the window empties while leaving (see waitUnacknowledged). */
+  private onWindowEmpty: (() => void) | undefined;
   private state: ConnectorStatus = { state: 'disconnected', reason: 'not started' };
   private readonly factory: MessageFactory;
   private readonly atLeastOnce: boolean;
@@ -86,15 +108,20 @@ export class MqttSource implements Source {
     this.paused = false;
     this.stopped = false;
     this.ending = undefined;
+    this.leaving = undefined;
     this.receiver = receiver;
     this.filters = [...new Set(filters)];
     const client = this.createClient(this.clientOptions());
     this.client = client;
+    quietDebugLog(client);
     installAckHook(client, {
       onPublish: (packet) => this.onPublish(packet),
       onAck: (messageId, send) => this.onAck(messageId, send),
     });
     client.on('connect', (connack) => this.onConnect(connack));
+    // mqtt.js leaves Nagle on: small PUBACKs then wait for the broker's delayed ACK (HiveMQ: ~1,000 msg/s
+    // for one QoS 1 subscriber). Set on every connection: each reconnection builds a new socket.
+    client.on('connect', () => setNoDelay(client));
     client.on('close', () => this.onClose());
     client.on('error', (error) => this.onError(error));
     client.on('reconnect', () => {
@@ -147,17 +174,89 @@ export class MqttSource implements Source {
     // A reconnection already scheduled (the connection was lost) is cancelled by ending the client: with
     // no connection there is nothing left to acknowledge.
     if (!client.connected) this.ending ??= client.endAsync(true).catch(() => undefined);
+    else if (this.leavesGroup()) this.leaving ??= this.unsubscribeAll(client);
   }
 
   async stop(): Promise<void> {
     this.paused = true;
     this.stopped = true;
     // Acknowledgements are written as soon as they are due, so everything settled is on the wire
-    // already. What is still unsettled stays unacknowledged: the broker's session keeps it.
+    // already, except at-most-once's of this turn of the event loop: released now, before the link goes.
+    // What is still unsettled stays unacknowledged: the broker's session keeps it.
+    this.releaseHandedOver();
+    const client = this.client;
+    if (this.leaving === undefined && client !== undefined && client.connected && this.ending === undefined && this.leavesGroup()) {
+      this.leaving = this.unsubscribeAll(client);
+      if (this.link !== undefined) this.drain(this.link);
+    }
+    const leave = this.leaving === undefined ? 'none' : await this.finishLeaving(this.leaving);
+    this.leaving = undefined;
     this.dropLink();
-    await this.closeClient(false);
+    // mqtt.js's end() waits for the UNSUBACK: one that never came would hold the stop for ever.
+    await this.closeClient(leave === 'no-unsuback', leave === 'end-session');
     this.client = undefined;
     this.state = { state: 'stopped' };
+  }
+
+  /** A persistent member of a share group leaves it on stop unless told to keep its session. */
+  private leavesGroup(): boolean {
+    const c = this.config;
+    return c.shareGroup !== undefined && c.session.persistent && c.session.shareGroupLeave === 'end-session' && this.filters.length > 0;
+  }
+
+  /** UNSUBSCRIBE from the shared filters, so the broker routes nothing more to this member. */
+  private unsubscribeAll(client: MqttClient): Promise<boolean> {
+    const topics = this.filters.map((f) => this.subscriptionTopic(f));
+    // Messages the broker had queued for this member before the UNSUBACK still arrive: they are handed
+    // over during the leave (see canDeliver), or the session could never end.
+    const link = this.link;
+    if (link !== undefined) queueMicrotask(() => this.drain(link));
+    return client.unsubscribeAsync(topics).then(
+      () => true,
+      (error: unknown) => {
+        this.logger.warn('leaving the share group: the unsubscription failed; the session is kept', { source: this.id, reason: (error as Error).message });
+        return false;
+      },
+    );
+  }
+
+  /**
+   * Waits (at most leaveDrainTimeout in all) for the unsubscription and for every message delivered to this
+   * member to be acknowledged, and says how to close: `end-session` only when unsubscribed with nothing left
+   * unacknowledged; `keep-session` otherwise; `no-unsuback` when the broker never confirmed the unsubscription.
+   */
+  private async finishLeaving(leaving: Promise<boolean>): Promise<'end-session' | 'keep-session' | 'no-unsuback'> {
+    const started = Date.now();
+    const timeout = this.config.session.leaveDrainTimeout;
+    const unsubscribed = await within(leaving, timeout);
+    const left = await this.waitUnacknowledged(Math.max(0, timeout - (Date.now() - started)));
+    const link = this.link;
+    if (unsubscribed === undefined) {
+      this.logger.warn('leaving the share group: no UNSUBACK within leaveDrainTimeout; the session is kept', { source: this.id });
+      return 'no-unsuback';
+    }
+    if (!unsubscribed || link === undefined || link.dead) return 'keep-session';
+    if (left > 0) {
+      this.logger.warn('leaving the share group with unacknowledged messages: the session is kept for them', {
+        source: this.id,
+        unacknowledged: left,
+        clientId: this.config.clientId,
+        action: `start a Sluice source with client id "${this.config.clientId ?? ''}" to process them, or the broker discards them when the session expires (${this.config.session.sessionExpiry} s)`,
+      });
+      return 'keep-session';
+    }
+    this.logger.info('left the share group and ended the session', { source: this.id, group: this.config.shareGroup, drainMs: Date.now() - started });
+    return 'end-session';
+  }
+
+  /** Resolves with the number of messages still unacknowledged when none is left or after timeoutMs. */
+  private async waitUnacknowledged(timeoutMs: number): Promise<number> {
+    const pending = (): number => (this.link === undefined || this.link.dead ? 0 : this.link.window.size);
+    if (pending() > 0 && timeoutMs > 0) {
+      await within(new Promise<void>((resolve) => (this.onWindowEmpty = resolve)), timeoutMs);
+      this.onWindowEmpty = undefined;
+    }
+    return pending();
   }
 
   status(): ConnectorStatus {
@@ -223,7 +322,7 @@ export class MqttSource implements Source {
 
   private onConnect(connack: IConnackPacket): void {
     this.dropLink();
-    const link: Link = { window: new AckWindow((sent) => this.onAcked(link, sent)), waiting: new Fifo<Waiting>(), outstanding: 0, dead: false };
+    const link: Link = { window: new AckWindow((sent) => this.onAcked(link, sent)), waiting: new Fifo<Waiting>(), outstanding: 0, handedOver: [], dead: false };
     this.link = link;
     if (this.config.session.persistent && !connack.sessionPresent && this.everConnected) {
       this.logger.warn('the broker kept no session for this client: messages published while disconnected may be lost', { source: this.id });
@@ -278,7 +377,7 @@ export class MqttSource implements Source {
   }
 
   private canDeliver(link: Link, slot: AckSlot | undefined): boolean {
-    return !this.paused && (slot === undefined || link.outstanding < this.config.maxInflight);
+    return (!this.paused || this.leaving !== undefined) && (slot === undefined || link.outstanding < this.config.maxInflight);
   }
 
   private deliver(link: Link, message: Message, slot: AckSlot | undefined): void {
@@ -289,7 +388,13 @@ export class MqttSource implements Source {
     }
     link.outstanding++;
     if (!this.atLeastOnce) {
-      link.window.settle(slot);
+      // Acknowledged on receipt, but together: mqtt.js handles one packet per tick and mqtt-packet uncorks
+      // the socket on the next one, so a PUBACK released per message was a socket write per message (writev
+      // took 15% of at-most-once's CPU, which then cost more per message than at-least-once, whose
+      // acknowledgements go out in bursts as Kafka answers). Settled once per turn of the event loop, the
+      // acknowledgements of what arrived in one read leave in one write.
+      link.handedOver.push(slot);
+      this.releaseTimer ??= setImmediate(this.releaseHandedOver);
       this.handOver(receiver, message, noopSettle);
       return;
     }
@@ -313,9 +418,20 @@ export class MqttSource implements Source {
     }
   }
 
+  private readonly releaseHandedOver = (): void => {
+    this.releaseTimer = undefined;
+    const link = this.link;
+    if (link === undefined || link.handedOver.length === 0) return;
+    // a fresh array first: the release drains waiting messages, which are handed over (and pushed) at once
+    const slots = link.handedOver;
+    link.handedOver = [];
+    link.window.settleAll(slots);
+  };
+
   private onAcked(link: Link, sent: number): void {
     link.outstanding -= sent;
     if (link.waiting.length > 0) this.drain(link);
+    if (this.onWindowEmpty !== undefined && link.window.size === 0) this.onWindowEmpty();
   }
 
   /** Hands waiting messages over while the window has room; re-entrant calls (instant settles) return at once. */
@@ -360,10 +476,14 @@ export class MqttSource implements Source {
     link.dead = true;
     link.window.discard();
     link.waiting.clear();
+    link.handedOver = [];
+    if (this.releaseTimer !== undefined) clearImmediate(this.releaseTimer);
+    this.releaseTimer = undefined;
     this.link = undefined;
   }
 
-  private async closeClient(force: boolean): Promise<void> {
+  /** @param endSession MQTT 5: DISCONNECT with Session Expiry Interval 0, so the broker forgets the session. */
+  private async closeClient(force: boolean, endSession = false): Promise<void> {
     const client = this.client;
     if (client === undefined) return;
     if (this.ending !== undefined) {
@@ -373,6 +493,24 @@ export class MqttSource implements Source {
     // end() during a connection attempt completes before the socket's 'close' arrives, and that late
     // 'close' would schedule a reconnection of the ended client: switch reconnecting off first.
     client.options.reconnectPeriod = 0;
-    await client.endAsync(force || !client.connected);
+    const v5End = endSession && this.config.protocolVersion === 5 && client.connected;
+    if (v5End) await client.endAsync(false, { properties: { sessionExpiryInterval: 0 } });
+    else await client.endAsync(force || !client.connected);
   }
+}
+
+/** TCP_NODELAY on the client's socket (net and TLS sockets; a WebSocket stream has no such call). */
+export function setNoDelay(client: MqttClient): void {
+  const stream = client.stream as unknown as { setNoDelay?: (noDelay: boolean) => unknown } | undefined;
+  if (typeof stream?.setNoDelay === 'function') stream.setNoDelay(true);
+}
+
+/** Resolves with the promise's value, or undefined once ms passed (the timer does not hold the process). */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -11,6 +11,8 @@ import * as mqttPacket from 'mqtt-packet';
 export class FakeWire extends EventEmitter {
   /** Every packet the client wrote, on every connection, in order. */
   readonly sent: Packet[] = [];
+  /** The packets of each write to the socket, in order (a corked burst arrives as one writev). */
+  readonly writes: Packet[][] = [];
   connections = 0;
   private stream: Duplex | undefined;
 
@@ -25,6 +27,11 @@ export class FakeWire extends EventEmitter {
   /** Writes a packet to the client, as the broker would. */
   push(packet: Packet): void {
     this.stream?.push(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
+  }
+
+  /** Writes packets to the client in one chunk, as one read from a socket brings several. */
+  pushTogether(packets: readonly Packet[]): void {
+    this.stream?.push(Buffer.concat(packets.map((packet) => mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }))));
   }
 
   /** Resolves with the next packet the client writes that satisfies `test`. */
@@ -43,12 +50,18 @@ export class FakeWire extends EventEmitter {
     return this.sent.filter((packet) => packet.cmd === cmd);
   }
 
-  /** Answers CONNECT with CONNACK and every SUBSCRIBE with a SUBACK granting what was asked. */
-  autoAnswer(sessionPresent = false): void {
+  /**
+   * Answers CONNECT with CONNACK, every SUBSCRIBE with a SUBACK granting what was asked and, unless told not to
+   * (a broker that never answers), every UNSUBSCRIBE with an UNSUBACK.
+   */
+  autoAnswer(sessionPresent = false, { unsuback = true }: { readonly unsuback?: boolean } = {}): void {
     this.on('packet', (packet: Packet) => {
       if (packet.cmd === 'connect') this.push({ cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent });
       if (packet.cmd === 'subscribe') {
         this.push({ cmd: 'suback', messageId: packet.messageId as number, granted: packet.subscriptions.map((s) => s.qos) });
+      }
+      if (packet.cmd === 'unsubscribe' && unsuback) {
+        this.push({ cmd: 'unsuback', messageId: packet.messageId as number, granted: packet.unsubscriptions.map(() => 0) } as Packet);
       }
       if (packet.cmd === 'pingreq') this.push({ cmd: 'pingresp' });
     });
@@ -62,13 +75,25 @@ export class FakeWire extends EventEmitter {
   private open(): Duplex {
     this.connections++;
     const parser = mqttPacket.parser({ protocolVersion: this.protocolVersion });
+    // Chunks written in one synchronous run (a corked burst flushed by uncork) count as one write, as a
+    // socket would take them in one writev; the group closes on the next tick.
+    let write: Packet[] | undefined;
     parser.on('packet', (packet: Packet) => {
       this.sent.push(packet);
+      write?.push(packet);
       this.emit('packet', packet);
     });
     const stream = new Duplex({
       read() {},
-      write(chunk: Buffer, _encoding, callback) {
+      write: (chunk: Buffer, _encoding, callback) => {
+        if (write === undefined) {
+          const group: Packet[] = [];
+          write = group;
+          this.writes.push(group);
+          process.nextTick(() => {
+            if (write === group) write = undefined;
+          });
+        }
         parser.parse(chunk);
         callback();
       },

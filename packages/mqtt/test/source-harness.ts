@@ -1,4 +1,4 @@
-import { type Message, type Settle, type Source, silentLogger } from '@sluice/core';
+import { type Logger, type Message, type Settle, type Source, silentLogger } from '@sluice/core';
 import { type IClientOptions, type MqttClient, connect, connectAsync } from 'mqtt';
 import { MqttSource } from '../src/mqtt-source';
 import { type MqttSourceOptions, parseMqttSourceConfig } from '../src/mqtt-source-config';
@@ -65,9 +65,37 @@ export class Closer {
   }
 }
 
-export function mqttSource(options: MqttSourceOptions): MqttSource {
+export function mqttSource(options: MqttSourceOptions, logger: Logger = silentLogger): MqttSource {
   const config = parseMqttSourceConfig(options);
-  return new MqttSource(config, (clientOptions) => connect(config.url, clientOptions), silentLogger);
+  return new MqttSource(config, (clientOptions) => connect(config.url, clientOptions), logger);
+}
+
+/** A logger that keeps every line (level, message and fields) for the test to read. */
+export function recordingLogger(lines: string[]): Logger {
+  const keep = (level: string) => (message: string, fields?: Record<string, unknown>): void => void lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
+  const logger: Logger = { debug: () => undefined, info: keep('INFO'), warn: keep('WARN'), error: keep('ERROR'), child: () => logger };
+  return logger;
+}
+
+/**
+ * Connects with `clientId` and a kept session (clean: false), subscribing to nothing, and returns whether the
+ * broker still had a session for it and what it delivered from that session within `listenMs`.
+ */
+export async function resumeSession(url: string, clientId: string, listenMs = 1_000): Promise<{ sessionPresent: boolean; payloads: string[] }> {
+  const payloads: string[] = [];
+  const client = connect(url, { clientId, protocolVersion: 5, clean: false, reconnectPeriod: 0, connectTimeout: 5_000, properties: { sessionExpiryInterval: 60 } });
+  client.on('message', (_topic, payload) => payloads.push(payload.toString()));
+  try {
+    const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+      client.once('connect', resolve);
+      client.once('error', reject);
+    });
+    await new Promise((resolve) => setTimeout(resolve, listenMs));
+    return { sessionPresent: connack.sessionPresent, payloads };
+  } finally {
+    // End the session this check made, so nothing stays behind on the broker.
+    await client.endAsync(false, { properties: { sessionExpiryInterval: 0 } });
+  }
 }
 
 /** A connected publisher (MQTT 5 unless told otherwise). */

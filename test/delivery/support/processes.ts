@@ -33,8 +33,11 @@ export interface SluiceProcess {
   exited(): Promise<number | string>;
 }
 
-/** Runs `sluice run -c <config>` with the given config (JSON), an HTTP port of its own, and waits until /readyz answers 200. */
-export async function startSluice(config: Record<string, unknown>): Promise<SluiceProcess> {
+/**
+ * Runs `sluice run -c <config>` with the given config (JSON), an HTTP port of its own, and waits until /readyz
+ * answers 200, or with `untilReady: false` until it answers at all (a scenario that starts not ready: 503).
+ */
+export async function startSluice(config: Record<string, unknown>, { untilReady = true }: { untilReady?: boolean } = {}): Promise<SluiceProcess> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-delivery-'));
   const file = path.join(dir, 'sluice.json');
@@ -54,13 +57,13 @@ export async function startSluice(config: Record<string, unknown>): Promise<Slui
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sluice run exited at start:\n${stderr}`);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (res.status === 200) break;
+      if (res.status === 200 || (!untilReady && res.status === 503)) break;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`sluice run did not become ready within 30 s:\n${stderr}`);
+      throw new Error(`sluice run did not ${untilReady ? 'become ready' : 'answer on /readyz'} within 30 s:\n${stderr}`);
     }
     await sleep(100);
   }
