@@ -5,22 +5,24 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { startKafka, stopKafka, Topics, startMosquitto } = require('./lib/brokers');
+const { startKafka, stopKafka, kafkaCpuMicros, Topics, startMosquitto, startHivemq } = require('./lib/brokers');
 const { measurePoint } = require('./lib/measure');
 const { soak } = require('./lib/soak');
 const { writeReports } = require('./lib/report');
 const { killAll } = require('./lib/ipc');
 
 const PARTS = ['pipeline', 'relay', 'nodered', 'rules', 'payload', 'scale', 'soak', 'profile', 'all'];
+const BROKERS = { mosquitto: ['mosquitto'], hivemq: ['hivemq'], both: ['mosquitto', 'hivemq'] };
 const USAGE = `usage: node bench/run.js <${PARTS.join('|')}> [flags]
-  pipeline  Sluice (at-least-once, at-most-once) and the raw relay, 200 B and 1 KiB
+  pipeline  Sluice (at-least-once, at-most-once) and the raw relay, 200 B and 1 KiB; then Sluice with a
+            templated topic over 3 Kafka topics, all healthy and with one deleted (each delivery mode)
   relay     the raw mqtt.js -> kafkajs relay alone
   nodered   Node-RED (MQTT-in -> function -> Kafka-out) beside Sluice at-least-once, 200 B
   rules     Sluice with 1, 10, 100, 1000 rules (one matching)
   payload   Sluice with 100 B, 1 KiB, 10 KiB payloads
   scale     1, 2 and 4 Sluice processes in one shared-subscription group (and 2 relays, for comparison)
   soak      Sluice at half its sustained rate for --soak seconds
-  profile   Sluice at-least-once and the relay (200 B) under node --cpu-prof; prints the top frames
+  profile   Sluice at-least-once, at-most-once and the relay (200 B) under node --cpu-prof; prints the top frames
   all       everything but profile
 flags (seconds unless said):
   --capacity 20     length of each capacity phase      --latency 10   length of each latency phase
@@ -29,6 +31,8 @@ flags (seconds unless said):
   --inflight 1000   Sluice maxInflight / relay Receive Maximum
   --partitions 3    partitions of each topic           --fraction 0.5 latency-phase rate as a share of capacity
   --max-minutes 40  abort (and clean up) after this long
+  --broker          MQTT broker of the points: mosquitto, hivemq or both (scale: both, the others: mosquitto);
+                    HiveMQ CE needs \`node scripts/hivemq.js fetch\` first
   --kafka-port-base 39092  ports of the bench's own Kafka (state in .sluice/kafka-bench)
   --keep-kafka      leave that Kafka running for the next run (a start takes 10-20 s)
   --no-write        print only (no files under bench/results, no chart)`;
@@ -48,6 +52,7 @@ function options(argv) {
       partitions: { type: 'string', default: '3' },
       fraction: { type: 'string', default: '0.5' },
       'max-minutes': { type: 'string', default: '40' },
+      broker: { type: 'string' },
       'kafka-port-base': { type: 'string', default: '39092' },
       'keep-kafka': { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
@@ -59,6 +64,8 @@ function options(argv) {
     console.log(USAGE);
     process.exit(values.help ? 0 : 2);
   }
+  const broker = values.broker ?? (part === 'scale' ? 'both' : 'mosquitto');
+  if (!Object.hasOwn(BROKERS, broker)) throw new Error(`--broker expects mosquitto, hivemq or both, got "${broker}"`);
   const num = (k) => {
     const x = Number(values[k]);
     if (!Number.isFinite(x) || x <= 0) throw new Error(`--${k} expects a positive number, got "${values[k]}"`);
@@ -69,7 +76,7 @@ function options(argv) {
     capacitySec: num('capacity'), latencySec: num('latency'), warmupSec: num('warmup'), soakSec: num('soak'),
     publishers: num('publishers'), window: num('window'), inflight: num('inflight'), partitions: num('partitions'),
     latencyFraction: num('fraction'), maxMinutes: num('max-minutes'), write: !values['no-write'],
-    kafkaPortBase: num('kafka-port-base'), keepKafka: values['keep-kafka'],
+    kafkaPortBase: num('kafka-port-base'), keepKafka: values['keep-kafka'], brokers: BROKERS[broker],
   };
 }
 
@@ -91,11 +98,17 @@ function plan(part, o) {
   const capOnly = { capacitySec: o.capacitySec, latencySec: 0 };
   const sluice = (delivery, size, extra = {}) => ({ sut: 'sluice', delivery, size, rules: 1, procs: 1, ...extra });
   const parts = {
-    pipeline: () => [200, 1024].flatMap((size) => [
-      { sut: 'relay', size, ...full },
-      sluice('at-least-once', size, full),
-      sluice('at-most-once', size, full),
-    ]),
+    pipeline: () => [
+      ...[200, 1024].flatMap((size) => [
+        { sut: 'relay', size, ...full },
+        sluice('at-least-once', size, full),
+        sluice('at-most-once', size, full),
+      ]),
+      // Issue 11: one of three topics of a templated topic unavailable; the two others against the same
+      // point with all three healthy (each pair measured back to back).
+      ...['at-least-once', 'at-most-once'].flatMap((delivery) => [false, true].map((missing) =>
+        sluice(delivery, 200, { templated: { missing }, ...capOnly }))),
+    ],
     relay: () => [200, 1024].map((size) => ({ sut: 'relay', size, ...full })),
     nodered: () => [{ sut: 'nodered', size: 200, ...full }, sluice('at-least-once', 200, full)],
     rules: () => [1, 10, 100, 1000].map((rules) => sluice('at-least-once', 200, rules === 1 ? full : { rules, ...capOnly })),
@@ -105,16 +118,22 @@ function plan(part, o) {
       // The same split without Sluice: tells a Mosquitto/shared-subscription limit from ours.
       { sut: 'relay', size: 200, procs: 2, shareGroup: true, ...capOnly },
     ],
-    profile: () => [sluice('at-least-once', 200, { ...capOnly, profile: true }), { sut: 'relay', size: 200, ...capOnly, profile: true }],
+    profile: () => [
+      sluice('at-least-once', 200, { ...capOnly, profile: true }),
+      sluice('at-most-once', 200, { ...capOnly, profile: true }),
+      { sut: 'relay', size: 200, ...capOnly, profile: true },
+    ],
   };
   const order = part === 'all' ? ['pipeline', 'nodered', 'rules', 'payload', 'scale'] : part === 'soak' ? [] : [part];
   const points = [];
-  for (const name of order) for (const p of parts[name]()) points.push({ ...p, group: name });
+  // all the points of one broker, then the next: one MQTT broker runs at a time
+  for (const broker of o.brokers) for (const name of order) for (const p of parts[name]()) points.push({ ...p, group: name, broker });
   return points;
 }
 
 function keyOf(p) {
-  return [p.sut, p.delivery ?? '', p.size, p.rules ?? 1, p.procs ?? 1, p.shareGroup ? 'share' : '', p.profile ? 'prof' : ''].join('|');
+  const templated = p.templated ? `templated${p.templated.missing ? '-missing' : ''}` : '';
+  return [p.sut, p.delivery ?? '', p.size, p.rules ?? 1, p.procs ?? 1, p.shareGroup ? 'share' : '', p.profile ? 'prof' : '', templated, p.broker].join('|');
 }
 
 async function main() {
@@ -129,17 +148,30 @@ async function main() {
   deadline.unref();
 
   const bootstrap = startKafka(log, { portBase: o.kafkaPortBase });
-  const mosquitto = await startMosquitto(log, { inflight: o.inflight });
+  // One MQTT broker at a time (they would share the two cores with everything measured); started when its
+  // first point comes, stopped when the next broker's does.
+  let mqtt = { name: undefined, broker: undefined };
+  const useBroker = async (name) => {
+    if (mqtt.name === name) {
+      await mqtt.broker.ensure();
+      return mqtt.broker;
+    }
+    if (mqtt.broker !== undefined) await mqtt.broker.stop();
+    mqtt = { name: undefined, broker: undefined }; // a start that fails is tried again at the next point
+    const broker = name === 'hivemq' ? await startHivemq(log) : await startMosquitto(log, { inflight: o.inflight });
+    mqtt = { name, broker };
+    return broker;
+  };
   const topics = new Topics(bootstrap);
   await topics.connect();
-  const ctx = { mqttUrl: mosquitto.url, bootstrap, topics, runId, opts: o, log, progress: (l) => progress(l) };
+  const ctx = { mqttUrl: undefined, bootstrap, topics, runId, opts: o, log, progress: (l) => progress(l), kafkaCpuMicros };
   let cleaned = false;
   const cleanUp = async () => {
     if (cleaned) return;
     cleaned = true;
     killAll();
     await topics.close().catch(() => {});
-    await mosquitto.stop();
+    await mqtt.broker?.stop();
     if (!o.keepKafka) {
       try {
         stopKafka(log, { portBase: o.kafkaPortBase });
@@ -163,14 +195,16 @@ async function main() {
       const profileDir = p.profile ? path.join(__dirname, 'results', 'profiles') : undefined;
       if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
       log(`${p.group}: ${require('./lib/measure').label(p)}`);
-      await mosquitto.ensure();
       let r;
       try {
+        const broker = await useBroker(p.broker);
+        ctx.mqttUrl = broker.url;
+        ctx.brokerCpuMicros = broker.cpuMicros;
         r = await measurePoint(ctx, { ...p, key, profileDir });
       } catch (err) {
         // One failed point (a broker hiccup on a shared machine) must not lose the others.
         log(`  ${require('./lib/measure').label(p)} failed: ${String(err && err.message).split('\n')[0]}`);
-        results.points.push({ key, group: p.group, label: require('./lib/measure').label(p), sut: p.sut, delivery: p.delivery ?? null, size: p.size, rules: p.rules ?? 1, procs: p.procs ?? 1, error: String(err && err.message) });
+        results.points.push({ key, group: p.group, label: require('./lib/measure').label(p), sut: p.sut, delivery: p.delivery ?? null, size: p.size, rules: p.rules ?? 1, procs: p.procs ?? 1, broker: p.broker, error: String(err && err.message) });
         continue;
       }
       if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');
@@ -180,9 +214,9 @@ async function main() {
       if (profileDir) require('./lib/profile-summary').printNewest(profileDir, log);
     }
     if (o.part === 'all' || o.part === 'soak') {
-      const base = results.points.find((r) => r.sut === 'sluice' && r.delivery === 'at-least-once' && r.size === 200 && r.rules === 1 && r.procs === 1);
-      await mosquitto.ensure();
+      const base = results.points.find((r) => r.sut === 'sluice' && r.delivery === 'at-least-once' && r.size === 200 && r.rules === 1 && r.procs === 1 && !r.templated);
       try {
+        ctx.mqttUrl = (await useBroker(o.brokers[0])).url;
         results.soak = await soak(ctx, { rate: base?.throughput ? Math.round(base.throughput / 2) : undefined, seconds: o.soakSec });
       } catch (err) {
         log(`soak failed: ${String(err && err.message).split('\n')[0]}`);

@@ -24,6 +24,12 @@ function startKafka(log, { portBase = 39092 } = {}) {
   return state.bootstrap;
 }
 
+/** CPU time (µs) of the bench's Kafka broker so far (its JVM's pid from broker.json); undefined off Linux. */
+function kafkaCpuMicros() {
+  const { pid } = JSON.parse(fs.readFileSync(path.join(ROOT, '.sluice', 'kafka-bench', 'broker.json'), 'utf8'));
+  return cpuMicrosOf((p) => p === pid);
+}
+
 function stopKafka(log, { portBase = 39092 } = {}) {
   log('kafka: stopping the bench broker');
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'kafka.js'), 'stop'], { stdio: ['ignore', 'ignore', 'inherit'], env: kafkaEnv(portBase) });
@@ -120,6 +126,7 @@ async function startMosquitto(log, { inflight = 1000 } = {}) {
   log(`mosquitto: private broker on mqtt://127.0.0.1:${port} (max_inflight_messages ${inflight}, unlimited queues)`);
   return {
     url: `mqtt://127.0.0.1:${port}`,
+    cpuMicros: () => cpuMicrosOf((pid) => pid === child.pid),
     /** Before each point: a broker that went away (crash, someone's kill) is reported and started again. */
     async ensure() {
       if (child.exitCode === null && child.signalCode === null) return;
@@ -140,4 +147,55 @@ async function startMosquitto(log, { inflight = 1000 } = {}) {
   };
 }
 
-module.exports = { startKafka, stopKafka, Topics, startMosquitto };
+/**
+ * HiveMQ Community Edition (issue #13's second broker), a private instance from the test kit's jars
+ * (`node scripts/hivemq.js fetch` first). Same shape as startMosquitto's answer.
+ */
+async function startHivemq(log) {
+  const { startPrivate } = require('../../scripts/hivemq');
+  const broker = await startPrivate({ log });
+  return {
+    url: broker.url,
+    cpuMicros: () => cpuMicrosOf((_pid, pgrp) => pgrp === broker.pgid), // the JVM and its sh watchdog
+    async ensure() {}, // a JVM that died takes the point with it: its failure is reported like any other
+    stop: () => broker.stop(),
+  };
+}
+
+/**
+ * CPU time (µs, user + system) of the running processes `take(pid, processGroup)` picks, read from /proc
+ * (Linux only: undefined elsewhere). The brokers' share of the machine, beside the bridges' own figures.
+ */
+function cpuMicrosOf(take) {
+  let ticks = 0;
+  let entries;
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // after "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (take(Number(name), Number(fields[2]))) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1e6) / CLOCK_TICKS;
+}
+
+/** Kernel clock ticks per second (USER_HZ): 100 on Linux unless getconf says otherwise. */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+module.exports = { startKafka, stopKafka, kafkaCpuMicros, Topics, startMosquitto, startHivemq };

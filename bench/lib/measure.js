@@ -12,14 +12,22 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const SEED_SQL = 'SELECT timestamp, clientid, payload.temp as temp, payload.hum as hum, payload.ts as ts, payload.seq as seq FROM "temp_hum/emqx"';
 const SEED_VALUE = '{"temp": ${temp}, "hum": ${hum}, "ts": ${ts}, "seq": ${seq}}';
+// The templated-topic points: the seed rule plus the topic's index (each publisher's seq mod n, so every
+// topic gets exactly 1/n of each publisher's messages), and an action topic `<base>-${part}`.
+const TEMPLATED_SQL = SEED_SQL.replace(' FROM ', ', payload.seq mod 3 as part FROM ');
+const TEMPLATED_TOPICS = 3;
+/** Topics of a templated point the consumer reads: the two that stay healthy, in every templated point. */
+const READ_TOPICS = 2;
 
 let pointNo = 0;
 
 function label(p) {
   const sys = p.sut === 'sluice' ? `sluice ${p.delivery === 'at-most-once' ? 'amo' : 'alo'}` : p.sut;
   const extra = [];
+  if (p.templated) extra.push(p.templated.missing ? `3 topics, 1 deleted` : '3 topics');
   if (p.rules > 1) extra.push(`${p.rules} rules`);
   if (p.procs > 1 || p.shareGroup) extra.push(`${p.procs} proc`);
+  if (p.broker === 'hivemq') extra.push('HiveMQ');
   return `${sys} ${p.size} B${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }
 
@@ -43,14 +51,19 @@ async function measurePoint(ctx, p) {
   const topic = `bench-${ctx.runId}-${n}`;
   const name = label(p);
   const workers = [];
-  const result = { key: p.key, label: name, sut: p.sut, delivery: p.delivery ?? null, size: p.size, rules: p.rules ?? 1, procs: p.procs ?? 1 };
+  const result = { key: p.key, label: name, sut: p.sut, delivery: p.delivery ?? null, size: p.size, rules: p.rules ?? 1, procs: p.procs ?? 1, templated: p.templated ?? null, broker: p.broker ?? 'mosquitto' };
+  // A templated point writes to <topic>-0 … -2 and reads only -0 and -1 (so a point with -2 deleted reads
+  // the same topics as one with all three): what is read is READ_TOPICS/TEMPLATED_TOPICS of what is published.
+  const kafkaTopics = p.templated ? Array.from({ length: TEMPLATED_TOPICS }, (_, i) => `${topic}-${i}`) : [topic];
+  const readTopics = kafkaTopics.slice(0, p.templated ? READ_TOPICS : 1);
+  const readShare = readTopics.length / kafkaTopics.length;
   try {
-    await ctx.topics.create(topic, opts.partitions);
+    for (const t of kafkaTopics) await ctx.topics.create(t, opts.partitions);
     const consumer = new Worker(path.join(WORKERS, 'consumer.js'), { name: 'consumer' });
     workers.push(consumer);
     let consumed = 0;
     consumer.on((m) => m.type === 'progress' && (consumed = m.count));
-    await consumer.request('start', { bootstrap: ctx.bootstrap, topic, groupId: `${topic}-reader` }, 60000);
+    await consumer.request('start', { bootstrap: ctx.bootstrap, topics: readTopics, groupId: `${topic}-reader` }, 60000);
 
     const suts = [];
     const procs = p.procs ?? 1;
@@ -63,9 +76,16 @@ async function measurePoint(ctx, p) {
         config: {
           mqttUrl: ctx.mqttUrl, bootstrap: ctx.bootstrap, topic, clientId: `bench-${p.sut}-${n}-${i}`,
           delivery: p.delivery ?? 'at-least-once', maxInflight: opts.inflight, rules: p.rules ?? 1,
-          shareGroup: p.shareGroup ? 'bench' : undefined, sql: SEED_SQL, value: SEED_VALUE,
+          shareGroup: p.shareGroup ? 'bench' : undefined, sql: p.templated ? TEMPLATED_SQL : SEED_SQL, value: SEED_VALUE,
+          ...(p.templated && { topic: `${topic}-\${part}` }),
         },
       }, 60000);
+    }
+    if (p.templated?.missing) {
+      // Unavailable while the bridge runs (it knew the topic at start): deleted, since a single-broker Kafka
+      // cannot take one partition leader down alone; the broker does not create topics on its own
+      // (auto.create.topics.enable=false) and neither does the bridge (allowAutoTopicCreation defaults off).
+      await ctx.topics.remove(kafkaTopics[TEMPLATED_TOPICS - 1]);
     }
 
     const pubs = [];
@@ -79,10 +99,12 @@ async function measurePoint(ctx, p) {
     }
     const totalSent = () => sent.reduce((a, b) => a + b, 0);
 
-    // Capacity: credits keep (granted - consumed) <= window.
+    // Capacity: credits keep (granted - processed) <= window, where processed is what was read scaled to
+    // what was published (templated points read two topics of three).
     let granted = 0;
+    const processed = () => Math.round(consumed / readShare);
     const creditLoop = setInterval(() => {
-      const budget = opts.window - (granted - consumed);
+      const budget = opts.window - (granted - processed());
       if (budget < opts.window / 10) return;
       const each = Math.floor(budget / pubs.length);
       for (const w of pubs) w.send({ type: 'credit', n: each });
@@ -97,7 +119,7 @@ async function measurePoint(ctx, p) {
       while (performance.now() < end) {
         await sleep(Math.min(1000, end - performance.now()));
         const now = performance.now();
-        ctx.progress(`${name} ${what} ${Math.round((now - t0) / 1000)}/${seconds} s: ${Math.round(((consumed - last) * 1000) / (now - lastT)).toLocaleString('en-US')} msg/s, backlog ${Math.max(0, rateOf() - consumed).toLocaleString('en-US')}`);
+        ctx.progress(`${name} ${what} ${Math.round((now - t0) / 1000)}/${seconds} s: ${Math.round(((consumed - last) * 1000) / (now - lastT)).toLocaleString('en-US')} msg/s, backlog ${Math.max(0, rateOf() - processed()).toLocaleString('en-US')}`);
         last = consumed;
         lastT = now;
       }
@@ -105,10 +127,14 @@ async function measurePoint(ctx, p) {
 
     await phase('warm-up', opts.warmupSec, () => granted);
     const s0 = await sampleAll(suts);
+    const b0 = ctx.brokerCpuMicros?.();
+    const k0 = ctx.kafkaCpuMicros?.();
     const c0 = consumed;
     const t0 = performance.now();
     await phase('capacity', p.capacitySec, () => granted);
     const s1 = await sampleAll(suts);
+    const b1 = ctx.brokerCpuMicros?.();
+    const k1 = ctx.kafkaCpuMicros?.();
     const c1 = consumed;
     const t1 = performance.now();
     clearInterval(creditLoop);
@@ -117,14 +143,23 @@ async function measurePoint(ctx, p) {
     result.throughput = Math.round((delivered * 1000) / (t1 - t0));
     result.cpuSec = round(cpuSec, 2);
     result.cpuUtil = round(cpuSec / ((t1 - t0) / 1000), 2);
+    // the MQTT broker's and Kafka's cores over the same phase: tell a broker-bound point from a bridge-bound one
+    const cores = (before, after) => (before !== undefined && after !== undefined ? round((after - before) / 1e6 / ((t1 - t0) / 1000), 2) : null);
+    result.brokerCpuUtil = cores(b0, b1);
+    result.kafkaCpuUtil = cores(k0, k1);
     result.msgPerCpuSec = cpuSec > 0 ? Math.round(delivered / cpuSec) : null;
     result.peakRssMB = round(Math.max(s0.peakRss, s1.peakRss) / 2 ** 20, 1);
     result.sutStats = s1.stats;
+    // Records per produce request over the capacity phase (the relay's sends hold one topic's records, a
+    // Sluice request may hold several topics'): how well batches grew with the load.
+    const sum = (s, key) => s.stats.reduce((a, x) => a + (x?.[key] ?? 0), 0);
+    const requests = sum(s1, 'requests') - sum(s0, 'requests');
+    result.recordsPerRequest = requests > 0 ? round((sum(s1, 'success') - sum(s0, 'success')) / requests, 1) : null;
 
     // Let everything granted arrive before the latency phase starts from an empty pipeline.
     await Promise.all(pubs.map((w) => w.request('pause', {}, 10000)));
     const drainEnd = Date.now() + 15000;
-    while (consumed < totalSent() && Date.now() < drainEnd) await sleep(50);
+    while (processed() < totalSent() && Date.now() < drainEnd) await sleep(50);
 
     const rate = p.latencyRate ?? Math.round(result.throughput * (p.latencyFraction ?? opts.latencyFraction));
     if (p.latencySec > 0 && rate > 0) {
@@ -164,15 +199,15 @@ async function measurePoint(ctx, p) {
     return result;
   } finally {
     for (const w of workers.reverse()) await w.stop().catch(() => {});
-    await ctx.topics.remove(topic);
+    for (const t of kafkaTopics) await ctx.topics.remove(t);
   }
 }
 
 function summaryLine(r) {
   const fmt = (x) => (x === null || x === undefined ? '-' : x.toLocaleString('en-US'));
-  let line = `  ${r.label}: ${fmt(r.throughput)} msg/s, ${fmt(r.msgPerCpuSec)} msg/CPU-s (CPU ${r.cpuUtil}), peak RSS ${r.peakRssMB} MB`;
+  let line = `  ${r.label}: ${fmt(r.throughput)} msg/s, ${fmt(r.msgPerCpuSec)} msg/CPU-s (CPU ${r.cpuUtil}), ${fmt(r.recordsPerRequest)} records/request, peak RSS ${r.peakRssMB} MB`;
   if (r.latency) line += `; at ${fmt(r.latency.rate)}/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms max ${r.latency.max} ms${r.latency.keptUp ? '' : ' (fell behind)'}`;
   return line;
 }
 
-module.exports = { measurePoint, label, SEED_SQL, SEED_VALUE, WORKERS, sleep };
+module.exports = { measurePoint, label, SEED_SQL, SEED_VALUE, TEMPLATED_SQL, WORKERS, sleep };

@@ -9,6 +9,8 @@ const { ROOT } = require('./deps');
 
 const fmt = (x) => (x === null || x === undefined ? '–' : typeof x === 'number' ? x.toLocaleString('en-US') : String(x));
 const ratio = (a, b) => (a && b ? Math.round((a / b) * 100) / 100 : null);
+/** Unrounded, for goals and for printing with two decimals (a rounded 0.995 would read as met). */
+const ratio2 = (a, b) => (typeof a === 'number' && b ? a / b : null);
 
 function machine() {
   let mosquitto = '?';
@@ -31,13 +33,113 @@ function machine() {
   };
 }
 
+/** The first point with these fields: null matches a missing field; objects compare by their JSON. */
 function find(points, where) {
-  return points.find((r) => Object.entries(where).every(([k, v]) => r[k] === v));
+  const same = (a, v) => (v === null ? a === null || a === undefined : typeof v === 'object' ? JSON.stringify(a) === JSON.stringify(v) : a === v);
+  return points.find((r) => Object.entries(where).every(([k, v]) => same(r[k], v)));
+}
+
+// p99 at half capacity in issue 11's own run (`npm run bench -- pipeline --capacity 15 --latency 8` on a quiet
+// project machine): its goal is "no worse than today's". Comparable only with a run on an equally quiet machine.
+const ISSUE11_P99 = { 'at-least-once|200': 26.3, 'at-most-once|200': 22.2, 'at-least-once|1024': 21.3 };
+
+const plain = (where) => ({ ...where, rules: 1, procs: 1, templated: null });
+
+/** The points issue 6's and 11's figures are read from: not `scale`'s (share-group members, another broker). */
+const singleBridgePoints = (results) => results.points.filter((r) => r.group !== 'scale');
+
+/**
+ * Issue 11's table: each Sluice point beside the raw relay at its size (msg/s and msg per CPU-second as
+ * ratios), at-most-once also against at-least-once, and the templated-topic pairs (one topic deleted
+ * against all three healthy).
+ */
+function issue11Rows(results) {
+  const P = singleBridgePoints(results);
+  const rows = [];
+  const x = (r) => (r === null ? '' : ` (${r.toFixed(2)} ×)`);
+  for (const size of [200, 1024]) {
+    const relay = find(P, { sut: 'relay', size, procs: 1 });
+    const alo = find(P, { sut: 'sluice', delivery: 'at-least-once', size, ...plain({}) });
+    const amo = find(P, { sut: 'sluice', delivery: 'at-most-once', size, ...plain({}) });
+    const sizeText = size === 1024 ? '1 KiB' : `${size} B`;
+    const p99 = (r) => (r?.latency ? `${fmt(r.latency.p99)} ms${r.latency.keptUp ? '' : ' (behind)'}` : '–');
+    if (relay) rows.push({ point: `raw mqtt.js → kafkajs relay, ${sizeText}`, 'msg/s': fmt(relay.throughput), 'msg per CPU-second': fmt(relay.msgPerCpuSec), 'p99 at half rate': p99(relay) });
+    if (alo) rows.push({ point: `Sluice at-least-once, ${sizeText}`, 'msg/s': `${fmt(alo.throughput)}${x(ratio2(alo.throughput, relay?.throughput))}`, 'msg per CPU-second': `${fmt(alo.msgPerCpuSec)}${x(ratio2(alo.msgPerCpuSec, relay?.msgPerCpuSec))}`, 'p99 at half rate': p99(alo) });
+    if (amo) {
+      const vsAlo = ratio2(amo.msgPerCpuSec, alo?.msgPerCpuSec);
+      rows.push({ point: `Sluice at-most-once, ${sizeText}`, 'msg/s': `${fmt(amo.throughput)}${x(ratio2(amo.throughput, relay?.throughput))}`,
+        'msg per CPU-second': `${fmt(amo.msgPerCpuSec)}${x(ratio2(amo.msgPerCpuSec, relay?.msgPerCpuSec))}${vsAlo === null ? '' : `, ${vsAlo.toFixed(2)} × at-least-once`}`, 'p99 at half rate': p99(amo) });
+    }
+  }
+  for (const delivery of ['at-least-once', 'at-most-once']) {
+    const healthy = find(P, { sut: 'sluice', delivery, templated: { missing: false } });
+    const missing = find(P, { sut: 'sluice', delivery, templated: { missing: true } });
+    if (healthy) rows.push({ point: `Sluice ${delivery}, 200 B, templated topic: 3 topics healthy (2 read)`, 'msg/s': fmt(healthy.throughput), 'msg per CPU-second': fmt(healthy.msgPerCpuSec), 'p99 at half rate': '–' });
+    if (missing) rows.push({ point: `Sluice ${delivery}, 200 B, templated topic: 1 of 3 deleted (the 2 others read)`, 'msg/s': `${fmt(missing.throughput)}${x(ratio2(missing.throughput, healthy?.throughput))}`, 'msg per CPU-second': fmt(missing.msgPerCpuSec), 'p99 at half rate': '–' });
+  }
+  return rows;
+}
+
+function issue11Goals(results) {
+  const P = singleBridgePoints(results);
+  const out = [];
+  for (const size of [200, 1024]) {
+    const relay = find(P, { sut: 'relay', size, procs: 1 });
+    const alo = find(P, { sut: 'sluice', delivery: 'at-least-once', size, ...plain({}) });
+    const amo = find(P, { sut: 'sluice', delivery: 'at-most-once', size, ...plain({}) });
+    if (relay && alo) {
+      const r = ratio2(alo.msgPerCpuSec, relay.msgPerCpuSec);
+      out.push({ goal: `at-least-once ${size} B ≥ 1.0 × the relay in msg per CPU-second`, measured: `${r?.toFixed(2)} ×`, met: r !== null && r >= 1 });
+    }
+    if (alo && amo) {
+      const r = ratio2(amo.msgPerCpuSec, alo.msgPerCpuSec);
+      out.push({ goal: `at-most-once ${size} B ≥ at-least-once in msg per CPU-second`, measured: `${r?.toFixed(2)} ×`, met: r !== null && r >= 1 });
+    }
+    for (const [delivery, s] of [['at-least-once', alo], ['at-most-once', amo]]) {
+      const before = ISSUE11_P99[`${delivery}|${size}`];
+      if (before === undefined || !s?.latency) continue;
+      out.push({ goal: `${delivery} ${size} B p99 at half capacity ≤ the issue's ${before} ms (a quiet machine's figure)`, measured: `${fmt(s.latency.p99)} ms`, met: s.latency.keptUp && s.latency.p99 <= before });
+    }
+  }
+  for (const delivery of ['at-least-once', 'at-most-once']) {
+    const healthy = find(P, { sut: 'sluice', delivery, templated: { missing: false } });
+    const missing = find(P, { sut: 'sluice', delivery, templated: { missing: true } });
+    if (!healthy || !missing) continue;
+    const r = ratio2(missing.throughput, healthy.throughput);
+    out.push({ goal: `${delivery}, templated topic, 1 of 3 deleted: the 2 others ≥ 0.90 × their throughput with all 3 healthy`, measured: `${fmt(missing.throughput)} vs ${fmt(healthy.throughput)} msg/s = ${r?.toFixed(2)} ×`, met: r !== null && r >= 0.9 });
+  }
+  return out;
+}
+
+const BROKER_NAMES = { mosquitto: 'Mosquitto', hivemq: 'HiveMQ CE' };
+
+/**
+ * Issue 13's scale goals, per MQTT broker: two Sluice members in one shared-subscription group against one
+ * (total msg/s at least the same; msg per CPU-second, summed over the members, within 20 %).
+ */
+function issue13Goals(results) {
+  const P = results.points;
+  const out = [];
+  for (const broker of Object.keys(BROKER_NAMES)) {
+    const one = find(P, { group: 'scale', sut: 'sluice', procs: 1, broker });
+    const two = find(P, { group: 'scale', sut: 'sluice', procs: 2, broker });
+    if (!one?.throughput || two === undefined) continue;
+    const name = BROKER_NAMES[broker];
+    if (two.error !== undefined) {
+      out.push({ goal: `${name}: 2 members ≥ 1.0 × one member in total msg/s`, measured: `the 2-member point failed: ${two.error.split('\n')[0]}`, met: false });
+      continue;
+    }
+    const rt = ratio2(two.throughput ?? 0, one.throughput);
+    const rc = ratio2(two.msgPerCpuSec ?? 0, one.msgPerCpuSec);
+    out.push({ goal: `${name}: 2 members ≥ 1.0 × one member in total msg/s`, measured: `${fmt(two.throughput ?? 0)} vs ${fmt(one.throughput)} msg/s = ${rt?.toFixed(2)} ×`, met: rt !== null && rt >= 1 });
+    out.push({ goal: `${name}: msg per CPU-second with 2 members within 20 % of one member's`, measured: `${fmt(two.msgPerCpuSec ?? 0)} vs ${fmt(one.msgPerCpuSec)} = ${rc?.toFixed(2)} ×`, met: rc !== null && rc >= 0.8 });
+  }
+  return out;
 }
 
 function goals(results) {
-  const P = results.points;
-  const base = { rules: 1, procs: 1 };
+  const P = singleBridgePoints(results);
+  const base = { rules: 1, procs: 1, templated: null };
   const out = [];
   for (const size of [200, 1024]) {
     const relay = find(P, { sut: 'relay', size, procs: 1 });
@@ -57,7 +159,7 @@ function goals(results) {
     out.push({ goal: '≥ 3 × Node-RED throughput at ≤ its p99', measured: `${r} ×; p99 ${fmt(sl.latency?.p99)} vs ${fmt(nr.latency?.p99)} ms`, met: r >= 3 && p99ok === true });
   }
   if (sl) out.push({ goal: '≥ 20,000 msg per CPU-second of Sluice (seed rule)', measured: fmt(sl.msgPerCpuSec), met: sl.msgPerCpuSec >= 20000 });
-  const rules = [1, 10, 100, 1000].map((n) => find(P, { sut: 'sluice', delivery: 'at-least-once', size: 200, rules: n, procs: 1 })).filter(Boolean);
+  const rules = [1, 10, 100, 1000].map((n) => find(P, { sut: 'sluice', delivery: 'at-least-once', size: 200, rules: n, procs: 1, templated: null })).filter(Boolean);
   if (rules.length === 4) {
     const first = rules[0].msgPerCpuSec;
     const worst = Math.max(...rules.map((r) => Math.abs(r.msgPerCpuSec / first - 1)));
@@ -80,12 +182,15 @@ function tableRows(results) {
       'msg/s': fmt(r.throughput),
       'msg/CPU-s': fmt(r.msgPerCpuSec),
       'CPU (cores)': fmt(r.cpuUtil),
+      'MQTT broker CPU': fmt(r.brokerCpuUtil),
+      'Kafka CPU': fmt(r.kafkaCpuUtil),
+      'records/request': fmt(r.recordsPerRequest),
       'peak RSS MB': fmt(r.peakRssMB),
       'latency at rate': r.latency ? `${fmt(r.latency.rate)}/s${r.latency.keptUp ? '' : ' (behind)'}` : '–',
       'p50 ms': fmt(r.latency?.p50),
       'p99 ms': fmt(r.latency?.p99),
       'max ms': fmt(r.latency?.max),
-      'vs relay': r.sut === 'relay' || !relay || r.rules > 1 || r.procs > 1 ? '–' : `${fmt(ratio(r.throughput, relay.throughput))} / ${fmt(ratio(r.msgPerCpuSec, relay.msgPerCpuSec))}`,
+      'vs relay': r.sut === 'relay' || !relay || r.rules > 1 || r.procs > 1 || r.templated ? '–' : `${fmt(ratio(r.throughput, relay.throughput))} / ${fmt(ratio(r.msgPerCpuSec, relay.msgPerCpuSec))}`,
     };
   });
 }
@@ -109,17 +214,28 @@ function textTable(rows) {
   return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => r[c])))].join('\n');
 }
 
-function markdown(results, rows, goalRows) {
+function markdown(results, rows, goalRows, issue11 = { rows: [], goals: [] }, issue13 = []) {
   const m = results.machine;
   const lines = [
     `Run ${results.runId} (\`node bench/run.js ${results.part}\`), ${results.startedAt} → ${results.finishedAt}.`,
-    `Machine: ${m.cpu}, ${m.memoryGB} GB, ${m.os}, Node ${m.node}; ${m.kafka}; ${m.mosquitto}.`,
+    `Machine: ${m.cpu}, ${m.memoryGB} GB, ${m.os}, Node ${m.node}; ${m.kafka}; ${m.mosquitto}${m.hivemq ? `; ${m.hivemq}` : ''}.`,
     `Settings: capacity ${results.options.capacitySec} s, latency ${results.options.latencySec} s at ${results.options.latencyFraction} × capacity, ${results.options.publishers} publisher processes, window ${results.options.window}, Sluice maxInflight ${results.options.inflight}, ${results.options.partitions} partitions.`,
     '',
     markdownTable(rows),
     '',
     '"vs relay": throughput ratio / msg-per-CPU-second ratio to the raw relay at the same payload size, same run.',
   ];
+  if (issue11.rows.length) {
+    lines.push('', 'Issue 11\'s table (ratios to the relay at the same size; templated rows: records read from the two topics that stay healthy):', '', markdownTable(issue11.rows));
+  }
+  if (issue11.goals.length) {
+    lines.push('', '| goal (issue 11) | measured | met |', '|---|---|---|');
+    for (const g of issue11.goals) lines.push(`| ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**no**'} |`);
+  }
+  if (issue13.length) {
+    lines.push('', '| goal (issue 13) | measured | met |', '|---|---|---|');
+    for (const g of issue13) lines.push(`| ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**no**'} |`);
+  }
   if (goalRows.length) {
     lines.push('', '| goal (issue 6) | measured | met |', '|---|---|---|');
     for (const g of goalRows) lines.push(`| ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**no**'} |`);
@@ -139,8 +255,8 @@ function svg(results) {
   const P = results.points;
   const systems = [
     ['relay', { sut: 'relay', procs: 1 }, '#9e9e9e'],
-    ['Sluice at-least-once', { sut: 'sluice', delivery: 'at-least-once', rules: 1, procs: 1 }, '#1f77b4'],
-    ['Sluice at-most-once', { sut: 'sluice', delivery: 'at-most-once', rules: 1, procs: 1 }, '#6baed6'],
+    ['Sluice at-least-once', { sut: 'sluice', delivery: 'at-least-once', rules: 1, procs: 1, templated: null }, '#1f77b4'],
+    ['Sluice at-most-once', { sut: 'sluice', delivery: 'at-most-once', rules: 1, procs: 1, templated: null }, '#6baed6'],
     ['Node-RED', { sut: 'nodered' }, '#d62728'],
   ];
   const sizes = [200, 1024];
@@ -182,10 +298,24 @@ function svg(results) {
 
 function writeReports(results, { write, log }) {
   results.machine = machine();
+  if (results.options?.brokers?.includes('hivemq')) results.machine.hivemq = `HiveMQ CE ${require('../../scripts/hivemq').VERSION} (embedded, same machine)`;
   const rows = tableRows(results);
   const goalRows = goals(results);
   results.goals = goalRows;
+  const issue11 = { rows: issue11Rows(results), goals: issue11Goals(results) };
+  results.issue11Goals = issue11.goals;
+  const issue13 = issue13Goals(results);
+  results.issue13Goals = issue13;
   console.log(`\n${textTable(rows)}`);
+  if (issue11.rows.length) console.log(`\nissue 11 (ratios to the relay at the same size; templated rows: the two healthy topics):\n${textTable(issue11.rows)}`);
+  if (issue11.goals.length) {
+    console.log('\ngoals (issue 11):');
+    for (const g of issue11.goals) console.log(`  ${g.met ? 'met   ' : 'MISSED'}  ${g.goal}: ${g.measured}`);
+  }
+  if (issue13.length) {
+    console.log('\ngoals (issue 13):');
+    for (const g of issue13) console.log(`  ${g.met ? 'met   ' : 'MISSED'}  ${g.goal}: ${g.measured}`);
+  }
   if (goalRows.length) {
     console.log('\ngoals (issue 6):');
     for (const g of goalRows) console.log(`  ${g.met ? 'met   ' : 'MISSED'}  ${g.goal}: ${g.measured}`);
@@ -194,7 +324,7 @@ function writeReports(results, { write, log }) {
   if (!write) return;
   const dir = path.join(__dirname, '..', 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const md = markdown(results, rows, goalRows);
+  const md = markdown(results, rows, goalRows, issue11, issue13);
   for (const name of [`${results.runId}-${results.part}`, `latest-${results.part}`]) {
     fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
     fs.writeFileSync(path.join(dir, `${name}.md`), md);
@@ -207,4 +337,4 @@ function writeReports(results, { write, log }) {
   }
 }
 
-module.exports = { writeReports, svg, markdown, tableRows, goals };
+module.exports = { writeReports, svg, markdown, tableRows, goals, issue11Rows, issue11Goals, issue13Goals };

@@ -1,5 +1,5 @@
 'use strict';
-// Reads the benchmark topic and measures publish -> record readable: the payload's `ts` (µs since
+// Reads the benchmark topic(s) and measures publish -> record readable: the payload's `ts` (µs since
 // the epoch, set by the publisher) against this process's clock when the record arrives.
 const { Kafka, logLevel } = require('../lib/deps').kafkajs();
 const { serve } = require('../lib/ipc');
@@ -45,7 +45,7 @@ serve({
       });
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: msg.topic, fromBeginning: true });
+    await consumer.subscribe({ topics: msg.topics ?? [msg.topic], fromBeginning: true });
     await consumer.run({
       // A fresh group per point: committing offsets would only add requests between fetches.
       autoCommit: false,

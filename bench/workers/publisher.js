@@ -1,5 +1,5 @@
 'use strict';
-// One publisher process: QoS 1 readings to the benchmark's Mosquitto, either as fast as the runner's
+// One publisher process: QoS 1 readings to the benchmark's MQTT broker, either as fast as the runner's
 // credits allow (capacity phases) or at a fixed rate (latency phases, soak). Reports counts over IPC.
 const mqtt = require('../lib/deps').mqtt();
 const { serve } = require('../lib/ipc');
@@ -41,6 +41,9 @@ serve({
     topic = msg.topic;
     size = msg.size;
     client = mqtt.connect(msg.url, { clientId: msg.clientId, protocolVersion: 4, clean: true, reconnectPeriod: 500 });
+    // Small QoS 1 publishes otherwise wait on Nagle against the broker's delayed ACKs (Mosquitto's
+    // set_tcp_nodelay covers its own side only; HiveMQ sets nothing): as Sluice's source does, per connection.
+    client.on('connect', () => client.stream.setNoDelay?.(true));
     await new Promise((resolve, reject) => {
       client.once('connect', resolve);
       client.once('error', reject);

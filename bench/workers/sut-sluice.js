@@ -1,6 +1,6 @@
 'use strict';
 // Sluice as a user composes it: MQTT client source -> SQL rules -> Kafka action (acks=all).
-const { sluice } = require('../lib/deps');
+const { sluice, mqtt } = require('../lib/deps');
 
 module.exports = async function startSluice(config) {
   const { createIntegration } = sluice('core');
@@ -49,10 +49,22 @@ module.exports = async function startSluice(config) {
       return {
         matched: rule?.matched, failed: rule?.failed, success: act?.success, actionFailed: act?.failed, dropped: act?.dropped,
         actionInflight: act?.inflight, actionQueuing: act?.queuing,
+        // produce requests answered (one latency sample each): records per request tells how well batches grow
+        requests: act?.connector?.['produce_latency.count'],
         received: src?.received, pending: src?.pending, acknowledged: src?.acknowledged, duplicates: src?.duplicates,
         errors: errors.slice(0, 5),
       };
     },
-    stop: () => app.stop(),
+    async stop() {
+      await app.stop();
+      // A member that only disconnects keeps its persistent session, and on Mosquitto 2.0 its place in a
+      // share group: the broker goes on routing 1/N of the stream into that offline session, which stalled
+      // the next scale points against the publisher's window (issue #13; scripts/repro/shared-sub-stall.js).
+      // Outside a group the session would still queue a copy of every later point's messages. End it:
+      // connect once with the same client id and a clean start (MQTT 5, session expiry 0), then disconnect.
+      if (config.delivery !== 'at-least-once') return;
+      const client = await mqtt().connectAsync(config.mqttUrl, { clientId: config.clientId, protocolVersion: 5, clean: true, reconnectPeriod: 0 });
+      await client.endAsync();
+    },
   };
 };
