@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { counterRates, MetricHistory, RateHistory } from './metric-history';
+import { counterRates, MetricHistory, RateHistory, timeWindow, tooFewForALine } from './metric-history';
 
 describe(MetricHistory.name, () => {
   it('reads samples oldest first as uPlot columns (x in seconds)', () => {
@@ -61,5 +61,33 @@ describe(RateHistory.name, () => {
     rates.add(3000, [2]);
     rates.add(4000, [4]);
     expect(rates.history.columns()[1]).toEqual([10, 10, 2, 2]);
+  });
+});
+
+describe('timeWindow', () => {
+  it('ends at the newest sample, even when there is only one (uPlot would end it 1000 days later)', () => {
+    expect(timeWindow([1_800_000_000], 300, 0)).toEqual([1_799_999_700, 1_800_000_000]);
+    expect(timeWindow([100, 200, 250], 60, 0)).toEqual([190, 250]);
+  });
+
+  it('ends now before there is a sample', () => {
+    expect(timeWindow([], 300, 1_800_000_000_000)).toEqual([1_799_999_700, 1_800_000_000]);
+    expect(timeWindow(undefined, 300, 1_800_000_000_000)).toEqual([1_799_999_700, 1_800_000_000]);
+  });
+});
+
+describe('tooFewForALine', () => {
+  it('is true with no value or one value in view (drawn as dots), false from two', () => {
+    expect(tooFewForALine([], 0, -1)).toBe(true);
+    expect(tooFewForALine(undefined, 0, 0)).toBe(true);
+    expect(tooFewForALine([5], 0, 0)).toBe(true);
+    expect(tooFewForALine([null, 5], 0, 1)).toBe(true);
+    expect(tooFewForALine([4, 5], 0, 1)).toBe(false);
+    expect(tooFewForALine([0, null, 0], 0, 2)).toBe(false);
+  });
+
+  it('counts only the values between idx0 and idx1', () => {
+    expect(tooFewForALine([1, 2, 3], 2, 2)).toBe(true);
+    expect(tooFewForALine([1, 2, 3], 1, 2)).toBe(false);
   });
 });

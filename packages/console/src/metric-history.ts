@@ -89,3 +89,26 @@ export class RateHistory {
     return true;
   }
 }
+
+/**
+ * The x range of a chart: `windowSeconds` ending at the newest sample (x in epoch seconds), or at `nowMs`
+ * before there is one.
+ */
+export function timeWindow(times: ArrayLike<number> | undefined, windowSeconds: number, nowMs: number): [number, number] {
+  const count = times?.length ?? 0;
+  const end = count > 0 ? (times as ArrayLike<number>)[count - 1] as number : nowMs / 1000;
+  return [end - windowSeconds, end];
+}
+
+/**
+ * Whether a series has fewer than two values between idx0 and idx1 (inclusive): a line needs two, so such a
+ * series is drawn as dots, and a rule's first rate shows at once instead of after the next sample.
+ */
+export function tooFewForALine(column: ArrayLike<number | null | undefined> | undefined, idx0: number, idx1: number): boolean {
+  if (column === undefined) return true;
+  let values = 0;
+  for (let i = Math.max(0, idx0); i <= idx1 && i < column.length; i++) {
+    if (column[i] !== null && column[i] !== undefined && ++values > 1) return false;
+  }
+  return true;
+}

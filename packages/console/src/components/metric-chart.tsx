@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { AlignedColumns } from '../metric-history';
+import { type AlignedColumns, timeWindow, tooFewForALine } from '../metric-history';
 
 export interface ChartSeries {
   readonly label: string;
@@ -17,6 +17,11 @@ export interface MetricChartProps {
   /** Width of the time window shown, in seconds (the history's length). */
   readonly windowSeconds?: number;
   readonly height?: number;
+}
+
+/** uPlot draws a line from two values on: a series with fewer in view is drawn as dots, so it is never blank. */
+function dotsWhenNoLine(u: uPlot, seriesIdx: number, idx0: number, idx1: number): boolean {
+  return tooFewForALine(u.data[seriesIdx], idx0, idx1);
 }
 
 /**
@@ -39,14 +44,16 @@ export function MetricChart({ title, series, data, windowSeconds = 300, height =
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
       scales: {
-        // a fixed window ending at the newest sample (now, before there is one)
-        x: { time: true, range: (_u, _min, max) => { const end = max ?? Date.now() / 1000; return [end - windowSeconds, end]; } },
+        // A fixed window ending at the newest sample (now, before there is one). Read from the data, not from
+        // uPlot's max: with a single sample uPlot widens a time scale to one day in ms units, which at our
+        // seconds is 1000 days ahead, and the window then showed a 2029 date and no line.
+        x: { time: true, range: (u) => timeWindow(u.data[0], windowSeconds, Date.now()) },
         y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] },
       },
       axes: [axis, { ...axis, size: 48, label: 'msg/s', labelSize: 18 }],
       series: [
         {},
-        ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: false }, value: (_u: uPlot, v: number | null) => (v === null ? '–' : v.toFixed(2)) })),
+        ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: dotsWhenNoLine, size: 6 }, value: (_u: uPlot, v: number | null) => (v === null ? '–' : v.toFixed(2)) })),
       ],
     }, data as uPlot.AlignedData, element);
     plot.current = chart;
@@ -80,3 +87,4 @@ export function MetricChart({ title, series, data, windowSeconds = 300, height =
     </figure>
   );
 }
+
