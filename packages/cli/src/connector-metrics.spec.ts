@@ -46,6 +46,13 @@ describe('connector metrics → Prometheus families', () => {
     for (const [name, f] of families) expect([name, (f.help ?? '').length > 0]).toEqual([name, true]);
   });
 
+  it('converts milliseconds to seconds by division: 26 ms is 0.026, as the REST value / 1000 reads (not 0.026000000000000002)', () => {
+    const values = { ...kafkaValues, 'produce_latency.p50_ms': 26, 'produce_latency.p99_ms': 7, 'produce_latency.max_ms': 29 };
+    const families = exposition([{ actionId: 'r1:kafka', values, kinds: KAFKA_METRIC_KINDS }]);
+    const quantiles = ['0.5', '0.99', '1'].map((q) => value(families, 'sluice_action_produce_latency_seconds', `{action="r1:kafka",quantile="${q}"}`));
+    expect(quantiles).toEqual([26 / 1000, 7 / 1000, 29 / 1000]);
+  });
+
   it('puts the same key of several actions in one family, one series per action', () => {
     const families = exposition([
       { actionId: 'a', values: { retried: 1 }, kinds: { retried: 'counter' } },

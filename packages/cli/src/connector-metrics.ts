@@ -75,7 +75,11 @@ interface Mapped {
   readonly name: string;
   readonly type: ConnectorMetricType;
   readonly quantile?: string;
-  readonly scale: number;
+  /**
+   * The value is divided by this: 1000 for a latency in milliseconds exported in seconds. A division, not a
+   * multiplication by 0.001: 26 / 1000 is the double closest to 0.026, 26 * 0.001 is 0.026000000000000002.
+   */
+  readonly divisor: number;
 }
 
 function mapKey(sanitised: string, kind: ConnectorMetricType, taken: ReadonlySet<string>): Mapped {
@@ -85,7 +89,7 @@ function mapKey(sanitised: string, kind: ConnectorMetricType, taken: ReadonlySet
   const suffix = kind === 'counter' && !base.endsWith('_total') ? '_total' : '';
   const natural = `${PREFIX}${base}${suffix}`;
   const name = taken.has(natural) ? `${CLASH_PREFIX}${base}${suffix}` : natural;
-  return quantile === undefined || quantileMatch === null ? { name, type: kind, scale: 1 } : { name, type: kind, quantile, scale: 0.001 };
+  return quantile === undefined || quantileMatch === null ? { name, type: kind, divisor: 1 } : { name, type: kind, quantile, divisor: 1000 };
 }
 
 const kindOf = (declared: unknown): ConnectorMetricType => (declared === 'counter' || declared === 'gauge' ? declared : 'untyped');
@@ -139,7 +143,7 @@ export function connectorFamilies(actions: Iterable<ActionConnectorMetrics>, tak
       seen.add(seriesKey);
       const labels: Array<readonly [string, string]> = [['action', actionId]];
       if (mapped.quantile !== undefined) labels.push(['quantile', mapped.quantile]);
-      family.samples.push({ labels, value: value * mapped.scale });
+      family.samples.push({ labels, value: value / mapped.divisor });
     }
   }
   return [...families.values()].map(({ name, type, help, samples }) => ({ name, type, help, samples }));

@@ -47,16 +47,19 @@ describe('integers beyond 2^53', () => {
       expect(decodeJson(text)).toStrictEqual(expected);
     });
 
-    it('takes the slow route only for a 16-digit run that can be a number literal', () => {
+    it('takes the slow route only for a run of 16+ digits that can be a number literal beyond 2^53', () => {
       expect(mayHoldLongInteger('{"ts": 1733400000123456789}')).toBe(true);
       expect(mayHoldLongInteger('[-1733400000123456789]')).toBe(true);
       expect(mayHoldLongInteger('1733400000123456789')).toBe(true);
       expect(mayHoldLongInteger('{"ts": 173340000012345}')).toBe(false); // 15 digits: always safe
+      expect(mayHoldLongInteger('{"ts": 1733400000123456}')).toBe(false); // 16 led by 1-8: below 9e15 < 2^53
       expect(mayHoldLongInteger('{"id": "1733400000123456789"}')).toBe(false); // an id sent as text
       expect(mayHoldLongInteger('{"id": "dev1733400000123456789x"}')).toBe(false);
       expect(mayHoldLongInteger('{"temp": 27.5, "hum": 41.8, "clientid": "c1", "n": 12}')).toBe(false);
       // every position of a long run is found, whatever its alignment
-      for (let pad = 0; pad < 20; pad++) expect(mayHoldLongInteger(`{"${'k'.repeat(pad)}":1234567890123456}`)).toBe(true);
+      for (const run of ['9234567890123456', '12345678901234567']) {
+        for (let pad = 0; pad < 20; pad++) expect(mayHoldLongInteger(`{"${'k'.repeat(pad)}":${run}}`)).toBe(true);
+      }
     });
 
     it('agrees with the exact parser on texts that look like long integers but are not', () => {

@@ -65,7 +65,8 @@ function prng(seed: number): () => number {
 
 /** Number literals as payloads write them, integral floats included (`2.0`, `1e3`, `-0.0`, 16+ digits). */
 const NUMBER_TEXTS = ['0', '-7', '27', '27.5', '41.8', '2.0', '2.50', '-5.0', '0.0', '-0.0', '1e3', '1.5e3', '1.25e1', '2E-2',
-  '12345678.5', '0.123456789', '10000000000000000.5', '3.14159', '100', '9007199254740993'];
+  '12345678.5', '0.123456789', '10000000000000000.5', '3.14159', '100', '9007199254740993', '9007199254740991',
+  '9999999999999999', '1765000000123456', '-8999999999999999', '1765000000123456.5', '12345678901234567'];
 const STRING_TEXTS = ['"x"', '"27.5"', '"v1.0 and 2e5"', '"temp"', '"a\\"b"', '"\\u00e9"', '""', '"1e3"'];
 
 function randomJson(next: () => number, depth: number): string {
@@ -118,6 +119,16 @@ describe('decodeJson fast path (JSON.parse when no number can be an integral flo
     ['{"name": "see 2e"}', true], // text inside strings may trigger it: only the slower route, same result
   ])('%s takes the kind-preserving route: %p', (text, slow) => {
     expect(mayHoldIntegralFloat(text)).toBe(slow);
+  });
+
+  it.each([
+    ['{"ts": 1765000000123456}', false], // microseconds since the epoch: 16 digits below 2^53
+    ['{"ts": -8999999999999999}', false],
+    ['{"ts": 9007199254740993}', true], // 16 digits led by 9 may pass 2^53
+    ['{"ts": 17650000001234567}', true],
+    ['{"id": "1765000000123456789"}', false], // inside a string
+  ])('%s may hold an integer beyond 2^53: %p', (text, slow) => {
+    expect(mayHoldLongInteger(text)).toBe(slow);
   });
 
   it('keeps 2.0 a float and 27.5 a plain number on either route', () => {

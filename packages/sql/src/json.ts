@@ -36,8 +36,8 @@ export function mayHoldIntegralFloat(s: string): boolean {
 }
 
 /**
- * Does the text hold an integer literal that may be beyond 2^53 (16 or more digits), which JSON.parse
- * would round? Runs on every decoded payload, so it does not look at every character: any run of 16
+ * Does the text hold an integer literal that may be beyond 2^53 (17 or more digits, or 16 led by a 9),
+ * which JSON.parse would round? Runs on every decoded payload, so it does not look at every character: any run of 16
  * digits covers one index i with i % 16 === 15, so only those indexes are tested and a digit there is
  * widened to its run. A run touching a quote or a letter is inside a string (ids sent as text, the
  * common way to carry 64-bit values through JSON) and does not count; other digit runs inside strings
@@ -59,7 +59,14 @@ function isLongLiteralAt(s: string, i: number): boolean {
   while (first >= 0 && isDigit(s.charCodeAt(first))) first--;
   let end = i + 1;
   while (end < s.length && isDigit(s.charCodeAt(end))) end++;
-  if (end - first - 1 < 16) return false;
+  const digits = end - first - 1;
+  if (digits < 16) return false;
+  // 16 digits led by 1-8 are below 9·10^15 < 2^53, which JSON.parse reads exactly: timestamps in
+  // microseconds since the epoch are such numbers, and the exact route cost several times JSON.parse.
+  if (digits === 16) {
+    const lead = s.charCodeAt(first + 1);
+    if (lead >= 0x31 && lead <= 0x38) return false;
+  }
   let before = s.charCodeAt(first);
   if (before === 0x2d /* - */) before = s.charCodeAt(first - 1);
   return mayEndNumber(before) && mayEndNumber(s.charCodeAt(end));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { SqlFloat, compareStrings, describeValue, formatFixed, formatFloat, toText, typeName, type SqlValue } from './values';
+import { SqlFloat, compareStrings, describeValue, formatFixed, formatFloat, formatInteger, toText, typeName, type SqlValue } from './values';
 
 const F = (n: number): SqlFloat => new SqlFloat(n);
 
@@ -31,6 +31,37 @@ describe('formatFloat fast path', () => {
       const digits = Math.floor(random() * 12);
       const n = Number(((random() - 0.5) * magnitude).toFixed(digits > 0 ? digits : 0));
       expect(formatFloat(n)).toBe(formatFixed(n, 10));
+    }
+  });
+});
+
+describe('formatInteger', () => {
+  it.each<[number, string]>([
+    [0, '0'],
+    [-7, '-7'],
+    [999_999_999, '999999999'],
+    [1e9, '1000000000'],
+    [1_000_000_001, '1000000001'],
+    [1_765_000_000_123, '1765000000123'],
+    [1_765_000_000_000_000, '1765000000000000'],
+    [1_765_000_000_000_001, '1765000000000001'],
+    [Number.MAX_SAFE_INTEGER, '9007199254740991'],
+    [2 ** 60, '1152921504606847000'], // beyond 2^53: String()'s shortest digits, as before
+    [-1_765_000_000_123, '-1765000000123'],
+    [1e21, '1000000000000000000000'],
+  ])('%p → %s', (n, text) => {
+    expect(formatInteger(n)).toBe(text);
+  });
+
+  it('writes what String() writes for 100,000 safe integers around every power of ten from 1e9', () => {
+    let seed = 7;
+    const next = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let exponent = 9; exponent <= 15; exponent++) {
+      for (let i = 0; i < 100_000 / 7; i++) {
+        const around = 10 ** exponent * (1 + Math.floor(next() * 9));
+        const n = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, around + Math.floor((next() - 0.5) * 2e9)));
+        expect(formatInteger(n)).toBe(String(n));
+      }
     }
   });
 });
