@@ -8,6 +8,8 @@ import { loadPlugins } from './plugin-loader';
 import type { PluginRegistry } from './plugins';
 import { scrub } from './secret-scrub';
 import { referencesInIds } from './config-store/plain-ids';
+import { ClusterConfig } from './cluster/cluster-config';
+import { clusterSources } from './cluster/cluster-sources';
 import { readSchemaFiles } from './schema-files';
 import { resolveSecrets } from './secrets';
 import { secretReferencePaths } from './secret-fields';
@@ -82,6 +84,9 @@ export const ConfigFile = z.strictObject({
   http: HttpConfig.default({ enabled: true, host: '127.0.0.1', port: 8081, console: true }).describe('The HTTP endpoint of `sluice run`: /metrics, /healthz, /readyz and the REST API.'),
   log: LogConfig.default({ level: 'info' }).describe('Logging of `sluice run` (pino, on stderr).'),
   sql: SqlConfig.optional().describe('Settings of the rule engine.'),
+  cluster: ClusterConfig.optional()
+    .describe('Run this process as a member of a cluster of `sluice run` processes: sources, connectors and rules are shared through a Kafka topic (a change through any member\'s API applies on all), each member publishes its status and metrics, MQTT sources split the stream through a share group named after the cluster. See docs/cluster.md.')
+    .meta({ examples: [{ name: 'plant-a', connector: 'kafka', member: '${env:HOSTNAME}' }] }),
   schemas: z.array(SchemaEntry).default([])
     .describe('Schemas for the functions `schema_decode`, `schema_encode` and `schema_check` (Avro, Protobuf, JSON Schema), as EMQX\'s schema registry holds them. Each is compiled once at start-up; a bad one stops the start with an error naming it. See docs/sql-functions.md, "Schemas and binary formats". A change needs a restart.')
     .meta({ examples: [[{ name: 'reading', type: 'protobuf', file: './schemas/reading.proto' }]] }),
@@ -147,7 +152,8 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConf
   const idIssues = referencesInIds(raw);
   if (idIssues.length > 0) withLocations(located, () => { throw new ConfigError('sluice', idIssues); });
   // `secrets` fills up while resolving: an error from the schema after that is scrubbed of them too
-  const parsed = withLocations({ ...located, secrets }, () => parseConfig('sluice', ConfigFile, resolveSecrets(raw, env, '', secrets)));
+  const checked = withLocations({ ...located, secrets }, () => parseConfig('sluice', ConfigFile, resolveSecrets(raw, env, '', secrets)));
+  const parsed = checked.cluster === undefined ? checked : Object.freeze({ ...checked, sources: clusterSources(checked.sources, checked.cluster) });
   // schema files are read now, once: the engine, `sluice rule test` and the API's rule test all see the same text
   const config = parsed.schemas.every((entry) => entry.file === undefined)
     ? parsed

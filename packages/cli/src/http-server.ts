@@ -30,7 +30,7 @@ export interface HttpServerOptions {
    */
   readonly secrets?: ReadonlySet<string> | undefined;
   /** The config store and what applies it, the plugin registry and environment (see SluiceApiOptions). */
-  readonly config?: Pick<SluiceApiOptions, 'store' | 'reloader' | 'plugins' | 'env'> | undefined;
+  readonly config?: Pick<SluiceApiOptions, 'store' | 'reloader' | 'plugins' | 'env' | 'cluster'> | undefined;
   /** The rule engine's limits (`sql.limits`), which `POST /api/rules/test` evaluates with. */
   readonly ruleEngine?: SluiceApiOptions['ruleEngine'];
   /** `http.console`: serve the web console at `/` (default); false leaves the API alone. */

@@ -319,6 +319,8 @@ function restartSections(config: ConfigFile): Record<string, string> {
   // the engine compiles its schemas once: a changed schema, or schema file (read when the file is loaded), needs a restart
   out['schemas'] = stableJson(config.schemas);
   out['log'] = stableJson(config.log);
+  // the member joined its cluster's topics at start-up
+  out['cluster'] = stableJson(config.cluster);
   return out;
 }
 

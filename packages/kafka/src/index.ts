@@ -11,3 +11,4 @@ export { classifyKafkaError } from './kafka-errors';
 export { murmur2, javaKeyPartition } from './partitioning';
 export { bufferDirName } from './buffer-dir';
 export { kafkaConnector, plugin } from './plugin';
+export { KafkaClusterTopic, type ClusterTopicRecord, type ClusterTopicOptions } from './cluster-topic';

@@ -1,5 +1,9 @@
+import { dirname, join } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Integration, Logger } from '@sluice/core';
+import { ClusterConfigStore } from '../cluster/cluster-config-store';
+import { ClusterMember } from '../cluster/cluster-member';
 import { composeFromConfig, sqlEngineOptions } from '../compose';
 import { loadConfigFile, type LoadedConfig } from '../config-file';
 import { FileConfigStore } from '../config-store/file-config-store';
@@ -22,6 +26,10 @@ plugins, stopTimeoutMs, rateIntervalMs) are reported as needing a restart; an in
 deletes is written into the config file (comments and references kept) and applied the same way.
 
 Options:
+With a cluster: section the process joins a cluster (docs/cluster.md): the file's sources, connectors
+and rules are replaced by the cluster's (or seed them on first start), API changes apply on every
+member, and SIGHUP publishes the file's shared sections to the cluster when they differ.
+
   -c, --config <file>   config file (YAML or JSON), required
   --no-http             do not start the HTTP endpoint (/metrics, /healthz, /readyz, /api)
   --watch               also reload when the config file changes
@@ -46,12 +54,30 @@ export async function run(args: readonly string[], io: CommandIo): Promise<numbe
     return ExitCode.ok;
   }
   if (values.config === undefined) throw new CliError('-c <config> is required\n\n' + runHelp, ExitCode.invalid);
-  const loaded = loadConfigFile(values.config, io.env);
+  const file = values.config;
+  let loaded = loadConfigFile(file, io.env);
   const format = values['log-format'] ?? loaded.config.log.format ?? (process.stderr.isTTY ? 'pretty' : 'json');
   if (format !== 'json' && format !== 'pretty') throw new CliError('--log-format must be json or pretty', ExitCode.invalid);
   const secrets = new Set(loaded.secrets);
   const logger = createLogger({ level: loaded.config.log.level, format, secrets });
-  const app = await composeFromConfig(loaded, logger);
+  // what the API creates, edits or deletes is written into the config file and applied by a reload
+  const fileStore = new FileConfigStore({ file, env: io.env });
+  let member: ClusterMember | undefined;
+  if (loaded.config.cluster !== undefined) {
+    const joined = await ClusterMember.join(loaded, fileStore, logger.child('cluster')).catch((error: unknown) => {
+      throw new CliError(`could not start: ${scrub(String((error as Error).message), secrets)}`, ExitCode.startFailed);
+    });
+    member = joined.member;
+    if (joined.mirrored) {
+      loaded = loadConfigFile(file, io.env);
+      for (const secret of loaded.secrets) secrets.add(secret);
+    }
+  }
+  const cluster = member;
+  const app = await composeFromConfig(loaded, logger).catch(async (error: unknown) => {
+    await cluster?.stop();
+    throw error;
+  });
 
   // Installed before start so that an early SIGHUP does not kill the process (its default action).
   let reloader: ConfigReloader | undefined;
@@ -60,21 +86,45 @@ export async function run(args: readonly string[], io: CommandIo): Promise<numbe
       logger.warn('SIGHUP during start-up ignored; send it again once ready', {});
       return;
     }
-    logger.info('SIGHUP: reloading the config', { file: values.config });
-    void reloader.reload('SIGHUP');
+    logger.info('SIGHUP: reloading the config', { file });
+    void (cluster === undefined ? reloader.reload('SIGHUP') : publishThenReload(cluster, reloader, 'SIGHUP', logger));
   };
   process.on('SIGHUP', onHangup);
   try {
-    return await runStarted(app, loaded, values.config, values.watch === true, values['no-http'] === true, io, logger, secrets, (r) => (reloader = r));
+    return await runStarted(app, loaded, { file, store: fileStore, cluster }, values.watch === true, values['no-http'] === true, io, logger, secrets, (r) => (reloader = r));
   } finally {
     process.off('SIGHUP', onHangup);
+    await cluster?.stop();
   }
+}
+
+/**
+ * A SIGHUP or file change of a cluster member: the file's shared sections become the cluster's next
+ * revision when they differ (every member applies it), then the file is reloaded here. When another
+ * member's change came first, that one is written into the file instead (the hand edit is lost: logged).
+ */
+async function publishThenReload(member: ClusterMember, reloader: ConfigReloader, trigger: string, logger: Logger): Promise<void> {
+  try {
+    const outcome = await member.sync.publishFile();
+    if (outcome === 'published') logger.info('the config file\'s sources, connectors and rules are now the cluster\'s', { trigger });
+    if (outcome === 'conflict') logger.warn('another member changed the cluster config first; its revision replaces this file\'s sections', { trigger });
+  } catch (error) {
+    logger.error('the config file could not be published to the cluster; this member reloads it alone', { trigger, error: (error as Error).message });
+  }
+  await reloader.reload(trigger);
+}
+
+/** Where the running config comes from: its file, the store the API writes through, and the cluster it is shared in. */
+interface ConfigHome {
+  readonly file: string;
+  readonly store: FileConfigStore;
+  readonly cluster: ClusterMember | undefined;
 }
 
 async function runStarted(
   app: Integration,
   loaded: LoadedConfig,
-  file: string,
+  { file, store: fileStore, cluster }: ConfigHome,
   watchFile: boolean,
   noHttp: boolean,
   io: CommandIo,
@@ -93,21 +143,32 @@ async function runStarted(
   const secretFields = new SecretFields();
   secretFields.add(loaded);
   const reloader = new ConfigReloader(file, io.env, app, loaded, logger.child('reload'), secrets, (next) => secretFields.add(next));
-  // what the API creates, edits or deletes is written into the config file and applied by a reload
-  const store = new FileConfigStore({ file, env: io.env });
+  const store = cluster === undefined ? fileStore : new ClusterConfigStore(fileStore, cluster.sync, join(dirname(realpathSync(file)), 'secrets'), logger.child('cluster'));
+  if (cluster !== undefined) {
+    await cluster.startStatus(app);
+    // another member's change, already written into the file: applied here as a reload
+    cluster.sync.follow(async (revision) => {
+      const outcome = await reloader.reload('cluster');
+      if (!outcome.applied) logger.error('the cluster\'s config revision was refused here; this member runs its previous config', { revision: revision.revision.slice(0, 12), by: revision.member, error: outcome.error });
+    });
+  }
   const http = loaded.config.http.enabled && !noHttp
-    ? await startHttpServer(app, { ...loaded.config.http, secrets, secretFields, ruleEngine: sqlEngineOptions(loaded.config), config: { store, reloader, plugins: loaded.plugins, env: io.env } }, logger.child('http'))
+    ? await startHttpServer(app, { ...loaded.config.http, secrets, secretFields, ruleEngine: sqlEngineOptions(loaded.config), config: { store, reloader, plugins: loaded.plugins, env: io.env, cluster } }, logger.child('http'))
     : undefined;
   if (http !== undefined) logger.info('http endpoint listening', { url: `http://${http.address.address}:${http.address.port}`, routes: ['/metrics', '/healthz', '/readyz', '/api/rules', '/api/actions', '/api/connectors', '/api/sources', '/api/config'] });
 
   const states = logConnectorStates(app, logger.child('connectors'));
   ready(reloader);
-  const watcher = watchFile ? watchConfigFile(file, () => void reloader.reload('file change')) : undefined;
+  const watcher = watchFile
+    ? watchConfigFile(file, () => void (cluster === undefined ? reloader.reload('file change') : publishThenReload(cluster, reloader, 'file change', logger)))
+    : undefined;
   logger.info('ready', { file, reload: watchFile ? 'SIGHUP or file change' : 'SIGHUP' });
 
   await waitForSignal(logger);
   watcher?.close();
   await http?.close();
+  // no cluster change is applied while the integration drains; the others see this member stopped
+  await cluster?.stop();
   await app.stop();
   states.check();
   states.stop();

@@ -58,6 +58,31 @@ export class FileConfigStore implements ConfigStore {
     return this.serialised(() => this.changeNow(basedOn, edits));
   }
 
+  /**
+   * Makes the file's `sources`, `connectors` and `rules` exactly `sections`, entries given in their stored
+   * form (secret references as they are, no secret handling): cluster mode writes the cluster's shared
+   * configuration into each member's file with it. Entries are matched by id: a changed one is replaced in
+   * place, a missing one removed, a new one appended; the rest of the file stays byte for byte. Validated
+   * as an edit is (ConfigError for a config that would not load, and nothing changes).
+   */
+  mirror(sections: Readonly<Record<Section, readonly unknown[]>>): Promise<ConfigSnapshot> {
+    return this.serialised(async () => {
+      const file = await this.target();
+      const { text, revision } = await this.readFile(file);
+      const model = parseModel(text);
+      const editor: ConfigText = isJson(this.options.file) ? new JsonConfigText(text) : new YamlConfigText(text);
+      for (const section of ['sources', 'connectors', 'rules'] as const) mirrorSection(editor, model[section], sections[section], section);
+      const written = editor.toString();
+      if (written === text) return { revision, document: model };
+      await validateCandidate(file, written, this.options.env, []);
+      const { mode } = await stat(file);
+      await writeFileAtomic(file, written, mode & 0o7777, async () => {
+        if ((await this.readFile(file)).revision !== revision) throw conflict(this.options.file);
+      });
+      return { revision: revisionOf(Buffer.from(written, 'utf8')), document: parseModel(written) };
+    });
+  }
+
   private serialised<T>(work: () => Promise<T>): Promise<T> {
     const next = this.queue.then(work);
     this.queue = next.catch(() => undefined);
@@ -212,6 +237,22 @@ function applyEdit(editor: ConfigText, model: Record<string, unknown>, edit: Con
       return;
     }
   }
+}
+
+/** Edits one section of the text until its entries are `wanted` (by id; see FileConfigStore.mirror). */
+function mirrorSection(editor: ConfigText, current: unknown, wanted: readonly unknown[], section: Section): void {
+  const ids = (list: readonly unknown[]): string[] => list.map((entry, i) => entryId(isPlainObject(entry) ? entry : {}, section, i));
+  const have = Array.isArray(current) ? [...(current as unknown[])] : [];
+  const haveIds = ids(have);
+  const wantedById = new Map(ids(wanted).map((id, i) => [id, wanted[i] as Record<string, unknown>]));
+  // from the end, so that the indexes of the entries still to visit stay valid
+  for (let i = have.length - 1; i >= 0; i--) {
+    const next = wantedById.get(haveIds[i] as string);
+    if (next === undefined) editor.removeEntry(section, i);
+    else if (JSON.stringify(next) !== JSON.stringify(have[i])) editor.replaceEntry(section, i, next);
+  }
+  const kept = new Set(haveIds);
+  for (const [id, entry] of wantedById) if (!kept.has(id)) editor.appendEntry(section, entry);
 }
 
 function entryId(entry: Readonly<Record<string, unknown>>, section: Section, index: number): string {

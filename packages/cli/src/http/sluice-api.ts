@@ -12,6 +12,8 @@ import type { ConfigStore } from '../config-store/config-store';
 import { holdsReference, ID_REFERENCE_MESSAGE } from '../config-store/plain-ids';
 import { PluginRegistry } from '../plugins';
 import { idParams, type ApiContext, type IdParams } from './api-context';
+import type { ClusterView } from '../cluster/cluster-status';
+import { clusterRoutes } from './cluster-routes';
 import { configRoutes } from './config-routes';
 import { ConfigWriter, type Reloader } from './config-writes';
 import { connectorTestRoutes } from './connector-test-routes';
@@ -62,6 +64,8 @@ export interface SluiceApiOptions {
   readonly plugins?: PluginRegistry | undefined;
   /** Resolves `${env:…}` in a connector tested before it is saved (`sluice run` passes its environment). */
   readonly env?: NodeJS.ProcessEnv | undefined;
+  /** In cluster mode, the members and cluster-wide totals GET /api/cluster answers (ClusterMember). */
+  readonly cluster?: { view(): ClusterView | undefined } | undefined;
 }
 
 /** A 500 is a bug of ours; one error line per this many milliseconds (with the count between) is enough. */
@@ -157,6 +161,7 @@ export async function sluiceApi(app: FastifyInstance, options: SluiceApiOptions)
     return { ok: true };
   });
 
+  clusterRoutes(app, options);
   sessionRoutes(app, options);
   streamRoutes(app, options);
   ruleTestRoutes(app, options);
@@ -166,7 +171,7 @@ export async function sluiceApi(app: FastifyInstance, options: SluiceApiOptions)
     '/metrics': ['GET'], '/healthz': ['GET'], '/readyz': ['GET'], '/api/rules': ['GET'], '/api/actions': ['GET'], '/api/actions/:id': ['GET'],
     '/api/rules/:id': ['GET', 'PUT', 'DELETE'], '/api/rules/:id/reset-metrics': ['POST'], '/api/rules/:id/enable': ['POST'], '/api/rules/:id/disable': ['POST'],
     '/api/config': ['GET'], '/api/schema': ['GET'], '/api/overview': ['GET'], '/api/connectors': ['GET'], '/api/connectors/:id': ['GET', 'PUT', 'DELETE'],
-    '/api/sources': ['GET'], '/api/sources/:id': ['GET', 'PUT', 'DELETE'], '/api/connectors/:id/test': ['POST'],
+    '/api/sources': ['GET'], '/api/cluster': ['GET'], '/api/sources/:id': ['GET', 'PUT', 'DELETE'], '/api/connectors/:id/test': ['POST'],
   });
 }
 

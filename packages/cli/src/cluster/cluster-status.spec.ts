@@ -1,0 +1,54 @@
+import { describe, expect, it } from '@jest/globals';
+import { countersOfSnapshot, decodeStatus, MemberTable, type MemberStatus } from './cluster-status';
+
+const status = (member: string, extra: Partial<MemberStatus> = {}): Buffer => Buffer.from(JSON.stringify({
+  member, host: `${member}.local`, pid: 1, state: 'running', since: 0, at: 0, configRevision: 'abc',
+  rules: { temps: { matched: 10, passed: 9 } }, actions: { 'temps:kafka': { success: 9 } }, ...extra,
+}));
+
+describe('the member table of a cluster', () => {
+  it('lists every member and sums the counters of the running ones', () => {
+    const table = new MemberTable(10_000);
+    expect(table.offer(status('a'), 1_000)).toBe(true);
+    expect(table.offer(status('b', { rules: { temps: { matched: 5, passed: 5 }, hums: { matched: 1 } } }), 1_000)).toBe(true);
+    const view = table.view('plant', 'a', 'abc', 2_000);
+    expect(view.members.map((m) => [m.id, m.state, m.self])).toEqual([['a', 'running', true], ['b', 'running', false]]);
+    expect(view.totals.rules['temps']).toEqual({ matched: 15, passed: 14 });
+    expect(view.totals.rules['hums']).toEqual({ matched: 1 });
+    expect(view.totals.actions['temps:kafka']).toEqual({ success: 18 });
+  });
+
+  it('shows a silent member as gone after the timeout and a stopped one as stopped, and leaves both out of the totals', () => {
+    const table = new MemberTable(10_000);
+    table.offer(status('a'), 1_000);
+    table.offer(status('b'), 1_000);
+    table.offer(status('b', { state: 'stopped' }), 5_000);
+    const view = table.view('plant', 'c', undefined, 11_001);
+    expect(view.members.map((m) => [m.id, m.state])).toEqual([['a', 'gone'], ['b', 'stopped']]);
+    expect(view.totals.rules).toEqual({});
+  });
+
+  it('keeps the latest record of a member (a restart replaces the one before)', () => {
+    const table = new MemberTable(10_000);
+    table.offer(status('a', { pid: 1 }), 1_000);
+    table.offer(status('a', { pid: 2 }), 2_000);
+    expect(table.view('plant', 'a', undefined, 2_000).members.map((m) => m.pid)).toEqual([2]);
+  });
+
+  it('skips what is not a status, and keeps ids such as __proto__ as plain data', () => {
+    const table = new MemberTable(10_000);
+    expect(table.offer(Buffer.from('nope'), 0)).toBe(false);
+    expect(table.offer(Buffer.from('{"member":"x"}'), 0)).toBe(false);
+    expect(decodeStatus(Buffer.alloc(2 << 20, 0x20))).toBeUndefined();
+    const hostile = Buffer.from('{"member":"m","host":"h","pid":1,"state":"running","since":0,"at":0,"rules":{"__proto__":{"matched":1,"x":"y"}},"actions":{}}');
+    expect(table.offer(hostile, 0)).toBe(true);
+    const totals = table.view('plant', 'm', undefined, 0).totals.rules;
+    expect(Object.getPrototypeOf(totals)).toBeNull();
+    expect(totals['__proto__']).toEqual({ matched: 1 });
+    expect(({} as Record<string, unknown>)['matched']).toBeUndefined();
+  });
+
+  it('takes the finite numbers of a metrics snapshot (rates and nested objects are per member)', () => {
+    expect(countersOfSnapshot({ r: { matched: 3, 'matched.rate': { current: 1 }, bad: Number.NaN } })).toEqual({ r: { matched: 3 } });
+  });
+});
