@@ -9,12 +9,12 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createTopic, deleteTopic, kafkaBroker, randomName, startMosquitto } from '@sluice/testkit';
 import { readBack, startLoad, summary, type Load } from './support/load';
 import { pollUntil } from './support/poll';
-import { startSluice, type SluiceProcess } from './support/processes';
+import { startSluice, stopAll, type SluiceProcess } from './support/processes';
 
 const TOTAL = 2000;
 
 interface ClusterView {
-  readonly members: ReadonlyArray<{ readonly id: string; readonly state: string; readonly self: boolean }>;
+  readonly members: ReadonlyArray<{ readonly id: string; readonly state: string; readonly self: boolean; readonly takenOverBy?: string }>;
   readonly totals: { readonly rules: Record<string, Record<string, number>>; readonly actions: Record<string, Record<string, number>> };
 }
 
@@ -37,10 +37,7 @@ describe('cluster mode: two sluice run members sharing config, work and status (
   afterEach(async () => {
     await load?.close();
     load = undefined;
-    for (const sluice of sluices.splice(0)) {
-      sluice.kill('SIGKILL');
-      await sluice.exited();
-    }
+    await stopAll(sluices);
     await broker.dispose();
     for (const topic of [kafkaTopic, `_sluice-${cluster}-config`, `_sluice-${cluster}-status`]) await deleteTopic(topic).catch(() => undefined);
   });
@@ -99,6 +96,28 @@ describe('cluster mode: two sluice run members sharing config, work and status (
     expect(await first.exited()).toBe(0);
     const after = await pollUntil('the stopped member to be shown stopped', () => clusterView(second), (v) => v.members.some((m) => m.id === 'm1' && m.state === 'stopped'), 15_000);
     expect(after.members.find((m) => m.id === 'm2')?.state).toBe('running');
+  }, 240_000);
+
+  it('a member SIGKILLed mid-stream and never started again: another member takes over its MQTT session, zero lost (Mosquitto)', async () => {
+    const seqRule = { id: 'seq', sql: `SELECT payload.seq as seq FROM "${mqttPrefix}/#"`, actions: [{ connector: 'kafka', topic: kafkaTopic, value: '${seq}' }] };
+    const survivor = await member('m1', [seqRule]);
+    const victim = await member('m2', []);
+    load = await startLoad({ url: broker.url, topicPrefix: mqttPrefix, total: TOTAL, publishers: 2, ratePerSecond: 500 });
+    await pollUntil('the doomed member to receive a share', () => received(victim), (n) => n >= TOTAL / 8, 30_000);
+    const killedAt = Date.now();
+    victim.kill('SIGKILL');
+    await victim.exited();
+    expect(await load.finished(60_000)).toBe(TOTAL);
+
+    // Mosquitto keeps routing the dead member's share into its session until the survivor takes it over
+    const read = await readBack(kafkaTopic, Array.from({ length: TOTAL }, (_, i) => i), 90_000);
+    console.log(summary('cluster: a member killed, never restarted', TOTAL, read));
+    expect(read.missing).toEqual([]);
+    const view = await pollUntil('the dead member to be shown taken over', () => clusterView(survivor),
+      (v) => v.members.some((m) => m.id === 'm2' && m.state === 'stopped'), 60_000);
+    console.log(`[cluster] dead member taken over ${Date.now() - killedAt} ms after the SIGKILL (memberTimeoutMs 3000, settle 2000)`);
+    expect(view.members.find((m) => m.id === 'm2')).toMatchObject({ state: 'stopped', takenOverBy: 'm1' });
+    expect(survivor.log()).toContain('taking over its MQTT sessions');
   }, 240_000);
 
   it('answers 404 with how to enable it outside cluster mode', async () => {

@@ -13,8 +13,8 @@
 //   (idle, nothing pending) and about 2,960 of 4,000 acknowledged messages waited in the group's queue until a new
 //   member subscribed (scripts/repro/shared-sub-stall.js leave-midstream shows it with plain mqtt.js clients).
 // - SIGKILL and never started again, on HiveMQ only: what the dead member had not acknowledged goes to the other
-//   member. On Mosquitto it would wait in the dead session until that client id comes back (the takeover of
-//   point 4 is not built; docs/operations.md, "Scaling out").
+//   member. On Mosquitto it would wait in the dead session until that client id comes back (outside cluster
+//   mode; cluster mode takes its session over: cluster-mode.int.spec.ts).
 //
 // The member that goes away is the one that has received more so far: HiveMQ does not split a group
 // round-robin, and a member that had received nothing would test nothing.
@@ -23,7 +23,7 @@ import mqtt from 'mqtt';
 import { createTopic, deleteTopic, kafkaBroker, randomName, startHiveMq, startMosquitto } from '@sluice/testkit';
 import { readBack, sleep, startLoad, summary, type Load } from './support/load';
 import { pollUntil } from './support/poll';
-import { startSluice, type SluiceProcess } from './support/processes';
+import { startSluice, stopAll, type SluiceProcess } from './support/processes';
 
 /** A ~8 s stream: long enough to lose a member in the middle, slow enough for HiveMQ's 50-message window. */
 const TOTAL = 4000;
@@ -106,10 +106,7 @@ function shareGroupOn(brokerUnderTest: BrokerUnderTest) {
   afterEach(async () => {
     await load?.close();
     load = undefined;
-    for (const sluice of sluices.splice(0)) {
-      sluice.kill('SIGKILL');
-      await sluice.exited();
-    }
+    await stopAll(sluices);
     await broker.stop();
     await deleteTopic(kafkaTopic).catch(() => undefined);
   });
@@ -179,7 +176,7 @@ describe.each([MOSQUITTO, HIVEMQ])('members of a share group leaving mid-stream,
 });
 
 // HiveMQ only: on Mosquitto a member lost for good leaves its share in its session until that client id comes back
-// (the takeover of issue #13 point 4 is not built).
+// (outside cluster mode; cluster-mode.int.spec.ts covers the takeover).
 describe('a member of a share group lost for good, on HiveMQ CE (issue #13)', () => {
   const { received, twoMembersMidStream, readAll } = shareGroupOn(HIVEMQ);
 

@@ -285,3 +285,26 @@ export interface TopicList {
 export interface BrowsedRecords {
   readonly records: readonly BrowsedRecord[];
 }
+
+/** GET /api/cluster (cluster mode): the members as the status topic tells, and their counters summed. */
+export interface ClusterMemberView {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly state: 'running' | 'stopped' | 'gone';
+  readonly since: string;
+  readonly lastSeen: string;
+  readonly configRevision: string | undefined;
+  readonly self: boolean;
+}
+
+export interface ClusterView {
+  readonly cluster: string;
+  readonly member: string;
+  readonly configRevision: string | undefined;
+  readonly members: readonly ClusterMemberView[];
+  readonly totals: {
+    readonly rules: Readonly<Record<string, Readonly<Record<string, number>>>>;
+    readonly actions: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  };
+}

@@ -20,6 +20,7 @@ const RulesPage = lazy(() => import('./pages/rules').then((m) => m.RulesPage));
 const RuleEditPage = lazy(() => import('./pages/rule-edit').then((m) => m.RuleEditPage));
 const RuleDetailPage = lazy(() => import('./pages/rule-detail').then((m) => m.RuleDetailPage));
 const MessagesPage = lazy(() => import('./pages/messages').then((m) => m.MessagesPage));
+const ClusterPage = lazy(() => import('./pages/cluster').then((m) => m.ClusterPage));
 
 const NAV: readonly { page: string; label: string }[] = [
   { page: '', label: 'Overview' },
@@ -27,6 +28,7 @@ const NAV: readonly { page: string; label: string }[] = [
   { page: 'sources', label: 'Sources' },
   { page: 'rules', label: 'Rules' },
   { page: 'messages', label: 'Messages' },
+  { page: 'cluster', label: 'Cluster' },
 ];
 
 /** How often the shell checks the server is there when no page is talking to it. */
@@ -58,6 +60,7 @@ function Routes(): JSX.Element {
         <Route path={href('rules/:id/edit')} component={EditRule} />
         <Route path={href('rules/:id')} component={RuleDetail} />
         <Route path={href('messages')} component={MessagesPage} />
+        <Route path={href('cluster')} component={ClusterPage} />
         <Route default component={NotFoundPage} />
       </Router>
     </Shell>

@@ -67,6 +67,9 @@ export class KafkaClusterTopic {
       await this.ensureTopic(admin);
       const [offsets] = await admin.fetchTopicOffsets(this.options.topic);
       end = BigInt(offsets?.high ?? '0');
+      // records before the low watermark were deleted (retention): reading starts there, and an emptied
+      // topic (low = high) has nothing to wait for
+      this.next = BigInt(offsets?.low ?? '0');
     } finally {
       await admin.disconnect().catch(() => undefined);
     }

@@ -85,6 +85,14 @@ export async function startSluice(config: Record<string, unknown>, { untilReady 
   };
 }
 
+/** SIGKILLs every process of the list (a test's clean-up: whatever state it left them in) and empties it. */
+export async function stopAll(sluices: SluiceProcess[]): Promise<void> {
+  for (const sluice of sluices.splice(0)) {
+    sluice.kill('SIGKILL');
+    await sluice.exited();
+  }
+}
+
 /** The pid of the project's Kafka broker. */
 export function kafkaPid(): number {
   const state = JSON.parse(readFileSync(kafkaBrokerFile(), 'utf8')) as { pid?: unknown };

@@ -6,6 +6,7 @@ import type { FileConfigStore } from '../config-store/file-config-store';
 import { ClusterConfigSync } from './cluster-config-sync';
 import { configTopicOf, memberIdOf, statusTopicOf, type ClusterConfig } from './cluster-config';
 import { ClusterStatus, countersOfSnapshot, type ClusterView } from './cluster-status';
+import { incarnationOf, takeOver, takeoverDuty, type Incarnation } from './session-takeover';
 import type { SharedLogFactory } from './shared-log';
 
 /**
@@ -20,6 +21,12 @@ export class ClusterMember {
   readonly sync: ClusterConfigSync;
   private status: ClusterStatus | undefined;
   private stopping: Promise<void> | undefined;
+  private watcher: NodeJS.Timeout | undefined;
+  /** The takeover in progress: one at a time. */
+  private takingOver: Promise<unknown> | undefined;
+  /** Incarnations of dead members this member has taken over (or is taking over). */
+  private readonly takenOver = new Set<Incarnation>();
+  private readonly stopped = new AbortController();
 
   private constructor(config: ClusterConfig, private readonly makeLog: (topic: string, topicConfig: Record<string, string>) => SharedLogFactory, file: FileConfigStore, private readonly logger: Logger) {
     this.config = config;
@@ -49,8 +56,12 @@ export class ClusterMember {
     }
   }
 
-  /** Starts publishing this member's status and reading everyone's (once the integration runs). */
-  async startStatus(app: Integration): Promise<void> {
+  /**
+   * Starts publishing this member's status and reading everyone's (once the integration runs), and watching
+   * for members that died: their MQTT sessions are taken over (session-takeover.ts). `load` reads the config
+   * as it runs now (the member's file).
+   */
+  async startStatus(app: Integration, load: () => LoadedConfig): Promise<void> {
     this.status = new ClusterStatus({
       cluster: this.config.name,
       member: this.id,
@@ -63,6 +74,20 @@ export class ClusterMember {
       },
     }, this.makeLog(statusTopicOf(this.config.name), STATUS_TOPIC_CONFIG), this.logger.child('status'));
     await this.status.start();
+    const status = this.status;
+    const takeovers = this.logger.child('takeover');
+    this.watcher = setInterval(() => {
+      if (this.takingOver !== undefined) return;
+      const [dead] = takeoverDuty(status.view(), this.takenOver);
+      if (dead === undefined) return;
+      this.takenOver.add(incarnationOf(dead));
+      takeovers.warn('a member stopped publishing its status: taking over its MQTT sessions', { member: dead.id, lastSeen: dead.lastSeen });
+      this.takingOver = takeOver(dead.id, { self: this.id, app, load, settleMs: TAKEOVER_SETTLE_MS, maxMs: TAKEOVER_MAX_MS, signal: this.stopped.signal, logger: takeovers })
+        .then(() => (this.stopped.signal.aborted ? undefined : status.markTakenOver(dead.id)))
+        .catch((error: unknown) => takeovers.error('taking over a dead member\'s sessions failed', { member: dead.id, error: (error as Error).message }))
+        .finally(() => (this.takingOver = undefined));
+    }, this.config.statusIntervalMs);
+    this.watcher.unref();
   }
 
   view(): ClusterView | undefined {
@@ -72,12 +97,20 @@ export class ClusterMember {
   /** Stops following the config topic and says `stopped` on the status topic. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      if (this.watcher !== undefined) clearInterval(this.watcher);
+      this.stopped.abort();
+      await this.takingOver;
       await this.sync.close().catch(() => undefined);
       await this.status?.stop().catch((error: unknown) => this.logger.warn('cluster status not closed cleanly', { error: (error as Error).message }));
     })();
     return this.stopping;
   }
 }
+
+/** A taken-over session counts as drained after this long with nothing received or pending. */
+const TAKEOVER_SETTLE_MS = 2_000;
+/** A takeover source is removed after this long whatever it still receives (new messages go to the live members). */
+const TAKEOVER_MAX_MS = 120_000;
 
 /** Every revision has a key of its own (see ClusterConfigSync.publish): compaction keeps them all, retention never drops the seed. */
 const CONFIG_TOPIC_CONFIG = { 'cleanup.policy': 'compact' };

@@ -1,4 +1,5 @@
 import type { Logger } from '@sluice/core';
+import { recordObject } from './record-json';
 import type { SharedLog, SharedLogFactory, SharedLogRecord } from './shared-log';
 
 /** What a member says of itself on the status topic, every `statusIntervalMs`. */
@@ -17,6 +18,8 @@ export interface MemberStatus {
   /** Its counters per rule and per action (numbers only: rates are per member and not summed). */
   readonly rules: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly actions: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Written by the member that took over this dead member's MQTT sessions (state `stopped`). */
+  readonly takenOverBy?: string | undefined;
 }
 
 /** A member as the API shows it. */
@@ -30,6 +33,8 @@ export interface MemberView {
   readonly lastSeen: string;
   readonly configRevision: string | undefined;
   readonly self: boolean;
+  /** The member that took over its MQTT sessions after it died. */
+  readonly takenOverBy?: string | undefined;
 }
 
 /** GET /api/cluster. */
@@ -65,6 +70,11 @@ export class MemberTable {
     return true;
   }
 
+  /** The latest status record of a member, as it wrote it. */
+  latestOf(member: string): MemberStatus | undefined {
+    return this.latest.get(member)?.status;
+  }
+
   view(cluster: string, self: string, configRevision: string | undefined, now: number): ClusterView {
     const members: MemberView[] = [];
     // without prototypes: the ids come from other processes (a rule called `__proto__`)
@@ -75,6 +85,7 @@ export class MemberTable {
       members.push({
         id: status.member, host: status.host, pid: status.pid, state, since: new Date(status.since).toISOString(),
         lastSeen: new Date(receivedAt).toISOString(), configRevision: status.configRevision, self: status.member === self,
+        ...(status.takenOverBy === undefined ? {} : { takenOverBy: status.takenOverBy }),
       });
       if (state !== 'running') continue;
       addInto(totals.rules, status.rules);
@@ -94,15 +105,8 @@ function addInto(into: Record<string, Record<string, number>>, from: MemberStatu
 
 /** Parses a status record; undefined for anything else (a foreign writer, a damaged or oversized record). */
 export function decodeStatus(value: Buffer): MemberStatus | undefined {
-  if (value.length > MAX_STATUS_RECORD_BYTES) return undefined;
-  let data: unknown;
-  try {
-    data = JSON.parse(value.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof data !== 'object' || data === null) return undefined;
-  const r = data as Record<string, unknown>;
+  const r = recordObject(value, MAX_STATUS_RECORD_BYTES);
+  if (r === undefined) return undefined;
   if (typeof r['member'] !== 'string' || typeof r['host'] !== 'string' || typeof r['pid'] !== 'number') return undefined;
   if ((r['state'] !== 'running' && r['state'] !== 'stopped') || typeof r['since'] !== 'number' || typeof r['at'] !== 'number') return undefined;
   const rules = countersOf(r['rules']);
@@ -111,6 +115,7 @@ export function decodeStatus(value: Buffer): MemberStatus | undefined {
   return {
     member: r['member'], host: r['host'], pid: r['pid'], state: r['state'], since: r['since'], at: r['at'],
     configRevision: typeof r['configRevision'] === 'string' ? r['configRevision'] : undefined, rules, actions,
+    ...(typeof r['takenOverBy'] === 'string' ? { takenOverBy: r['takenOverBy'] } : {}),
   };
 }
 
@@ -176,6 +181,18 @@ export class ClusterStatus {
 
   view(): ClusterView {
     return this.table.view(this.options.cluster, this.options.member, this.options.snapshot().configRevision, Date.now());
+  }
+
+  /**
+   * Records on the status topic that this member took over a dead member's sessions: the dead member's last
+   * status, `stopped`, with `takenOverBy`. No member takes it over again; if it comes back, its own status
+   * replaces this record.
+   */
+  async markTakenOver(member: string): Promise<void> {
+    const last = this.table.latestOf(member);
+    if (last === undefined) return;
+    const record: MemberStatus = { ...last, state: 'stopped', at: Date.now(), takenOverBy: this.options.member };
+    await this.log.write(member, Buffer.from(JSON.stringify(record), 'utf8'));
   }
 
   /** Says `stopped` (so the others show it as stopped at once, not gone after the timeout) and closes. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ConfigDocument } from '../config-store/config-store';
+import { recordObject } from './record-json';
 
 /** The part of a config the members of a cluster share: the rest (http, log, cluster, ...) is each member's. */
 export interface SharedConfig {
@@ -46,15 +47,8 @@ export const MAX_CONFIG_RECORD_BYTES = 4 << 20;
 
 /** Parses a config topic record; undefined for one that is not a revision (a foreign writer, a damaged record). */
 export function decodeRevision(value: Buffer): ConfigRevision | undefined {
-  if (value.length > MAX_CONFIG_RECORD_BYTES) return undefined;
-  let data: unknown;
-  try {
-    data = JSON.parse(value.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof data !== 'object' || data === null) return undefined;
-  const r = data as Record<string, unknown>;
+  const r = recordObject(value, MAX_CONFIG_RECORD_BYTES);
+  if (r === undefined) return undefined;
   const shared = r['shared'] as Record<string, unknown> | undefined;
   if (typeof r['revision'] !== 'string' || (r['basedOn'] !== null && typeof r['basedOn'] !== 'string')) return undefined;
   if (typeof r['member'] !== 'string' || typeof r['write'] !== 'string' || typeof r['at'] !== 'number') return undefined;

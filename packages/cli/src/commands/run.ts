@@ -145,7 +145,7 @@ async function runStarted(
   const reloader = new ConfigReloader(file, io.env, app, loaded, logger.child('reload'), secrets, (next) => secretFields.add(next));
   const store = cluster === undefined ? fileStore : new ClusterConfigStore(fileStore, cluster.sync, join(dirname(realpathSync(file)), 'secrets'), logger.child('cluster'));
   if (cluster !== undefined) {
-    await cluster.startStatus(app);
+    await cluster.startStatus(app, () => loadConfigFile(file, io.env));
     // another member's change, already written into the file: applied here as a reload
     cluster.sync.follow(async (revision) => {
       const outcome = await reloader.reload('cluster');
