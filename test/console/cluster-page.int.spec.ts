@@ -12,7 +12,8 @@ import { eventually, JourneyPage } from './journey-harness';
 const PUBLISHED = 40;
 
 describe('the console\'s Cluster page', () => {
-  const cluster = randomName('console-cluster');
+  // short: the page heading shows it (and the docs' screenshot); unique per run: the topics stay in the test Kafka
+  const cluster = `plant-a-${Date.now().toString(36).slice(-5)}`;
   const kafkaTopic = randomName('console-cluster-out');
   const mqttTopic = `${randomName('console-cluster')}/readings`;
   const sluices: SluiceProcess[] = [];

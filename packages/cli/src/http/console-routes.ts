@@ -37,7 +37,7 @@ export function consoleCsp(styleNonce: string | undefined): string {
  * The first path segments of the console's client-side routes (packages/console/src/app.tsx): `/rules/x`
  * reloaded in the browser is index.html. A page under a new first segment is added here.
  */
-export const CONSOLE_PAGES: readonly string[] = ['connectors', 'sources', 'rules', 'messages', 'login'];
+export const CONSOLE_PAGES: readonly string[] = ['connectors', 'sources', 'rules', 'messages', 'cluster', 'login'];
 
 /** Vite names every file under assets/ after a hash of its content: a changed file is a new URL. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
