@@ -14,9 +14,9 @@
 // only checked on Mosquitto (where it is round-robin) by the printed figures and the sum.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createTopic, deleteTopic, kafkaBroker, mqttUrl, randomName, startHiveMq, startMosquitto } from '@sluice/testkit';
-import { readBack, startLoad, summary, type Load } from './support/load';
+import { readBack, sleep, startLoad, summary, type Load } from './support/load';
 import { pollUntil } from './support/poll';
-import { startSluice, stopAll, type SluiceProcess } from './support/processes';
+import { kafkaAlive, killKafka, restartKafka, startSluice, stopAll, type SluiceProcess } from './support/processes';
 
 const TOTAL = 2000;
 
@@ -159,6 +159,83 @@ describe.each([MOSQUITTO, HIVEMQ])('cluster mode on $name: two sluice run member
     expect(view.members.find((m) => m.id === victimId)).toMatchObject({ state: 'stopped', takenOverBy: victimId === 'm1' ? 'm2' : 'm1' });
     expect(survivor.log()).toContain('taking over its MQTT sessions');
   }, 240_000);
+});
+
+// Mosquitto only: the cluster topics are Kafka's, whichever MQTT broker feeds the members.
+describe('cluster mode through a Kafka restart, then a rule changed while messages flow (issue #13)', () => {
+  const STREAM = 4000;
+  let broker: { url: string; dispose(): Promise<void> };
+  let cluster: string;
+  let kafkaTopic: string;
+  let mqttPrefix: string;
+  let load: Load | undefined;
+  const sluices: SluiceProcess[] = [];
+
+  beforeEach(async () => {
+    broker = await startMosquitto({ settings: { persistence: true, max_queued_messages: 0, max_queued_bytes: 0 } });
+    cluster = randomName('cluster');
+    kafkaTopic = randomName('cluster-out');
+    mqttPrefix = randomName('seq');
+    await createTopic(kafkaTopic, 3);
+  }, 120_000);
+
+  afterEach(async () => {
+    await load?.close();
+    load = undefined;
+    await stopAll(sluices);
+    await broker.dispose();
+    if (!kafkaAlive()) await restartKafka();
+    for (const topic of [kafkaTopic, `_sluice-${cluster}-config`, `_sluice-${cluster}-status`]) await deleteTopic(topic).catch(() => undefined);
+  }, 120_000);
+
+  const member = async (id: string, rules: unknown[]): Promise<SluiceProcess> => {
+    const sluice = await startSluice({
+      cluster: { name: cluster, connector: 'kafka', member: id, statusIntervalMs: 300, memberTimeoutMs: 20_000 },
+      sources: [{ type: 'mqtt', id: 'plant', url: broker.url, maxInflight: 50 }],
+      connectors: [{ type: 'kafka', id: 'kafka', bootstrapHosts: [kafkaBroker().bootstrap] }],
+      rules,
+    });
+    sluices.push(sluice);
+    return sluice;
+  };
+
+  it('config and status topics recover: a change after the restart reaches both members, each message is evaluated by one rule version, none lost', async () => {
+    const rule = (value: string): Record<string, unknown> => ({ sql: `SELECT payload.seq as seq FROM "${mqttPrefix}/#"`, actions: [{ connector: 'kafka', topic: kafkaTopic, value }] });
+    const members = [await member('m1', [{ id: 'seq', ...rule('${seq}') }]), await member('m2', [])] as const;
+    load = await startLoad({ url: broker.url, topicPrefix: mqttPrefix, total: STREAM, publishers: 2, ratePerSecond: 250 });
+    await pollUntil('a quarter of the stream', async () => (await received(members[0])) + (await received(members[1])), (n) => n >= STREAM / 4, 30_000);
+    await killKafka();
+    await sleep(2000);
+    await restartKafka();
+
+    // the change, through the second member, once its config topic answers again
+    const changedAt = Date.now();
+    const put = await pollUntil('the API change to be taken after the restart', async () => (await api<unknown>(members[1], '/api/rules/seq', {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule('{"seq": ${seq}, "v": 2}')),
+    })).status, (status) => status === 200, 60_000, 500);
+    expect(put).toBe(200);
+    const valueOn = async (sluice: SluiceProcess): Promise<unknown> =>
+      (await api<{ definition: { actions: Array<{ value: string }> } }>(sluice, '/api/rules/seq')).body.definition.actions[0]?.value;
+    await pollUntil('both members on the new rule', async () => [await valueOn(members[0]), await valueOn(members[1])],
+      (values) => values.every((v) => v === '{"seq": ${seq}, "v": 2}'), 15_000, 50);
+    console.log(`[cluster] after the Kafka restart, a rule change reached both members ${Date.now() - changedAt} ms after the first PUT was tried`);
+
+    expect(await load.finished(90_000)).toBe(STREAM);
+    const read = await readBack(kafkaTopic, Array.from({ length: STREAM }, (_, i) => i), 120_000);
+    console.log(summary('cluster through a Kafka restart and a rule change', STREAM, read));
+    expect(read.missing).toEqual([]);
+    // every record is one version's output, whole: a bare number (old) or {"seq": n, "v": 2} (new)
+    const versions = read.values;
+    const old = versions.filter((v) => /^\d+$/.test(v)).length;
+    const renewed = versions.filter((v) => /^\{"seq": \d+, "v": 2\}$/.test(v)).length;
+    console.log(`[cluster] records by rule version: old ${old}, new ${renewed}`);
+    expect(old + renewed).toBe(versions.length);
+    expect(renewed).toBeGreaterThan(0);
+    // the status topic recovered too: both members running in either member's view
+    const view = await pollUntil('both members running after the restart', () => clusterView(members[0]),
+      (v) => v.members.filter((m) => m.state === 'running').length === 2, 30_000);
+    expect(view.members.map((m) => m.id)).toEqual(['m1', 'm2']);
+  }, 300_000);
 });
 
 describe('GET /api/cluster outside cluster mode', () => {

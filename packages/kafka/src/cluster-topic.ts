@@ -48,7 +48,17 @@ export class KafkaClusterTopic {
     this.kafka = new Kafka({ ...toKafkaConfig(connector, logger), clientId: `${connector.clientId}-cluster` });
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 });
     this.groupId = `${options.groupPrefix}-${randomUUID()}`;
-    this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: options.maxWaitMs ?? 100, allowAutoTopicCreation: false });
+    this.consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      maxWaitTimeInMs: options.maxWaitMs ?? 100,
+      allowAutoTopicCreation: false,
+      // The group has this one member. After Kafka restarts, the rejoin waits for the member's previous
+      // session to expire: kafkajs's default 30 s kept every API change waiting that long (measured in
+      // cluster-mode.int.spec.ts); 6 s is the broker's default minimum (group.min.session.timeout.ms).
+      sessionTimeout: 6_000,
+      rebalanceTimeout: 6_000,
+      heartbeatInterval: 1_000,
+    });
   }
 
   get topic(): string {
@@ -76,6 +86,12 @@ export class KafkaClusterTopic {
     await this.producer.connect();
     await this.consumer.connect();
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      // kafkajs restarts a consumer after a retriable crash (Kafka restarted, a leader moved): it rejoins and
+      // reads from the first record again, which `next` skips. Only a crash it will not restart from is final.
+      if (payload.restart) {
+        this.logger.warn('cluster topic reader restarting', { topic: this.options.topic, error: payload.error.message });
+        return;
+      }
       this.crashed = payload.error;
       this.logger.error('cluster topic reader stopped', { topic: this.options.topic, error: payload.error.message });
     });

@@ -94,6 +94,8 @@ export interface ReadBack {
   /** Records read more than once (sum of extra copies). */
   readonly duplicates: number;
   readonly records: number;
+  /** Every value read, in the order read. */
+  readonly values: readonly string[];
 }
 
 /**
@@ -103,6 +105,7 @@ export interface ReadBack {
 export async function readBack(topic: string, expected: Iterable<number>, timeoutMs = 120000, quietMs = 5000): Promise<ReadBack> {
   const want = new Set(expected);
   const counts = new Map<number, number>();
+  const values: string[] = [];
   let records = 0;
   let lastProgress = Date.now();
   const consumer = await subscribed(topic);
@@ -112,7 +115,9 @@ export async function readBack(topic: string, expected: Iterable<number>, timeou
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
           records++;
-          const seq = sequenceOf(message.value?.toString('utf8') ?? '');
+          const value = message.value?.toString('utf8') ?? '';
+          values.push(value);
+          const seq = sequenceOf(value);
           counts.set(seq, (counts.get(seq) ?? 0) + 1);
           want.delete(seq);
         }
@@ -126,7 +131,7 @@ export async function readBack(topic: string, expected: Iterable<number>, timeou
   }
   let duplicates = 0;
   for (const n of counts.values()) if (n > 1) duplicates += n - 1;
-  return { counts, missing: [...want].sort((a, b) => a - b), duplicates, records };
+  return { counts, missing: [...want].sort((a, b) => a - b), duplicates, records, values };
 }
 
 /**

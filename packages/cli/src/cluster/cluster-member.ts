@@ -114,8 +114,12 @@ const TAKEOVER_MAX_MS = 120_000;
 
 /** Every revision has a key of its own (see ClusterConfigSync.publish): compaction keeps them all, retention never drops the seed. */
 const CONFIG_TOPIC_CONFIG = { 'cleanup.policy': 'compact' };
-/** One record per member survives compaction; members gone for a week are forgotten. */
-const STATUS_TOPIC_CONFIG = { 'cleanup.policy': 'compact,delete', 'retention.ms': String(7 * 24 * 3600 * 1000) };
+/**
+ * One record per member survives compaction; members gone for a week are forgotten. Hourly segments: compaction
+ * never touches the segment being written, so with Kafka's default (7 days) a starting member would replay a
+ * week of status records (one per member every statusIntervalMs) instead of about one per member.
+ */
+const STATUS_TOPIC_CONFIG = { 'cleanup.policy': 'compact,delete', 'retention.ms': String(7 * 24 * 3600 * 1000), 'segment.ms': String(3600 * 1000) };
 
 /** The settings of the Kafka connector `cluster.connector` names (resolved secrets), checked. */
 function clusterConnector(loaded: LoadedConfig): ReturnType<typeof parseKafkaConnectorConfig> {
