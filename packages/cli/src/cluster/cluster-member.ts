@@ -77,7 +77,7 @@ export class ClusterMember {
     const status = this.status;
     const takeovers = this.logger.child('takeover');
     this.watcher = setInterval(() => {
-      if (this.takingOver !== undefined) return;
+      if (this.takingOver !== undefined || !status.seesLongEnough()) return;
       const [dead] = takeoverDuty(status.view(), this.takenOver);
       if (dead === undefined) return;
       this.takenOver.add(incarnationOf(dead));

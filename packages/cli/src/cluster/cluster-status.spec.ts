@@ -8,7 +8,7 @@ const status = (member: string, extra: Partial<MemberStatus> = {}): Buffer => Bu
 
 describe('the member table of a cluster', () => {
   it('lists every member and sums the counters of the running ones', () => {
-    const table = new MemberTable(10_000);
+    const table = new MemberTable(10_000, 'a');
     expect(table.offer(status('a'), 1_000)).toBe(true);
     expect(table.offer(status('b', { rules: { temps: { matched: 5, passed: 5 }, hums: { matched: 1 } } }), 1_000)).toBe(true);
     const view = table.view('plant', 'a', 'abc', 2_000);
@@ -19,7 +19,7 @@ describe('the member table of a cluster', () => {
   });
 
   it('shows a silent member as gone after the timeout and a stopped one as stopped, and leaves both out of the totals', () => {
-    const table = new MemberTable(10_000);
+    const table = new MemberTable(10_000, 'a');
     table.offer(status('a'), 1_000);
     table.offer(status('b'), 1_000);
     table.offer(status('b', { state: 'stopped' }), 5_000);
@@ -29,14 +29,14 @@ describe('the member table of a cluster', () => {
   });
 
   it('keeps the latest record of a member (a restart replaces the one before)', () => {
-    const table = new MemberTable(10_000);
+    const table = new MemberTable(10_000, 'a');
     table.offer(status('a', { pid: 1 }), 1_000);
     table.offer(status('a', { pid: 2 }), 2_000);
     expect(table.view('plant', 'a', undefined, 2_000).members.map((m) => m.pid)).toEqual([2]);
   });
 
   it('skips what is not a status, and keeps ids such as __proto__ as plain data', () => {
-    const table = new MemberTable(10_000);
+    const table = new MemberTable(10_000, 'a');
     expect(table.offer(Buffer.from('nope'), 0)).toBe(false);
     expect(table.offer(Buffer.from('{"member":"x"}'), 0)).toBe(false);
     expect(decodeStatus(Buffer.alloc(2 << 20, 0x20))).toBeUndefined();
@@ -46,6 +46,24 @@ describe('the member table of a cluster', () => {
     expect(Object.getPrototypeOf(totals)).toBeNull();
     expect(totals['__proto__']).toEqual({ matched: 1 });
     expect(({} as Record<string, unknown>)['matched']).toBeUndefined();
+  });
+
+  it('trusts its view of who is gone only after seeing its own records without a gap for a whole timeout', () => {
+    const table = new MemberTable(10_000, 'a');
+    expect(table.seesLongEnough(0)).toBe(false);
+    table.offer(status('a'), 1_000);
+    table.offer(status('b'), 1_000);
+    expect(table.seesLongEnough(5_000)).toBe(false);
+    table.offer(status('a'), 9_000);
+    expect(table.seesLongEnough(11_000)).toBe(true);
+    // Kafka away for 30 s: its own record comes back first, b's is stale but only not read yet
+    table.offer(status('a'), 40_000);
+    expect(table.view('plant', 'a', undefined, 40_500).members.find((m) => m.id === 'b')?.state).toBe('gone');
+    expect(table.seesLongEnough(40_500)).toBe(false);
+    table.offer(status('a'), 49_000);
+    expect(table.seesLongEnough(50_500)).toBe(true);
+    // and nothing of its own for longer than the timeout: not trusted either
+    expect(table.seesLongEnough(60_000)).toBe(false);
   });
 
   it('takes the finite numbers of a metrics snapshot (rates and nested objects are per member)', () => {

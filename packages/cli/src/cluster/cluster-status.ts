@@ -59,15 +59,35 @@ const MAX_STATUS_RECORD_BYTES = 1 << 20;
  */
 export class MemberTable {
   private readonly latest = new Map<string, { readonly status: MemberStatus; readonly receivedAt: number }>();
+  /** Since when this member's own records have arrived without a gap longer than memberTimeoutMs. */
+  private seeingSince: number | undefined;
 
-  constructor(private readonly memberTimeoutMs: number) {}
+  constructor(private readonly memberTimeoutMs: number, private readonly self: string) {}
 
   /** Takes a status record; false for one that is not a status (skipped). */
   offer(value: Buffer, receivedAt: number): boolean {
     const status = decodeStatus(value);
     if (status === undefined) return false;
+    const before = this.latest.get(status.member);
+    if (status.member === this.self && (before === undefined || receivedAt - before.receivedAt > this.memberTimeoutMs)) {
+      // this member's own records stopped arriving for longer than the timeout (Kafka away): what it
+      // knows of the others is as stale as what it knew of itself, from here on it starts over
+      this.seeingSince = receivedAt;
+    }
     this.latest.set(status.member, { status, receivedAt });
     return true;
+  }
+
+  /**
+   * Whether this member has seen the status topic without a gap for a whole memberTimeoutMs up to `now`: only
+   * then is a member it shows `gone` really silent, rather than not read yet after an outage of Kafka (every
+   * member's records resume within one interval of each other, and the first to resume must not take the
+   * others over).
+   */
+  seesLongEnough(now: number): boolean {
+    const own = this.latest.get(this.self);
+    return this.seeingSince !== undefined && own !== undefined
+      && now - own.receivedAt <= this.memberTimeoutMs && now - this.seeingSince >= this.memberTimeoutMs;
   }
 
   /** The latest status record of a member, as it wrote it. */
@@ -166,7 +186,7 @@ export class ClusterStatus {
   private failing = false;
 
   constructor(private readonly options: ClusterStatusOptions, makeLog: SharedLogFactory, private readonly logger: Logger) {
-    this.table = new MemberTable(options.memberTimeoutMs);
+    this.table = new MemberTable(options.memberTimeoutMs, options.member);
     this.log = makeLog((record: SharedLogRecord) => {
       if (!this.table.offer(record.value, Date.now())) this.logger.warn('status topic record is not a member status; skipped', { offset: record.offset.toString() });
     });
@@ -177,6 +197,11 @@ export class ClusterStatus {
     await this.publish('running');
     this.timer = setInterval(() => void this.publish('running'), this.options.statusIntervalMs);
     this.timer.unref();
+  }
+
+  /** See MemberTable.seesLongEnough: whether a member shown `gone` now may be taken over. */
+  seesLongEnough(): boolean {
+    return this.table.seesLongEnough(Date.now());
   }
 
   view(): ClusterView {
