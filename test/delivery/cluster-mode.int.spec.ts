@@ -7,6 +7,7 @@
 //   either member shows both and the counters summed from the status topic. A rule written through one member's REST
 //   API runs on the other (the time is printed; the 2 s goal is a bench figure: npm run bench:cluster), and a member
 //   stopped with SIGTERM is shown as stopped.
+// - A member joining mid-stream runs the cluster's config and takes a share (zero lost).
 // - A member SIGKILLed mid-stream and never started again: after memberTimeoutMs the other member takes over its
 //   MQTT session (on Mosquitto that is where its share waits; HiveMQ has already handed it on) and ends it. Zero lost.
 //
@@ -134,6 +135,22 @@ describe.each([MOSQUITTO, HIVEMQ])('cluster mode on $name: two sluice run member
     expect(await first.exited()).toBe(0);
     const after = await pollUntil('the stopped member to be shown stopped', () => clusterView(second), (v) => v.members.some((m) => m.id === 'm1' && m.state === 'stopped'), 15_000);
     expect(after.members.find((m) => m.id === 'm2')?.state).toBe('running');
+  }, 240_000);
+
+  it('a member joining mid-stream takes the cluster\'s config and a share of the stream, zero lost', async () => {
+    const first = await member('m1', [seqRule()]);
+    load = await startLoad({ url: broker.url, topicPrefix: mqttPrefix, total: TOTAL, publishers: 2, ratePerSecond: brokerUnderTest.rate / 2 });
+    await pollUntil('a quarter of the stream to reach the first member', () => received(first), (n) => n >= TOTAL / 4, 30_000);
+    const joining = await member('m2', []);
+    expect((await api<Array<{ id: string }>>(joining, '/api/rules')).body.map((r) => r.id)).toEqual(['seq']);
+    expect(await load.finished(60_000)).toBe(TOTAL);
+
+    const read = await readAll();
+    console.log(summary(`${brokerUnderTest.name}: cluster, a member joining mid-stream`, TOTAL, read));
+    expect(read.missing).toEqual([]);
+    const split = [await received(first), await received(joining)] as const;
+    console.log(`[cluster] ${brokerUnderTest.name}: received by the first member, by the one that joined: ${split.join(', ')}`);
+    expect(split[0] + split[1]).toBeGreaterThanOrEqual(TOTAL);
   }, 240_000);
 
   it('a member SIGKILLed mid-stream and never started again: another member takes over its MQTT session, zero lost', async () => {
