@@ -4,6 +4,9 @@ import type { Logger } from '@sluice/core';
 import type { KafkaConnectorConfig } from './kafka-connector-config';
 import { toKafkaConfig } from './kafka-client-config';
 
+/** How long close() tries to delete the reader's consumer group. */
+const CLOSE_GROUP_DELETE_MS = 3_000;
+
 /** One record of a cluster topic as its reader gets it. */
 export interface ClusterTopicRecord {
   readonly offset: bigint;
@@ -138,15 +141,14 @@ export class KafkaClusterTopic {
     this.waiters.clear();
     await this.consumer.disconnect().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
+    // best effort, and bounded: with Kafka away the admin's retries would hold a member's stop for long; an
+    // empty group without offsets is removed by Kafka anyway
     const admin = this.kafka.admin();
-    try {
-      await admin.connect();
-      await admin.deleteGroups([this.groupId]);
-    } catch {
-      // best effort: an empty group without offsets is removed by Kafka anyway
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const deleteGroup = admin.connect().then(() => admin.deleteGroups([this.groupId]));
+    await Promise.race([deleteGroup, new Promise((resolve) => { timer = setTimeout(resolve, CLOSE_GROUP_DELETE_MS); })]).catch(() => undefined);
+    clearTimeout(timer);
+    deleteGroup.catch(() => undefined).finally(() => void admin.disconnect().catch(() => undefined));
   }
 
   private readUpTo(end: bigint): Promise<void> {

@@ -50,6 +50,9 @@ export interface ClusterView {
   };
 }
 
+/** How long a stopping member tries to say so on the status topic. */
+const STOPPED_PUBLISH_MS = 3_000;
+
 /** The largest status record read (a member with thousands of rules stays far below it). */
 const MAX_STATUS_RECORD_BYTES = 1 << 20;
 
@@ -224,7 +227,11 @@ export class ClusterStatus {
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    await this.publish('stopped');
+    // bounded: with Kafka away the producer's retries would hold the member's stop; the others then show it
+    // `gone` after memberTimeoutMs instead of `stopped`
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.publish('stopped'), new Promise((resolve) => { timer = setTimeout(resolve, STOPPED_PUBLISH_MS); })]);
+    clearTimeout(timer);
     await this.log.close();
   }
 
