@@ -9,7 +9,7 @@ import type { PluginRegistry } from './plugins';
 import { scrub } from './secret-scrub';
 import { referencesInIds } from './config-store/plain-ids';
 import { ClusterConfig } from './cluster/cluster-config';
-import { clusterSources } from './cluster/cluster-sources';
+import { assertClusterConnector, clusterSources } from './cluster/cluster-sources';
 import { readSchemaFiles } from './schema-files';
 import { resolveSecrets } from './secrets';
 import { secretReferencePaths } from './secret-fields';
@@ -153,6 +153,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): LoadedConf
   if (idIssues.length > 0) withLocations(located, () => { throw new ConfigError('sluice', idIssues); });
   // `secrets` fills up while resolving: an error from the schema after that is scrubbed of them too
   const checked = withLocations({ ...located, secrets }, () => parseConfig('sluice', ConfigFile, resolveSecrets(raw, env, '', secrets)));
+  if (checked.cluster !== undefined) withLocations(located, () => assertClusterConnector(checked));
   const parsed = checked.cluster === undefined ? checked : Object.freeze({ ...checked, sources: clusterSources(checked.sources, checked.cluster) });
   // schema files are read now, once: the engine, `sluice rule test` and the API's rule test all see the same text
   const config = parsed.schemas.every((entry) => entry.file === undefined)

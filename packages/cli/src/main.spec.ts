@@ -72,6 +72,16 @@ describe(main.name, () => {
     expect(bad.stderr[0]).toContain("Unknown option '--confg'");
   });
 
+  it('run and validate: exit 2 with the line when cluster.connector names no Kafka connector (before any connection)', async () => {
+    const file = write('cluster-bad.yaml', `${VALID}\ncluster:\n  name: plant\n  connector: kafka-main\nlog:\n  level: error\n`);
+    const io = captured();
+    await expect(main(['run', '-c', file, '--no-http', '--log-format', 'json'], io)).resolves.toBe(ExitCode.invalid);
+    expect(io.stderr.join('\n')).toMatch(/cluster-bad\.yaml:\d+:\d+: cluster\.connector: names "kafka-main", which is not a type: kafka connector under connectors: \(kafka connectors: local\)/);
+    const validate = captured();
+    await expect(main(['validate', '-c', file], validate)).resolves.toBe(ExitCode.invalid);
+    expect(validate.stderr.join('\n')).toContain('cluster.connector: names "kafka-main"');
+  });
+
   it('validate: exit 0 with a summary for a valid file', async () => {
     const io = captured();
     const file = write('ok.yaml', VALID);

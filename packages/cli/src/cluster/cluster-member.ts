@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, type Integration, type Logger } from '@sluice/core';
+import type { Integration, Logger } from '@sluice/core';
 import { KafkaClusterTopic, parseKafkaConnectorConfig, type KafkaConnectorOptions } from '@sluice/kafka';
 import type { LoadedConfig } from '../config-file';
 import type { FileConfigStore } from '../config-store/file-config-store';
@@ -121,18 +121,10 @@ const CONFIG_TOPIC_CONFIG = { 'cleanup.policy': 'compact' };
  */
 const STATUS_TOPIC_CONFIG = { 'cleanup.policy': 'compact,delete', 'retention.ms': String(7 * 24 * 3600 * 1000), 'segment.ms': String(3600 * 1000) };
 
-/** The settings of the Kafka connector `cluster.connector` names (resolved secrets), checked. */
+/** The settings of the Kafka connector `cluster.connector` names (checked when the file loaded: assertClusterConnector). */
 function clusterConnector(loaded: LoadedConfig): ReturnType<typeof parseKafkaConnectorConfig> {
-  const cluster = loaded.config.cluster;
-  const index = loaded.config.connectors.findIndex((entry) => entry['id'] === cluster?.connector);
-  const entry = loaded.config.connectors[index];
-  if (entry === undefined || entry.type !== 'kafka') {
-    const kafkaIds = loaded.config.connectors.filter((c) => c.type === 'kafka').map((c) => String(c['id']));
-    throw new ConfigError('sluice', [{
-      path: 'cluster.connector',
-      message: `names ${JSON.stringify(cluster?.connector)}, which is not a type: kafka connector under connectors: (${kafkaIds.length === 0 ? 'there is none' : `kafka connectors: ${kafkaIds.join(', ')}`})`,
-    }]);
-  }
+  const entry = loaded.config.connectors.find((c) => c['id'] === loaded.config.cluster?.connector && c.type === 'kafka');
+  if (entry === undefined) throw new Error(`cluster.connector names no type: kafka connector`);
   const { type: _type, ...options } = entry;
   return parseKafkaConnectorConfig(options as unknown as KafkaConnectorOptions);
 }
