@@ -94,7 +94,8 @@ describe('a cluster member\'s config file and the shared config log', () => {
     expect(await joined(b)).toEqual({ seeded: false, mirrored: false });
     const { revision } = await a.store.read();
     await a.store.apply(revision, [{ op: 'upsert-rule', rule: { id: 'hums', sql: 'SELECT * FROM "h/#"', actions: [] } }]);
-    await until(async () => (await ruleIds(b)).includes('hums'));
+    // the file is written first, then the reload is asked for
+    await until(async () => (await ruleIds(b)).includes('hums') && b.applied.length > 0);
     expect(b.applied).toHaveLength(1);
     // the writer applies its own change through the API's reload, not as a change from the cluster
     expect(a.applied).toHaveLength(0);
@@ -141,6 +142,15 @@ describe('a cluster member\'s config file and the shared config log', () => {
     expect(await a.sync.publishFile()).toBe('published');
     await until(async () => (await ruleIds(b)).length === 0);
     expect(readFileSync(b.file, 'utf8')).toContain('port: 8082');
+  });
+
+  it('refuses an edit that removes the connector cluster.connector names', async () => {
+    const log = new InMemoryLog();
+    const a = member('a', log, `${configText(8081, ' []')}cluster:\n  name: plant\n  connector: kafka\n`);
+    await joined(a);
+    const { revision } = await a.store.read();
+    await expect(a.store.apply(revision, [{ op: 'remove-connector', id: 'kafka' }])).rejects.toThrow(/cluster\.connector: names "kafka"/);
+    expect(log.records).toHaveLength(1);
   });
 
   it('skips a record that is not a config revision and goes on', async () => {
