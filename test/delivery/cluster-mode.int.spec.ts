@@ -180,7 +180,9 @@ describe.each([MOSQUITTO, HIVEMQ])('cluster mode on $name: two sluice run member
 
 // Mosquitto only: the cluster topics are Kafka's, whichever MQTT broker feeds the members.
 describe('cluster mode through a Kafka restart, then a rule changed while messages flow (issue #13)', () => {
-  const STREAM = 4000;
+  // 24 s at 250 msg/s: Kafka goes down 4 s in and the change comes once it is back (10-20 s later on a busy
+  // machine), so messages still arrive after it
+  const STREAM = 6000;
   let broker: { url: string; dispose(): Promise<void> };
   let cluster: string;
   let kafkaTopic: string;
@@ -221,7 +223,7 @@ describe('cluster mode through a Kafka restart, then a rule changed while messag
     const rule = (value: string): Record<string, unknown> => ({ sql: `SELECT payload.seq as seq FROM "${mqttPrefix}/#"`, actions: [{ connector: 'kafka', topic: kafkaTopic, value }] });
     const members = [await member('m1', [{ id: 'seq', ...rule('${seq}') }]), await member('m2', [])] as const;
     load = await startLoad({ url: broker.url, topicPrefix: mqttPrefix, total: STREAM, publishers: 2, ratePerSecond: 250 });
-    await pollUntil('a quarter of the stream', async () => (await received(members[0])) + (await received(members[1])), (n) => n >= STREAM / 4, 30_000);
+    await pollUntil('a sixth of the stream', async () => (await received(members[0])) + (await received(members[1])), (n) => n >= STREAM / 6, 30_000);
     await killKafka();
     await sleep(2000);
     await restartKafka();
