@@ -63,7 +63,11 @@ export class ClusterConfigStore implements ConfigStore {
     }
     return {
       snapshot: change.snapshot,
-      keep: () => change.keep(),
+      // called once this member's integration took the change
+      keep: () => {
+        this.sync.markApplied(to);
+        return change.keep();
+      },
       // this member's integration refused the change: take it back in the file and, by a new revision, in the cluster
       undo: () => this.sync.serialised(async () => {
         await change.undo();

@@ -58,7 +58,10 @@ function member(name: string, log: InMemoryLog, text: string): Member {
 
 async function joined(m: Member): Promise<{ seeded: boolean; mirrored: boolean }> {
   const outcome = await m.sync.join();
-  m.sync.follow(async (revision) => void m.applied.push(revision.revision));
+  m.sync.follow(async (revision) => {
+    m.applied.push(revision.revision);
+    return true;
+  });
   return outcome;
 }
 
@@ -100,6 +103,28 @@ describe('a cluster member\'s config file and the shared config log', () => {
     // the writer applies its own change through the API's reload, not as a change from the cluster
     expect(a.applied).toHaveLength(0);
     expect(b.sync.current?.revision).toBe(a.sync.current?.revision);
+    expect(b.sync.appliedRevision).toBe(b.sync.current?.revision);
+    // the writer runs it once its own reload took it (the API's keep())
+    expect(a.sync.appliedRevision).toBe(a.sync.current?.revision);
+  });
+
+  it('shows a member that refused a revision as running its previous one', async () => {
+    const log = new InMemoryLog();
+    const a = member('a', log, configText(8081, RULE_A));
+    const b = member('b', log, configText(8082, RULE_A));
+    await joined(a);
+    await b.sync.join();
+    const before = b.sync.appliedRevision;
+    let refusals = 0;
+    b.sync.follow(async () => {
+      refusals += 1;
+      return false; // its reload refused the revision
+    });
+    const { revision } = await a.store.read();
+    await a.store.apply(revision, [{ op: 'remove-rule', id: 'temps' }]);
+    await until(async () => refusals > 0);
+    expect(b.sync.current?.revision).not.toBe(before);
+    expect(b.sync.appliedRevision).toBe(before);
   });
 
   it('takes one of two changes made at once from the same revision; the other writer gets a conflict and both files end the same', async () => {

@@ -28,8 +28,10 @@ export class ClusterConfigSync {
   private readonly log: SharedLog;
   private queue: Promise<unknown> = Promise.resolve();
   private joined = false;
-  /** Set once joined: told after a revision from another member was written into the file. */
-  private onChanged: ((revision: ConfigRevision) => Promise<void>) | undefined;
+  /** Set once joined: told after a revision from another member was written into the file; answers whether it now runs. */
+  private onChanged: ((revision: ConfigRevision) => Promise<boolean>) | undefined;
+  /** The revision this member's integration runs (the status topic shows it: a member that refused one lags). */
+  private applied: string | undefined;
 
   constructor(
     private readonly member: string,
@@ -44,6 +46,16 @@ export class ClusterConfigSync {
   /** The cluster's current revision of the shared config (undefined before join). */
   get current(): ConfigRevision | undefined {
     return this.history.current;
+  }
+
+  /** The revision this member runs: the cluster's at join, then each one its integration took. */
+  get appliedRevision(): string | undefined {
+    return this.applied;
+  }
+
+  /** This member's integration now runs `revision` (an API change or a SIGHUP it applied itself). */
+  markApplied(revision: string | undefined): void {
+    if (revision !== undefined) this.applied = revision;
   }
 
   /**
@@ -67,11 +79,13 @@ export class ClusterConfigSync {
       this.logger.info('config file replaced by the cluster\'s shared config', { revision: current.revision.slice(0, 12), by: current.member });
     }
     this.joined = true;
+    // the integration is built from the file as it is now
+    this.applied = current.revision;
     return { seeded, mirrored };
   }
 
   /** From now on, revisions of other members are mirrored into the file and handed to `apply` (the reload). */
-  follow(apply: (revision: ConfigRevision) => Promise<void>): void {
+  follow(apply: (revision: ConfigRevision) => Promise<boolean>): void {
     this.onChanged = apply;
     this.scheduleMirror();
   }
@@ -108,6 +122,11 @@ export class ClusterConfigSync {
     });
   }
 
+  /** Whether the file's shared sections are the cluster's current revision. */
+  async fileMatchesCluster(): Promise<boolean> {
+    return revisionOf(sharedConfigOf((await this.file.read()).document)) === this.history.current?.revision;
+  }
+
   close(): Promise<void> {
     this.onChanged = undefined;
     return this.log.close();
@@ -136,6 +155,6 @@ export class ClusterConfigSync {
     const local: ConfigDocument = (await this.file.read()).document;
     if (revisionOf(sharedConfigOf(local)) === current.revision) return;
     await this.file.mirror(current.shared);
-    await apply(current);
+    if (await apply(current)) this.applied = current.revision;
   }
 }

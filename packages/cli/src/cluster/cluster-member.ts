@@ -70,7 +70,7 @@ export class ClusterMember {
       memberTimeoutMs: this.config.memberTimeoutMs,
       snapshot: () => {
         const metrics = app.metrics.snapshot();
-        return { rules: countersOfSnapshot(metrics.rules), actions: countersOfSnapshot(metrics.actions), configRevision: this.sync.current?.revision };
+        return { rules: countersOfSnapshot(metrics.rules), actions: countersOfSnapshot(metrics.actions), configRevision: this.sync.appliedRevision };
       },
     }, this.makeLog(statusTopicOf(this.config.name), STATUS_TOPIC_CONFIG), this.logger.child('status'));
     await this.status.start();

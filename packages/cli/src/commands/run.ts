@@ -111,7 +111,9 @@ async function publishThenReload(member: ClusterMember, reloader: ConfigReloader
   } catch (error) {
     logger.error('the config file could not be published to the cluster; this member reloads it alone', { trigger, error: (error as Error).message });
   }
-  await reloader.reload(trigger);
+  const outcome = await reloader.reload(trigger);
+  // runs what the file says: the cluster's revision when the file matches it
+  if (outcome.applied && (await member.sync.fileMatchesCluster())) member.sync.markApplied(member.sync.current?.revision);
 }
 
 /** Where the running config comes from: its file, the store the API writes through, and the cluster it is shared in. */
@@ -150,6 +152,7 @@ async function runStarted(
     cluster.sync.follow(async (revision) => {
       const outcome = await reloader.reload('cluster');
       if (!outcome.applied) logger.error('the cluster\'s config revision was refused here; this member runs its previous config', { revision: revision.revision.slice(0, 12), by: revision.member, error: outcome.error });
+      return outcome.applied;
     });
   }
   const http = loaded.config.http.enabled && !noHttp
