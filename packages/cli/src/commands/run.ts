@@ -25,11 +25,11 @@ plugins, stopTimeoutMs, rateIntervalMs) are reported as needing a restart; an in
 (its errors are logged) and the running configuration stays. What the REST API creates, edits or
 deletes is written into the config file (comments and references kept) and applied the same way.
 
-Options:
 With a cluster: section the process joins a cluster (docs/cluster.md): the file's sources, connectors
 and rules are replaced by the cluster's (or seed them on first start), API changes apply on every
 member, and SIGHUP publishes the file's shared sections to the cluster when they differ.
 
+Options:
   -c, --config <file>   config file (YAML or JSON), required
   --no-http             do not start the HTTP endpoint (/metrics, /healthz, /readyz, /api)
   --watch               also reload when the config file changes
