@@ -23,11 +23,11 @@ describe('who takes over a dead member', () => {
 });
 
 describe('the source that resumes a dead member\'s session', () => {
-  it('has the dead member\'s derived client id and ends the session when drained', () => {
-    const entry = { type: 'mqtt', id: 'plant', url: 'mqtt://b', shareGroup: 'plant-a', clientId: 'sluice-plant-a', session: { sessionExpiry: 60 } };
+  it('has the dead member\'s derived client id, a persistent session, and the source\'s own way of leaving', () => {
+    const entry = { type: 'mqtt', id: 'plant', url: 'mqtt://b', shareGroup: 'plant-a', clientId: 'sluice-plant-a', session: { sessionExpiry: 60, shareGroupLeave: 'keep-session' } };
     expect(takeoverSource(entry, 'a', 'c')).toEqual({
       type: 'mqtt', id: 'plant-takeover-c', url: 'mqtt://b', shareGroup: 'plant-a', clientId: 'sluice-plant-c',
-      session: { sessionExpiry: 60, persistent: true, shareGroupLeave: 'end-session' },
+      session: { sessionExpiry: 60, shareGroupLeave: 'keep-session', persistent: true },
     });
   });
 

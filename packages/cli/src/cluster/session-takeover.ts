@@ -31,8 +31,10 @@ export function takeoverSource(entry: Readonly<Record<string, unknown>>, self: s
     ...entry,
     id: `${id}-takeover-${dead}`,
     clientId: `sluice-${id}-${dead}`,
-    // resume the dead member's session, then leave the group and end the session when drained
-    session: { ...session, persistent: true, shareGroupLeave: 'end-session' },
+    // resume the dead member's session; when drained, leave as the source's own `shareGroupLeave` says: ending
+    // the session on Mosquitto (which would go on routing a share into it), a plain disconnect on HiveMQ (whose
+    // UNSUBSCRIBE can stall the group, docs/operations.md; it routes nothing to an offline member)
+    session: { ...session, persistent: true },
   };
 }
 
@@ -55,8 +57,9 @@ export interface SessionTakeoverOptions {
  * dead member's MQTT sources, a source with its client id is added to this member's integration. The broker
  * hands it the session: the messages queued for the dead member and those it had not acknowledged, which this
  * member's rules process as their own. Once the source is quiet (settleMs with nothing received or pending, at
- * most maxMs) it is removed, and its stop unsubscribes from the share group and ends the session (session expiry
- * 0), so the broker routes nothing more to the dead member. Answers the number of messages recovered.
+ * most maxMs) it is removed, and its stop leaves the share group as the source's `session.shareGroupLeave` says
+ * (`end-session`: unsubscribe, drain, session expiry 0), so the broker routes nothing more to the dead member.
+ * Answers the number of messages recovered.
  */
 export async function takeOver(dead: string, options: SessionTakeoverOptions): Promise<number> {
   const { app, logger } = options;
