@@ -14,7 +14,8 @@
 // HiveMQ does not split a group round-robin: the member killed is the one that has received more, and the split is
 // only checked on Mosquitto (where it is round-robin) by the printed figures and the sum.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createTopic, deleteTopic, kafkaBroker, mqttUrl, randomName, startHiveMq, startMosquitto } from '@sluice/testkit';
+import { createTopic, deleteTopic, kafkaBroker, mqttUrl, randomName } from '@sluice/testkit';
+import { HIVEMQ, MOSQUITTO, type Broker, type BrokerUnderTest } from './support/brokers';
 import { readBack, sleep, startLoad, summary, type Load } from './support/load';
 import { pollUntil } from './support/poll';
 import { kafkaAlive, killKafka, restartKafka, startSluice, stopAll, type SluiceProcess } from './support/processes';
@@ -26,35 +27,8 @@ interface ClusterView {
   readonly totals: { readonly rules: Record<string, Record<string, number>>; readonly actions: Record<string, Record<string, number>> };
 }
 
-interface BrokerUnderTest {
-  readonly name: string;
-  start(): Promise<{ readonly url: string; stop(): Promise<void> }>;
-  /** The `session.shareGroupLeave` docs/operations.md recommends for this broker. */
-  readonly shareGroupLeave: 'end-session' | 'keep-session';
-  /** A stream rate the broker's 50-message window per client (HiveMQ CE) keeps up with. */
-  readonly rate: number;
-}
-
-const MOSQUITTO: BrokerUnderTest = {
-  name: 'Mosquitto',
-  shareGroupLeave: 'end-session',
-  rate: 1000,
-  async start() {
-    // unlimited queues: the broker must hold everything a member has not acknowledged
-    const broker = await startMosquitto({ settings: { persistence: true, max_queued_messages: 0, max_queued_bytes: 0 } });
-    return { url: broker.url, stop: () => broker.dispose() };
-  },
-};
-
-const HIVEMQ: BrokerUnderTest = {
-  name: 'HiveMQ CE',
-  shareGroupLeave: 'keep-session',
-  rate: 500,
-  async start() {
-    const broker = await startHiveMq();
-    return { url: broker.url, stop: () => broker.stop() };
-  },
-};
+/** A stream rate each broker keeps up with (HiveMQ CE keeps 50 messages unacknowledged per client). */
+const CLUSTER_BROKERS = [{ ...MOSQUITTO, rate: 1000 }, { ...HIVEMQ, rate: 500 }];
 
 const api = async <T>(sluice: SluiceProcess, path: string, init?: RequestInit): Promise<{ status: number; body: T }> => {
   const res = await fetch(`http://127.0.0.1:${sluice.port}${path}`, init);
@@ -63,12 +37,16 @@ const api = async <T>(sluice: SluiceProcess, path: string, init?: RequestInit): 
 const clusterView = async (sluice: SluiceProcess): Promise<ClusterView> => (await api<ClusterView>(sluice, '/api/cluster')).body;
 const received = async (sluice: SluiceProcess): Promise<number> => (await sluice.metrics()).get('sluice_source_received_total{source="plant"}') ?? 0;
 
-describe.each([MOSQUITTO, HIVEMQ])('cluster mode on $name: two sluice run members sharing config, work and status (issue #13)', (brokerUnderTest) => {
-  let broker: { url: string; stop(): Promise<void> };
+/**
+ * A fresh broker, Kafka topic, MQTT prefix and cluster name per test (and everything stopped after it), and the
+ * helpers the cases share. Registers its beforeEach/afterEach in the describe block it is called from.
+ */
+function clusterOn(brokerUnderTest: BrokerUnderTest, memberTimeoutMs: number) {
+  let broker: Broker;
   let cluster: string;
   let kafkaTopic: string;
   let mqttPrefix: string;
-  let load: Load | undefined;
+  const loads: Load[] = [];
   const sluices: SluiceProcess[] = [];
 
   beforeEach(async () => {
@@ -80,25 +58,43 @@ describe.each([MOSQUITTO, HIVEMQ])('cluster mode on $name: two sluice run member
   }, 120_000);
 
   afterEach(async () => {
-    await load?.close();
-    load = undefined;
+    for (const load of loads.splice(0)) await load.close();
     await stopAll(sluices);
     await broker.stop();
+    // a test that killed Kafka and failed before restarting it
+    if (!kafkaAlive()) await restartKafka();
     for (const topic of [kafkaTopic, `_sluice-${cluster}-config`, `_sluice-${cluster}-status`]) await deleteTopic(topic).catch(() => undefined);
-  });
+  }, 120_000);
 
-  const member = async (id: string, rules: unknown[]): Promise<SluiceProcess> => {
-    const sluice = await startSluice({
-      cluster: { name: cluster, connector: 'kafka', member: id, statusIntervalMs: 300, memberTimeoutMs: 3000 },
-      sources: [{ type: 'mqtt', id: 'plant', url: broker.url, maxInflight: 50, session: { shareGroupLeave: brokerUnderTest.shareGroupLeave } }],
-      connectors: [{ type: 'kafka', id: 'kafka', bootstrapHosts: [kafkaBroker().bootstrap] }],
-      rules,
-    });
-    sluices.push(sluice);
-    return sluice;
+  return {
+    async member(id: string, rules: unknown[]): Promise<SluiceProcess> {
+      const sluice = await startSluice({
+        cluster: { name: cluster, connector: 'kafka', member: id, statusIntervalMs: 300, memberTimeoutMs },
+        sources: [{ type: 'mqtt', id: 'plant', url: broker.url, maxInflight: 50, session: { shareGroupLeave: brokerUnderTest.shareGroupLeave } }],
+        connectors: [{ type: 'kafka', id: 'kafka', bootstrapHosts: [kafkaBroker().bootstrap] }],
+        rules,
+      });
+      sluices.push(sluice);
+      return sluice;
+    },
+    /** Numbered messages under this test's MQTT prefix. */
+    async stream(total: number, ratePerSecond: number): Promise<Load> {
+      const load = await startLoad({ url: broker.url, topicPrefix: mqttPrefix, total, publishers: 2, ratePerSecond });
+      loads.push(load);
+      return load;
+    },
+    /** The rule `seq`, writing each message's number with the value template `value`. */
+    seqRule: (value = '${seq}'): Record<string, unknown> =>
+      ({ id: 'seq', sql: `SELECT payload.seq as seq FROM "${mqttPrefix}/#"`, actions: [{ connector: 'kafka', topic: kafkaTopic, value }] }),
+    copyRule: (): Record<string, unknown> =>
+      ({ sql: `SELECT payload.seq as seq FROM "${mqttPrefix}/copy"`, actions: [{ connector: 'kafka', topic: kafkaTopic, value: 'copy-${seq}' }] }),
+    /** Reads the topic back: every number below `total` is expected. */
+    readAll: (total: number): ReturnType<typeof readBack> => readBack(kafkaTopic, Array.from({ length: total }, (_, i) => i), 120_000),
   };
-  const seqRule = (): unknown => ({ id: 'seq', sql: `SELECT payload.seq as seq FROM "${mqttPrefix}/#"`, actions: [{ connector: 'kafka', topic: kafkaTopic, value: '${seq}' }] });
-  const readAll = (): ReturnType<typeof readBack> => readBack(kafkaTopic, Array.from({ length: TOTAL }, (_, i) => i), 90_000);
+}
+
+describe.each(CLUSTER_BROKERS)('cluster mode on $name: two sluice run members sharing config, work and status (issue #13)', (brokerUnderTest) => {
+  const { member, stream, seqRule, copyRule, readAll } = clusterOn(brokerUnderTest, 3000);
 
   it('shares the seeded config, carries a stream with none lost, sums the members\' counters, spreads an API rule change, shows a stopped member', async () => {
     const first = await member('m1', [seqRule()]);
@@ -106,9 +102,9 @@ describe.each([MOSQUITTO, HIVEMQ])('cluster mode on $name: two sluice run member
     // the second member's file had no rules: it runs the cluster's
     expect((await api<Array<{ id: string }>>(second, '/api/rules')).body.map((r) => r.id)).toEqual(['seq']);
 
-    load = await startLoad({ url: broker.url, topicPrefix: mqttPrefix, total: TOTAL, publishers: 2, ratePerSecond: brokerUnderTest.rate });
+    const load = await stream(TOTAL, brokerUnderTest.rate);
     expect(await load.finished(60_000)).toBe(TOTAL);
-    const read = await readAll();
+    const read = await readAll(TOTAL);
     console.log(summary(`${brokerUnderTest.name}: cluster of two members`, TOTAL, read));
     expect(read.missing).toEqual([]);
     const split = [await received(first), await received(second)] as const;
@@ -122,9 +118,8 @@ describe.each([MOSQUITTO, HIVEMQ])('cluster mode on $name: two sluice run member
     expect(split[0] + split[1]).toBeGreaterThanOrEqual(TOTAL);
 
     // a rule written through the first member's API runs on the second
-    const copyRule = { sql: `SELECT payload.seq as seq FROM "${mqttPrefix}/copy"`, actions: [{ connector: 'kafka', topic: kafkaTopic, value: 'copy-${seq}' }] };
     const started = Date.now();
-    const put = await api<{ revision: string }>(first, '/api/rules/copy', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(copyRule) });
+    const put = await api<{ revision: string }>(first, '/api/rules/copy', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(copyRule()) });
     expect(put.status).toBe(201);
     await pollUntil('the rule to run on the other member', async () => (await api<unknown>(second, '/api/rules/copy')).status, (status) => status === 200, 15_000, 20);
     console.log(`[cluster] a rule written through one member's API ran on the other ${Date.now() - started} ms after the PUT was sent`);
@@ -140,13 +135,13 @@ describe.each([MOSQUITTO, HIVEMQ])('cluster mode on $name: two sluice run member
   it('a member joining mid-stream takes the cluster\'s config and a share of the stream, zero lost', async () => {
     const first = await member('m1', [seqRule()]);
     // 10 s: a member takes a few seconds to start, and must join while most of the stream is still to come
-    load = await startLoad({ url: broker.url, topicPrefix: mqttPrefix, total: TOTAL, publishers: 2, ratePerSecond: 200 });
+    const load = await stream(TOTAL, 200);
     await pollUntil('a tenth of the stream to reach the first member', () => received(first), (n) => n >= TOTAL / 10, 30_000);
     const joining = await member('m2', []);
     expect((await api<Array<{ id: string }>>(joining, '/api/rules')).body.map((r) => r.id)).toEqual(['seq']);
     expect(await load.finished(60_000)).toBe(TOTAL);
 
-    const read = await readAll();
+    const read = await readAll(TOTAL);
     console.log(summary(`${brokerUnderTest.name}: cluster, a member joining mid-stream`, TOTAL, read));
     expect(read.missing).toEqual([]);
     const split = [await received(first), await received(joining)] as const;
@@ -157,7 +152,7 @@ describe.each([MOSQUITTO, HIVEMQ])('cluster mode on $name: two sluice run member
 
   it('a member SIGKILLed mid-stream and never started again: another member takes over its MQTT session, zero lost', async () => {
     const members = [await member('m1', [seqRule()]), await member('m2', [])] as const;
-    load = await startLoad({ url: broker.url, topicPrefix: mqttPrefix, total: TOTAL, publishers: 2, ratePerSecond: brokerUnderTest.rate / 2 });
+    const load = await stream(TOTAL, brokerUnderTest.rate / 2);
     const counts = await pollUntil('an eighth of the stream to reach the members',
       async () => [await received(members[0]), await received(members[1])] as const, ([a, b]) => a + b >= TOTAL / 8, 30_000);
     // the busier one: HiveMQ may feed one member only, and killing an idle one would test nothing
@@ -169,7 +164,7 @@ describe.each([MOSQUITTO, HIVEMQ])('cluster mode on $name: two sluice run member
     expect(await load.finished(60_000)).toBe(TOTAL);
 
     // Mosquitto keeps routing the dead member's share into its session until the survivor takes it over
-    const read = await readAll();
+    const read = await readAll(TOTAL);
     console.log(summary(`${brokerUnderTest.name}: cluster, a member killed and never restarted`, TOTAL, read));
     expect(read.missing).toEqual([]);
     const view = await pollUntil('the dead member to be shown taken over', () => clusterView(survivor),
@@ -185,46 +180,12 @@ describe('cluster mode through a Kafka restart, then a rule changed while messag
   // 24 s at 250 msg/s: Kafka goes down 4 s in and the change comes once it is back (10-20 s later on a busy
   // machine), so messages still arrive after it
   const STREAM = 6000;
-  let broker: { url: string; dispose(): Promise<void> };
-  let cluster: string;
-  let kafkaTopic: string;
-  let mqttPrefix: string;
-  let load: Load | undefined;
-  const sluices: SluiceProcess[] = [];
-
-  beforeEach(async () => {
-    broker = await startMosquitto({ settings: { persistence: true, max_queued_messages: 0, max_queued_bytes: 0 } });
-    cluster = randomName('cluster');
-    kafkaTopic = randomName('cluster-out');
-    mqttPrefix = randomName('seq');
-    await createTopic(kafkaTopic, 3);
-  }, 120_000);
-
-  afterEach(async () => {
-    await load?.close();
-    load = undefined;
-    await stopAll(sluices);
-    await broker.dispose();
-    if (!kafkaAlive()) await restartKafka();
-    for (const topic of [kafkaTopic, `_sluice-${cluster}-config`, `_sluice-${cluster}-status`]) await deleteTopic(topic).catch(() => undefined);
-  }, 120_000);
-
-  const member = async (id: string, rules: unknown[]): Promise<SluiceProcess> => {
-    const sluice = await startSluice({
-      // far shorter than the outage: each member's status goes stale, and none may take the other over
-      cluster: { name: cluster, connector: 'kafka', member: id, statusIntervalMs: 300, memberTimeoutMs: 3_000 },
-      sources: [{ type: 'mqtt', id: 'plant', url: broker.url, maxInflight: 50 }],
-      connectors: [{ type: 'kafka', id: 'kafka', bootstrapHosts: [kafkaBroker().bootstrap] }],
-      rules,
-    });
-    sluices.push(sluice);
-    return sluice;
-  };
+  // memberTimeoutMs far shorter than the outage: each member's status goes stale, and none may take the other over
+  const { member, stream, seqRule, readAll } = clusterOn(MOSQUITTO, 3000);
 
   it('config and status topics recover: a change after the restart reaches both members, each message is evaluated by one rule version, none lost, no member taken over', async () => {
-    const rule = (value: string): Record<string, unknown> => ({ sql: `SELECT payload.seq as seq FROM "${mqttPrefix}/#"`, actions: [{ connector: 'kafka', topic: kafkaTopic, value }] });
-    const members = [await member('m1', [{ id: 'seq', ...rule('${seq}') }]), await member('m2', [])] as const;
-    load = await startLoad({ url: broker.url, topicPrefix: mqttPrefix, total: STREAM, publishers: 2, ratePerSecond: 250 });
+    const members = [await member('m1', [seqRule()]), await member('m2', [])] as const;
+    const load = await stream(STREAM, 250);
     await pollUntil('a sixth of the stream', async () => (await received(members[0])) + (await received(members[1])), (n) => n >= STREAM / 6, 30_000);
     await killKafka();
     await sleep(2000);
@@ -233,7 +194,7 @@ describe('cluster mode through a Kafka restart, then a rule changed while messag
     // the change, through the second member, once its config topic answers again
     const changedAt = Date.now();
     const put = await pollUntil('the API change to be taken after the restart', async () => (await api<unknown>(members[1], '/api/rules/seq', {
-      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule('{"seq": ${seq}, "v": 2}')),
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(seqRule('{"seq": ${seq}, "v": 2}')),
     })).status, (status) => status === 200, 60_000, 500);
     expect(put).toBe(200);
     const valueOn = async (sluice: SluiceProcess): Promise<unknown> =>
@@ -243,7 +204,7 @@ describe('cluster mode through a Kafka restart, then a rule changed while messag
     console.log(`[cluster] after the Kafka restart, a rule change reached both members ${Date.now() - changedAt} ms after the first PUT was tried`);
 
     expect(await load.finished(90_000)).toBe(STREAM);
-    const read = await readBack(kafkaTopic, Array.from({ length: STREAM }, (_, i) => i), 120_000);
+    const read = await readAll(STREAM);
     console.log(summary('cluster through a Kafka restart and a rule change', STREAM, read));
     expect(read.missing).toEqual([]);
     // every record is one version's output, whole: a bare number (old) or {"seq": n, "v": 2} (new)

@@ -20,7 +20,8 @@
 // round-robin, and a member that had received nothing would test nothing.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import mqtt from 'mqtt';
-import { createTopic, deleteTopic, kafkaBroker, randomName, startHiveMq, startMosquitto } from '@sluice/testkit';
+import { createTopic, deleteTopic, kafkaBroker, randomName } from '@sluice/testkit';
+import { HIVEMQ, MOSQUITTO, type Broker, type BrokerUnderTest } from './support/brokers';
 import { readBack, sleep, startLoad, summary, type Load } from './support/load';
 import { pollUntil } from './support/poll';
 import { startSluice, stopAll, type SluiceProcess } from './support/processes';
@@ -29,37 +30,6 @@ import { startSluice, stopAll, type SluiceProcess } from './support/processes';
 const TOTAL = 4000;
 const RATE = 500;
 const PUBLISHERS = 2;
-
-interface Broker {
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-interface BrokerUnderTest {
-  readonly name: string;
-  start(): Promise<Broker>;
-  /** The `session.shareGroupLeave` docs/operations.md recommends for this broker. */
-  readonly shareGroupLeave: 'end-session' | 'keep-session';
-}
-
-const MOSQUITTO: BrokerUnderTest = {
-  name: 'Mosquitto',
-  shareGroupLeave: 'end-session',
-  async start() {
-    // unlimited queues: the broker must hold everything a member has not acknowledged
-    const broker = await startMosquitto({ settings: { persistence: true, max_queued_messages: 0, max_queued_bytes: 0 } });
-    return { url: broker.url, stop: () => broker.dispose() };
-  },
-};
-
-const HIVEMQ: BrokerUnderTest = {
-  name: 'HiveMQ CE',
-  shareGroupLeave: 'keep-session',
-  async start() {
-    const broker = await startHiveMq();
-    return { url: broker.url, stop: () => broker.stop() };
-  },
-};
 
 /** Whether the broker still holds a session for this client id (it is resumed, then ended: session expiry 0). */
 async function sessionPresent(url: string, clientId: string): Promise<boolean> {
