@@ -84,7 +84,11 @@ export class ClusterMember {
       takeovers.warn('a member stopped publishing its status: taking over its MQTT sessions', { member: dead.id, lastSeen: dead.lastSeen });
       this.takingOver = takeOver(dead.id, { self: this.id, app, load, settleMs: TAKEOVER_SETTLE_MS, maxMs: TAKEOVER_MAX_MS, signal: this.stopped.signal, logger: takeovers })
         .then(() => (this.stopped.signal.aborted ? undefined : status.markTakenOver(dead.id)))
-        .catch((error: unknown) => takeovers.error('taking over a dead member\'s sessions failed', { member: dead.id, error: (error as Error).message }))
+        .catch((error: unknown) => {
+          // tried again at a later tick: its messages wait in its session until someone takes it over
+          this.takenOver.delete(incarnationOf(dead));
+          takeovers.error('taking over a dead member\'s sessions failed; trying again', { member: dead.id, error: (error as Error).message });
+        })
         .finally(() => (this.takingOver = undefined));
     }, this.config.statusIntervalMs);
     this.watcher.unref();
