@@ -10,7 +10,7 @@ import { FileConfigStore } from '../config-store/file-config-store';
 import { ClusterConfigStore } from './cluster-config-store';
 import { ClusterConfigSync } from './cluster-config-sync';
 import { sharedConfigOf } from './config-history';
-import { InMemoryLog } from './in-memory-log';
+import { InMemoryLog } from '../../test/fixtures/in-memory-log';
 
 const logger = silentLogger;
 
