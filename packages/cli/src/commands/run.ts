@@ -62,18 +62,17 @@ export async function run(args: readonly string[], io: CommandIo): Promise<numbe
   const logger = createLogger({ level: loaded.config.log.level, format, secrets });
   // what the API creates, edits or deletes is written into the config file and applied by a reload
   const fileStore = new FileConfigStore({ file, env: io.env });
-  let member: ClusterMember | undefined;
-  if (loaded.config.cluster !== undefined) {
-    const joined = await ClusterMember.join(loaded, fileStore, logger.child('cluster')).catch((error: unknown) => {
+  const joined = loaded.config.cluster === undefined
+    ? undefined
+    : await ClusterMember.join(loaded, fileStore, logger.child('cluster')).catch((error: unknown) => {
       throw new CliError(`could not start: ${scrub(String((error as Error).message), secrets)}`, ExitCode.startFailed);
     });
-    member = joined.member;
-    if (joined.mirrored) {
-      loaded = loadConfigFile(file, io.env);
-      for (const secret of loaded.secrets) secrets.add(secret);
-    }
+  const cluster = joined?.member;
+  if (joined?.mirrored === true) {
+    // the file now holds the cluster's sources, connectors and rules
+    loaded = loadConfigFile(file, io.env);
+    for (const secret of loaded.secrets) secrets.add(secret);
   }
-  const cluster = member;
   const app = await composeFromConfig(loaded, logger).catch(async (error: unknown) => {
     await cluster?.stop();
     throw error;
