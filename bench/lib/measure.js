@@ -24,7 +24,7 @@ let pointNo = 0;
 function label(p) {
   const sys = p.sut === 'sluice' ? `sluice ${p.delivery === 'at-most-once' ? 'amo' : 'alo'}` : p.sut;
   const extra = [];
-  if (p.templated) extra.push(p.templated.missing ? `3 topics, 1 deleted` : '3 topics');
+  if (p.templated) extra.push(`${p.templated.missing ? '3 topics, 1 deleted' : '3 topics'}${p.templated.buffer ? `, ${p.templated.buffer} buffer` : ''}`);
   if (p.rules > 1) extra.push(`${p.rules} rules`);
   if (p.procs > 1 || p.shareGroup) extra.push(`${p.procs} proc`);
   if (p.broker === 'hivemq') extra.push('HiveMQ');
@@ -77,7 +77,7 @@ async function measurePoint(ctx, p) {
           mqttUrl: ctx.mqttUrl, bootstrap: ctx.bootstrap, topic, clientId: `bench-${p.sut}-${n}-${i}`,
           delivery: p.delivery ?? 'at-least-once', maxInflight: opts.inflight, rules: p.rules ?? 1,
           shareGroup: p.shareGroup ? 'bench' : undefined, sql: p.templated ? TEMPLATED_SQL : SEED_SQL, value: SEED_VALUE,
-          ...(p.templated && { topic: `${topic}-\${part}` }),
+          ...(p.templated && { topic: `${topic}-\${part}`, buffer: p.templated.buffer }),
         },
       }, 60000);
     }

@@ -1,5 +1,8 @@
 'use strict';
 // Sluice as a user composes it: MQTT client source -> SQL rules -> Kafka action (acks=all).
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { sluice, mqtt } = require('../lib/deps');
 
 module.exports = async function startSluice(config) {
@@ -12,12 +15,15 @@ module.exports = async function startSluice(config) {
     if (errors.length < 20) errors.push(`${level}: ${message} ${fields ? JSON.stringify(fields) : ''}`);
   };
   const logger = { debug() {}, info() {}, warn: note('warn'), error: note('error'), child: () => logger };
+  // `buffer: 'hybrid'`: the action spills to a disk log of its own, removed when the point stops
+  const bufferDir = config.buffer === 'hybrid' ? fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-')) : undefined;
   const action = {
     connector: 'kafka',
     topic: config.topic,
     key: '${clientid}',
     value: config.value,
     requiredAcks: 'all',
+    ...(bufferDir && { buffer: { mode: 'hybrid', dir: bufferDir } }),
   };
   const rules = [{ id: 'seed', sql: config.sql, actions: [{ ...action, id: 'seed-kafka' }] }];
   for (let i = 1; i < config.rules; i++) {
@@ -57,6 +63,7 @@ module.exports = async function startSluice(config) {
     },
     async stop() {
       await app.stop();
+      if (bufferDir) fs.rmSync(bufferDir, { recursive: true, force: true });
       // A member that only disconnects keeps its persistent session, and on Mosquitto 2.0 its place in a
       // share group: the broker goes on routing 1/N of the stream into that offline session, which stalled
       // the next scale points against the publisher's window (issue #13; scripts/repro/shared-sub-stall.js).

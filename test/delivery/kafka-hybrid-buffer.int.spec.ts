@@ -4,6 +4,10 @@
 // on. When Kafka is back, everything is delivered, in order, exactly once, and the connector reported
 // `buffering` meanwhile.
 //
+// And one topic of a templated topic missing (issue #11): its records are written to disk as they come, so
+// their MQTT messages are acknowledged and the other topics' records, which come through the same MQTT
+// session and window, keep flowing; created, the missing topic gets its records, each once, in order.
+//
 // Kills and restarts the Kafka broker the tests point at: run in band with the other delivery scenarios
 // (jest's maxWorkers is 1), never beside other suites.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -28,6 +32,8 @@ describe('a hybrid buffer while the Kafka broker is down', () => {
   let app: Integration | undefined;
   let topic: string;
   let dir: string;
+  /** Topics a test made besides `topic`, deleted after it. */
+  const more: string[] = [];
 
   beforeEach(async () => {
     topic = randomName('hybrid');
@@ -40,7 +46,7 @@ describe('a hybrid buffer while the Kafka broker is down', () => {
     await app?.stop();
     app = undefined;
     rmSync(dir, { recursive: true, force: true });
-    await deleteTopic(topic).catch(() => undefined);
+    for (const name of [topic, ...more.splice(0)]) await deleteTopic(name).catch(() => undefined);
   });
 
   it('keeps taking messages onto disk while Kafka is down, says buffering, then delivers all in order once', async () => {
@@ -93,5 +99,56 @@ describe('a hybrid buffer while the Kafka broker is down', () => {
     expect(values).toEqual(expected);
     expect(action()).toMatchObject({ success: expected.length, failed: 0, dropped: 0, queuing: 0 });
     expect(source()).toMatchObject({ acknowledged: expected.length, leftToBroker: 0, pending: 0 });
+  }, 180000);
+
+  it('one topic of a templated topic missing: its records go to disk, the others flow through the same MQTT session, and it gets its own once created', async () => {
+    const SITES = ['a', 'b', 'c'];
+    const PER_SITE = 200;
+    const prefix = randomName('hybrid');
+    const topicOf = (site: string): string => `${topic}-${site}`;
+    more.push(...SITES.map(topicOf));
+    await createTopic(topicOf('a'), 1);
+    await createTopic(topicOf('b'), 1); // c is missing (the test broker does not create topics)
+    app = await createIntegration({
+      logger: silentLogger,
+      modules: [
+        // one session for every device, a window of 20 unacknowledged messages: a message held at its head
+        // would stop the whole stream
+        mqttModule({ id: 'plant', url: mqttUrl(), clientId: randomName('sluice'), session: { persistent: false } }),
+        sqlModule(),
+        kafkaModule({ id: 'kafka', bootstrapHosts: [kafkaBroker().bootstrap] }),
+      ],
+      rules: [{
+        id: 'seq',
+        sql: `SELECT payload.seq as seq, payload.site as site FROM "${prefix}/#"`,
+        actions: [{ connector: 'kafka', topic: `${topic}-\${site}`, key: '', value: '${seq}', maxInflight: 1, buffer: { mode: 'hybrid', dir } }],
+      }],
+    });
+    await app.start();
+    const action = (): NonNullable<ReturnType<Integration['metrics']['action']>> => app?.metrics.action('seq:kafka') as NonNullable<ReturnType<Integration['metrics']['action']>>;
+    const source = (): NonNullable<ReturnType<Integration['metrics']['source']>> => app?.metrics.source('plant') as NonNullable<ReturnType<Integration['metrics']['source']>>;
+    const total = SITES.length * PER_SITE;
+    const siteOf = (seq: number): string => SITES[seq % SITES.length] as string;
+    const seqsOf = (site: string): number[] => range(0, total).filter((seq) => siteOf(seq) === site);
+
+    await publish(mqttUrl(), `${prefix}/in`, range(0, total).map((seq) => JSON.stringify({ seq, site: siteOf(seq) })), { qos: 1 });
+    // every message acknowledged, c's once on disk, while c does not exist; a and b stored meanwhile
+    await pollUntil('every message to be acknowledged while c is missing', () => ({ acknowledged: source().acknowledged, pending: source().pending }),
+      (m) => m.acknowledged === total && m.pending === 0, 60000);
+    await pollUntil('a and b to be stored in Kafka', async () => [await topicRecordCount(topicOf('a')), await topicRecordCount(topicOf('b'))],
+      (counts) => counts[0] === PER_SITE && counts[1] === PER_SITE, 60000);
+    // a send that resolved once on disk counts as success (the message was acknowledged): c's wait in `queuing`
+    expect(action()).toMatchObject({ success: total, failed: 0, dropped: 0, queuing: PER_SITE });
+    expect(readdirSync(path.join(dir, bufferDirName('seq:kafka'))).filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(0);
+
+    await createTopic(topicOf('c'), 1);
+    await pollUntil('c\'s records to reach Kafka', () => action().queuing, (queuing) => queuing === 0, 120000);
+    for (const site of SITES) {
+      const values = (await consumeRecords(topicOf(site), PER_SITE, 60000)).map((record) => Number(record.value));
+      // one partition per topic and maxInflight 1: each topic holds its records in publish order, each once
+      expect({ site, values }).toEqual({ site, values: seqsOf(site) });
+      expect(await topicRecordCount(topicOf(site))).toBe(PER_SITE);
+    }
+    expect(action()).toMatchObject({ success: total, failed: 0, dropped: 0, queuing: 0 });
   }, 180000);
 });

@@ -138,6 +138,22 @@ export class DiskBuffer {
     }
   }
 
+  /**
+   * The reader goes on from the next record appended: every record before it is acknowledged or held in memory
+   * by a hybrid buffer, so none is read back (a restart still sends them, from the committed number on).
+   */
+  skipReaderToEnd(): void {
+    this.readFrom = this.nextSeq;
+    this.closeCursor();
+    const last = this.segments[this.segments.length - 1];
+    if (last === undefined) return;
+    try {
+      this.cursor = { file: last.file, fd: openSync(last.file, 'r'), offset: last.size, chunk: Buffer.alloc(0), chunkAt: 0 };
+    } catch {
+      // the reader then starts at the first segment and passes over the records before readFrom
+    }
+  }
+
   /** After readNext() threw on a damaged frame: the reader goes on after the last whole frame of its segment. */
   skipRestOfSegment(): void {
     const cursor = this.cursor;

@@ -28,8 +28,8 @@ describe('a KafkaAction with a hybrid buffer', () => {
   /** Estimated bytes of one record `{ n }` with n < 10 under the settings below. */
   let recordBytes: number;
 
-  const newConnector = (producer: FakeProducer): KafkaConnector => {
-    const connector = new KafkaConnector(config, producer, silentLogger, undefined, new FakeTopicDirectory(1));
+  const newConnector = (producer: FakeProducer, directory = new FakeTopicDirectory(1)): KafkaConnector => {
+    const connector = new KafkaConnector(config, producer, silentLogger, undefined, directory);
     connectors.push(connector);
     return connector;
   };
@@ -37,8 +37,15 @@ describe('a KafkaAction with a hybrid buffer', () => {
     { topic: 't', key: '', value: '${n}', maxInflight: 1, buffer: { mode: 'hybrid', dir, ...buffer } },
     actionContext('r:k', (count, reason) => drops.push([count, reason])),
   );
+  /** A hybrid action whose topic is the record's own `t` (a templated topic). */
+  const templated = (connector: KafkaConnector, buffer: object): KafkaAction => connector.createAction(
+    { topic: '${t}', key: '', value: '${n}', maxInflight: 1, buffer: { mode: 'hybrid', dir, ...buffer } },
+    actionContext('r:k', (count, reason) => drops.push([count, reason])),
+  );
   const values = (producer: FakeProducer): string[] => producer.records().map(([, , value]) => String(value));
   const segments = (): string[] => readdirSync(path.join(dir, bufferDirName('r:k'))).filter((name) => name.endsWith('.seg'));
+  /** The topics of the records written to the log so far, in order. */
+  const loggedTopics = (): string[] => segments().flatMap((segment) => [...readFileSync(path.join(dir, bufferDirName('r:k'), segment), 'utf8').matchAll(/"t":"([^"]*)"/g)].map((match) => match[1] as string));
   /** Answers produce requests as they come until the action holds nothing (records on disk included). */
   const drain = async (producer: FakeProducer, action: KafkaAction): Promise<void> => {
     for (let i = 0; i < 2000 && (action.queued() > 0 || producer.open.length > 0); i += 1) {
@@ -211,10 +218,13 @@ describe('a KafkaAction with a hybrid buffer', () => {
     const producer = new FakeProducer();
     const connector = newConnector(producer);
     await connector.start(new AbortController().signal);
-    const action = hybrid(connector, {});
-    producer.failure = () => Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError' });
-    await action.send({ n: 0 }, mqttMessage()); // Kafka fails it: from now on records go to disk only
-    await Promise.all([1, 2, 3].map((n) => action.send({ n }, mqttMessage())));
+    const action = hybrid(connector, { limit: recordBytes });
+    producer.manual = true;
+    const first = action.send({ n: 0 }, mqttMessage()); // in flight, unanswered: memory is full
+    // spilled: on disk only. 2 and 3 in a later write than 1: the reader, waiting with 1 for room, has not read
+    // them ahead yet, so the damage below is what it reads
+    await action.send({ n: 1 }, mqttMessage());
+    await Promise.all([2, 3].map((n) => action.send({ n }, mqttMessage())));
     // damage record 2's frame in place (same length): its JSON no longer parses
     const [segment] = segments();
     const file = path.join(dir, bufferDirName('r:k'), segment as string);
@@ -223,10 +233,68 @@ describe('a KafkaAction with a hybrid buffer', () => {
     expect(at).toBeGreaterThan(0);
     data[at] = 0x21;
     writeFileSync(file, data);
+    await drain(producer, action);
+    await first;
+    expect(values(producer)).toEqual(['0', '1', '3']);
+    expect(drops).toEqual([[1, 'other']]);
+  });
+
+  it("writes a missing topic's records to disk as they come (their sends resolve) and keeps the other topics in memory", async () => {
+    const producer = new FakeProducer();
+    producer.manual = true;
+    const directory = new FakeTopicDirectory(1);
+    directory.deleteTopic('gone');
+    const action = templated(newConnector(producer, directory), {});
+    const sends = [['gone', 1], ['ok', 2], ['gone', 3], ['ok', 4]].map(([t, n]) => action.send({ t, n }, mqttMessage()));
+    const done = track(sends);
+    for (let i = 0; i < 20 && !(done[0] && done[2]); i += 1) await new Promise((resolve) => setTimeout(resolve, 5)); // fdatasync
+    // the missing topic's messages may be acknowledged (on disk); the healthy topic's wait for Kafka as in memory mode
+    expect(done).toEqual([true, false, true, false]);
+    expect(loggedTopics()).toEqual(['gone', 'gone']);
+    producer.settle();
+    await turn();
+    await turn();
+    expect(done).toEqual([true, true, true, true]); // 2 and 4 went in one request
+    directory.createTopic('gone', 1);
+    await drain(producer, action);
+    expect(await Promise.all(sends)).toEqual(Array(4).fill(undefined));
+    // each once: the two written while they waited are not read back from disk and sent again
+    expect(producer.records().map(([topic, , value]) => `${topic}:${String(value)}`).sort()).toEqual(['gone:1', 'gone:3', 'ok:2', 'ok:4']);
+    expect(drops).toEqual([]);
+  });
+
+  it('a topic whose partition Kafka fails goes to disk, what memory held of it included; the other topics do not', async () => {
+    const producer = new FakeProducer();
+    const connector = newConnector(producer);
+    await connector.start(new AbortController().signal);
+    const action = templated(connector, {});
+    producer.failure = (batch) => (batch.topicMessages?.[0]?.topic === 'bad' ? Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError' }) : undefined);
+    await action.send({ t: 'bad', n: 1 }, mqttMessage()); // Kafka fails it: written to disk, its send resolves
+    await action.send({ t: 'ok', n: 2 }, mqttMessage()); // resolved by Kafka's ack
+    await action.send({ t: 'bad', n: 3 }, mqttMessage()); // the topic is failing: written as it comes
+    await action.send({ t: 'ok', n: 4 }, mqttMessage());
+    expect(loggedTopics()).toEqual(['bad', 'bad']);
+    expect(values(producer).filter((value) => value === '2' || value === '4')).toEqual(['2', '4']);
     producer.failure = undefined;
     await drain(producer, action);
-    expect([...new Set(values(producer))]).toEqual(['0', '1', '3']);
-    expect(drops).toEqual([[1, 'other']]);
+    const stored = producer.records().filter(([topic]) => topic === 'bad').map(([, , value]) => String(value));
+    expect([...new Set(stored)]).toEqual(['1', '3']); // in order (1 may have gone more than once: it was retried)
+  });
+
+  it('a spill after records of a blocked topic were written reads back only what spilled: each record is sent once', async () => {
+    const producer = new FakeProducer();
+    producer.manual = true;
+    const directory = new FakeTopicDirectory(1);
+    directory.deleteTopic('gone');
+    const action = templated(newConnector(producer, directory), { limit: 2 * recordBytes });
+    const sends = [['gone', 1], ['ok', 2], ['ok', 3], ['ok', 4]].map(([t, n]) => action.send({ t, n }, mqttMessage()));
+    // 1 (written, in memory) and 2 fill memory; 3 and 4 spill, and 2 is written when the spill begins
+    expect(await Promise.all(sends)).toEqual(Array(4).fill(undefined));
+    expect(loggedTopics()).toEqual(['gone', 'ok', 'ok', 'ok']);
+    directory.createTopic('gone', 1);
+    await drain(producer, action);
+    expect(producer.records().map(([topic, , value]) => `${topic}:${String(value)}`).sort()).toEqual(['gone:1', 'ok:2', 'ok:3', 'ok:4']);
+    expect(values(producer).filter((value) => value !== '1')).toEqual(['2', '3', '4']);
   });
 
   it('needs a directory, and refuses drop_oldest', () => {

@@ -28,19 +28,22 @@ interface HeldSend {
 }
 
 /**
- * The `hybrid` buffer: memory while Kafka keeps up, disk when it does not. While Kafka answers, nothing is
- * on disk and the batcher has room, a record goes straight to the batcher and its send resolves when Kafka
- * acknowledges it (as in memory mode). Once Kafka fails a request, or memory is full, records are appended
- * to the disk log and their sends resolve once on disk (the MQTT message is acknowledged then), so an outage
- * does not stop intake; what the batcher holds at that moment is written too (handOver), or its messages,
- * first in the MQTT acknowledgement order, would hold back all the others. Records on disk go back into
- * memory, oldest first, as the batcher frees room, read from disk rather than kept in memory. Order is kept:
- * while anything is on disk, new records queue behind it there.
+ * The `hybrid` buffer: memory while Kafka keeps up, disk when it does not. While a record's topic answers,
+ * nothing is spilled and the batcher has room, the record goes straight to the batcher and its send resolves
+ * when Kafka acknowledges it (as in memory mode). A topic that Kafka fails (a partition backs off) or says
+ * it does not have is *blocked*: its records are written to the disk log as well as kept in memory, and their
+ * sends resolve once on disk (the MQTT message is acknowledged then), what the batcher held of it included
+ * (handOver), so one topic's outage neither stops intake nor holds back the other topics, whose messages are
+ * acknowledged in the same order. Once memory is full, records *spill*: they are only appended to the log,
+ * everything memory holds is written too, and they go back into memory, oldest first, as the batcher frees
+ * room, read from disk rather than kept in memory. Order is kept: a topic's records are in memory or in the
+ * log in the order they came, and while anything has spilled, new records queue behind it there.
  */
 export class HybridBuffer {
   private readonly held: HeldSend[] = [];
   private pumpScheduled = false;
   private readonly spill: SpillState;
+  private readonly persistNow = (record: RenderedRecord): HandedOver => this.persist(record);
 
   constructor(
     private readonly batcher: RecordBatcher,
@@ -57,8 +60,11 @@ export class HybridBuffer {
   }
 
   send(record: RenderedRecord): Promise<SendResult> {
-    if (this.spill.records === 0 && this.held.length === 0 && !this.batcher.failing() && this.batcher.hasRoomFor(record.bytes)) {
-      return this.batcher.add(record);
+    if (this.spill.records === 0 && this.held.length === 0 && this.batcher.hasRoomFor(record.bytes)) {
+      // A record of a blocked topic (a partition failing, the topic missing) is written to disk as well and its
+      // send resolves once written: held in memory only, its MQTT message would hold back the acknowledgements
+      // of every message after it, the other topics' too (they go out in order). Other topics stay in memory.
+      return this.batcher.blocked(record.topic) ? this.batcher.addPersisted(record, this.persistNow) : this.batcher.add(record);
     }
     if (this.held.length === 0 && this.diskHasRoomFor(record.bytes)) {
       if (this.spill.records === 0) this.handOverMemory();
@@ -79,12 +85,13 @@ export class HybridBuffer {
   }
 
   /**
-   * Kafka failed a request (the batcher backs off): what memory holds goes to disk now, and new records
-   * follow it there until Kafka answers again. Waiting for memory to fill would not do: the source's window
-   * of unacknowledged messages (e.g. 20) is far smaller than the buffer, so intake would stop first.
+   * The topic's records cannot go for now (a partition of it backs off, or Kafka has no such topic): what
+   * memory holds of it is written to disk now, and its new records are written as they come (send()) until it
+   * answers again. Waiting for memory to fill would not do: the source's window of unacknowledged messages
+   * (e.g. 20) is far smaller than the buffer, so intake would stop first, for every topic.
    */
-  onBackOff(): void {
-    this.handOverMemory();
+  onBlocked(topic: string): void {
+    this.batcher.handOver(this.persistNow, topic);
   }
 
   /**
@@ -92,7 +99,7 @@ export class HybridBuffer {
    * Kafka at the head would hold back the acknowledgements of every message behind it.
    */
   private handOverMemory(): void {
-    this.batcher.handOver((held) => this.persist(held));
+    this.batcher.handOver(this.persistNow);
   }
 
   /** Moves records from disk into the batcher soon; called when the batcher may have room, and after a write. */
@@ -118,6 +125,11 @@ export class HybridBuffer {
   }
 
   private toDisk(record: RenderedRecord): Promise<void> {
+    // A spill begins: everything written before it is acknowledged or held in memory, none is to be read back
+    if (this.spill.records === 0) {
+      this.disk.skipReaderToEnd();
+      this.spill.inMemory.clear();
+    }
     this.spill.records += 1;
     this.spill.bytes += record.bytes;
     const { seq, written } = this.disk.append(record.topic, record.bytes, record.message);
@@ -133,12 +145,15 @@ export class HybridBuffer {
   /** Writes a record the batcher holds to the log; its send resolves once written, Kafka's outcome acks it there. */
   private persist(record: RenderedRecord): HandedOver {
     const { seq, written } = this.disk.append(record.topic, record.bytes, record.message);
-    this.spill.inMemory.add(seq);
+    // The reader must pass over it (it is in memory) only while a spill is read back; a spill that begins later
+    // skips the reader past it (toDisk), so a topic blocked for hours does not fill this set while nothing spills.
+    const reading = this.spill.records > 0;
+    if (reading) this.spill.inMemory.add(seq);
     return {
       written: written.catch((error: Error) => {
         // the record stays in memory and is still sent; only its early acknowledgement is off
         this.disk.ack(seq);
-        this.spill.inMemory.delete(seq);
+        if (reading) this.spill.inMemory.delete(seq);
         throw new ActionWriteError(this.options.where, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
       }),
       settled: (outcome) => {
@@ -153,9 +168,10 @@ export class HybridBuffer {
   }
 
   private pump(): void {
-    // While Kafka fails, records stay on disk, except one at a time to find out when it is back.
+    // Records read back wait in memory like any other, bounded by the memory limit; while a topic is blocked,
+    // those of the other topics behind its records in the log still go.
     let unreadable = 0;
-    while (this.spill.records > 0 && (!this.batcher.failing() || this.batcher.queued() === 0)) {
+    while (this.spill.records > 0) {
       try {
         this.spill.next ??= this.disk.readNext();
       } catch (error) {

@@ -113,7 +113,7 @@ export class KafkaConnector implements Connector {
       retryBackoff: parsed.retryBackoff,
       ...(parsed.queryMode === 'sync' ? { replyTimeout: parsed.syncQueryTimeout } : {}),
       onRoom: () => hybrid?.schedulePump(),
-      onBackOff: () => hybrid?.onBackOff(),
+      onBlocked: (topic) => hybrid?.onBlocked(topic),
       onResult: (error) => this.onResult(error),
       ...(this.gate === undefined ? {} : { gate: this.gate }),
     });

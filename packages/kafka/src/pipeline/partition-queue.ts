@@ -1,4 +1,5 @@
 import { type Entry, EntryQueue } from './entry';
+import type { TopicRoute } from './partition-router';
 
 /** What one partition did since the action was created (read into `partitions()` snapshots). */
 export interface PartitionCounters {
@@ -45,11 +46,15 @@ export class PartitionQueue extends EntryQueue {
   earlyAllowed = true;
   readonly counters: PartitionCounters = { requests: 0, acknowledged: 0, retried: 0, failed: 0, dropped: 0 };
 
+  readonly topic: string;
+
   constructor(
-    readonly topic: string,
+    /** The topic's queues this partition belongs to (its count of failing partitions). */
+    readonly route: TopicRoute,
     readonly partition: number,
   ) {
     super();
+    this.topic = route.topic;
   }
 
   /** A request of this partition is in flight, or a late reply is awaited. */

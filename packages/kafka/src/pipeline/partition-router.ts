@@ -13,6 +13,8 @@ export class TopicRoute {
   readonly unrouted = new EntryQueue();
   /** Removed from the router while idle: an entry still naming it (held by back-pressure) is routed again. */
   removed = false;
+  /** Partitions of the topic with failures > 0 (backing off, or retrying). */
+  failingPartitions = 0;
 
   constructor(readonly topic: string) {}
 
@@ -120,7 +122,7 @@ export class PartitionRouter {
     }
     const partition = choosePartition(metadata, message);
     message.partition = partition;
-    return (route.partitions[partition] ??= new PartitionQueue(route.topic, partition));
+    return (route.partitions[partition] ??= new PartitionQueue(route, partition));
   }
 
   forEachRoute(visit: (route: TopicRoute) => void): void {

@@ -46,8 +46,11 @@ export interface PipelineOptions {
   readonly replyTimeout?: number | undefined;
   /** Called when records leave the buffer (acknowledged, failed or dropped), so room may have freed. */
   readonly onRoom?: (() => void) | undefined;
-  /** Called when a retriable failure makes a partition back off (Kafka is away or unwell). */
-  readonly onBackOff?: (() => void) | undefined;
+  /**
+   * Called when a topic's records cannot go for now (see blocked()): a retriable failure made one of its
+   * partitions back off (Kafka is away or unwell), or Kafka says it has no such topic (missing, deleted).
+   */
+  readonly onBlocked?: ((topic: string) => void) | undefined;
   /** Milliseconds clock; tests pass their own. */
   readonly now?: (() => number) | undefined;
 }
@@ -174,6 +177,18 @@ export class RecordPipeline {
    * `onDisk`: the record was read back from a disk log (it is checked before it is sent, see below).
    */
   add(record: RenderedRecord, onAccepted?: () => void, onDisk = false): Promise<SendResult> {
+    return this.admit(record, onAccepted, onDisk, undefined);
+  }
+
+  /**
+   * As add(), for a record a disk log keeps as well (a hybrid buffer's record of a blocked topic): `persist`
+   * writes it at once, its send resolves once written, and Kafka's outcome goes to the `settled` it returned.
+   */
+  addPersisted(record: RenderedRecord, persist: (record: RenderedRecord) => HandedOver): Promise<SendResult> {
+    return this.admit(record, undefined, false, persist);
+  }
+
+  private admit(record: RenderedRecord, onAccepted: (() => void) | undefined, onDisk: boolean, persist: ((record: RenderedRecord) => HandedOver) | undefined): Promise<SendResult> {
     if (this.closed) {
       return Promise.reject(new ActionWriteError(this.where, 'the Kafka action is closed', { retriable: true }));
     }
@@ -196,6 +211,7 @@ export class RecordPipeline {
     }
     const entry = new Entry(record, onAccepted, onDisk);
     const promise = promiseOf(entry);
+    if (persist !== undefined) handOverEntry(entry, persist);
     entry.route = route;
     // Behind records still waiting for the topic, never ahead of them: the directory may know the partitions
     // already while its onChange (which gives the waiting records theirs, in order) has not come yet.
@@ -209,21 +225,14 @@ export class RecordPipeline {
    * or back for a retry) to `persist`, which writes it to a disk log: its send then resolves once written
    * instead of once Kafka has it, and Kafka's outcome goes to the `settled` that `persist` returned. The
    * record is still sent from here. A hybrid buffer calls this when it starts to spill, so that the records
-   * held in memory do not hold back the MQTT acknowledgements behind them (those go out in arrival order).
+   * held in memory do not hold back the MQTT acknowledgements behind them (those go out in arrival order),
+   * and with `topic` when that topic is blocked (only its records are written then).
    */
-  handOver(persist: (record: RenderedRecord) => HandedOver): void {
-    const hand = (entry: Entry): void => {
-      if (entry.onDisk || entry.settled) return;
-      entry.onDisk = true;
-      const { written, settled } = persist(entry.record);
-      const { resolve, reject } = entry;
-      written.then(() => resolve(), reject);
-      entry.resolve = (result) => settled(result);
-      entry.reject = (error) => settled(error);
-    };
+  handOver(persist: (record: RenderedRecord) => HandedOver, topic?: string): void {
     // in acceptance order, as the log must hold them
     const all: Entry[] = [];
     this.router.forEachRoute((route) => {
+      if (topic !== undefined && route.topic !== topic) return;
       route.unrouted.forEach((entry) => all.push(entry));
       for (const queue of route.partitions) {
         if (queue === undefined) continue;
@@ -232,7 +241,20 @@ export class RecordPipeline {
       }
     });
     all.sort((a, b) => a.seq - b.seq);
-    for (const entry of all) hand(entry);
+    for (const entry of all) if (!entry.onDisk && !entry.settled) handOverEntry(entry, persist);
+  }
+
+  /**
+   * Whether the topic's records cannot go now: one of its partitions is failing, or the directory has no
+   * partitions for it and says why (missing, deleted, unauthorized, Kafka not answering). A record merely
+   * waiting for its topic's first lookup is not blocked. A hybrid buffer writes a blocked topic's records to
+   * disk as they come, so they do not hold back the MQTT acknowledgements of the other topics' messages.
+   */
+  blocked(topic: string): boolean {
+    const route = this.router.route(topic);
+    if (route === undefined) return false;
+    if (route.failingPartitions > 0) return true;
+    return route.metadata === undefined && !this.router.refresh(route) && this.options.directory.problem(topic) !== undefined;
   }
 
   /** Since a retriable failure of some partition and until Kafka acknowledges that partition's next request. */
@@ -527,10 +549,7 @@ export class RecordPipeline {
   }
 
   private succeeded(queue: PartitionQueue, entries: readonly Entry[]): void {
-    if (queue.failures > 0) {
-      queue.failures = 0;
-      this.failingPartitions -= 1;
-    }
+    if (queue.failures > 0) this.recovered(queue);
     queue.earlyAllowed = true;
     queue.earlyAttempt = false;
     queue.counters.acknowledged += entries.length;
@@ -585,7 +604,10 @@ export class RecordPipeline {
    */
   private backOff(queue: PartitionQueue): void {
     const now = this.now();
-    if (queue.failures === 0) this.failingPartitions += 1;
+    if (queue.failures === 0) {
+      this.failingPartitions += 1;
+      queue.route.failingPartitions += 1;
+    }
     queue.failures += 1;
     queue.failedAt = now;
     const { initial, max } = this.options.retryBackoff;
@@ -598,7 +620,7 @@ export class RecordPipeline {
       this.backingOff.add(queue);
     }
     this.options.directory.suspect(queue.topic);
-    this.options.onBackOff?.();
+    this.options.onBlocked?.(queue.topic);
     this.scheduleWake(Math.min(queue.retryAt, this.admission.expiresAt(queue)));
   }
 
@@ -610,10 +632,13 @@ export class RecordPipeline {
 
   /** A partition with nothing left to send or in flight is not failing any more (its records went, or were dropped). */
   private settleFailing(queue: PartitionQueue): void {
-    if (queue.failures > 0 && !queue.backingOff && queue.length === 0 && !queue.busy) {
-      queue.failures = 0;
-      this.failingPartitions -= 1;
-    }
+    if (queue.failures > 0 && !queue.backingOff && queue.length === 0 && !queue.busy) this.recovered(queue);
+  }
+
+  private recovered(queue: PartitionQueue): void {
+    queue.failures = 0;
+    this.failingPartitions -= 1;
+    queue.route.failingPartitions -= 1;
   }
 
   private scheduleWake(at: number): void {
@@ -667,6 +692,7 @@ export class RecordPipeline {
     if (!this.router.refresh(route)) {
       // forgotten by a full directory and not taken back: its waiting records fail rather than wait for ever
       if (route.unrouted.length > 0 && !this.options.directory.tracks(topic)) this.abandonUntracked(route);
+      else if (!this.closed && this.options.directory.problem(topic) !== undefined) this.options.onBlocked?.(topic);
       return;
     }
     if (route.unrouted.length > 0) {
@@ -746,4 +772,14 @@ export class RecordPipeline {
     this.idleWaiters = [];
     for (const waiter of waiters) waiter();
   }
+}
+
+/** Gives the entry to a disk log: its send resolves once written there, and Kafka's outcome goes to the log's `settled`. */
+function handOverEntry(entry: Entry, persist: (record: RenderedRecord) => HandedOver): void {
+  entry.onDisk = true;
+  const { written, settled } = persist(entry.record);
+  const { resolve, reject } = entry;
+  written.then(() => resolve(), reject);
+  entry.resolve = (result) => settled(result);
+  entry.reject = (error) => settled(error);
 }
