@@ -1,7 +1,7 @@
 // The console's Cluster page (issue #13, "any member's console shows every member") in a real headless
 // Chromium, against two built `sluice run` members of one cluster on the real Mosquitto and Kafka: both members
-// listed, this server marked, the rule's counters summed over both; and on a server outside cluster mode, the
-// page says how to enable it. Writes docs/console/cluster.png with `npm run console:screenshots`.
+// listed, this server marked, the rule's and the action's counters summed over both; and on a server outside
+// cluster mode, the page says how to enable it. Writes docs/console/cluster.png with `npm run console:screenshots`.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import mqtt from 'mqtt';
 import type { Browser } from 'playwright-core';
@@ -66,6 +66,10 @@ describe('the console\'s Cluster page', () => {
       await eventually('the rule\'s matched count summed over both members', async () => {
         const row = await page.getByRole('table').nth(1).locator('tbody tr').first().innerText();
         expect(row).toMatch(new RegExp(`readings\\s+${PUBLISHED}\\s+${PUBLISHED}`));
+      });
+      await eventually('the action\'s counters summed over both members: every record stored, nothing waiting', async () => {
+        const row = await page.getByRole('table').nth(2).locator('tbody tr').first().innerText();
+        expect(row.split(/\s+/)).toEqual(['readings:kafka', String(PUBLISHED), String(PUBLISHED), '0', '0', '0', '0']);
       });
       await journey.screenshot('cluster');
       expect(journey.pageErrors).toEqual([]);

@@ -14,6 +14,10 @@
 //   retries while kafkajs still holds the original request; kafkajs numbers the retry as a new batch once
 //   the original is answered, so a record can be stored twice: seen in a run, and not promised.)
 //
+// - With idempotent and 12 devices on 12 partitions: up to maxInflight (10) requests, one per partition, time
+//   out at once and are retried side by side; each partition's sequence numbers must still line up (no
+//   OUT_OF_ORDER_SEQUENCE_NUMBER for ever, no repeats).
+//
 // Pauses the Kafka broker the tests point at: run in band with the other delivery scenarios (jest's
 // maxWorkers is 1), never beside other suites.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -24,8 +28,6 @@ import { sleep } from './support/load';
 import { pollUntil } from './support/poll';
 import { signalKafka, startSluice, type SluiceProcess } from './support/processes';
 
-const DEVICES = 3;
-const PARTITIONS = 3;
 /** Messages per device in each phase (before, during and after the pause). */
 const PER_PHASE = 200;
 const ACTION = 'order:kafka';
@@ -39,7 +41,6 @@ describe('order per partition across retries at the default maxInflight (issue #
 
   beforeEach(async () => {
     topic = randomName('order-retries');
-    await createTopic(topic, PARTITIONS);
     // unlimited queues: while Kafka is paused the broker holds what Sluice has not acknowledged
     mosquitto = await startMosquitto({ settings: { max_queued_messages: 0, max_queued_bytes: 0 } });
   });
@@ -57,9 +58,11 @@ describe('order per partition across retries at the default maxInflight (issue #
   });
 
   it.each([
-    ['without idempotent (sync deadline): a retry may repeat records, never reorder first occurrences', false],
-    ['with idempotent (async, kafkajs request timeout): no repeats either', true],
-  ])('%s', async (_title, idempotent) => {
+    ['without idempotent (sync deadline): a retry may repeat records, never reorder first occurrences', false, 3, 3],
+    ['with idempotent (async, kafkajs request timeout): no repeats either', true, 3, 3],
+    ['with idempotent, 12 devices on 12 partitions: many requests time out at once, still no repeats', true, 12, 12],
+  ])('%s', async (_title, idempotent, DEVICES, PARTITIONS) => {
+    await createTopic(topic, PARTITIONS);
     const prefix = randomName('order-retries');
     sluice = await startSluice({
       sources: [{ type: 'mqtt', id: 'plant', url: mosquitto.url, clientId: randomName('sluice'), session: { persistent: false } }],
@@ -128,7 +131,8 @@ describe('order per partition across retries at the default maxInflight (issue #
       expect({ clientId, firstSeen }).toEqual({ clientId, firstSeen: Array.from({ length: PER_PHASE * 3 }, (_, i) => i) });
       repeats += list.length - firstSeen.length;
     }
-    console.log(`[order-retries] idempotent ${idempotent}: ${await metric('sluice_action_retried_total')} records retried, ${repeats} stored twice`);
+    const partitions = new Set(all.list.map((d) => javaKeyPartition(d.clientId, PARTITIONS))).size;
+    console.log(`[order-retries] idempotent ${idempotent}, ${DEVICES} devices on ${partitions} partitions: ${await metric('sluice_action_retried_total')} records retried, ${repeats} stored twice`);
     if (idempotent) expect(repeats).toBe(0);
   }, 240000);
 });

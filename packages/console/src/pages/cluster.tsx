@@ -1,5 +1,5 @@
 // Cluster: the members of the cluster this server belongs to (cluster mode, docs/cluster.md) and the rules'
-// counters summed over the running members, refreshed every few seconds from GET /api/cluster.
+// and actions' counters summed over the running members, refreshed every few seconds from GET /api/cluster.
 import type { JSX } from 'preact';
 import { useEffect } from 'preact/hooks';
 import type { ClusterMemberView, ClusterView } from '../api-types';
@@ -13,6 +13,8 @@ const REFRESH_MS = 3_000;
 
 /** The rule counters shown per rule, in EMQX's words. */
 const RULE_COUNTERS = ['matched', 'passed', 'failed', 'actions.success', 'actions.failed'] as const;
+/** The action counters shown per action, in EMQX's words; queuing and inflight are the members' gauges added up. */
+const ACTION_COUNTERS = ['matched', 'success', 'failed', 'dropped', 'queuing', 'inflight'] as const;
 
 export function ClusterPage(): JSX.Element {
   const cluster = useApi<ClusterView>('api/cluster');
@@ -38,7 +40,8 @@ export function ClusterPage(): JSX.Element {
       )}
       {cluster.error !== undefined && !notClustered && view === undefined && <LoadError error={cluster.error} what="the cluster" onRetry={reload} />}
       {view !== undefined && <Members members={view.members} revision={view.configRevision} />}
-      {view !== undefined && <RuleTotals totals={view.totals.rules} running={view.members.filter((m) => m.state === 'running').length} />}
+      {view !== undefined && <Totals what="Rules" column="Rule" counters={RULE_COUNTERS} totals={view.totals.rules} running={running(view)} />}
+      {view !== undefined && <Totals what="Actions" column="Action" counters={ACTION_COUNTERS} totals={view.totals.actions} running={running(view)} />}
       {cluster.loading && view === undefined && cluster.error === undefined && <p class="muted" role="status">Loading…</p>}
     </section>
   );
@@ -74,25 +77,34 @@ function Members(props: { members: readonly ClusterMemberView[]; revision: strin
   );
 }
 
-function RuleTotals(props: { totals: ClusterView['totals']['rules']; running: number }): JSX.Element {
+const running = (view: ClusterView): number => view.members.filter((m) => m.state === 'running').length;
+
+/** One counter table (rules or actions) summed over the running members. */
+function Totals(props: {
+  what: string;
+  column: string;
+  counters: readonly string[];
+  totals: ClusterView['totals']['rules'];
+  running: number;
+}): JSX.Element {
   const ids = Object.keys(props.totals).sort();
   return (
     <div class="card">
-      <h2>Rules, all running members</h2>
+      <h2>{props.what}, all running members</h2>
       <p class="muted">Summed over {props.running} running {props.running === 1 ? 'member' : 'members'}.</p>
       {ids.length === 0
-        ? <EmptyState>No rule has counters yet.</EmptyState>
+        ? <EmptyState>No {props.column.toLowerCase()} has counters yet.</EmptyState>
         : (
           <div class="table-wrap">
             <table class="responsive">
               <thead>
-                <tr><th scope="col">Rule</th>{RULE_COUNTERS.map((name) => <th key={name} scope="col" class="num">{name}</th>)}</tr>
+                <tr><th scope="col">{props.column}</th>{props.counters.map((name) => <th key={name} scope="col" class="num">{name}</th>)}</tr>
               </thead>
               <tbody>
                 {ids.map((id) => (
                   <tr key={id}>
-                    <td data-label="Rule">{id}</td>
-                    {RULE_COUNTERS.map((name) => <td key={name} data-label={name} class="num">{formatCount(props.totals[id]?.[name] ?? 0)}</td>)}
+                    <td data-label={props.column}>{id}</td>
+                    {props.counters.map((name) => <td key={name} data-label={name} class="num">{formatCount(props.totals[id]?.[name] ?? 0)}</td>)}
                   </tr>
                 ))}
               </tbody>
