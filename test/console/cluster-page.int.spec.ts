@@ -42,7 +42,7 @@ describe('the console\'s Cluster page', () => {
     for (const topic of [kafkaTopic, `_sluice-${cluster}-config`, `_sluice-${cluster}-status`]) await deleteTopic(topic).catch(() => undefined);
   });
 
-  it('lists every member and the rule\'s counters summed over them', async () => {
+  it('lists every member and the rule\'s and the action\'s counters summed over them', async () => {
     const first = await member('plant-a-0');
     await member('plant-a-1');
     const publisher = await mqtt.connectAsync(mqttUrl(), { clientId: randomName('console-cluster-pub') });

@@ -14,9 +14,11 @@
 //   retries while kafkajs still holds the original request; kafkajs numbers the retry as a new batch once
 //   the original is answered, so a record can be stored twice: seen in a run, and not promised.)
 //
-// - With idempotent and 12 devices on 12 partitions: up to maxInflight (10) requests, one per partition, time
-//   out at once and are retried side by side; each partition's sequence numbers must still line up (no
-//   OUT_OF_ORDER_SEQUENCE_NUMBER for ever, no repeats).
+// - With idempotent and 12 devices on a 12-partition topic: the connector lets one idempotent request through
+//   at a time (SendGate: kafkajs loses track of sequence numbers under concurrent sends), so requests never
+//   time out side by side; the requests of every other partition queue behind the one that timed out and its
+//   retries, and each partition's sequence numbers must still line up after the pause (no repeats, no
+//   OUT_OF_ORDER_SEQUENCE_NUMBER).
 //
 // Pauses the Kafka broker the tests point at: run in band with the other delivery scenarios (jest's
 // maxWorkers is 1), never beside other suites.
@@ -60,7 +62,7 @@ describe('order per partition across retries at the default maxInflight (issue #
   it.each([
     ['without idempotent (sync deadline): a retry may repeat records, never reorder first occurrences', false, 3, 3],
     ['with idempotent (async, kafkajs request timeout): no repeats either', true, 3, 3],
-    ['with idempotent, 12 devices on 12 partitions: many requests time out at once, still no repeats', true, 12, 12],
+    ['with idempotent, 12 devices on 12 partitions: every partition\'s requests queue behind the timed-out one, still no repeats', true, 12, 12],
   ])('%s', async (_title, idempotent, DEVICES, PARTITIONS) => {
     await createTopic(topic, PARTITIONS);
     const prefix = randomName('order-retries');
