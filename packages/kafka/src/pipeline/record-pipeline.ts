@@ -393,12 +393,14 @@ export class RecordPipeline {
         this.fail(entry, this.untrackedError(route.topic));
         return;
       }
+      compactWaiting(entry);
       unrouted.push(entry);
       if (unrouted.length === 1) {
         this.topicsWaiting += 1;
         this.scheduleWake(this.admission.expiresAt(unrouted)); // Infinity (no timer) unless maxBatchAge is finite
       }
     } else {
+      if (queue.failures > 0) compactWaiting(entry);
       queue.push(entry);
       this.pendingRecords += 1;
       this.joined(queue);
@@ -580,6 +582,7 @@ export class RecordPipeline {
       this.fail(entry, failure);
     }
     if (again.length === 0) return;
+    for (const entry of again) compactWaiting(entry);
     queue.counters.retried += again.length;
     queue.requeue(again);
     this.pendingRecords += again.length;
@@ -772,6 +775,18 @@ export class RecordPipeline {
     this.idleWaiters = [];
     for (const waiter of waiters) waiter();
   }
+}
+
+/**
+ * A record about to wait (for its topic's partitions, or while its partition fails): its value made one flat
+ * string. A rendered template is a rope, a node per piece, that V8 flattens only when the text is read whole;
+ * waiting, it holds about 4 × the memory of its text (345 bytes against 89 for the bench's value; 861 against
+ * 604 bytes per waiting record in all). Reading one character flattens it. Not done for records that go at
+ * once: kafkajs writes a rope out without flattening it, so there it would only cost a copy.
+ */
+function compactWaiting(entry: Entry): void {
+  const value = entry.record.message.value;
+  if (typeof value === 'string') value.charCodeAt(0);
 }
 
 /** Gives the entry to a disk log: its send resolves once written there, and Kafka's outcome goes to the log's `settled`. */
