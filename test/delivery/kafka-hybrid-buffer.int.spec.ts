@@ -49,27 +49,40 @@ describe('a hybrid buffer while the Kafka broker is down', () => {
     for (const name of [topic, ...more.splice(0)]) await deleteTopic(name).catch(() => undefined);
   });
 
-  it('keeps taking messages onto disk while Kafka is down, says buffering, then delivers all in order once', async () => {
-    const prefix = randomName('hybrid');
-    app = await createIntegration({
+  /**
+   * Sluice in this process: a Mosquitto client source `plant` (one session for every device, a window of 20
+   * unacknowledged messages), the rule `seq` on `<prefix>/#` with `select`, and its Kafka action with a hybrid
+   * buffer in `dir`. Returns the action's and the source's metrics, read when called.
+   */
+  const start = async (prefix: string, select: string, action: Record<string, unknown>, kafka: Record<string, unknown> = {}): Promise<{
+    action: () => NonNullable<ReturnType<Integration['metrics']['action']>>;
+    source: () => NonNullable<ReturnType<Integration['metrics']['source']>>;
+  }> => {
+    const running = await createIntegration({
       logger: silentLogger,
       modules: [
-        mqttModule({ id: 'plant', url: mqttUrl(), clientId: randomName('sluice'), session: { persistent: false } }), // window: 20 unacknowledged messages
+        mqttModule({ id: 'plant', url: mqttUrl(), clientId: randomName('sluice'), session: { persistent: false } }),
         sqlModule(),
-        kafkaModule({ id: 'kafka', bootstrapHosts: [kafkaBroker().bootstrap], connectTimeout: 1000, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 200 } }),
+        kafkaModule({ id: 'kafka', bootstrapHosts: [kafkaBroker().bootstrap], ...kafka }),
       ],
       rules: [{
         id: 'seq',
-        sql: `SELECT payload.seq as seq FROM "${prefix}/#"`,
-        actions: [{
-          connector: 'kafka', topic, key: '', value: '${seq}', maxInflight: 1, retryBackoff: { initial: 200, max: 500 },
-          buffer: { mode: 'hybrid', dir },
-        }],
+        sql: `SELECT ${select} FROM "${prefix}/#"`,
+        actions: [{ connector: 'kafka', key: '', value: '${seq}', maxInflight: 1, buffer: { mode: 'hybrid', dir }, ...action }],
       }],
     });
-    await app.start();
-    const action = (): NonNullable<ReturnType<Integration['metrics']['action']>> => app?.metrics.action('seq:kafka') as NonNullable<ReturnType<Integration['metrics']['action']>>;
-    const source = (): NonNullable<ReturnType<Integration['metrics']['source']>> => app?.metrics.source('plant') as NonNullable<ReturnType<Integration['metrics']['source']>>;
+    app = running;
+    await running.start();
+    return {
+      action: () => running.metrics.action('seq:kafka') as NonNullable<ReturnType<Integration['metrics']['action']>>,
+      source: () => running.metrics.source('plant') as NonNullable<ReturnType<Integration['metrics']['source']>>,
+    };
+  };
+
+  it('keeps taking messages onto disk while Kafka is down, says buffering, then delivers all in order once', async () => {
+    const prefix = randomName('hybrid');
+    const { action, source } = await start(prefix, 'payload.seq as seq', { topic, retryBackoff: { initial: 200, max: 500 } },
+      { connectTimeout: 1000, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 200 } });
 
     await publish(mqttUrl(), `${prefix}/in`, range(1, BEFORE).map((seq) => JSON.stringify({ seq })), { qos: 1 });
     await pollUntil('the records before the outage to be stored', () => ({ success: action().success, queuing: action().queuing }),
@@ -109,24 +122,8 @@ describe('a hybrid buffer while the Kafka broker is down', () => {
     more.push(...SITES.map(topicOf));
     await createTopic(topicOf('a'), 1);
     await createTopic(topicOf('b'), 1); // c is missing (the test broker does not create topics)
-    app = await createIntegration({
-      logger: silentLogger,
-      modules: [
-        // one session for every device, a window of 20 unacknowledged messages: a message held at its head
-        // would stop the whole stream
-        mqttModule({ id: 'plant', url: mqttUrl(), clientId: randomName('sluice'), session: { persistent: false } }),
-        sqlModule(),
-        kafkaModule({ id: 'kafka', bootstrapHosts: [kafkaBroker().bootstrap] }),
-      ],
-      rules: [{
-        id: 'seq',
-        sql: `SELECT payload.seq as seq, payload.site as site FROM "${prefix}/#"`,
-        actions: [{ connector: 'kafka', topic: `${topic}-\${site}`, key: '', value: '${seq}', maxInflight: 1, buffer: { mode: 'hybrid', dir } }],
-      }],
-    });
-    await app.start();
-    const action = (): NonNullable<ReturnType<Integration['metrics']['action']>> => app?.metrics.action('seq:kafka') as NonNullable<ReturnType<Integration['metrics']['action']>>;
-    const source = (): NonNullable<ReturnType<Integration['metrics']['source']>> => app?.metrics.source('plant') as NonNullable<ReturnType<Integration['metrics']['source']>>;
+    // one MQTT session for every device: a message held at the head of its window would stop the whole stream
+    const { action, source } = await start(prefix, 'payload.seq as seq, payload.site as site', { topic: `${topic}-\${site}` });
     const total = SITES.length * PER_SITE;
     const siteOf = (seq: number): string => SITES[seq % SITES.length] as string;
     const seqsOf = (site: string): number[] => range(0, total).filter((seq) => siteOf(seq) === site);
