@@ -8,6 +8,9 @@
 //   API runs on the other (the time is printed; the 2 s goal is a bench figure: npm run bench:cluster), and a member
 //   stopped with SIGTERM is shown as stopped.
 // - A member joining mid-stream runs the cluster's config and takes a share (zero lost).
+// - A member stopped with SIGTERM mid-stream (a scale-down): zero lost, shown stopped and not taken over; with the
+//   broker's recommended `session.shareGroupLeave` its client id then finds no session on Mosquitto (end-session)
+//   and its empty one on HiveMQ (keep-session).
 // - A member SIGKILLed mid-stream and never started again: after memberTimeoutMs the other member takes over its
 //   MQTT session (on Mosquitto that is where its share waits; HiveMQ has already handed it on) and ends it. Zero lost.
 //
@@ -15,7 +18,7 @@
 // only checked on Mosquitto (where it is round-robin) by the printed figures and the sum.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createTopic, deleteTopic, kafkaBroker, mqttUrl, randomName } from '@sluice/testkit';
-import { HIVEMQ, MOSQUITTO, type Broker, type BrokerUnderTest } from './support/brokers';
+import { HIVEMQ, MOSQUITTO, sessionPresent, type Broker, type BrokerUnderTest } from './support/brokers';
 import { readBack, sleep, startLoad, summary, type Load } from './support/load';
 import { pollUntil } from './support/poll';
 import { kafkaAlive, killKafka, restartKafka, startSluice, stopAll, type SluiceProcess } from './support/processes';
@@ -90,11 +93,23 @@ function clusterOn(brokerUnderTest: BrokerUnderTest, memberTimeoutMs: number) {
       ({ sql: `SELECT payload.seq as seq FROM "${mqttPrefix}/copy"`, actions: [{ connector: 'kafka', topic: kafkaTopic, value: 'copy-${seq}' }] }),
     /** Reads the topic back: every number below `total` is expected. */
     readAll: (total: number): ReturnType<typeof readBack> => readBack(kafkaTopic, Array.from({ length: total }, (_, i) => i), 120_000),
+    brokerUrl: (): string => broker.url,
   };
 }
 
 describe.each(CLUSTER_BROKERS)('cluster mode on $name: two sluice run members sharing config, work and status (issue #13)', (brokerUnderTest) => {
-  const { member, stream, seqRule, copyRule, readAll } = clusterOn(brokerUnderTest, 3000);
+  const { member, stream, seqRule, copyRule, readAll, brokerUrl } = clusterOn(brokerUnderTest, 3000);
+
+  /** Two members carrying a stream, and the one that has received more once an eighth of it went through. */
+  const twoMembersMidStream = async (): Promise<{ busier: SluiceProcess; busierId: string; other: SluiceProcess; load: Load }> => {
+    const members = [await member('m1', [seqRule()]), await member('m2', [])] as const;
+    const load = await stream(TOTAL, brokerUnderTest.rate / 2);
+    const counts = await pollUntil('an eighth of the stream to reach the members',
+      async () => [await received(members[0]), await received(members[1])] as const, ([a, b]) => a + b >= TOTAL / 8, 30_000);
+    // the busier one: HiveMQ may feed one member only, and stopping an idle one would test nothing
+    const first = counts[0] >= counts[1];
+    return { busier: first ? members[0] : members[1], busierId: first ? 'm1' : 'm2', other: first ? members[1] : members[0], load };
+  };
 
   it('shares the seeded config, carries a stream with none lost, sums the members\' counters, spreads an API rule change, shows a stopped member', async () => {
     const first = await member('m1', [seqRule()]);
@@ -150,14 +165,27 @@ describe.each(CLUSTER_BROKERS)('cluster mode on $name: two sluice run members sh
     expect(split[1]).toBeGreaterThan(0);
   }, 240_000);
 
+  it(`a member stopped with SIGTERM mid-stream (scale-down, ${brokerUnderTest.shareGroupLeave}): zero lost, shown stopped, not taken over`, async () => {
+    const { busier: leaving, busierId: leavingId, other: staying, load } = await twoMembersMidStream();
+    leaving.kill('SIGTERM');
+    expect(await leaving.exited()).toBe(0);
+    expect(await load.finished(60_000)).toBe(TOTAL);
+
+    const read = await readAll(TOTAL);
+    console.log(summary(`${brokerUnderTest.name}: cluster, a member scaled down mid-stream`, TOTAL, read));
+    expect(read.missing).toEqual([]);
+    // longer than memberTimeoutMs (3 s): a member that said it stopped is not taken over
+    await sleep(4000);
+    const view = await clusterView(staying);
+    expect(view.members.find((m) => m.id === leavingId)).toEqual(expect.objectContaining({ state: 'stopped' }));
+    expect(view.members.find((m) => m.id === leavingId)?.takenOverBy).toBeUndefined();
+    expect(staying.log()).not.toContain('taking over its MQTT sessions');
+    // nothing left queued for it: end-session left no session; keep-session left it (HiveMQ routes nothing there)
+    expect(await sessionPresent(brokerUrl(), `sluice-plant-${leavingId}`)).toBe(brokerUnderTest.shareGroupLeave === 'keep-session');
+  }, 240_000);
+
   it('a member SIGKILLed mid-stream and never started again: another member takes over its MQTT session, zero lost', async () => {
-    const members = [await member('m1', [seqRule()]), await member('m2', [])] as const;
-    const load = await stream(TOTAL, brokerUnderTest.rate / 2);
-    const counts = await pollUntil('an eighth of the stream to reach the members',
-      async () => [await received(members[0]), await received(members[1])] as const, ([a, b]) => a + b >= TOTAL / 8, 30_000);
-    // the busier one: HiveMQ may feed one member only, and killing an idle one would test nothing
-    const [victim, survivor] = counts[0] >= counts[1] ? [members[0], members[1]] : [members[1], members[0]];
-    const victimId = victim === members[0] ? 'm1' : 'm2';
+    const { busier: victim, busierId: victimId, other: survivor, load } = await twoMembersMidStream();
     const killedAt = Date.now();
     victim.kill('SIGKILL');
     await victim.exited();

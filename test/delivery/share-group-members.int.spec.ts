@@ -19,9 +19,8 @@
 // The member that goes away is the one that has received more so far: HiveMQ does not split a group
 // round-robin, and a member that had received nothing would test nothing.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import mqtt from 'mqtt';
 import { createTopic, deleteTopic, kafkaBroker, randomName } from '@sluice/testkit';
-import { HIVEMQ, MOSQUITTO, type Broker, type BrokerUnderTest } from './support/brokers';
+import { HIVEMQ, MOSQUITTO, sessionPresent, type Broker, type BrokerUnderTest } from './support/brokers';
 import { readBack, sleep, startLoad, summary, type Load } from './support/load';
 import { pollUntil } from './support/poll';
 import { startSluice, stopAll, type SluiceProcess } from './support/processes';
@@ -30,19 +29,6 @@ import { startSluice, stopAll, type SluiceProcess } from './support/processes';
 const TOTAL = 4000;
 const RATE = 500;
 const PUBLISHERS = 2;
-
-/** Whether the broker still holds a session for this client id (it is resumed, then ended: session expiry 0). */
-async function sessionPresent(url: string, clientId: string): Promise<boolean> {
-  const client = mqtt.connect(url, { clientId, protocolVersion: 5, clean: false, reconnectPeriod: 0, properties: { sessionExpiryInterval: 0 } });
-  try {
-    return await new Promise<boolean>((resolve, reject) => {
-      client.once('connect', (connack) => resolve(connack.sessionPresent));
-      client.once('error', reject);
-    });
-  } finally {
-    await client.endAsync();
-  }
-}
 
 /** The source's counters, for a failure message. */
 function sourceFigures(metrics: Map<string, number>): string {

@@ -1,5 +1,6 @@
 // The MQTT brokers the share-group and cluster scenarios run on (issue #13): a test-owned Mosquitto 2.0.11 and a
 // private HiveMQ CE 2025.5, each started fresh per test, with the share-group leave docs/operations.md recommends.
+import mqtt from 'mqtt';
 import { startHiveMq, startMosquitto } from '@sluice/testkit';
 
 export interface Broker {
@@ -32,3 +33,16 @@ export const HIVEMQ: BrokerUnderTest = {
     return { url: broker.url, stop: () => broker.stop() };
   },
 };
+
+/** Whether the broker still holds a session for this client id (it is resumed, then ended: session expiry 0). */
+export async function sessionPresent(url: string, clientId: string): Promise<boolean> {
+  const client = mqtt.connect(url, { clientId, protocolVersion: 5, clean: false, reconnectPeriod: 0, properties: { sessionExpiryInterval: 0 } });
+  try {
+    return await new Promise<boolean>((resolve, reject) => {
+      client.once('connect', (connack) => resolve(connack.sessionPresent));
+      client.once('error', reject);
+    });
+  } finally {
+    await client.endAsync();
+  }
+}
