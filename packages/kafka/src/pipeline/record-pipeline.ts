@@ -780,9 +780,10 @@ export class RecordPipeline {
 /**
  * A record about to wait (for its topic's partitions, or while its partition fails): its value made one flat
  * string. A rendered template is a rope, a node per piece, that V8 flattens only when the text is read whole;
- * waiting, it holds about 4 × the memory of its text (345 bytes against 89 for the bench's value; 861 against
- * 604 bytes per waiting record in all). Reading one character flattens it. Not done for records that go at
- * once: kafkajs writes a rope out without flattening it, so there it would only cost a copy.
+ * waiting, it holds about 4 × the memory of its text (345 bytes against 89 for the bench's value; 858 against
+ * 603 bytes per waiting record in all, `npm run bench:kafka-memory`). Reading one character flattens it. Not
+ * done for records that go at once: kafkajs writes a rope out without flattening it, so there it would only
+ * cost a copy.
  */
 function compactWaiting(entry: Entry): void {
   const value = entry.record.message.value;
