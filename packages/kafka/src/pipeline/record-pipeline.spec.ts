@@ -495,4 +495,34 @@ describe('RecordPipeline', () => {
       expect(producer.batches.flatMap(contents).map(([, , v]) => v)).toEqual(['a', 'b']);
     });
   });
+
+  describe('blocked(topic): what a hybrid buffer writes to disk as it comes', () => {
+    it('is true while a partition of the topic fails or Kafka has no partitions for it, and only for that topic', async () => {
+      const directory = new FakeTopicDirectory();
+      directory.createTopic('ok', 1);
+      directory.createTopic('flaky', 2);
+      directory.deleteTopic('gone');
+      const producer = new FakeProducer();
+      const blockedTopics: string[] = [];
+      const pipeline = make(producer, directory, { retryBackoff: { initial: 60_000, max: 60_000 }, onBlocked: (topic) => blockedTopics.push(topic) });
+      expect(['ok', 'flaky', 'gone'].map((topic) => pipeline.blocked(topic))).toEqual([false, false, true]);
+
+      producer.failure = (batch) => (batch.topicMessages?.[0]?.topic === 'flaky' ? leaderMoved() : undefined);
+      void pipeline.add(record('f', 'flaky', 1)).catch(() => undefined); // rejected when the spec closes the pipeline
+      await pipeline.add(record('o', 'ok'));
+      await until(() => pipeline.failing());
+      expect(['ok', 'flaky', 'gone'].map((topic) => pipeline.blocked(topic))).toEqual([false, true, true]);
+      expect(blockedTopics).toEqual(['flaky']);
+
+      // the topic deleted under a running pipeline: the directory tells, and the pipeline says the topic is blocked
+      directory.deleteTopic('ok');
+      directory.change('ok');
+      await directory.settle();
+      expect(pipeline.blocked('ok')).toBe(true);
+      expect(blockedTopics).toEqual(['flaky', 'ok']);
+      directory.createTopic('ok', 1);
+      await directory.settle();
+      expect(pipeline.blocked('ok')).toBe(false);
+    });
+  });
 });
