@@ -8,9 +8,9 @@
 // (polled every 5 ms). Prints the median and max, and writes bench/results/<stamp>-cluster.md unless --no-write.
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort } = require('../scripts/lib/ports');
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
@@ -26,16 +26,6 @@ function kafkaBootstrap() {
   return JSON.parse(fs.readFileSync(file, 'utf8')).bootstrap;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startMember(cluster, member, bootstrap, dir) {
   const port = await freePort();

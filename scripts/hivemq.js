@@ -13,6 +13,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort, answers } = require('./lib/ports');
 const { spawn } = require('node:child_process');
 const { run } = require('./kafka/proc');
 
@@ -93,26 +94,7 @@ function javaArgs(dir) {
     path.join(dir, 'conf'), path.join(dir, 'data'), path.join(dir, 'extensions')];
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-function answers(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok) => (socket.destroy(), resolve(ok));
-    socket.setTimeout(500, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 function alive(pid) {
   try {

@@ -3,9 +3,9 @@
 // Mosquitto on a free 127.0.0.1 port whose queues are large enough that the broker never drops.
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort, answers } = require('../../scripts/lib/ports');
 const { ROOT, kafkajs } = require('./deps');
 
 /**
@@ -67,26 +67,7 @@ class Topics {
   }
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-function answers(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok) => (socket.destroy(), resolve(ok));
-    socket.setTimeout(500, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 async function startMosquitto(log, { inflight = 1000 } = {}) {
   const port = await freePort();

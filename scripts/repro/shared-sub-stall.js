@@ -27,9 +27,9 @@
 const { randomBytes } = require('node:crypto');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort, answers } = require('../lib/ports');
 const { parseArgs } = require('node:util');
 const mqtt = require('mqtt');
 
@@ -269,26 +269,7 @@ const scenarios = {
   },
 };
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function answers(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok) => (socket.destroy(), resolve(ok));
-    socket.setTimeout(500, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 /** A private Mosquitto with the bench's settings (bench/lib/brokers.js), on a free port. */
 async function ownMosquitto() {
