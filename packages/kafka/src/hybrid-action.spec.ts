@@ -11,6 +11,7 @@ import { bufferDirName } from './buffer-dir';
 import { KafkaConnector } from './kafka-connector';
 import { FakeTopicDirectory } from './testing/fake-topic-directory';
 import { parseKafkaActionSettings, parseKafkaConnectorConfig } from './kafka-connector-config';
+import { heldInMemory } from './record-renderer';
 
 const config = parseKafkaConnectorConfig({ id: 'upstash', bootstrapHosts: '127.0.0.1:1' });
 
@@ -25,8 +26,10 @@ describe('a KafkaAction with a hybrid buffer', () => {
   let dir: string;
   let connectors: KafkaConnector[];
   let drops: Array<[number, string]>;
-  /** Estimated bytes of one record `{ n }` with n < 10 under the settings below. */
+  /** Heap estimate of one record `{ n }` with n < 10 under the settings below: what `limit` (memory) counts. */
   let recordBytes: number;
+  /** Its wire-size estimate: what `diskLimit` counts of a record spilled to disk. */
+  let diskBytes: number;
 
   const newConnector = (producer: FakeProducer, directory = new FakeTopicDirectory(1)): KafkaConnector => {
     const connector = new KafkaConnector(config, producer, silentLogger, undefined, directory);
@@ -66,6 +69,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     const probe = new KafkaConnector(config, silent, silentLogger, undefined, new FakeTopicDirectory(1)).createAction({ topic: 't', key: '', value: '${n}' }, actionContext('probe'));
     void probe.send({ n: 0 }, mqttMessage());
     recordBytes = probe.queuedBytes();
+    diskBytes = recordBytes - heldInMemory(0, mqttMessage());
   });
 
   afterEach(async () => {
@@ -98,7 +102,8 @@ describe('a KafkaAction with a hybrid buffer', () => {
     expect(producer.open).toHaveLength(1); // Kafka has answered nothing yet
     expect(segments()).toHaveLength(1);
     expect(action.queued()).toBe(6);
-    expect(action.queuedBytes()).toBe(6 * recordBytes);
+    // the two in memory at their heap estimate, the four spilled at their size on disk
+    expect(action.queuedBytes()).toBe(2 * recordBytes + 4 * diskBytes);
     producer.settle(); // memory frees: the oldest records on disk move in
     await turn();
     await turn();
@@ -114,7 +119,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
   it('when the disk part is full too, back-pressure holds the send until room frees', async () => {
     const producer = new FakeProducer();
     producer.manual = true;
-    const action = hybrid(newConnector(producer), { limit: recordBytes, diskLimit: 2 * recordBytes });
+    const action = hybrid(newConnector(producer), { limit: recordBytes, diskLimit: 2 * diskBytes });
     const sends = [1, 2, 3, 4].map((n) => action.send({ n }, mqttMessage()));
     const done = track(sends);
     await Promise.all(sends.slice(0, 3));
@@ -129,7 +134,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
   it("with overflow 'drop_newest', drops what fits neither in memory nor on disk, counted queue_full", async () => {
     const producer = new FakeProducer();
     producer.manual = true;
-    const action = hybrid(newConnector(producer), { limit: recordBytes, diskLimit: 2 * recordBytes, overflow: 'drop_newest' });
+    const action = hybrid(newConnector(producer), { limit: recordBytes, diskLimit: 2 * diskBytes, overflow: 'drop_newest' });
     const sends = [1, 2, 3, 4, 5].map((n) => action.send({ n }, mqttMessage()));
     expect(await Promise.all(sends.slice(1))).toEqual([undefined, undefined, { dropped: 'queue_full' }, { dropped: 'queue_full' }]);
     expect(drops).toEqual([]);

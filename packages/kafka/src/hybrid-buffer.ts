@@ -1,7 +1,7 @@
 import { DROPPED, type DropReason, IntegrationError, isDropped, type SendResult, ActionWriteError, type ActionRef } from '@sluice/core';
 import type { DiskBuffer, SpillState, StoredRecord } from './disk-buffer';
 import type { HandedOver, RecordBatcher } from './record-batcher';
-import type { RenderedRecord } from './record-renderer';
+import { heldFromDisk, type RenderedRecord } from './record-renderer';
 
 type RenderedMessage = RenderedRecord['message'];
 
@@ -60,7 +60,7 @@ export class HybridBuffer {
   }
 
   send(record: RenderedRecord): Promise<SendResult> {
-    if (this.spill.records === 0 && this.held.length === 0 && this.batcher.hasRoomFor(record.bytes)) {
+    if (this.spill.records === 0 && this.held.length === 0 && this.batcher.hasRoomFor(record.held)) {
       // A record of a blocked topic (a partition failing, the topic missing) is written to disk as well and its
       // send resolves once written: held in memory only, its MQTT message would hold back the acknowledgements
       // of every message after it, the other topics' too (they go out in order). Other topics stay in memory.
@@ -188,11 +188,11 @@ export class HybridBuffer {
         this.spill.next = undefined; // handed over: the batcher has it already
         continue;
       }
-      if (stored === undefined || !this.batcher.hasRoomFor(stored.bytes)) break;
+      if (stored === undefined || !this.batcher.hasRoomFor(heldFromDisk(stored.bytes))) break;
       this.spill.next = undefined;
       this.spill.records -= 1;
       this.spill.bytes -= stored.bytes;
-      this.batcher.add({ topic: stored.topic, bytes: stored.bytes, message: this.options.restore(stored) }, undefined, true).then(
+      this.batcher.add({ topic: stored.topic, bytes: stored.bytes, held: heldFromDisk(stored.bytes), message: this.options.restore(stored) }, undefined, true).then(
         (result) => {
           this.disk.ack(stored.seq);
           if (isDropped(result)) this.options.droppedLater(result.dropped);

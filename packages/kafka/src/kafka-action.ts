@@ -4,7 +4,7 @@ import type { HybridBuffer } from './hybrid-buffer';
 import type { KafkaActionSettings } from './kafka-connector-config';
 import { PICK_PARTITION, type PickPartition } from './partitioning';
 import type { RecordBatcher } from './record-batcher';
-import type { RecordRenderer, RenderedRecord } from './record-renderer';
+import { heldBeforeRender, heldFromDisk, type RecordRenderer, type RenderedRecord } from './record-renderer';
 import { SchemaWaitQueue, SubjectPending, type SchemaValueEncoder } from './schema-value-encoder';
 
 type RenderedMessage = RenderedRecord['message'];
@@ -116,7 +116,7 @@ export class KafkaAction implements Action {
       return Promise.reject(error as Error);
     }
     if (this.hybrid !== undefined) return this.hybrid.send(record);
-    return this.durable === undefined ? this.batcher.add(record) : this.sendDurably(record.topic, record.bytes, record.message, this.durable);
+    return this.durable === undefined ? this.batcher.add(record) : this.sendDurably(record, this.durable);
   }
 
   /**
@@ -161,7 +161,7 @@ export class KafkaAction implements Action {
     for (const stored of records) {
       const message = { ...stored.message, [PICK_PARTITION]: durable.pick };
       // read back from the log: the batcher checks it can be encoded before it joins a request
-      this.batcher.add({ topic: stored.topic, bytes: stored.bytes, message }, undefined, true).then(
+      this.batcher.add({ topic: stored.topic, bytes: stored.bytes, held: heldFromDisk(stored.bytes), message }, undefined, true).then(
         (result) => {
           durable.buffer.ack(stored.seq);
           if (isDropped(result)) durable.droppedLater(result.dropped);
@@ -175,12 +175,12 @@ export class KafkaAction implements Action {
    * With a disk buffer, send() resolves once the record is in the buffer and on disk: the MQTT message is
    * acknowledged then, and the record survives a restart until Kafka has it.
    */
-  private sendDurably(topic: string, bytes: number, message: RenderedMessage, durable: DurableStore): Promise<SendResult> {
+  private sendDurably(record: RenderedRecord, durable: DurableStore): Promise<SendResult> {
     return new Promise<SendResult>((resolve, reject) => {
       let seq: number | undefined;
       let onDisk = false;
-      const stored = this.batcher.add({ topic, bytes, message }, () => {
-        const appended = durable.buffer.append(topic, bytes, message);
+      const stored = this.batcher.add(record, () => {
+        const appended = durable.buffer.append(record.topic, record.bytes, record.message);
         seq = appended.seq;
         appended.written.then(() => {
           onDisk = true;
@@ -266,11 +266,8 @@ export class KafkaAction implements Action {
 
 /**
  * What a record waiting for its schema id is counted as against `buffer.limit`: it is not rendered yet (it
- * cannot be encoded), so its MQTT payload and topic stand in for its value, plus the batcher's per-record
- * overhead estimate.
+ * cannot be encoded), so what the runtime keeps for it (the MQTT message, the rule output) stands in.
  */
 function waitingBytes(message: Message): number {
-  return WAITING_RECORD_OVERHEAD + message.payload.length + message.topic.length;
+  return heldBeforeRender(message);
 }
-
-const WAITING_RECORD_OVERHEAD = 64;

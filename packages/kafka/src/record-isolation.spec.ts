@@ -17,7 +17,7 @@ const options: BatcherOptions = {
   bufferLimit: 1 << 24, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, maxRetries: 3, retryBackoff: { initial: 1, max: 1 },
   directory: new FakeTopicDirectory(1), // every topic exists, one partition
 };
-const record = (value: string, message: Partial<KafkaMessage> = {}): RenderedRecord => ({ topic: 't', bytes: 100, message: { key: null, value, ...message } });
+const record = (value: string, message: Partial<KafkaMessage> = {}): RenderedRecord => ({ topic: 't', bytes: 100, held: 100, message: { key: null, value, ...message } });
 const sentValues = (producer: FakeProducer): string[] => producer.records().map(([, , value]) => String(value));
 const outcome = (promise: Promise<unknown>): Promise<'sent' | IntegrationError> =>
   promise.then(() => 'sent' as const, (error: unknown) => {

@@ -6,6 +6,7 @@ import { mqttMessage } from '../test/fixtures/messages';
 import { KafkaConnector } from './kafka-connector';
 import { parseKafkaConnectorConfig } from './kafka-connector-config';
 import type { OverflowPolicy } from './record-batcher';
+import { heldBeforeRender } from './record-renderer';
 import { SchemaRegistryError, type RegisteredSchema, type SchemaRegistryClient } from './schema-registry-client';
 import { SchemaValueEncoder, SchemaWaitQueue, SubjectPending } from './schema-value-encoder';
 import { compileCodec } from './value-codecs';
@@ -180,10 +181,11 @@ describe('KafkaAction with valueSchema while the registry cannot be reached', ()
   // nothing listens on port 1 of the loopback: every registry call fails at once, retriable, and records wait
   const registryAway = parseKafkaConnectorConfig({ id: 'k', bootstrapHosts: '127.0.0.1:1', schemaRegistry: { url: 'http://127.0.0.1:1' } });
   const schema = { type: 'record', name: 'R', fields: [{ name: 'temp', type: 'double' }] };
-  // a waiting record counts 64 + payload (31) + topic (13) = 108 bytes: a 250-byte limit holds two
+  // a waiting record counts what the runtime keeps for it (heldBeforeRender): a limit of 2.5 of them holds two
+  const waiting = heldBeforeRender(mqttMessage());
   const actionWith = (overflow: OverflowPolicy, maxBatchAge: number | string) =>
     new KafkaConnector(registryAway, new FakeProducer(), silentLogger)
-      .createAction({ topic: 'readings', valueSchema: { type: 'avro', schema }, buffer: { limit: 250, overflow, maxBatchAge } }, actionContext('r:k'));
+      .createAction({ topic: 'readings', valueSchema: { type: 'avro', schema }, buffer: { limit: Math.floor(2.5 * waiting), overflow, maxBatchAge } }, actionContext('r:k'));
   const sendThree = (action: ReturnType<typeof actionWith>): Array<Promise<SendResult | Error>> =>
     [1, 2, 3].map((temp) => action.send({ temp }, mqttMessage()).catch((error: Error) => error));
 
@@ -191,7 +193,7 @@ describe('KafkaAction with valueSchema while the registry cannot be reached', ()
     const action = actionWith('drop_newest', 300);
     const sends = sendThree(action);
     expect(await sends[2]).toBe(DROPPED.queue_full);
-    expect([action.metrics()['queuing'], action.metrics()['queuing_bytes']]).toEqual([2, 216]);
+    expect([action.metrics()['queuing'], action.metrics()['queuing_bytes']]).toEqual([2, 2 * waiting]);
     // dropped during the outage, not held for as long as the registry is away
     expect(await Promise.all(sends.slice(0, 2))).toEqual([DROPPED.expired, DROPPED.expired]);
     expect([action.metrics()['queuing'], action.metrics()['queuing_bytes']]).toEqual([0, 0]);

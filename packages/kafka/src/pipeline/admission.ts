@@ -6,7 +6,7 @@ import type { PartitionRouter } from './partition-router';
 export type OverflowPolicy = 'backpressure' | 'drop_oldest' | 'drop_newest';
 
 export interface AdmissionLimits {
-  /** Bytes of records accepted and not yet settled (waiting, in flight, back for a retry, waiting for their topic). */
+  /** Heap estimate (RenderedRecord.held) of records accepted and not yet settled (waiting, in flight, back for a retry, waiting for their topic). */
   readonly bufferLimit: number;
   /** Bytes one partition may hold; Infinity: only bufferLimit. */
   readonly perPartitionLimit: number;
@@ -31,7 +31,7 @@ export class Admission {
     private readonly router: PartitionRouter,
   ) {}
 
-  /** Room for `bytes` in the whole buffer, and in the partition's share when it is known. */
+  /** Room for a record holding `bytes` (its `held` estimate) in the whole buffer, and in the partition's share when it is known. */
   fits(bytes: number, queue: PartitionQueue | undefined): boolean {
     if (this.bufferedBytes !== 0 && this.bufferedBytes + bytes > this.limits.bufferLimit) return false;
     return queue === undefined || queue.bufferedBytes === 0 || queue.bufferedBytes + bytes <= this.limits.perPartitionLimit;
@@ -42,7 +42,7 @@ export class Admission {
    * `queue_full` here; drop_oldest first drops older waiting records to make room (`dropped` is told each).
    */
   offer(entry: Entry, dropped: (entry: Entry) => void): boolean {
-    const bytes = entry.record.bytes;
+    const bytes = entry.record.held;
     if (this.held.length === 0 && this.fits(bytes, entry.queue)) return true;
     switch (this.limits.overflow) {
       case 'backpressure':
@@ -64,7 +64,7 @@ export class Admission {
 
   /** Counts an accepted entry in the totals and its partition's share. */
   count(entry: Entry): void {
-    const bytes = entry.record.bytes;
+    const bytes = entry.record.held;
     this.bufferedBytes += bytes;
     this.bufferedRecords += 1;
     if (entry.queue !== undefined) entry.queue.bufferedBytes += bytes;
@@ -72,7 +72,7 @@ export class Admission {
 
   /** Takes a settled entry out of the totals. */
   release(entry: Entry): void {
-    const bytes = entry.record.bytes;
+    const bytes = entry.record.held;
     this.bufferedBytes -= bytes;
     this.bufferedRecords -= 1;
     if (entry.queue !== undefined) entry.queue.bufferedBytes -= bytes;

@@ -15,7 +15,7 @@ const options: Omit<PipelineOptions, 'directory'> = {
   // far longer than the spec: only the drop or the close can end the back-off in time
   retryBackoff: { initial: 60_000, max: 60_000 },
 };
-const record = (value: string): RenderedRecord => ({ topic: 't', bytes: 100, message: { key: null, value } });
+const record = (value: string): RenderedRecord => ({ topic: 't', bytes: 100, held: 100, message: { key: null, value } });
 const leaderless = (): Error => new KafkaJSProtocolError({ message: 'no leader', type: 'LEADER_NOT_AVAILABLE', code: 5, retriable: true } as never);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

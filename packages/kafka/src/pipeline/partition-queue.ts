@@ -22,7 +22,7 @@ export interface PartitionCounters {
  * requests of one partition in flight can reach the broker swapped.
  */
 export class PartitionQueue extends EntryQueue {
-  /** Bytes accepted for this partition and not yet settled: waiting, in flight or back for a retry (perPartitionLimit). */
+  /** Heap estimate (RenderedRecord.held) of the records accepted for this partition and not yet settled (perPartitionLimit). */
   bufferedBytes = 0;
   /** The records of the request in flight (a split request's halves are subsets of it), for handOver(). */
   inflight: Entry[] | undefined = undefined;

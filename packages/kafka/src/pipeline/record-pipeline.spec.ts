@@ -27,7 +27,7 @@ const unknownTopic = (): Error => new KafkaJSProtocolError({ message: 'unknown',
 
 /** A record for `partition` (explicit, as a record read back from a log has it), or for the picker. */
 const record = (value: string, topic = 't', partition?: number): RenderedRecord => ({
-  topic, bytes: BYTES, message: { key: null, value, ...(partition === undefined ? {} : { partition }) },
+  topic, bytes: BYTES, held: BYTES, message: { key: null, value, ...(partition === undefined ? {} : { partition }) },
 });
 /** [topic, partition, value] of every record of a request. */
 const contents = (batch: ProducerBatch): Array<[string, number | undefined, string]> => (batch.topicMessages ?? [])
@@ -113,10 +113,10 @@ describe('RecordPipeline', () => {
         seen.push(partitions.length);
         return 2;
       };
-      await pipeline.add({ topic: 't', bytes: BYTES, message: { key: null, value: 'a', [PICK_PARTITION]: pick } });
+      await pipeline.add({ topic: 't', bytes: BYTES, held: BYTES, message: { key: null, value: 'a', [PICK_PARTITION]: pick } });
       // an explicit partition the topic has is kept; one it does not have is chosen again
-      await pipeline.add({ topic: 't', bytes: BYTES, message: { key: null, value: 'b', partition: 1, [PICK_PARTITION]: pick } });
-      await pipeline.add({ topic: 't', bytes: BYTES, message: { key: null, value: 'c', partition: 7, [PICK_PARTITION]: pick } });
+      await pipeline.add({ topic: 't', bytes: BYTES, held: BYTES, message: { key: null, value: 'b', partition: 1, [PICK_PARTITION]: pick } });
+      await pipeline.add({ topic: 't', bytes: BYTES, held: BYTES, message: { key: null, value: 'c', partition: 7, [PICK_PARTITION]: pick } });
       expect(producer.batches.flatMap(contents)).toEqual([['t', 2, 'a'], ['t', 1, 'b'], ['t', 2, 'c']]);
       expect(seen).toEqual([3, 3]);
     });

@@ -22,10 +22,10 @@ export interface PipelineOptions {
   readonly maxLingerBytes?: number | undefined;
   /** Requests in flight across all the action's partitions (each partition has at most one). */
   readonly maxInflight: number;
-  /** Bytes of records accepted and not yet acknowledged (waiting, in flight, or waiting for a retry). */
+  /** Heap estimate (RenderedRecord.held) of records accepted and not yet acknowledged (waiting, in flight, or waiting for a retry). */
   readonly bufferLimit: number;
   readonly overflow: OverflowPolicy;
-  /** Bytes one partition may hold (its overflow policy then applies to its own records); default: bufferLimit. */
+  /** Heap estimate one partition may hold (its overflow policy then applies to its own records); default: bufferLimit. */
   readonly perPartitionLimit?: number | undefined;
   /** The cluster's topics and partitions: a record's partition is chosen from it when the record is admitted. */
   readonly directory: TopicDirectory;
@@ -262,9 +262,9 @@ export class RecordPipeline {
     return this.failingPartitions > 0;
   }
 
-  /** Whether a record of this size would be accepted at once (nothing held back, and it fits the buffer). */
-  hasRoomFor(bytes: number): boolean {
-    return !this.closed && this.admission.held.length === 0 && this.admission.fits(bytes, undefined);
+  /** Whether a record holding `held` bytes (RenderedRecord.held) would be accepted at once (nothing held back, and it fits the buffer). */
+  hasRoomFor(held: number): boolean {
+    return !this.closed && this.admission.held.length === 0 && this.admission.fits(held, undefined);
   }
 
   /** Records accepted and not yet acknowledged (waiting, in flight, waiting for their topic, or held back by a full buffer). */
@@ -272,7 +272,7 @@ export class RecordPipeline {
     return this.admission.bufferedRecords + this.admission.held.length;
   }
 
-  /** Estimated bytes of the records in the buffer (waiting, in flight or back for a retry); `queuing_bytes`. */
+  /** Heap estimate (RenderedRecord.held) of the records in the buffer (waiting, in flight or back for a retry); `queuing_bytes`. */
   queuedBytes(): number {
     return this.admission.bufferedBytes;
   }
@@ -703,7 +703,7 @@ export class RecordPipeline {
       for (const entry of route.unrouted.drain()) {
         const queue = this.router.place(route, entry.record.message) as PartitionQueue;
         entry.queue = queue;
-        queue.bufferedBytes += entry.record.bytes;
+        queue.bufferedBytes += entry.record.held;
         queue.push(entry);
         this.pendingRecords += 1;
         // as a newly admitted record: a partition whose batch is full (maxLingerBytes, maxBatchRecords) goes now
@@ -738,7 +738,7 @@ export class RecordPipeline {
         next.route = this.router.route(next.record.topic) as TopicRoute;
         next.queue = this.router.place(next.route, next.record.message);
       }
-      if (!this.admission.fits(next.record.bytes, next.queue)) break;
+      if (!this.admission.fits(next.record.held, next.queue)) break;
       held.shift();
       // its topic may have become known while it was held
       if (next.queue === undefined && (next.route as TopicRoute).unrouted.length === 0) next.queue = this.router.place(next.route as TopicRoute, next.record.message);

@@ -12,7 +12,7 @@ const options: Omit<PipelineOptions, 'directory'> = {
   bufferLimit: 1 << 24, overflow: 'backpressure', maxBatchAge: Number.POSITIVE_INFINITY, maxRetries: Number.POSITIVE_INFINITY,
   retryBackoff: { initial: 1, max: 1 },
 };
-const record = (value: string): RenderedRecord => ({ topic: 'late', bytes: 100, message: { key: null, value } });
+const record = (value: string): RenderedRecord => ({ topic: 'late', bytes: 100, held: 100, message: { key: null, value } });
 const values = (batches: readonly ProducerBatch[]): string[] =>
   batches.flatMap((batch) => (batch.topicMessages ?? []).flatMap((group) => group.messages.map((m) => String(m.value))));
 
