@@ -1,7 +1,9 @@
 // Heap held per record while it waits for Kafka (its topic missing), against what `buffer.limit` counts for it:
 // once in the Kafka action alone, once through the whole runtime (in-memory source -> the seed SQL rule -> the
 // action), which also keeps the MQTT message and the rule output until the send settles (the fallbacks need
-// them). Run with `npm run bench:kafka-memory` (it builds first; node --expose-gc). Figures only, no assertions.
+// them). `buffer.limit` counts the second case's estimate for both (RenderedRecord.held: the action cannot tell
+// whether a runtime keeps the message). Run with `npm run bench:kafka-memory` (it builds first; node --expose-gc).
+// Figures only, no assertions.
 'use strict';
 const { createIntegration, connectorModule, silentLogger, sourceModule } = require('@sluice/core');
 const { InMemorySource } = require('@sluice/core/testing');
