@@ -11,6 +11,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort } = require('../../../scripts/lib/ports');
 const { Kafka, logLevel } = require('kafkajs');
 const mqtt = require('mqtt');
 
@@ -22,16 +23,6 @@ const PUBLISHERS = 4;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const name = (p) => `${p}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(check, what, timeoutMs = 30000) {
   const deadline = Date.now() + timeoutMs;
