@@ -62,19 +62,26 @@ const MAX_STATUS_RECORD_BYTES = 1 << 20;
  */
 export class MemberTable {
   private readonly latest = new Map<string, { readonly status: MemberStatus; readonly receivedAt: number }>();
-  /** Since when this member's own records have arrived without a gap longer than memberTimeoutMs. */
+  /** Since when this member's own records have arrived without a gap longer than liveGapMs. */
   private seeingSince: number | undefined;
+  /**
+   * A gap between two of this member's own records longer than this means it was cut off (Kafka away, or its
+   * reader stalled): three status intervals, at most the member timeout.
+   */
+  private readonly liveGapMs: number;
 
-  constructor(private readonly memberTimeoutMs: number, private readonly self: string) {}
+  constructor(private readonly memberTimeoutMs: number, private readonly self: string, statusIntervalMs: number) {
+    this.liveGapMs = Math.min(memberTimeoutMs, 3 * statusIntervalMs);
+  }
 
   /** Takes a status record; false for one that is not a status (skipped). */
   offer(value: Buffer, receivedAt: number): boolean {
     const status = decodeStatus(value);
     if (status === undefined) return false;
     const before = this.latest.get(status.member);
-    if (status.member === this.self && (before === undefined || receivedAt - before.receivedAt > this.memberTimeoutMs)) {
-      // this member's own records stopped arriving for longer than the timeout (Kafka away): what it
-      // knows of the others is as stale as what it knew of itself, from here on it starts over
+    if (status.member === this.self && (before === undefined || receivedAt - before.receivedAt > this.liveGapMs)) {
+      // this member's own records stopped arriving for a while (Kafka away): the others' records stopped
+      // reaching it too and resume each at its own pace, so from here on it starts over
       this.seeingSince = receivedAt;
     }
     this.latest.set(status.member, { status, receivedAt });
@@ -82,15 +89,16 @@ export class MemberTable {
   }
 
   /**
-   * Whether this member has seen the status topic without a gap for a whole memberTimeoutMs up to `now`: only
-   * then is a member it shows `gone` really silent, rather than not read yet after an outage of Kafka (every
-   * member's records resume within one interval of each other, and the first to resume must not take the
-   * others over).
+   * Whether this member reads the status topic live now (its own last record is at most liveGapMs old) and has
+   * for a whole memberTimeoutMs without a gap: only then is a member it shows `gone` really silent, rather than
+   * cut off with it (while Kafka is away nobody's records arrive, and the one whose last record happened to be
+   * written a moment later must not take the others over) or not read yet after the outage (every member's
+   * writer resumes at its own pace, and the first to resume must not take the others over).
    */
   seesLongEnough(now: number): boolean {
     const own = this.latest.get(this.self);
     return this.seeingSince !== undefined && own !== undefined
-      && now - own.receivedAt <= this.memberTimeoutMs && now - this.seeingSince >= this.memberTimeoutMs;
+      && now - own.receivedAt <= this.liveGapMs && now - this.seeingSince >= this.memberTimeoutMs;
   }
 
   /** The latest status record of a member, as it wrote it. */
@@ -189,7 +197,7 @@ export class ClusterStatus {
   private failing = false;
 
   constructor(private readonly options: ClusterStatusOptions, makeLog: SharedLogFactory, private readonly logger: Logger) {
-    this.table = new MemberTable(options.memberTimeoutMs, options.member);
+    this.table = new MemberTable(options.memberTimeoutMs, options.member, options.statusIntervalMs);
     this.log = makeLog((record: SharedLogRecord) => {
       if (!this.table.offer(record.value, Date.now())) this.logger.warn('status topic record is not a member status; skipped', { offset: record.offset.toString() });
     });
