@@ -7,8 +7,6 @@ import type { RecordBatcher } from './record-batcher';
 import { heldBeforeRender, heldFromDisk, type RecordRenderer, type RenderedRecord } from './record-renderer';
 import { SchemaWaitQueue, SubjectPending, type SchemaValueEncoder } from './schema-value-encoder';
 
-type RenderedMessage = RenderedRecord['message'];
-
 /** A disk-buffered action's log, what an earlier run left in it, and who hears of records lost for good. */
 export interface DurableStore {
   readonly buffer: DiskBuffer;

@@ -8,7 +8,7 @@ export type OverflowPolicy = 'backpressure' | 'drop_oldest' | 'drop_newest';
 export interface AdmissionLimits {
   /** Heap estimate (RenderedRecord.held) of records accepted and not yet settled (waiting, in flight, back for a retry, waiting for their topic). */
   readonly bufferLimit: number;
-  /** Bytes one partition may hold; Infinity: only bufferLimit. */
+  /** Heap estimate one partition may hold; Infinity: only bufferLimit. */
   readonly perPartitionLimit: number;
   readonly overflow: OverflowPolicy;
   /** ms since accepted after which a waiting record is dropped `expired`; Infinity: never. */
