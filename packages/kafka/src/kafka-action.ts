@@ -209,7 +209,10 @@ export class KafkaAction implements Action {
     return this.batcher.queued() + (this.hybrid?.queued() ?? 0) + (this.schemaWaits?.size ?? 0);
   }
 
-  /** Estimated bytes waiting to be sent (a hybrid buffer's records on disk included); the action's `queuing_bytes`. */
+  /**
+   * The action's `queuing_bytes`: the heap estimate of the records in memory (what `buffer.limit` counts), the
+   * wire bytes of a hybrid buffer's records on disk (what `diskLimit` counts), and the sends waiting for a schema id.
+   */
   queuedBytes(): number {
     return this.batcher.queuedBytes() + (this.hybrid?.queuedBytes() ?? 0) + (this.schemaWaits?.bytes ?? 0);
   }
