@@ -125,7 +125,8 @@ export class KafkaAction implements Action {
   private sendOnceReady(ready: Promise<void>, output: RuleOutput, message: Message, since: number | undefined): Promise<SendResult> {
     const waits = this.schemaWaits as SchemaWaitQueue;
     const arrived = since ?? waits.now();
-    const waited = waits.hold(waitingBytes(message), (this.encoder as SchemaValueEncoder).track(ready), arrived);
+    // not rendered yet (it cannot be encoded): what the runtime keeps for it counts against buffer.limit
+    const waited = waits.hold(heldBeforeRender(message), (this.encoder as SchemaValueEncoder).track(ready), arrived);
     return waited.then((dropped) => dropped === undefined ? this.route(output, message, arrived) : DROPPED[dropped], (error: unknown) => {
       if (IntegrationError.is(error) && !error.retriable) this.renderer.counters.schema++;
       throw error;
@@ -263,12 +264,4 @@ export class KafkaAction implements Action {
     await this.batcher.close();
     await this.durable?.release();
   }
-}
-
-/**
- * What a record waiting for its schema id is counted as against `buffer.limit`: it is not rendered yet (it
- * cannot be encoded), so what the runtime keeps for it (the MQTT message, the rule output) stands in.
- */
-function waitingBytes(message: Message): number {
-  return heldBeforeRender(message);
 }
