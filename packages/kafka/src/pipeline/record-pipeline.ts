@@ -229,19 +229,29 @@ export class RecordPipeline {
    * and with `topic` when that topic is blocked (only its records are written then).
    */
   handOver(persist: (record: RenderedRecord) => HandedOver, topic?: string): void {
-    // in acceptance order, as the log must hold them
-    const all: Entry[] = [];
-    this.router.forEachRoute((route) => {
-      if (topic !== undefined && route.topic !== topic) return;
-      route.unrouted.forEach((entry) => all.push(entry));
+    // Only what is not on disk yet, in acceptance order as the log must hold them: a blocked topic is handed
+    // over at each back-off of each of its partitions, and by then nearly all its records are written already
+    // (sorting them all each time cost O(n log n) per retry during an outage with a full buffer).
+    const pending: Entry[] = [];
+    const collect = (entry: Entry): void => {
+      if (!entry.onDisk && !entry.settled) pending.push(entry);
+    };
+    const visit = (route: TopicRoute): void => {
+      route.unrouted.forEach(collect);
       for (const queue of route.partitions) {
         if (queue === undefined) continue;
-        for (const entry of queue.inflight ?? []) all.push(entry);
-        queue.forEach((entry) => all.push(entry));
+        queue.inflight?.forEach(collect);
+        queue.forEach(collect);
       }
-    });
-    all.sort((a, b) => a.seq - b.seq);
-    for (const entry of all) if (!entry.onDisk && !entry.settled) handOverEntry(entry, persist);
+    };
+    if (topic === undefined) this.router.forEachRoute(visit);
+    else {
+      const route = this.router.find(topic);
+      if (route !== undefined) visit(route);
+    }
+    pending.sort((a, b) => a.seq - b.seq);
+    // a failed request's records are in its queue again and still in `inflight` until finished() runs: once each
+    for (const entry of pending) if (!entry.onDisk) handOverEntry(entry, persist);
   }
 
   /**
