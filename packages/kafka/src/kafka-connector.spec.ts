@@ -80,13 +80,15 @@ describe(KafkaConnector.name, () => {
       expect(action.queued()).toBe(0);
     });
 
-    it('sends one request per topic partition, each record given its partition', async () => {
+    it('gives each record its partition, and sends the waiting batches of one leader\'s partitions in one request', async () => {
       metadata.topics.set('t-even', partitions(2));
       const action = connector.createAction({ topic: 't-${site}', partitionStrategy: 'round_robin' }, actionContext());
       await Promise.all([0, 1, 2, 3].map((i) => action.send(out(i), mqttMessage())));
-      const requests = producer.batches.map((batch) => batch.topicMessages?.map((group) => `${group.topic}:${group.messages.map((m) => m.partition).join(',')}`));
-      expect(requests.flat().sort()).toEqual(['t-even:0', 't-even:1', 't-odd:0,0']);
-      expect(requests.every((request) => request?.length === 1)).toBe(true);
+      const placed = producer.batches.flatMap((batch) => (batch.topicMessages ?? []).flatMap((group) => group.messages.map((m) => `${group.topic}:${String(m.partition)}`)));
+      expect(placed.sort()).toEqual(['t-even:0', 't-even:1', 't-odd:0', 't-odd:0']);
+      // both partitions of t-even are led by broker 1: one request carried them
+      const evenPartitions = producer.batches.map((batch) => new Set(batch.topicMessages?.find((g) => g.topic === 't-even')?.messages.map((m) => m.partition)));
+      expect(evenPartitions.map((set) => set.size)).toContain(2);
     });
 
     it('sends a partition\'s batch once it holds maxLingerBytes, without waiting out maxLingerTime', async () => {
@@ -118,7 +120,8 @@ describe(KafkaConnector.name, () => {
 
     it('keeps at most maxInflight requests open across partitions, one per partition, and batches what arrives meanwhile', async () => {
       producer.manual = true;
-      metadata.topics.set('t', partitions(3));
+      // each partition led by a broker of its own, so that each has requests of its own
+      metadata.topics.set('t', partitions(3).map((partition) => ({ ...partition, leader: partition.partitionId + 1 })));
       const action = connector.createAction({ topic: 't', maxInflight: 2, partitionStrategy: 'round_robin' }, actionContext());
       await known('t');
       const first = [0, 1, 2].map((i) => action.send(out(i), mqttMessage()));

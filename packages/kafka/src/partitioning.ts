@@ -90,7 +90,7 @@ export function createPicker(strategy: PartitionStrategy, partitionsLimit: numbe
  * The partition with this id: metadata lists them by id as a rule, so the index is tried first; a loop, not
  * find() with an arrow, which made a closure per record on the hot path.
  */
-function partitionById(partitions: readonly PartitionMetadata[], id: number): PartitionMetadata | undefined {
+export function partitionById(partitions: readonly PartitionMetadata[], id: number): PartitionMetadata | undefined {
   const at = partitions[id];
   if (at !== undefined && at.partitionId === id) return at;
   for (const partition of partitions) if (partition.partitionId === id) return partition;

@@ -30,6 +30,8 @@ export class PartitionQueue extends EntryQueue {
   late = 0;
   /** Records at the head that are a failed request's, to be sent again as one request of exactly these; 0: none. */
   retrySize = 0;
+  /** Its next request goes alone: the last one it shared with other partitions failed, and whose fault that was is not known. */
+  alone = false;
   /** Listed in the pipeline's ready list (waiting for a request slot). */
   ready = false;
   /** Consecutive failed requests; 0 once Kafka acknowledges one (or nothing is left to send). */

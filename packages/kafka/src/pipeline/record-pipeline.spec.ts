@@ -32,11 +32,13 @@ const record = (value: string, topic = 't', partition?: number): RenderedRecord 
 /** [topic, partition, value] of every record of a request. */
 const contents = (batch: ProducerBatch): Array<[string, number | undefined, string]> => (batch.topicMessages ?? [])
   .flatMap((group) => group.messages.map((m): [string, number | undefined, string] => [group.topic, m.partition, String(m.value)]));
+/** The "topic/partition"s a request carries, in order. */
+const partitionsOf = (batch: ProducerBatch): string[] => [...new Set((batch.topicMessages ?? [])
+  .flatMap((g) => g.messages.map((m) => `${g.topic}/${String(m.partition)}`)))];
 const only = (batch: ProducerBatch): string => {
-  const groups = batch.topicMessages ?? [];
-  const partitions = new Set(groups.flatMap((g) => g.messages.map((m) => `${g.topic}/${String(m.partition)}`)));
-  expect(partitions.size).toBe(1); // one (topic, partition) per request
-  return [...partitions][0] as string;
+  const partitions = partitionsOf(batch);
+  expect(partitions).toHaveLength(1); // one (topic, partition) per request
+  return partitions[0] as string;
 };
 /** Fakes setTimeout and Date only: back-offs and expiry are moved by the test; setImmediate (the linger, the fake directory) stays real. */
 const FAKE_ONLY_TIMEOUTS = ['nextTick', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'hrtime', 'performance'] as const;
@@ -68,9 +70,12 @@ describe('RecordPipeline', () => {
   });
 
   describe('order per partition', () => {
-    it('at maxInflight 10, with requests answered out of order, keeps each partition in admission order, one request per partition in flight', async () => {
+    it.each([
+      ['each partition led by its own broker (a request each)', true],
+      ['all led by one broker (their batches share requests)', false],
+    ])('at maxInflight 10, with requests answered out of order, keeps each partition in admission order, one request per partition in flight: %s', async (_, ownLeaders) => {
       const directory = new FakeTopicDirectory();
-      directory.createTopic('t', 4);
+      directory.createTopic('t', 4, ownLeaders ? { leaderOf: (p) => p } : {});
       const producer = new FakeProducer();
       producer.manual = true;
       const pipeline = make(producer, directory, { maxBatchRecords: 7 });
@@ -86,7 +91,7 @@ describe('RecordPipeline', () => {
         await turn();
         if (producer.open.length === 0) continue;
         maxOpen = Math.max(maxOpen, producer.open.length);
-        const open = producer.open.map((call) => only(call.batch));
+        const open = producer.open.flatMap((call) => partitionsOf(call.batch));
         expect(new Set(open).size).toBe(open.length); // never two requests of one partition in flight
         // answer any one of the open requests, not the oldest
         const [call] = producer.open.splice(Math.floor(next() * producer.open.length), 1);
@@ -97,7 +102,8 @@ describe('RecordPipeline', () => {
         call?.resolve([]);
       }
       await Promise.all(sends);
-      expect(maxOpen).toBe(4);
+      if (ownLeaders) expect(maxOpen).toBe(4);
+      else expect(maxOpen).toBeGreaterThanOrEqual(1);
       for (let p = 0; p < 4; p += 1) {
         expect(stored.get(String(p))).toEqual(Array.from({ length: 100 }, (_, k) => String(4 * k + p)));
       }
@@ -175,7 +181,7 @@ describe('RecordPipeline', () => {
       await directory.settle();
       const producer = new FakeProducer();
       let broken = true;
-      producer.failure = (batch) => (broken && only(batch) === 't/1' ? leaderMoved() : undefined);
+      producer.failure = (batch) => (broken && partitionsOf(batch).includes('t/1') ? leaderMoved() : undefined);
       const pipeline = make(producer, directory, { retryBackoff: { initial: 100, max: 60_000 } });
       const stuck = [pipeline.add(record('s0', 't', 1))];
       await turn();
@@ -190,7 +196,9 @@ describe('RecordPipeline', () => {
       broken = false;
       jest.advanceTimersByTime(100);
       await Promise.all(stuck);
-      expect(producer.batches.filter((batch) => only(batch) === 't/1').flatMap(contents).map(([, , v]) => v)).toEqual(['s0', 's0', 's1']);
+      // a failing partition's requests carry no other partition's records
+      expect(producer.batches.filter((batch) => partitionsOf(batch).includes('t/1')).every((batch) => partitionsOf(batch).length === 1)).toBe(true);
+      expect(producer.batches.filter((batch) => partitionsOf(batch).includes('t/1')).flatMap(contents).map(([, , v]) => v)).toEqual(['s0', 's0', 's1']);
       expect(pipeline.failing()).toBe(false);
     });
 
@@ -340,10 +348,58 @@ describe('RecordPipeline', () => {
     });
   });
 
+  describe('one request per leader', () => {
+    it('sends the waiting batches of one topic\'s partitions that one broker leads in one request; another leader\'s, or topic\'s, in another', async () => {
+      const directory = new FakeTopicDirectory();
+      directory.createTopic('t', 4, { leaderOf: (p) => p % 2 });
+      directory.createTopic('u', 1);
+      const producer = new FakeProducer();
+      producer.manual = true;
+      const pipeline = make(producer, directory);
+      const sends = [0, 1, 2, 3, 0, 1, 2, 3].map((p, i) => pipeline.add(record(`t${i}`, 't', p)));
+      sends.push(pipeline.add(record('u0', 'u', 0)));
+      await turn();
+      expect(producer.open.map((call) => partitionsOf(call.batch))).toEqual([['t/0', 't/2'], ['t/1', 't/3'], ['u/0']]);
+      expect(contents(producer.open[0]?.batch as ProducerBatch).map(([, , v]) => v)).toEqual(['t0', 't4', 't2', 't6']);
+      while (producer.open.length > 0) producer.settle();
+      expect(await Promise.all(sends)).toEqual(Array(9).fill(undefined));
+      expect(pipeline.partitions().find((p) => p.partition === 2)?.counters.requests).toBe(1);
+    });
+
+    it('adds a partition\'s batch only while the request stays within maxBatchBytes; the rest goes in the next request', async () => {
+      const directory = new FakeTopicDirectory();
+      directory.createTopic('t', 3);
+      const producer = new FakeProducer();
+      producer.manual = true;
+      const pipeline = make(producer, directory, { maxBatchBytes: 4 * BYTES });
+      const sends = [0, 0, 1, 1, 2, 2].map((p, i) => pipeline.add(record(`v${i}`, 't', p)));
+      await turn();
+      expect(producer.open.map((call) => partitionsOf(call.batch))).toEqual([['t/0', 't/1'], ['t/2']]);
+      while (producer.open.length > 0) producer.settle();
+      expect(await Promise.all(sends)).toEqual(Array(6).fill(undefined));
+    });
+
+    it('sends each partition of a failed shared request again alone, without spending a retry: only the one at fault fails', async () => {
+      const directory = new FakeTopicDirectory();
+      directory.createTopic('t', 3);
+      const producer = new FakeProducer();
+      producer.failure = (batch) => (partitionsOf(batch).includes('t/1') ? unknownTopic() : undefined);
+      // no retry at all: a partition sent again only because it shared a request must still be delivered
+      const pipeline = make(producer, directory, { maxRetries: 0 });
+      const healthy = [pipeline.add(record('a', 't', 0)), pipeline.add(record('c', 't', 2))];
+      const faulty = pipeline.add(record('b', 't', 1));
+      faulty.catch(() => undefined);
+      expect(await Promise.all(healthy)).toEqual([undefined, undefined]);
+      await expect(faulty).rejects.toThrow(/unknown/);
+      expect(producer.batches.map(partitionsOf)).toEqual([['t/0', 't/2', 't/1'], ['t/0'], ['t/2'], ['t/1']]);
+      expect(pipeline.counters.retried).toBe(3); // sent twice each, counted as EMQX counts a record sent again
+    });
+  });
+
   describe('linger', () => {
     it('sends a partition\'s batch once its waiting bytes reach maxLingerBytes, without waiting for maxLingerTime', async () => {
       const directory = new FakeTopicDirectory();
-      directory.createTopic('t', 2);
+      directory.createTopic('t', 2, { leaderOf: (p) => p }); // a batch of the same leader would go along (see 'one request per leader')
       const producer = new FakeProducer();
       producer.manual = true;
       const pipeline = make(producer, directory, { maxLingerTime: 3_600_000, maxLingerBytes: 3 * BYTES });
@@ -367,7 +423,7 @@ describe('RecordPipeline', () => {
       jest.useFakeTimers({ doNotFake: [...FAKE_ONLY_TIMEOUTS] });
       const directory = new FakeTopicDirectory(1);
       const producer = new FakeProducer();
-      producer.failure = (batch) => (only(batch) === 'stuck/0' ? leaderMoved() : undefined);
+      producer.failure = (batch) => (partitionsOf(batch).includes('stuck/0') ? leaderMoved() : undefined);
       const pipeline = make(producer, directory, { retryBackoff: { initial: 60_000, max: 60_000 } });
       const stuck = pipeline.add(record('s0', 'stuck'));
       stuck.catch(() => undefined); // rejected by the close after a failed expectation: not an unhandled rejection
@@ -384,12 +440,13 @@ describe('RecordPipeline', () => {
       producer.failure = undefined;
       jest.advanceTimersByTime(60_000);
       expect(await stuck).toBeUndefined();
-      expect(producer.batches.filter((batch) => only(batch) === 'stuck/0')).toHaveLength(2);
+      expect(producer.batches.filter((batch) => partitionsOf(batch).includes('stuck/0')).map(only)).toEqual(['stuck/0', 'stuck/0']);
       expect(pipeline.failing()).toBe(false);
     });
 
     it('gives a send held by back-pressure whose route was removed meanwhile the topic\'s current queue (one request per partition)', async () => {
       const directory = new FakeTopicDirectory(1);
+      directory.createTopic('y', 1, { leaderOf: () => 1 }); // its requests carry it alone: the others' leader is broker 0
       const producer = new FakeProducer();
       producer.manual = true;
       const pipeline = make(producer, directory, { bufferLimit: 2 * BYTES });
@@ -402,11 +459,11 @@ describe('RecordPipeline', () => {
       expect(pipeline.routeCount()).toBeLessThan(MIN_SWEEP_AT);
       // answer every request but those of 'y', so that 'b' stays in flight while 'c' is let in
       let maxY = 0;
-      for (let quiet = 0; quiet < 3; quiet = pipeline.queued() > 2 || producer.open.some((call) => only(call.batch) !== 'y/0') ? 0 : quiet + 1) {
+      const carriesY = (batch: ProducerBatch): boolean => partitionsOf(batch).includes('y/0');
+      for (let quiet = 0; quiet < 3; quiet = pipeline.queued() > 2 || producer.open.some((call) => !carriesY(call.batch)) ? 0 : quiet + 1) {
         await turn();
-        const open = producer.open.map((call) => only(call.batch));
-        maxY = Math.max(maxY, open.filter((p) => p === 'y/0').length);
-        const index = open.findIndex((p) => p !== 'y/0');
+        maxY = Math.max(maxY, producer.open.filter((call) => carriesY(call.batch)).length);
+        const index = producer.open.findIndex((call) => !carriesY(call.batch));
         if (index >= 0) producer.open.splice(index, 1)[0]?.resolve([]);
       }
       expect(maxY).toBe(1);

@@ -2,13 +2,14 @@ import type { CompressionTypes } from 'kafkajs';
 import { type SendResult, ActionWriteError, type ActionRef, quoteExcerpt } from '@sluice/core';
 import { classifyKafkaError, toActionWriteError } from '../kafka-errors';
 import type { SendGate } from '../send-gate';
+import { partitionById } from '../partitioning';
 import { recordProblem, type RenderedRecord, unencodableRecord } from '../record-renderer';
 import type { TopicDirectory } from '../topic-directory';
 import { Admission, type OverflowPolicy } from './admission';
 import { Entry, promiseOf } from './entry';
 import type { PartitionCounters, PartitionQueue } from './partition-queue';
 import { PartitionRouter, type TopicRoute } from './partition-router';
-import { type ProducerClient, RequestSender } from './request-sender';
+import { type ProducerClient, type RequestPart, RequestSender } from './request-sender';
 
 export interface PipelineOptions {
   readonly acks: -1 | 0 | 1;
@@ -95,9 +96,19 @@ const CLOSE_CHECK_MS = 100;
 /** Checks before a closing pipeline gives up on a topic whose metadata never came (5 s). */
 const CLOSE_CHECKS = 50;
 
+/** Ready partitions looked at for companions of a request (bounds the scan when thousands of partitions are ready). */
+const COMPANION_SCAN = 256;
+
 const RECORD_LEVEL: ReadonlySet<string> = new Set([
   'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_TIMESTAMP', 'TypeError', 'RangeError',
 ]);
+
+/** The leader broker of the queue's partition as last read from the directory; undefined if unknown or leaderless. */
+function leaderOf(queue: PartitionQueue): number | undefined {
+  const metadata = queue.route.metadata;
+  const leader = metadata === undefined ? undefined : partitionById(metadata, queue.partition)?.leader;
+  return leader !== undefined && leader >= 0 ? leader : undefined;
+}
 
 /**
  * The Kafka action's producer pipeline. A record's partition is chosen when it is admitted (PartitionRouter);
@@ -114,8 +125,13 @@ export class RecordPipeline {
   private readonly sender: RequestSender;
   private readonly now: () => number;
   private readonly lingerBytes: number;
-  /** Partitions waiting for a request slot, in the order they became ready (fair across partitions). */
-  private ready: PartitionQueue[] = [];
+  /** Whether the batches of one leader's ready partitions share a produce request (see start()). */
+  private readonly coalescing: boolean;
+  /**
+   * Partitions waiting for a request slot, in the order they became ready (fair across partitions); a hole
+   * (undefined) is a partition that went early, as the companion of another's request.
+   */
+  private ready: Array<PartitionQueue | undefined> = [];
   private readyHead = 0;
   /** Partitions backing off after a retriable failure. */
   private readonly backingOff = new Set<PartitionQueue>();
@@ -152,6 +168,9 @@ export class RecordPipeline {
   ) {
     this.now = options.now ?? Date.now;
     this.lingerBytes = Math.min(options.maxLingerBytes ?? options.maxBatchBytes, options.maxBatchBytes);
+    // Not through the idempotent gate (a shared request's partitions would have to be retried together to keep
+    // their sequence numbers) nor with `sync` reply deadlines (a late reply is tracked per partition).
+    this.coalescing = options.gate === undefined && options.replyTimeout === undefined;
     this.router = new PartitionRouter(options.directory);
     this.admission = new Admission({
       bufferLimit: options.bufferLimit,
@@ -457,9 +476,10 @@ export class RecordPipeline {
   private flush(): void {
     this.cancelLinger();
     while (this.readyHead < this.ready.length && this.slotFree()) {
-      const queue = this.ready[this.readyHead] as PartitionQueue;
-      this.ready[this.readyHead] = undefined as unknown as PartitionQueue;
+      const queue = this.ready[this.readyHead];
+      this.ready[this.readyHead] = undefined;
       this.readyHead += 1;
+      if (queue === undefined) continue; // went as a companion
       queue.ready = false;
       if (queue.sendable) this.start(queue);
     }
@@ -474,12 +494,33 @@ export class RecordPipeline {
     this.notifyIdle();
   }
 
-  /** Sends the partition's next batch as one request (the partition's only one in flight). */
+  /**
+   * Sends the partition's next batch (its only request in flight), with the batches of the topic's other ready
+   * partitions that the same broker leads, while they fit maxBatchBytes: one request per topic and broker rather
+   * than per partition. Per-request costs (the socket write, kafkajs's request, the broker's handling) were a
+   * tenth of the CPU of each member of a shared-subscription group, whose batches are small. Not across topics:
+   * kafkajs fails a request as a whole, and a topic deleted or refused would then have its records' failure
+   * resend (and duplicate) the records of healthy topics beside them (see produceTogether()).
+   */
   private start(queue: PartitionQueue): void {
+    const alone = queue.alone;
+    queue.alone = false;
+    const before = queue.bytes;
+    const entries = this.take(queue);
+    if (entries === undefined) return;
+    this.requests += 1;
+    const parts: RequestPart[] = [{ queue, entries }];
+    if (this.coalescing && !alone && queue.failures === 0) this.addCompanions(parts, queue, before - queue.bytes);
+    if (parts.length === 1) void this.produce(queue, entries).then(() => this.finished(parts));
+    else void this.produceTogether(parts).then(() => this.finished(parts));
+  }
+
+  /** Takes the partition's next batch and marks it in flight; undefined when nothing is left (all expired). */
+  private take(queue: PartitionQueue): Entry[] | undefined {
     if (this.admission.expire(queue, this.now(), this.dropped) > 0) this.options.onRoom?.();
     if (queue.length === 0) {
       this.settleFailing(queue);
-      return;
+      return undefined;
     }
     // One Map lookup per request, not per record: the directory sees the topic in use (it forgets topics nobody
     // asked about for 10 minutes, and records would then wait a metadata round trip), and a partition count that
@@ -497,20 +538,71 @@ export class RecordPipeline {
       : queue.take(this.options.maxBatchRecords, this.options.maxBatchBytes);
     this.pendingRecords -= entries.length;
     queue.inflight = entries;
-    this.requests += 1;
     this.inflightRecords += entries.length;
-    void this.produce(queue, entries).then(() => this.finished(queue, entries.length));
+    return entries;
   }
 
-  private finished(queue: PartitionQueue, records: number): void {
-    queue.inflight = undefined;
+  /**
+   * Adds to `parts` the whole waiting batch of ready partitions of `first`'s topic led by the same broker, healthy
+   * and with no retry pending, in ready order, while the request stays within maxBatchBytes and maxBatchRecords per
+   * partition. They leave the ready list (a hole stays in their place).
+   */
+  private addCompanions(parts: RequestPart[], first: PartitionQueue, firstBytes: number): void {
+    const leader = leaderOf(first);
+    if (leader === undefined) return;
+    let room = this.options.maxBatchBytes - firstBytes;
+    const end = Math.min(this.ready.length, this.readyHead + COMPANION_SCAN);
+    for (let i = this.readyHead; i < end && room > 0; i += 1) {
+      const queue = this.ready[i];
+      if (queue === undefined || queue === first || queue.route !== first.route || !queue.sendable || queue.failures > 0 || queue.alone || queue.retrySize > 0) continue;
+      if (queue.bytes > room || queue.length > this.options.maxBatchRecords || leaderOf(queue) !== leader) continue;
+      this.ready[i] = undefined;
+      queue.ready = false;
+      room -= queue.bytes;
+      const entries = this.take(queue);
+      if (entries !== undefined) parts.push({ queue, entries });
+    }
+  }
+
+  private finished(parts: readonly RequestPart[]): void {
     this.requests -= 1;
-    this.inflightRecords -= records;
-    this.settleFailing(queue);
-    if (queue.sendable && !queue.ready) this.markReady(queue);
+    for (const { queue, entries } of parts) {
+      queue.inflight = undefined;
+      this.inflightRecords -= entries.length;
+      this.settleFailing(queue);
+      if (queue.sendable && !queue.ready) this.markReady(queue);
+    }
     // records that waited for this request go at once: they have lingered as long as it took
     this.flush();
     this.options.onRoom?.();
+  }
+
+  /**
+   * A request of several partitions of one topic. kafkajs rejects it as a whole, without saying which partition
+   * failed: each partition's batch then goes again alone, at once and without spending one of its retries, so
+   * that a partition at fault fails (and backs off) by itself and the others are delivered. Those that Kafka had
+   * written may be stored twice (at-least-once, as any retry): a failure of one partition but not its topic's
+   * others is a leader moving, or a record refused for its size or content.
+   */
+  private async produceTogether(parts: readonly RequestPart[]): Promise<void> {
+    for (const { queue } of parts) queue.counters.requests += 1;
+    try {
+      await this.sender.sendTogether(parts);
+    } catch {
+      for (const { queue, entries } of parts) this.retryAlone(queue, entries);
+      return;
+    }
+    for (const { queue, entries } of parts) this.succeeded(queue, entries);
+  }
+
+  private retryAlone(queue: PartitionQueue, entries: readonly Entry[]): void {
+    this.counters.retried += entries.length;
+    queue.counters.retried += entries.length;
+    for (const entry of entries) compactWaiting(entry);
+    queue.requeue(entries);
+    this.pendingRecords += entries.length;
+    queue.retrySize = entries.length;
+    queue.alone = true;
   }
 
   /**

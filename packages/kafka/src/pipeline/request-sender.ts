@@ -11,6 +11,12 @@ export interface ProducerClient {
   sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]>;
 }
 
+/** One partition's batch in a produce request. */
+export interface RequestPart {
+  readonly queue: PartitionQueue;
+  readonly entries: readonly Entry[];
+}
+
 /** A produce request that outlived the `sync` query mode's reply timeout. */
 export class ReplyTimeoutError extends Error {
   override readonly name = 'ReplyTimeoutError';
@@ -57,6 +63,17 @@ export class RequestSender {
     const gate = this.options.gate;
     if (gate === undefined && this.options.replyTimeout === undefined) return this.timed(batch);
     return new Request(this, queue, batch, messages.length).start(gate, this.options.replyTimeout);
+  }
+
+  /**
+   * Several partitions' batches of one topic as one request (the pipeline gives it the partitions of one leader
+   * broker). Only without the idempotent gate and `sync` deadlines: the pipeline does not combine then.
+   */
+  sendTogether(parts: readonly RequestPart[]): Promise<RecordMetadata[]> {
+    const messages: KafkaMessage[] = [];
+    for (const { entries } of parts) for (const entry of entries) messages.push(entry.record.message);
+    const topic = (parts[0] as RequestPart).queue.topic;
+    return this.timed({ acks: this.options.acks, compression: this.options.compression, timeout: this.options.timeout, topicMessages: [{ topic, messages }] });
   }
 
   /** The request on the wire, its latency recorded once acknowledged. */

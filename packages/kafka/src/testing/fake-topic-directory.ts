@@ -24,9 +24,13 @@ export class FakeTopicDirectory implements TopicDirectory {
     private readonly everyTopic?: number,
   ) {}
 
-  /** Sets (or replaces) a topic with `count` partitions, leaders on broker 0; tells the listeners. */
-  createTopic(topic: string, count: number, options: { readonly leaderless?: readonly number[] } = {}): void {
-    this.topics.set(topic, metadataOf(count, options.leaderless));
+  /**
+   * Sets (or replaces) a topic with `count` partitions and tells the listeners. Every partition is led by broker 0
+   * unless `leaderOf` says otherwise (the pipeline puts the batches of one leader's partitions in one request);
+   * those in `leaderless` have no leader (-1).
+   */
+  createTopic(topic: string, count: number, options: { readonly leaderless?: readonly number[]; readonly leaderOf?: (partition: number) => number } = {}): void {
+    this.topics.set(topic, metadataOf(count, options.leaderless, options.leaderOf));
     this.problems.delete(topic);
     this.change(topic);
   }
@@ -113,10 +117,11 @@ export class FakeTopicDirectory implements TopicDirectory {
   }
 }
 
-function metadataOf(count: number, leaderless: readonly number[] = []): PartitionMetadata[] {
+function metadataOf(count: number, leaderless: readonly number[] = [], leaderOf: (partition: number) => number = () => 0): PartitionMetadata[] {
   const partitions: PartitionMetadata[] = [];
   for (let id = 0; id < count; id += 1) {
-    partitions.push({ partitionErrorCode: 0, partitionId: id, leader: leaderless.includes(id) ? -1 : 0, replicas: [0], isr: [0] });
+    const leader = leaderless.includes(id) ? -1 : leaderOf(id);
+    partitions.push({ partitionErrorCode: 0, partitionId: id, leader, replicas: [leader], isr: [leader] });
   }
   return partitions;
 }
