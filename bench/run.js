@@ -30,6 +30,7 @@ flags (seconds unless said):
   --warmup 3        warm-up before measuring           --soak 600     soak duration (default: the issue's 10 min)
   --publishers 2    publisher processes                --window 20000 messages allowed between publish and read
   --inflight 1000   Sluice maxInflight / relay Receive Maximum
+  --linger 0        Sluice's maxLingerTime in ms (the Kafka action's default is 0)
   --partitions 3    partitions of each topic           --fraction 0.5 latency-phase rate as a share of capacity
   --max-minutes 40  abort (and clean up) after this long
   --broker          MQTT broker of the points: mosquitto, hivemq or both (scale: both, the others: mosquitto);
@@ -50,6 +51,7 @@ function options(argv) {
       publishers: { type: 'string', default: '2' },
       window: { type: 'string', default: '20000' },
       inflight: { type: 'string', default: '1000' },
+      linger: { type: 'string', default: '0' },
       partitions: { type: 'string', default: '3' },
       fraction: { type: 'string', default: '0.5' },
       'max-minutes': { type: 'string', default: '40' },
@@ -67,6 +69,11 @@ function options(argv) {
   }
   const broker = values.broker ?? (part === 'scale' ? 'both' : 'mosquitto');
   if (!Object.hasOwn(BROKERS, broker)) throw new Error(`--broker expects mosquitto, hivemq or both, got "${broker}"`);
+  const lingerOf = (text) => {
+    const x = Number(text);
+    if (!Number.isInteger(x) || x < 0) throw new Error(`--linger expects whole milliseconds ≥ 0, got "${text}"`);
+    return x;
+  };
   const num = (k) => {
     const x = Number(values[k]);
     if (!Number.isFinite(x) || x <= 0) throw new Error(`--${k} expects a positive number, got "${values[k]}"`);
@@ -76,6 +83,7 @@ function options(argv) {
     part,
     capacitySec: num('capacity'), latencySec: num('latency'), warmupSec: num('warmup'), soakSec: num('soak'),
     publishers: num('publishers'), window: num('window'), inflight: num('inflight'), partitions: num('partitions'),
+    lingerMs: lingerOf(values.linger),
     latencyFraction: num('fraction'), maxMinutes: num('max-minutes'), write: !values['no-write'],
     kafkaPortBase: num('kafka-port-base'), keepKafka: values['keep-kafka'], brokers: BROKERS[broker],
   };

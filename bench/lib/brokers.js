@@ -133,8 +133,8 @@ async function startMosquitto(log, { inflight = 1000 } = {}) {
  * (`node scripts/hivemq.js fetch` first). Same shape as startMosquitto's answer.
  */
 async function startHivemq(log) {
-  const { startPrivate } = require('../../scripts/hivemq');
-  const broker = await startPrivate({ log });
+  const { startPrivate, THROUGHPUT_JAVA_OPTS } = require('../../scripts/hivemq');
+  const broker = await startPrivate({ log, javaOpts: THROUGHPUT_JAVA_OPTS });
   return {
     url: broker.url,
     cpuMicros: () => cpuMicrosOf((_pid, pgrp) => pgrp === broker.pgid), // the JVM and its sh watchdog

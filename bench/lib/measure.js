@@ -75,7 +75,7 @@ async function measurePoint(ctx, p) {
       await w.request('start', {
         config: {
           mqttUrl: ctx.mqttUrl, bootstrap: ctx.bootstrap, topic, clientId: `bench-${p.sut}-${n}-${i}`,
-          delivery: p.delivery ?? 'at-least-once', maxInflight: opts.inflight, rules: p.rules ?? 1,
+          delivery: p.delivery ?? 'at-least-once', maxInflight: opts.inflight, rules: p.rules ?? 1, lingerMs: opts.lingerMs,
           shareGroup: p.shareGroup ? 'bench' : undefined, sql: p.templated ? TEMPLATED_SQL : SEED_SQL, value: SEED_VALUE,
           ...(p.templated && { topic: `${topic}-\${part}`, buffer: p.templated.buffer }),
         },
@@ -155,6 +155,13 @@ async function measurePoint(ctx, p) {
     const sum = (s, key) => s.stats.reduce((a, x) => a + (x?.[key] ?? 0), 0);
     const requests = sum(s1, 'requests') - sum(s0, 'requests');
     result.recordsPerRequest = requests > 0 ? round((sum(s1, 'success') - sum(s0, 'success')) / requests, 1) : null;
+    // Each member's share of the records over the phase: a group whose broker feeds one member only
+    // (HiveMQ CE did, in some points) shows here, not in the total.
+    if (suts.length > 1) {
+      const own = s1.stats.map((x, i) => (x?.success ?? 0) - (s0.stats[i]?.success ?? 0));
+      const all = own.reduce((a, b) => a + b, 0);
+      result.memberShares = own.map((x) => (all > 0 ? round(x / all, 3) : 0));
+    }
 
     // Let everything granted arrive before the latency phase starts from an empty pipeline.
     await Promise.all(pubs.map((w) => w.request('pause', {}, 10000)));
@@ -206,6 +213,7 @@ async function measurePoint(ctx, p) {
 function summaryLine(r) {
   const fmt = (x) => (x === null || x === undefined ? '-' : x.toLocaleString('en-US'));
   let line = `  ${r.label}: ${fmt(r.throughput)} msg/s, ${fmt(r.msgPerCpuSec)} msg/CPU-s (CPU ${r.cpuUtil}), ${fmt(r.recordsPerRequest)} records/request, peak RSS ${r.peakRssMB} MB`;
+  if (r.memberShares) line += `, members' shares ${r.memberShares.map((x) => `${Math.round(x * 100)} %`).join(' / ')}`;
   if (r.latency) line += `; at ${fmt(r.latency.rate)}/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms max ${r.latency.max} ms${r.latency.keptUp ? '' : ' (fell behind)'}`;
   return line;
 }

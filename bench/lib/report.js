@@ -137,6 +137,12 @@ function issue13Goals(results) {
     const rc = ratio2(two.msgPerCpuSec ?? 0, one.msgPerCpuSec);
     out.push({ goal: `${name}: 2 members ≥ 1.0 × one member in total msg/s`, measured: `${fmt(two.throughput ?? 0)} vs ${fmt(one.throughput)} msg/s = ${rt?.toFixed(2)} ×`, met: rt !== null && rt >= 1 });
     out.push({ goal: `${name}: msg per CPU-second with 2 members within 20 % of one member's`, measured: `${fmt(two.msgPerCpuSec ?? 0)} vs ${fmt(one.msgPerCpuSec)} = ${rc?.toFixed(2)} ×`, met: rc !== null && rc >= 0.8 });
+    // The totals say nothing of scale-out if the broker fed one member only (HiveMQ CE did: the other
+    // member sat idle): each of the two must carry at least a quarter of the records.
+    if (two.memberShares !== undefined) {
+      const least = Math.min(...two.memberShares);
+      out.push({ goal: `${name}: the 2 members share the load (each ≥ 25 % of the records)`, measured: `shares ${two.memberShares.map((x) => `${Math.round(x * 100)} %`).join(' / ')}`, met: least >= 0.25 });
+    }
   }
   return out;
 }

@@ -23,6 +23,7 @@ module.exports = async function startSluice(config) {
     key: '${clientid}',
     value: config.value,
     requiredAcks: 'all',
+    ...(config.lingerMs > 0 && { maxLingerTime: config.lingerMs }),
     ...(bufferDir && { buffer: { mode: 'hybrid', dir: bufferDir } }),
   };
   const rules = [{ id: 'seed', sql: config.sql, actions: [{ ...action, id: 'seed-kafka' }] }];
