@@ -38,7 +38,7 @@ export interface RequestSenderOptions {
 }
 
 /**
- * Sends one partition's batch as one produce request: through the idempotent gate when there is one, timed
+ * Sends one partition's batch as one produce request (or several partitions' of one topic, sendTogether): through the idempotent gate when there is one, timed
  * (latency) from when it leaves, with the `sync` reply deadline. A request past its deadline is failed with
  * ReplyTimeoutError but keeps its partition busy (`queue.late`) until its reply does come: kafkajs still has it
  * open, and sending the partition's next request beside it could reorder the partition.
