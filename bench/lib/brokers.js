@@ -179,4 +179,4 @@ const CLOCK_TICKS = (() => {
   }
 })();
 
-module.exports = { startKafka, stopKafka, kafkaCpuMicros, Topics, startMosquitto, startHivemq };
+module.exports = { startKafka, stopKafka, kafkaCpuMicros, Topics, startMosquitto, startHivemq, cpuMicrosOf };

@@ -6,6 +6,7 @@
 const path = require('node:path');
 const { Worker } = require('./ipc');
 const { round } = require('./stats');
+const { cpuMicrosOf } = require('./brokers');
 
 const WORKERS = path.join(__dirname, '..', 'workers');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -126,6 +127,11 @@ async function measurePoint(ctx, p) {
     };
 
     await phase('warm-up', opts.warmupSec, () => granted);
+    // the load generator's own cores (publishers and consumer): with the brokers and the bridge it tells whether
+    // the machine's two cores, rather than the bridge, were the limit
+    const harness = new Set([consumer, ...pubs].map((w) => w.child.pid));
+    const harnessCpuMicros = () => cpuMicrosOf((pid) => harness.has(pid));
+    const h0 = harnessCpuMicros();
     const s0 = await sampleAll(suts);
     const b0 = ctx.brokerCpuMicros?.();
     const k0 = ctx.kafkaCpuMicros?.();
@@ -133,6 +139,7 @@ async function measurePoint(ctx, p) {
     const t0 = performance.now();
     await phase('capacity', p.capacitySec, () => granted);
     const s1 = await sampleAll(suts);
+    const h1 = harnessCpuMicros();
     const b1 = ctx.brokerCpuMicros?.();
     const k1 = ctx.kafkaCpuMicros?.();
     const c1 = consumed;
@@ -147,6 +154,7 @@ async function measurePoint(ctx, p) {
     const cores = (before, after) => (before !== undefined && after !== undefined ? round((after - before) / 1e6 / ((t1 - t0) / 1000), 2) : null);
     result.brokerCpuUtil = cores(b0, b1);
     result.kafkaCpuUtil = cores(k0, k1);
+    result.harnessCpuUtil = cores(h0, h1);
     result.msgPerCpuSec = cpuSec > 0 ? Math.round(delivered / cpuSec) : null;
     result.peakRssMB = round(Math.max(s0.peakRss, s1.peakRss) / 2 ** 20, 1);
     result.sutStats = s1.stats;

@@ -194,6 +194,7 @@ function tableRows(results) {
       'CPU (cores)': fmt(r.cpuUtil),
       'MQTT broker CPU': fmt(r.brokerCpuUtil),
       'Kafka CPU': fmt(r.kafkaCpuUtil),
+      'bench CPU': fmt(r.harnessCpuUtil),
       'records/request': fmt(r.recordsPerRequest),
       'peak RSS MB': fmt(r.peakRssMB),
       'latency at rate': r.latency ? `${fmt(r.latency.rate)}/s${r.latency.keptUp ? '' : ' (behind)'}` : '–',

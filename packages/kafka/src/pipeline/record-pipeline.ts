@@ -125,7 +125,7 @@ export class RecordPipeline {
   private readonly sender: RequestSender;
   private readonly now: () => number;
   private readonly lingerBytes: number;
-  /** Whether the batches of one leader's ready partitions share a produce request (see start()). */
+  /** Whether the ready batches of one topic's partitions led by one broker share a produce request (see start()). */
   private readonly coalescing: boolean;
   /**
    * Partitions waiting for a request slot, in the order they became ready (fair across partitions); a hole
@@ -497,8 +497,8 @@ export class RecordPipeline {
   /**
    * Sends the partition's next batch (its only request in flight), with the batches of the topic's other ready
    * partitions that the same broker leads, while they fit maxBatchBytes: one request per topic and broker rather
-   * than per partition. Per-request costs (the socket write, kafkajs's request, the broker's handling) were a
-   * tenth of the CPU of each member of a shared-subscription group, whose batches are small. Not across topics:
+   * than per partition. Per-request costs (the socket write, kafkajs's request, the broker's handling) were about
+   * a tenth of the CPU of each member of a two-member shared-subscription group, whose batches are small. Not across topics:
    * kafkajs fails a request as a whole, and a topic deleted or refused would then have its records' failure
    * resend (and duplicate) the records of healthy topics beside them (see produceTogether()).
    */
