@@ -21,6 +21,7 @@ import { KafkaRecordBrowser } from './record-browser';
 import { RecordRenderer } from './record-renderer';
 import { RenewableProducer } from './renewable-producer';
 import type { SchemaRegistryClient } from './schema-registry-client';
+import { installProduceEncoding } from './produce-encoding';
 import { createSchemaRegistryClient } from './schema-registry-config';
 import { SchemaValueEncoder } from './schema-value-encoder';
 import type { TopicDirectory } from './topic-directory';
@@ -347,6 +348,7 @@ export function createRenewableProducer(config: KafkaConnectorConfig, logger: Lo
 
 /** The kafkajs producer of a connector: our partitioner, our logger, no auto-created topics unless asked. */
 export function createKafkaProducer(config: KafkaConnectorConfig, logger: Logger): Producer {
+  installProduceEncoding();
   const kafka = new Kafka(toKafkaConfig(config, logger));
   return kafka.producer({
     createPartitioner: routingPartitioner,
