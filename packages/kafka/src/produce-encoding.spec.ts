@@ -46,6 +46,10 @@ describe('encodeProduceRequest', () => {
       { key: 'k'.repeat(200), value: 'v'.repeat(20_000), timestamp: '1796622850690' },
       { key: 'k', value: 'é'.repeat(70_000), timestamp: '1796622851690' },
     ]],
+    ['16-digit timestamps past 2^53 (first and max written from their digits)', [
+      { key: 'a', value: '1', timestamp: '9007199254740993' },
+      { key: 'b', value: '2', timestamp: '9007199254740995' },
+    ]],
     ['timestamps out of order (first and max are the smallest and largest)', [
       { key: 'a', value: '1', timestamp: '1796622850699' },
       { key: 'b', value: '2', timestamp: '1796622850600' },

@@ -87,13 +87,15 @@ export function encodeProduceRequest(args: ProduceRequestArgs): Buffer {
   // first pass: sizes (every record's, its strings' byte lengths kept for the second pass)
   const lengths: number[] = [];
   const headersOf: Array<Array<[string, unknown]>> = [];
-  const timestampsOf: number[][] = [];
+  const timestampsOf: Array<{ first: bigint; max: bigint; timestamps: number[] }> = [];
   let size = 2 + (transactionalId === null ? 0 : Buffer.byteLength(transactionalId, 'utf8')) + 2 + 4 + 4;
   for (const topic of args.topicData) {
     size += 2 + Buffer.byteLength(topic.topic, 'utf8') + 4;
     for (const data of topic.partitions) {
-      const { first, max, timestamps } = timestampsOfBatch(data.messages, now);
-      timestampsOf.push([first, max], timestamps);
+      const batchTimes = timestampsOfBatch(data.messages, now);
+      timestampsOf.push(batchTimes);
+      const { timestamps } = batchTimes;
+      const first = Number(batchTimes.first);
       let records = 0;
       for (let i = 0; i < data.messages.length; i += 1) {
         const message = data.messages[i] as Message;
@@ -156,8 +158,8 @@ export function encodeProduceRequest(args: ProduceRequestArgs): Buffer {
     string16(topic.topic);
     at = out.writeInt32BE(topic.partitions.length, at);
     for (const data of topic.partitions) {
-      const [first, max] = timestampsOf[nextTimestamps++] as number[];
-      const timestamps = timestampsOf[nextTimestamps++] as number[];
+      const { first: firstTimestamp, max: maxTimestamp, timestamps } = timestampsOf[nextTimestamps++] as { first: bigint; max: bigint; timestamps: number[] };
+      const first = Number(firstTimestamp);
       at = out.writeInt32BE(data.partition, at);
       const sizeAt = at;
       at += 4; // the record set's size, once known
@@ -172,8 +174,8 @@ export function encodeProduceRequest(args: ProduceRequestArgs): Buffer {
       const crcFrom = at;
       at = out.writeInt16BE(attributes, at);
       at = out.writeInt32BE(data.messages.length - 1, at); // lastOffsetDelta
-      at = out.writeBigInt64BE(BigInt(first as number), at);
-      at = out.writeBigInt64BE(BigInt(max as number), at);
+      at = out.writeBigInt64BE(firstTimestamp, at);
+      at = out.writeBigInt64BE(maxTimestamp, at);
       at = out.writeBigInt64BE(producerId, at);
       at = out.writeInt16BE(args.producerEpoch ?? 0, at);
       at = out.writeInt32BE(data.firstSequence ?? 0, at);
@@ -187,7 +189,7 @@ export function encodeProduceRequest(args: ProduceRequestArgs): Buffer {
         const valueBytes = lengths[nextLength++] as number;
         varint(lengths[nextLength++] as number);
         out[at++] = 0; // attributes
-        varint((timestamps[i] as number) - (first as number));
+        varint((timestamps[i] as number) - first);
         varint(i);
         bytes(message.key, keyBytes);
         bytes(message.value, valueBytes);
@@ -210,23 +212,39 @@ export function encodeProduceRequest(args: ProduceRequestArgs): Buffer {
  * The batch's first and largest timestamps and each record's, as kafkajs computes them: a record's delta is from
  * its timestamp, or the encoding's `now` when it has none (or a falsy one); the first and max come from the
  * records whose timestamp is not null (kafkajs sorts them as strings, which for millisecond timestamps of one era
- * is numeric order), else from `now`.
+ * is numeric order), else from `now`. The first and max are written exactly from their digits (kafkajs reads them
+ * as a Long), also past 2^53; the deltas are Numbers in both.
  */
-function timestampsOfBatch(messages: readonly Message[], now: number): { first: number; max: number; timestamps: number[] } {
+function timestampsOfBatch(messages: readonly Message[], now: number): { first: bigint; max: bigint; timestamps: number[] } {
   let first = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
+  let firstGiven: string | number = now;
+  let maxGiven: string | number = now;
   const timestamps = new Array<number>(messages.length);
   for (let i = 0; i < messages.length; i += 1) {
     const given = (messages[i] as Message).timestamp as string | number | null | undefined;
     timestamps[i] = given ? Number(given) : now;
     if (given === undefined || given === null) continue;
     const value = Number(given);
-    if (value < first) first = value;
-    if (value > max) max = value;
+    if (value < first) {
+      first = value;
+      firstGiven = given;
+    }
+    if (value > max) {
+      max = value;
+      maxGiven = given;
+    }
   }
-  if (first === Number.POSITIVE_INFINITY) first = max = now;
-  return { first, max, timestamps };
+  return { first: toInt64(firstGiven), max: toInt64(maxGiven), timestamps };
 }
+
+/** A timestamp as the int64 kafkajs writes: the digits themselves when it is a string of digits. */
+function toInt64(value: string | number): bigint {
+  if (typeof value === 'string' && DIGITS.test(value)) return BigInt(value);
+  return BigInt(Math.trunc(Number(value)));
+}
+
+const DIGITS = /^-?\d{1,19}$/;
 
 const INSTALLED = Symbol.for('sluice.kafka.produceEncoding');
 
