@@ -38,6 +38,7 @@ export interface ProduceRequestArgs {
 }
 
 const TRANSACTIONAL = 16;
+const NO_HEADERS: ReadonlyArray<[string, unknown]> = Object.freeze([]);
 /** firstOffset, batchLength, partitionLeaderEpoch, magic, crc: the batch header before what the CRC covers. */
 const BATCH_HEAD = 8 + 4 + 4 + 1 + 4;
 /** attributes .. firstSequence, then the records' count. */
@@ -66,9 +67,9 @@ function bytesOf(value: unknown): number {
 }
 
 /** The headers of a message as kafkajs flattens them: a key per value, arrays as repeated keys, in key order. */
-function headerPairs(headers: IHeaders | undefined): Array<[string, unknown]> {
+function headerPairs(headers: IHeaders | undefined): ReadonlyArray<[string, unknown]> {
+  if (headers === undefined) return NO_HEADERS;
   const pairs: Array<[string, unknown]> = [];
-  if (headers === undefined) return pairs;
   for (const key of Object.keys(headers)) {
     const value = headers[key];
     if (Array.isArray(value)) for (const item of value) pairs.push([key, item]);
@@ -86,7 +87,7 @@ export function encodeProduceRequest(args: ProduceRequestArgs): Buffer {
 
   // first pass: sizes (every record's, its strings' byte lengths kept for the second pass)
   const lengths: number[] = [];
-  const headersOf: Array<Array<[string, unknown]>> = [];
+  const headersOf: Array<ReadonlyArray<[string, unknown]>> = [];
   const timestampsOf: Array<{ first: bigint; max: bigint; timestamps: number[] }> = [];
   let size = 2 + (transactionalId === null ? 0 : Buffer.byteLength(transactionalId, 'utf8')) + 2 + 4 + 4;
   for (const topic of args.topicData) {
@@ -182,7 +183,7 @@ export function encodeProduceRequest(args: ProduceRequestArgs): Buffer {
       at = out.writeInt32BE(data.messages.length, at);
       for (let i = 0; i < data.messages.length; i += 1) {
         const message = data.messages[i] as Message;
-        const pairs = headersOf[nextHeaders++] as Array<[string, unknown]>;
+        const pairs = headersOf[nextHeaders++] as ReadonlyArray<[string, unknown]>;
         const headerLengths = nextLength;
         nextLength += pairs.length * 2;
         const keyBytes = lengths[nextLength++] as number;
@@ -205,6 +206,8 @@ export function encodeProduceRequest(args: ProduceRequestArgs): Buffer {
       out.writeUInt32BE(crc32C(out.subarray(crcFrom, at)), crcAt);
     }
   }
+  // allocUnsafe: a byte not written would send old heap contents to Kafka
+  if (at !== size) throw new Error(`produce request encoded to ${at} bytes, ${size} counted`);
   return out;
 }
 
