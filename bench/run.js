@@ -11,12 +11,14 @@ const { soak } = require('./lib/soak');
 const { writeReports } = require('./lib/report');
 const { killAll } = require('./lib/ipc');
 
-const PARTS = ['pipeline', 'templated', 'relay', 'nodered', 'rules', 'payload', 'scale', 'soak', 'profile', 'all'];
+const PARTS = ['pipeline', 'templated', 'latency', 'relay', 'nodered', 'rules', 'payload', 'scale', 'soak', 'profile', 'all'];
 const BROKERS = { mosquitto: ['mosquitto'], hivemq: ['hivemq'], both: ['mosquitto', 'hivemq'] };
 const USAGE = `usage: node bench/run.js <${PARTS.join('|')}> [flags]
   pipeline  Sluice (at-least-once, at-most-once) and the raw relay, 200 B and 1 KiB; then Sluice with a
             templated topic over 3 Kafka topics, all healthy and with one deleted (each delivery mode)
   templated only the templated-topic points of pipeline
+  latency   the relay, Sluice at-least-once and at-most-once (200 B) at one open-loop rate for all, in --rounds
+            interleaved rounds: p99 of each against the relay's under the same load, with the spread of the rounds
   relay     the raw mqtt.js -> kafkajs relay alone
   nodered   Node-RED (MQTT-in -> function -> Kafka-out) beside Sluice at-least-once, 200 B
   rules     Sluice with 1, 10, 100, 1000 rules (one matching)
@@ -32,6 +34,8 @@ flags (seconds unless said):
   --inflight 1000   Sluice maxInflight / relay Receive Maximum
   --linger 0        Sluice's maxLingerTime in ms (the Kafka action's default is 0)
   --partitions 3    partitions of each topic           --fraction 0.5 latency-phase rate as a share of capacity
+  --rate            latency part: msg/s of every point (default: --fraction of the first relay's capacity)
+  --rounds 3        latency part: rounds of relay, at-least-once, at-most-once
   --max-minutes 40  abort (and clean up) after this long
   --broker          MQTT broker of the points: mosquitto, hivemq or both (scale: both, the others: mosquitto);
                     HiveMQ CE needs \`node scripts/hivemq.js fetch\` first
@@ -54,6 +58,8 @@ function options(argv) {
       linger: { type: 'string', default: '0' },
       partitions: { type: 'string', default: '3' },
       fraction: { type: 'string', default: '0.5' },
+      rate: { type: 'string' },
+      rounds: { type: 'string', default: '3' },
       'max-minutes': { type: 'string', default: '40' },
       broker: { type: 'string' },
       'kafka-port-base': { type: 'string', default: '39092' },
@@ -84,7 +90,7 @@ function options(argv) {
     capacitySec: num('capacity'), latencySec: num('latency'), warmupSec: num('warmup'), soakSec: num('soak'),
     publishers: num('publishers'), window: num('window'), inflight: num('inflight'), partitions: num('partitions'),
     lingerMs: lingerOf(values.linger),
-    latencyFraction: num('fraction'), maxMinutes: num('max-minutes'), write: !values['no-write'],
+    latencyFraction: num('fraction'), rounds: num('rounds'), rate: values.rate === undefined ? undefined : num('rate'), maxMinutes: num('max-minutes'), write: !values['no-write'],
     kafkaPortBase: num('kafka-port-base'), keepKafka: values['keep-kafka'], brokers: BROKERS[broker],
   };
 }
@@ -122,6 +128,13 @@ function plan(part, o) {
       ...templatedPoints(),
     ],
     templated: templatedPoints,
+    // One rate for every point (a point's own half capacity gives each a different load), rounds interleaved so
+    // that a slow minute of this shared machine lands on all three rather than on one.
+    latency: () => Array.from({ length: o.rounds }, (_, i) => [
+      { sut: 'relay', size: 200, ...full },
+      sluice('at-least-once', 200, full),
+      sluice('at-most-once', 200, full),
+    ].map((p) => ({ ...p, round: i + 1 }))).flat(),
     relay: () => [200, 1024].map((size) => ({ sut: 'relay', size, ...full })),
     nodered: () => [{ sut: 'nodered', size: 200, ...full }, sluice('at-least-once', 200, full)],
     rules: () => [1, 10, 100, 1000].map((rules) => sluice('at-least-once', 200, rules === 1 ? full : { rules, ...capOnly })),
@@ -146,7 +159,7 @@ function plan(part, o) {
 
 function keyOf(p) {
   const templated = p.templated ? `templated${p.templated.missing ? '-missing' : ''}` : '';
-  return [p.sut, p.delivery ?? '', p.size, p.rules ?? 1, p.procs ?? 1, p.shareGroup ? 'share' : '', p.profile ? 'prof' : '', templated, p.broker].join('|');
+  return [p.sut, p.delivery ?? '', p.size, p.rules ?? 1, p.procs ?? 1, p.shareGroup ? 'share' : '', p.profile ? 'prof' : '', templated, p.broker, p.round ?? ''].join('|');
 }
 
 async function main() {
@@ -198,6 +211,7 @@ async function main() {
   try {
     const seen = new Map();
     const points = plan(o.part, o);
+    let sharedRate = o.rate; // the latency part's rate, once the first relay has measured its capacity
     log(`${o.part}: ${points.length} point(s)${o.part === 'all' || o.part === 'soak' ? ` + soak of ${o.soakSec} s` : ''}; ~${Math.round((points.length * (o.capacitySec + o.warmupSec + 8) + points.filter((p) => p.latencySec).length * (o.latencySec + 3)) / 60)} min before the soak`);
     for (const p of points) {
       const key = keyOf(p);
@@ -213,7 +227,8 @@ async function main() {
         const broker = await useBroker(p.broker);
         ctx.mqttUrl = broker.url;
         ctx.brokerCpuMicros = broker.cpuMicros;
-        r = await measurePoint(ctx, { ...p, key, profileDir });
+        r = await measurePoint(ctx, { ...p, key, profileDir, ...(p.group === 'latency' && { latencyRate: sharedRate }) });
+        if (p.group === 'latency' && sharedRate === undefined) sharedRate = r.latency?.rate;
       } catch (err) {
         // One failed point (a broker hiccup on a shared machine) must not lose the others.
         log(`  ${require('./lib/measure').label(p)} failed: ${String(err && err.message).split('\n')[0]}`);

@@ -49,8 +49,39 @@ const plain = (where) => ({ ...where, rules: 1, procs: 1, templated: null });
 const templatedPoint = (points, delivery, missing) => points.find((r) => r.sut === 'sluice' && r.delivery === delivery && r.templated?.missing === missing);
 const bufferOf = (point) => `${point.templated?.buffer ?? 'memory'} buffer`;
 
-/** The points issue 6's and 11's figures are read from: not `scale`'s (share-group members, another broker). */
-const singleBridgePoints = (results) => results.points.filter((r) => r.group !== 'scale');
+/**
+ * The points issue 6's and 11's figures are read from: not `scale`'s (share-group members, another broker) nor
+ * the `latency` part's rounds (summarised on their own).
+ */
+const singleBridgePoints = (results) => results.points.filter((r) => r.group !== 'scale' && r.group !== 'latency');
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * The `latency` part: per system, p50 and p99 of every round at the one shared rate, their medians, and the
+ * median p99 against the relay's. A round that fell behind is marked: its latency is a queue's, not the path's.
+ */
+function latencyRows(results) {
+  const P = results.points.filter((r) => r.group === 'latency' && r.latency);
+  const systems = [['relay', { sut: 'relay' }], ['Sluice at-least-once', { sut: 'sluice', delivery: 'at-least-once' }], ['Sluice at-most-once', { sut: 'sluice', delivery: 'at-most-once' }]];
+  const ofSystem = (where) => P.filter((r) => Object.entries(where).every(([k, v]) => r[k] === v));
+  const relayP99 = median(ofSystem({ sut: 'relay' }).map((r) => r.latency.p99));
+  return systems.map(([name, where]) => {
+    const rounds = ofSystem(where);
+    const p99 = median(rounds.map((r) => r.latency.p99));
+    return {
+      system: name,
+      'rate msg/s': [...new Set(rounds.map((r) => fmt(r.latency.rate)))].join(', '),
+      'p50 ms per round': rounds.map((r) => fmt(r.latency.p50)).join(' / '),
+      'p99 ms per round': rounds.map((r) => `${fmt(r.latency.p99)}${r.latency.keptUp ? '' : ' (behind)'}`).join(' / '),
+      'median p99 ms': fmt(p99 === null ? null : Math.round(p99 * 10) / 10),
+      'vs relay': name === 'relay' ? '–' : `${fmt(ratio(p99, relayP99))} ×`,
+    };
+  }).filter((row) => row['p99 ms per round'] !== '');
+}
 
 /**
  * Issue 11's table: each Sluice point beside the raw relay at its size (msg/s and msg per CPU-second as
@@ -225,7 +256,7 @@ function textTable(rows) {
   return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => r[c])))].join('\n');
 }
 
-function markdown(results, rows, goalRows, issue11 = { rows: [], goals: [] }, issue13 = []) {
+function markdown(results, rows, goalRows, issue11 = { rows: [], goals: [] }, issue13 = [], latency = []) {
   const m = results.machine;
   const lines = [
     `Run ${results.runId} (\`node bench/run.js ${results.part}\`), ${results.startedAt} → ${results.finishedAt}.`,
@@ -236,6 +267,9 @@ function markdown(results, rows, goalRows, issue11 = { rows: [], goals: [] }, is
     '',
     '"vs relay": throughput ratio / msg-per-CPU-second ratio to the raw relay at the same payload size, same run.',
   ];
+  if (latency.length) {
+    lines.push('', 'Latency at one rate for all (median over the rounds; "vs relay": median p99 against the relay\'s):', '', markdownTable(latency));
+  }
   if (issue11.rows.length) {
     lines.push('', 'Issue 11\'s table (ratios to the relay at the same size; templated rows: records read from the two topics that stay healthy):', '', markdownTable(issue11.rows));
   }
@@ -318,6 +352,8 @@ function writeReports(results, { write, log }) {
   const issue13 = issue13Goals(results);
   results.issue13Goals = issue13;
   console.log(`\n${textTable(rows)}`);
+  const latency = latencyRows(results);
+  if (latency.length) console.log(`\nlatency at one rate (median over the rounds):\n${textTable(latency)}`);
   if (issue11.rows.length) console.log(`\nissue 11 (ratios to the relay at the same size; templated rows: the two healthy topics):\n${textTable(issue11.rows)}`);
   if (issue11.goals.length) {
     console.log('\ngoals (issue 11):');
@@ -335,7 +371,7 @@ function writeReports(results, { write, log }) {
   if (!write) return;
   const dir = path.join(__dirname, '..', 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const md = markdown(results, rows, goalRows, issue11, issue13);
+  const md = markdown(results, rows, goalRows, issue11, issue13, latency);
   for (const name of [`${results.runId}-${results.part}`, `latest-${results.part}`]) {
     fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
     fs.writeFileSync(path.join(dir, `${name}.md`), md);
@@ -348,4 +384,4 @@ function writeReports(results, { write, log }) {
   }
 }
 
-module.exports = { writeReports, svg, markdown, tableRows, goals, issue11Rows, issue11Goals, issue13Goals };
+module.exports = { writeReports, svg, markdown, tableRows, goals, issue11Rows, issue11Goals, issue13Goals, latencyRows };
