@@ -17,7 +17,7 @@ const USAGE = `usage: node bench/run.js <${PARTS.join('|')}> [flags]
   pipeline  Sluice (at-least-once, at-most-once) and the raw relay, 200 B and 1 KiB; then Sluice with a
             templated topic over 3 Kafka topics, all healthy and with one deleted (each delivery mode)
   templated only the templated-topic points of pipeline
-  latency   the relay, Sluice at-least-once and at-most-once (200 B) at one open-loop rate for all, in --rounds
+  latency   the relay, Sluice at-least-once and at-most-once (--size) at one open-loop rate for all, in --rounds
             interleaved rounds: p99 of each against the relay's under the same load, with the spread of the rounds
   relay     the raw mqtt.js -> kafkajs relay alone
   nodered   Node-RED (MQTT-in -> function -> Kafka-out) beside Sluice at-least-once, 200 B
@@ -36,6 +36,7 @@ flags (seconds unless said):
   --partitions 3    partitions of each topic           --fraction 0.5 latency-phase rate as a share of capacity
   --rate            latency part: msg/s of every point (default: --fraction of the first relay's capacity)
   --rounds 3        latency part: rounds of relay, at-least-once, at-most-once
+  --size 200        latency part: payload bytes
   --max-minutes 40  abort (and clean up) after this long
   --broker          MQTT broker of the points: mosquitto, hivemq or both (scale: both, the others: mosquitto);
                     HiveMQ CE needs \`node scripts/hivemq.js fetch\` first
@@ -60,6 +61,7 @@ function options(argv) {
       fraction: { type: 'string', default: '0.5' },
       rate: { type: 'string' },
       rounds: { type: 'string', default: '3' },
+      size: { type: 'string', default: '200' },
       'max-minutes': { type: 'string', default: '40' },
       broker: { type: 'string' },
       'kafka-port-base': { type: 'string', default: '39092' },
@@ -90,7 +92,7 @@ function options(argv) {
     capacitySec: num('capacity'), latencySec: num('latency'), warmupSec: num('warmup'), soakSec: num('soak'),
     publishers: num('publishers'), window: num('window'), inflight: num('inflight'), partitions: num('partitions'),
     lingerMs: lingerOf(values.linger),
-    latencyFraction: num('fraction'), rounds: num('rounds'), rate: values.rate === undefined ? undefined : num('rate'), maxMinutes: num('max-minutes'), write: !values['no-write'],
+    latencyFraction: num('fraction'), rounds: num('rounds'), size: num('size'), rate: values.rate === undefined ? undefined : num('rate'), maxMinutes: num('max-minutes'), write: !values['no-write'],
     kafkaPortBase: num('kafka-port-base'), keepKafka: values['keep-kafka'], brokers: BROKERS[broker],
   };
 }
@@ -131,9 +133,9 @@ function plan(part, o) {
     // One rate for every point (a point's own half capacity gives each a different load), rounds interleaved so
     // that a slow minute of this shared machine lands on all three rather than on one.
     latency: () => Array.from({ length: o.rounds }, (_, i) => [
-      { sut: 'relay', size: 200, ...full },
-      sluice('at-least-once', 200, full),
-      sluice('at-most-once', 200, full),
+      { sut: 'relay', size: o.size, ...full },
+      sluice('at-least-once', o.size, full),
+      sluice('at-most-once', o.size, full),
     ].map((p) => ({ ...p, round: i + 1 }))).flat(),
     relay: () => [200, 1024].map((size) => ({ sut: 'relay', size, ...full })),
     nodered: () => [{ sut: 'nodered', size: 200, ...full }, sluice('at-least-once', 200, full)],

@@ -261,7 +261,7 @@ function markdown(results, rows, goalRows, issue11 = { rows: [], goals: [] }, is
   const lines = [
     `Run ${results.runId} (\`node bench/run.js ${results.part}\`), ${results.startedAt} → ${results.finishedAt}.`,
     `Machine: ${m.cpu}, ${m.memoryGB} GB, ${m.os}, Node ${m.node}; ${m.kafka}; ${m.mosquitto}${m.hivemq ? `; ${m.hivemq}` : ''}.`,
-    `Settings: capacity ${results.options.capacitySec} s, latency ${results.options.latencySec} s at ${results.options.latencyFraction} × capacity, ${results.options.publishers} publisher processes, window ${results.options.window}, Sluice maxInflight ${results.options.inflight}, ${results.options.partitions} partitions.`,
+    `Settings: capacity ${results.options.capacitySec} s, latency ${results.options.latencySec} s at ${results.options.latencyFraction} × capacity, ${results.options.publishers} publisher processes, window ${results.options.window}, Sluice maxInflight ${results.options.inflight}, Sluice maxLingerTime ${results.options.lingerMs ?? 0} ms, ${results.options.partitions} partitions.`,
     '',
     markdownTable(rows),
     '',

@@ -416,6 +416,39 @@ describe('RecordPipeline', () => {
       producer.settle();
       await Promise.all([...sends, closed]);
     });
+
+    it('sends the records that waited for a request once the oldest has lingered maxLingerTime, not the moment the request returns', async () => {
+      jest.useFakeTimers({ doNotFake: [...FAKE_ONLY_TIMEOUTS] });
+      const directory = new FakeTopicDirectory();
+      directory.createTopic('t', 1);
+      const producer = new FakeProducer();
+      producer.manual = true;
+      const pipeline = make(producer, directory, { maxLingerTime: 50 });
+      const values = (): string[][] => producer.open.map((call) => contents(call.batch).map(([, , v]) => v));
+      const sends = [pipeline.add(record('a'))];
+      jest.advanceTimersByTime(50);
+      expect(values()).toEqual([['a']]);
+      sends.push(pipeline.add(record('b'))); // waits for 'a''s request: due 50 ms from now
+      jest.advanceTimersByTime(10);
+      producer.settle();
+      await turn();
+      await turn();
+      expect(values()).toEqual([]); // 'b' has waited 10 ms of its 50
+      sends.push(pipeline.add(record('c')));
+      jest.advanceTimersByTime(39);
+      expect(values()).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(values()).toEqual([['b', 'c']]);
+      // a request that takes longer than the linger: what waited for it goes the moment it returns
+      sends.push(pipeline.add(record('d')));
+      jest.advanceTimersByTime(80);
+      producer.settle();
+      await turn();
+      await turn();
+      expect(values()).toEqual([['d']]);
+      producer.settle();
+      expect(await Promise.all(sends)).toEqual([undefined, undefined, undefined, undefined]);
+    });
   });
 
   describe('routes of many topics (a templated topic fed device-chosen names)', () => {
