@@ -65,6 +65,12 @@ export interface Action {
   /** Records accepted but not yet stored (buffered); the action's `queuing` gauge. */
   queued?(): number;
   /**
+   * Sends at once what the action holds back to batch (a linger). Called when a source's window of
+   * unacknowledged messages is full (MessageReceiver.stalled): what lingers is then what the source waits
+   * for, and nothing more will come to join it. Must cost next to nothing when nothing lingers.
+   */
+  sendNow?(): void;
+  /**
    * Metrics only this kind of connector knows (EMQX names where they exist: `retried`, `retried.success`,
    * `queuing_bytes`, produce latency ...). Read when metrics are read, never per message; shown as the
    * action's `connector` metrics.

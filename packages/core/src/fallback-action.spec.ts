@@ -102,6 +102,17 @@ describe(withFallbacks.name, () => {
     expect(counters.fallbackSuccess).toBe(1);
   });
 
+  it('passes sendNow on to the primary and the fallbacks that batch, and has none when none does', () => {
+    const { action } = setup();
+    expect(action.sendNow).toBeUndefined();
+    const told: string[] = [];
+    const batching = (id: string) => ({ ...new InMemoryConnector(id).createAction({}, context(id)), sendNow: () => void told.push(id) });
+    const plain = new InMemoryConnector('plain').createAction({}, context('plain'));
+    const wrapped = withFallbacks(batching('main'), [plain, batching('dlq')], new ActionCounters(1000));
+    wrapped.sendNow?.();
+    expect(told).toEqual(['main', 'dlq']);
+  });
+
   it('queues and closes the primary and the fallbacks', async () => {
     const { main, fallbacks, action } = setup();
     main.behaviour = () => 'hold';

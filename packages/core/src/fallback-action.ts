@@ -60,7 +60,11 @@ export function withFallbacks(primary: Action, fallbacks: readonly Action[], cou
   // The primary's own connector metrics (retries, latency ...) and their kinds stay visible behind the wrapper.
   const primaryMetrics = primary.metrics?.bind(primary);
   const withMetrics: Action = primaryMetrics === undefined ? withQueued : { ...withQueued, metrics: primaryMetrics };
-  return primary.metricKinds === undefined ? withMetrics : { ...withMetrics, metricKinds: primary.metricKinds };
+  const withKinds: Action = primary.metricKinds === undefined ? withMetrics : { ...withMetrics, metricKinds: primary.metricKinds };
+  // a linger of the primary or a fallback must end when a source stalls, behind the wrapper too
+  const batching = [primary, ...fallbacks].filter((a) => a.sendNow !== undefined);
+  if (batching.length === 0) return withKinds;
+  return { ...withKinds, sendNow: () => batching.forEach((a) => a.sendNow?.()) };
 }
 
 /** send() that turns a synchronous throw into a rejection, as the runtime does. */

@@ -6,6 +6,7 @@ import type { Logger } from './logger';
 import { connectorModule, sourceModule } from './modules';
 import { RuleEngine, type CompiledRule, type RuleInput, type Template } from './rule-engine';
 import type { ActionContext, Action } from './connector';
+import type { MessageReceiver } from './source';
 import { InMemoryConnector, InMemorySource } from './testing';
 
 /** Stand-in engine: the "SQL" is `<filter>[,<filter>...]`; `!` at the start is a syntax error at 1:1. */
@@ -43,6 +44,27 @@ class ClosingConnector extends InMemoryConnector {
   }
 }
 
+/** A ClosingConnector whose actions batch: each records when it is told to send what lingers (sendNow). */
+class LingeringConnector extends ClosingConnector {
+  readonly sentNow: string[] = [];
+  override createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): Action {
+    return { ...super.createAction(settings, context), sendNow: () => void this.sentNow.push(context.id) };
+  }
+}
+
+/** An UpdatableSource whose window can fill: stall() tells the runtime, as the MQTT source does. */
+class StallingSource extends UpdatableSource {
+  private runtime: MessageReceiver | undefined;
+  override async start(receiver: MessageReceiver, filters: readonly string[]): Promise<void> {
+    this.runtime = receiver;
+    await super.start(receiver, filters);
+  }
+
+  stall(): void {
+    this.runtime?.stalled?.();
+  }
+}
+
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function captureLogger(lines: string[]): Logger {
@@ -70,6 +92,24 @@ describe('run-time rule changes', () => {
     await app.start();
     return { source, connector, app, logs };
   }
+
+  describe('a source whose window is full (MessageReceiver.stalled)', () => {
+    it('has each installed action that batches send what lingers, following rule changes', async () => {
+      const source = new StallingSource('plant');
+      const connector = new LingeringConnector('store');
+      const rules = [{ id: 'a', sql: 'a', actions: [{ connector: 'store', template: 'A' }] }];
+      app = await createIntegration({ modules: [sourceModule(source), connectorModule(connector), fakeEngineModule], rules, logger: captureLogger([]) });
+      await app.start();
+      source.stall();
+      expect(connector.sentNow).toEqual(['a:store']);
+      await app.upsertRule({ id: 'b', sql: 'b', actions: [{ connector: 'store', template: 'B' }] });
+      source.stall();
+      expect(connector.sentNow).toEqual(['a:store', 'a:store', 'b:store']);
+      await app.removeRule('a');
+      source.stall();
+      expect(connector.sentNow).toEqual(['a:store', 'a:store', 'b:store', 'b:store']);
+    });
+  });
 
   describe('.upsertRule', () => {
     it('adds a rule while running, subscribes the source to its topics and routes to it', async () => {

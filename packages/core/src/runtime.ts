@@ -125,6 +125,8 @@ export class Runtime implements MessageReceiver {
   private generation = new Generation();
   /** Settles once every generation before the current one has settled. */
   private earlierGenerations: Promise<void> = Promise.resolve();
+  /** The installed actions that batch (have sendNow), for stalled(); rebuilt after rules change. */
+  private batching: readonly Action[] | undefined;
   /** Actions taken out of service at run time and not closed yet. */
   private readonly retired = new Set<RuntimeAction>();
   private readonly retirements = new Set<Promise<void>>();
@@ -165,6 +167,7 @@ export class Runtime implements MessageReceiver {
   addRule(rule: RuntimeRule): void {
     this.rules.set(rule.id, rule);
     routeRule(this.router, rule);
+    this.batching = undefined;
   }
 
   getRule(id: string): RuntimeRule | undefined {
@@ -264,6 +267,23 @@ export class Runtime implements MessageReceiver {
     } else {
       settlement.done();
     }
+  }
+
+  /**
+   * A source's window is full: the actions' lingering records go now. They are what it waits for; a linger would
+   * otherwise hold a full window (and with it the whole stream) for its length every time.
+   */
+  stalled(): void {
+    const batching = (this.batching ??= this.batchingActions());
+    for (let i = 0; i < batching.length; i++) (batching[i] as Action).sendNow?.();
+  }
+
+  private batchingActions(): Action[] {
+    const actions = new Set<Action>();
+    for (const rule of this.rules.values()) {
+      for (const action of rule.actions) if (action.action.sendNow !== undefined) actions.add(action.action);
+    }
+    return [...actions];
   }
 
   private runAction(rule: RuntimeRule, action: RuntimeAction, output: RuleOutput, message: Message, settlement: Settlement): void {
@@ -389,6 +409,7 @@ export class Runtime implements MessageReceiver {
     const router = new TopicRouter<RuntimeRule>();
     for (const rule of this.rules.values()) routeRule(router, rule);
     this.router = router;
+    this.batching = undefined;
     return dropped.length > 0 ? this.retire(dropped) : Promise.resolve();
   }
 

@@ -206,6 +206,11 @@ export class KafkaAction implements Action {
     durable.lost(error);
   }
 
+  /** A source's window is full: the records lingering go now (see RecordPipeline.sendLingering). */
+  sendNow(): void {
+    this.batcher.sendLingering();
+  }
+
   queued(): number {
     return this.batcher.queued() + (this.hybrid?.queued() ?? 0) + (this.schemaWaits?.size ?? 0);
   }

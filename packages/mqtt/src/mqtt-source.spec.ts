@@ -193,6 +193,37 @@ describe(MqttSource.name, () => {
       expect(received.map((r) => r.message.payload.toString())).toEqual(['m1', 'm2', 'm3', 'm4']);
     });
 
+    it('tells the receiver it stalled each time the window fills, after handing over the message that filled it', async () => {
+      const wire = new FakeWire();
+      wire.autoAnswer(false, { unsuback: true });
+      const source = new MqttSource(parseMqttSourceConfig({ id: 'unit', url: 'mqtt://fake:1883', maxInflight: 2 }), wire.clientFactory, silentLogger);
+      sources.push(source);
+      const events: string[] = [];
+      const received: Received[] = [];
+      const receiver = {
+        receive: (message: Message, settle: Settle) => {
+          events.push(message.payload.toString());
+          received.push({ message, settle });
+        },
+        stalled: () => events.push('stalled'),
+      };
+      await source.start(receiver, ['t/#'], new AbortController().signal);
+      for (let id = 1; id <= 4; id++) publish(wire, id);
+      await flush();
+      expect(events).toEqual(['m1', 'm2', 'stalled']);
+      received[0]!.settle();
+      await flush();
+      expect(events).toEqual(['m1', 'm2', 'stalled', 'm3', 'stalled']); // one slot freed, filled again at once
+      received[1]!.settle();
+      await flush();
+      expect(events).toEqual(['m1', 'm2', 'stalled', 'm3', 'stalled', 'm4', 'stalled']);
+      received[2]!.settle();
+      received[3]!.settle();
+      publish(wire, 5);
+      await flush();
+      expect(events.slice(7)).toEqual(['m5']); // one of two slots taken: not full, no stall
+    });
+
     it('holds the PUBREC of a QoS 2 message until settle', async () => {
       const { wire, received } = await started({ qos: 2 });
       publish(wire, 9, { qos: 2 });

@@ -406,6 +406,9 @@ export class MqttSource implements Source {
       if (error === undefined) link.window.settle(slot);
       else this.fail(link, error);
     });
+    // The window is full: nothing more comes until acknowledgements go out, so an action's linger would only
+    // hold what the window waits for
+    if (link.outstanding === this.config.maxInflight) receiver.stalled?.();
   }
 
   private handOver(receiver: MessageReceiver, message: Message, settle: Settle): void {

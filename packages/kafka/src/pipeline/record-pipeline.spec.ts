@@ -451,6 +451,35 @@ describe('RecordPipeline', () => {
     });
   });
 
+  describe('sendLingering (a source\'s window is full)', () => {
+    it('sends what lingers at once, what waited for a request included, and nothing when nothing lingers', async () => {
+      jest.useFakeTimers({ doNotFake: [...FAKE_ONLY_TIMEOUTS] });
+      const directory = new FakeTopicDirectory();
+      directory.createTopic('t', 1);
+      const producer = new FakeProducer();
+      producer.manual = true;
+      const pipeline = make(producer, directory, { maxLingerTime: 1000 });
+      const values = (): string[][] => producer.open.map((call) => contents(call.batch).map(([, , v]) => v));
+      pipeline.sendLingering();
+      expect(producer.batches).toHaveLength(0);
+      const sends = [pipeline.add(record('a')), pipeline.add(record('b'))];
+      await turn();
+      expect(values()).toEqual([]); // lingering for 1 s
+      pipeline.sendLingering();
+      expect(values()).toEqual([['a', 'b']]);
+      sends.push(pipeline.add(record('c'))); // waits for the request, then lingers from its arrival
+      producer.settle();
+      await turn();
+      await turn();
+      expect(values()).toEqual([]);
+      pipeline.sendLingering();
+      expect(values()).toEqual([['c']]);
+      producer.settle();
+      expect(await Promise.all(sends)).toEqual([undefined, undefined, undefined]);
+      expect(producer.batches).toHaveLength(2);
+    });
+  });
+
   describe('routes of many topics (a templated topic fed device-chosen names)', () => {
     it('removes the routes of idle topics past MIN_SWEEP_AT, keeping those with records pending, in flight or backing off', async () => {
       jest.useFakeTimers({ doNotFake: [...FAKE_ONLY_TIMEOUTS] });

@@ -450,6 +450,15 @@ export class RecordPipeline {
     this.scheduleLinger();
   }
 
+  /**
+   * Sends what lingers now rather than when maxLingerTime ends: a source's window is full (the runtime's
+   * stalled()), so no record will come to join the batches, and their acknowledgements are what it waits for.
+   */
+  sendLingering(): void {
+    if (this.lingerTimer === undefined || this.options.maxLingerTime === 0) return;
+    this.flush();
+  }
+
   private markReady(queue: PartitionQueue): void {
     queue.ready = true;
     this.ready.push(queue);
