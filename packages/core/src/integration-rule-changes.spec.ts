@@ -48,7 +48,7 @@ class ClosingConnector extends InMemoryConnector {
 class LingeringConnector extends ClosingConnector {
   readonly sentNow: string[] = [];
   override createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): Action {
-    return { ...super.createAction(settings, context), sendNow: () => void this.sentNow.push(context.id) };
+    return { ...super.createAction(settings, context), sendNow: () => void this.sentNow.push(`${context.id}=${String(settings['template'])}`) };
   }
 }
 
@@ -101,13 +101,27 @@ describe('run-time rule changes', () => {
       app = await createIntegration({ modules: [sourceModule(source), connectorModule(connector), fakeEngineModule], rules, logger: captureLogger([]) });
       await app.start();
       source.stall();
-      expect(connector.sentNow).toEqual(['a:store']);
+      expect(connector.sentNow).toEqual(['a:store=A']);
       await app.upsertRule({ id: 'b', sql: 'b', actions: [{ connector: 'store', template: 'B' }] });
       source.stall();
-      expect(connector.sentNow).toEqual(['a:store', 'a:store', 'b:store']);
+      expect(connector.sentNow).toEqual(['a:store=A', 'a:store=A', 'b:store=B']);
       await app.removeRule('a');
       source.stall();
-      expect(connector.sentNow).toEqual(['a:store', 'a:store', 'b:store', 'b:store']);
+      expect(connector.sentNow.slice(3)).toEqual([
+        'a:store=A', // retired: nothing reaches it any more, so what it lingers on goes at once
+        'b:store=B', // the stall
+      ]);
+    });
+
+    it('has every action send what lingers when the integration stops: nothing more comes, and the drain waits for it', async () => {
+      const source = new StallingSource('plant');
+      const connector = new LingeringConnector('store');
+      const rules = [{ id: 'a', sql: 'a', actions: [{ connector: 'store', template: 'A' }] }, { id: 'b', sql: 'b', actions: [{ connector: 'store', template: 'B' }] }];
+      app = await createIntegration({ modules: [sourceModule(source), connectorModule(connector), fakeEngineModule], rules, logger: captureLogger([]) });
+      await app.start();
+      await app.stop();
+      app = undefined;
+      expect(connector.sentNow).toEqual(['a:store=A', 'b:store=B']);
     });
   });
 

@@ -344,6 +344,9 @@ export class Runtime implements MessageReceiver {
   async stop(timeoutMs: number): Promise<number> {
     this.stopping = true;
     for (const source of this.sources) source.pause();
+    // Nothing more comes: what the actions linger on is all they will get, and the drain below waits for it.
+    this.stalled();
+    for (const action of this.retired) action.action.sendNow?.();
     let unsettled = 0;
     if (this.inflightMessages > 0) {
       await settledWithin(new Promise<void>((resolve) => (this.drained = resolve)), timeoutMs);
@@ -442,7 +445,11 @@ export class Runtime implements MessageReceiver {
   /** Closes `actions` once every message received so far has settled. Resolves when they are closed. */
   private retire(actions: readonly RuntimeAction[]): Promise<void> {
     const settled = this.cutGeneration();
-    for (const action of actions) this.retired.add(action);
+    for (const action of actions) {
+      this.retired.add(action);
+      // no message reaches it any more: what it lingers on is all it gets, and its retirement waits for that
+      action.action.sendNow?.();
+    }
     return this.track(settled.then(async () => {
       for (const action of actions) {
         if (!this.retired.delete(action)) continue; // stop() closed it already
