@@ -478,6 +478,22 @@ describe('RecordPipeline', () => {
       expect(await Promise.all(sends)).toEqual([undefined, undefined, undefined]);
       expect(producer.batches).toHaveLength(2);
     });
+
+    it('sends records that waited for their topic\'s partitions when told as soon as they have them, without a linger', async () => {
+      const directory = new FakeTopicDirectory();
+      const producer = new FakeProducer();
+      producer.manual = true;
+      const pipeline = make(producer, directory, { maxLingerTime: 3_600_000 });
+      const sends = ['a', 'b'].map((v) => pipeline.add(record(v, 'late')));
+      pipeline.sendLingering(); // nothing lingers yet: both wait for the topic
+      expect(producer.batches).toHaveLength(0);
+      directory.createTopic('late', 1);
+      await directory.settle();
+      await turn();
+      expect(producer.open.map((call) => contents(call.batch).map(([, , v]) => v))).toEqual([['a', 'b']]);
+      producer.settle();
+      expect(await Promise.all(sends)).toEqual([undefined, undefined]);
+    });
   });
 
   describe('routes of many topics (a templated topic fed device-chosen names)', () => {

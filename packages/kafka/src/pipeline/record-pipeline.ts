@@ -148,6 +148,8 @@ export class RecordPipeline {
   private lingerTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   /** When the linger timer fires (maxLingerTime > 0 only). */
   private lingerDue = 0;
+  /** sendLingering() came while records waited for their topic's partitions: they go once placed, without a linger. */
+  private sendPlacedNow = false;
   /** One timer for back-offs ending and waiting records expiring. */
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
@@ -455,8 +457,9 @@ export class RecordPipeline {
    * stalled()), so no record will come to join the batches, and their acknowledgements are what it waits for.
    */
   sendLingering(): void {
-    if (this.lingerTimer === undefined || this.options.maxLingerTime === 0) return;
-    this.flush();
+    if (this.options.maxLingerTime === 0) return;
+    if (this.topicsWaiting > 0) this.sendPlacedNow = true;
+    if (this.lingerTimer !== undefined) this.flush();
   }
 
   private markReady(queue: PartitionQueue): void {
@@ -868,8 +871,11 @@ export class RecordPipeline {
       queue.earlyAt = Math.max(now, queue.failedAt + this.options.retryBackoff.initial);
       this.scheduleWake(queue.earlyAt);
     }
-    if (this.closed) this.flush(); // a closing pipeline lingers no more
-    else this.scheduleLinger();
+    if (this.closed || this.sendPlacedNow) {
+      // a closing pipeline lingers no more; nor records a stalled source waited for while they had no partition
+      if (this.topicsWaiting === 0) this.sendPlacedNow = false;
+      this.flush();
+    } else this.scheduleLinger();
   }
 
   private lateReplied(queue: PartitionQueue, records: number): void {
