@@ -11,6 +11,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { freePort } = require('../scripts/lib/ports');
+const { median } = require('./lib/stats');
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
@@ -68,11 +69,6 @@ async function deleteClusterTopics(bootstrap, cluster) {
     await admin.disconnect();
   }
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main() {
   const bootstrap = kafkaBootstrap();

@@ -6,6 +6,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { ROOT } = require('./deps');
+const { median, round } = require('./stats');
 
 const fmt = (x) => (x === null || x === undefined ? '–' : typeof x === 'number' ? x.toLocaleString('en-US') : String(x));
 const ratio = (a, b) => (a && b ? Math.round((a / b) * 100) / 100 : null);
@@ -55,11 +56,6 @@ const bufferOf = (point) => `${point.templated?.buffer ?? 'memory'} buffer`;
  */
 const singleBridgePoints = (results) => results.points.filter((r) => r.group !== 'scale' && r.group !== 'latency');
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 /**
  * The `latency` part: per system, p50 and p99 of every round at the one shared rate, their medians, and the
  * median p99 against the relay's. A round that fell behind is marked: its latency is a queue's, not the path's.
@@ -77,7 +73,7 @@ function latencyRows(results) {
       'rate msg/s': [...new Set(rounds.map((r) => fmt(r.latency.rate)))].join(', '),
       'p50 ms per round': rounds.map((r) => fmt(r.latency.p50)).join(' / '),
       'p99 ms per round': rounds.map((r) => `${fmt(r.latency.p99)}${r.latency.keptUp ? '' : ' (behind)'}`).join(' / '),
-      'median p99 ms': fmt(p99 === null ? null : Math.round(p99 * 10) / 10),
+      'median p99 ms': fmt(round(p99)),
       'vs relay': name === 'relay' ? '–' : `${fmt(ratio(p99, relayP99))} ×`,
     };
   }).filter((row) => row['p99 ms per round'] !== '');

@@ -14,4 +14,12 @@ function round(x, digits = 1) {
   return Math.round(x * f) / f;
 }
 
-module.exports = { summarize, round };
+/** The middle value of a list of numbers (the mean of the two middle ones for an even count); null when empty. */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+module.exports = { summarize, round, median };
