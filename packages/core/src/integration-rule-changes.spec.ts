@@ -47,8 +47,14 @@ class ClosingConnector extends InMemoryConnector {
 /** A ClosingConnector whose actions batch: each records when it is told to send what lingers (sendNow). */
 class LingeringConnector extends ClosingConnector {
   readonly sentNow: string[] = [];
+  /** The template of the actions whose sendNow throws, as a faulty plugin's might. */
+  failOn: string | undefined;
   override createAction(settings: Readonly<Record<string, unknown>>, context: ActionContext): Action {
-    return { ...super.createAction(settings, context), sendNow: () => void this.sentNow.push(`${context.id}=${String(settings['template'])}`) };
+    const sendNow = (): void => {
+      if (settings['template'] === this.failOn) throw new Error('sendNow broke');
+      this.sentNow.push(`${context.id}=${String(settings['template'])}`);
+    };
+    return { ...super.createAction(settings, context), sendNow };
   }
 }
 
@@ -111,6 +117,19 @@ describe('run-time rule changes', () => {
         'a:store=A', // retired: nothing reaches it any more, so what it lingers on goes at once
         'b:store=B', // the stall
       ]);
+    });
+
+    it('goes on to the other actions, and logs it, when an action throws in sendNow', async () => {
+      const source = new StallingSource('plant');
+      const connector = new LingeringConnector('store');
+      connector.failOn = 'A';
+      const rules = [{ id: 'a', sql: 'a', actions: [{ connector: 'store', template: 'A' }] }, { id: 'b', sql: 'b', actions: [{ connector: 'store', template: 'B' }] }];
+      const logs: string[] = [];
+      app = await createIntegration({ modules: [sourceModule(source), connectorModule(connector), fakeEngineModule], rules, logger: captureLogger(logs) });
+      await app.start();
+      expect(() => source.stall()).not.toThrow();
+      expect(connector.sentNow).toEqual(['b:store=B']);
+      expect(logs.filter((line) => line.includes('sendNow'))).toEqual([expect.stringContaining('WARN action threw in sendNow; its records wait out their linger {"action":"a:store"')]);
     });
 
     it('has every action send what lingers when the integration stops: nothing more comes, and the drain waits for it', async () => {

@@ -275,7 +275,19 @@ export class Runtime implements MessageReceiver {
    */
   stalled(): void {
     const batching = (this.batching ??= this.batchingActions());
-    for (let i = 0; i < batching.length; i++) (batching[i] as Action).sendNow?.();
+    for (let i = 0; i < batching.length; i++) this.sendNow(batching[i] as Action);
+  }
+
+  /**
+   * An action's sendNow(), which must not throw: a plugin's that does is logged (throttled), its records wait out
+   * their linger, and the caller (a source's event handler, stop(), a retirement) goes on with the other actions.
+   */
+  private sendNow(action: Action): void {
+    try {
+      action.sendNow?.();
+    } catch (error) {
+      this.warnings.warn(`sendNow:${action.id}`, 'action threw in sendNow; its records wait out their linger', () => ({ action: action.id, error: errorText(error) }));
+    }
   }
 
   private batchingActions(): Action[] {
@@ -346,7 +358,7 @@ export class Runtime implements MessageReceiver {
     for (const source of this.sources) source.pause();
     // Nothing more comes: what the actions linger on is all they will get, and the drain below waits for it.
     this.stalled();
-    for (const action of this.retired) action.action.sendNow?.();
+    for (const action of this.retired) this.sendNow(action.action);
     let unsettled = 0;
     if (this.inflightMessages > 0) {
       await settledWithin(new Promise<void>((resolve) => (this.drained = resolve)), timeoutMs);
@@ -448,7 +460,7 @@ export class Runtime implements MessageReceiver {
     for (const action of actions) {
       this.retired.add(action);
       // no message reaches it any more: what it lingers on is all it gets, and its retirement waits for that
-      action.action.sendNow?.();
+      this.sendNow(action.action);
     }
     return this.track(settled.then(async () => {
       for (const action of actions) {

@@ -20,7 +20,8 @@ export interface MessageReceiver {
   /**
    * The source can take no more messages until some it handed over settle (its window of unacknowledged
    * messages is full). Actions holding records back to batch them send them now: nothing more would come to
-   * join them while they wait. Optional for receivers; a source calls it when its window fills, not per message.
+   * join them while they wait. Optional for receivers; never throws. A source calls it when its window fills, not
+   * per message.
    */
   stalled?(): void;
 }
