@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, truncateSync, statSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { DiskBuffer } from './disk-buffer';
+import { DiskBuffer, type FramePlace, FrameReader } from './disk-buffer';
 
 describe(DiskBuffer.name, () => {
   let dir: string;
@@ -126,6 +126,45 @@ describe(DiskBuffer.name, () => {
       for (const i of [2, 3]) await buffer.append('t', 10, message(i)).written; // the write drops acknowledged segments
       expect(existsSync(path.join(dir, '0000000000000000.seg'))).toBe(false);
       expect([buffer.readNext()?.seq, buffer.readNext()?.seq, buffer.readNext()]).toEqual([2, 3, undefined]);
+      await buffer.close();
+    });
+  });
+
+  describe('FramePlace and FrameReader (a hybrid buffer reading one topic\'s parked records back)', () => {
+    it('tells each appended frame where it lies once written, and reads those records alone, across segments', async () => {
+      const buffer = new DiskBuffer(dir, 300); // a few records per segment
+      buffer.open();
+      const places: FramePlace[] = [];
+      for (let i = 0; i < 12; i += 1) {
+        // every third record is asked for its place, as a parked topic's are among the others
+        if (i % 3 !== 0) {
+          await buffer.append(`other${i}`, 10, message(i)).written;
+          continue;
+        }
+        const place: FramePlace = { segment: undefined, offset: 0, length: 0 };
+        places.push(place);
+        const { written } = buffer.append('parked', 10, message(i), place);
+        expect(place.segment).toBeUndefined(); // not written yet
+        await written;
+        expect(place.segment).toBeDefined();
+      }
+      expect(new Set(places.map((place) => place.segment?.file)).size).toBeGreaterThan(1);
+      const reader = new FrameReader(dir);
+      const read = places.map((place) => reader.read(place));
+      reader.close();
+      expect(read.map((r) => [r.seq, r.topic])).toEqual([[0, 'parked'], [3, 'parked'], [6, 'parked'], [9, 'parked']]);
+      expect(read[1]?.message).toEqual(message(3));
+      await buffer.close();
+    });
+
+    it('says which file and offset it could not read', async () => {
+      const buffer = new DiskBuffer(dir, 1024);
+      buffer.open();
+      const place: FramePlace = { segment: undefined, offset: 0, length: 0 };
+      await buffer.append('parked', 10, message(0), place).written;
+      const reader = new FrameReader(dir);
+      expect(() => reader.read({ ...place, length: place.length - 5 })).toThrow(/unreadable record in .*0000000000000000\.seg at offset 0/);
+      reader.close();
       await buffer.close();
     });
   });

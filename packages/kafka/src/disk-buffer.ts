@@ -11,7 +11,8 @@ export interface StoredRecord {
   readonly message: KafkaMessage;
 }
 
-interface Segment {
+/** A segment file of the log. */
+export interface Segment {
   readonly file: string;
   lastSeq: number;
   /** Bytes of whole frames on disk (written and synced); what a reader may read. */
@@ -41,6 +42,18 @@ export interface SpillState {
   readonly inMemory: Set<number>;
 }
 
+/**
+ * Where a frame lies in the log, filled in by append() once the frame is written (segment undefined until
+ * then): a hybrid buffer's parked record is read back alone from there (FrameReader), not by reading the log.
+ */
+export interface FramePlace {
+  segment: Segment | undefined;
+  /** Offset of the frame's length prefix in the segment file. */
+  offset: number;
+  /** Bytes of the frame, its 4-byte length prefix included. */
+  length: number;
+}
+
 /** Bytes read from a segment at a time when a hybrid buffer moves records back into memory. */
 const READ_CHUNK = 256 * 1024;
 
@@ -63,6 +76,8 @@ export class DiskBuffer {
   private head = 0;
   private readonly acked = new Set<number>();
   private batch: Buffer[] = [];
+  /** Where each frame of `batch` is to be told its place (undefined for most: only parked records ask). */
+  private batchPlaces: Array<FramePlace | undefined> = [];
   /** Sequence number of the first frame in `batch`. */
   private batchFirst = 0;
   private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
@@ -75,7 +90,7 @@ export class DiskBuffer {
   readonly spill: SpillState = { records: 0, bytes: 0, next: undefined, inMemory: new Set() };
 
   constructor(
-    private readonly dir: string,
+    readonly dir: string,
     private readonly segmentBytes: number,
   ) {}
 
@@ -126,8 +141,8 @@ export class DiskBuffer {
         this.cursor = { file: next.file, fd: openSync(next.file, 'r'), offset: 0, chunk: Buffer.alloc(0), chunkAt: 0 };
         continue;
       }
-      const length = this.readBytes(cursor, cursor.offset, 4, segment.size).readUInt32BE(0);
-      const frame = this.readBytes(cursor, cursor.offset + 4, length, segment.size);
+      const length = readThrough(cursor, cursor.offset, 4, segment.size, this.dir).readUInt32BE(0);
+      const frame = readThrough(cursor, cursor.offset + 4, length, segment.size, this.dir);
       cursor.offset += 4 + length;
       const record = parseFrame(frame);
       if (record === undefined) {
@@ -171,34 +186,17 @@ export class DiskBuffer {
     return this.cursor;
   }
 
-  /** `length` bytes at `offset` of the cursor's segment, from the chunk read ahead, refilled as needed. */
-  private readBytes(cursor: ReadCursor, offset: number, length: number, size: number): Buffer {
-    const from = offset - cursor.chunkAt;
-    if (from < 0 || from + length > cursor.chunk.length) {
-      const want = Math.min(Math.max(READ_CHUNK, length), size - offset);
-      const chunk = Buffer.allocUnsafe(want);
-      let got = 0;
-      while (got < want) {
-        const n = readSync(cursor.fd, chunk, got, want - got, offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-      if (got < length) throw new Error(`disk buffer ${this.dir}: ${cursor.file} ends before offset ${offset + length}`);
-      cursor.chunk = chunk.subarray(0, got);
-      cursor.chunkAt = offset;
-      return cursor.chunk.subarray(0, length);
-    }
-    return cursor.chunk.subarray(from, from + length);
-  }
-
   private closeCursor(): void {
     if (this.cursor === undefined) return;
     closeSync(this.cursor.fd);
     this.cursor = undefined;
   }
 
-  /** Appends a record; `written` resolves once it is on disk (fdatasync). */
-  append(topic: string, bytes: number, message: KafkaMessage): { readonly seq: number; readonly written: Promise<void> } {
+  /**
+   * Appends a record; `written` resolves once it is on disk (fdatasync). `place`, when given, is filled in
+   * with where the frame lies before `written` resolves.
+   */
+  append(topic: string, bytes: number, message: KafkaMessage, place?: FramePlace): { readonly seq: number; readonly written: Promise<void> } {
     const seq = this.nextSeq++;
     this.outstanding.push(seq);
     const json = Buffer.from(JSON.stringify({ s: seq, t: topic, b: bytes, m: message }, keepBuffers), 'utf8');
@@ -207,6 +205,8 @@ export class DiskBuffer {
     json.copy(frame, 4);
     if (this.batch.length === 0) this.batchFirst = seq;
     this.batch.push(frame);
+    this.batchPlaces.push(place);
+    if (place !== undefined) place.length = frame.length;
     const written = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.scheduled) {
       this.scheduled = true;
@@ -248,11 +248,13 @@ export class DiskBuffer {
     if (this.writing !== undefined) return;
     this.scheduled = false;
     const frames = this.batch;
+    const places = this.batchPlaces;
     const waiters = this.waiters;
     const first = this.batchFirst;
     this.batch = [];
+    this.batchPlaces = [];
     this.waiters = [];
-    this.writing = this.write(Buffer.concat(frames), first, first + frames.length - 1);
+    this.writing = this.write(frames, places, first, first + frames.length - 1);
     try {
       await this.writing;
       for (const waiter of waiters) waiter.resolve();
@@ -267,7 +269,8 @@ export class DiskBuffer {
     }
   }
 
-  private async write(data: Buffer, first: number, last: number): Promise<void> {
+  private async write(frames: readonly Buffer[], places: ReadonlyArray<FramePlace | undefined>, first: number, last: number): Promise<void> {
+    const data = Buffer.concat(frames);
     if (this.current === undefined || this.currentBytes >= this.segmentBytes) {
       await this.current?.close();
       const file = path.join(this.dir, `${String(first).padStart(16, '0')}.seg`);
@@ -286,8 +289,17 @@ export class DiskBuffer {
       await failed.close().catch(() => undefined);
       throw error;
     }
-    this.currentBytes += data.length;
     const segment = this.segments[this.segments.length - 1] as Segment;
+    let offset = this.currentBytes;
+    for (let i = 0; i < frames.length; i += 1) {
+      const place = places[i];
+      if (place !== undefined) {
+        place.segment = segment;
+        place.offset = offset;
+      }
+      offset += (frames[i] as Buffer).length;
+    }
+    this.currentBytes += data.length;
     segment.lastSeq = last;
     segment.size = this.currentBytes;
     // a stale committed number only means records sent twice after a crash, so no fsync for it
@@ -306,6 +318,58 @@ export class DiskBuffer {
     });
     this.segments = keep;
   }
+}
+
+/**
+ * Reads records back one at a time from where append() put them, in log order (a parked topic's records), with
+ * the same read-ahead as the log's own reader; one per parked topic. Records of other topics between them are
+ * read from disk with the chunk but not parsed.
+ */
+export class FrameReader {
+  private cursor: ReadCursor | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  /** The record written at `place` (its write has resolved); throws if the frame cannot be read or parsed. */
+  read(place: FramePlace): StoredRecord {
+    const segment = place.segment as Segment;
+    let cursor = this.cursor;
+    if (cursor === undefined || cursor.file !== segment.file) {
+      this.close();
+      cursor = { file: segment.file, fd: openSync(segment.file, 'r'), offset: 0, chunk: Buffer.alloc(0), chunkAt: 0 };
+      this.cursor = cursor;
+    }
+    const frame = readThrough(cursor, place.offset + 4, place.length - 4, segment.size, this.dir);
+    const record = parseFrame(frame);
+    if (record === undefined) throw new Error(`disk buffer ${this.dir}: unreadable record in ${segment.file} at offset ${place.offset}`);
+    return record;
+  }
+
+  close(): void {
+    if (this.cursor === undefined) return;
+    closeSync(this.cursor.fd);
+    this.cursor = undefined;
+  }
+}
+
+/** `length` bytes at `offset` of the cursor's segment, from the chunk read ahead, refilled as needed. */
+function readThrough(cursor: ReadCursor, offset: number, length: number, size: number, dir: string): Buffer {
+  const from = offset - cursor.chunkAt;
+  if (from < 0 || from + length > cursor.chunk.length) {
+    const want = Math.min(Math.max(READ_CHUNK, length), size - offset);
+    const chunk = Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < want) {
+      const n = readSync(cursor.fd, chunk, got, want - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got < length) throw new Error(`disk buffer ${dir}: ${cursor.file} ends before offset ${offset + length}`);
+    cursor.chunk = chunk.subarray(0, got);
+    cursor.chunkAt = offset;
+    return cursor.chunk.subarray(0, length);
+  }
+  return cursor.chunk.subarray(from, from + length);
 }
 
 /** JSON.stringify calls Buffer#toJSON before a replacer sees the value; `this[key]` is the raw one. */

@@ -302,6 +302,99 @@ describe('a KafkaAction with a hybrid buffer', () => {
     expect(values(producer).filter((value) => value !== '1')).toEqual(['2', '3', '4']);
   });
 
+  describe("parking: a blocked topic's records on disk only", () => {
+    /** `topic:value` of what Kafka stored, in the order it stored them. */
+    const stored = (producer: FakeProducer): string[] => producer.records().map(([topic, , value]) => `${topic}:${String(value)}`);
+    /** Waits for the sends to resolve (each fdatasync'd). */
+    const written = (sends: ReadonlyArray<Promise<unknown>>): Promise<unknown> => Promise.all(sends);
+
+    it('takes no memory for them: with room for 3 records in memory, 50 of a missing topic wait while the other topic stays in memory', async () => {
+      const producer = new FakeProducer();
+      producer.manual = true;
+      const directory = new FakeTopicDirectory(1);
+      directory.deleteTopic('gone');
+      const action = templated(newConnector(producer, directory), { limit: 3 * recordBytes });
+      await written(Array.from({ length: 50 }, (_, n) => action.send({ t: 'gone', n: n % 10 }, mqttMessage()))); // one digit: each diskBytes
+      const ok = track([action.send({ t: 'ok', n: 1 }, mqttMessage()), action.send({ t: 'ok', n: 2 }, mqttMessage())]);
+      await turn();
+      expect(action.queuedBytes()).toBe(50 * diskBytes + 2 * recordBytes); // the parked at their size on disk, the others at their heap estimate
+      expect(loggedTopics()).toEqual(Array(50).fill('gone')); // nothing spilled: the healthy topic is not written
+      producer.settle();
+      await turn();
+      expect(ok).toEqual([true, true]);
+      expect(stored(producer)).toEqual(['ok:1', 'ok:2']);
+    });
+
+    it('reads them back in order once the topic exists, behind them the records that came meanwhile; each once, none dropped', async () => {
+      const producer = new FakeProducer();
+      const directory = new FakeTopicDirectory(1);
+      directory.deleteTopic('gone');
+      const connector = newConnector(producer, directory);
+      await connector.start(new AbortController().signal);
+      const action = templated(connector, { limit: 100 * recordBytes });
+      // more than one turn of reading back (512), and more than memory holds (100): read back as room frees
+      const count = 1200;
+      await written(Array.from({ length: count }, (_, n) => action.send({ t: 'gone', n }, mqttMessage())));
+      expect(stored(producer)).toEqual([]);
+      directory.createTopic('gone', 1);
+      const later = [count, count + 1].map((n) => action.send({ t: 'gone', n }, mqttMessage()));
+      await drain(producer, action);
+      await written(later);
+      expect(stored(producer)).toEqual(Array.from({ length: count + 2 }, (_, n) => `gone:${n}`));
+      expect(drops).toEqual([]);
+    });
+
+    it('counts them against diskLimit: past it, drop_newest drops the blocked topic\'s new records while the others go on', async () => {
+      const producer = new FakeProducer();
+      const directory = new FakeTopicDirectory(1);
+      directory.deleteTopic('gone');
+      const connector = newConnector(producer, directory);
+      await connector.start(new AbortController().signal);
+      const action = templated(connector, { diskLimit: 2 * diskBytes, overflow: 'drop_newest' });
+      const results = await Promise.all([1, 2, 3].map((n) => action.send({ t: 'gone', n }, mqttMessage())));
+      expect(results).toEqual([undefined, undefined, { dropped: 'queue_full' }]);
+      await action.send({ t: 'ok', n: 4 }, mqttMessage());
+      expect(stored(producer)).toEqual(['ok:4']);
+      directory.createTopic('gone', 1);
+      await drain(producer, action);
+      expect(stored(producer)).toEqual(['ok:4', 'gone:1', 'gone:2']);
+    });
+
+    it('drops, counted expired, those parked longer than maxBatchAge when the topic comes back', async () => {
+      const producer = new FakeProducer();
+      const directory = new FakeTopicDirectory(1);
+      directory.deleteTopic('gone');
+      const connector = newConnector(producer, directory);
+      await connector.start(new AbortController().signal);
+      const action = templated(connector, { maxBatchAge: 40 });
+      await written([1, 2].map((n) => action.send({ t: 'gone', n }, mqttMessage())));
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      await action.send({ t: 'gone', n: 3 }, mqttMessage());
+      directory.createTopic('gone', 1);
+      await drain(producer, action);
+      expect(stored(producer)).toEqual(['gone:3']);
+      expect(drops).toEqual([[1, 'expired'], [1, 'expired']]);
+    });
+
+    it('leaves them on disk when the action stops: the next run sends them', async () => {
+      const directory = new FakeTopicDirectory(1);
+      directory.deleteTopic('gone');
+      const first = newConnector(new FakeProducer(), directory);
+      await first.start(new AbortController().signal);
+      const action = templated(first, {});
+      await written([1, 2].map((n) => action.send({ t: 'gone', n }, mqttMessage())));
+      await first.stop();
+
+      const back = new FakeProducer();
+      const second = newConnector(back, new FakeTopicDirectory(1));
+      const again = templated(second, {});
+      await second.start(new AbortController().signal);
+      await again.send({ t: 'gone', n: 3 }, mqttMessage());
+      await drain(back, again);
+      expect(stored(back)).toEqual(['gone:1', 'gone:2', 'gone:3']);
+    });
+  });
+
   it('needs a directory, and refuses drop_oldest', () => {
     const issues = (buffer: object): string[] => {
       try {

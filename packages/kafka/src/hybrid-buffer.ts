@@ -1,5 +1,6 @@
 import { DROPPED, type DropReason, IntegrationError, isDropped, type SendResult, ActionWriteError, type ActionRef } from '@sluice/core';
 import type { DiskBuffer, SpillState, StoredRecord } from './disk-buffer';
+import { type ParkedQueue, type ParkedRecord, type ParkedTopics, parkedTopicsOf } from './parked-topics';
 import type { HandedOver, RecordBatcher } from './record-batcher';
 import { heldFromDisk, type RenderedRecord } from './record-renderer';
 
@@ -19,7 +20,14 @@ export interface HybridBufferOptions {
   readonly lost: (error: Error) => void;
   /** The Kafka message of a record read back from disk (the partition picker is not stored with it). */
   readonly restore: (stored: StoredRecord) => RenderedMessage;
+  /** A parked record older than this (ms since parked) when it is read back is dropped (`expired`); Infinity: never. */
+  readonly maxBatchAge: number;
+  /** Milliseconds clock; tests pass their own. */
+  readonly now?: (() => number) | undefined;
 }
+
+/** Parked records one topic reads back per pump before the others and the event loop get a turn. */
+const PARKED_READ_TURN = 512;
 
 interface HeldSend {
   readonly record: RenderedRecord;
@@ -43,6 +51,9 @@ export class HybridBuffer {
   private readonly held: HeldSend[] = [];
   private pumpScheduled = false;
   private readonly spill: SpillState;
+  private readonly parked: ParkedTopics;
+  private readonly now: () => number;
+  private readonly pumpNow = (): void => this.pump();
   private readonly persistNow = (record: RenderedRecord): HandedOver => this.persist(record);
 
   constructor(
@@ -53,6 +64,8 @@ export class HybridBuffer {
     leftover: readonly StoredRecord[],
   ) {
     this.spill = disk.spill;
+    this.parked = parkedTopicsOf(disk, disk.dir);
+    this.now = options.now ?? Date.now;
     for (const stored of leftover) {
       this.spill.records += 1;
       this.spill.bytes += stored.bytes;
@@ -60,28 +73,38 @@ export class HybridBuffer {
   }
 
   send(record: RenderedRecord): Promise<SendResult> {
-    if (this.spill.records === 0 && this.held.length === 0 && this.batcher.hasRoomFor(record.held)) {
-      // A record of a blocked topic (a partition failing, the topic missing) is written to disk as well and its
-      // send resolves once written: held in memory only, its MQTT message would hold back the acknowledgements
-      // of every message after it, the other topics' too (they go out in order). Other topics stay in memory.
-      return this.batcher.blocked(record.topic) ? this.batcher.addPersisted(record, this.persistNow) : this.batcher.add(record);
+    // behind the topic's parked records, never ahead of them
+    if (this.parked.queueOf(record.topic) !== undefined) return this.held.length === 0 && this.diskHasRoomFor(record.bytes) ? this.park(record) : this.hold(record);
+    if (this.spill.records === 0 && this.held.length === 0) {
+      // A record of a blocked topic (a partition failing, the topic missing) is parked: written to disk only,
+      // its send resolving once written. Held in memory, its MQTT message would hold back the acknowledgements
+      // of every message after it, the other topics' too (they go out in order); kept in memory as well, an
+      // outage of one topic of three cost the others a third of their throughput (garbage collection of
+      // hundreds of thousands of waiting records). Other topics stay in memory.
+      if (this.batcher.blocked(record.topic)) {
+        if (this.diskHasRoomFor(record.bytes)) return this.park(record);
+      } else if (this.batcher.hasRoomFor(record.held)) return this.batcher.add(record);
     }
     if (this.held.length === 0 && this.diskHasRoomFor(record.bytes)) {
       if (this.spill.records === 0) this.handOverMemory();
       return this.toDisk(record);
     }
+    return this.hold(record);
+  }
+
+  private hold(record: RenderedRecord): Promise<SendResult> {
     if (this.options.overflow === 'drop_newest') return Promise.resolve(DROPPED.queue_full);
     return new Promise<SendResult>((resolve, reject) => this.held.push({ record, resolve, reject }));
   }
 
-  /** Records on disk waiting to go back into memory, and sends waiting for room on disk. */
+  /** Records on disk waiting to go back into memory (spilled or parked), and sends waiting for room on disk. */
   queued(): number {
-    return this.spill.records + this.held.length;
+    return this.spill.records + this.parked.records + this.held.length;
   }
 
   /** Estimated bytes of the records on disk waiting to go back into memory. */
   queuedBytes(): number {
-    return this.spill.bytes;
+    return this.spill.bytes + this.parked.bytes;
   }
 
   /**
@@ -102,7 +125,10 @@ export class HybridBuffer {
     this.batcher.handOver(this.persistNow);
   }
 
-  /** Moves records from disk into the batcher soon; called when the batcher may have room, and after a write. */
+  /**
+   * Moves records from disk into the batcher soon; called when the batcher may have room, after a write, and
+   * when a topic that was blocked can go again (its parked records are read back).
+   */
   schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
@@ -117,11 +143,34 @@ export class HybridBuffer {
   close(): void {
     const closing = new ActionWriteError(this.options.where, 'the Kafka action closed before the record was buffered', { retriable: true });
     for (const send of this.held.splice(0)) send.reject(closing);
+    this.parked.closeReaders();
   }
 
   private diskHasRoomFor(bytes: number): boolean {
     // a record larger than the whole limit still goes when nothing is on disk, or it could never go
-    return this.spill.bytes === 0 || this.spill.bytes + bytes <= this.options.diskLimit;
+    const onDisk = this.spill.bytes + this.parked.bytes;
+    return onDisk === 0 || onDisk + bytes <= this.options.diskLimit;
+  }
+
+  /**
+   * Writes a record of a blocked topic to the log only; its send resolves once written. It is read back by
+   * itself (readParked) once the topic can go again, the topic's later records parked behind it until then.
+   */
+  private park(record: RenderedRecord): Promise<void> {
+    const parked: ParkedRecord = { seq: 0, bytes: record.bytes, parkedAt: this.now(), segment: undefined, offset: 0, length: 0 };
+    const { seq, written } = this.disk.append(record.topic, record.bytes, record.message, parked);
+    parked.seq = seq;
+    // a spill being read back passes over it (it goes back with its topic); a spill that begins later starts after it
+    const reading = this.spill.records > 0;
+    if (reading) this.spill.inMemory.add(seq);
+    this.parked.add(record.topic, parked);
+    return written.then(() => this.schedulePump(), (error: Error) => {
+      // never stored: the MQTT broker keeps the message (retriable)
+      this.parked.unstored(record.topic, parked);
+      this.disk.ack(seq);
+      if (reading) this.spill.inMemory.delete(seq);
+      throw new ActionWriteError(this.options.where, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
+    });
   }
 
   private toDisk(record: RenderedRecord): Promise<void> {
@@ -200,13 +249,69 @@ export class HybridBuffer {
         (error: Error) => this.settleFailed(stored.seq, error),
       );
     }
+    this.readParked();
     this.admitHeld();
+  }
+
+  /**
+   * Reads back the parked records of the topics that can go again, oldest first, while the batcher has room;
+   * a topic whose queue empties takes the usual way again. Bounded per turn: a long outage leaves hundreds of
+   * thousands parked, and reading them in one go would hold up the event loop (acknowledgements, intake).
+   */
+  private readParked(): void {
+    if (this.parked.records === 0) return;
+    for (const [topic, queue] of this.parked.entries()) {
+      if (this.batcher.blocked(topic)) continue;
+      const more = this.readParkedOf(topic, queue);
+      if (more === 'full') return;
+      if (more === 'turn') {
+        setImmediate(this.pumpNow);
+        return;
+      }
+      if (queue.length === 0) this.parked.drop(topic, queue);
+    }
+  }
+
+  /** 'full': the batcher has no room; 'turn': this turn's share is read; 'waiting': the rest is read or not yet written. */
+  private readParkedOf(topic: string, queue: ParkedQueue): 'full' | 'turn' | 'waiting' {
+    const maxAge = this.options.maxBatchAge;
+    for (let read = 0; ; read += 1) {
+      const parked = queue.peek();
+      // not written yet: the write calls schedulePump when it is
+      if (parked === undefined || parked.segment === undefined) return 'waiting';
+      if (!this.batcher.hasRoomFor(heldFromDisk(parked.bytes))) return 'full';
+      if (read === PARKED_READ_TURN) return 'turn';
+      this.parked.taken(queue);
+      if (maxAge !== Number.POSITIVE_INFINITY && this.now() - parked.parkedAt > maxAge) {
+        this.disk.ack(parked.seq);
+        this.options.droppedLater('expired');
+        continue;
+      }
+      let stored: StoredRecord;
+      try {
+        stored = queue.reader.read(parked);
+      } catch (error) {
+        // damaged on disk (a disk error, a hand-edited file): said and counted lost; the next ones may read
+        this.disk.ack(parked.seq);
+        this.options.lost(error as Error);
+        continue;
+      }
+      this.batcher.add({ topic, bytes: stored.bytes, held: heldFromDisk(stored.bytes), message: this.options.restore(stored) }, undefined, true).then(
+        (result) => {
+          this.disk.ack(parked.seq);
+          if (isDropped(result)) this.options.droppedLater(result.dropped);
+        },
+        (error: Error) => this.settleFailed(parked.seq, error),
+      );
+    }
   }
 
   private admitHeld(): void {
     while (this.held.length > 0 && this.diskHasRoomFor((this.held[0] as HeldSend).record.bytes)) {
       const send = this.held.shift() as HeldSend;
-      this.toDisk(send.record).then(send.resolve, send.reject);
+      const record = send.record;
+      // a topic that still has records parked parks this one behind them; a held record otherwise spills
+      (this.parked.queueOf(record.topic) !== undefined ? this.park(record) : this.toDisk(record)).then(send.resolve, send.reject);
     }
   }
 

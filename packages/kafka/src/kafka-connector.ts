@@ -115,6 +115,7 @@ export class KafkaConnector implements Connector {
       ...(parsed.queryMode === 'sync' ? { replyTimeout: parsed.syncQueryTimeout } : {}),
       onRoom: () => hybrid?.schedulePump(),
       onBlocked: (topic) => hybrid?.onBlocked(topic),
+      onUnblocked: () => hybrid?.schedulePump(),
       onResult: (error) => this.onResult(error),
       ...(this.gate === undefined ? {} : { gate: this.gate }),
     });
@@ -127,6 +128,7 @@ export class KafkaConnector implements Connector {
         droppedLater: durable.droppedLater,
         lost: durable.lost,
         restore: (stored) => ({ ...stored.message, [PICK_PARTITION]: pick }),
+        maxBatchAge: parsed.buffer.maxBatchAge,
       }, durable.leftover);
       durable.leftover = [];
     }

@@ -52,6 +52,8 @@ export interface PipelineOptions {
    * partitions back off (Kafka is away or unwell), or Kafka says it has no such topic (missing, deleted).
    */
   readonly onBlocked?: ((topic: string) => void) | undefined;
+  /** Called when a topic that may have been blocked can go again: the directory learned it, or its last failing partition recovered. */
+  readonly onUnblocked?: ((topic: string) => void) | undefined;
   /** Milliseconds clock; tests pass their own. */
   readonly now?: (() => number) | undefined;
 }
@@ -797,6 +799,7 @@ export class RecordPipeline {
     queue.failures = 0;
     this.failingPartitions -= 1;
     queue.route.failingPartitions -= 1;
+    if (queue.route.failingPartitions === 0) this.options.onUnblocked?.(queue.topic);
   }
 
   private scheduleWake(at: number): void {
@@ -871,6 +874,7 @@ export class RecordPipeline {
       queue.earlyAt = Math.max(now, queue.failedAt + this.options.retryBackoff.initial);
       this.scheduleWake(queue.earlyAt);
     }
+    this.options.onUnblocked?.(topic);
     if (this.closed || this.sendPlacedNow) {
       // a closing pipeline lingers no more; nor records a stalled source waited for while they had no partition
       if (this.topicsWaiting === 0) this.sendPlacedNow = false;
