@@ -83,6 +83,8 @@ export class DiskBuffer {
   private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   private writing: Promise<void> | undefined;
   private scheduled = false;
+  /** The committed number last written to the `committed` file. */
+  private committedWritten = -1;
   /** Records below this were acknowledged before the log was opened: the reader skips them. */
   private readFrom = 0;
   private cursor: ReadCursor | undefined;
@@ -199,7 +201,9 @@ export class DiskBuffer {
   append(topic: string, bytes: number, message: KafkaMessage, place?: FramePlace): { readonly seq: number; readonly written: Promise<void> } {
     const seq = this.nextSeq++;
     this.outstanding.push(seq);
-    const json = Buffer.from(JSON.stringify({ s: seq, t: topic, b: bytes, m: message }, keepBuffers), 'utf8');
+    const frameObject = { s: seq, t: topic, b: bytes, m: message };
+    // the replacer runs for every key of the frame: only when there is a Buffer for it to keep
+    const json = Buffer.from(holdsBuffers(message) ? JSON.stringify(frameObject, keepBuffers) : JSON.stringify(frameObject), 'utf8');
     const frame = Buffer.allocUnsafe(4 + json.length);
     frame.writeUInt32BE(json.length, 0);
     json.copy(frame, 4);
@@ -302,8 +306,13 @@ export class DiskBuffer {
     this.currentBytes += data.length;
     segment.lastSeq = last;
     segment.size = this.currentBytes;
-    // a stale committed number only means records sent twice after a crash, so no fsync for it
-    await writeFile(path.join(this.dir, COMMITTED), String(this.committed()));
+    // a stale committed number only means records sent twice after a crash, so no fsync for it; and no write when
+    // it has not moved (a parked topic's oldest record holds it while the other records are written)
+    const committed = this.committed();
+    if (committed !== this.committedWritten) {
+      await writeFile(path.join(this.dir, COMMITTED), String(committed));
+      this.committedWritten = committed;
+    }
     this.dropAckedSegments(false);
   }
 
@@ -370,6 +379,19 @@ function readThrough(cursor: ReadCursor, offset: number, length: number, size: n
     return cursor.chunk.subarray(0, length);
   }
   return cursor.chunk.subarray(from, from + length);
+}
+
+/** Whether a message has a Buffer where one may be (key, value, header values) and so needs keepBuffers. */
+function holdsBuffers(message: KafkaMessage): boolean {
+  if (Buffer.isBuffer(message.key) || Buffer.isBuffer(message.value)) return true;
+  const headers = message.headers;
+  if (headers === undefined) return false;
+  for (const name in headers) {
+    const entry = headers[name];
+    if (Buffer.isBuffer(entry)) return true;
+    if (Array.isArray(entry) && entry.some((item) => Buffer.isBuffer(item))) return true;
+  }
+  return false;
 }
 
 /** JSON.stringify calls Buffer#toJSON before a replacer sees the value; `this[key]` is the raw one. */

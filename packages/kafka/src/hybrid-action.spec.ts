@@ -376,6 +376,23 @@ describe('a KafkaAction with a hybrid buffer', () => {
       expect(drops).toEqual([[1, 'expired'], [1, 'expired']]);
     });
 
+    it('are kept with the log: an action replaced by a config change leaves them to its replacement, which sends them first', async () => {
+      const producer = new FakeProducer();
+      const directory = new FakeTopicDirectory(1);
+      directory.deleteTopic('gone');
+      const connector = newConnector(producer, directory);
+      await connector.start(new AbortController().signal);
+      const old = templated(connector, {});
+      await written([1, 2].map((n) => old.send({ t: 'gone', n }, mqttMessage())));
+      const replacement = templated(connector, {});
+      await old.close();
+      const third = replacement.send({ t: 'gone', n: 3 }, mqttMessage()); // parked behind the old version's
+      directory.createTopic('gone', 1);
+      await drain(producer, replacement);
+      await third;
+      expect(stored(producer)).toEqual(['gone:1', 'gone:2', 'gone:3']);
+    });
+
     it('leaves them on disk when the action stops: the next run sends them', async () => {
       const directory = new FakeTopicDirectory(1);
       directory.deleteTopic('gone');
