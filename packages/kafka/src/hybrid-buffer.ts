@@ -39,13 +39,17 @@ interface HeldSend {
  * The `hybrid` buffer: memory while Kafka keeps up, disk when it does not. While a record's topic answers,
  * nothing is spilled and the batcher has room, the record goes straight to the batcher and its send resolves
  * when Kafka acknowledges it (as in memory mode). A topic that Kafka fails (a partition backs off) or says
- * it does not have is *blocked*: its records are written to the disk log as well as kept in memory, and their
- * sends resolve once on disk (the MQTT message is acknowledged then), what the batcher held of it included
- * (handOver), so one topic's outage neither stops intake nor holds back the other topics, whose messages are
- * acknowledged in the same order. Once memory is full, records *spill*: they are only appended to the log,
- * everything memory holds is written too, and they go back into memory, oldest first, as the batcher frees
- * room, read from disk rather than kept in memory. Order is kept: a topic's records are in memory or in the
- * log in the order they came, and while anything has spilled, new records queue behind it there.
+ * it does not have is *blocked*: what the batcher holds of it is written to the disk log as well (handOver;
+ * those records are still sent from memory, and tell when the topic answers again), and its new records are
+ * *parked*: written to the log only, their sends resolving once on disk (the MQTT message is acknowledged
+ * then), so one topic's outage neither stops intake nor holds back the other topics, whose messages are
+ * acknowledged in the same order, nor fills memory. Once the topic can go again, its parked records are read
+ * back one by one from where they were written (ParkedTopics), its new records parked behind them until then.
+ * Once memory is full, records *spill*: they are only appended to the log, everything memory holds is written
+ * too, and they go back into memory, oldest first, as the batcher frees room, read from disk rather than kept
+ * in memory. Order is kept: a topic's records are in memory, parked or spilled in the order they came, and
+ * while anything has spilled, new records queue behind it there (those of a parked topic behind its parked
+ * ones: a topic never has records both parked and spilled, parking begins only while nothing has spilled).
  */
 export class HybridBuffer {
   private readonly held: HeldSend[] = [];
