@@ -344,6 +344,21 @@ describe('a KafkaAction with a hybrid buffer', () => {
       expect(drops).toEqual([]);
     });
 
+    it('reads them back once the topic exists even when nothing tells the buffer (no notice from the directory, no other traffic)', async () => {
+      const producer = new FakeProducer();
+      const directory = new FakeTopicDirectory(1);
+      directory.deleteTopic('gone');
+      const connector = newConnector(producer, directory);
+      await connector.start(new AbortController().signal);
+      const action = templated(connector, {});
+      await written([1, 2].map((n) => action.send({ t: 'gone', n }, mqttMessage())));
+      directory.change = () => undefined; // a directory that has forgotten the topic tells nobody it came
+      directory.createTopic('gone', 1);
+      for (let i = 0; i < 60 && stored(producer).length < 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(stored(producer)).toEqual(['gone:1', 'gone:2']); // by the buffer's own check, once a second
+      expect(action.queued()).toBe(0);
+    });
+
     it('counts them against diskLimit: past it, drop_newest drops the blocked topic\'s new records while the others go on', async () => {
       const producer = new FakeProducer();
       const directory = new FakeTopicDirectory(1);

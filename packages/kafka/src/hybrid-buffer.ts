@@ -28,6 +28,12 @@ export interface HybridBufferOptions {
 
 /** Parked records one topic reads back per pump before the others and the event loop get a turn. */
 const PARKED_READ_TURN = 512;
+/**
+ * How often, while records are parked, the buffer looks whether their topics can go again even if nothing else
+ * happens (no traffic, no request finishing): it keeps asking the directory about them, which otherwise forgets a
+ * topic nobody asks about and would not see it created.
+ */
+const PARKED_CHECK_MS = 1000;
 
 interface HeldSend {
   readonly record: RenderedRecord;
@@ -58,6 +64,7 @@ export class HybridBuffer {
   private readonly parked: ParkedTopics;
   private readonly now: () => number;
   private readonly pumpNow = (): void => this.pump();
+  private parkedCheck: NodeJS.Timeout | undefined;
   private readonly persistNow = (record: RenderedRecord): HandedOver => this.persist(record);
 
   constructor(
@@ -74,6 +81,8 @@ export class HybridBuffer {
       this.spill.records += 1;
       this.spill.bytes += stored.bytes;
     }
+    // an action replaced while its records were parked: this one reads them back
+    if (this.parked.records > 0) this.parkedCheck = setInterval(this.pumpNow, PARKED_CHECK_MS).unref();
   }
 
   send(record: RenderedRecord): Promise<SendResult> {
@@ -147,6 +156,7 @@ export class HybridBuffer {
   close(): void {
     const closing = new ActionWriteError(this.options.where, 'the Kafka action closed before the record was buffered', { retriable: true });
     for (const send of this.held.splice(0)) send.reject(closing);
+    this.stopParkedCheck();
     this.parked.closeReaders();
   }
 
@@ -168,6 +178,7 @@ export class HybridBuffer {
     const reading = this.spill.records > 0;
     if (reading) this.spill.inMemory.add(seq);
     this.parked.add(record.topic, parked);
+    this.parkedCheck ??= setInterval(this.pumpNow, PARKED_CHECK_MS).unref();
     return written.then(() => this.schedulePump(), (error: Error) => {
       // never stored: the MQTT broker keeps the message (retriable)
       this.parked.unstored(record.topic, parked);
@@ -263,7 +274,10 @@ export class HybridBuffer {
    * thousands parked, and reading them in one go would hold up the event loop (acknowledgements, intake).
    */
   private readParked(): void {
-    if (this.parked.records === 0) return;
+    if (this.parked.records === 0) {
+      this.stopParkedCheck();
+      return;
+    }
     for (const [topic, queue] of this.parked.entries()) {
       if (this.batcher.blocked(topic)) continue;
       const more = this.readParkedOf(topic, queue);
@@ -274,6 +288,12 @@ export class HybridBuffer {
       }
       if (queue.length === 0) this.parked.drop(topic, queue);
     }
+  }
+
+  private stopParkedCheck(): void {
+    if (this.parkedCheck === undefined) return;
+    clearInterval(this.parkedCheck);
+    this.parkedCheck = undefined;
   }
 
   /** 'full': the batcher has no room; 'turn': this turn's share is read; 'waiting': the rest is read or not yet written. */
