@@ -19,5 +19,6 @@ export * from './integration';
 export { SINGLE_PLACEHOLDER, TopicTemplate, splitPlaceholders } from './topic-template';
 export { parseJsonExact, stringifyJson } from './json-integers';
 export { ThrottledLog } from './throttled-log';
+export { Fifo } from './fifo';
 export { quoteExcerpt } from './quote-excerpt';
 export * from './plugin';

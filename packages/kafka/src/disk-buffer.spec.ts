@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, truncateSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -128,6 +128,42 @@ describe(DiskBuffer.name, () => {
       expect([buffer.readNext()?.seq, buffer.readNext()?.seq, buffer.readNext()]).toEqual([2, 3, undefined]);
       await buffer.close();
     });
+  });
+
+  it('deletes on open a segment a crash left without a whole frame, so the next write (same name) is not deleted as acknowledged', async () => {
+    const first = new DiskBuffer(dir, 1024);
+    first.open();
+    for (let i = 0; i < 3; i += 1) await first.append('t', 10, message(i)).written;
+    await first.close();
+    // the crash came right after the next segment was created (named after its first record, 3), before a whole frame
+    writeFileSync(path.join(dir, '0000000000000003.seg'), Buffer.from([0, 0, 0, 200, 123]));
+    const second = new DiskBuffer(dir, 1024);
+    expect(second.open().map((r) => r.seq)).toEqual([0, 1, 2]);
+    const place: FramePlace = { segment: undefined, offset: 0, length: 0 };
+    await second.append('t', 10, message(3), place).written;
+    expect(existsSync(place.segment?.file as string)).toBe(true);
+    expect(place.offset).toBe(0); // the torn bytes are gone with the old file
+    const reader = new FrameReader(dir);
+    expect(reader.read(place).seq).toBe(3);
+    reader.close();
+    await second.close();
+    const third = new DiskBuffer(dir, 1024);
+    expect(third.open().map((r) => r.seq)).toEqual([0, 1, 2, 3]);
+    await third.close();
+  });
+
+  it('resolves appends whose frames are on disk even when the committed file cannot be written (a stale number is harmless)', async () => {
+    const buffer = new DiskBuffer(dir, 1024);
+    buffer.open();
+    const first = buffer.append('t', 10, message(0));
+    await first.written;
+    buffer.ack(first.seq); // the next write would record 1
+    rmSync(path.join(dir, 'committed'));
+    mkdirSync(path.join(dir, 'committed')); // cannot be written now (as with ENOSPC or EIO)
+    await expect(buffer.append('t', 10, message(1)).written).resolves.toBeUndefined();
+    rmSync(path.join(dir, 'committed'), { recursive: true });
+    await buffer.close();
+    expect(new DiskBuffer(dir, 1024).open().map((r) => r.seq)).toEqual([1]);
   });
 
   describe('FramePlace and FrameReader (a hybrid buffer reading one topic\'s parked records back)', () => {

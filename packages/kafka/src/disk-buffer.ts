@@ -107,6 +107,13 @@ export class DiskBuffer {
       const file = path.join(this.dir, name);
       const segment: Segment = { file, lastSeq: -1, size: 0 };
       const { records: frames, end } = readFrames(readFileSync(file));
+      if (frames.length === 0) {
+        // Created just before a crash, its first frame not (wholly) written: nothing in it counts. Left listed, it
+        // would be opened again under the same name by the next write (its name is that write's first number)
+        // and then deleted as acknowledged while it is the segment being written.
+        rmQuietly(file);
+        continue;
+      }
       segment.size = end;
       for (const record of frames) {
         segment.lastSeq = record.seq;
@@ -310,8 +317,13 @@ export class DiskBuffer {
     // it has not moved (a parked topic's oldest record holds it while the other records are written)
     const committed = this.committed();
     if (committed !== this.committedWritten) {
-      await writeFile(path.join(this.dir, COMMITTED), String(committed));
-      this.committedWritten = committed;
+      try {
+        await writeFile(path.join(this.dir, COMMITTED), String(committed));
+        this.committedWritten = committed;
+      } catch {
+        // The frames are on disk and readable already: failing their appends now would have them sent again by
+        // the MQTT broker while the log still holds them. A stale number is harmless; the next write tries again.
+      }
     }
     this.dropAckedSegments(false);
   }

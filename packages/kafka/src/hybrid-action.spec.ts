@@ -408,6 +408,23 @@ describe('a KafkaAction with a hybrid buffer', () => {
       expect(stored(producer)).toEqual(['gone:1', 'gone:2', 'gone:3']);
     });
 
+    it('records the old version parked after its replacement opened are read back by the replacement, with nothing else happening', async () => {
+      const producer = new FakeProducer();
+      const directory = new FakeTopicDirectory(1);
+      directory.deleteTopic('gone');
+      const connector = newConnector(producer, directory);
+      await connector.start(new AbortController().signal);
+      const old = templated(connector, {});
+      const replacement = templated(connector, {}); // opened while nothing is parked yet
+      await written([1, 2].map((n) => old.send({ t: 'gone', n }, mqttMessage()))); // sends still reaching the old version
+      await old.close();
+      directory.change = () => undefined; // no notice: only the once-a-second check can find the topic
+      directory.createTopic('gone', 1);
+      for (let i = 0; i < 60 && stored(producer).length < 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(stored(producer)).toEqual(['gone:1', 'gone:2']);
+      expect(replacement.queued()).toBe(0);
+    });
+
     it('leaves them on disk when the action stops: the next run sends them', async () => {
       const directory = new FakeTopicDirectory(1);
       directory.deleteTopic('gone');

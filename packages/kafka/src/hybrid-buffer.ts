@@ -28,12 +28,6 @@ export interface HybridBufferOptions {
 
 /** Parked records one topic reads back per pump before the others and the event loop get a turn. */
 const PARKED_READ_TURN = 512;
-/**
- * How often, while records are parked, the buffer looks whether their topics can go again even if nothing else
- * happens (no traffic, no request finishing): it keeps asking the directory about them, which otherwise forgets a
- * topic nobody asks about and would not see it created.
- */
-const PARKED_CHECK_MS = 1000;
 
 interface HeldSend {
   readonly record: RenderedRecord;
@@ -64,7 +58,8 @@ export class HybridBuffer {
   private readonly parked: ParkedTopics;
   private readonly now: () => number;
   private readonly pumpNow = (): void => this.pump();
-  private parkedCheck: NodeJS.Timeout | undefined;
+  /** Takes this buffer off the log's parked records (their once-a-second check calls the newest open buffer). */
+  private readonly leaveParked: () => void;
   private readonly persistNow = (record: RenderedRecord): HandedOver => this.persist(record);
 
   constructor(
@@ -81,8 +76,7 @@ export class HybridBuffer {
       this.spill.records += 1;
       this.spill.bytes += stored.bytes;
     }
-    // an action replaced while its records were parked: this one reads them back
-    if (this.parked.records > 0) this.parkedCheck = setInterval(this.pumpNow, PARKED_CHECK_MS).unref();
+    this.leaveParked = this.parked.open(this.pumpNow);
   }
 
   send(record: RenderedRecord): Promise<SendResult> {
@@ -98,10 +92,7 @@ export class HybridBuffer {
         if (this.diskHasRoomFor(record.bytes)) return this.park(record);
       } else if (this.batcher.hasRoomFor(record.held)) return this.batcher.add(record);
     }
-    if (this.held.length === 0 && this.diskHasRoomFor(record.bytes)) {
-      if (this.spill.records === 0) this.handOverMemory();
-      return this.toDisk(record);
-    }
+    if (this.held.length === 0 && this.diskHasRoomFor(record.bytes)) return this.toDisk(record);
     return this.hold(record);
   }
 
@@ -156,7 +147,7 @@ export class HybridBuffer {
   close(): void {
     const closing = new ActionWriteError(this.options.where, 'the Kafka action closed before the record was buffered', { retriable: true });
     for (const send of this.held.splice(0)) send.reject(closing);
-    this.stopParkedCheck();
+    this.leaveParked();
     this.parked.closeReaders();
   }
 
@@ -171,17 +162,16 @@ export class HybridBuffer {
    * itself (readParked) once the topic can go again, the topic's later records parked behind it until then.
    */
   private park(record: RenderedRecord): Promise<void> {
-    const parked: ParkedRecord = { seq: 0, bytes: record.bytes, parkedAt: this.now(), segment: undefined, offset: 0, length: 0 };
+    const parked: ParkedRecord = { seq: 0, bytes: record.bytes, parkedAt: this.now(), segment: undefined, offset: 0, length: 0, unstored: false };
     const { seq, written } = this.disk.append(record.topic, record.bytes, record.message, parked);
     parked.seq = seq;
     // a spill being read back passes over it (it goes back with its topic); a spill that begins later starts after it
     const reading = this.spill.records > 0;
     if (reading) this.spill.inMemory.add(seq);
     this.parked.add(record.topic, parked);
-    this.parkedCheck ??= setInterval(this.pumpNow, PARKED_CHECK_MS).unref();
     return written.then(() => this.schedulePump(), (error: Error) => {
       // never stored: the MQTT broker keeps the message (retriable)
-      this.parked.unstored(record.topic, parked);
+      this.parked.unstored(parked);
       this.disk.ack(seq);
       if (reading) this.spill.inMemory.delete(seq);
       throw new ActionWriteError(this.options.where, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
@@ -189,8 +179,10 @@ export class HybridBuffer {
   }
 
   private toDisk(record: RenderedRecord): Promise<void> {
-    // A spill begins: everything written before it is acknowledged or held in memory, none is to be read back
     if (this.spill.records === 0) {
+      // A spill begins: what memory holds is written too (its MQTT messages would hold back the acknowledgements
+      // behind them); everything written before it is acknowledged or held in memory, none is to be read back
+      this.handOverMemory();
       this.disk.skipReaderToEnd();
       this.spill.inMemory.clear();
     }
@@ -274,35 +266,32 @@ export class HybridBuffer {
    * thousands parked, and reading them in one go would hold up the event loop (acknowledgements, intake).
    */
   private readParked(): void {
-    if (this.parked.records === 0) {
-      this.stopParkedCheck();
-      return;
-    }
     for (const [topic, queue] of this.parked.entries()) {
-      if (this.batcher.blocked(topic)) continue;
+      if (this.batcher.blocked(topic)) {
+        queue.reader.close(); // many topics blocked again part-way through must not each hold a file and a chunk
+        continue;
+      }
       const more = this.readParkedOf(topic, queue);
       if (more === 'full') return;
       if (more === 'turn') {
         setImmediate(this.pumpNow);
         return;
       }
-      if (queue.length === 0) this.parked.drop(topic, queue);
+      if (queue.records.length === 0) this.parked.drop(topic, queue);
     }
-  }
-
-  private stopParkedCheck(): void {
-    if (this.parkedCheck === undefined) return;
-    clearInterval(this.parkedCheck);
-    this.parkedCheck = undefined;
   }
 
   /** 'full': the batcher has no room; 'turn': this turn's share is read; 'waiting': the rest is read or not yet written. */
   private readParkedOf(topic: string, queue: ParkedQueue): 'full' | 'turn' | 'waiting' {
     const maxAge = this.options.maxBatchAge;
     for (let read = 0; ; read += 1) {
-      const parked = queue.peek();
-      // not written yet: the write calls schedulePump when it is
-      if (parked === undefined || parked.segment === undefined) return 'waiting';
+      const parked = queue.records.peek();
+      if (parked === undefined) return 'waiting';
+      if (parked.unstored) {
+        this.parked.taken(queue);
+        continue;
+      }
+      if (parked.segment === undefined) return 'waiting'; // not written yet: the write calls schedulePump when it is
       if (!this.batcher.hasRoomFor(heldFromDisk(parked.bytes))) return 'full';
       if (read === PARKED_READ_TURN) return 'turn';
       this.parked.taken(queue);
@@ -314,6 +303,7 @@ export class HybridBuffer {
       let stored: StoredRecord;
       try {
         stored = queue.reader.read(parked);
+        if (stored.seq !== parked.seq) throw new Error(`disk buffer ${this.disk.dir}: record ${parked.seq} is not where it was written (found ${stored.seq})`);
       } catch (error) {
         // damaged on disk (a disk error, a hand-edited file): said and counted lost; the next ones may read
         this.disk.ack(parked.seq);
@@ -334,7 +324,8 @@ export class HybridBuffer {
     while (this.held.length > 0 && this.diskHasRoomFor((this.held[0] as HeldSend).record.bytes)) {
       const send = this.held.shift() as HeldSend;
       const record = send.record;
-      // a topic that still has records parked parks this one behind them; a held record otherwise spills
+      // a topic that still has records parked parks this one behind them; a held record otherwise spills (when the
+      // log is full of parked records, held sends can come while nothing has spilled: that begins a spill)
       (this.parked.queueOf(record.topic) !== undefined ? this.park(record) : this.toDisk(record)).then(send.resolve, send.reject);
     }
   }

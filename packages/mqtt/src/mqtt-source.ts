@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   type ConnectorStatus,
+  Fifo,
   IntegrationError,
   type Logger,
   type Message,
@@ -11,7 +12,6 @@ import {
 } from '@sluice/core';
 import type { IClientOptions, IClientSubscribeOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import { type AckSlot, AckWindow } from './ack-window';
-import { Fifo } from './fifo';
 import { installAckHook } from './mqtt-ack-hook';
 import { MessageFactory } from './message-factory';
 import { type MqttSourceConfig, type TlsMaterial, describeUrl } from './mqtt-source-config';
