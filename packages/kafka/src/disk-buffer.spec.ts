@@ -193,6 +193,37 @@ describe(DiskBuffer.name, () => {
       await buffer.close();
     });
 
+    it('reads ahead for a topic whose frames lie close together, and frame by frame for one whose frames are far apart', async () => {
+      const buffer = new DiskBuffer(dir, 64 * 1024 * 1024);
+      buffer.open();
+      const dense: FramePlace[] = [];
+      const sparse: FramePlace[] = [];
+      // 6,000 frames of ~150 bytes: every other one 'dense', one in 500 'sparse' (a templated topic's many topics)
+      for (let i = 0; i < 6000; i += 1) {
+        const place: FramePlace = { segment: undefined, offset: 0, length: 0 };
+        const topic = i % 500 === 1 ? 'sparse' : i % 2 === 0 ? 'dense' : 'other';
+        if (topic === 'dense') dense.push(place);
+        if (topic === 'sparse') sparse.push(place);
+        buffer.append(topic, 10, message(i), place);
+      }
+      await buffer.append('t', 10, message(6000)).written;
+      const bytesOf = (places: FramePlace[]): number => places.reduce((sum, place) => sum + place.length, 0);
+      const read = (places: FramePlace[]): FrameReader => {
+        const reader = new FrameReader(dir);
+        expect(places.map((place) => reader.read(place).topic)).toEqual(places.map(() => places === dense ? 'dense' : 'sparse'));
+        reader.close();
+        return reader;
+      };
+      const denseReader = read(dense);
+      // chunks of 256 KB, half of each its own: about twice its bytes (not a read per frame)
+      expect(denseReader.bytesRead).toBeLessThan(2.5 * bytesOf(dense));
+      const sparseReader = read(sparse);
+      // after the first chunk (of which 3 frames were its own), its frames alone: not the ~900 KB a chunk each would read
+      expect(sparseReader.bytesRead).toBeLessThan(256 * 1024 + bytesOf(sparse));
+      expect(sparseReader.bytesRead).toBeGreaterThanOrEqual(bytesOf(sparse));
+      await buffer.close();
+    });
+
     it('says which file and offset it could not read', async () => {
       const buffer = new DiskBuffer(dir, 1024);
       buffer.open();

@@ -88,6 +88,10 @@ export class DiskBuffer {
   /** Records below this were acknowledged before the log was opened: the reader skips them. */
   private readFrom = 0;
   private cursor: ReadCursor | undefined;
+  /** The segment and offset of the frame readNext() returned last (placeOfLastRead). */
+  private lastReadSegment: Segment | undefined;
+  private lastReadOffset = 0;
+  private lastReadLength = 0;
   /** The hybrid buffer's bookkeeping (unused in disk mode). */
   readonly spill: SpillState = { records: 0, bytes: 0, next: undefined, inMemory: new Set() };
 
@@ -152,6 +156,9 @@ export class DiskBuffer {
       }
       const length = readThrough(cursor, cursor.offset, 4, segment.size, this.dir).readUInt32BE(0);
       const frame = readThrough(cursor, cursor.offset + 4, length, segment.size, this.dir);
+      this.lastReadSegment = segment;
+      this.lastReadOffset = cursor.offset;
+      this.lastReadLength = 4 + length;
       cursor.offset += 4 + length;
       const record = parseFrame(frame);
       if (record === undefined) {
@@ -160,6 +167,11 @@ export class DiskBuffer {
       }
       if (record.seq >= this.readFrom) return record;
     }
+  }
+
+  /** Where the record readNext() returned last lies: a hybrid buffer parks it there rather than take it into memory. */
+  placeOfLastRead(): FramePlace {
+    return { segment: this.lastReadSegment, offset: this.lastReadOffset, length: this.lastReadLength };
   }
 
   /**
@@ -342,12 +354,22 @@ export class DiskBuffer {
 }
 
 /**
- * Reads records back one at a time from where append() put them, in log order (a parked topic's records), with
- * the same read-ahead as the log's own reader; one per parked topic. Records of other topics between them are
- * read from disk with the chunk but not parsed.
+ * Reads records back one at a time from where append() put them, in log order (a parked topic's records); one
+ * per parked topic. Between a topic's frames lie the other topics' (a templated topic over thousands of Kafka
+ * topics, all parked while Kafka was away): reading 256 KB ahead for each would read the log once per topic. So
+ * it reads ahead only while most of what it reads is its own: once less than an eighth of a chunk was its
+ * topic's, it reads each frame alone, and goes back to chunks when its frames lie close together again.
  */
 export class FrameReader {
   private cursor: ReadCursor | undefined;
+  /** Reading frame by frame: the topic's frames are sparse in the log. */
+  private sparse = false;
+  /** Bytes of the current chunk that were this topic's frames. */
+  private used = 0;
+  /** End offset of the last frame read, to see how far apart the topic's frames lie. */
+  private lastEnd = 0;
+  /** Bytes read from disk so far (a figure for tests and diagnostics). */
+  bytesRead = 0;
 
   constructor(private readonly dir: string) {}
 
@@ -360,7 +382,21 @@ export class FrameReader {
       cursor = { file: segment.file, fd: openSync(segment.file, 'r'), offset: 0, chunk: Buffer.alloc(0), chunkAt: 0 };
       this.cursor = cursor;
     }
-    const frame = readThrough(cursor, place.offset + 4, place.length - 4, segment.size, this.dir);
+    const from = place.offset - cursor.chunkAt;
+    let frame: Buffer;
+    if (from >= 0 && from + place.length <= cursor.chunk.length) {
+      frame = cursor.chunk.subarray(from + 4, from + place.length);
+    } else {
+      this.chooseReadAhead(place);
+      const want = this.sparse ? place.length : Math.max(place.length, Math.min(READ_CHUNK, segment.size - place.offset));
+      cursor.chunk = readExactly(cursor, place.offset, want, place.length, this.dir);
+      cursor.chunkAt = place.offset;
+      this.bytesRead += cursor.chunk.length;
+      this.used = 0;
+      frame = cursor.chunk.subarray(4, place.length);
+    }
+    this.used += place.length;
+    this.lastEnd = place.offset + place.length;
     const record = parseFrame(frame);
     if (record === undefined) throw new Error(`disk buffer ${this.dir}: unreadable record in ${segment.file} at offset ${place.offset}`);
     return record;
@@ -371,22 +407,36 @@ export class FrameReader {
     closeSync(this.cursor.fd);
     this.cursor = undefined;
   }
+
+  /** Before a refill: chunks while the last one was mostly this topic's, single frames while its frames lie far apart. */
+  private chooseReadAhead(place: FramePlace): void {
+    const chunk = this.cursor?.chunk.length ?? 0;
+    if (!this.sparse) {
+      if (chunk > place.length && this.used * 8 < chunk) this.sparse = true;
+    } else if (place.offset - this.lastEnd < 4 * place.length) {
+      this.sparse = false;
+    }
+  }
+}
+
+/** Reads `want` bytes at `offset` (fewer if the file ends first, but at least `need`). */
+function readExactly(cursor: ReadCursor, offset: number, want: number, need: number, dir: string): Buffer {
+  const chunk = Buffer.allocUnsafe(want);
+  let got = 0;
+  while (got < want) {
+    const n = readSync(cursor.fd, chunk, got, want - got, offset + got);
+    if (n === 0) break;
+    got += n;
+  }
+  if (got < need) throw new Error(`disk buffer ${dir}: ${cursor.file} ends before offset ${offset + need}`);
+  return chunk.subarray(0, got);
 }
 
 /** `length` bytes at `offset` of the cursor's segment, from the chunk read ahead, refilled as needed. */
 function readThrough(cursor: ReadCursor, offset: number, length: number, size: number, dir: string): Buffer {
   const from = offset - cursor.chunkAt;
   if (from < 0 || from + length > cursor.chunk.length) {
-    const want = Math.min(Math.max(READ_CHUNK, length), size - offset);
-    const chunk = Buffer.allocUnsafe(want);
-    let got = 0;
-    while (got < want) {
-      const n = readSync(cursor.fd, chunk, got, want - got, offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    if (got < length) throw new Error(`disk buffer ${dir}: ${cursor.file} ends before offset ${offset + length}`);
-    cursor.chunk = chunk.subarray(0, got);
+    cursor.chunk = readExactly(cursor, offset, Math.min(Math.max(READ_CHUNK, length), size - offset), length, dir);
     cursor.chunkAt = offset;
     return cursor.chunk.subarray(0, length);
   }

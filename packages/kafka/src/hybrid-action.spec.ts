@@ -425,6 +425,48 @@ describe('a KafkaAction with a hybrid buffer', () => {
       expect(replacement.queued()).toBe(0);
     });
 
+    it('after a restart, parks the records an earlier run left of a topic still missing instead of filling memory with them', async () => {
+      const firstDirectory = new FakeTopicDirectory(1);
+      firstDirectory.deleteTopic('gone');
+      const first = newConnector(new FakeProducer(), firstDirectory);
+      await first.start(new AbortController().signal);
+      const before = templated(first, {});
+      await written(Array.from({ length: 20 }, (_, n) => before.send({ t: 'gone', n: n % 10 }, mqttMessage())));
+      await first.stop();
+
+      const producer = new FakeProducer();
+      const directory = new FakeTopicDirectory(1);
+      directory.deleteTopic('gone');
+      const second = newConnector(producer, directory);
+      const action = templated(second, { limit: 3 * recordBytes });
+      await second.start(new AbortController().signal);
+      for (let i = 0; i < 20 && action.queuedBytes() !== 20 * diskBytes; i += 1) await turn();
+      expect(action.queuedBytes()).toBe(20 * diskBytes); // parked where they lie: none of the 3 records memory holds
+      await action.send({ t: 'ok', n: 1 }, mqttMessage()); // memory is free for the other topics
+      expect(stored(producer)).toEqual(['ok:1']);
+      directory.createTopic('gone', 1);
+      await drain(producer, action);
+      expect(stored(producer)).toEqual(['ok:1', ...Array.from({ length: 20 }, (_, n) => `gone:${n % 10}`)]);
+      expect(drops).toEqual([]);
+    });
+
+    it('records that spilled behind a parked topic\'s are parked again by the reader, in order', async () => {
+      const producer = new FakeProducer();
+      producer.manual = true;
+      const directory = new FakeTopicDirectory(1);
+      directory.deleteTopic('gone');
+      const action = templated(newConnector(producer, directory), { limit: 2 * recordBytes });
+      await written([1, 2].map((n) => action.send({ t: 'gone', n }, mqttMessage()))); // parked
+      const ok = [3, 4].map((n) => action.send({ t: 'ok', n }, mqttMessage())); // memory full
+      await written([action.send({ t: 'ok', n: 5 }, mqttMessage()), action.send({ t: 'gone', n: 6 }, mqttMessage()), action.send({ t: 'ok', n: 7 }, mqttMessage())]); // spilled
+      await written(ok); // written when the spill began
+      directory.createTopic('gone', 1);
+      await drain(producer, action);
+      const gone = stored(producer).filter((record) => record.startsWith('gone'));
+      expect(gone).toEqual(['gone:1', 'gone:2', 'gone:6']);
+      expect(stored(producer).filter((record) => record.startsWith('ok'))).toEqual(['ok:3', 'ok:4', 'ok:5', 'ok:7']);
+    });
+
     it('leaves them on disk when the action stops: the next run sends them', async () => {
       const directory = new FakeTopicDirectory(1);
       directory.deleteTopic('gone');

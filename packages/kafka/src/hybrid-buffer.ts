@@ -80,20 +80,26 @@ export class HybridBuffer {
   }
 
   send(record: RenderedRecord): Promise<SendResult> {
-    // behind the topic's parked records, never ahead of them
-    if (this.parked.queueOf(record.topic) !== undefined) return this.held.length === 0 && this.diskHasRoomFor(record.bytes) ? this.park(record) : this.hold(record);
     if (this.spill.records === 0 && this.held.length === 0) {
       // A record of a blocked topic (a partition failing, the topic missing) is parked: written to disk only,
       // its send resolving once written. Held in memory, its MQTT message would hold back the acknowledgements
       // of every message after it, the other topics' too (they go out in order); kept in memory as well, an
       // outage of one topic of three cost the others a third of their throughput (garbage collection of
-      // hundreds of thousands of waiting records). Other topics stay in memory.
-      if (this.batcher.blocked(record.topic)) {
+      // hundreds of thousands of waiting records). Other topics stay in memory. A topic with records parked
+      // parks the next ones behind them, blocked or not, until they are all back.
+      if (this.parksTopic(record.topic)) {
         if (this.diskHasRoomFor(record.bytes)) return this.park(record);
       } else if (this.batcher.hasRoomFor(record.held)) return this.batcher.add(record);
     }
+    // While records have spilled, every record spills behind them, a parked topic's too: the reader parks it
+    // again when it gets there (pump), so each topic's records keep the order of the log
     if (this.held.length === 0 && this.diskHasRoomFor(record.bytes)) return this.toDisk(record);
     return this.hold(record);
+  }
+
+  /** Whether a record of the topic is to be parked rather than held in memory: the topic is blocked, or has records parked. */
+  private parksTopic(topic: string): boolean {
+    return this.parked.queueOf(topic) !== undefined || this.batcher.blocked(topic);
   }
 
   private hold(record: RenderedRecord): Promise<SendResult> {
@@ -163,17 +169,14 @@ export class HybridBuffer {
    */
   private park(record: RenderedRecord): Promise<void> {
     const parked: ParkedRecord = { seq: 0, bytes: record.bytes, parkedAt: this.now(), segment: undefined, offset: 0, length: 0, unstored: false };
+    // only while nothing has spilled (send, admitHeld): a spill that begins later skips its reader past it
     const { seq, written } = this.disk.append(record.topic, record.bytes, record.message, parked);
     parked.seq = seq;
-    // a spill being read back passes over it (it goes back with its topic); a spill that begins later starts after it
-    const reading = this.spill.records > 0;
-    if (reading) this.spill.inMemory.add(seq);
     this.parked.add(record.topic, parked);
     return written.then(() => this.schedulePump(), (error: Error) => {
       // never stored: the MQTT broker keeps the message (retriable)
       this.parked.unstored(parked);
       this.disk.ack(seq);
-      if (reading) this.spill.inMemory.delete(seq);
       throw new ActionWriteError(this.options.where, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
     });
   }
@@ -224,8 +227,9 @@ export class HybridBuffer {
   }
 
   private pump(): void {
-    // Records read back wait in memory like any other, bounded by the memory limit; while a topic is blocked,
-    // those of the other topics behind its records in the log still go.
+    // Records read back wait in memory like any other, bounded by the memory limit. Those of a blocked or parked
+    // topic are parked where they lie instead (the records an earlier run left included): they would fill memory
+    // while the others wait behind them in the log.
     let unreadable = 0;
     while (this.spill.records > 0) {
       try {
@@ -240,14 +244,20 @@ export class HybridBuffer {
         continue;
       }
       const stored = this.spill.next;
-      if (stored !== undefined && this.spill.inMemory.delete(stored.seq)) {
+      if (stored === undefined) break;
+      if (this.spill.inMemory.delete(stored.seq)) {
         this.spill.next = undefined; // handed over: the batcher has it already
         continue;
       }
-      if (stored === undefined || !this.batcher.hasRoomFor(heldFromDisk(stored.bytes))) break;
+      const parks = this.parksTopic(stored.topic);
+      if (!parks && !this.batcher.hasRoomFor(heldFromDisk(stored.bytes))) break;
       this.spill.next = undefined;
       this.spill.records -= 1;
       this.spill.bytes -= stored.bytes;
+      if (parks) {
+        this.parked.add(stored.topic, { ...this.disk.placeOfLastRead(), seq: stored.seq, bytes: stored.bytes, parkedAt: this.now(), unstored: false });
+        continue;
+      }
       this.batcher.add({ topic: stored.topic, bytes: stored.bytes, held: heldFromDisk(stored.bytes), message: this.options.restore(stored) }, undefined, true).then(
         (result) => {
           this.disk.ack(stored.seq);
@@ -324,9 +334,9 @@ export class HybridBuffer {
     while (this.held.length > 0 && this.diskHasRoomFor((this.held[0] as HeldSend).record.bytes)) {
       const send = this.held.shift() as HeldSend;
       const record = send.record;
-      // a topic that still has records parked parks this one behind them; a held record otherwise spills (when the
-      // log is full of parked records, held sends can come while nothing has spilled: that begins a spill)
-      (this.parked.queueOf(record.topic) !== undefined ? this.park(record) : this.toDisk(record)).then(send.resolve, send.reject);
+      // as send() would: parked while nothing has spilled, else spilled (a held send can come while nothing has
+      // spilled when the log is full of parked records: that begins a spill)
+      (this.spill.records === 0 && this.parksTopic(record.topic) ? this.park(record) : this.toDisk(record)).then(send.resolve, send.reject);
     }
   }
 
