@@ -450,6 +450,47 @@ describe('a KafkaAction with a hybrid buffer', () => {
       expect(drops).toEqual([]);
     });
 
+    it('after a restart, parks every topic\'s leftovers until its lookup answers: one found missing then does not hold up the others', async () => {
+      const firstDirectory = new FakeTopicDirectory(1);
+      firstDirectory.deleteTopic('gone');
+      firstDirectory.deleteTopic('ok');
+      const first = newConnector(new FakeProducer(), firstDirectory);
+      await first.start(new AbortController().signal);
+      const before = templated(first, {});
+      await written([
+        ...Array.from({ length: 20 }, (_, n) => before.send({ t: 'gone', n: n % 10 }, mqttMessage())),
+        ...[1, 2, 3].map((n) => before.send({ t: 'ok', n }, mqttMessage())),
+      ]);
+      await first.stop();
+
+      // as the connector's directory: nothing known of a topic, and no problem either, until its lookup answers
+      const producer = new FakeProducer();
+      const directory = new FakeTopicDirectory(1);
+      const lookups = new Set<string>();
+      const partitions = directory.partitions.bind(directory);
+      const problem = directory.problem.bind(directory);
+      directory.partitions = (topic) => (lookups.has(topic) ? partitions(topic) : undefined);
+      directory.problem = (topic) => (lookups.has(topic) ? problem(topic) : undefined);
+      directory.deleteTopic('gone');
+      const second = newConnector(producer, directory);
+      const action = templated(second, { limit: 3 * recordBytes }); // room for 3 records: far fewer than gone's 20
+      await second.start(new AbortController().signal);
+      for (let i = 0; i < 10; i += 1) await turn();
+      expect(stored(producer)).toEqual([]);
+      expect(action.queuedBytes()).toBe(20 * diskBytes + 3 * diskBytes); // all parked where they lie
+      lookups.add('gone');
+      directory.change('gone'); // missing
+      lookups.add('ok');
+      directory.createTopic('ok', 1);
+      for (let i = 0; i < 40 && stored(producer).length < 3; i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(stored(producer)).toEqual(['ok:1', 'ok:2', 'ok:3']);
+      await action.send({ t: 'ok', n: 4 }, mqttMessage());
+      expect(stored(producer)).toEqual(['ok:1', 'ok:2', 'ok:3', 'ok:4']);
+      directory.createTopic('gone', 1);
+      await drain(producer, action);
+      expect(stored(producer).slice(4)).toEqual(Array.from({ length: 20 }, (_, n) => `gone:${n % 10}`));
+    });
+
     it('records that spilled behind a parked topic\'s are parked again by the reader, in order', async () => {
       const producer = new FakeProducer();
       producer.manual = true;

@@ -48,8 +48,9 @@ interface HeldSend {
  * Once memory is full, records *spill*: they are only appended to the log, everything memory holds is written
  * too, and they go back into memory, oldest first, as the batcher frees room, read from disk rather than kept
  * in memory. Order is kept: a topic's records are in memory, parked or spilled in the order they came, and
- * while anything has spilled, new records queue behind it there (those of a parked topic behind its parked
- * ones: a topic never has records both parked and spilled, parking begins only while nothing has spilled).
+ * while anything has spilled, new records queue behind it there, a parked topic's too: parking from send()
+ * begins only while nothing has spilled, and the log's reader parks a spilled record of a blocked or parked
+ * topic (or of one whose partitions are not known yet) where it lies, behind the topic's parked records.
  */
 export class HybridBuffer {
   private readonly held: HeldSend[] = [];
@@ -125,6 +126,8 @@ export class HybridBuffer {
    */
   onBlocked(topic: string): void {
     this.batcher.handOver(this.persistNow, topic);
+    // a record of it the log's reader is waiting with for room, and those behind it, are to be parked now
+    if (this.spill.records > 0) this.schedulePump();
   }
 
   /**
@@ -231,6 +234,7 @@ export class HybridBuffer {
     // topic are parked where they lie instead (the records an earlier run left included): they would fill memory
     // while the others wait behind them in the log.
     let unreadable = 0;
+    let parkedNow = 0;
     while (this.spill.records > 0) {
       try {
         this.spill.next ??= this.disk.readNext();
@@ -249,12 +253,20 @@ export class HybridBuffer {
         this.spill.next = undefined; // handed over: the batcher has it already
         continue;
       }
-      const parks = this.parksTopic(stored.topic);
+      // Also parked: a record whose topic's partitions are not known yet (its first lookup; after a restart, every
+      // topic's). Taken into memory, one still missing (the lookup had not said so yet) would fill it, and the
+      // others would wait in the log behind it.
+      const parks = this.parksTopic(stored.topic) || this.batcher.awaitsPartitions(stored.topic);
       if (!parks && !this.batcher.hasRoomFor(heldFromDisk(stored.bytes))) break;
+      if (parks && parkedNow === PARKED_READ_TURN) {
+        setImmediate(this.pumpNow); // a long backlog of parked topics: the event loop gets its turn
+        break;
+      }
       this.spill.next = undefined;
       this.spill.records -= 1;
       this.spill.bytes -= stored.bytes;
       if (parks) {
+        parkedNow += 1;
         this.parked.add(stored.topic, { ...this.disk.placeOfLastRead(), seq: stored.seq, bytes: stored.bytes, parkedAt: this.now(), unstored: false });
         continue;
       }
@@ -277,7 +289,7 @@ export class HybridBuffer {
    */
   private readParked(): void {
     for (const [topic, queue] of this.parked.entries()) {
-      if (this.batcher.blocked(topic)) {
+      if (this.batcher.blocked(topic) || this.batcher.awaitsPartitions(topic)) {
         queue.reader.close(); // many topics blocked again part-way through must not each hold a file and a chunk
         continue;
       }

@@ -292,6 +292,16 @@ export class RecordPipeline {
     return route.metadata === undefined && !this.router.refresh(route) && this.options.directory.problem(topic) !== undefined;
   }
 
+  /**
+   * Whether a record of the topic would wait for the topic's partitions (its lookup not answered yet, or answered
+   * without any) rather than join a partition's queue; asks the directory about the topic then. False for a name
+   * that can never be a Kafka topic (add() refuses those).
+   */
+  awaitsPartitions(topic: string): boolean {
+    const route = this.router.route(topic);
+    return route !== undefined && route.metadata === undefined && !this.router.refresh(route);
+  }
+
   /** Since a retriable failure of some partition and until Kafka acknowledges that partition's next request. */
   failing(): boolean {
     return this.failingPartitions > 0;
