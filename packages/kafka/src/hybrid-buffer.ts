@@ -10,7 +10,7 @@ export interface HybridBufferOptions {
   /** Named in errors. */
   /** The connector and action the buffer belongs to, for the errors it raises. */
   readonly where: ActionRef;
-  /** Bytes (estimated, as the batcher counts them) the records spilled to disk may take. */
+  /** Bytes (estimated, as the batcher counts them) the records spilled or parked on disk may take. */
   readonly diskLimit: number;
   /** When the disk part is full too: hold the send (back-pressure) or drop the new record. */
   readonly overflow: 'backpressure' | 'drop_newest';
