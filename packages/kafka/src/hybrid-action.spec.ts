@@ -305,6 +305,15 @@ describe('a KafkaAction with a hybrid buffer', () => {
   describe("parking: a blocked topic's records on disk only", () => {
     /** `topic:value` of what Kafka stored, in the order it stored them. */
     const stored = (producer: FakeProducer): string[] => producer.records().map(([topic, , value]) => `${topic}:${String(value)}`);
+    /** A started connector whose directory has no topic 'gone' (Kafka says it does not exist); every other topic exists. */
+    const withGoneMissing = async (): Promise<{ producer: FakeProducer; directory: FakeTopicDirectory; connector: KafkaConnector }> => {
+      const producer = new FakeProducer();
+      const directory = new FakeTopicDirectory(1);
+      directory.deleteTopic('gone');
+      const connector = newConnector(producer, directory);
+      await connector.start(new AbortController().signal);
+      return { producer, directory, connector };
+    };
     /** Waits for the sends to resolve (each fdatasync'd). */
     const written = (sends: ReadonlyArray<Promise<unknown>>): Promise<unknown> => Promise.all(sends);
 
@@ -326,11 +335,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     });
 
     it('reads them back in order once the topic exists, behind them the records that came meanwhile; each once, none dropped', async () => {
-      const producer = new FakeProducer();
-      const directory = new FakeTopicDirectory(1);
-      directory.deleteTopic('gone');
-      const connector = newConnector(producer, directory);
-      await connector.start(new AbortController().signal);
+      const { producer, directory, connector } = await withGoneMissing();
       const action = templated(connector, { limit: 100 * recordBytes });
       // more than one turn of reading back (512), and more than memory holds (100): read back as room frees
       const count = 1200;
@@ -345,11 +350,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     });
 
     it('reads them back once the topic exists even when nothing tells the buffer (no notice from the directory, no other traffic)', async () => {
-      const producer = new FakeProducer();
-      const directory = new FakeTopicDirectory(1);
-      directory.deleteTopic('gone');
-      const connector = newConnector(producer, directory);
-      await connector.start(new AbortController().signal);
+      const { producer, directory, connector } = await withGoneMissing();
       const action = templated(connector, {});
       await written([1, 2].map((n) => action.send({ t: 'gone', n }, mqttMessage())));
       directory.change = () => undefined; // a directory that has forgotten the topic tells nobody it came
@@ -360,11 +361,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     });
 
     it('counts them against diskLimit: past it, drop_newest drops the blocked topic\'s new records while the others go on', async () => {
-      const producer = new FakeProducer();
-      const directory = new FakeTopicDirectory(1);
-      directory.deleteTopic('gone');
-      const connector = newConnector(producer, directory);
-      await connector.start(new AbortController().signal);
+      const { producer, directory, connector } = await withGoneMissing();
       const action = templated(connector, { diskLimit: 2 * diskBytes, overflow: 'drop_newest' });
       const results = await Promise.all([1, 2, 3].map((n) => action.send({ t: 'gone', n }, mqttMessage())));
       expect(results).toEqual([undefined, undefined, { dropped: 'queue_full' }]);
@@ -376,11 +373,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     });
 
     it('drops, counted expired, those parked longer than maxBatchAge when the topic comes back', async () => {
-      const producer = new FakeProducer();
-      const directory = new FakeTopicDirectory(1);
-      directory.deleteTopic('gone');
-      const connector = newConnector(producer, directory);
-      await connector.start(new AbortController().signal);
+      const { producer, directory, connector } = await withGoneMissing();
       const action = templated(connector, { maxBatchAge: 40 });
       await written([1, 2].map((n) => action.send({ t: 'gone', n }, mqttMessage())));
       await new Promise((resolve) => setTimeout(resolve, 80));
@@ -392,11 +385,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     });
 
     it('are kept with the log: an action replaced by a config change leaves them to its replacement, which sends them first', async () => {
-      const producer = new FakeProducer();
-      const directory = new FakeTopicDirectory(1);
-      directory.deleteTopic('gone');
-      const connector = newConnector(producer, directory);
-      await connector.start(new AbortController().signal);
+      const { producer, directory, connector } = await withGoneMissing();
       const old = templated(connector, {});
       await written([1, 2].map((n) => old.send({ t: 'gone', n }, mqttMessage())));
       const replacement = templated(connector, {});
@@ -409,11 +398,7 @@ describe('a KafkaAction with a hybrid buffer', () => {
     });
 
     it('records the old version parked after its replacement opened are read back by the replacement, with nothing else happening', async () => {
-      const producer = new FakeProducer();
-      const directory = new FakeTopicDirectory(1);
-      directory.deleteTopic('gone');
-      const connector = newConnector(producer, directory);
-      await connector.start(new AbortController().signal);
+      const { producer, directory, connector } = await withGoneMissing();
       const old = templated(connector, {});
       const replacement = templated(connector, {}); // opened while nothing is parked yet
       await written([1, 2].map((n) => old.send({ t: 'gone', n }, mqttMessage()))); // sends still reaching the old version
