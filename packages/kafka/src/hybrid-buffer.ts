@@ -120,8 +120,8 @@ export class HybridBuffer {
 
   /**
    * The topic's records cannot go for now (a partition of it backs off, or Kafka has no such topic): what
-   * memory holds of it is written to disk now, and its new records are written as they come (send()) until it
-   * answers again. Waiting for memory to fill would not do: the source's window of unacknowledged messages
+   * memory holds of it is written to disk now, and its new records are parked as they come (send()) until it
+   * answers again and they are read back. Waiting for memory to fill would not do: the source's window of unacknowledged messages
    * (e.g. 20) is far smaller than the buffer, so intake would stop first, for every topic.
    */
   onBlocked(topic: string): void {
@@ -187,7 +187,8 @@ export class HybridBuffer {
   private toDisk(record: RenderedRecord): Promise<void> {
     if (this.spill.records === 0) {
       // A spill begins: what memory holds is written too (its MQTT messages would hold back the acknowledgements
-      // behind them); everything written before it is acknowledged or held in memory, none is to be read back
+      // behind them); everything written before it is acknowledged, held in memory or parked: none is to be read
+      // back by the log's reader
       this.handOverMemory();
       this.disk.skipReaderToEnd();
       this.spill.inMemory.clear();
