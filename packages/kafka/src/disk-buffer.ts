@@ -175,8 +175,8 @@ export class DiskBuffer {
   }
 
   /**
-   * The reader goes on from the next record appended: every record before it is acknowledged or held in memory
-   * by a hybrid buffer, so none is read back (a restart still sends them, from the committed number on).
+   * The reader goes on from the next record appended: every record before it is acknowledged, or held in memory
+   * or parked by a hybrid buffer, so none is read back (a restart still sends them, from the committed number on).
    */
   skipReaderToEnd(): void {
     this.readFrom = this.nextSeq;
