@@ -22,8 +22,6 @@ export interface HybridBufferOptions {
   readonly restore: (stored: StoredRecord) => RenderedMessage;
   /** A parked record older than this (ms since parked) when it is read back is dropped (`expired`); Infinity: never. */
   readonly maxBatchAge: number;
-  /** Milliseconds clock; tests pass their own. */
-  readonly now?: (() => number) | undefined;
 }
 
 /** Parked records one topic reads back per pump before the others and the event loop get a turn. */
@@ -57,7 +55,6 @@ export class HybridBuffer {
   private pumpScheduled = false;
   private readonly spill: SpillState;
   private readonly parked: ParkedTopics;
-  private readonly now: () => number;
   private readonly pumpNow = (): void => this.pump();
   /** Takes this buffer off the log's parked records (their once-a-second check calls the newest open buffer). */
   private readonly leaveParked: () => void;
@@ -71,8 +68,7 @@ export class HybridBuffer {
     leftover: readonly StoredRecord[],
   ) {
     this.spill = disk.spill;
-    this.parked = parkedTopicsOf(disk, disk.dir);
-    this.now = options.now ?? Date.now;
+    this.parked = parkedTopicsOf(disk);
     for (const stored of leftover) {
       this.spill.records += 1;
       this.spill.bytes += stored.bytes;
@@ -121,8 +117,8 @@ export class HybridBuffer {
   /**
    * The topic's records cannot go for now (a partition of it backs off, or Kafka has no such topic): what
    * memory holds of it is written to disk now, and its new records are parked as they come (send()) until it
-   * answers again and they are read back. Waiting for memory to fill would not do: the source's window of unacknowledged messages
-   * (e.g. 20) is far smaller than the buffer, so intake would stop first, for every topic.
+   * answers again and they are read back. Waiting for memory to fill would not do: the source's window of
+   * unacknowledged messages (e.g. 20) is far smaller than the buffer, so intake would stop first, for every topic.
    */
   onBlocked(topic: string): void {
     this.batcher.handOver(this.persistNow, topic);
@@ -171,7 +167,7 @@ export class HybridBuffer {
    * itself (readParked) once the topic can go again, the topic's later records parked behind it until then.
    */
   private park(record: RenderedRecord): Promise<void> {
-    const parked: ParkedRecord = { seq: 0, bytes: record.bytes, parkedAt: this.now(), segment: undefined, offset: 0, length: 0, unstored: false };
+    const parked: ParkedRecord = { seq: 0, bytes: record.bytes, parkedAt: Date.now(), segment: undefined, offset: 0, length: 0, unstored: false };
     // only while nothing has spilled (send, admitHeld): a spill that begins later skips its reader past it
     const { seq, written } = this.disk.append(record.topic, record.bytes, record.message, parked);
     parked.seq = seq;
@@ -268,7 +264,7 @@ export class HybridBuffer {
       this.spill.bytes -= stored.bytes;
       if (parks) {
         parkedNow += 1;
-        this.parked.add(stored.topic, { ...this.disk.placeOfLastRead(), seq: stored.seq, bytes: stored.bytes, parkedAt: this.now(), unstored: false });
+        this.parked.add(stored.topic, { ...this.disk.placeOfLastRead(), seq: stored.seq, bytes: stored.bytes, parkedAt: Date.now(), unstored: false });
         continue;
       }
       this.batcher.add({ topic: stored.topic, bytes: stored.bytes, held: heldFromDisk(stored.bytes), message: this.options.restore(stored) }, undefined, true).then(
@@ -318,7 +314,7 @@ export class HybridBuffer {
       if (!this.batcher.hasRoomFor(heldFromDisk(parked.bytes))) return 'full';
       if (read === PARKED_READ_TURN) return 'turn';
       this.parked.taken(queue);
-      if (maxAge !== Number.POSITIVE_INFINITY && this.now() - parked.parkedAt > maxAge) {
+      if (maxAge !== Number.POSITIVE_INFINITY && Date.now() - parked.parkedAt > maxAge) {
         this.disk.ack(parked.seq);
         this.options.droppedLater('expired');
         continue;

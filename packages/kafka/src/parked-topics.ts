@@ -1,5 +1,5 @@
 import { Fifo } from '@sluice/core';
-import { FrameReader, type FramePlace } from './disk-buffer';
+import { type DiskBuffer, FrameReader, type FramePlace } from './disk-buffer';
 
 /** A record of a blocked topic kept on disk only: where its frame is, and what the buffer's limits count of it. */
 export interface ParkedRecord extends FramePlace {
@@ -118,13 +118,13 @@ export class ParkedTopics {
   }
 }
 
-const byLog = new WeakMap<object, ParkedTopics>();
+const byLog = new WeakMap<DiskBuffer, ParkedTopics>();
 
-/** The parked records of a log (one per DiskBuffer), shared by every hybrid buffer on it. */
-export function parkedTopicsOf(log: object, dir: string): ParkedTopics {
+/** The parked records of a log, shared by every hybrid buffer on it. */
+export function parkedTopicsOf(log: DiskBuffer): ParkedTopics {
   let parked = byLog.get(log);
   if (parked === undefined) {
-    parked = new ParkedTopics(dir);
+    parked = new ParkedTopics(log.dir);
     byLog.set(log, parked);
   }
   return parked;
