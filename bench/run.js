@@ -25,7 +25,7 @@ const USAGE = `usage: node bench/run.js <${PARTS.join('|')}> [flags]
   payload   Sluice with 100 B, 1 KiB, 10 KiB payloads
   scale     1, 2 and 4 Sluice processes in one shared-subscription group (and 2 relays, for comparison)
   soak      Sluice at half its sustained rate for --soak seconds
-  profile   Sluice at-least-once, at-most-once and the relay (200 B) under node --cpu-prof; prints the top frames
+  profile   Sluice at-least-once, at-most-once and the relay (--size) under node --cpu-prof; prints the top frames
   all       everything but profile
 flags (seconds unless said):
   --capacity 20     length of each capacity phase      --latency 10   length of each latency phase
@@ -36,7 +36,9 @@ flags (seconds unless said):
   --partitions 3    partitions of each topic           --fraction 0.5 latency-phase rate as a share of capacity
   --rate            latency part: msg/s of every point (default: --fraction of the first relay's capacity)
   --rounds 3        latency part: rounds of relay, at-least-once, at-most-once
-  --size 200        latency part: payload bytes
+  --repeat 1        the other parts: run all their points this many times, interleaved (run 1 of every point,
+                    then run 2, ...); each goal is judged in every run and met when it is met in most of them
+  --size 200        latency and profile parts: payload bytes
   --max-minutes 40  abort (and clean up) after this long
   --broker          MQTT broker of the points: mosquitto, hivemq or both (scale: both, the others: mosquitto);
                     HiveMQ CE needs \`node scripts/hivemq.js fetch\` first
@@ -61,6 +63,7 @@ function options(argv) {
       fraction: { type: 'string', default: '0.5' },
       rate: { type: 'string' },
       rounds: { type: 'string', default: '3' },
+      repeat: { type: 'string', default: '1' },
       size: { type: 'string', default: '200' },
       'max-minutes': { type: 'string', default: '40' },
       broker: { type: 'string' },
@@ -82,6 +85,11 @@ function options(argv) {
     if (!Number.isInteger(x) || x < 0) throw new Error(`--linger expects whole milliseconds ≥ 0, got "${text}"`);
     return x;
   };
+  const wholeOf = (k) => {
+    const x = Number(values[k]);
+    if (!Number.isInteger(x) || x < 1) throw new Error(`--${k} expects a whole number ≥ 1, got "${values[k]}"`);
+    return x;
+  };
   const num = (k) => {
     const x = Number(values[k]);
     if (!Number.isFinite(x) || x <= 0) throw new Error(`--${k} expects a positive number, got "${values[k]}"`);
@@ -92,7 +100,7 @@ function options(argv) {
     capacitySec: num('capacity'), latencySec: num('latency'), warmupSec: num('warmup'), soakSec: num('soak'),
     publishers: num('publishers'), window: num('window'), inflight: num('inflight'), partitions: num('partitions'),
     lingerMs: lingerOf(values.linger),
-    latencyFraction: num('fraction'), rounds: num('rounds'), size: num('size'), rate: values.rate === undefined ? undefined : num('rate'), maxMinutes: num('max-minutes'), write: !values['no-write'],
+    latencyFraction: num('fraction'), rounds: num('rounds'), repeat: wholeOf('repeat'), size: num('size'), rate: values.rate === undefined ? undefined : num('rate'), maxMinutes: num('max-minutes'), write: !values['no-write'],
     kafkaPortBase: num('kafka-port-base'), keepKafka: values['keep-kafka'], brokers: BROKERS[broker],
   };
 }
@@ -147,21 +155,29 @@ function plan(part, o) {
       { sut: 'relay', size: 200, procs: 2, shareGroup: true, ...capOnly },
     ],
     profile: () => [
-      sluice('at-least-once', 200, { ...capOnly, profile: true }),
-      sluice('at-most-once', 200, { ...capOnly, profile: true }),
-      { sut: 'relay', size: 200, ...capOnly, profile: true },
+      sluice('at-least-once', o.size, { ...capOnly, profile: true }),
+      sluice('at-most-once', o.size, { ...capOnly, profile: true }),
+      { sut: 'relay', size: o.size, ...capOnly, profile: true },
     ],
   };
   const order = part === 'all' ? ['pipeline', 'nodered', 'rules', 'payload', 'scale'] : part === 'soak' ? [] : [part];
   const points = [];
-  // all the points of one broker, then the next: one MQTT broker runs at a time
-  for (const broker of o.brokers) for (const name of order) for (const p of parts[name]()) points.push({ ...p, group: name, broker });
+  // All the points of one broker, then the next: one MQTT broker runs at a time. Runs of a --repeat are
+  // interleaved, so that a slow minute of this shared machine lands on one run of every point, not on every
+  // run of one point (a ratio between two points is only fair within one run). The latency part has its own
+  // rounds.
+  const runs = o.part === 'latency' ? 1 : o.repeat;
+  for (const broker of o.brokers) {
+    for (let run = 1; run <= runs; run++) {
+      for (const name of order) for (const p of parts[name]()) points.push({ ...p, group: name, broker, ...(runs > 1 && { run }) });
+    }
+  }
   return points;
 }
 
 function keyOf(p) {
   const templated = p.templated ? `templated${p.templated.missing ? '-missing' : ''}` : '';
-  return [p.sut, p.delivery ?? '', p.size, p.rules ?? 1, p.procs ?? 1, p.shareGroup ? 'share' : '', p.profile ? 'prof' : '', templated, p.broker, p.round ?? ''].join('|');
+  return [p.sut, p.delivery ?? '', p.size, p.rules ?? 1, p.procs ?? 1, p.shareGroup ? 'share' : '', p.profile ? 'prof' : '', templated, p.broker, p.round ?? '', p.run ?? ''].join('|');
 }
 
 async function main() {
@@ -234,7 +250,7 @@ async function main() {
       } catch (err) {
         // One failed point (a broker hiccup on a shared machine) must not lose the others.
         log(`  ${require('./lib/measure').label(p)} failed: ${String(err && err.message).split('\n')[0]}`);
-        results.points.push({ key, group: p.group, label: require('./lib/measure').label(p), sut: p.sut, delivery: p.delivery ?? null, size: p.size, rules: p.rules ?? 1, procs: p.procs ?? 1, broker: p.broker, error: String(err && err.message) });
+        results.points.push({ key, group: p.group, label: require('./lib/measure').label(p), sut: p.sut, delivery: p.delivery ?? null, size: p.size, rules: p.rules ?? 1, procs: p.procs ?? 1, broker: p.broker, run: p.run ?? null, error: String(err && err.message) });
         continue;
       }
       if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');

@@ -30,6 +30,7 @@ function label(p) {
   if (p.procs > 1 || p.shareGroup) extra.push(`${p.procs} proc`);
   if (p.broker === 'hivemq') extra.push('HiveMQ');
   if (p.round) extra.push(`round ${p.round}`);
+  if (p.run) extra.push(`run ${p.run}`);
   return `${sys} ${p.size} B${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }
 
@@ -53,7 +54,7 @@ async function measurePoint(ctx, p) {
   const topic = `bench-${ctx.runId}-${n}`;
   const name = label(p);
   const workers = [];
-  const result = { key: p.key, label: name, sut: p.sut, delivery: p.delivery ?? null, size: p.size, rules: p.rules ?? 1, procs: p.procs ?? 1, templated: p.templated ?? null, broker: p.broker ?? 'mosquitto', round: p.round ?? null };
+  const result = { key: p.key, label: name, sut: p.sut, delivery: p.delivery ?? null, size: p.size, rules: p.rules ?? 1, procs: p.procs ?? 1, templated: p.templated ?? null, broker: p.broker ?? 'mosquitto', round: p.round ?? null, run: p.run ?? null };
   // A templated point writes to <topic>-0 … -2 and reads only -0 and -1 (so a point with -2 deleted reads
   // the same topics as one with all three): what is read is READ_TOPICS/TEMPLATED_TOPICS of what is published.
   const kafkaTopics = p.templated ? Array.from({ length: TEMPLATED_TOPICS }, (_, i) => `${topic}-${i}`) : [topic];

@@ -56,6 +56,43 @@ const bufferOf = (point) => `${point.templated?.buffer ?? 'memory'} buffer`;
  */
 const singleBridgePoints = (results) => results.points.filter((r) => r.group !== 'scale' && r.group !== 'latency');
 
+/** The runs of a `--repeat`, each as the results of that run alone (a run without the option is run null). */
+function runsOf(results) {
+  const runs = [...new Set(results.points.map((r) => r.run ?? null))];
+  return runs.map((run) => ({ run, results: { ...results, points: results.points.filter((r) => (r.run ?? null) === run) } }));
+}
+
+/**
+ * Goals judged in every run of a `--repeat`: one line per goal with each run's measure, met when it is met in
+ * most runs (with an odd number of runs, the same as the median run meeting it). Each run's ratios compare
+ * points of that run only, measured minutes apart rather than a whole part apart.
+ */
+function judgedOverRuns(goalsOf, results) {
+  const runs = runsOf(results);
+  if (runs.length === 1) return goalsOf(results);
+  const merged = new Map();
+  for (const { run, results: ofRun } of runs) {
+    for (const g of goalsOf(ofRun)) {
+      const m = merged.get(g.goal) ?? { goal: g.goal, measured: [], metIn: 0 };
+      m.measured.push(`run ${run}: ${g.measured}`);
+      if (g.met) m.metIn++;
+      merged.set(g.goal, m);
+    }
+  }
+  return [...merged.values()].map((m) => ({
+    goal: m.goal,
+    measured: `${m.measured.join('; ')} (met in ${m.metIn} of ${runs.length} runs)`,
+    met: m.metIn * 2 > runs.length,
+  }));
+}
+
+/** Table rows made per run of a `--repeat`, each point named with its run. */
+function rowsOverRuns(rowsOf, results) {
+  const runs = runsOf(results);
+  if (runs.length === 1) return rowsOf(results);
+  return runs.flatMap(({ run, results: ofRun }) => rowsOf(ofRun).map((row) => ({ ...row, point: `run ${run}: ${row.point}` })));
+}
+
 /**
  * The `latency` part: per system, p50 and p99 of every round at the one shared rate, their medians, and the
  * median p99 against the relay's. A round that fell behind is marked: its latency is a queue's, not the path's.
@@ -212,7 +249,7 @@ function goals(results) {
 function tableRows(results) {
   const P = results.points;
   return P.map((r) => {
-    const relay = find(P, { sut: 'relay', size: r.size, procs: 1 });
+    const relay = find(P, { sut: 'relay', size: r.size, procs: 1, run: r.run ?? null });
     return {
       group: r.group,
       point: r.label,
@@ -257,7 +294,7 @@ function markdown(results, rows, goalRows, issue11 = { rows: [], goals: [] }, is
   const lines = [
     `Run ${results.runId} (\`node bench/run.js ${results.part}\`), ${results.startedAt} → ${results.finishedAt}.`,
     `Machine: ${m.cpu}, ${m.memoryGB} GB, ${m.os}, Node ${m.node}; ${m.kafka}; ${m.mosquitto}${m.hivemq ? `; ${m.hivemq}` : ''}.`,
-    `Settings: capacity ${results.options.capacitySec} s, latency ${results.options.latencySec} s at ${results.options.latencyFraction} × capacity, ${results.options.publishers} publisher processes, window ${results.options.window}, Sluice maxInflight ${results.options.inflight}, Sluice maxLingerTime ${results.options.lingerMs ?? 0} ms, ${results.options.partitions} partitions.`,
+    `Settings: ${results.options.repeat > 1 && results.part !== 'latency' ? `${results.options.repeat} interleaved runs of every point, ` : ''}capacity ${results.options.capacitySec} s, latency ${results.options.latencySec} s at ${results.options.latencyFraction} × capacity, ${results.options.publishers} publisher processes, window ${results.options.window}, Sluice maxInflight ${results.options.inflight}, Sluice maxLingerTime ${results.options.lingerMs ?? 0} ms, ${results.options.partitions} partitions.`,
     '',
     markdownTable(rows),
     '',
@@ -341,11 +378,11 @@ function writeReports(results, { write, log }) {
   results.machine = machine();
   if (results.options?.brokers?.includes('hivemq')) results.machine.hivemq = `HiveMQ CE ${require('../../scripts/hivemq').VERSION} (embedded, same machine)`;
   const rows = tableRows(results);
-  const goalRows = goals(results);
+  const goalRows = judgedOverRuns(goals, results);
   results.goals = goalRows;
-  const issue11 = { rows: issue11Rows(results), goals: issue11Goals(results) };
+  const issue11 = { rows: rowsOverRuns(issue11Rows, results), goals: judgedOverRuns(issue11Goals, results) };
   results.issue11Goals = issue11.goals;
-  const issue13 = issue13Goals(results);
+  const issue13 = judgedOverRuns(issue13Goals, results);
   results.issue13Goals = issue13;
   console.log(`\n${textTable(rows)}`);
   const latency = latencyRows(results);
@@ -380,4 +417,4 @@ function writeReports(results, { write, log }) {
   }
 }
 
-module.exports = { writeReports, svg, markdown, tableRows, goals, issue11Rows, issue11Goals, issue13Goals, latencyRows };
+module.exports = { writeReports, svg, markdown, tableRows, goals, issue11Rows, issue11Goals, issue13Goals, latencyRows, judgedOverRuns };

@@ -242,6 +242,9 @@ describe('a KafkaAction with a hybrid buffer', () => {
     await first;
     expect(values(producer)).toEqual(['0', '1', '3']);
     expect(drops).toEqual([[1, 'other']]);
+    // the damaged frame's bytes went with it: nothing spilled is left, so nothing is counted queuing
+    expect(action.queued()).toBe(0);
+    expect(action.queuedBytes()).toBe(0);
   });
 
   it("writes a missing topic's records to disk as they come (their sends resolve) and keeps the other topics in memory", async () => {

@@ -195,8 +195,7 @@ export class HybridBuffer {
     return written.then(() => this.schedulePump(), (error: Error) => {
       // never stored: the MQTT broker keeps the message (retriable); the log must not wait for this number
       this.disk.ack(seq);
-      this.spill.records -= 1;
-      this.spill.bytes -= record.bytes;
+      this.leftSpill(record.bytes);
       throw new ActionWriteError(this.options.where, `could not write the disk buffer: ${error.message}`, { retriable: true, cause: error });
     });
   }
@@ -226,6 +225,15 @@ export class HybridBuffer {
     };
   }
 
+  /**
+   * One record is no longer spilled (read back, skipped as unreadable, or never written). An unreadable frame's
+   * size is unknown (0 is taken off): its bytes stay counted until nothing is left spilled, then none are.
+   */
+  private leftSpill(bytes: number): void {
+    this.spill.records -= 1;
+    this.spill.bytes = this.spill.records === 0 ? 0 : this.spill.bytes - bytes;
+  }
+
   private pump(): void {
     // Records read back wait in memory like any other, bounded by the memory limit. Those of a blocked or parked
     // topic are parked where they lie instead (the records an earlier run left included): they would fill memory
@@ -239,7 +247,7 @@ export class HybridBuffer {
         // a damaged segment (a disk error, a hand-edited file): say so, count it lost, go on after it;
         // never let it escape from this microtask, which would end the process
         this.options.lost(error as Error);
-        if ((error as { frameSkipped?: boolean }).frameSkipped === true) this.spill.records -= 1;
+        if ((error as { frameSkipped?: boolean }).frameSkipped === true) this.leftSpill(0); // its size unknown
         else this.disk.skipRestOfSegment(); // a bad length: nothing after it in this segment can be trusted
         if (++unreadable >= 3) break;
         continue;
@@ -260,8 +268,7 @@ export class HybridBuffer {
         break;
       }
       this.spill.next = undefined;
-      this.spill.records -= 1;
-      this.spill.bytes -= stored.bytes;
+      this.leftSpill(stored.bytes);
       if (parks) {
         parkedNow += 1;
         this.parked.add(stored.topic, { ...this.disk.placeOfLastRead(), seq: stored.seq, bytes: stored.bytes, parkedAt: Date.now(), unstored: false });
