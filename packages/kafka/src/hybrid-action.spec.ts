@@ -387,6 +387,23 @@ describe('a KafkaAction with a hybrid buffer', () => {
       expect(drops).toEqual([[1, 'expired'], [1, 'expired']]);
     });
 
+    it('drops those parked longer than maxBatchAge while the topic stays away, which frees diskLimit for the rest', async () => {
+      const { producer, connector } = await withGoneMissing();
+      // room on disk for two: with overflow backpressure, a third would hold every send behind it
+      const action = templated(connector, { maxBatchAge: 200, diskLimit: 2 * diskBytes });
+      await written([1, 2].map((n) => action.send({ t: 'gone', n }, mqttMessage())));
+      expect(action.queued()).toBe(2);
+      // the buffer's own check, once a second, finds them too old though 'gone' never comes
+      for (let i = 0; i < 50 && drops.length < 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(drops).toEqual([[1, 'expired'], [1, 'expired']]);
+      expect(action.queued()).toBe(0);
+      expect(action.queuedBytes()).toBe(0);
+      // the disk has room again: a new record of the missing topic is parked, and the other topics go
+      await written([action.send({ t: 'gone', n: 3 }, mqttMessage()), action.send({ t: 'ok', n: 4 }, mqttMessage())]);
+      expect(action.queued()).toBe(1);
+      expect(stored(producer)).toEqual(['ok:4']);
+    });
+
     it('are kept with the log: an action replaced by a config change leaves them to its replacement, which sends them first', async () => {
       const { producer, directory, connector } = await withGoneMissing();
       const old = templated(connector, {});

@@ -295,6 +295,8 @@ export class HybridBuffer {
     for (const [topic, queue] of this.parked.entries()) {
       if (this.batcher.blocked(topic) || this.batcher.awaitsPartitions(topic)) {
         queue.reader.close(); // many topics blocked again part-way through must not each hold a file and a chunk
+        this.expireParked(queue);
+        if (queue.records.length === 0) this.parked.drop(topic, queue);
         continue;
       }
       const more = this.readParkedOf(topic, queue);
@@ -304,6 +306,26 @@ export class HybridBuffer {
         return;
       }
       if (queue.records.length === 0) this.parked.drop(topic, queue);
+    }
+  }
+
+  /**
+   * Drops the parked records older than maxBatchAge from the head of a topic that is still blocked (`expired`).
+   * Checked only at read-back, a topic that never comes back (a typo in a templated topic) would keep all its
+   * records until they filled diskLimit, and `backpressure` would then hold every other topic's sends too.
+   */
+  private expireParked(queue: ParkedQueue): void {
+    const maxAge = this.options.maxBatchAge;
+    if (maxAge === Number.POSITIVE_INFINITY) return;
+    const parkedBefore = Date.now() - maxAge;
+    for (;;) {
+      const parked = queue.records.peek();
+      // not yet written (its place unknown) or young enough: those behind it are younger still
+      if (parked === undefined || (!parked.unstored && (parked.segment === undefined || parked.parkedAt >= parkedBefore))) return;
+      this.parked.taken(queue);
+      if (parked.unstored) continue;
+      this.disk.ack(parked.seq);
+      this.options.droppedLater('expired');
     }
   }
 
