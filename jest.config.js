@@ -13,7 +13,7 @@ const shared = {
 /** @type {import('jest').Config} */
 module.exports = {
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/packages/*/src/**/*.spec.ts', '<rootDir>/examples/*/src/**/*.spec.ts'] },
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/packages/*/src/**/*.spec.ts', '<rootDir>/examples/*/src/**/*.spec.ts', '<rootDir>/bench/lib/*.spec.js'] },
     {
       ...shared,
       displayName: 'integration',

@@ -417,4 +417,4 @@ function writeReports(results, { write, log }) {
   }
 }
 
-module.exports = { writeReports, svg, markdown, tableRows, goals, issue11Rows, issue11Goals, issue13Goals, latencyRows };
+module.exports = { writeReports, svg, markdown, tableRows, goals, issue11Rows, issue11Goals, issue13Goals, latencyRows, judgedOverRuns };
