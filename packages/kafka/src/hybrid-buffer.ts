@@ -20,7 +20,7 @@ export interface HybridBufferOptions {
   readonly lost: (error: Error) => void;
   /** The Kafka message of a record read back from disk (the partition picker is not stored with it). */
   readonly restore: (stored: StoredRecord) => RenderedMessage;
-  /** A parked record older than this (ms since parked) when it is read back is dropped (`expired`); Infinity: never. */
+  /** A parked record older than this (ms since parked) is dropped (`expired`), read back or not; Infinity: never. */
   readonly maxBatchAge: number;
 }
 
@@ -292,11 +292,10 @@ export class HybridBuffer {
    * thousands parked, and reading them in one go would hold up the event loop (acknowledgements, intake).
    */
   private readParked(): void {
+    this.expireParked();
     for (const [topic, queue] of this.parked.entries()) {
       if (this.batcher.blocked(topic) || this.batcher.awaitsPartitions(topic)) {
         queue.reader.close(); // many topics blocked again part-way through must not each hold a file and a chunk
-        this.expireParked(queue);
-        if (queue.records.length === 0) this.parked.drop(topic, queue);
         continue;
       }
       const more = this.readParkedOf(topic, queue);
@@ -310,28 +309,31 @@ export class HybridBuffer {
   }
 
   /**
-   * Drops the parked records older than maxBatchAge from the head of a topic that is still blocked (`expired`).
-   * Checked only at read-back, a topic that never comes back (a typo in a templated topic) would keep all its
-   * records until they filled diskLimit, and `backpressure` would then hold every other topic's sends too.
+   * Drops, from the head of every topic's queue, the parked records older than maxBatchAge (`expired`), whether
+   * the topic can go or not. Checked only at read-back, a topic that never comes back (a typo in a templated
+   * topic) would keep all its records until they filled diskLimit, and `backpressure` would then hold every
+   * other topic's sends too. Runs at every pump, and the log's check runs one once a second.
    */
-  private expireParked(queue: ParkedQueue): void {
+  private expireParked(): void {
     const maxAge = this.options.maxBatchAge;
     if (maxAge === Number.POSITIVE_INFINITY) return;
     const parkedBefore = Date.now() - maxAge;
-    for (;;) {
-      const parked = queue.records.peek();
-      // not yet written (its place unknown) or young enough: those behind it are younger still
-      if (parked === undefined || (!parked.unstored && (parked.segment === undefined || parked.parkedAt >= parkedBefore))) return;
-      this.parked.taken(queue);
-      if (parked.unstored) continue;
-      this.disk.ack(parked.seq);
-      this.options.droppedLater('expired');
+    for (const [topic, queue] of this.parked.entries()) {
+      for (;;) {
+        const parked = queue.records.peek();
+        // not yet written (its place unknown) or young enough: those behind it are younger still
+        if (parked === undefined || (!parked.unstored && (parked.segment === undefined || parked.parkedAt >= parkedBefore))) break;
+        this.parked.taken(queue);
+        if (parked.unstored) continue;
+        this.disk.ack(parked.seq);
+        this.options.droppedLater('expired');
+      }
+      if (queue.records.length === 0) this.parked.drop(topic, queue);
     }
   }
 
   /** 'full': the batcher has no room; 'turn': this turn's share is read; 'waiting': the rest is read or not yet written. */
   private readParkedOf(topic: string, queue: ParkedQueue): 'full' | 'turn' | 'waiting' {
-    const maxAge = this.options.maxBatchAge;
     for (let read = 0; ; read += 1) {
       const parked = queue.records.peek();
       if (parked === undefined) return 'waiting';
@@ -343,11 +345,6 @@ export class HybridBuffer {
       if (!this.batcher.hasRoomFor(heldFromDisk(parked.bytes))) return 'full';
       if (read === PARKED_READ_TURN) return 'turn';
       this.parked.taken(queue);
-      if (maxAge !== Number.POSITIVE_INFINITY && Date.now() - parked.parkedAt > maxAge) {
-        this.disk.ack(parked.seq);
-        this.options.droppedLater('expired');
-        continue;
-      }
       let stored: StoredRecord;
       try {
         stored = queue.reader.read(parked);
